@@ -1,0 +1,313 @@
+"""The one way a layout reads data: a ``City`` over the store, answering for a role.
+
+Layouts never call a connector. They ask the ``City`` for a ``CityView`` (sites, latest
+observations, KPIs, source statuses, all filtered to what the viewer's role may see)
+and for a site's recent history. A view is computed once per data version and role in
+each process, so a refresh that brings nothing new costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from cockpit import kpi
+from cockpit.auth import may_see
+from cockpit.config import CityConfig
+from cockpit.model import METRICS, empty_observations, empty_sites
+from cockpit.states import site_states
+from cockpit.store import HistoryStore, SnapshotStore
+
+__all__ = ["City", "CityView", "SourceInfo"]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a figure comes from: shown beside it, so every number can be traced."""
+
+    id: str
+    name: str
+    publisher: str
+    licence: str
+    licence_url: str
+    url: str
+    origin: str  # e.g. "May 2025, replayed" or "simulated"
+    status: str  # ok | stale | down
+    updated: datetime | None  # newest observation
+    last_success: datetime | None
+    age_s: float | None
+    error: str
+
+    @property
+    def stale(self) -> bool:
+        return self.status != "ok"
+
+    def credit(self) -> str:
+        """One line naming source, publisher, licence and origin."""
+        return f"{self.name} · {self.publisher} · {self.licence} · {self.origin}"
+
+
+@dataclass
+class CityView:
+    """Everything one role may see at one data version."""
+
+    version: int
+    role: str
+    generated: datetime
+    sites: pd.DataFrame
+    latest: pd.DataFrame
+    sources: dict[str, SourceInfo]
+    kpis: list[kpi.Kpi]
+    layers: dict[str, pd.DataFrame]  # layer id -> site states
+
+    def layer_features(self, layer_id: str, timezone: str) -> dict[str, Any]:
+        """The layer's sites as a GeoJSON FeatureCollection for the map.
+
+        Properties carry text only (name, value with unit, state, time, source, origin);
+        the map builds popups from them as text, never as HTML.
+        """
+        states = self.layers.get(layer_id)
+        if states is None or states.empty:
+            return {"type": "FeatureCollection", "features": []}
+        joined = states.merge(self.sites, left_on="site_id", right_on="id", how="inner")
+        local = pd.to_datetime(joined["time"], utc=True).dt.tz_convert(timezone)
+        features = []
+        for row, when in zip(joined.itertuples(index=False), local, strict=True):
+            info = self.sources[row.source]
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
+                    "properties": {
+                        "id": row.site_id,
+                        "name": row.name,
+                        "value": format_value(str(row.metric), float(row.value)),
+                        "metric": METRICS[str(row.metric)].label,
+                        "state": row.state,
+                        "level": "stale" if info.stale else row.level,
+                        "time": f"{when:%a %d %b %H:%M}",
+                        "source": info.name,
+                        "origin": "simulated" if row.origin == "simulated" else info.origin,
+                    },
+                }
+            )
+        return {"type": "FeatureCollection", "features": features}
+
+
+def format_value(metric: str, value: float) -> str:
+    """``value`` with its metric's unit, as people read it (e.g. "1,240 veh/h")."""
+    m = METRICS[metric]
+    if metric == "bay_occupied":
+        return "occupied" if value >= 0.5 else "free"
+    return f"{value:,.{m.decimals}f} {m.unit}"
+
+
+class City:
+    """Reads for layouts and routes: the latest view, a site's history, health."""
+
+    def __init__(
+        self,
+        config: CityConfig,
+        store: SnapshotStore,
+        history: HistoryStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.history = history
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._views: dict[tuple[int, str], CityView] = {}
+        self._reference: tuple[str, pd.Series] | None = None
+
+    def version(self) -> int:
+        """The data version; it changes whenever any source brings new data."""
+        return self.store.version()
+
+    def visible_sources(self, role: str) -> list[str]:
+        return [s for s, cfg in self.config.sources.items() if may_see(role, cfg.access)]
+
+    def view(self, role: str) -> CityView:
+        """The current view for ``role``, computed once per data version."""
+        version = self.version()
+        key = (version, role)
+        with self._lock:
+            cached = self._views.get(key)
+            if cached is None:
+                cached = self._build(version, role)
+                self._views = {k: v for k, v in self._views.items() if k[0] == version}
+                self._views[key] = cached
+            return cached
+
+    def source_info(self, source: str) -> SourceInfo:
+        cfg = self.config.sources[source]
+        status = self.store.status(source)
+        now = self.clock()
+        snap = self.store.snapshot(source)
+        return SourceInfo(
+            id=source,
+            name=cfg.name,
+            publisher=cfg.publisher,
+            licence=cfg.licence,
+            licence_url=cfg.licence_url,
+            url=cfg.url,
+            origin=_origin(cfg.options.get("recorded"), snap.sites if snap else None),
+            status=status.state(now, cfg.stale_after_seconds),
+            updated=status.newest_observation,
+            last_success=status.last_success,
+            age_s=status.age_s(now),
+            # The error text names source and URL (secrets removed), never a stack trace.
+            error=status.last_error,
+        )
+
+    def _build(self, version: int, role: str) -> CityView:
+        sites, latest, infos = [], [], {}
+        for source in self.visible_sources(role):
+            infos[source] = self.source_info(source)
+            snap = self.store.snapshot(source)
+            if snap is not None:
+                sites.append(snap.sites[snap.sites["access"].map(lambda a: may_see(role, a))])
+                latest.append(snap.observations)
+        site_frame = pd.concat(sites, ignore_index=True) if sites else empty_sites()
+        obs = pd.concat(latest, ignore_index=True) if latest else empty_observations()
+        obs = obs[obs["site_id"].isin(site_frame["id"])].reset_index(drop=True)
+        layers = {
+            layer_id: site_states(
+                obs[obs["site_id"].isin(self._layer_sites(site_frame, layer))], layer
+            )
+            for layer_id, layer in self.config.layers.items()
+            if may_see(role, layer.access)
+        }
+        view = CityView(version, role, self.clock(), site_frame, obs, infos, [], layers)
+        view.kpis = self._kpis(view)
+        return view
+
+    @staticmethod
+    def _layer_sites(sites: pd.DataFrame, layer: Any) -> pd.Series:
+        return sites.loc[sites["source"].isin(layer.sources), "id"]
+
+    def _domain(self, view: CityView, domain: str) -> tuple[pd.DataFrame, list[str]]:
+        sources = [s for s in self.config.sources_for(domain) if s in view.sources]
+        ids = view.sites.loc[view.sites["source"].isin(sources), "id"]
+        return view.latest[view.latest["site_id"].isin(ids)], sources
+
+    def _kpis(self, view: CityView) -> list[kpi.Kpi]:
+        cfg = self.config.kpis
+        out = []
+        latest, sources = self._domain(view, "traffic")
+        k = kpi.traffic_flow(
+            latest,
+            self._traffic_reference(sources),
+            **_limits(cfg.get("traffic"), 0.6, 0.85),
+        )
+        out.append(_attach(k, sources))
+        latest, sources = self._domain(view, "air")
+        out.append(_attach(kpi.air_quality(latest, view.sites), sources))
+        latest, sources = self._domain(view, "parking")
+        k = kpi.parking_occupancy(latest, view.sites, **_limits(cfg.get("parking"), 85, 95))
+        out.append(_attach(k, sources))
+        latest, sources = self._domain(view, "pedestrians")
+        past = self._footfall_history(latest)
+        out.append(_attach(kpi.footfall(latest, past, self.config.city.timezone), sources))
+        for item in out:
+            conf = cfg.get(item.key)
+            if conf and conf.title:
+                item.title = conf.title
+        return out
+
+    def _footfall_history(self, latest: pd.DataFrame) -> pd.DataFrame:
+        obs = latest[latest["metric"] == "pedestrians"]
+        if obs.empty:
+            return empty_observations()
+        newest = obs["time"].max().to_pydatetime()
+        frames = [
+            self.history.window(
+                list(obs["site_id"]),
+                newest - timedelta(weeks=k, hours=1),
+                newest - timedelta(weeks=k) + timedelta(seconds=1),
+                metric="pedestrians",
+            )
+            for k in range(1, 5)
+        ]
+        return pd.concat(frames, ignore_index=True)
+
+    def _traffic_reference(self, sources: list[str]) -> pd.Series:
+        """Each traffic site's busy-hour flow: the 95th percentile of its history,
+        computed once a day."""
+        today = self.clock().date().isoformat() + ",".join(sources)
+        if self._reference and self._reference[0] == today:
+            return self._reference[1]
+        end = self.clock()
+        frames = [
+            self.history.source_window(s, "vehicle_flow", end - timedelta(days=28), end)
+            for s in sources
+        ]
+        frame = pd.concat(frames) if frames else empty_observations()
+        ref = (
+            frame.groupby("site_id")["value"].quantile(0.95)
+            if not frame.empty
+            else pd.Series(dtype=float)
+        )
+        self._reference = (today, ref)
+        return ref
+
+    def series(self, role: str, site_id: str, hours: float | None = None) -> pd.DataFrame:
+        """A site's observations over the last ``hours`` (default: the config's trend
+        window); empty when ``role`` may not see the site."""
+        view = self.view(role)
+        if site_id not in set(view.sites["id"]):
+            return empty_observations()
+        end = self.clock()
+        start = end - timedelta(hours=hours or self.config.ui.trend_hours)
+        return self.history.window([site_id], start, end + timedelta(minutes=1))
+
+    def health(self) -> dict[str, Any]:
+        """Each source's status, last success and age, for kiosks' watchdogs and load
+        balancers (no data values, no secrets)."""
+        now = self.clock()
+        sources = {
+            s: self.store.status(s).as_json(now, cfg.stale_after_seconds)
+            for s, cfg in self.config.sources.items()
+        }
+        worst = "ok"
+        for entry in sources.values():
+            entry.pop("notes", None)
+            if entry["status"] == "down" or (entry["status"] == "stale" and worst == "ok"):
+                worst = entry["status"]
+        return {
+            "city": self.config.city.name,
+            "status": worst,
+            "version": self.version(),
+            "time": now.isoformat(),
+            "sources": sources,
+        }
+
+
+def _limits(conf: Any, warn: float, alert: float) -> dict[str, float]:
+    return {
+        "warn": conf.warn if conf and conf.warn is not None else warn,
+        "alert": conf.alert if conf and conf.alert is not None else alert,
+    }
+
+
+def _attach(item: kpi.Kpi, sources: list[str]) -> kpi.Kpi:
+    item.sources = sources
+    return item
+
+
+def _origin(recorded: Any, sites: pd.DataFrame | None) -> str:
+    origins = set(sites["origin"]) if sites is not None and not sites.empty else set()
+    when = f"{recorded}, " if recorded else ""
+    if origins == {"simulated"}:
+        return f"simulated (from {recorded})" if recorded else "simulated"
+    if origins == {"replayed"}:
+        return f"{when}replayed"
+    if origins == {"replayed", "simulated"}:
+        n = int((sites["origin"] == "simulated").sum()) if sites is not None else 0
+        return f"{when}replayed; {n} sites simulated"
+    return "measured"

@@ -1,0 +1,120 @@
+"""The ``city-cockpit`` command: run a city's cockpit, or check a city's config file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from cockpit.config import default_config_path, load_config
+from cockpit.errors import CockpitError, ConfigError
+
+__all__ = ["check_config", "main", "wsgi_server"]
+
+log = logging.getLogger("city_cockpit")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="city-cockpit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="serve the cockpit")
+    run.add_argument("--config", default=None, help="city config file (default: demo city)")
+    run.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8050")))
+    run.add_argument("--data-dir", default=None, help="where snapshots and history live")
+    run.add_argument("--debug", action="store_true", help="Dash debug mode (never in public)")
+    check = commands.add_parser("check-config", help="validate a city config and probe sources")
+    check.add_argument("file")
+    check.add_argument("--offline", action="store_true", help="validate only, send no request")
+    return parser
+
+
+def _config_path(path: str | None) -> str:
+    return str(path or os.environ.get("CITY_COCKPIT_CONFIG") or default_config_path())
+
+
+@lru_cache(maxsize=1)
+def wsgi_server(config_path: str | None = None) -> Any:
+    """The Flask server of a cockpit for ``config_path`` (built once per process)."""
+    from cockpit.runtime import Runtime
+    from layouts.app import create_app
+
+    runtime = Runtime.open(_config_path(config_path))
+    return create_app(runtime).server
+
+
+def run(args: argparse.Namespace) -> int:
+    from cockpit.runtime import Runtime
+    from layouts.app import create_app
+
+    path = _config_path(args.config)
+    try:
+        runtime = Runtime.open(path, args.data_dir)
+    except ConfigError as exc:
+        print(f"city-cockpit: config error: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(runtime)
+    log.info(
+        "serving %s from %s at http://%s:%d", runtime.config.city.name, path, args.host, args.port
+    )
+    app.run(host=args.host, port=args.port, debug=args.debug)
+    return 0
+
+
+def check_config(path: str, offline: bool = False, out: Any = sys.stdout) -> int:
+    """Validate ``path`` and, unless ``offline``, read each source once and report what it
+    found. Returns 0 when the config is valid and every source answered, 1 when a source
+    failed, 2 when the config is invalid."""
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"INVALID {exc.file}\n  key: {exc.key}\n  problem: {exc.reason}", file=out)
+        return 2
+    print(
+        f"OK {path}: {config.city.name}, {len(config.sources)} sources, "
+        f"{len(config.layers)} layers",
+        file=out,
+    )
+    if offline:
+        return 0
+    from connectors import build_connector
+    from connectors.base import SourceContext
+
+    failed = 0
+    for source_id in config.sources:
+        context = SourceContext.from_city(config, source_id, dict(os.environ))
+        connector = build_connector(context)
+        try:
+            snap = connector.snapshot(now=datetime.now(UTC))
+        except CockpitError as exc:
+            failed += 1
+            print(f"  {source_id}: FAILED {exc}", file=out)
+            continue
+        finally:
+            connector.close()
+        per_domain = snap.sites["domain"].value_counts().to_dict()
+        newest = snap.observations["time"].max() if not snap.observations.empty else None
+        domains = ", ".join(f"{n} {d}" for d, n in per_domain.items()) or "no sites"
+        print(
+            f"  {source_id}: {domains}; newest observation {newest}; {snap.rejected} rows rejected",
+            file=out,
+        )
+        for note in snap.notes:
+            print(f"    {note}", file=out)
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``city-cockpit`` console script."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return run(args)
+    return check_config(args.file, args.offline)

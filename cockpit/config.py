@@ -1,0 +1,263 @@
+"""A city is one TOML file: its map, its sources, its layers and its KPI thresholds.
+
+``load_config`` reads and validates the file with strict pydantic models; any mistake
+raises ``ConfigError`` naming the file, the dotted key and what was expected, so the
+app never starts half-configured.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cockpit.errors import ConfigError
+from cockpit.model import DOMAINS, METRICS
+
+__all__ = [
+    "CityConfig",
+    "KpiConfig",
+    "LayerConfig",
+    "MapConfig",
+    "SourceConfig",
+    "default_config_path",
+    "load_config",
+]
+
+Domain = Literal["traffic", "air", "parking", "pedestrians"]
+Access = Literal["public", "internal"]
+# "eaqi" colours air-quality sites by the worst pollutant's European AQI band.
+LayerMetric = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class CityInfo(_Strict):
+    name: str = Field(min_length=1)
+    timezone: str
+    # min_lon, min_lat, max_lon, max_lat: sites outside are rejected (catches swapped lat/lon).
+    bbox: tuple[float, float, float, float]
+    languages: list[str] = ["en"]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. 'Europe/Berlin')") from None
+        return value
+
+    @field_validator("bbox")
+    @classmethod
+    def _ordered_bbox(cls, value: tuple[float, float, float, float]) -> tuple[float, ...]:
+        min_lon, min_lat, max_lon, max_lat = value
+        if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
+            raise ValueError("expected [min_lon, min_lat, max_lon, max_lat] in WGS84 degrees")
+        return value
+
+
+class MapConfig(_Strict):
+    center: tuple[float, float]
+    zoom: int = Field(ge=1, le=20)
+    tile_url: str = ""
+    tile_attribution: str = ""
+    # A light offline basemap (GeoJSON polygons) drawn under the markers; path relative
+    # to the config file. The map still shows the city when no tile can be loaded.
+    basemap: str = ""
+    basemap_label: str = ""
+    basemap_attribution: str = ""
+
+
+class UiConfig(_Strict):
+    poll_seconds: float = Field(default=10, ge=1, le=3600)
+    trend_hours: int = Field(default=24, ge=1, le=24 * 14)
+
+
+class StorageConfig(_Strict):
+    data_dir: str = ""
+    history_days: int = Field(default=35, ge=1)
+
+
+class SourceConfig(_Strict):
+    connector: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    publisher: str = Field(min_length=1)
+    licence: str = Field(min_length=1)
+    licence_url: str = ""
+    url: str = ""
+    access: Access = "public"
+    refresh_seconds: float = Field(default=60, ge=1)
+    stale_after_seconds: float = Field(default=600, ge=1)
+    # Hours of the source's own history read at first start, so trends are not empty.
+    backfill_hours: float = Field(default=24, ge=0)
+    # Names of environment variables holding secrets (never the secrets themselves).
+    credentials: dict[str, str] = {}
+    options: dict[str, Any] = {}
+
+    @field_validator("credentials")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, env in value.items():
+            if not env.replace("_", "").isalnum() or not env[:1].isalpha():
+                raise ValueError(
+                    f"credentials.{key} must name an environment variable (e.g. CITY_API_KEY)"
+                )
+        return value
+
+
+class LayerConfig(_Strict):
+    domain: Domain
+    title: str = Field(min_length=1)
+    sources: list[str] = Field(min_length=1)
+    metric: LayerMetric
+    # Ascending limits between the states named in ``labels`` (len(labels) == len(thresholds)+1).
+    thresholds: list[float] = []
+    labels: list[str] = []
+    access: Access = "public"
+
+    @model_validator(mode="after")
+    def _labels_fit(self) -> LayerConfig:
+        if self.metric != "eaqi" and self.metric not in METRICS:
+            raise ValueError(f"metric {self.metric!r} is unknown; expected one of {list(METRICS)}")
+        if self.metric != "eaqi":
+            if sorted(self.thresholds) != self.thresholds:
+                raise ValueError("thresholds must be ascending")
+            if len(self.labels) != len(self.thresholds) + 1:
+                raise ValueError("labels must have one more entry than thresholds")
+        return self
+
+
+class KpiConfig(_Strict):
+    title: str = ""
+    # Ascending warn / alert limits for the KPI's headline value.
+    warn: float | None = None
+    alert: float | None = None
+
+
+class CityConfig(_Strict):
+    city: CityInfo
+    map: MapConfig
+    ui: UiConfig = UiConfig()
+    storage: StorageConfig = StorageConfig()
+    sources: dict[str, SourceConfig] = Field(min_length=1)
+    layers: dict[str, LayerConfig] = Field(min_length=1)
+    kpis: dict[str, KpiConfig] = {}
+    # Directory of the config file: relative paths in it resolve against this.
+    base_dir: Path = Path(".")
+    file: str = ""
+
+    @model_validator(mode="after")
+    def _references(self) -> CityConfig:
+        for layer_id, layer in self.layers.items():
+            for source in layer.sources:
+                if source not in self.sources:
+                    raise ValueError(
+                        f"layers.{layer_id}.sources names {source!r}, "
+                        f"which is not under [sources] (have: {', '.join(self.sources)})"
+                    )
+        unknown = set(self.kpis) - {"footfall", "parking", "traffic", "air"}
+        if unknown:
+            raise ValueError(f"kpis has unknown entries {sorted(unknown)}")
+        return self
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, resolved against the config file's folder."""
+        return (self.base_dir / relative).resolve()
+
+    def data_dir(self) -> Path:
+        """Where snapshots and history live: the config's, else ``$CITY_COCKPIT_DATA``,
+        else the user's cache folder, one subfolder per city."""
+        if self.storage.data_dir:
+            return self.resolve(self.storage.data_dir)
+        root = os.environ.get("CITY_COCKPIT_DATA") or os.environ.get("XDG_CACHE_HOME")
+        base = Path(root) if root else Path.home() / ".cache"
+        if not os.environ.get("CITY_COCKPIT_DATA"):
+            base = base / "city-cockpit"
+        slug = "".join(c if c.isalnum() else "-" for c in self.city.name.lower())
+        return base / slug
+
+    def sources_for(self, domain: str) -> list[str]:
+        """Source ids that feed a domain's layers."""
+        return sorted(
+            {s for lay in self.layers.values() if lay.domain == domain for s in lay.sources}
+        )
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def _reason(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key (check its spelling; see the demo city's file for the known keys)"
+    if error["type"] == "missing":
+        return "required key is missing"
+    msg = str(error["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def load_config(path: str | os.PathLike[str]) -> CityConfig:
+    """Read and validate a city config file.
+
+    Returns the validated ``CityConfig``. Raises ``ConfigError`` (file, key, reason) for a
+    missing file, a TOML syntax error, an unknown or missing key, a wrong value or a
+    reference to an unknown source or connector.
+    """
+    file = Path(path)
+    name = str(file)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(name, "(file)", "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(name, "(syntax)", f"not valid TOML: {exc}") from None
+    for reserved in ("base_dir", "file"):
+        if reserved in raw:
+            raise ConfigError(name, reserved, "unknown key (reserved by City Cockpit)")
+    try:
+        config = CityConfig.model_validate({**raw, "base_dir": file.parent.resolve(), "file": name})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(name, _key_path(first["loc"]), _reason(dict(first))) from None
+    _check_connectors(config)
+    _check_files(config)
+    return config
+
+
+def _check_connectors(config: CityConfig) -> None:
+    from connectors import known_connectors  # late: connectors depend on cockpit.model
+
+    known = known_connectors()
+    for source_id, source in config.sources.items():
+        if source.connector not in known:
+            raise ConfigError(
+                config.file,
+                f"sources.{source_id}.connector",
+                f"unknown connector {source.connector!r}; expected one of {sorted(known)}",
+            )
+
+
+def _check_files(config: CityConfig) -> None:
+    if config.map.basemap and not config.resolve(config.map.basemap).is_file():
+        raise ConfigError(config.file, "map.basemap", f"no such file {config.map.basemap!r}")
+    for layer_id, layer in config.layers.items():
+        if layer.domain not in DOMAINS:  # pragma: no cover - Literal already guards
+            raise ConfigError(config.file, f"layers.{layer_id}.domain", "unknown domain")
+
+
+def default_config_path() -> Path:
+    """The embedded demo city's config, shipped in the repository's ``cities/`` folder."""
+    return Path(__file__).resolve().parent.parent / "cities" / "demo-melbourne.toml"

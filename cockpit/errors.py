@@ -1,0 +1,68 @@
+"""Typed errors of City Cockpit, each carrying what a person needs to fix the cause."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CockpitError",
+    "ConfigError",
+    "ConnectorError",
+    "DataError",
+    "FetchError",
+    "ParseError",
+    "ResponseTooLarge",
+    "TooManyPages",
+    "UpstreamStatusError",
+]
+
+
+class CockpitError(Exception):
+    """Base of every error City Cockpit raises on purpose."""
+
+
+class ConfigError(CockpitError):
+    """A city config file is wrong: names the file, the key and what was expected."""
+
+    def __init__(self, file: str, key: str, reason: str) -> None:
+        self.file = file
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{file}: {key}: {reason}")
+
+
+class DataError(CockpitError):
+    """A frame does not follow the canonical model (wrong column, dtype or value)."""
+
+
+class ConnectorError(CockpitError):
+    """A source could not be read. Says which source, which URL (without secrets) and why."""
+
+    def __init__(self, source: str, reason: str, url: str | None = None) -> None:
+        self.source = source
+        self.url = url
+        self.reason = reason
+        where = f" ({url})" if url else ""
+        super().__init__(f"source {source!r}{where}: {reason}")
+
+
+class FetchError(ConnectorError):
+    """The platform could not be reached: refused, timed out, reset."""
+
+
+class UpstreamStatusError(ConnectorError):
+    """The platform answered with an HTTP error status."""
+
+    def __init__(self, source: str, reason: str, url: str | None = None, status: int = 0) -> None:
+        self.status = status
+        super().__init__(source, reason, url)
+
+
+class ParseError(ConnectorError):
+    """The platform answered, but not with what its protocol promises."""
+
+
+class ResponseTooLarge(ConnectorError):
+    """An answer was larger than the source's configured maximum."""
+
+
+class TooManyPages(ConnectorError):
+    """Paging went on past the source's configured maximum page count."""

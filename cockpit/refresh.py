@@ -1,0 +1,135 @@
+"""One poller per source: each source is read once per interval, however many browsers
+or worker processes are running, and a failed read never erases good data.
+
+Every process runs a ``Refresher`` thread. Before reading a source it takes that
+source's lease in the shared ``SnapshotStore`` for one refresh interval; only the
+process that got the lease reads, so the platform sees one request per interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from cockpit.config import CityConfig
+from cockpit.errors import CockpitError
+from cockpit.store import HistoryStore, SnapshotStore
+
+__all__ = ["Refresher"]
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+
+
+class Refresher:
+    """Reads each source when it is due and stores what it got.
+
+    ``connectors`` maps source id to its connector; ``clock`` returns the current UTC
+    time (tests replace it).
+    """
+
+    def __init__(
+        self,
+        config: CityConfig,
+        store: SnapshotStore,
+        history: HistoryStore,
+        connectors: dict[str, Connector],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.history = history
+        self.connectors = connectors
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def refresh(self, source: str) -> bool:
+        """Read ``source`` now and store the result. Returns True on success.
+
+        A ``CockpitError`` (platform down, bad answer) is logged and recorded as a failure;
+        so is any other exception, so that nothing a platform sends can stop the poller.
+        """
+        connector = self.connectors[source]
+        try:
+            snapshot = connector.snapshot(now=self.clock())
+        except CockpitError as exc:
+            log.warning("refresh of %s failed: %s", source, exc)
+            self.store.record_failure(source, str(exc), self.clock())
+            return False
+        except Exception as exc:  # a bug or an answer no parser foresaw
+            log.exception("refresh of %s failed unexpectedly", source)
+            self.store.record_failure(source, f"unexpected {type(exc).__name__}", self.clock())
+            return False
+        self.history.append(snapshot.observations)
+        self.store.put_snapshot(snapshot)
+        return True
+
+    def refresh_due(self) -> list[str]:
+        """Refresh every source whose lease this process can take; returns their ids."""
+        done = []
+        for source, cfg in self.config.sources.items():
+            if self.store.claim(f"refresh:{source}", cfg.refresh_seconds):
+                self.refresh(source)
+                done.append(source)
+        return done
+
+    def refresh_all(self) -> None:
+        """Refresh every source now, leases or not (an operator's "refresh now")."""
+        for source in self.config.sources:
+            self.refresh(source)
+
+    def backfill(self) -> None:
+        """Fill history with each source's recent past, once per data directory, so that
+        trends and baselines work at first start."""
+        for source, cfg in self.config.sources.items():
+            mark = f"backfill:{source}"
+            if not cfg.backfill_hours or self.history.mark(mark):
+                continue
+            if not self.store.claim(mark, ttl_s=600):
+                continue
+            connector = self.connectors[source]
+            end = self.clock()
+            start = end - timedelta(hours=cfg.backfill_hours)
+            try:
+                sites = connector.discover_sites()
+                rows = self.history.append(connector.read_window(sites, start, end))
+            except CockpitError as exc:
+                log.warning("backfill of %s failed: %s", source, exc)
+                self.store.release(mark)
+                continue
+            self.history.set_mark(mark, end.isoformat())
+            log.info("backfilled %s: %d observations since %s", source, rows, start)
+
+    def _run(self, tick_s: float) -> None:
+        # Fresh data first, then the past: screens fill at once, trends a moment later.
+        try:
+            self.refresh_due()
+            self.backfill()
+        except Exception:  # keep polling even if history could not be filled
+            log.exception("first refresh or backfill failed")
+        while not self._stop.wait(tick_s):
+            try:
+                self.refresh_due()
+            except Exception:
+                log.exception("refresh loop error")
+
+    def start(self, tick_s: float = 1.0) -> None:
+        """Start polling in a daemon thread (idempotent)."""
+        if self._thread and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(tick_s,), name="city-cockpit-refresher", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)

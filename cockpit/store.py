@@ -1,0 +1,255 @@
+"""Where the cockpit keeps what it read: the latest snapshot per source and the history.
+
+``SnapshotStore`` keeps each source's last good snapshot, its refresh status, a data
+version that changes whenever new data arrives, and short leases that make one process
+of many do a source's refresh (diskcache files under one data directory, safe across
+threads and processes). ``HistoryStore`` keeps every observation in an embedded SQLite
+file beside it, so trends and baselines need no server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import diskcache
+import pandas as pd
+
+from cockpit.model import Snapshot, empty_observations, observations_frame
+
+__all__ = ["HistoryStore", "SnapshotStore", "SourceStatus"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceStatus:
+    """How reading one source went: kept beside its snapshot, shown on /health."""
+
+    source: str
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str = ""
+    failures: int = 0  # consecutive failed refreshes
+    fetches: int = 0  # refreshes attempted, ever (one per interval across all workers)
+    rejected: int = 0
+    newest_observation: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def state(self, now: datetime, stale_after_s: float) -> str:
+        """``ok``, ``stale`` (old data, or the last refresh failed but good data remains)
+        or ``down`` (no good data at all)."""
+        if self.last_success is None:
+            return "down"
+        if self.failures or self.age_s(now) > stale_after_s:
+            return "stale"
+        newest = self.newest_observation
+        if newest is not None and (now - newest).total_seconds() > stale_after_s:
+            return "stale"
+        return "ok"
+
+    def age_s(self, now: datetime) -> float | None:
+        """Seconds since the last successful refresh, or None before the first."""
+        return None if self.last_success is None else (now - self.last_success).total_seconds()
+
+    def as_json(self, now: datetime, stale_after_s: float) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("last_attempt", "last_success", "newest_observation"):
+            data[key] = data[key].isoformat() if data[key] else None
+        age = self.age_s(now)
+        data["age_s"] = None if age is None else round(age, 1)
+        data["status"] = self.state(now, stale_after_s)
+        return data
+
+
+class SnapshotStore:
+    """Latest snapshots, statuses, the data version and refresh leases, on disk."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.cache = diskcache.Cache(str(self.directory / "snapshots"), timeout=30)
+
+    def close(self) -> None:
+        self.cache.close()
+
+    # -- data version: changes whenever any source brings new data ------------------
+    def version(self) -> int:
+        """The current data version; browsers compare it to skip unchanged refreshes."""
+        return int(self.cache.get("version", 0))
+
+    def _bump(self) -> int:
+        return int(self.cache.incr("version", 1, default=0))
+
+    # -- leases: one refresh per source per interval, across workers -----------------
+    def claim(self, key: str, ttl_s: float, owner: str = "") -> bool:
+        """Take the lease ``key`` for ``ttl_s`` seconds; False if someone else holds it."""
+        return bool(self.cache.add(f"lease:{key}", owner or str(os.getpid()), expire=ttl_s))
+
+    def release(self, key: str) -> None:
+        self.cache.delete(f"lease:{key}")
+
+    # -- snapshots and statuses -------------------------------------------------------
+    def snapshot(self, source: str) -> Snapshot | None:
+        """The last good snapshot of ``source``, or None before the first."""
+        snap: Snapshot | None = self.cache.get(f"snapshot:{source}")
+        return snap
+
+    def status(self, source: str) -> SourceStatus:
+        status: SourceStatus | None = self.cache.get(f"status:{source}")
+        return status or SourceStatus(source=source)
+
+    def put_snapshot(self, snapshot: Snapshot) -> None:
+        """Store a good snapshot and mark the source refreshed; bumps the data version."""
+        with self.cache.transact():
+            status = self.status(snapshot.source)
+            status.last_attempt = status.last_success = snapshot.fetched_at
+            status.last_error = ""
+            status.failures = 0
+            status.fetches += 1
+            status.rejected = snapshot.rejected
+            status.notes = list(snapshot.notes)
+            if not snapshot.observations.empty:
+                status.newest_observation = snapshot.observations["time"].max().to_pydatetime()
+            self.cache.set(f"snapshot:{snapshot.source}", snapshot)
+            self.cache.set(f"status:{snapshot.source}", status)
+            self._bump()
+
+    def record_failure(self, source: str, reason: str, when: datetime | None = None) -> None:
+        """Note a failed refresh. The last good snapshot stays; the source turns stale."""
+        with self.cache.transact():
+            status = self.status(source)
+            status.last_attempt = when or datetime.now(UTC)
+            status.last_error = reason
+            status.failures += 1
+            status.fetches += 1
+            self.cache.set(f"status:{source}", status)
+            self._bump()
+
+    # -- small shared values (notices, kiosk heartbeats) ------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.cache.get(f"value:{key}", default)
+
+    def set(self, key: str, value: Any) -> None:
+        self.cache.set(f"value:{key}", value)
+        self._bump()
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS observations (
+    site_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (site_id, metric, time)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS observations_time ON observations (time);
+CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class HistoryStore:
+    """Every observation kept, once, in SQLite (WAL): one site's window, a domain's sum."""
+
+    def __init__(self, directory: str | os.PathLike[str], retention_days: float = 35) -> None:
+        self.path = Path(directory) / "history.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.retention_s = int(retention_days * 86400)
+        self._local = threading.local()
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    def append(self, observations: pd.DataFrame) -> int:
+        """Add observations (canonical frame); ones already stored are skipped.
+
+        Returns the number of rows offered. Rows older than the retention are dropped.
+        """
+        if observations.empty:
+            return 0
+        seconds = observations["time"].astype("int64") // 1_000_000_000
+        rows = zip(
+            observations["site_id"].astype(str),
+            observations["metric"].astype(str),
+            seconds.tolist(),
+            observations["value"].astype(float).tolist(),
+            strict=True,
+        )
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
+            cutoff = int(datetime.now(UTC).timestamp()) - self.retention_s
+            db.execute("DELETE FROM observations WHERE time < ?", (cutoff,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return len(observations)
+
+    def window(
+        self, site_ids: list[str], start: datetime, end: datetime, metric: str | None = None
+    ) -> pd.DataFrame:
+        """Observations of ``site_ids`` with ``start <= time < end``, oldest first."""
+        if not site_ids:
+            return empty_observations()
+        marks = ",".join("?" * len(site_ids))
+        sql = (
+            f"SELECT site_id, metric, time, value FROM observations WHERE site_id IN ({marks})"
+            " AND time >= ? AND time < ?"
+        )
+        params: list[Any] = [*site_ids, int(start.timestamp()), int(end.timestamp())]
+        if metric:
+            sql += " AND metric = ?"
+            params.append(metric)
+        return self._frame(sql + " ORDER BY time", params)
+
+    def source_window(
+        self, source: str, metric: str, start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        """All observations of one source's sites for ``metric`` in ``start`` .. ``end``."""
+        sql = (
+            "SELECT site_id, metric, time, value FROM observations"
+            " WHERE site_id >= ? AND site_id < ? AND metric = ? AND time >= ? AND time < ?"
+            " ORDER BY time"
+        )
+        lo, hi = f"{source}:", f"{source};"  # ';' sorts right after ':'
+        return self._frame(sql, [lo, hi, metric, int(start.timestamp()), int(end.timestamp())])
+
+    def _frame(self, sql: str, params: list[Any]) -> pd.DataFrame:
+        rows = self._connect().execute(sql, params).fetchall()
+        if not rows:
+            return empty_observations()
+        frame = pd.DataFrame(rows, columns=["site_id", "metric", "time", "value"])
+        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+        return observations_frame(frame)
+
+    def count(self) -> int:
+        return int(self._connect().execute("SELECT COUNT(*) FROM observations").fetchone()[0])
+
+    def mark(self, key: str) -> str | None:
+        row = self._connect().execute("SELECT value FROM marks WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_mark(self, key: str, value: str) -> None:
+        self._connect().execute("INSERT OR REPLACE INTO marks VALUES (?, ?)", (key, value))

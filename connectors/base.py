@@ -1,0 +1,103 @@
+"""The one interface every connector implements, and the read that the refresher calls."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from cockpit.config import CityConfig, SourceConfig
+from cockpit.model import Snapshot, validate_observations, validate_sites
+
+__all__ = ["Connector", "SourceContext"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a connector knows about its source: id, config and the city's frame of reference."""
+
+    source_id: str
+    config: SourceConfig
+    base_dir: Path = Path(".")
+    bbox: tuple[float, float, float, float] | None = None
+    timezone: str = "UTC"
+    environ: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_city(cls, city: CityConfig, source_id: str, environ: dict[str, str]) -> SourceContext:
+        """Context for ``source_id`` of ``city``; ``environ`` supplies the credentials."""
+        return cls(
+            source_id=source_id,
+            config=city.sources[source_id],
+            base_dir=city.base_dir,
+            bbox=city.city.bbox,
+            timezone=city.city.timezone,
+            environ=dict(environ),
+        )
+
+    def secret(self, name: str) -> str | None:
+        """The credential ``name`` (e.g. ``api_key``) from the environment variable the
+        config names for it, or None when the config names none or the variable is unset."""
+        env = self.config.credentials.get(name)
+        return self.environ.get(env) if env else None
+
+
+class Connector(ABC):
+    """Reads one source. Subclasses implement the three reads; all return canonical frames.
+
+    Every method raises ``ConnectorError`` (or a subclass) when the platform cannot be read;
+    rows that are read but invalid are dropped by ``snapshot`` with a logged reason.
+    """
+
+    def __init__(self, context: SourceContext) -> None:
+        self.context = context
+        self.source_id = context.source_id
+
+    @abstractmethod
+    def discover_sites(self) -> pd.DataFrame:
+        """All sites of the source, as a canonical site frame."""
+
+    @abstractmethod
+    def read_latest(self, sites: pd.DataFrame) -> pd.DataFrame:
+        """The newest observation per site and metric, as a canonical observation frame."""
+
+    @abstractmethod
+    def read_window(self, sites: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+        """Observations with ``start <= time < end`` (UTC), as a canonical observation frame."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release sessions or files; the default holds none."""
+
+    def snapshot(self, now: datetime | None = None) -> Snapshot:
+        """Discover sites and read the latest observations, keeping only valid rows.
+
+        Returns a ``Snapshot``; raises ``ConnectorError`` when the platform cannot be read.
+        """
+        sites, bad_sites = validate_sites(self.discover_sites(), self.context.bbox)
+        observations = self.read_latest(sites)
+        observations = observations[observations["site_id"].isin(sites["id"])]
+        observations, bad_obs = validate_observations(observations)
+        notes = _summarise("site", bad_sites) + _summarise("observation", bad_obs)
+        for note in notes:
+            log.warning("source %s: %s", self.source_id, note)
+        return Snapshot(
+            source=self.source_id,
+            sites=sites,
+            observations=observations.reset_index(drop=True),
+            fetched_at=now or datetime.now(UTC),
+            rejected=len(bad_sites) + len(bad_obs),
+            notes=notes,
+        )
+
+
+def _summarise(what: str, rejected: pd.DataFrame) -> list[str]:
+    if rejected.empty:
+        return []
+    counts = rejected["reason"].value_counts()
+    return [f"rejected {n} {what}(s): {reason}" for reason, n in counts.items()]

@@ -1,0 +1,65 @@
+"""The app factory: the only place where the city runtime meets Dash and Flask."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import dash
+import flask
+from dash import Dash, html
+
+from cockpit.auth import may_see
+from cockpit.runtime import Runtime
+from layouts import cockpit
+from layouts.access import viewer_role
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
+    """A Dash app serving ``runtime``'s city; starts its refresher thread unless told not to.
+
+    Routes: ``/`` the cockpit, ``/health`` the sources' status as JSON.
+    """
+    config = runtime.config
+    app = Dash(
+        __name__,
+        title=f"City Cockpit · {config.city.name}",
+        update_title=None,
+        assets_folder=str(ASSETS),
+        use_pages=True,
+        pages_folder="",
+        serve_locally=True,
+    )
+    server: flask.Flask = app.server
+    server.secret_key = os.environ.get("CITY_COCKPIT_SECRET_KEY") or secrets.token_hex(32)
+    server.config["SESSION_COOKIE_HTTPONLY"] = True
+    server.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
+    city = runtime.city
+    dash.register_page("cockpit", path="/", name="Cockpit", layout=lambda: cockpit.layout(city))
+    app.layout = html.Div([dash.page_container])
+    cockpit.register_callbacks(app, city)
+
+    @server.route("/health")
+    def health() -> flask.Response:
+        report = city.health()
+        role = viewer_role()
+        for source_id, entry in list(report["sources"].items()):
+            if not may_see(role, config.sources[source_id].access):
+                del report["sources"][source_id]
+            elif role == "public":
+                entry.pop("last_error", None)
+        status = 503 if report["status"] == "down" else 200
+        return flask.make_response(flask.jsonify(report), status)
+
+    if start_refresher:
+        runtime.refresher.start()
+    return app

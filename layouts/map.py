@@ -1,0 +1,115 @@
+"""The live map: an offline basemap of the city, optional tiles, one clustered layer per
+domain with markers coloured (and shaped) by state, a legend and attributions."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import dash_leaflet as dl
+from dash import html
+
+from cockpit.config import CityConfig
+
+__all__ = ["LAYER_ID", "city_map", "legend"]
+
+LAYER_ID = "cc-layer"
+_JS = "cityCockpit.map."
+
+
+def _fn(name: str) -> dict[str, str]:
+    return {"variable": _JS + name}
+
+
+@lru_cache(maxsize=8)
+def _basemap(path: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    return data
+
+
+def city_map(
+    config: CityConfig, layers: dict[str, dict[str, Any]], data_credits: list[str], map_id: str
+) -> dl.Map:
+    """The map for ``layers`` (layer id -> GeoJSON). Tiles come from the config; the
+    bundled basemap keeps the city visible when no tile can be loaded."""
+    children: list[Any] = []
+    if config.map.tile_url:
+        children.append(
+            dl.TileLayer(url=config.map.tile_url, attribution=config.map.tile_attribution)
+        )
+    if config.map.basemap:
+        children.append(
+            dl.GeoJSON(
+                data=_basemap(str(config.resolve(config.map.basemap))),
+                style=_fn("areaStyle"),
+                onEachFeature=_fn("areaLabel"),
+                hideout={"label": config.map.basemap_label},
+                interactive=False,
+                id=f"{map_id}-basemap",
+                # The attribution box credits the basemap and every data source shown.
+                attribution=" | ".join(
+                    p for p in [config.map.basemap_attribution, *data_credits] if p
+                ),
+            )
+        )
+    overlays = [
+        dl.Overlay(
+            dl.GeoJSON(
+                id={"type": LAYER_ID, "layer": layer_id},
+                data=layers.get(layer_id, {"type": "FeatureCollection", "features": []}),
+                cluster=True,
+                zoomToBoundsOnClick=True,
+                superClusterOptions={"radius": 50, "maxZoom": 16},
+                pointToLayer=_fn("pointToLayer"),
+                clusterToLayer=_fn("clusterToLayer"),
+                onEachFeature=_fn("onEachFeature"),
+            ),
+            name=layer.title,
+            checked=True,
+        )
+        for layer_id, layer in config.layers.items()
+        if layer_id in layers
+    ]
+    children.append(dl.LayersControl(overlays, collapsed=False, position="topright"))
+    children.append(dl.AttributionControl(prefix="Leaflet", position="bottomright"))
+    return dl.Map(
+        id=map_id,
+        center=list(config.map.center),
+        zoom=config.map.zoom,
+        children=children,
+        attributionControl=False,
+        className="cc-map",
+    )
+
+
+_LEVEL_WORDS = {"ok": "●", "warn": "▲", "alert": "■", "stale": "?"}
+
+
+def legend(config: CityConfig, layer_ids: list[str]) -> html.Div:
+    """What each colour and symbol means, per layer, in words."""
+    rows = []
+    for layer_id in layer_ids:
+        layer = config.layers[layer_id]
+        if layer.metric == "eaqi":
+            states = [("ok", "good / fair"), ("warn", "moderate"), ("alert", "poor or worse")]
+        else:
+            n = len(layer.labels)
+            levels = ["ok"] if n == 1 else ["ok", *(["warn"] * (n - 2)), "alert"]
+            states = list(zip(levels, layer.labels, strict=True))
+        items = [
+            html.Span(
+                [html.Span(_LEVEL_WORDS[lvl], className=f"cc-swatch cc-{lvl}"), label],
+                className="cc-legend-item",
+            )
+            for lvl, label in states
+        ]
+        rows.append(html.Div([html.Strong(layer.title), *items], className="cc-legend-row"))
+    rows.append(
+        html.Div(
+            [html.Span("?", className="cc-swatch cc-stale"), "stale data"],
+            className="cc-legend-row",
+        )
+    )
+    return html.Div(rows, className="cc-legend", **{"aria-label": "Map legend"})
