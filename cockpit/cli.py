@@ -66,10 +66,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_config(path: str, offline: bool = False, out: Any = sys.stdout) -> int:
+def check_config(path: str, offline: bool = False, out: Any = None) -> int:
     """Validate ``path`` and, unless ``offline``, read each source once and report what it
     found. Returns 0 when the config is valid and every source answered, 1 when a source
     failed, 2 when the config is invalid."""
+    out = out or sys.stdout
     try:
         config = load_config(path)
     except ConfigError as exc:
