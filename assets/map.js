@@ -64,6 +64,7 @@
         var box = document.createElement("div");
         box.className = "cc-popup";
         row(box, "cc-popup-name", p.name);
+        if (p.district) { row(box, "cc-popup-district", p.district); }
         row(box, "cc-popup-value", p.metric + ": " + p.value + " (" + p.state + ")");
         row(box, "cc-popup-time", "Observed " + p.time);
         row(box, "cc-popup-source", p.source + " · " + p.origin);

@@ -19,6 +19,7 @@ import pandas as pd
 from cockpit import kpi
 from cockpit.auth import may_see
 from cockpit.config import CityConfig
+from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.states import site_states
 from cockpit.store import HistoryStore, SnapshotStore
@@ -86,6 +87,7 @@ class CityView:
                     "properties": {
                         "id": row.site_id,
                         "name": row.name,
+                        "district": row.district or "",
                         "value": format_value(str(row.metric), float(row.value)),
                         "metric": METRICS[str(row.metric)].label,
                         "state": row.state,
@@ -124,6 +126,7 @@ class City:
         self._lock = threading.Lock()
         self._views: dict[tuple[int, str], CityView] = {}
         self._reference: tuple[str, pd.Series] | None = None
+        self._districts: dict[str, str] = {}
 
     def version(self) -> int:
         """The data version; it changes whenever any source brings new data."""
@@ -176,6 +179,7 @@ class City:
         site_frame = pd.concat(sites, ignore_index=True) if sites else empty_sites()
         obs = pd.concat(latest, ignore_index=True) if latest else empty_observations()
         obs = obs[obs["site_id"].isin(site_frame["id"])].reset_index(drop=True)
+        site_frame["district"] = self._district_names(site_frame)
         layers = {
             layer_id: site_states(
                 obs[obs["site_id"].isin(self._layer_sites(site_frame, layer))], layer
@@ -186,6 +190,18 @@ class City:
         view = CityView(version, role, self.clock(), site_frame, obs, infos, [], layers)
         view.kpis = self._kpis(view)
         return view
+
+    def _district_names(self, sites: pd.DataFrame) -> pd.Series:
+        """Each site's district from the city's area polygons (computed once per site)."""
+        if not self.config.map.basemap or not self.config.map.basemap_label:
+            return pd.Series("", index=sites.index, dtype="string")
+        new = sites[~sites["id"].isin(list(self._districts))]
+        if not new.empty:
+            found = districts_of(
+                new, self.config.resolve(self.config.map.basemap), self.config.map.basemap_label
+            )
+            self._districts.update({i: found.get(i, "") or "" for i in new["id"]})
+        return sites["id"].map(self._districts).fillna("").astype("string")
 
     @staticmethod
     def _layer_sites(sites: pd.DataFrame, layer: Any) -> pd.Series:

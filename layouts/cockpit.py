@@ -148,6 +148,7 @@ def site_detail(city: City, view: CityView, site_id: str) -> list[Any]:
     origin = "simulated" if site["origin"] == "simulated" else info.origin
     return [
         html.H3(str(site["name"])),
+        html.Div(str(site["district"]), className="cc-district") if site["district"] else None,
         html.Ul(values, className="cc-site-values"),
         html.Div(
             f"{info.name} · {info.publisher} · {info.licence} · {origin}", className="cc-credit"

@@ -31,7 +31,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("data")
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--data-dir", str(data)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -75,7 +78,9 @@ def test_check_config_reports_the_demo_city(capsys: pytest.CaptureFixture[str]) 
     assert "rejected 1 site(s): coordinates outside the city" in out  # SCATS site 4266 at 0/0
 
 
-def test_check_config_names_file_key_and_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_config_names_file_key_and_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "city.toml"
     text = (ROOT / "cities" / "demo-melbourne.toml").read_text(encoding="utf-8")
     bad.write_text(text.replace('timezone = "Australia/Melbourne"', 'timezone = "Mars/Olympus"'))
@@ -89,7 +94,10 @@ def test_bad_config_stops_the_app_with_a_clear_message(tmp_path: Path) -> None:
     bad.write_text("[city]\nname = 'X'\n")
     proc = subprocess.run(
         [sys.executable, "app.py", "--config", str(bad), "--port", str(_free_port())],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert f"{bad}: city.timezone: required key is missing" in proc.stderr

@@ -15,10 +15,21 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def _snapshot(source: str = "air", value: float = 12.0, when: datetime = NOW) -> Snapshot:
-    sites = sites_frame([{"id": f"{source}:1", "name": "Alphington", "domain": "air",
-                          "lat": -37.78, "lon": 145.03, "source": source}])
-    obs = observations_frame([{"site_id": f"{source}:1", "metric": "pm25", "time": when,
-                               "value": value}])
+    sites = sites_frame(
+        [
+            {
+                "id": f"{source}:1",
+                "name": "Alphington",
+                "domain": "air",
+                "lat": -37.78,
+                "lon": 145.03,
+                "source": source,
+            }
+        ]
+    )
+    obs = observations_frame(
+        [{"site_id": f"{source}:1", "metric": "pm25", "time": when, "value": value}]
+    )
     return Snapshot(source=source, sites=sites, observations=obs, fetched_at=when)
 
 
@@ -83,8 +94,10 @@ def test_history_appends_once_and_reads_windows(tmp_path: Path) -> None:
     history = HistoryStore(tmp_path, retention_days=3650)
     times = pd.date_range("2026-11-24 00:00", periods=4, freq="h", tz="UTC")
     frame = observations_frame(
-        [{"site_id": "traffic:1", "metric": "vehicle_flow", "time": t, "value": float(i)}
-         for i, t in enumerate(times)]
+        [
+            {"site_id": "traffic:1", "metric": "vehicle_flow", "time": t, "value": float(i)}
+            for i, t in enumerate(times)
+        ]
         + [{"site_id": "air:1", "metric": "no2", "time": times[0], "value": 20.0}]
     )
     history.append(frame)
@@ -93,7 +106,9 @@ def test_history_appends_once_and_reads_windows(tmp_path: Path) -> None:
     window = history.window(["traffic:1"], times[1].to_pydatetime(), times[3].to_pydatetime())
     assert window["value"].tolist() == [1.0, 2.0]
     assert str(window["time"].dtype) == "datetime64[ns, UTC]"
-    per_source = history.source_window("traffic", "vehicle_flow", times[0], times[3] + pd.Timedelta(1, "s"))
+    per_source = history.source_window(
+        "traffic", "vehicle_flow", times[0], times[3] + pd.Timedelta(1, "s")
+    )
     assert per_source["site_id"].unique().tolist() == ["traffic:1"]
     assert len(per_source) == 4
 
@@ -102,8 +117,12 @@ def test_history_drops_rows_past_retention(tmp_path: Path) -> None:
     history = HistoryStore(tmp_path, retention_days=1)
     old = datetime.now(UTC) - timedelta(days=3)
     new = datetime.now(UTC) - timedelta(hours=1)
-    history.append(observations_frame([
-        {"site_id": "air:1", "metric": "no2", "time": old, "value": 1.0},
-        {"site_id": "air:1", "metric": "no2", "time": new, "value": 2.0},
-    ]))
+    history.append(
+        observations_frame(
+            [
+                {"site_id": "air:1", "metric": "no2", "time": old, "value": 1.0},
+                {"site_id": "air:1", "metric": "no2", "time": new, "value": 2.0},
+            ]
+        )
+    )
     assert history.count() == 1

@@ -12,7 +12,7 @@ from dash.testing.application_runners import ThreadedRunner
 from dash.testing.composite import DashComposite
 from selenium.webdriver.common.by import By
 
-from cockpit.config import load_config, default_config_path
+from cockpit.config import default_config_path, load_config
 from cockpit.runtime import Runtime
 from layouts.app import create_app
 
@@ -45,7 +45,9 @@ def clock() -> Clock:
 def runtime(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Runtime]:
     config = load_config(default_config_path())
     config.ui.poll_seconds = 1
-    rt = Runtime.open(config, tmp_path_factory.mktemp("data"), clock=lambda: clock().to_pydatetime())
+    rt = Runtime.open(
+        config, tmp_path_factory.mktemp("data"), clock=lambda: clock().to_pydatetime()
+    )
     for connector in rt.refresher.connectors.values():
         connector.clock_now = clock  # type: ignore[attr-defined]
     rt.refresher.refresh_due()
@@ -55,16 +57,21 @@ def runtime(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[
 
 
 @pytest.fixture(scope="module")
-def duo(request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory) -> Iterator[DashComposite]:
+def duo(
+    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory
+) -> Iterator[DashComposite]:
     app = create_app(runtime, start_refresher=False)
-    with ThreadedRunner() as server, DashComposite(
-        server=server,
-        browser="chrome",
-        headless=True,
-        options=request.config.hook.pytest_setup_options(),
-        download_path=str(tmp_path_factory.mktemp("download")),
-        percy_run=False,
-    ) as dc:
+    with (
+        ThreadedRunner() as server,
+        DashComposite(
+            server=server,
+            browser="chrome",
+            headless=True,
+            options=request.config.hook.pytest_setup_options(),
+            download_path=str(tmp_path_factory.mktemp("download")),
+            percy_run=False,
+        ) as dc,
+    ):
         dc.start_server(app, port=_free_port())
         dc.driver.set_window_size(1600, 1000)
         yield dc
@@ -75,7 +82,9 @@ def _own_errors(duo: DashComposite, tile_host: str) -> list[dict]:
     return [e for e in duo.get_logs() if tile_host not in e.get("message", "")]
 
 
-def test_cockpit_loads_without_console_errors(duo: DashComposite, runtime: Runtime, screenshots: Path) -> None:
+def test_cockpit_loads_without_console_errors(
+    duo: DashComposite, runtime: Runtime, screenshots: Path
+) -> None:
     duo.wait_for_element("#cc-kpis .cc-kpi", timeout=20)
     duo.wait_for_element(".leaflet-container .cc-marker", timeout=20)
     duo.wait_for_element(".cc-area-label", timeout=10)  # the offline basemap is drawn
@@ -114,9 +123,13 @@ def test_each_layer_has_markers(duo: DashComposite, runtime: Runtime, layer: str
             box.click()
 
 
-def test_clicking_a_site_updates_the_trend(duo: DashComposite, runtime: Runtime, screenshots: Path) -> None:
+def test_clicking_a_site_updates_the_trend(
+    duo: DashComposite, runtime: Runtime, screenshots: Path
+) -> None:
     duo.wait_for_element(".leaflet-marker-pane .cc-marker[data-site]", timeout=20)
-    marker = duo.driver.find_elements(By.CSS_SELECTOR, ".leaflet-marker-pane .cc-marker[data-site]")[0]
+    marker = duo.driver.find_elements(
+        By.CSS_SELECTOR, ".leaflet-marker-pane .cc-marker[data-site]"
+    )[0]
     site_id = marker.get_attribute("data-site")
     name = runtime.city.view("public").sites.set_index("id").loc[site_id, "name"]
     marker.click()

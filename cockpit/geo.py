@@ -1,0 +1,32 @@
+"""Geometry: which district of the city each site lies in."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+__all__ = ["districts_of"]
+
+
+@lru_cache(maxsize=4)
+def _areas(path: str, label: str) -> gpd.GeoDataFrame:
+    areas = gpd.read_file(path)
+    return areas[[label, "geometry"]].rename(columns={label: "district"}).to_crs("EPSG:4326")
+
+
+def districts_of(sites: pd.DataFrame, areas_file: str | Path, label: str) -> pd.Series:
+    """The name of the area (polygon property ``label`` in ``areas_file``) each site lies
+    in, indexed by site id; sites outside every area get no entry."""
+    if sites.empty:
+        return pd.Series(dtype="string")
+    points = gpd.GeoDataFrame(
+        {"id": sites["id"].to_numpy()},
+        geometry=gpd.points_from_xy(sites["lon"], sites["lat"]),
+        crs="EPSG:4326",
+    )
+    joined = gpd.sjoin(points, _areas(str(areas_file), label), how="inner", predicate="within")
+    joined = joined.drop_duplicates("id")
+    return pd.Series(joined["district"].to_numpy(), index=joined["id"].to_numpy(), dtype="string")
