@@ -34,6 +34,20 @@ def _as_of(city: City, view: CityView) -> str:
     return f"Data as of {local_time(newest, city.config.city.timezone, '%a %d %b %H:%M')}"
 
 
+def map_updated(city: City, view: CityView) -> str:
+    """When each map layer's data was last updated, in one line."""
+    tz = city.config.city.timezone
+    parts = []
+    for layer_id in view.layers:
+        layer = city.config.layers[layer_id]
+        times = [view.sources[s].updated for s in layer.sources if s in view.sources]
+        newest = max((t for t in times if t), default=None)
+        stale = any(view.sources[s].stale for s in layer.sources if s in view.sources)
+        mark = " (stale)" if stale else ""
+        parts.append(f"{layer.title} {local_time(newest, tz, '%H:%M')}{mark}")
+    return "Map updated: " + " · ".join(parts)
+
+
 def sources_table(city: City, view: CityView) -> html.Table:
     """Every source shown: publisher, licence, origin, status and last update."""
     tz = city.config.city.timezone
@@ -90,6 +104,11 @@ def layout(city: City) -> html.Div:
                                 [
                                     city_map(config, _layers(city, view), credits, MAP_ID),
                                     legend(config, list(view.layers)),
+                                    html.Div(
+                                        map_updated(city, view),
+                                        id="cc-map-updated",
+                                        className="cc-updated",
+                                    ),
                                 ],
                                 className="cc-map-panel",
                                 **{"aria-label": "Map of sites"},
@@ -176,6 +195,7 @@ def register_callbacks(app: Dash, city: City) -> None:
         Output({"type": LAYER_ID, "layer": ALL}, "data"),
         Output("cc-sources", "children"),
         Output("cc-asof", "children"),
+        Output("cc-map-updated", "children"),
         Input("cc-version", "data"),
         State({"type": LAYER_ID, "layer": ALL}, "id"),
         prevent_initial_call=True,
@@ -189,6 +209,7 @@ def register_callbacks(app: Dash, city: City) -> None:
             [layers.get(i["layer"], empty) for i in layer_ids],
             sources_table(city, view),
             _as_of(city, view),
+            map_updated(city, view),
         )
 
     @app.callback(

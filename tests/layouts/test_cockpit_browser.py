@@ -101,6 +101,9 @@ def test_kpis_on_screen_equal_computed(duo: DashComposite, runtime: Runtime) -> 
         assert shown == item.display, item.key
         assert duo.find_element(f"#kpi-{item.key} .cc-kpi-level").text.endswith(item.level_label)
         assert "Updated" in duo.find_element(f"#kpi-{item.key} .cc-kpi-footer").text
+    map_updated = duo.find_element("#cc-map-updated").text
+    for layer in runtime.config.layers.values():
+        assert layer.title in map_updated
 
 
 @pytest.mark.parametrize("layer", ["traffic", "air", "parking", "pedestrians"])
