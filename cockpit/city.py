@@ -244,8 +244,9 @@ class City:
         frames = [
             self.history.window(
                 list(obs["site_id"]),
-                newest - timedelta(weeks=k, hours=1),
-                newest - timedelta(weeks=k) + timedelta(seconds=1),
+                # two hours either side: the same wall-clock hour across a DST change
+                newest - timedelta(weeks=k, hours=2),
+                newest - timedelta(weeks=k) + timedelta(hours=2),
                 metric="pedestrians",
             )
             for k in range(1, 5)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cockpit.errors import ConfigError
 from cockpit.model import DOMAINS, METRICS
@@ -37,6 +37,15 @@ LayerMetric = Annotated[str, Field(min_length=1)]
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: Any) -> Any:
+        # TOML's `true` must not slip through as 1 where a number is expected.
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and annotation in (int, float, int | None, float | None):
+            raise ValueError("expected a number, got a boolean")
+        return value
+
 
 class CityInfo(_Strict):
     name: str = Field(min_length=1)
@@ -50,7 +59,7 @@ class CityInfo(_Strict):
     def _known_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown IANA time zone {value!r} (e.g. 'Europe/Berlin')") from None
         return value
 
@@ -122,16 +131,33 @@ class LayerConfig(_Strict):
     labels: list[str] = []
     access: Access = "public"
 
-    @model_validator(mode="after")
-    def _labels_fit(self) -> LayerConfig:
-        if self.metric != "eaqi" and self.metric not in METRICS:
-            raise ValueError(f"metric {self.metric!r} is unknown; expected one of {list(METRICS)}")
-        if self.metric != "eaqi":
-            if sorted(self.thresholds) != self.thresholds:
-                raise ValueError("thresholds must be ascending")
-            if len(self.labels) != len(self.thresholds) + 1:
-                raise ValueError("labels must have one more entry than thresholds")
-        return self
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if value != "eaqi" and value not in METRICS:
+            raise ValueError(
+                f"metric {value!r} is unknown; expected 'eaqi' or one of {list(METRICS)}"
+            )
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ascending(cls, value: list[float]) -> list[float]:
+        if sorted(value) != value:
+            raise ValueError("thresholds must be ascending")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_fit(cls, value: list[str], info: Any) -> list[str]:
+        metric = info.data.get("metric")
+        thresholds = info.data.get("thresholds", [])
+        if metric not in (None, "eaqi") and len(value) != len(thresholds) + 1:
+            raise ValueError(
+                "labels must have one more entry than thresholds "
+                f"(expected {len(thresholds) + 1}, got {len(value)})"
+            )
+        return value
 
 
 class KpiConfig(_Strict):
@@ -152,20 +178,6 @@ class CityConfig(_Strict):
     # Directory of the config file: relative paths in it resolve against this.
     base_dir: Path = Path(".")
     file: str = ""
-
-    @model_validator(mode="after")
-    def _references(self) -> CityConfig:
-        for layer_id, layer in self.layers.items():
-            for source in layer.sources:
-                if source not in self.sources:
-                    raise ValueError(
-                        f"layers.{layer_id}.sources names {source!r}, "
-                        f"which is not under [sources] (have: {', '.join(self.sources)})"
-                    )
-        unknown = set(self.kpis) - {"footfall", "parking", "traffic", "air"}
-        if unknown:
-            raise ValueError(f"kpis has unknown entries {sorted(unknown)}")
-        return self
 
     def resolve(self, relative: str) -> Path:
         """A path from the config, resolved against the config file's folder."""
@@ -232,9 +244,30 @@ def load_config(path: str | os.PathLike[str]) -> CityConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(name, _key_path(first["loc"]), _reason(dict(first))) from None
+    _check_references(config)
     _check_connectors(config)
     _check_files(config)
     return config
+
+
+KPI_NAMES = ("footfall", "parking", "traffic", "air")
+
+
+def _check_references(config: CityConfig) -> None:
+    for layer_id, layer in config.layers.items():
+        for source in layer.sources:
+            if source not in config.sources:
+                raise ConfigError(
+                    config.file,
+                    f"layers.{layer_id}.sources",
+                    f"names {source!r}, which is not under [sources] "
+                    f"(have: {', '.join(config.sources)})",
+                )
+    for name in config.kpis:
+        if name not in KPI_NAMES:
+            raise ConfigError(
+                config.file, f"kpis.{name}", f"unknown KPI; expected one of {KPI_NAMES}"
+            )
 
 
 def _check_connectors(config: CityConfig) -> None:

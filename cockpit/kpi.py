@@ -70,7 +70,11 @@ def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: 
     ratios = []
     past = history[history["metric"] == "pedestrians"]
     for k in range(1, weeks + 1):
-        then = now.assign(time=now["time"] - pd.Timedelta(weeks=k))
+        # k weeks earlier on the city's wall clock, so "Tuesday 08:00" stays 08:00 across
+        # a daylight-saving change.
+        wall = now["time"].dt.tz_convert(timezone).dt.tz_localize(None) - pd.Timedelta(weeks=k)
+        earlier = wall.dt.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
+        then = now.assign(time=earlier.dt.tz_convert("UTC").astype(now["time"].dtype))
         both = then.merge(past, on=["site_id", "time"], suffixes=("_now", "_then"))
         if not both.empty and both["value_then"].sum() > 0:
             ratios.append(both["value_now"].sum() / both["value_then"].sum())

@@ -111,7 +111,7 @@ def _typed(frame: pd.DataFrame, columns: dict[str, str], what: str) -> pd.DataFr
     for col, dtype in columns.items():
         if dtype.startswith("datetime64"):
             out[col] = pd.to_datetime(out[col], utc=True).astype(dtype)
-        elif dtype != "object":
+        else:
             out[col] = out[col].astype(dtype)
     return out.reset_index(drop=True)
 

@@ -9,7 +9,7 @@ Each dataset is read once from the files shipped under ``cities/demo-melbourne/`
 - ``air``: EPA Victoria hourly averages at Alphington (2024), replayed; the other EPA
   stations inside the city get a simulated series shaped like Alphington's;
 - ``parking``: City of Melbourne's on-street bays with their real status snapshot
-  (2025-03-25); how they change over the day is simulated.
+  (exported in 2025); how they change over the day is simulated.
 
 Replayed values play at the same weekday and hour as recorded (``cockpit.replay``).
 Sites say ``origin`` replayed or simulated, so nothing simulated is shown as measured.
@@ -130,6 +130,11 @@ def _sites(records: pd.DataFrame, source: str, domain: str, kind: str, origin: A
 def _finish(sites: pd.DataFrame, obs: pd.DataFrame, timezone: str) -> Recording:
     obs = obs.dropna(subset=["value"])
     clock = ReplayClock.for_recording(obs["recorded"].min(), obs["recorded"].max(), timezone)
+    # Values are stamped at the end of their interval: the one stamped at the end of the
+    # cycle belongs at the start of the next lap, where nothing else is stamped.
+    end = clock.start + clock.cycle
+    if not (obs["recorded"] == clock.start).any():
+        obs.loc[obs["recorded"] == end, "recorded"] = clock.start
     obs = obs[clock.in_recording(obs["recorded"])].reset_index(drop=True)
     return Recording(sites=sites, observations=obs, clock=clock)
 
@@ -356,7 +361,9 @@ def _load_parking(conn: MelbourneReplay) -> Recording:
         }
     )
     sites = _sites(records, conn.source_id, "parking", "bay", "simulated")
-    snap_local = status_time.dt.tz_convert(conn.context.timezone).median()
+    # Calibrate at the export time most rows share: that is when the snapshot was taken.
+    exported = pd.to_datetime(raw["Lastupdated"], utc=True).mode().iloc[0]
+    snap_local = exported.tz_convert(conn.context.timezone)
     shape_then = occupancy_profile(
         np.array([snap_local.weekday()]), np.array([snap_local.hour]), 1.0
     )[0]

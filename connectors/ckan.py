@@ -1,0 +1,564 @@
+"""CKAN DataStore connector: the rows of one DataStore resource become sites and observations.
+
+National and city open-data portals run CKAN; many publish sensor readings as a
+DataStore table (one row per site and time). The source maps the table's columns in
+``options``: which column is the site id, its name, the time, the coordinates and which
+value columns feed which metric in which unit. Example::
+
+    [sources.ped]
+    connector = "ckan"
+    url = "https://data.example.org"            # the CKAN site (".../api/3/action" added)
+    [sources.ped.options]
+    resource_id = "b2ak-..."
+    domain = "pedestrians"
+    site_field = "Location_ID"
+    name_field = "Sensor_Name"
+    time_field = "Sensing_Date"
+    hour_field = "HourDay"                       # optional: hour of day in its own column
+    location_field = "Location"                  # "lat, lon" text; or lat_field + lon_field
+    values = { Total_of_Directions = { metric = "pedestrians", unit = "persons/h" } }
+
+``datastore_search`` is paged with ``limit``/``offset`` until ``total`` is reached. The
+parsing functions are pure (JSON in, frames out).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages, UpstreamStatusError
+from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
+from connectors.base import Connector, SourceContext
+from connectors.http import HttpClient, HttpLimits, redact_url
+from connectors.units import canonical_unit_factor
+
+__all__ = [
+    "CkanConnector",
+    "CkanOptions",
+    "DatastorePage",
+    "ValueField",
+    "observations_from_records",
+    "parse_datastore_search",
+    "require_fields",
+    "sites_from_records",
+]
+
+log = logging.getLogger(__name__)
+
+Domain = Literal["traffic", "air", "parking", "pedestrians"]
+
+# CKAN's error types and the HTTP status they stand for.
+_CKAN_ERRORS: Final = {
+    "Authorization Error": 403,
+    "Not Found Error": 404,
+    "Validation Error": 409,
+}
+_OFFSET: Final = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
+_IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NS_MIN: Final = pd.Timestamp.min.tz_localize("UTC")
+_NS_MAX: Final = pd.Timestamp.max.tz_localize("UTC")
+
+
+class ValueField(BaseModel):
+    """One value column: the metric it feeds and the unit the portal publishes it in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: str
+    unit: str
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if value not in METRICS:
+            raise ValueError(f"unknown metric {value!r}; expected one of {list(METRICS)}")
+        return value
+
+
+class CkanOptions(BaseModel):
+    """The ``options`` table of a CKAN source (besides the HTTP limits)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resource_id: str = Field(min_length=1)
+    domain: Domain
+    kind: str = "sensor"
+    site_field: str = Field(min_length=1)
+    name_field: str | None = None
+    time_field: str = Field(min_length=1)
+    # Hour of day (0-23) in its own column, added to the date in ``time_field``.
+    hour_field: str | None = None
+    # strptime format for times that are not ISO 8601 (e.g. "%Y/%m/%d %H:%M:%S").
+    time_format: str | None = None
+    # Zone of times without an offset; default: the city's.
+    timezone: str | None = None
+    lat_field: str | None = None
+    lon_field: str | None = None
+    # One column holding "lat, lon" text or a {"lat": …, "lon": …} object.
+    location_field: str | None = None
+    # [lat, lon] of a resource that describes one place.
+    location: tuple[float, float] | None = None
+    values: dict[str, ValueField] = Field(min_length=1)
+    filters: dict[str, Any] = {}
+    page_size: int = Field(default=1000, ge=1, le=32_000)
+    # read_latest pages back (newest first) until every site was seen or rows get older.
+    latest_lookback_hours: float = Field(default=48, gt=0)
+    api_key_header: str = "Authorization"
+    api_key_param: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_location(self) -> CkanOptions:
+        given = [
+            bool(self.lat_field and self.lon_field),
+            bool(self.location_field),
+            self.location is not None,
+        ]
+        if sum(given) != 1:
+            raise ValueError(
+                "give the coordinates one way: lat_field and lon_field, location_field, "
+                "or location = [lat, lon]"
+            )
+        return self
+
+    def site_fields(self) -> list[str]:
+        """The columns that describe a site."""
+        names = [self.site_field, self.name_field, self.lat_field, self.lon_field]
+        return list(dict.fromkeys(n for n in [*names, self.location_field] if n))
+
+    def observation_fields(self) -> list[str]:
+        """The columns an observation row needs."""
+        names = [self.site_field, self.time_field, self.hour_field, *self.values]
+        return list(dict.fromkeys(n for n in names if n))
+
+
+@dataclass(frozen=True)
+class DatastorePage:
+    """One ``datastore_search`` answer: its rows, the table's row count and its columns."""
+
+    records: list[dict[str, Any]]
+    total: int | None
+    fields: list[str] | None
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_datastore_search(body: Any, source: str, url: str | None = None) -> DatastorePage:
+    """Read a CKAN action answer ``{"success": …, "result": {"records": …}}``.
+
+    Raises ``UpstreamStatusError`` for ``{"success": false, "error": {…}}`` (the error's
+    type and message in the reason) and ``ParseError`` for anything else that is not a
+    DataStore answer with a list of record objects.
+    """
+    if not isinstance(body, dict):
+        raise ParseError(source, f"expected a JSON object, got {type(body).__name__}", url)
+    if body.get("success") is False:
+        error = body.get("error")
+        error = error if isinstance(error, dict) else {}
+        kind = str(error.get("__type") or "error")
+        detail = error.get("message") or {k: v for k, v in error.items() if k != "__type"}
+        reason = f"CKAN refused the request: {kind}: {str(detail)[:200]}"
+        raise UpstreamStatusError(source, reason, url, _CKAN_ERRORS.get(kind, 0))
+    result = body.get("result")
+    if body.get("success") is not True or not isinstance(result, dict):
+        raise ParseError(source, "not a CKAN action answer (no success/result)", url)
+    records = result.get("records")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ParseError(source, "result.records is not a list of objects", url)
+    total = result.get("total")
+    total = total if isinstance(total, int) and not isinstance(total, bool) else None
+    raw_fields = result.get("fields")
+    fields = None
+    if isinstance(raw_fields, list):
+        fields = [str(f["id"]) for f in raw_fields if isinstance(f, dict) and "id" in f]
+    return DatastorePage(records, total, fields)
+
+
+def require_fields(
+    page: DatastorePage, needed: Sequence[str], source: str, url: str | None
+) -> None:
+    """Raise ``ParseError`` naming the columns of ``needed`` that the resource lacks.
+
+    The resource's columns come from ``fields`` (or the first record's keys); a page with
+    neither says nothing and passes.
+    """
+    known = (
+        page.fields
+        if page.fields is not None
+        else (list(page.records[0]) if page.records else None)
+    )
+    if known is None:
+        return
+    missing = [name for name in needed if name not in known]
+    if missing:
+        shown = ", ".join(known[:12])
+        raise ParseError(
+            source, f"the resource has no column {missing} (columns: {shown}); check options", url
+        )
+
+
+def _native_id(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _number(value: Any) -> float:
+    kind = type(value)
+    try:
+        if kind is float or kind is int or kind is str:
+            # Text columns of numbers are common in DataStore tables.
+            return float(value)
+    except (ValueError, OverflowError):
+        pass
+    return math.nan
+
+
+def _numbers(values: list[Any]) -> np.ndarray:
+    return np.fromiter(map(_number, values), dtype=np.float64, count=len(values))
+
+
+def _coordinates(record: Mapping[str, Any], options: CkanOptions) -> tuple[float, float]:
+    if options.location is not None:
+        return options.location
+    if options.location_field:
+        value = record.get(options.location_field)
+        if isinstance(value, str) and value.count(",") == 1:
+            lat, lon = value.split(",")
+            return _number(lat.strip()), _number(lon.strip())
+        if isinstance(value, dict):
+            return _number(value.get("lat")), _number(value.get("lon"))
+        return math.nan, math.nan
+    return _number(record.get(options.lat_field or "")), _number(
+        record.get(options.lon_field or "")
+    )
+
+
+def sites_from_records(
+    records: Sequence[Mapping[str, Any]], options: CkanOptions, source: str, access: str = "public"
+) -> pd.DataFrame:
+    """Canonical sites from DataStore rows, one per distinct site id (the first row wins).
+
+    Rows without a site id or with unreadable coordinates give sites that
+    ``validate_sites`` rejects with a reason. Never raises for odd values.
+    """
+    seen: dict[str, dict[str, Any]] = {}
+    for record in records:
+        native = _native_id(record.get(options.site_field))
+        site_id = f"{source}:{native}" if native is not None else ""
+        if site_id in seen:
+            continue
+        lat, lon = _coordinates(record, options)
+        name = record.get(options.name_field) if options.name_field else None
+        seen[site_id] = {
+            "id": site_id,
+            "name": str(name) if isinstance(name, str | int | float) and name != "" else native,
+            "domain": options.domain,
+            "kind": options.kind,
+            "lat": lat,
+            "lon": lon,
+            "source": source,
+            "access": access,
+            "origin": "measured",
+            "attributes": {"resource_id": options.resource_id},
+        }
+    return sites_frame(list(seen.values())) if seen else empty_sites()
+
+
+def _guard(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """``index`` in UTC nanoseconds; times that do not fit (e.g. year 0001) become NaT."""
+    inside = (index >= _NS_MIN) & (index <= _NS_MAX)
+    return pd.DatetimeIndex(index.where(inside)).as_unit("ns")
+
+
+def _parse_times(
+    texts: list[Any], hours: list[Any] | None, options: CkanOptions, zone: str
+) -> pd.DatetimeIndex:
+    """UTC times of the rows: ISO 8601 (or ``time_format``) text, plus an hour column.
+
+    Times without an offset are in ``zone``; a local time that does not exist or exists
+    twice (daylight saving changes) becomes NaT, as does anything unreadable.
+    """
+    strings = [t if isinstance(t, str) else None for t in texts]
+    fmt = options.time_format or "ISO8601"
+    if options.time_format and "%z" in options.time_format:
+        aware = np.array([s is not None for s in strings], dtype=bool)
+    else:
+        aware = np.array([s is not None and bool(_OFFSET.search(s)) for s in strings], dtype=bool)
+    try:
+        naive = [None if a else s for s, a in zip(strings, aware, strict=True)]
+        boxed = pd.Index(naive, dtype=object)
+        local = pd.DatetimeIndex(pd.to_datetime(boxed, format=fmt, errors="coerce"))
+        if local.tz is not None:
+            local = local.tz_localize(None)
+        if hours is not None:
+            numbers = _numbers(hours)
+            whole = (numbers >= 0) & (numbers <= 23) & (numbers == np.floor(numbers))
+            local = local + pd.to_timedelta(np.where(whole, numbers, np.nan), unit="h")
+        local = local.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+        local = _guard(local.tz_convert("UTC"))
+        offset = [s if a else None for s, a in zip(strings, aware, strict=True)]
+        utc = _guard(
+            pd.DatetimeIndex(
+                pd.to_datetime(
+                    pd.Index(offset, dtype=object), format=fmt, errors="coerce", utc=True
+                )
+            )
+        )
+    except (ValueError, TypeError, OverflowError):
+        # Last resort for values pandas cannot even coerce: the rows get no time and are
+        # rejected with that reason.
+        return pd.DatetimeIndex([pd.NaT] * len(texts), tz="UTC").as_unit("ns")
+    return local.where(~aware, utc)
+
+
+def _factor(field: str, value: ValueField, source: str) -> tuple[float, str]:
+    """(factor to the canonical unit, unit of the output rows)."""
+    try:
+        return canonical_unit_factor(value.metric, value.unit), METRICS[value.metric].unit
+    except DataError as exc:
+        # Kept with the published unit so the validators reject and count the rows.
+        log.warning("source %s: column %s: %s", source, field, exc)
+        return math.nan, value.unit
+
+
+def observations_from_records(
+    records: Sequence[Mapping[str, Any]], options: CkanOptions, source: str, zone: str = "UTC"
+) -> pd.DataFrame:
+    """Canonical observations from DataStore rows: one per row and value column.
+
+    Values are numbers or numeric text; null or other text gives NaN, an unreadable time
+    NaT, a unit that cannot be converted keeps its published unit: ``validate_observations``
+    rejects all of these with a reason. Never raises for odd values.
+    """
+    if not records:
+        return empty_observations()
+    tz = options.timezone or zone
+    site_ids = [
+        f"{source}:{n}" if (n := _native_id(r.get(options.site_field))) is not None else ""
+        for r in records
+    ]
+    hours = [r.get(options.hour_field) for r in records] if options.hour_field else None
+    times = _parse_times([r.get(options.time_field) for r in records], hours, options, tz)
+    frames = []
+    for field, value in options.values.items():
+        factor, unit = _factor(field, value, source)
+        raw = _numbers([r.get(field) for r in records])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "site_id": site_ids,
+                    "metric": value.metric,
+                    "time": times,
+                    "value": raw if math.isnan(factor) else raw * factor,
+                    "unit": unit,
+                }
+            )
+        )
+    return observations_frame(pd.concat(frames, ignore_index=True))
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _action_url(url: str) -> str:
+    base = url.rstrip("/")
+    if base.endswith("/datastore_search"):
+        return base
+    if base.endswith("/api/3/action") or base.endswith("/api/action"):
+        return f"{base}/datastore_search"
+    return f"{base}/api/3/action/datastore_search"
+
+
+def _sort_key(field: str) -> str:
+    return field if _IDENTIFIER.match(field) else '"' + field.replace('"', '""') + '"'
+
+
+def _options(context: SourceContext) -> CkanOptions:
+    limits = HttpLimits.__dataclass_fields__
+    raw = {k: v for k, v in context.config.options.items() if k not in limits}
+    try:
+        return CkanOptions.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(options)"
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(
+            "city config", f"sources.{context.source_id}.options.{key}", reason
+        ) from None
+
+
+class CkanConnector(Connector):
+    """Reads one CKAN DataStore resource through ``datastore_search``.
+
+    ``SourceConfig.url`` is the CKAN site (or its ``/api/3/action`` URL); the options are
+    ``CkanOptions`` plus the ``HttpLimits`` keys. The credential ``api_key`` (a CKAN API
+    token) goes in the ``Authorization`` header, or in ``options.api_key_param``. Raises
+    ``ConfigError`` for wrong options and ``ConnectorError`` subclasses when reading fails.
+    """
+
+    def __init__(self, context: SourceContext) -> None:
+        super().__init__(context)
+        self.options = _options(context)
+        if not context.config.url:
+            raise ConfigError(
+                "city config", f"sources.{context.source_id}.url", "the CKAN site URL is required"
+            )
+        self.url = _action_url(context.config.url)
+        api_key = context.secret("api_key")
+        headers: dict[str, str] = {}
+        self._auth_params: dict[str, str] = {}
+        if api_key and self.options.api_key_param:
+            self._auth_params[self.options.api_key_param] = api_key
+        elif api_key:
+            headers[self.options.api_key_header] = api_key
+        limits = HttpLimits.from_options(context.config.options)
+        self.http = HttpClient(self.source_id, limits, headers, (api_key or "",))
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.http.close()
+
+    def _pages(self, params: Mapping[str, Any], needed: Sequence[str]) -> Iterator[DatastorePage]:
+        """Pages of ``datastore_search`` by ``offset`` until ``total`` rows were read.
+
+        Raises ``TooManyPages`` past ``max_pages`` and ``ParseError`` when the resource
+        lacks a column of ``needed``.
+        """
+        offset, pages = 0, 0
+        limit = self.options.page_size
+        while True:
+            pages += 1
+            shown = redact_url(self.url, self.http.secrets)
+            if pages > self.http.limits.max_pages:
+                raise TooManyPages(
+                    self.source_id,
+                    f"more than {self.http.limits.max_pages} pages of {limit} rows "
+                    "(raise max_pages or page_size, or add filters)",
+                    shown,
+                )
+            query = {
+                "resource_id": self.options.resource_id,
+                "limit": limit,
+                "offset": offset,
+                **params,
+                **self._auth_params,
+            }
+            if self.options.filters:
+                query["filters"] = json.dumps(self.options.filters, separators=(",", ":"))
+            body, _ = self.http.get_json(self.url, params=query)
+            page = parse_datastore_search(body, self.source_id, shown)
+            if pages == 1:
+                require_fields(page, needed, self.source_id, shown)
+            yield page
+            offset += len(page.records)
+            done = page.total is not None and offset >= page.total
+            if not page.records or done or (page.total is None and len(page.records) < limit):
+                return
+
+    def _newest_first(self) -> dict[str, str]:
+        keys = [self.options.time_field, self.options.hour_field]
+        return {"sort": ", ".join(f"{_sort_key(k)} desc" for k in keys if k)}
+
+    def discover_sites(self) -> pd.DataFrame:
+        """One site per distinct site id of the resource, as a canonical site frame.
+
+        Raises ``ConnectorError`` subclasses when the portal cannot be read.
+        """
+        fields = self.options.site_fields()
+        params = {
+            "fields": ",".join(fields),
+            "distinct": "true",
+            "sort": _sort_key(self.options.site_field),
+        }
+        records = [r for page in self._pages(params, fields) for r in page.records]
+        return sites_from_records(records, self.options, self.source_id, self.context.config.access)
+
+    def _observations(self, records: list[dict[str, Any]]) -> pd.DataFrame:
+        return observations_from_records(
+            records, self.options, self.source_id, self.context.timezone
+        )
+
+    def read_latest(self, sites: pd.DataFrame) -> pd.DataFrame:
+        """The newest row per site and metric, reading the resource newest first.
+
+        Stops when every site of ``sites`` was seen or rows are older than
+        ``latest_lookback_hours``. Raises ``ConnectorError`` subclasses.
+        """
+        wanted = set(sites["id"].astype(str)) if not sites.empty else set()
+        oldest = pd.Timestamp(
+            datetime.now(UTC) - timedelta(hours=self.options.latest_lookback_hours)
+        )
+        frames = []
+        for page in self._pages(self._newest_first(), self.options.observation_fields()):
+            frame = self._observations(page.records)
+            frames.append(frame)
+            seen = set(pd.concat(frames)["site_id"].dropna().astype(str))
+            if wanted <= seen or (frame["time"].notna().any() and frame["time"].min() < oldest):
+                break
+        frame = pd.concat(frames, ignore_index=True) if frames else empty_observations()
+        if frame.empty:
+            return empty_observations()
+        # The first row per (site, metric) is the newest: the pages are sorted newest first,
+        # and rows without a time sort last so they never hide a dated value.
+        frame = frame.sort_values("time", ascending=False, na_position="last", kind="stable")
+        latest = frame.drop_duplicates(["site_id", "metric"], keep="first")
+        return latest.reset_index(drop=True)
+
+    def read_window(self, sites: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+        """Rows of ``sites`` with ``start <= time < end``, reading newest first.
+
+        ``datastore_search`` filters only on equality, so the pages are read newest first
+        and reading stops at the first page that reaches back before ``start``. Raises
+        ``ConnectorError`` subclasses.
+        """
+        lo, hi = _utc(start), _utc(end)
+        wanted = set(sites["id"].astype(str)) if not sites.empty else set()
+        frames = []
+        for page in self._pages(self._newest_first(), self.options.observation_fields()):
+            frame = self._observations(page.records)
+            frames.append(frame[(frame["time"] >= lo) & (frame["time"] < hi)])
+            if frame["time"].notna().any() and frame["time"].min() < lo:
+                break
+        frames = [f for f in frames if not f.empty]
+        if not frames:
+            return empty_observations()
+        frame = pd.concat(frames, ignore_index=True)
+        frame = frame[frame["site_id"].isin(wanted)].sort_values("time", kind="stable")
+        return frame.reset_index(drop=True)
+
+
+def _utc(moment: datetime | pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    # The interface promises UTC; a naive time is read as UTC rather than refused.
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

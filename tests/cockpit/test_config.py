@@ -1,0 +1,259 @@
+"""City config files: the demo city loads, and every kind of mistake a person can make in a
+city's TOML file stops the cockpit with a ``ConfigError`` that names the file, the dotted
+key and what was expected.
+
+Each broken file is the demo city's text with exactly one change, written to a temporary
+folder; its data paths point back at the shipped ``cities/demo-melbourne/`` folder so the
+only mistake in it is the one under test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cockpit.config import CityConfig, default_config_path, load_config
+from cockpit.errors import ConfigError
+from cockpit.model import METRICS
+
+DEMO = default_config_path()
+DEMO_DATA = DEMO.parent / "demo-melbourne"
+
+
+def demo_text() -> str:
+    """The demo city's TOML with its data paths made absolute."""
+    return DEMO.read_text(encoding="utf-8").replace("demo-melbourne/", f"{DEMO_DATA}/")
+
+
+def write_variant(folder: Path, old: str, new: str) -> Path:
+    """The demo city's file with the one occurrence of ``old`` replaced by ``new``."""
+    text = demo_text()
+    assert text.count(old) == 1, f"{old!r} must occur exactly once in the demo config"
+    path = folder / "city.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def assert_config_error(error: ConfigError, path: Path, key: str, reason: str) -> None:
+    """The error names the file and the key, says what was expected, and prints all three."""
+    assert error.file == str(path)
+    assert error.key == key
+    assert reason in error.reason
+    assert str(path) in str(error)
+    assert key in str(error)
+    assert error.reason in str(error)
+
+
+# --- the demo city --------------------------------------------------------------------------
+
+
+def test_default_config_path_is_the_shipped_demo_city() -> None:
+    assert DEMO.is_file()
+    assert DEMO.name == "demo-melbourne.toml"
+    assert DEMO_DATA.is_dir()
+
+
+def test_demo_config_loads_and_is_complete() -> None:
+    config = load_config(DEMO)
+    assert isinstance(config, CityConfig)
+    assert config.file == str(DEMO)
+    assert config.base_dir == DEMO.parent.resolve()
+    assert config.city.timezone == "Australia/Melbourne"
+    min_lon, min_lat, max_lon, max_lat = config.city.bbox
+    # The map centre (lat, lon) lies inside the city's bounding box.
+    lat, lon = config.map.center
+    assert min_lon < lon < max_lon and min_lat < lat < max_lat
+    assert set(config.sources) == {"pedestrians", "traffic", "air", "parking"}
+    assert set(config.layers) == {"pedestrians", "traffic", "air", "parking"}
+    assert all(s.connector == "melbourne-replay" for s in config.sources.values())
+    for layer in config.layers.values():
+        assert set(layer.sources) <= set(config.sources)
+        assert layer.metric == "eaqi" or layer.metric in METRICS
+    assert config.resolve(config.map.basemap).is_file()
+    # Every data file a source names ships with the demo city.
+    for source in config.sources.values():
+        for relative in source.options["files"].values():
+            assert config.resolve(relative).is_file(), relative
+    assert config.kpis["parking"].warn == 85
+    assert config.kpis["parking"].alert == 95
+
+
+def test_demo_text_with_absolute_data_paths_loads(tmp_path: Path) -> None:
+    """The variant files below differ from a valid file only by the change each one makes."""
+    path = tmp_path / "city.toml"
+    path.write_text(demo_text(), encoding="utf-8")
+    config = load_config(path)
+    assert config.base_dir == tmp_path.resolve()
+    assert config.resolve(config.map.basemap) == DEMO_DATA / "clue-small-areas.geojson"
+
+
+def test_credentials_naming_an_environment_variable_are_accepted(tmp_path: Path) -> None:
+    path = write_variant(
+        tmp_path, "[sources.air]\n", '[sources.air]\ncredentials = { api_key = "EPA_API_KEY" }\n'
+    )
+    assert load_config(path).sources["air"].credentials == {"api_key": "EPA_API_KEY"}
+
+
+# --- one mistake each -----------------------------------------------------------------------
+
+# The air source's refresh line, with enough context to occur only once in the file.
+AIR_REFRESH = (
+    "refresh_seconds = 60\nstale_after_seconds = 7200\nbackfill_hours = 672\n"
+    'options = { dataset = "air"'
+)
+
+MISTAKES = [
+    pytest.param(
+        AIR_REFRESH,
+        AIR_REFRESH.replace("refresh_seconds", "refresh_second"),
+        "sources.air.refresh_second",
+        "unknown key",
+        id="typo-in-source-key",
+    ),
+    pytest.param(
+        "[kpis.traffic]",
+        "[kpis.trafic]",
+        "kpis.trafic",
+        "unknown",
+        id="typo-in-kpi-name",
+    ),
+    pytest.param(
+        'name = "Melbourne (demo)"\n',
+        "",
+        "city.name",
+        "required key is missing",
+        id="missing-city-name",
+    ),
+    pytest.param(
+        'publisher = "EPA Victoria"\n',
+        "",
+        "sources.air.publisher",
+        "required key is missing",
+        id="missing-source-publisher",
+    ),
+    pytest.param(
+        AIR_REFRESH,
+        AIR_REFRESH.replace("refresh_seconds = 60", "refresh_seconds = -5"),
+        "sources.air.refresh_seconds",
+        "greater than or equal to 1",
+        id="negative-refresh",
+    ),
+    pytest.param(
+        AIR_REFRESH,
+        AIR_REFRESH.replace("refresh_seconds = 60", "refresh_seconds = true"),
+        "sources.air.refresh_seconds",
+        "",  # any wording; a boolean is not a number of seconds
+        id="boolean-refresh",
+    ),
+    pytest.param("zoom = 12", "zoom = 40", "map.zoom", "less than or equal to 20", id="zoom-40"),
+    pytest.param(
+        "zoom = 12", 'zoom = "twelve"', "map.zoom", "valid integer", id="zoom-not-a-number"
+    ),
+    pytest.param(
+        'timezone = "Australia/Melbourne"',
+        'timezone = "Australia/Melborne"',
+        "city.timezone",
+        "unknown IANA time zone",
+        id="timezone-typo",
+    ),
+    pytest.param(
+        'timezone = "Australia/Melbourne"',
+        'timezone = "Australia"',
+        "city.timezone",
+        "unknown IANA time zone",
+        id="timezone-region-only",
+    ),
+    pytest.param(
+        "bbox = [144.55, -38.05, 145.40, -37.55]",
+        "bbox = [145.40, -38.05, 144.55, -37.55]",
+        "city.bbox",
+        "[min_lon, min_lat, max_lon, max_lat]",
+        id="bbox-unordered",
+    ),
+    pytest.param(
+        'sources = ["traffic"]',
+        'sources = ["trafic"]',
+        "layers.traffic.sources",
+        "'trafic', which is not under [sources]",
+        id="layer-names-unknown-source",
+    ),
+    pytest.param(
+        'domain = "traffic"',
+        'domain = "transport"',
+        "layers.traffic.domain",
+        "'traffic'",
+        id="layer-unknown-domain",
+    ),
+    pytest.param(
+        'connector = "melbourne-replay"\nname = "SCATS',
+        'connector = "melbourne-replai"\nname = "SCATS',
+        "sources.traffic.connector",
+        "unknown connector 'melbourne-replai'; expected one of",
+        id="unknown-connector",
+    ),
+    pytest.param(
+        "[sources.air]\n",
+        '[sources.air]\ncredentials = { api_key = "sk-live-12345" }\n',
+        "sources.air.credentials",
+        "credentials.api_key must name an environment variable",
+        id="credentials-hold-a-secret",
+    ),
+    pytest.param(
+        'labels = ["quiet", "busy", "crowded"]',
+        'labels = ["quiet", "busy"]',
+        "layers.pedestrians.labels",
+        "labels must have one more entry than thresholds",
+        id="labels-thresholds-mismatch",
+    ),
+    pytest.param(
+        'metric = "vehicle_flow"',
+        'metric = "vehicle_flows"',
+        "layers.traffic.metric",
+        "metric 'vehicle_flows' is unknown",
+        id="unknown-layer-metric",
+    ),
+    pytest.param(
+        "clue-small-areas.geojson",
+        "clue-small-area.geojson",
+        "map.basemap",
+        "no such file",
+        id="basemap-missing",
+    ),
+    pytest.param("zoom = 12", "zoom = = 12", "(syntax)", "not valid TOML", id="toml-syntax"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key", "reason"), MISTAKES)
+def test_one_mistake_gives_config_error(
+    tmp_path: Path, old: str, new: str, key: str, reason: str
+) -> None:
+    path = write_variant(tmp_path, old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_config_error(caught.value, path, key, reason)
+
+
+def test_syntax_error_says_where(tmp_path: Path) -> None:
+    """The TOML reason carries the parser's line, so a person finds the broken line."""
+    path = write_variant(tmp_path, "zoom = 12", "zoom = = 12")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    line = demo_text().splitlines().index("zoom = 12") + 1
+    assert f"line {line}" in caught.value.reason
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "no-such-city.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_config_error(caught.value, path, "(file)", "no such file")
+
+
+@pytest.mark.parametrize("reserved", ["base_dir", "file"])
+def test_reserved_keys_are_refused(tmp_path: Path, reserved: str) -> None:
+    """``base_dir`` and ``file`` are set by the cockpit, never by the city's file."""
+    path = write_variant(tmp_path, "[city]\n", f'{reserved} = "/etc"\n\n[city]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_config_error(caught.value, path, reserved, "unknown key")
