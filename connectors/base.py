@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from cockpit.config import CityConfig, SourceConfig
 from cockpit.model import Snapshot, validate_observations, validate_sites
 
-__all__ = ["Connector", "SourceContext"]
+__all__ = ["Connector", "SourceContext", "native_id_text"]
 
 log = logging.getLogger(__name__)
 
@@ -101,3 +103,17 @@ def _summarise(what: str, rejected: pd.DataFrame) -> list[str]:
         return []
     counts = rejected["reason"].value_counts()
     return [f"rejected {n} {what}(s): {reason}" for reason, n in counts.items()]
+
+
+def native_id_text(value: Any) -> str | None:
+    """A platform's native id as text (numbers without a trailing ".0"), or None when it
+    is not a number or a non-blank string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None

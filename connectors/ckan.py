@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages, UpstreamStatusError
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
-from connectors.base import Connector, SourceContext
+from connectors.base import Connector, SourceContext, native_id_text
 from connectors.http import HttpClient, HttpLimits, redact_url
 from connectors.units import canonical_unit_factor
 
@@ -219,20 +219,6 @@ def require_fields(
         )
 
 
-def _native_id(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return str(int(value)) if value.is_integer() else str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
-
-
 def _number(value: Any) -> float:
     kind = type(value)
     try:
@@ -274,7 +260,7 @@ def sites_from_records(
     """
     seen: dict[str, dict[str, Any]] = {}
     for record in records:
-        native = _native_id(record.get(options.site_field))
+        native = native_id_text(record.get(options.site_field))
         site_id = f"{source}:{native}" if native is not None else ""
         if site_id in seen:
             continue
@@ -365,7 +351,7 @@ def observations_from_records(
         return empty_observations()
     tz = options.timezone or zone
     site_ids = [
-        f"{source}:{n}" if (n := _native_id(r.get(options.site_field))) is not None else ""
+        f"{source}:{n}" if (n := native_id_text(r.get(options.site_field))) is not None else ""
         for r in records
     ]
     hours = [r.get(options.hour_field) for r in records] if options.hour_field else None

@@ -45,7 +45,7 @@ from cockpit.model import (
     observations_frame,
     sites_frame,
 )
-from connectors.base import Connector, SourceContext
+from connectors.base import Connector, SourceContext, native_id_text
 from connectors.http import HttpClient, HttpLimits
 from connectors.units import canonical_unit_factor
 
@@ -250,18 +250,6 @@ def _as_float(value: Any) -> float:
         return math.nan
 
 
-def _id_text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return str(int(value)) if value.is_integer() else str(value)
-    return None
-
-
 def _latlon(value: Any) -> tuple[float, float]:
     """(lat, lon) of one position value in any of the portal's shapes."""
     if isinstance(value, dict):
@@ -401,7 +389,7 @@ def parse_sites(
     frame, _ = _records_frame(payload, source)
     f = sites.fields
     _require(frame, [f.id, f.position, f.lat, f.lon], source, sites.dataset)
-    ids = _column(frame, f.id).map(_id_text).astype("object")
+    ids = _column(frame, f.id).map(native_id_text).astype("object")
     return _site_frame(frame, ids, f, sites.attributes, source, domain, kind, access)
 
 
@@ -436,7 +424,7 @@ def parse_records(
         )
     if frame.empty:
         return ParsedRecords(empty_sites(), empty_observations(), _concat(rejected))
-    ids = _column(frame, f.id).map(_id_text).astype("object")
+    ids = _column(frame, f.id).map(native_id_text).astype("object")
     site_ids = (source + ":" + ids.fillna("")).astype("object")
     no_id = ids.isna()
     if no_id.any():

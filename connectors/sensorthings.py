@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cockpit.errors import ConfigError, ConnectorError, DataError, ParseError, TooManyPages
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
-from connectors.base import Connector, SourceContext
+from connectors.base import Connector, SourceContext, native_id_text
 from connectors.http import HttpClient, HttpLimits, redact_url
 from connectors.units import canonical_unit_factor, normalise_unit
 
@@ -216,7 +216,7 @@ class Stream:
     @classmethod
     def from_attribute(cls, site_id: str, item: Any) -> Stream | None:
         """The stream stored by ``to_attribute``, or None when ``item`` is not one."""
-        if not isinstance(item, dict) or _native_id(item.get("id")) is None:
+        if not isinstance(item, dict) or native_id_text(item.get("id")) is None:
             return None
         factor = item.get("factor")
         if item.get("metric") not in METRICS:
@@ -260,19 +260,6 @@ def parse_collection(
     if link is not None and not isinstance(link, str):
         raise ParseError(source, "'@iot.nextLink' is not a string", url)
     return value, link or None
-
-
-def _native_id(value: Any) -> str | None:
-    """A SensorThings ``@iot.id`` as text, or None when it is not a number or a string."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return str(int(value)) if value.is_integer() else str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
 
 
 def _point(geometry: Any) -> tuple[float, float] | None:
@@ -344,7 +331,7 @@ def _conversion(rule: StreamRule, datastream: Mapping[str, Any]) -> tuple[str, f
 
 def _stream(rule: StreamRule, datastream: Mapping[str, Any], site_id: str) -> Stream | None:
     ds_id = datastream.get("@iot.id")
-    if not isinstance(ds_id, int | str) or _native_id(ds_id) is None:
+    if not isinstance(ds_id, int | str) or native_id_text(ds_id) is None:
         return None
     unit, factor, problem = _conversion(rule, datastream)
     return Stream(ds_id, site_id, rule.metric, unit, factor, rule.per_interval, problem)
@@ -373,7 +360,7 @@ def sites_from_things(
     for thing in things:
         if not isinstance(thing, dict):
             continue
-        native = _native_id(thing.get("@iot.id"))
+        native = native_id_text(thing.get("@iot.id"))
         site_id = f"{source}:{native}" if native is not None else ""
         raw = thing.get("Datastreams")
         datastreams = [d for d in raw if isinstance(d, dict)] if isinstance(raw, list) else []
@@ -647,7 +634,7 @@ def latest_from_datastreams(
     for datastream in datastreams:
         if not isinstance(datastream, dict):
             continue
-        stream = streams.get(_native_id(datastream.get("@iot.id")) or "")
+        stream = streams.get(native_id_text(datastream.get("@iot.id")) or "")
         observations = datastream.get("Observations")
         if stream is None or not isinstance(observations, list):
             continue
@@ -829,7 +816,7 @@ class SensorThingsConnector(Connector):
         desc;$top=1)`` for a few dozen Datastreams per request. Raises ``ConnectorError``
         subclasses when the platform cannot be read.
         """
-        streams = {_native_id(s.datastream) or "": s for s in streams_from_sites(sites)}
+        streams = {native_id_text(s.datastream) or "": s for s in streams_from_sites(sites)}
         if not streams:
             return empty_observations()
         expand = f"Observations($select={_OBSERVATION_SELECT};$orderby=phenomenonTime desc;$top=1)"
