@@ -1,19 +1,54 @@
-"""Roles, and who may see which source.
+"""Roles, users, and who may see or do what.
 
 Three roles: ``public`` (no sign-in: kiosks, citizens), ``staff`` and ``executive``.
 Sources and layers are ``public`` or ``internal``; internal data is for signed-in roles
-only. Every read of the ``City`` takes the viewer's role, so this check runs on the
-server for each callback and route, whatever a page's menu shows.
+only. Actions (acknowledge an alert, publish a notice…) are granted to roles in the city
+config. Every read of the ``City`` and every action takes the viewer's role, so these
+checks run on the server for each callback and route, whatever a page's menu shows.
+
+Passwords are kept only as argon2id hashes (``city-cockpit hash-password`` makes one).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["ROLES", "may_see", "role_from_session"]
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from cockpit.config import DEFAULT_ACTIONS, CityConfig
+
+__all__ = [
+    "ROLES",
+    "Viewer",
+    "authenticate",
+    "hash_password",
+    "may_do",
+    "may_see",
+    "role_from_session",
+]
 
 ROLES: Final = ("public", "staff", "executive")
+
+_hasher = PasswordHasher()
+# Verified against when the user is unknown, so a wrong name costs as long as a wrong
+# password and sign-in timing does not reveal which names exist.
+_DUMMY_HASH: Final = _hasher.hash("city-cockpit: no such user")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: a user name ("" when not signed in) and a role."""
+
+    user: str = ""
+    role: str = "public"
+
+    @property
+    def signed_in(self) -> bool:
+        return bool(self.user) and self.role != "public"
 
 
 def may_see(role: str, access: str) -> bool:
@@ -23,7 +58,41 @@ def may_see(role: str, access: str) -> bool:
     return access == "internal" and role in ("staff", "executive")
 
 
+def may_do(config: CityConfig, role: str, action: str) -> bool:
+    """True when the city config grants ``action`` to ``role`` (public never acts)."""
+    allowed = config.access.actions.get(action, DEFAULT_ACTIONS.get(action, []))
+    return role != "public" and role in allowed
+
+
 def role_from_session(session: Mapping[str, Any]) -> str:
     """The viewer's role from a signed session; anything unknown counts as public."""
     role = session.get("role", "public")
     return role if role in ROLES else "public"
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``, for a user entry in the city config."""
+    return _hasher.hash(password)
+
+
+def _stored_hash(config: CityConfig, user: str, environ: Mapping[str, str]) -> str:
+    entry = config.access.users.get(user)
+    if entry is None:
+        return ""
+    if entry.password_hash_env:
+        return environ.get(entry.password_hash_env, "")
+    return entry.password_hash
+
+
+def authenticate(
+    config: CityConfig, user: str, password: str, environ: Mapping[str, str] | None = None
+) -> Viewer | None:
+    """The signed-in ``Viewer`` when ``password`` matches ``user``'s hash, else None."""
+    stored = _stored_hash(config, user, os.environ if environ is None else environ)
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if not stored:
+        return None
+    return Viewer(user=user, role=config.access.users[user].role)

@@ -31,7 +31,23 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a city config and probe sources")
     check.add_argument("file")
     check.add_argument("--offline", action="store_true", help="validate only, send no request")
+    hasher = commands.add_parser("hash-password", help="an argon2 hash for [access.users]")
+    hasher.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     return parser
+
+
+def hash_password_command(from_stdin: bool) -> int:
+    """Print an argon2id hash of a password typed (or piped) in, for the city config."""
+    import getpass
+
+    from cockpit.auth import hash_password
+
+    password = sys.stdin.readline().rstrip("\n") if from_stdin else getpass.getpass()
+    if len(password) < 12:
+        print("city-cockpit: use a password of at least 12 characters", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
 
 
 def _config_path(path: str | None) -> str:
@@ -118,4 +134,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run(args)
+    if args.command == "hash-password":
+        return hash_password_command(args.password_stdin)
     return check_config(args.file, args.offline)

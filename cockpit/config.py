@@ -19,11 +19,17 @@ from cockpit.errors import ConfigError
 from cockpit.model import DOMAINS, METRICS
 
 __all__ = [
+    "AccessConfig",
+    "BackendConfig",
     "CityConfig",
+    "KioskConfig",
     "KpiConfig",
     "LayerConfig",
     "MapConfig",
+    "PrivacyConfig",
+    "SecurityConfig",
     "SourceConfig",
+    "UserConfig",
     "default_config_path",
     "load_config",
 ]
@@ -167,6 +173,72 @@ class KpiConfig(_Strict):
     alert: float | None = None
 
 
+Role = Literal["public", "staff", "executive"]
+SignedInRole = Literal["staff", "executive"]
+
+
+class UserConfig(_Strict):
+    """A signed-in user: a role and an argon2 password hash (never a password)."""
+
+    role: SignedInRole
+    display_name: str = ""
+    # The argon2 hash itself, or the name of an environment variable that holds it.
+    password_hash: str = ""
+    password_hash_env: str = ""
+
+
+# What each role may do; checked on the server by every callback that changes state.
+DEFAULT_ACTIONS: dict[str, list[str]] = {
+    "acknowledge_alert": ["staff", "executive"],
+    "publish_notice": ["staff", "executive"],
+    "write_decision": ["executive"],
+    "read_audit": ["executive"],
+}
+
+
+class AccessConfig(_Strict):
+    users: dict[str, UserConfig] = {}
+    actions: dict[str, list[Role]] = Field(default_factory=lambda: dict(DEFAULT_ACTIONS))
+
+
+class KioskScreenConfig(_Strict):
+    """One named set of kiosk screens (``/kiosk/<id>``), e.g. a station's portrait screen."""
+
+    title: str = ""
+    slides: list[str] = []
+    languages: list[str] = []
+
+
+class KioskConfig(_Strict):
+    rotate_seconds: float = Field(default=15, ge=3, le=600)
+    reload_hours: float = Field(default=6, gt=0, le=168)
+    # Languages the kiosk alternates through, one per rotation (default: city.languages).
+    languages: list[str] = []
+    # Dimmed colours between these local times ("HH:MM"); empty: never.
+    night_start: str = ""
+    night_end: str = ""
+    # The phone view a passer-by opens from the kiosk's QR code.
+    phone_url: str = ""
+    screens: dict[str, KioskScreenConfig] = {}
+
+
+class PrivacyConfig(_Strict):
+    # Counts below this are shown as "< k" in the UI, exports and API (0: off).
+    min_group_size: int = Field(default=0, ge=0)
+
+
+class SecurityConfig(_Strict):
+    # Origins allowed to embed the cockpit's pages (CSP frame-ancestors); empty: none.
+    frame_ancestors: list[str] = []
+
+
+class BackendConfig(_Strict):
+    # "embedded" (diskcache + SQLite files, no server) or "server" (Redis + PostgreSQL).
+    kind: Literal["embedded", "server"] = "embedded"
+    redis_url: str = ""
+    postgres_dsn: str = ""
+
+
 class CityConfig(_Strict):
     city: CityInfo
     map: MapConfig
@@ -175,6 +247,11 @@ class CityConfig(_Strict):
     sources: dict[str, SourceConfig] = Field(min_length=1)
     layers: dict[str, LayerConfig] = Field(min_length=1)
     kpis: dict[str, KpiConfig] = {}
+    access: AccessConfig = AccessConfig()
+    kiosk: KioskConfig = KioskConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    security: SecurityConfig = SecurityConfig()
+    backend: BackendConfig = BackendConfig()
     # Directory of the config file: relative paths in it resolve against this.
     base_dir: Path = Path(".")
     file: str = ""

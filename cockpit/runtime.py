@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cockpit.city import City
 from cockpit.config import CityConfig, load_config
+from cockpit.journal import Journal
 from cockpit.refresh import Refresher
 from cockpit.store import HistoryStore, SnapshotStore
 from connectors import build_connector
@@ -27,6 +28,7 @@ class Runtime:
     history: HistoryStore
     refresher: Refresher
     city: City
+    journal: Journal
 
     @classmethod
     def open(
@@ -45,11 +47,13 @@ class Runtime:
             s: build_connector(SourceContext.from_city(cfg, s, environ)) for s in cfg.sources
         }
         refresher = Refresher(cfg, store, history, connectors, clock)
-        return cls(cfg, store, history, refresher, City(cfg, store, history, clock))
+        city = City(cfg, store, history, clock)
+        return cls(cfg, store, history, refresher, city, Journal(directory))
 
     def close(self) -> None:
         self.refresher.stop()
         for connector in self.refresher.connectors.values():
             connector.close()
         self.history.close()
+        self.journal.close()
         self.store.close()

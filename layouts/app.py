@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import secrets
@@ -21,6 +22,9 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+# Each feature module adds its pages, routes and callbacks with ``register(app, runtime)``.
+FEATURES = ("layouts.signin",)
 
 
 def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
@@ -47,6 +51,8 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     dash.register_page("cockpit", path="/", name="Cockpit", layout=lambda: cockpit.layout(city))
     app.layout = html.Div([dash.page_container])
     cockpit.register_callbacks(app, city)
+    for name in FEATURES:
+        importlib.import_module(name).register(app, runtime)
 
     @server.route("/health")
     def health() -> flask.Response:

@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from dash.testing.application_runners import ThreadedRunner
 from dash.testing.composite import DashComposite
 from selenium.webdriver.common.by import By
 
-from cockpit.config import default_config_path, load_config
 from cockpit.runtime import Runtime
 from layouts.app import create_app
+from tests.browser import T0, Clock, browser, demo_runtime, own_errors
 
 pytestmark = pytest.mark.browser
-
-# Replay time pinned so that the figures on screen can be recomputed exactly.
-T0 = pd.Timestamp("2026-11-24 10:30", tz="Australia/Melbourne").tz_convert("UTC")
-
-
-class Clock:
-    def __init__(self, when: pd.Timestamp) -> None:
-        self.when = when
-
-    def __call__(self) -> pd.Timestamp:
-        return self.when
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -43,43 +24,19 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Runtime]:
-    config = load_config(default_config_path())
-    config.ui.poll_seconds = 1
-    rt = Runtime.open(
-        config, tmp_path_factory.mktemp("data"), clock=lambda: clock().to_pydatetime()
-    )
-    for connector in rt.refresher.connectors.values():
-        connector.clock_now = clock  # type: ignore[attr-defined]
-    rt.refresher.refresh_due()
-    rt.refresher.backfill()
+    rt = demo_runtime(tmp_path_factory.mktemp("data"), clock)
+    rt.config.ui.poll_seconds = 1
     yield rt
     rt.close()
 
 
 @pytest.fixture(scope="module")
 def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory
+    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DashComposite]:
     app = create_app(runtime, start_refresher=False)
-    with (
-        ThreadedRunner() as server,
-        DashComposite(
-            server=server,
-            browser="chrome",
-            headless=True,
-            options=request.config.hook.pytest_setup_options(),
-            download_path=str(tmp_path_factory.mktemp("download")),
-            percy_run=False,
-        ) as dc,
-    ):
-        dc.start_server(app, port=_free_port())
-        dc.driver.set_window_size(1600, 1000)
+    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
         yield dc
-
-
-def _own_errors(duo: DashComposite, tile_host: str) -> list[dict]:
-    """Browser console errors, less failed tile requests (there is no internet here)."""
-    return [e for e in duo.get_logs() if tile_host not in e.get("message", "")]
 
 
 def test_cockpit_loads_without_console_errors(
@@ -89,8 +46,7 @@ def test_cockpit_loads_without_console_errors(
     duo.wait_for_element(".leaflet-container .cc-marker", timeout=20)
     duo.wait_for_element(".cc-area-label", timeout=10)  # the offline basemap is drawn
     duo.driver.save_screenshot(str(screenshots / "cockpit-desktop.png"))
-    tile_host = runtime.config.map.tile_url.split("/")[2]
-    assert _own_errors(duo, tile_host) == []
+    assert own_errors(duo, runtime.config) == []
 
 
 def test_kpis_on_screen_equal_computed(duo: DashComposite, runtime: Runtime) -> None:
