@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from cockpit.auth import may_see
 from cockpit.config import CityConfig
 from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
+from cockpit.privacy import masked_label, suppressed
 from cockpit.states import site_states
 from cockpit.store import HistoryStore, SnapshotStore
 
@@ -65,48 +66,116 @@ class CityView:
     sources: dict[str, SourceInfo]
     kpis: list[kpi.Kpi]
     layers: dict[str, pd.DataFrame]  # layer id -> site states
+    # Counts of people below this are shown as "< k" (config privacy.min_group_size).
+    min_group_size: int = 0
+    # Per-view cache of ``layer_table`` results (a view never changes once built).
+    _tables: dict[tuple[str, str], pd.DataFrame] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    # What layouts derive from the view (rendered panels), kept with it by key.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def layer_table(self, layer_id: str, timezone: str) -> pd.DataFrame:
+        """The layer's sites with the text the map shows, one row per site (columns
+        ``LAYER_COLUMNS``), computed once per view: values and times are formatted once
+        per distinct value, not once per site."""
+        key = (layer_id, timezone)
+        cached = self._tables.get(key)
+        if cached is not None:
+            return cached
+        states = self.layers.get(layer_id)
+        if states is None or states.empty:
+            table = pd.DataFrame({c: pd.Series(dtype=object) for c in LAYER_COLUMNS})
+            self._tables[key] = table
+            return table
+        joined = states.merge(self.sites, left_on="site_id", right_on="id", how="inner")
+        infos = self.sources
+        source = joined["source"].astype(str)
+        stale = source.isin([s for s, i in infos.items() if i.stale])
+        metric = joined["metric"].astype(str)
+        value = joined["value"].astype(float)
+        pairs = pd.MultiIndex.from_arrays([metric, value]).unique()
+        texts = {(m, v): format_value(m, v, self.min_group_size) for m, v in pairs}
+        local = pd.to_datetime(joined["time"], utc=True).dt.tz_convert(timezone)
+        when = {t: f"{t:%a %d %b %H:%M}" for t in local.unique()}
+        fetched = {s: _local(i.last_success, timezone) for s, i in infos.items()}
+        table = pd.DataFrame(
+            {
+                "id": joined["site_id"].astype(str),
+                "lon": joined["lon"].astype(float),
+                "lat": joined["lat"].astype(float),
+                "name": joined["name"].astype(str),
+                "district": joined["district"].fillna("").astype(str),
+                "value": [texts[p] for p in zip(metric, value, strict=True)],
+                "metric": metric.map({m: METRICS[m].label for m in metric.unique()}),
+                "state": joined["state"].astype(str),
+                "level": joined["level"].astype(str).where(~stale, "stale"),
+                "time": local.map(when),
+                "source": source.map({s: i.name for s, i in infos.items()}),
+                "origin": source.map({s: i.origin for s, i in infos.items()}).where(
+                    joined["origin"] != "simulated", "simulated"
+                ),
+                "fetched": source.map(fetched),
+            }
+        )
+        self._tables[key] = table
+        return table
 
     def layer_features(self, layer_id: str, timezone: str) -> dict[str, Any]:
         """The layer's sites as a GeoJSON FeatureCollection for the map.
 
-        Properties carry text only (name, value with unit, state, time, source, origin);
-        the map builds popups from them as text, never as HTML.
+        Properties carry text only (name, value with unit, state, observation time,
+        source, origin, retrieval time); the map builds popups from them as text, never
+        as HTML. Small counts of people read "< k".
         """
-        states = self.layers.get(layer_id)
-        if states is None or states.empty:
-            return {"type": "FeatureCollection", "features": []}
-        joined = states.merge(self.sites, left_on="site_id", right_on="id", how="inner")
-        local = pd.to_datetime(joined["time"], utc=True).dt.tz_convert(timezone)
-        features = []
-        for row, when in zip(joined.itertuples(index=False), local, strict=True):
-            info = self.sources[row.source]
-            features.append(
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
-                    "properties": {
-                        "id": row.site_id,
-                        "name": row.name,
-                        "district": row.district or "",
-                        "value": format_value(str(row.metric), float(row.value)),
-                        "metric": METRICS[str(row.metric)].label,
-                        "state": row.state,
-                        "level": "stale" if info.stale else row.level,
-                        "time": f"{when:%a %d %b %H:%M}",
-                        "source": info.name,
-                        "origin": "simulated" if row.origin == "simulated" else info.origin,
-                    },
-                }
+        table = self.layer_table(layer_id, timezone)
+        names = LAYER_COLUMNS[3:]
+        columns = [table["id"].tolist(), *(table[c].tolist() for c in names)]
+        keys = ["id", *names]
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": dict(zip(keys, row, strict=True)),
+            }
+            for lon, lat, *row in zip(
+                table["lon"].tolist(), table["lat"].tolist(), *columns, strict=True
             )
+        ]
         return {"type": "FeatureCollection", "features": features}
 
 
-def format_value(metric: str, value: float) -> str:
-    """``value`` with its metric's unit, as people read it (e.g. "1,240 veh/h")."""
+# The map's text per site, in the order ``CityView.layer_table`` gives them.
+LAYER_COLUMNS = [
+    "id",
+    "lon",
+    "lat",
+    "name",
+    "district",
+    "value",
+    "metric",
+    "state",
+    "level",
+    "time",
+    "source",
+    "origin",
+    "fetched",
+]
+
+
+def format_value(metric: str, value: float, min_group_size: int = 0) -> str:
+    """``value`` with its metric's unit, as people read it (e.g. "1,240 veh/h"); a count
+    of people below ``min_group_size`` reads "< k persons/h" (see ``cockpit.privacy``)."""
     m = METRICS[metric]
+    if suppressed(metric, value, min_group_size):
+        return f"{masked_label(min_group_size)} {m.unit}"
     if metric == "bay_occupied":
         return "occupied" if value >= 0.5 else "free"
     return f"{value:,.{m.decimals}f} {m.unit}"
+
+
+def _local(when: datetime | None, timezone: str) -> str:
+    return "" if when is None else f"{pd.Timestamp(when).tz_convert(timezone):%a %d %b %H:%M}"
 
 
 class City:
@@ -125,8 +194,11 @@ class City:
         self.clock = clock
         self._lock = threading.Lock()
         self._views: dict[tuple[int, str], CityView] = {}
+        # Called by ``warm`` with each view it builds (layouts render their panels).
+        self.warm_hooks: list[Callable[[CityView], None]] = []
         self._reference: tuple[str, pd.Series] | None = None
         self._districts: dict[str, str] = {}
+        self._moments: dict[tuple[str, int, int], CityView] = {}
 
     def version(self) -> int:
         """The data version; it changes whenever any source brings new data."""
@@ -146,6 +218,103 @@ class City:
                 self._views = {k: v for k, v in self._views.items() if k[0] == version}
                 self._views[key] = cached
             return cached
+
+    def warm(self) -> list[str]:
+        """Build, at the current data version, the views of the roles served at the last
+        one, so that the browsers' next refresh finds them ready; returns those roles."""
+        version = self.version()
+        with self._lock:
+            roles = sorted({role for v, role in self._views if v != version})
+            roles = [r for r in roles if (version, r) not in self._views]
+        for role in roles:
+            view = self.view(role)
+            for hook in self.warm_hooks:
+                hook(view)
+        return roles
+
+    def view_at(self, role: str, moment: datetime) -> CityView:
+        """What ``role`` would have seen at ``moment``, rebuilt from the history store.
+
+        Each site shows its newest observation per metric at or before ``moment`` and no
+        older than its source's stale limit; sites and access follow the same role
+        filtering as ``view``. A source with no data in that span is marked stale.
+        Raises nothing for a moment without data: the view is then simply empty.
+        """
+        key = (role, int(moment.timestamp()), self.version())
+        with self._lock:
+            cached = self._moments.get(key)
+        if cached is not None:
+            return cached
+        sites, latest, infos = [], [], {}
+        for source in self.visible_sources(role):
+            snap = self.store.snapshot(source)
+            if snap is None:
+                infos[source] = self._info_at(source, moment, None)
+                continue
+            visible = snap.sites[snap.sites["access"].map(lambda a: may_see(role, a))]
+            obs = self._history_latest(source, list(visible["id"]), moment)
+            infos[source] = self._info_at(
+                source, moment, None if obs.empty else obs["time"].max().to_pydatetime()
+            )
+            sites.append(visible)
+            latest.append(obs)
+        site_frame = pd.concat(sites, ignore_index=True) if sites else empty_sites()
+        obs = pd.concat(latest, ignore_index=True) if latest else empty_observations()
+        site_frame["district"] = self._district_names(site_frame)
+        layers = {
+            layer_id: site_states(
+                obs[obs["site_id"].isin(self._layer_sites(site_frame, layer))], layer
+            )
+            for layer_id, layer in self.config.layers.items()
+            if may_see(role, layer.access)
+        }
+        view = CityView(self.version(), role, moment, site_frame, obs, infos, [], layers)
+        view.kpis = self._kpis(view)
+        with self._lock:
+            if len(self._moments) >= 64:
+                self._moments.pop(next(iter(self._moments)))
+            self._moments[key] = view
+        return view
+
+    def _history_latest(self, source: str, site_ids: list[str], moment: datetime) -> pd.DataFrame:
+        """Each site's newest observation per metric in the span before ``moment``."""
+        cfg = self.config.sources[source]
+        # Hourly sensors report once an hour: a site's value holds for at least an hour.
+        start = moment - timedelta(seconds=max(cfg.stale_after_seconds, 3600))
+        end = moment + timedelta(seconds=1)  # "at or before": window() excludes its end
+        metrics = sorted(
+            {
+                m
+                for lay in self.config.layers.values()
+                if source in lay.sources
+                for m in _layer_metrics(lay.metric)
+            }
+        )
+        frames = [self.history.window(site_ids, start, end, metric=m) for m in metrics]
+        frames = [f for f in frames if not f.empty]
+        if not frames:
+            return empty_observations()
+        obs = pd.concat(frames, ignore_index=True).sort_values("time")
+        return obs.groupby(["site_id", "metric"], sort=False).tail(1).reset_index(drop=True)
+
+    def _info_at(self, source: str, moment: datetime, newest: datetime | None) -> SourceInfo:
+        """The source's provenance as of ``moment``: stale when it had no recent data."""
+        now = self.source_info(source)
+        fresh = newest is not None
+        return SourceInfo(
+            id=now.id,
+            name=now.name,
+            publisher=now.publisher,
+            licence=now.licence,
+            licence_url=now.licence_url,
+            url=now.url,
+            origin=now.origin,
+            status="ok" if fresh else "stale",
+            updated=newest,
+            last_success=newest,
+            age_s=(moment - newest).total_seconds() if newest else None,
+            error="",
+        )
 
     def source_info(self, source: str) -> SourceInfo:
         cfg = self.config.sources[source]
@@ -188,6 +357,7 @@ class City:
             if may_see(role, layer.access)
         }
         view = CityView(version, role, self.clock(), site_frame, obs, infos, [], layers)
+        view.min_group_size = self.config.privacy.min_group_size
         view.kpis = self._kpis(view)
         return view
 
@@ -303,6 +473,11 @@ class City:
             "time": now.isoformat(),
             "sources": sources,
         }
+
+
+def _layer_metrics(metric: str) -> tuple[str, ...]:
+    """The observed metrics a layer's state is computed from."""
+    return ("pm25", "pm10", "no2", "o3") if metric == "eaqi" else (metric,)
 
 
 def _limits(conf: Any, warn: float, alert: float) -> dict[str, float]:

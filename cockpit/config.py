@@ -112,6 +112,9 @@ class SourceConfig(_Strict):
     stale_after_seconds: float = Field(default=600, ge=1)
     # Hours of the source's own history read at first start, so trends are not empty.
     backfill_hours: float = Field(default=24, ge=0)
+    # Days this source's observations are kept; shorter than storage.history_days for
+    # data about people (None: the storage's retention).
+    retention_days: float | None = Field(default=None, gt=0)
     # Names of environment variables holding secrets (never the secrets themselves).
     credentials: dict[str, str] = {}
     options: dict[str, Any] = {}
@@ -230,13 +233,71 @@ class PrivacyConfig(_Strict):
 class SecurityConfig(_Strict):
     # Origins allowed to embed the cockpit's pages (CSP frame-ancestors); empty: none.
     frame_ancestors: list[str] = []
+    # Session cookies only over HTTPS even when a request arrives as plain HTTP (set it
+    # when a TLS proxy in front does not say X-Forwarded-Proto).
+    https: bool = False
+    # Reverse proxies in front of the cockpit whose X-Forwarded-For/-Proto/-Host are
+    # trusted (0: none; the client address and scheme are the connection's own).
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
+    # A sign-in lasts this long, then the user signs in again.
+    session_hours: float = Field(default=8, gt=0, le=24 * 30)
+    # Failed sign-ins allowed per user name and per address within the window.
+    signin_attempts: int = Field(default=5, ge=1, le=1000)
+    signin_window_minutes: float = Field(default=15, gt=0, le=24 * 60)
 
 
 class BackendConfig(_Strict):
     # "embedded" (diskcache + SQLite files, no server) or "server" (Redis + PostgreSQL).
     kind: Literal["embedded", "server"] = "embedded"
     redis_url: str = ""
-    postgres_dsn: str = ""
+    postgres_dsn: str = Field(default="", validate_default=True)
+    # Keys in Redis start with this prefix (default: "city-cockpit:<city name>:"), so
+    # several cities can share one Redis.
+    redis_prefix: str = ""
+    # PostgreSQL schema holding the history tables (created when missing).
+    postgres_schema: str = Field(default="city_cockpit", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # Celery's broker (default: redis_url). With the server backend, Celery workers do
+    # the refreshing and web processes only serve.
+    broker_url: str = ""
+
+    @field_validator("postgres_dsn")
+    @classmethod
+    def _server_needs_urls(cls, value: str, info: Any) -> str:
+        if info.data.get("kind") == "server":
+            if not info.data.get("redis_url"):
+                raise ValueError("kind = 'server' needs backend.redis_url")
+            if not value:
+                raise ValueError("kind = 'server' needs backend.postgres_dsn")
+        return value
+
+
+class AlertsConfig(_Strict):
+    """Alert rules (``cockpit.alerts``) and sensor-health limits (``cockpit.sensor_health``)."""
+
+    # Air-quality limits: "who2021" (WHO 2021 guideline levels) or "eu" (EU limit and
+    # target values, Directive 2008/50/EC); each pollutant keeps its averaging period.
+    air_standard: Literal["who2021", "eu"] = "who2021"
+    # Limits in µg/m³ replacing the standard's for some pollutants, e.g. { pm10 = 40 }.
+    air_limits: dict[Literal["pm25", "pm10", "no2", "o3"], float] = {}
+    # An area's (and the city's) parking occupancy in percent that opens an alert.
+    parking_occupancy: float = Field(default=90, gt=0, le=100)
+    # Crowding: a count above all of factor × the usual (median of the same weekday and
+    # hour over the previous weeks), usual + mads × MAD, and the minimum, opens an alert.
+    crowding_factor: float = Field(default=2.0, ge=1)
+    crowding_mads: float = Field(default=5.0, ge=0)
+    crowding_minimum: float = Field(default=200, ge=0)
+    crowding_weeks: int = Field(default=4, ge=1, le=8)
+    # Hysteresis: an open alert closes when the value falls below limit × (1 − hysteresis),
+    # or after ``close_after`` consecutive samples below the limit.
+    hysteresis: float = Field(default=0.1, ge=0, lt=1)
+    close_after: int = Field(default=3, ge=1)
+    # Hours of history the alert state machine runs over.
+    window_hours: float = Field(default=48, ge=1, le=24 * 14)
+    # Sensor health: stale after stale_factor × the site's reporting interval, silent
+    # after silent_hours; a flat line is flat_readings equal readings in a row.
+    stale_factor: float = Field(default=3, ge=1)
+    silent_hours: float = Field(default=24, gt=0)
+    flat_readings: int = Field(default=8, ge=2)
 
 
 class CityConfig(_Strict):
@@ -252,6 +313,7 @@ class CityConfig(_Strict):
     privacy: PrivacyConfig = PrivacyConfig()
     security: SecurityConfig = SecurityConfig()
     backend: BackendConfig = BackendConfig()
+    alerts: AlertsConfig = AlertsConfig()
     # Directory of the config file: relative paths in it resolve against this.
     base_dir: Path = Path(".")
     file: str = ""
@@ -340,6 +402,13 @@ def _check_references(config: CityConfig) -> None:
                     f"names {source!r}, which is not under [sources] "
                     f"(have: {', '.join(config.sources)})",
                 )
+    for action in config.access.actions:
+        if action not in DEFAULT_ACTIONS:
+            raise ConfigError(
+                config.file,
+                f"access.actions.{action}",
+                f"unknown action; expected one of {sorted(DEFAULT_ACTIONS)}",
+            )
     for name in config.kpis:
         if name not in KPI_NAMES:
             raise ConfigError(

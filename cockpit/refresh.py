@@ -67,6 +67,9 @@ class Refresher:
             self.store.record_failure(source, f"unexpected {type(exc).__name__}", self.clock())
             return False
         self.history.append(snapshot.observations)
+        retention = self.config.sources[source].retention_days
+        if retention is not None:  # a source kept shorter than the rest (privacy)
+            self.history.purge_source(source, self.clock() - timedelta(days=retention))
         self.store.put_snapshot(snapshot)
         return True
 

@@ -247,6 +247,16 @@ class HistoryStore:
     def count(self) -> int:
         return int(self._connect().execute("SELECT COUNT(*) FROM observations").fetchone()[0])
 
+    def purge_source(self, source: str, before: datetime) -> int:
+        """Delete ``source``'s observations older than ``before`` (a source's shorter
+        retention, e.g. for counts of people). Returns the number of rows deleted."""
+        lo, hi = f"{source}:", f"{source};"  # the source's site ids, as in source_window
+        cursor = self._connect().execute(
+            "DELETE FROM observations WHERE site_id >= ? AND site_id < ? AND time < ?",
+            (lo, hi, int(before.timestamp())),
+        )
+        return int(cursor.rowcount)
+
     def mark(self, key: str) -> str | None:
         row = self._connect().execute("SELECT value FROM marks WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])

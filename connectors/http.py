@@ -139,6 +139,9 @@ class HttpClient:
         except requests.exceptions.Timeout as exc:
             raise FetchError(self.source, "timed out", shown) from exc
         except requests.exceptions.RequestException as exc:
+            # A read timeout that outlasted the retries arrives as a ConnectionError.
+            if "timed out" in str(exc):
+                raise FetchError(self.source, "timed out", shown) from exc
             reason = type(exc).__name__
             raise FetchError(self.source, f"could not connect ({reason})", shown) from exc
         shown = self._safe(response.url)

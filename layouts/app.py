@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dash
 import flask
+import flask_compress
 from dash import Dash, html
 
 from cockpit.auth import may_see
@@ -24,7 +25,21 @@ log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 # Each feature module adds its pages, routes and callbacks with ``register(app, runtime)``.
-FEATURES = ("layouts.signin",)
+FEATURES = (
+    "layouts.security",
+    "layouts.signin",
+    "layouts.audit",
+    "layouts.api",
+    "layouts.catalogue",
+    "layouts.methodology",
+    "layouts.data_page",
+    "layouts.export",
+    "layouts.mobile",
+    "layouts.kiosk",
+    "layouts.about",
+    "layouts.kiosk_status",
+    "layouts.mapdata",
+)
 
 
 def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
@@ -46,6 +61,13 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     server.secret_key = os.environ.get("CITY_COCKPIT_SECRET_KEY") or secrets.token_hex(32)
     server.config["SESSION_COOKIE_HTTPONLY"] = True
     server.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Pages, callback answers, scripts and map data travel compressed (brotli, else gzip).
+    server.config["COMPRESS_ALGORITHM"] = ["br", "gzip"]
+    server.config["COMPRESS_MIN_SIZE"] = 500
+    # Files streamed from assets/ stay as they are: compressing a stream never closes
+    # the file behind it (one open file per request, a leak under load).
+    server.config["COMPRESS_STREAMS"] = False
+    flask_compress.Compress(server)
 
     city = runtime.city
     dash.register_page("cockpit", path="/", name="Cockpit", layout=lambda: cockpit.layout(city))
@@ -66,6 +88,6 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
         status = 503 if report["status"] == "down" else 200
         return flask.make_response(flask.jsonify(report), status)
 
-    if start_refresher:
+    if start_refresher and runtime.refreshes_in_process:
         runtime.refresher.start()
     return app

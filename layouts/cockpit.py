@@ -15,7 +15,8 @@ from cockpit.city import City, CityView, format_value
 from cockpit.model import METRICS
 from layouts.access import viewer_role
 from layouts.kpi_card import kpi_strip
-from layouts.map import LAYER_ID, city_map, legend
+from layouts.map import LAYER_ID, SOURCE_ID, city_map, legend
+from layouts.mapdata import map_data_urls
 from layouts.timefmt import local_time
 from layouts.trend import empty_trend, trend_figure
 
@@ -102,7 +103,7 @@ def layout(city: City) -> html.Div:
                         children=[
                             html.Section(
                                 [
-                                    city_map(config, _layers(city, view), credits, MAP_ID),
+                                    city_map(config, {}, credits, MAP_ID, map_data_urls(view)),
                                     legend(config, list(view.layers)),
                                     html.Div(
                                         map_updated(city, view),
@@ -175,6 +176,20 @@ def site_detail(city: City, view: CityView, site_id: str) -> list[Any]:
     ]
 
 
+def _panels(city: City, view: CityView) -> tuple[Any, ...]:
+    """KPI strip, sources table and "as of" lines of ``view``, rendered once per view."""
+    built = view.memo.get("cockpit-panels")
+    if built is None:
+        built = (
+            kpi_strip(view.kpis, view.sources, city.config.city.timezone),
+            sources_table(city, view),
+            _as_of(city, view),
+            map_updated(city, view),
+        )
+        view.memo["cockpit-panels"] = built
+    return tuple(built)
+
+
 def register_callbacks(app: Dash, city: City) -> None:
     """Wire the cockpit's callbacks to ``city``."""
 
@@ -190,27 +205,25 @@ def register_callbacks(app: Dash, city: City) -> None:
             raise PreventUpdate  # nothing new: nothing recomputed, nothing sent
         return version
 
+    # New data versions get their panels rendered before browsers ask (City.warm).
+    city.warm_hooks.append(lambda view: _panels(city, view))
+
     @app.callback(
         Output("cc-kpis", "children"),
-        Output({"type": LAYER_ID, "layer": ALL}, "data"),
+        # The map layers load their data from versioned URLs (layouts/mapdata.py).
+        Output({"type": SOURCE_ID, "layer": ALL}, "data"),
         Output("cc-sources", "children"),
         Output("cc-asof", "children"),
         Output("cc-map-updated", "children"),
         Input("cc-version", "data"),
-        State({"type": LAYER_ID, "layer": ALL}, "id"),
+        State({"type": SOURCE_ID, "layer": ALL}, "id"),
         prevent_initial_call=True,
     )
     def refresh(_: int, layer_ids: list[dict[str, str]]) -> tuple[Any, ...]:
         view = city.view(viewer_role())
-        layers = _layers(city, view)
-        empty = {"type": "FeatureCollection", "features": []}
-        return (
-            kpi_strip(view.kpis, view.sources, city.config.city.timezone),
-            [layers.get(i["layer"], empty) for i in layer_ids],
-            sources_table(city, view),
-            _as_of(city, view),
-            map_updated(city, view),
-        )
+        urls = map_data_urls(view)
+        kpis, sources, as_of, updated = _panels(city, view)
+        return (kpis, [urls.get(i["layer"]) for i in layer_ids], sources, as_of, updated)
 
     @app.callback(
         Output("cc-site", "data"),

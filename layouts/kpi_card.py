@@ -1,8 +1,9 @@
-"""A KPI card: the figure, its level in words, what it means, when and where from."""
+"""A KPI card: the figure, its level in words, what it means, when and where from, and
+one click to the data behind it (``/data/<kpi>``)."""
 
 from __future__ import annotations
 
-from dash import html
+from dash import dcc, html
 
 from cockpit.city import SourceInfo
 from cockpit.kpi import Kpi
@@ -46,6 +47,13 @@ def kpi_card(item: Kpi, sources: list[SourceInfo], timezone: str) -> html.Div:
             html.Div(item.detail, className="cc-kpi-detail"),
             html.Div(footer, className="cc-kpi-footer"),
             html.Div(credits, className="cc-kpi-credits"),
+            dcc.Link(
+                "Data behind this",
+                href=f"/data/{item.key}",
+                className="cc-data-link",
+                id=f"kpi-{item.key}-data",
+                title=f"Sites, values, sources and licences behind {item.title}",
+            ),
         ],
     )
 

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import dash_leaflet as dl
-from dash import html
+from dash import dcc, html
 
 from cockpit.config import CityConfig
 
-__all__ = ["LAYER_ID", "city_map", "legend"]
+__all__ = ["LAYER_ID", "SOURCE_ID", "city_map", "legend"]
 
 LAYER_ID = "cc-layer"
+# Stores holding each layer's data URL (see layouts/mapdata.py and assets/mapdata.js).
+SOURCE_ID = "cc-layer-src"
 _JS = "cityCockpit.map."
 
 
@@ -30,10 +32,19 @@ def _basemap(path: str) -> dict[str, Any]:
 
 
 def city_map(
-    config: CityConfig, layers: dict[str, dict[str, Any]], data_credits: list[str], map_id: str
+    config: CityConfig,
+    layers: dict[str, dict[str, Any]],
+    data_credits: list[str],
+    map_id: str,
+    data_urls: dict[str, str] | None = None,
 ) -> dl.Map:
     """The map for ``layers`` (layer id -> GeoJSON). Tiles come from the config; the
-    bundled basemap keeps the city visible when no tile can be loaded."""
+    bundled basemap keeps the city visible when no tile can be loaded.
+
+    ``data_urls`` (layer id -> URL of its compact data, ``layouts.mapdata``) lets the
+    browser load a layer after the page, from a URL it may cache, instead of inside it.
+    """
+    urls = data_urls or {}
     children: list[Any] = []
     if config.map.tile_url:
         children.append(
@@ -70,9 +81,13 @@ def city_map(
             checked=True,
         )
         for layer_id, layer in config.layers.items()
-        if layer_id in layers
+        if layer_id in layers or layer_id in urls
     ]
     children.append(dl.LayersControl(overlays, collapsed=False, position="topright"))
+    children.extend(
+        dcc.Store(id={"type": SOURCE_ID, "layer": layer_id}, data=url)
+        for layer_id, url in urls.items()
+    )
     children.append(dl.AttributionControl(prefix="Leaflet", position="bottomright"))
     return dl.Map(
         id=map_id,

@@ -1,0 +1,79 @@
+/* City Cockpit kiosk: rotation, clock, offline marker and the periodic full reload.
+ * Runs entirely in the browser so that a kiosk keeps rotating its last slides when the
+ * server cannot be reached. Does nothing on pages without a kiosk (#cc-kiosk). */
+(function () {
+    "use strict";
+    var loadedAt = Date.now();
+    var lastContact = 0;
+
+    window.dash_clientside = Object.assign({}, window.dash_clientside, {
+        cityCockpitKiosk: {
+            // Called whenever the server answered a kiosk refresh.
+            contact: function () {
+                lastContact = Date.now();
+                return window.dash_clientside.no_update;
+            },
+        },
+    });
+
+    function number(root, name, fallback) {
+        var value = parseFloat(root.getAttribute(name));
+        return isFinite(value) && value > 0 ? value : fallback;
+    }
+
+    function showLanguage(root, lang) {
+        if (root.getAttribute("data-lang") !== lang) { root.setAttribute("data-lang", lang); }
+        var tagged = root.querySelectorAll("[data-kiosk-lang]");
+        for (var i = 0; i < tagged.length; i++) {
+            var hide = tagged[i].getAttribute("data-kiosk-lang") !== lang;
+            if (tagged[i].hidden !== hide) { tagged[i].hidden = hide; }
+        }
+    }
+
+    function rotate(root, now) {
+        var slides = root.querySelectorAll(".cc-slide");
+        if (!slides.length) { return; }
+        var period = number(root, "data-rotate-ms", 15000);
+        var current = Math.floor(now / period) % slides.length;
+        for (var i = 0; i < slides.length; i++) {
+            var on = i === current;
+            if (slides[i].classList.contains("cc-active") !== on) {
+                slides[i].classList.toggle("cc-active", on);
+                slides[i].setAttribute("aria-hidden", on ? "false" : "true");
+            }
+        }
+        showLanguage(root, slides[current].getAttribute("data-lang") || "en");
+    }
+
+    function clock(root, now) {
+        var el = root.querySelector(".cc-clock");
+        if (!el || !window.Intl) { return; }
+        try {
+            var text = new Intl.DateTimeFormat(root.getAttribute("data-lang") || "en", {
+                hour: "2-digit", minute: "2-digit", hour12: false,
+                timeZone: el.getAttribute("data-tz") || undefined,
+            }).format(new Date(now));
+            if (el.textContent !== text) { el.textContent = text; }
+        } catch (e) { /* an unknown time zone keeps the server's time */ }
+    }
+
+    function tick() {
+        var root = document.getElementById("cc-kiosk");
+        if (!root) { return; }
+        var now = Date.now();
+        if (!lastContact) { lastContact = now; }
+        rotate(root, now);
+        clock(root, now);
+        var poll = number(root, "data-poll-ms", 10000);
+        var online = now - lastContact <= 2.5 * poll + 2000;
+        root.classList.toggle("cc-offline", !online);
+        // A fresh page now and then keeps the browser's memory flat; only while the
+        // server answers, so a kiosk never reloads into a browser error page.
+        if (online && now - loadedAt > number(root, "data-reload-ms", 6 * 3600 * 1000)) {
+            loadedAt = now;
+            window.location.reload();
+        }
+    }
+
+    window.setInterval(tick, 250);
+})();

@@ -1,0 +1,52 @@
+/* City Cockpit map data loader: fetches a layer's compact file (layouts/mapdata.py)
+ * and builds the GeoJSON features the map draws, with the same text properties the
+ * server would have sent. Text stays text: nothing here is read as HTML.
+ * A failed load keeps the markers already shown (a kiosk never shows an error). */
+(function () {
+    "use strict";
+
+    function column(spec, i) {
+        if (Array.isArray(spec)) { return spec[i]; }
+        return spec.keys[spec.codes[i]];
+    }
+
+    function decode(data) {
+        var n = data.n, scale = data.scale, cols = data.columns;
+        var names = Object.keys(cols);
+        var features = new Array(n);
+        var x = 0, y = 0;
+        for (var i = 0; i < n; i++) {
+            x += data.x[i];
+            y += data.y[i];
+            var props = {};
+            for (var k = 0; k < names.length; k++) {
+                props[names[k]] = column(cols[names[k]], i);
+            }
+            features[i] = {
+                type: "Feature",
+                geometry: {type: "Point", coordinates: [x / scale, y / scale]},
+                properties: props,
+            };
+        }
+        return {type: "FeatureCollection", features: features};
+    }
+
+    function load(url) {
+        var noUpdate = window.dash_clientside.no_update;
+        if (!url) { return noUpdate; }
+        return fetch(url, {credentials: "same-origin"})
+            .then(function (answer) {
+                if (!answer.ok) { throw new Error("map data: HTTP " + answer.status); }
+                return answer.json();
+            })
+            .then(decode)
+            .catch(function (error) {
+                console.warn("City Cockpit: map layer not updated", String(error));
+                return noUpdate;
+            });
+    }
+
+    window.dash_clientside = Object.assign({}, window.dash_clientside, {
+        cityCockpitMapData: {load: load, decode: decode},
+    });
+})();

@@ -1,0 +1,187 @@
+"""What a cockpit refresh costs a browser, against a no-op Dash callback round trip.
+
+Serves, on 127.0.0.1 with the same server (werkzeug, threaded, keep-alive):
+
+* the floor: a tiny Dash app with one callback that does nothing;
+* the cockpit of a synthetic city of ``--sites`` parking sensors (bench/synthetic_city.py)
+  plus the demo's other sources.
+
+and measures, in the same run, POST ``/_dash-update-component``:
+
+* ``floor``: the no-op callback;
+* ``nochange``: the cockpit's poll callback when the data version is unchanged (it
+  raises PreventUpdate: 204, nothing recomputed);
+* ``newdata``: the cockpit's refresh callback (KPI strip, layer data URLs, sources, "as
+  of" lines) for a new data version: a new parking snapshot arrives, the app's warmer
+  prepares the version's view in the background, and the browser's poll finds the new
+  version ``--lag`` seconds later (2 s; browsers poll every ``ui.poll_seconds``, 10 s
+  in the demo). Also printed, not in the ratio: the same refresh with no warmer, the
+  view built inside the request.
+
+Ratios: ``nochange_ratio`` = nochange p50 / floor p50 (target at most 1.5),
+``newdata_p95_ratio`` = newdata p95 / floor p50 (target at most 5).
+
+    python bench/refresh.py [--quick] [--sites 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
+
+import requests  # noqa: E402
+from dash import Dash, Input, Output, html  # noqa: E402
+
+from bench.synthetic_city import SyntheticCity, serve  # noqa: E402
+from layouts.app import create_app  # noqa: E402
+from layouts.map import SOURCE_ID  # noqa: E402
+
+UPDATE = "/_dash-update-component"
+
+
+def floor_app() -> Dash:
+    app = Dash(__name__)
+    app.layout = html.Div([html.Button("go", id="go"), html.Div(id="out")])
+
+    @app.callback(Output("out", "children"), Input("go", "n_clicks"), prevent_initial_call=True)
+    def noop(n: int | None) -> str:
+        return ""
+
+    return app
+
+
+def floor_payload() -> dict[str, Any]:
+    return {
+        "output": "out.children",
+        "outputs": {"id": "out", "property": "children"},
+        "inputs": [{"id": "go", "property": "n_clicks", "value": 1}],
+        "changedPropIds": ["go.n_clicks"],
+    }
+
+
+def poll_payload(seen: int) -> dict[str, Any]:
+    return {
+        "output": "cc-version.data",
+        "outputs": {"id": "cc-version", "property": "data"},
+        "inputs": [{"id": "cc-tick", "property": "n_intervals", "value": 1}],
+        "state": [{"id": "cc-version", "property": "data", "value": seen}],
+        "changedPropIds": ["cc-tick.n_intervals"],
+    }
+
+
+def refresh_payload(app: Dash, version: int, layers: list[str]) -> dict[str, Any]:
+    key = next(k for k in app.callback_map if "cc-kpis.children" in k)
+    ids = [{"layer": layer, "type": SOURCE_ID} for layer in layers]
+    return {
+        "output": key,
+        "outputs": [
+            {"id": "cc-kpis", "property": "children"},
+            [{"id": i, "property": "data"} for i in ids],
+            {"id": "cc-sources", "property": "children"},
+            {"id": "cc-asof", "property": "children"},
+            {"id": "cc-map-updated", "property": "children"},
+        ],
+        "inputs": [{"id": "cc-version", "property": "data", "value": version}],
+        "state": [[{"id": i, "property": "id", "value": i} for i in ids]],
+        "changedPropIds": ["cc-version.data"],
+    }
+
+
+def timed(session: requests.Session, url: str, payload: dict[str, Any], status: int) -> float:
+    started = time.perf_counter()
+    answer = session.post(url, json=payload, headers={"Accept-Encoding": "gzip, br"})
+    elapsed = time.perf_counter() - started
+    if answer.status_code != status:
+        raise SystemExit(f"{url}: expected {status}, got {answer.status_code}: {answer.text[:200]}")
+    return elapsed * 1000
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sites", type=int, default=5000)
+    parser.add_argument(
+        "--lag", type=float, default=2.0, help="seconds from new data to the browser's refresh"
+    )
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("cockpit").setLevel(logging.ERROR)
+    logging.getLogger("connectors").setLevel(logging.ERROR)
+    calls = 100 if args.quick else 400
+    refreshes = 20 if args.quick else 60
+
+    city = SyntheticCity(args.sites)
+    app = create_app(city.runtime, start_refresher=False)
+    floor = floor_app()
+    layers = list(city.runtime.config.layers)
+    try:
+        with serve(floor.server) as floor_base, serve(app.server) as base:
+            session = requests.Session()
+            session.get(f"{base}/").raise_for_status()  # the page once: view and caches warm
+            session.get(f"{floor_base}/").raise_for_status()
+            times: dict[str, list[float]] = {"floor": [], "nochange": [], "newdata": [], "cold": []}
+            for _ in range(20):  # warm-up, not counted
+                timed(session, floor_base + UPDATE, floor_payload(), 200)
+                timed(session, base + UPDATE, poll_payload(city.runtime.store.version()), 204)
+            # Interleaved, so that both see the same machine load.
+            for _ in range(calls):
+                times["floor"].append(timed(session, floor_base + UPDATE, floor_payload(), 200))
+                seen = city.runtime.store.version()
+                times["nochange"].append(timed(session, base + UPDATE, poll_payload(seen), 204))
+            # Cold: the request itself builds the new version's view (no warmer).
+            city.runtime.stop_warmer()
+            for _ in range(max(5, refreshes // 4)):
+                version = city.new_data()
+                payload = refresh_payload(app, version, layers)
+                times["cold"].append(timed(session, base + UPDATE, payload, 200))
+            # As served: the warmer prepares each new version; the browser's poll finds
+            # it within its poll interval (here after --lag seconds).
+            city.runtime.start_warmer()
+            session.post(base + UPDATE, json=refresh_payload(app, city.new_data(), layers))
+            for _ in range(refreshes):
+                version = city.new_data()
+                time.sleep(args.lag)
+                payload = refresh_payload(app, version, layers)
+                times["newdata"].append(timed(session, base + UPDATE, payload, 200))
+                times["floor"].append(timed(session, floor_base + UPDATE, floor_payload(), 200))
+            size = len(session.post(base + UPDATE, json=payload).content)
+    finally:
+        city.close()
+
+    floor_p50 = statistics.median(times["floor"])
+    nochange_p50 = statistics.median(times["nochange"])
+    newdata_p50 = statistics.median(times["newdata"])
+    newdata_p95 = pct(times["newdata"], 0.95)
+    print(f"sites: {args.sites} parking sensors + the demo's other sources")
+    print(f"floor (no-op callback):   p50 {floor_p50:7.2f} ms  p95 {pct(times['floor'], 0.95):7.2f}")
+    print(f"refresh, nothing changed: p50 {nochange_p50:7.2f} ms  ratio {nochange_p50 / floor_p50:.2f}")
+    print(
+        f"refresh, new data:        p50 {newdata_p50:7.2f} ms  p95 {newdata_p95:7.2f} ms  "
+        f"ratio(p95) {newdata_p95 / floor_p50:.2f}  ({size} bytes answer, uncompressed)"
+    )
+    print(
+        f"refresh, new data, view built in the request (no warmer): "
+        f"p50 {statistics.median(times['cold']):7.2f} ms"
+    )
+    print(
+        f"RESULT floor_p50_ms={floor_p50:.2f} nochange_ratio={nochange_p50 / floor_p50:.2f} "
+        f"newdata_p95_ratio={newdata_p95 / floor_p50:.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""Where a city keeps its state: embedded files (the default) or servers shared by many
+processes and machines (Redis for snapshots, leases and the data version; PostgreSQL for
+history). ``open_stores`` picks by ``[backend] kind`` in the city config."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cockpit.config import CityConfig
+from cockpit.store import HistoryStore, SnapshotStore
+
+if TYPE_CHECKING:
+    from cockpit.backends.postgres_history import PostgresHistory
+    from cockpit.backends.redis_store import RedisSnapshotStore
+
+__all__ = ["open_stores", "redis_prefix"]
+
+
+def redis_prefix(config: CityConfig) -> str:
+    """The Redis key prefix of a city: the config's, else one derived from its name."""
+    if config.backend.redis_prefix:
+        return config.backend.redis_prefix
+    slug = re.sub(r"[^a-z0-9]+", "-", config.city.name.lower()).strip("-") or "city"
+    return f"city-cockpit:{slug}:"
+
+
+def open_stores(
+    config: CityConfig, directory: Path
+) -> tuple[SnapshotStore | RedisSnapshotStore, HistoryStore | PostgresHistory]:
+    """The snapshot store and history of ``config``'s backend; raises ``BackendUnavailable``
+    when a server cannot be reached."""
+    if config.backend.kind == "server":
+        # Imported here: an embedded city needs neither redis nor psycopg installed.
+        from cockpit.backends.postgres_history import PostgresHistory
+        from cockpit.backends.redis_store import RedisSnapshotStore
+
+        store: Any = RedisSnapshotStore(config.backend.redis_url, redis_prefix(config))
+        try:
+            history: Any = PostgresHistory(
+                config.backend.postgres_dsn,
+                config.storage.history_days,
+                config.backend.postgres_schema,
+            )
+        except BaseException:
+            store.close()
+            raise
+        return store, history
+    return SnapshotStore(directory), HistoryStore(directory, config.storage.history_days)

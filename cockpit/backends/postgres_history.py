@@ -1,0 +1,192 @@
+"""Every observation kept in PostgreSQL, shared by all app servers and workers of a city.
+
+``PostgresHistory`` answers exactly like the embedded ``HistoryStore``. Its schema is
+one plain table keyed by (site, metric, time) with an index on time, which is what
+TimescaleDB asks of a hypertable: where the ``timescaledb`` extension is installed the
+table becomes a hypertable chunked by day, elsewhere it stays a plain table.
+
+Site ids compare byte-wise (``COLLATE "C"``), so one source's sites ("<source>:...")
+are one index range whatever the database's locale.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from cockpit.backends.redis_store import BackendUnavailable
+from cockpit.model import empty_observations, observations_frame
+
+__all__ = ["PostgresHistory"]
+
+_SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS {schema};
+CREATE TABLE IF NOT EXISTS {schema}.observations (
+    site_id TEXT COLLATE "C" NOT NULL,
+    metric TEXT NOT NULL,
+    time TIMESTAMPTZ NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (site_id, metric, time)
+);
+CREATE INDEX IF NOT EXISTS observations_time ON {schema}.observations (time);
+CREATE TABLE IF NOT EXISTS {schema}.marks (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_COLUMNS = ["site_id", "metric", "time", "value"]
+_SELECT = (
+    "SELECT site_id, metric, extract(epoch FROM time)::bigint, value FROM {schema}.observations"
+)
+
+
+class PostgresHistory:
+    """The ``HistoryStore`` interface over PostgreSQL (one connection per thread)."""
+
+    def __init__(self, dsn: str, retention_days: float = 35, schema: str = "city_cockpit") -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self.retention_s = int(retention_days * 86400)
+        self._local = threading.local()
+        self._all: list[psycopg.Connection[Any]] = []
+        self._guard = threading.Lock()
+        self.hypertable = False
+        db = self._connect()
+        with db.transaction():
+            # One process creates the schema; the others wait for it here.
+            db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cc-schema:{schema}",))
+            db.execute(self._sql(_SCHEMA))
+            if db.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone():
+                db.execute(
+                    "SELECT create_hypertable(%s, 'time', chunk_time_interval => "
+                    "interval '1 day', if_not_exists => TRUE, migrate_data => TRUE)",
+                    (f"{schema}.observations",),
+                )
+                self.hypertable = True
+
+    def _sql(self, text: str) -> sql.Composed:
+        return sql.SQL(text).format(schema=sql.Identifier(self.schema))  # type: ignore[arg-type]
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        db: psycopg.Connection[Any] | None = getattr(self._local, "db", None)
+        # A connection never crosses a fork (gunicorn, Celery prefork): reopen in the child.
+        if db is None or db.closed or getattr(self._local, "pid", None) != os.getpid():
+            try:
+                db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                raise BackendUnavailable(f"PostgreSQL cannot be reached: {exc}") from None
+            self._local.db = db
+            self._local.pid = os.getpid()
+            with self._guard:
+                self._all.append(db)
+        return db
+
+    def close(self) -> None:
+        with self._guard:
+            for db in self._all:
+                if not db.closed:
+                    db.close()
+            self._all.clear()
+        self._local.db = None
+
+    def append(self, observations: pd.DataFrame) -> int:
+        """Add observations (canonical frame); ones already stored are skipped.
+
+        Returns the number of rows offered. Rows older than the retention are dropped.
+        """
+        if observations.empty:
+            return 0
+        times = pd.to_datetime(observations["time"], utc=True)
+        rows = zip(
+            observations["site_id"].astype(str).tolist(),
+            observations["metric"].astype(str).tolist(),
+            times.dt.to_pydatetime().tolist(),
+            observations["value"].astype(float).tolist(),
+            strict=True,
+        )
+        cutoff = datetime.fromtimestamp(datetime.now(UTC).timestamp() - self.retention_s, UTC)
+        db = self._connect()
+        with db.transaction():
+            db.execute(
+                "CREATE TEMP TABLE incoming (site_id TEXT, metric TEXT, time TIMESTAMPTZ,"
+                " value DOUBLE PRECISION) ON COMMIT DROP"
+            )
+            with db.cursor().copy("COPY incoming FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            db.execute(
+                self._sql(
+                    "INSERT INTO {schema}.observations SELECT * FROM incoming"
+                    " ON CONFLICT DO NOTHING"
+                )
+            )
+            db.execute(self._sql("DELETE FROM {schema}.observations WHERE time < %s"), (cutoff,))
+        return len(observations)
+
+    def window(
+        self, site_ids: list[str], start: datetime, end: datetime, metric: str | None = None
+    ) -> pd.DataFrame:
+        """Observations of ``site_ids`` with ``start <= time < end``, oldest first."""
+        if not site_ids:
+            return empty_observations()
+        query = _SELECT + " WHERE site_id = ANY(%s) AND time >= %s AND time < %s"
+        params: list[Any] = [list(site_ids), _utc(start), _utc(end)]
+        if metric:
+            query += " AND metric = %s"
+            params.append(metric)
+        return self._frame(query + " ORDER BY time", params)
+
+    def source_window(
+        self, source: str, metric: str, start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        """All observations of one source's sites for ``metric`` in ``start`` .. ``end``."""
+        query = (
+            _SELECT + " WHERE site_id >= %s AND site_id < %s AND metric = %s"
+            " AND time >= %s AND time < %s ORDER BY time"
+        )
+        lo, hi = f"{source}:", f"{source};"  # ';' sorts right after ':' (byte order)
+        return self._frame(query, [lo, hi, metric, _utc(start), _utc(end)])
+
+    def _frame(self, query: str, params: list[Any]) -> pd.DataFrame:
+        rows = self._connect().execute(self._sql(query), params).fetchall()
+        if not rows:
+            return empty_observations()
+        frame = pd.DataFrame(rows, columns=_COLUMNS)
+        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+        return observations_frame(frame)
+
+    def count(self) -> int:
+        row = self._connect().execute(self._sql("SELECT COUNT(*) FROM {schema}.observations"))
+        return int(row.fetchone()[0])  # type: ignore[index]
+
+    def mark(self, key: str) -> str | None:
+        row = (
+            self._connect()
+            .execute(self._sql("SELECT value FROM {schema}.marks WHERE key = %s"), (key,))
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def set_mark(self, key: str, value: str) -> None:
+        self._connect().execute(
+            self._sql(
+                "INSERT INTO {schema}.marks VALUES (%s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+            ),
+            (key, value),
+        )
+
+    def drop(self) -> None:
+        """Remove this city's history schema (tests, decommissioning a city)."""
+        self._connect().execute(self._sql("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+
+
+def _utc(when: datetime) -> datetime:
+    """``when`` as an aware UTC datetime (naive times are taken as UTC)."""
+    if isinstance(when, pd.Timestamp):
+        when = when.to_pydatetime()
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

@@ -1,0 +1,141 @@
+"""The kiosk's city overview map: one still SVG image, drawn on the server.
+
+A kiosk needs no pan, zoom, popups or tiles from the internet, and must keep its picture
+when the network drops; a plain SVG of the city's areas and its measuring places does
+that, costs the screen almost nothing, and shows a state by shape as well as colour
+(● normal, ▲ raised, ■ high). Only the public view is ever drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pandas as pd
+
+from cockpit.city import CityView
+from cockpit.config import CityConfig
+
+__all__ = ["COLOURS", "overview_svg"]
+
+COLOURS = {"ok": "#3fb37f", "warn": "#f0b429", "alert": "#ff6b6b", "stale": "#9aa0aa"}
+_FREE_BAY = "#5cb8ff"
+_WIDTH = 1000
+
+
+@lru_cache(maxsize=4)
+def _areas(path: str) -> list[list[list[tuple[float, float]]]]:
+    """The basemap's polygons as rings of (lon, lat)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    polygons: list[list[list[tuple[float, float]]]] = []
+    for feature in data.get("features", []):
+        geometry = feature.get("geometry") or {}
+        coords = geometry.get("coordinates") or []
+        parts = coords if geometry.get("type") == "MultiPolygon" else [coords]
+        for polygon in parts:
+            polygons.append([[(float(x), float(y)) for x, y, *_ in ring] for ring in polygon])
+    return polygons
+
+
+class _Frame:
+    """Equirectangular projection of a lon/lat box onto a ``_WIDTH``-wide picture."""
+
+    def __init__(self, west: float, south: float, east: float, north: float) -> None:
+        pad_x, pad_y = (east - west) * 0.04, (north - south) * 0.04
+        self.west, self.east = west - pad_x, east + pad_x
+        self.south, self.north = south - pad_y, north + pad_y
+        aspect = math.cos(math.radians((south + north) / 2))
+        self.scale = _WIDTH / ((self.east - self.west) * aspect)
+        self.aspect = aspect
+        self.height = round((self.north - self.south) * self.scale)
+
+    def xy(self, lon: float, lat: float) -> tuple[float, float]:
+        return (
+            round((lon - self.west) * self.aspect * self.scale, 1),
+            round((self.north - lat) * self.scale, 1),
+        )
+
+    def inside(self, lon: float, lat: float) -> bool:
+        return self.west <= lon <= self.east and self.south <= lat <= self.north
+
+
+def _frame(config: CityConfig, view: CityView) -> _Frame:
+    if config.map.basemap:
+        points = [p for poly in _areas(str(config.resolve(config.map.basemap))) for p in poly[0]]
+        if points:
+            lons, lats = [p[0] for p in points], [p[1] for p in points]
+            return _Frame(min(lons), min(lats), max(lons), max(lats))
+    if not view.sites.empty:
+        sites = view.sites
+        return _Frame(sites.lon.min(), sites.lat.min(), sites.lon.max(), sites.lat.max())
+    lat, lon = config.map.center
+    return _Frame(lon - 0.05, lat - 0.03, lon + 0.05, lat + 0.03)
+
+
+def _mark(level: str, x: float, y: float, size: float = 11) -> str:
+    colour = COLOURS.get(level, COLOURS["stale"])
+    if level == "warn":
+        points = f"{x},{y - size} {x + size},{y + size * 0.8} {x - size},{y + size * 0.8}"
+        return f'<polygon points="{points}" fill="{colour}" stroke="#0b0f14" stroke-width="2"/>'
+    if level == "alert":
+        s = size * 0.85
+        return (
+            f'<rect x="{x - s}" y="{y - s}" width="{2 * s}" height="{2 * s}" fill="{colour}"'
+            ' stroke="#0b0f14" stroke-width="2"/>'
+        )
+    return f'<circle cx="{x}" cy="{y}" r="{size * 0.85}" fill="{colour}" stroke="#0b0f14"/>'
+
+
+def overview_svg(config: CityConfig, view: CityView, title: str = "") -> str:
+    """The overview map of ``view`` (which must be the public view) as SVG text: the
+    city's areas, free parking bays as small dots and every other measuring place as a
+    mark shaped and coloured by its state. ``title`` becomes the image's text title."""
+    frame = _frame(config, view)
+    parts: list[str] = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {frame.height}"'
+        f' width="{_WIDTH}" height="{frame.height}" role="img">',
+        f"<title>{escape(title)}</title>",
+        f'<rect width="{_WIDTH}" height="{frame.height}" fill="#111821"/>',
+    ]
+    if config.map.basemap:
+        for polygon in _areas(str(config.resolve(config.map.basemap))):
+            d = " ".join(
+                "M" + " L".join(f"{x},{y}" for x, y in (frame.xy(*p) for p in ring)) + " Z"
+                for ring in polygon
+            )
+            parts.append(f'<path d="{d}" fill="#1b2633" stroke="#3a4b5e" stroke-width="1.5"/>')
+    sites = view.sites.set_index("id")[["lon", "lat", "source"]]
+    stale_sources = {s for s, info in view.sources.items() if info.stale}
+    for layer_id, states in view.layers.items():
+        if states.empty:
+            continue
+        layer = config.layers[layer_id]
+        joined = states.join(sites, on="site_id", how="inner")
+        bays = layer.metric == "bay_occupied"
+        for row in joined.itertuples(index=False):
+            lon, lat = float(row.lon), float(row.lat)
+            if not frame.inside(lon, lat) or pd.isna(lon):
+                continue
+            x, y = frame.xy(lon, lat)
+            if bays:
+                if float(row.value) < 0.5:
+                    parts.append(f'<circle cx="{x}" cy="{y}" r="2.6" fill="{_FREE_BAY}"/>')
+                continue
+            level = "stale" if row.source in stale_sources else str(row.level)
+            parts.append(_mark(level, x, y))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def free_bay_colour() -> str:
+    """The colour of a free parking bay's dot (the legend uses it too)."""
+    return _FREE_BAY
+
+
+def as_json(value: Any) -> str:
+    """Compact JSON (for ``data-`` attributes)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

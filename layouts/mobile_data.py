@@ -1,0 +1,165 @@
+"""What the phone view for city staff reads: alerts, sensor health, sites near a place.
+
+Pure functions over a ``CityView`` plus a small per-process cache, so that a poll that
+finds nothing new costs nothing. Everything is computed for the viewer's role: a public
+viewer's alerts and lists come from public sites only.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cockpit import alerts as alert_rules
+from cockpit import sensor_health
+from cockpit.alerts import Alert
+from cockpit.city import CityView, format_value
+from cockpit.runtime import Runtime
+from cockpit.sensor_health import DomainCoverage, SiteHealth
+
+__all__ = [
+    "DOMAIN_KPI",
+    "Board",
+    "SiteState",
+    "attributes",
+    "board",
+    "distance_m",
+    "district_names",
+    "district_sites",
+    "nearest_sites",
+    "newest",
+    "parking_summary",
+    "site_states",
+]
+
+# Order of the domains on the phone, and the KPI that sums each one up.
+DOMAIN_KPI = {"traffic": "traffic", "air": "air", "parking": "parking", "pedestrians": "footfall"}
+
+
+@dataclass(frozen=True)
+class SiteState:
+    """A site's latest value as people read it, its state word and level."""
+
+    site_id: str
+    value: str
+    state: str
+    level: str  # ok | warn | alert | stale
+    metric: str
+
+
+@dataclass(frozen=True)
+class Board:
+    """Alerts and sensor health for one role at one data version."""
+
+    alerts: list[Alert]  # open ones only, threshold alerts before sensor alerts
+    health: list[SiteHealth]
+    coverage: list[DomainCoverage]
+
+
+_LOCK = threading.Lock()
+_BOARDS: dict[tuple[int, int, str], Board] = {}
+
+
+def board(runtime: Runtime, view: CityView) -> Board:
+    """Open alerts and sensor health of ``view``'s sites, computed once per data version
+    and role in this process (the evaluation itself is deterministic from the history)."""
+    key = (id(runtime), view.version, view.role)
+    with _LOCK:
+        found = _BOARDS.get(key)
+    if found is not None:
+        return found
+    now = runtime.city.clock()
+    rules = runtime.config.alerts
+    threshold = [
+        a
+        for a in alert_rules.evaluate(runtime.config, runtime.history, view.sites, now)
+        if a.active
+    ]
+    health = sensor_health.read_health(runtime.history, view.sites, now, rules)
+    start = alert_rules.window_start(now, rules.window_hours).to_pydatetime()
+    sensors = sensor_health.health_alerts(health, start)
+    made = Board(threshold + sensors, health, sensor_health.coverage(health))
+    with _LOCK:
+        for old in [k for k in _BOARDS if k[0] == key[0] and k[1] != key[1]]:
+            del _BOARDS[old]
+        _BOARDS[key] = made
+    return made
+
+
+def site_states(view: CityView) -> dict[str, SiteState]:
+    """Every site's state on its layer, by site id (stale sources say so)."""
+    out: dict[str, SiteState] = {}
+    source_of = dict(zip(view.sites["id"], view.sites["source"], strict=True))
+    for states in view.layers.values():
+        for row in states.itertuples(index=False):
+            info = view.sources.get(str(source_of.get(row.site_id, "")))
+            stale = info is not None and info.stale
+            out[str(row.site_id)] = SiteState(
+                str(row.site_id),
+                format_value(str(row.metric), float(row.value), view.min_group_size),
+                str(row.state),
+                "stale" if stale else str(row.level),
+                str(row.metric),
+            )
+    return out
+
+
+def distance_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Great-circle distances in metres from one point to many (haversine)."""
+    p1, p2 = math.radians(lat), np.radians(lats)
+    dphi = p2 - p1
+    dlmb = np.radians(lons) - math.radians(lon)
+    a = np.sin(dphi / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * 6_371_000 * np.arcsin(np.sqrt(a))
+
+
+def nearest_sites(sites: pd.DataFrame, lat: float, lon: float, per_domain: int = 3) -> pd.DataFrame:
+    """The ``per_domain`` nearest sites of each domain to a point, with ``distance_m``,
+    nearest first."""
+    if sites.empty:
+        return sites.assign(distance_m=pd.Series(dtype=float))
+    found = sites.assign(
+        distance_m=distance_m(lat, lon, sites["lat"].to_numpy(), sites["lon"].to_numpy())
+    )
+    found = found.sort_values("distance_m").groupby("domain", sort=False).head(per_domain)
+    return found.reset_index(drop=True)
+
+
+def district_names(sites: pd.DataFrame) -> list[str]:
+    """The districts that have sites, alphabetically."""
+    if sites.empty or "district" not in sites.columns:
+        return []
+    names = {str(d) for d in sites["district"].dropna() if str(d)}
+    return sorted(names)
+
+
+def district_sites(sites: pd.DataFrame, district: str, per_domain: int = 5) -> pd.DataFrame:
+    """Up to ``per_domain`` sites of each domain in ``district``, by name."""
+    own = sites[sites["district"].astype(str) == district]
+    return own.sort_values("name").groupby("domain", sort=False).head(per_domain)
+
+
+def parking_summary(view: CityView, site_ids: list[str]) -> tuple[int, int]:
+    """(free, total) bays among ``site_ids`` that have a current state."""
+    states = view.layers.get("parking")
+    if states is None or states.empty:
+        return 0, 0
+    own = states[states["site_id"].isin(site_ids) & (states["metric"] == "bay_occupied")]
+    return int((own["value"] < 0.5).sum()), len(own)
+
+
+def attributes(row: Any) -> dict[str, Any]:
+    """A site's attributes as a plain dict (platforms may send none)."""
+    value = getattr(row, "attributes", None)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def newest(view: CityView) -> datetime | None:
+    """The newest observation time of any source the viewer sees."""
+    return max((s.updated for s in view.sources.values() if s.updated), default=None)

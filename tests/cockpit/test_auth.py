@@ -1,0 +1,141 @@
+"""Roles, users and permissions from the city config; password hashes; the CLI helper."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from cockpit import cli
+from cockpit.auth import (
+    ROLES,
+    Viewer,
+    authenticate,
+    hash_password,
+    may_do,
+    may_see,
+    role_from_session,
+)
+from cockpit.config import DEFAULT_ACTIONS, CityConfig, UserConfig, load_config
+from cockpit.errors import ConfigError
+from tests.cockpit.test_config import write_variant
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def city(demo_config: CityConfig) -> CityConfig:
+    demo_config.access.users = {
+        "sam": UserConfig(role="staff", password_hash=hash_password(PASSWORD)),
+        "eve": UserConfig(role="executive", password_hash_env="CC_EVE_HASH"),
+    }
+    return demo_config
+
+
+def test_the_right_password_signs_in_with_the_configured_role(city: CityConfig) -> None:
+    assert authenticate(city, "sam", PASSWORD, environ={}) == Viewer("sam", "staff")
+
+
+@pytest.mark.parametrize(
+    ("user", "password"), [("sam", "wrong"), ("sam", ""), ("nobody", PASSWORD), ("", "")]
+)
+def test_wrong_password_or_unknown_user_is_refused(
+    city: CityConfig, user: str, password: str
+) -> None:
+    assert authenticate(city, user, password, environ={}) is None
+
+
+def test_a_hash_from_the_environment(city: CityConfig) -> None:
+    environ = {"CC_EVE_HASH": hash_password("executive secret")}
+    assert authenticate(city, "eve", "executive secret", environ) == Viewer("eve", "executive")
+    # The variable missing or holding garbage: nobody signs in as eve.
+    assert authenticate(city, "eve", "executive secret", {}) is None
+    assert authenticate(city, "eve", "executive secret", {"CC_EVE_HASH": "garbage"}) is None
+
+
+def test_hashes_are_argon2id_and_salted() -> None:
+    first, second = hash_password(PASSWORD), hash_password(PASSWORD)
+    assert first.startswith("$argon2id$") and first != second
+    assert PasswordHasher().verify(first, PASSWORD)
+
+
+def test_who_may_see_what() -> None:
+    assert all(may_see(role, "public") for role in ROLES)
+    assert not may_see("public", "internal")
+    assert may_see("staff", "internal") and may_see("executive", "internal")
+    assert not may_see("staff", "secret")  # an unknown level is never shown
+
+
+def test_default_actions(city: CityConfig) -> None:
+    assert may_do(city, "staff", "acknowledge_alert")
+    assert may_do(city, "staff", "publish_notice")
+    assert not may_do(city, "staff", "write_decision")
+    assert not may_do(city, "staff", "read_audit")
+    assert may_do(city, "executive", "read_audit") and may_do(city, "executive", "write_decision")
+    assert not any(may_do(city, "public", action) for action in DEFAULT_ACTIONS)
+    assert not may_do(city, "executive", "launch_rockets")
+
+
+def test_actions_follow_the_city_config(tmp_path: Path) -> None:
+    path = write_variant(
+        tmp_path,
+        "[kpis.parking]",
+        '[access.actions]\npublish_notice = ["executive"]\nread_audit = ["staff", "executive"]\n\n'
+        "[kpis.parking]",
+    )
+    config = load_config(path)
+    assert not may_do(config, "staff", "publish_notice")
+    assert may_do(config, "executive", "publish_notice")
+    assert may_do(config, "staff", "read_audit")
+    assert may_do(config, "staff", "acknowledge_alert")  # not named: the default stands
+
+
+def test_an_unknown_action_name_is_a_config_error(tmp_path: Path) -> None:
+    path = write_variant(
+        tmp_path,
+        "[kpis.parking]",
+        '[access.actions]\npublish_notices = ["staff"]\n\n[kpis.parking]',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "access.actions.publish_notices"
+    assert "unknown action" in caught.value.reason and "publish_notice" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ('[access.actions]\nread_audit = ["mayor"]', "access.actions.read_audit[0]"),
+        ('[access.users.kiosk]\nrole = "public"\npassword_hash = "x"', "access.users.kiosk.role"),
+        ("[security]\nsignin_attempts = 0", "security.signin_attempts"),
+        ("[security]\nsession_hours = -1", "security.session_hours"),
+    ],
+)
+def test_bad_access_and_security_settings_are_config_errors(
+    tmp_path: Path, section: str, key: str
+) -> None:
+    path = write_variant(tmp_path, "[kpis.parking]", f"{section}\n\n[kpis.parking]")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == key
+
+
+def test_unknown_session_roles_count_as_public() -> None:
+    assert role_from_session({}) == "public"
+    assert role_from_session({"role": "admin"}) == "public"
+    assert role_from_session({"role": "staff"}) == "staff"
+    assert not Viewer("", "staff").signed_in and Viewer("sam", "staff").signed_in
+
+
+def test_hash_password_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert cli.main(["hash-password", "--password-stdin"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert PasswordHasher().verify(printed, "a long enough password")
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert cli.main(["hash-password", "--password-stdin"]) == 2
+    assert "at least 12 characters" in capsys.readouterr().err

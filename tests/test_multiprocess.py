@@ -1,0 +1,261 @@
+"""The city past one machine, on 127.0.0.1: two gunicorn app servers and one Celery
+worker (with beat) sharing Redis and PostgreSQL.
+
+Browsers' polls on either app server see the same data version; each source is read
+once per interval in total (its ``fetches`` counter); a worker killed with SIGKILL and
+started again loses no history and refreshing goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from cockpit.backends.postgres_history import PostgresHistory
+from cockpit.backends.redis_store import RedisSnapshotStore
+from cockpit.config import load_config
+from tests.browser import free_port
+from tests.servers import pg_schema, postgres_server, redis_prefix, redis_server  # noqa: F401
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+INTERVAL = 3  # seconds between refreshes of each source in this test
+
+
+def _config_text(redis_url: str, prefix: str, dsn: str, schema: str) -> str:
+    """cities/server-example.toml pointed at the test's servers, refreshing every few
+    seconds, with a short backfill and absolute paths to the demo's data files."""
+    text = (ROOT / "cities" / "server-example.toml").read_text(encoding="utf-8")
+    text = text.replace('"demo-melbourne/', f'"{ROOT / "cities" / "demo-melbourne"}/')
+    text = re.sub(r"(?m)^refresh_seconds = \d+", f"refresh_seconds = {INTERVAL}", text)
+    text = re.sub(r"(?m)^backfill_hours = \d+", "backfill_hours = 2", text)
+    text = re.sub(r'(?m)^redis_url = ".*"', f'redis_url = "{redis_url}"', text)
+    text = re.sub(r'(?m)^redis_prefix = ".*"', f'redis_prefix = "{prefix}"', text)
+    text = re.sub(r'(?m)^postgres_dsn = ".*"', f'postgres_dsn = "{dsn}"', text)
+    return re.sub(r'(?m)^postgres_schema = ".*"', f'postgres_schema = "{schema}"', text)
+
+
+class Processes:
+    """Processes this test started, each in its own process group, stopped at the end."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, *argv: str) -> subprocess.Popen[bytes]:
+        with (self.logs / f"{name}.log").open("ab") as log:
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: the pool's children die with it
+            )
+        self.started.append(proc)
+        return proc
+
+    @staticmethod
+    def kill(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, sig)
+        proc.wait(30)
+
+    def stop_all(self) -> None:
+        for proc in self.started:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.started:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(15)
+
+
+def _poll(base: str, seen: int) -> int:
+    """The version a browser's poll callback answers on app server ``base``."""
+    payload = {
+        "output": "cc-version.data",
+        "outputs": {"id": "cc-version", "property": "data"},
+        "inputs": [{"id": "cc-tick", "property": "n_intervals", "value": 1}],
+        "state": [{"id": "cc-version", "property": "data", "value": seen}],
+        "changedPropIds": ["cc-tick.n_intervals"],
+    }
+    answer = requests.post(f"{base}/_dash-update-component", json=payload, timeout=30)
+    if answer.status_code == 204:
+        return seen
+    answer.raise_for_status()
+    return int(answer.json()["response"]["cc-version"]["data"])
+
+
+def _answers(base: str) -> bool:
+    """Whether the app server at ``base`` answers /health (503 while no data is in)."""
+    return requests.get(f"{base}/health", timeout=5).status_code in (200, 503)
+
+
+def _wait_for(check: Callable[[], Any], what: str, seconds: float) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            found = check()
+        except (requests.RequestException, OSError):
+            found = None
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def cluster(
+    tmp_path: Path,
+    redis_server: str,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    postgres_server: str,  # noqa: F811
+    pg_schema: str,  # noqa: F811
+) -> Iterator[dict[str, Any]]:
+    config_file = tmp_path / "city.toml"
+    config_file.write_text(
+        _config_text(redis_server, redis_prefix, postgres_server, pg_schema), encoding="utf-8"
+    )
+    config = load_config(config_file)
+    env = {
+        **os.environ,
+        "CITY_COCKPIT_CONFIG": str(config_file),
+        "CITY_COCKPIT_DATA": str(tmp_path / "data"),
+        "CITY_COCKPIT_SECRET_KEY": "test-secret-key-for-both-app-servers",
+        "PYTHONPATH": str(ROOT),
+    }
+    procs = Processes(env, tmp_path)
+    worker_argv = [
+        str(BIN / "celery"),
+        "-A",
+        "cockpit.tasks",
+        "worker",
+        "--beat",
+        "--concurrency=2",
+        "--loglevel=INFO",
+        f"--schedule={tmp_path / 'beat-schedule'}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    ports = [free_port(), free_port()]
+    for i, port in enumerate(ports):
+        procs.start(
+            f"app{i}",
+            str(BIN / "gunicorn"),
+            "--no-control-socket",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "app:server",
+        )
+    store = RedisSnapshotStore(redis_server, redis_prefix)
+    history = PostgresHistory(postgres_server, 35, pg_schema)
+    try:
+        yield {
+            "procs": procs,
+            "worker_argv": worker_argv,
+            "bases": [f"http://127.0.0.1:{p}" for p in ports],
+            "store": store,
+            "history": history,
+            "sources": list(config.sources),
+            "logs": tmp_path,
+        }
+    finally:
+        procs.stop_all()
+        store.close()
+        history.close()
+
+
+def _fetches(store: RedisSnapshotStore, sources: list[str]) -> dict[str, int]:
+    return {s: store.status(s).fetches for s in sources}
+
+
+def test_two_app_servers_one_worker_share_one_city(cluster: dict[str, Any]) -> None:
+    procs: Processes = cluster["procs"]
+    store: RedisSnapshotStore = cluster["store"]
+    history: PostgresHistory = cluster["history"]
+    sources: list[str] = cluster["sources"]
+    a, b = cluster["bases"]
+
+    # The app servers serve but never read the platforms: nothing arrives until a worker runs.
+    for base in (a, b):
+        _wait_for(lambda base=base: _answers(base), base, 45)
+    assert _fetches(store, sources) == dict.fromkeys(sources, 0)
+    assert requests.get(f"{a}/health", timeout=5).json()["status"] == "down"
+
+    worker = procs.start("worker", *cluster["worker_argv"])
+    _wait_for(lambda: all(_fetches(store, sources).values()), "first refreshes", 45)
+    _wait_for(lambda: history.count() > 0, "history", 30)
+
+    # Both app servers answer the browsers' poll with the one shared data version.
+    def same_version() -> bool:
+        before = store.version()
+        seen = (_poll(a, -1), _poll(b, -1))
+        return seen[0] == seen[1] == before == store.version()
+
+    _wait_for(same_version, "both app servers on one version", 20)
+    assert _poll(a, store.version()) == store.version()  # unchanged: 204, nothing sent
+
+    # Each source is read once per interval in total.
+    start_counts, started = _fetches(store, sources), time.monotonic()
+    time.sleep(4 * INTERVAL)
+    end_counts, elapsed = _fetches(store, sources), time.monotonic() - started
+    expected = elapsed / INTERVAL
+    for source in sources:
+        reads = end_counts[source] - start_counts[source]
+        assert expected - 1.5 <= reads <= expected + 1.5, (source, reads, expected)
+
+    # Killing the worker outright loses no history; a new worker carries on.
+    before_kill = history.count()
+    newest = {s: store.status(s).newest_observation for s in sources}
+    procs.kill(worker)
+    stopped_counts = _fetches(store, sources)
+    assert history.count() >= before_kill
+    time.sleep(INTERVAL)
+    assert _fetches(store, sources) == stopped_counts  # nobody else refreshes
+    procs.start("worker-again", *cluster["worker_argv"])
+    _wait_for(
+        lambda: all(n > stopped_counts[s] for s, n in _fetches(store, sources).items()),
+        "refreshes by the new worker",
+        45,
+    )
+    assert history.count() >= before_kill
+    for source in sources:
+        kept = history.source_window(
+            source, _metric(store, source), _day_before(newest[source]), newest[source] + _second()
+        )
+        assert not kept.empty, source
+    _wait_for(same_version, "both app servers on one version after the restart", 20)
+
+
+def _metric(store: RedisSnapshotStore, source: str) -> str:
+    snap = store.snapshot(source)
+    assert snap is not None
+    return str(snap.observations["metric"].iloc[0])
+
+
+def _day_before(when: Any) -> Any:
+    from datetime import timedelta
+
+    return when - timedelta(days=1)
+
+
+def _second() -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=1)
