@@ -67,12 +67,23 @@
         var poll = number(root, "data-poll-ms", 10000);
         var online = now - lastContact <= 2.5 * poll + 2000;
         root.classList.toggle("cc-offline", !online);
-        // A fresh page now and then keeps the browser's memory flat; only while the
-        // server answers, so a kiosk never reloads into a browser error page.
         if (online && now - loadedAt > number(root, "data-reload-ms", 6 * 3600 * 1000)) {
-            loadedAt = now;
-            window.location.reload();
+            reload();
         }
+    }
+
+    // A fresh page now and then keeps the browser's memory flat. The page is fetched
+    // first and reloaded only when the server answered, so a kiosk never reloads into
+    // a browser error page.
+    var reloading = false;
+    function reload() {
+        if (reloading || !window.fetch) { return; }
+        reloading = true;
+        window.fetch(window.location.href, {cache: "no-store", credentials: "same-origin"})
+            .then(function (answer) {
+                if (answer.ok) { window.location.reload(); } else { reloading = false; }
+            })
+            .catch(function () { reloading = false; });
     }
 
     window.setInterval(tick, 250);

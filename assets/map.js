@@ -23,10 +23,23 @@
         return el;
     }
 
-    function pointToLayer(feature, latlng) {
+    // "Against typical": the site's value against its usual for this weekday and hour,
+    // sent in the layer's hideout (site id -> below / typical / above).
+    var TYPICAL_SYMBOL = {below: "▼", typical: "●", above: "▲", unknown: "?"};
+
+    function typicalOf(p, context) {
+        var hideout = context && context.hideout;
+        if (!hideout || hideout.colour !== "typical") { return null; }
+        return (hideout.typical && hideout.typical[p.id]) || "unknown";
+    }
+
+    function pointToLayer(feature, latlng, context) {
         var p = feature.properties;
+        var typical = typicalOf(p, context);
+        var level = typical || p.level;
+        var symbol = typical ? TYPICAL_SYMBOL[typical] : (SYMBOL[p.level] || "●");
         var marker = L.marker(latlng, {
-            icon: icon(p.level, SYMBOL[p.level] || "●", 22),
+            icon: icon(level, symbol, 22),
             title: p.name + ": " + p.value + " (" + p.state + ")",
             alt: p.name,
             riseOnHover: true,
@@ -38,11 +51,27 @@
         return marker;
     }
 
-    function clusterToLayer(feature, latlng, index) {
+    function clusterToLayer(feature, latlng, index, context) {
         var counts = {ok: 0, warn: 0, alert: 0, stale: 0};
-        index.getLeaves(feature.properties.cluster_id, Infinity).forEach(function (leaf) {
+        var typical = {below: 0, typical: 0, above: 0, unknown: 0};
+        var leaves = index.getLeaves(feature.properties.cluster_id, Infinity);
+        leaves.forEach(function (leaf) {
             counts[leaf.properties.level] = (counts[leaf.properties.level] || 0) + 1;
+            var t = typicalOf(leaf.properties, context);
+            if (t) { typical[t] = (typical[t] || 0) + 1; }
         });
+        if (typicalOf({}, context)) {
+            // A cluster takes the word most of its members with a baseline share.
+            var m = leaves.length, word = "unknown", best = 0;
+            ["below", "typical", "above"].forEach(function (k) {
+                if (typical[k] > best) { best = typical[k]; word = k; }
+            });
+            var px = m < 10 ? 30 : m < 100 ? 36 : 44;
+            return L.marker(latlng, {
+                icon: icon(word, String(m), px, "cc-cluster"),
+                title: m + " sites; " + typical.below + " ▼, " + typical.above + " ▲",
+            });
+        }
         // A cluster shows the state of most of its members: red when at least half are
         // at the alert level, orange when at least half are warn or worse.
         var n = feature.properties.point_count;

@@ -31,20 +31,45 @@
         return {type: "FeatureCollection", features: features};
     }
 
-    function load(url) {
-        var noUpdate = window.dash_clientside.no_update;
-        if (!url) { return noUpdate; }
+    // Layers asked for before the page needed them: url -> promise of features.
+    var early = {};
+
+    function get(url) {
         return fetch(url, {credentials: "same-origin"})
             .then(function (answer) {
                 if (!answer.ok) { throw new Error("map data: HTTP " + answer.status); }
                 return answer.json();
             })
-            .then(decode)
-            .catch(function (error) {
-                console.warn("City Cockpit: map layer not updated", String(error));
-                return noUpdate;
-            });
+            .then(decode);
     }
+
+    function load(url) {
+        var noUpdate = window.dash_clientside.no_update;
+        if (!url) { return noUpdate; }
+        var features = early[url] || get(url);
+        delete early[url];
+        return features.catch(function (error) {
+            console.warn("City Cockpit: map layer not updated", String(error));
+            return noUpdate;
+        });
+    }
+
+    // On the cockpit page the map's data is fetched while the page itself still loads:
+    // /map-data.json names the viewer's current layer files.
+    function prefetch() {
+        fetch("/map-data.json", {credentials: "same-origin"})
+            .then(function (answer) { return answer.ok ? answer.json() : {urls: []}; })
+            .then(function (index) {
+                (index.urls || []).forEach(function (url) {
+                    var features = get(url);
+                    features.catch(function () { /* load() fetches it again */ });
+                    early[url] = features;
+                });
+            })
+            .catch(function () { /* load() fetches each layer itself */ });
+    }
+
+    if (window.location.pathname === "/") { prefetch(); }
 
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         cityCockpitMapData: {load: load, decode: decode},

@@ -173,7 +173,7 @@ class DashClient:
         try:
             answer = self.session.request(method, self.base + url, timeout=60, **kw)
         except requests.RequestException as exc:
-            self.timings.errors.append(f"{label}: {type(exc).__name__}")
+            self.timings.errors.append(f"{label}: {type(exc).__name__}: {str(exc)[-160:]}")
             return None
         self.timings.add(label, (time.perf_counter() - started) * 1000)
         if answer.status_code not in (200, 204, 304):
@@ -287,8 +287,11 @@ class DashClient:
 
     def _outputs(self, spec_id: str, prop: str) -> Any:
         if spec_id.startswith("{"):
-            return [{"id": self.ids[k], "property": prop} for k in self.ids
-                    if _matches(spec_id, self.ids[k])]
+            return [
+                {"id": self.ids[k], "property": prop}
+                for k in self.ids
+                if _matches(spec_id, self.ids[k])
+            ]
         return {"id": spec_id, "property": prop}
 
     def _map_data(self, url: str) -> None:

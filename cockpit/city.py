@@ -269,6 +269,7 @@ class City:
             if may_see(role, layer.access)
         }
         view = CityView(self.version(), role, moment, site_frame, obs, infos, [], layers)
+        view.min_group_size = self.config.privacy.min_group_size
         view.kpis = self._kpis(view)
         with self._lock:
             if len(self._moments) >= 64:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +30,8 @@ __all__ = [
     "PrivacyConfig",
     "SecurityConfig",
     "SourceConfig",
+    "TargetConfig",
+    "TwinConfig",
     "UserConfig",
     "default_config_path",
     "load_config",
@@ -98,6 +101,9 @@ class UiConfig(_Strict):
 class StorageConfig(_Strict):
     data_dir: str = ""
     history_days: int = Field(default=35, ge=1)
+    # Days hourly rollups (mean, min, max per site, metric and hour) are kept: longer than
+    # the raw observations, so a baseline can look at the same week last year.
+    rollup_days: int = Field(default=400, ge=1)
 
 
 class SourceConfig(_Strict):
@@ -169,11 +175,34 @@ class LayerConfig(_Strict):
         return value
 
 
+class TargetConfig(_Strict):
+    """A policy target a KPI is measured against, e.g. "annual mean NO₂ below 20 µg/m³ by
+    2030": the mean of ``metric`` over the last ``window_days`` must be ``direction`` of
+    ``value`` by the end of the year ``by``."""
+
+    metric: str
+    value: float
+    by: int = Field(ge=2000, le=2100)
+    direction: Literal["below", "above"] = "below"
+    window_days: int = Field(default=365, ge=1, le=3660)
+    # Where progress counts from (default: the earliest window in the history).
+    start: date | None = None
+    label: str = ""
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if value not in METRICS:
+            raise ValueError(f"metric {value!r} is unknown; expected one of {list(METRICS)}")
+        return value
+
+
 class KpiConfig(_Strict):
     title: str = ""
     # Ascending warn / alert limits for the KPI's headline value.
     warn: float | None = None
     alert: float | None = None
+    target: TargetConfig | None = None
 
 
 Role = Literal["public", "staff", "executive"]
@@ -300,6 +329,28 @@ class AlertsConfig(_Strict):
     flat_readings: int = Field(default=8, ge=2)
 
 
+class TwinConfig(_Strict):
+    """The digital twin's analytics: baselines, anomalies, forecasts, pairs, CO₂."""
+
+    # Traffic sites are paired with the nearest air-quality station within this distance.
+    max_pair_km: float = Field(default=2.0, gt=0, le=50)
+    # A site is unusual now when its robust score |value − median| / spread reaches this.
+    anomaly_z: float = Field(default=3.5, gt=0)
+    # Markers turn "well below" / "well above" their usual from this robust score on.
+    band_z: float = Field(default=2.0, gt=0)
+    # Weeks of the same weekday and hour a baseline is the median of, and the fewest needed.
+    baseline_weeks: int = Field(default=4, ge=1, le=12)
+    min_weeks: int = Field(default=2, ge=1, le=12)
+    forecast_hours: int = Field(default=3, ge=1, le=48)
+    # Share of the recent deviation from the profile a forecast keeps per hour ahead.
+    forecast_decay: float = Field(default=0.6, ge=0, le=1)
+    # Road-traffic CO₂ estimate: grams per vehicle-kilometre and kilometres each counted
+    # vehicle is assumed to drive in the city; ``co2_source`` says where the factor is from.
+    co2_g_per_vehicle_km: float = Field(default=180, gt=0, le=5000)
+    km_per_counted_vehicle: float = Field(default=1.0, gt=0, le=100)
+    co2_source: str = ""
+
+
 class CityConfig(_Strict):
     city: CityInfo
     map: MapConfig
@@ -314,6 +365,7 @@ class CityConfig(_Strict):
     security: SecurityConfig = SecurityConfig()
     backend: BackendConfig = BackendConfig()
     alerts: AlertsConfig = AlertsConfig()
+    twin: TwinConfig = TwinConfig()
     # Directory of the config file: relative paths in it resolve against this.
     base_dir: Path = Path(".")
     file: str = ""

@@ -136,8 +136,13 @@ def time_range(
     Raises ``QueryError`` when a bound is not a time, ``from`` is not before ``to``, or the
     window is longer than ``max_days``.
     """
-    stop = parse_time(end, "to", timezone) if end else now
-    begin = parse_time(start, "from", timezone) if start else stop - timedelta(hours=default_hours)
+    # An empty parameter is a wrong one, not a missing one.
+    stop = parse_time(end, "to", timezone) if end is not None else now
+    begin = (
+        parse_time(start, "from", timezone)
+        if start is not None
+        else stop - timedelta(hours=default_hours)
+    )
     if begin >= stop:
         raise QueryError("from", "must be earlier than 'to'")
     if stop - begin > timedelta(days=max_days):

@@ -15,13 +15,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-import diskcache
-
-__all__ = ["Block", "SignInLimiter"]
+__all__ = ["Block", "SharedCache", "SignInLimiter"]
 
 _PREFIX = "signin-failures:"
+
+
+class SharedCache(Protocol):
+    """What the limiter needs of a cache shared by all workers: ``diskcache.Cache`` or
+    the Redis backend's cache."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def set(self, key: str, value: Any, expire: float | None = None) -> Any: ...
+    def delete(self, key: str) -> Any: ...
+    def transact(self) -> AbstractContextManager[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,7 @@ class SignInLimiter:
 
     def __init__(
         self,
-        cache: diskcache.Cache,
+        cache: SharedCache,
         attempts: int = 5,
         window_s: float = 15 * 60,
         clock: Callable[[], float] = time.time,

@@ -44,6 +44,8 @@ class Runtime:
     warm_hooks: list[Callable[[list[str]], None]] = field(default_factory=list)
     _warm_stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _warmer: threading.Thread | None = field(default=None, repr=False)
+    # The last data version the warmer prepared (None before the first).
+    warmed_version: int | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -94,7 +96,7 @@ class Runtime:
                 roles = self.city.warm()
                 for hook in self.warm_hooks:
                     hook(roles)
-                seen = version
+                seen = self.warmed_version = version
             except Exception:  # a failed warm-up only means the next request builds
                 log.exception("preparing the views of a new data version failed")
 

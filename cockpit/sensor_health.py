@@ -260,13 +260,45 @@ def health_alerts(health: list[SiteHealth], window_start: datetime) -> list[Aler
 
 
 def read_health(
-    history: HistoryStore, sites: pd.DataFrame, now: datetime, rules: AlertsConfig
+    history: HistoryStore,
+    sites: pd.DataFrame,
+    now: datetime,
+    rules: AlertsConfig,
+    latest: pd.DataFrame | None = None,
 ) -> list[SiteHealth]:
-    """``assess`` over the history store's last ``silent_hours`` of ``sites``' readings."""
+    """``assess`` over the last ``silent_hours`` of ``sites``' readings.
+
+    Without ``latest`` every reading of the window is read from the history store. With
+    ``latest`` (the newest observation per site and metric, as in a ``CityView``), only
+    the metrics that normally vary are read from the history (for flat lines and the
+    reporting interval); sites with no such metric (e.g. parking bays) are judged by
+    their latest reading, with an hourly reporting interval, and only sites missing
+    from both are looked up in the history. That keeps thousands of bays cheap.
+    """
     end = pd.Timestamp(now).to_pydatetime() + timedelta(seconds=1)
     start = end - timedelta(hours=rules.silent_hours)
     ids = [str(i) for i in sites["id"]] if not sites.empty else []
-    frames = [history.window(ids[i : i + CHUNK], start, end) for i in range(0, len(ids), CHUNK)]
+    if latest is None:
+        return assess(sites, _window(history, ids, start, end), now, rules)
+    frames: list[pd.DataFrame] = []
+    for source in sorted({str(s) for s in sites["source"]}) if ids else []:
+        domains = {str(d) for d in sites.loc[sites["source"] == source, "domain"]}
+        for name in sorted(VARYING_METRICS):
+            if METRICS[name].domain in domains:
+                frames.append(history.source_window(source, name, start, end))
+    fixed = latest[~latest["metric"].isin(list(VARYING_METRICS))]
+    frames.append(fixed[fixed["site_id"].isin(ids) & (fixed["time"] >= pd.Timestamp(start))])
     frames = [f for f in frames if not f.empty]
     obs = pd.concat(frames, ignore_index=True) if frames else empty_observations()
-    return assess(sites, obs, now, rules)
+    obs = obs[obs["site_id"].isin(ids)]
+    missing = sorted(set(ids) - set(obs["site_id"].astype(str)))
+    if missing:
+        found = _window(history, missing, start, end)
+        obs = pd.concat([obs, found], ignore_index=True) if not found.empty else obs
+    return assess(sites, obs.reset_index(drop=True), now, rules)
+
+
+def _window(history: HistoryStore, ids: list[str], start: datetime, end: datetime) -> pd.DataFrame:
+    frames = [history.window(ids[i : i + CHUNK], start, end) for i in range(0, len(ids), CHUNK)]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else empty_observations()

@@ -151,19 +151,71 @@ CREATE TABLE IF NOT EXISTS observations (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS observations_time ON observations (time);
 CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hourly (
+    site_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    total REAL NOT NULL,
+    low REAL NOT NULL,
+    high REAL NOT NULL,
+    PRIMARY KEY (site_id, metric, hour)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS hourly_hour ON hourly (hour);
+"""
+
+# Rolls the raw observations of the (site, metric, hour)s in ``touched`` up into ``hourly``.
+# A rollup is replaced only by one of at least as many observations, so offering again
+# part of an hour whose raw rows the retention already dropped never shrinks it.
+_ROLLUP = """
+INSERT INTO hourly (site_id, metric, hour, n, total, low, high)
+SELECT o.site_id, o.metric, o.time - o.time % 3600 AS h, COUNT(*), SUM(o.value),
+       MIN(o.value), MAX(o.value)
+FROM observations o JOIN touched t
+  ON o.site_id = t.site_id AND o.metric = t.metric
+ AND o.time >= t.hour AND o.time < t.hour + 3600
+GROUP BY o.site_id, o.metric, h
+ON CONFLICT (site_id, metric, hour) DO UPDATE SET
+    n = excluded.n, total = excluded.total, low = excluded.low, high = excluded.high
+WHERE excluded.n >= hourly.n
 """
 
 
 class HistoryStore:
-    """Every observation kept, once, in SQLite (WAL): one site's window, a domain's sum."""
+    """Every observation kept, once, in SQLite (WAL): one site's window, a domain's sum.
 
-    def __init__(self, directory: str | os.PathLike[str], retention_days: float = 35) -> None:
+    Beside the raw observations (kept ``retention_days``) it keeps hourly rollups per site
+    and metric (count, mean, min, max; kept ``rollup_days``), updated on every append, so
+    year-on-year baselines and annual targets need no raw data that old.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        retention_days: float = 35,
+        rollup_days: float = 400,
+    ) -> None:
         self.path = Path(directory) / "history.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention_s = int(retention_days * 86400)
+        self.rollup_s = int(max(rollup_days, retention_days) * 86400)
         self._local = threading.local()
         with self._connect() as db:
             db.executescript(_SCHEMA)
+        if self.mark("rollup:v1") is None:  # a history from before rollups: roll it up once
+            db = self._connect()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT OR IGNORE INTO hourly SELECT site_id, metric, time - time % 3600,"
+                    " COUNT(*), SUM(value), MIN(value), MAX(value) FROM observations"
+                    " GROUP BY site_id, metric, time - time % 3600"
+                )
+                db.execute("INSERT OR REPLACE INTO marks VALUES ('rollup:v1', 'done')")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -183,24 +235,40 @@ class HistoryStore:
     def append(self, observations: pd.DataFrame) -> int:
         """Add observations (canonical frame); ones already stored are skipped.
 
-        Returns the number of rows offered. Rows older than the retention are dropped.
+        Returns the number of rows offered. The hourly rollups of the hours offered are
+        updated first; then raw rows older than the retention and rollups older than
+        ``rollup_days`` are dropped.
         """
         if observations.empty:
             return 0
         seconds = observations["time"].astype("int64") // 1_000_000_000
+        sites = observations["site_id"].astype(str)
+        metrics = observations["metric"].astype(str)
         rows = zip(
-            observations["site_id"].astype(str),
-            observations["metric"].astype(str),
+            sites,
+            metrics,
             seconds.tolist(),
             observations["value"].astype(float).tolist(),
             strict=True,
         )
+        hours = pd.DataFrame(
+            {"site_id": sites, "metric": metrics, "hour": (seconds - seconds % 3600)}
+        ).drop_duplicates()
+        touched = zip(hours["site_id"], hours["metric"], hours["hour"].tolist(), strict=True)
         db = self._connect()
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
-            cutoff = int(datetime.now(UTC).timestamp()) - self.retention_s
-            db.execute("DELETE FROM observations WHERE time < ?", (cutoff,))
+            db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS touched "
+                "(site_id TEXT, metric TEXT, hour INTEGER, PRIMARY KEY (site_id, metric, hour))"
+            )
+            db.execute("DELETE FROM touched")
+            db.executemany("INSERT OR IGNORE INTO touched VALUES (?, ?, ?)", touched)
+            db.execute(_ROLLUP)
+            now = int(datetime.now(UTC).timestamp())
+            db.execute("DELETE FROM observations WHERE time < ?", (now - self.retention_s,))
+            db.execute("DELETE FROM hourly WHERE hour < ?", (now - self.rollup_s - 3600,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -247,15 +315,53 @@ class HistoryStore:
     def count(self) -> int:
         return int(self._connect().execute("SELECT COUNT(*) FROM observations").fetchone()[0])
 
+    def hourly(
+        self, site_ids: list[str], start: datetime, end: datetime, metric: str | None = None
+    ) -> pd.DataFrame:
+        """Hourly means of ``site_ids`` from the rollups (kept longer than raw rows), as a
+        canonical observation frame stamped at each hour's start, ``start <= time < end``,
+        oldest first."""
+        if not site_ids:
+            return empty_observations()
+        marks = ",".join("?" * len(site_ids))
+        sql = (
+            f"SELECT site_id, metric, hour, total / n FROM hourly WHERE site_id IN ({marks})"
+            " AND hour >= ? AND hour < ?"
+        )
+        params: list[Any] = [*site_ids, int(start.timestamp()), int(end.timestamp())]
+        if metric:
+            sql += " AND metric = ?"
+            params.append(metric)
+        return self._frame(sql + " ORDER BY hour", params)
+
+    def source_hourly(
+        self, source: str, metric: str, start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        """Hourly means of one source's sites for ``metric``, as ``hourly`` gives them."""
+        sql = (
+            "SELECT site_id, metric, hour, total / n FROM hourly"
+            " WHERE site_id >= ? AND site_id < ? AND metric = ? AND hour >= ? AND hour < ?"
+            " ORDER BY hour"
+        )
+        lo, hi = f"{source}:", f"{source};"
+        return self._frame(sql, [lo, hi, metric, int(start.timestamp()), int(end.timestamp())])
+
     def purge_source(self, source: str, before: datetime) -> int:
         """Delete ``source``'s observations older than ``before`` (a source's shorter
-        retention, e.g. for counts of people). Returns the number of rows deleted."""
+        retention, e.g. for counts of people), and its hourly rollups of hours that began
+        before it. Returns the number of observations deleted."""
         lo, hi = f"{source}:", f"{source};"  # the source's site ids, as in source_window
-        cursor = self._connect().execute(
+        db = self._connect()
+        cursor = db.execute(
             "DELETE FROM observations WHERE site_id >= ? AND site_id < ? AND time < ?",
             (lo, hi, int(before.timestamp())),
         )
-        return int(cursor.rowcount)
+        deleted = int(cursor.rowcount)
+        db.execute(
+            "DELETE FROM hourly WHERE site_id >= ? AND site_id < ? AND hour < ?",
+            (lo, hi, int(before.timestamp())),
+        )
+        return deleted
 
     def mark(self, key: str) -> str | None:
         row = self._connect().execute("SELECT value FROM marks WHERE key = ?", (key,)).fetchone()

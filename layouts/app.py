@@ -70,7 +70,9 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     flask_compress.Compress(server)
 
     city = runtime.city
-    dash.register_page("cockpit", path="/", name="Cockpit", layout=lambda: cockpit.layout(city))
+    dash.register_page(
+        "cockpit", path="/", name="Cockpit", layout=lambda **q: cockpit.layout(city, **q)
+    )
     app.layout = html.Div([dash.page_container])
     cockpit.register_callbacks(app, city)
     for name in FEATURES:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import flask
 from dash import Dash
+from werkzeug.wrappers import Response
 
 from cockpit.auth import may_do
 from cockpit.runtime import Runtime
@@ -65,7 +66,7 @@ def register(app: Dash, runtime: Runtime) -> None:
     css = f"{prefix}assets/cockpit.css"
 
     @server.route("/audit")
-    def audit() -> flask.Response:
+    def audit() -> Response:
         viewer = current_viewer()
         if not viewer.signed_in:
             return flask.redirect(f"{prefix}signin?next={quote(prefix + 'audit')}", 303)

@@ -144,7 +144,7 @@ def register(app: Dash, runtime: Runtime) -> None:
         ids = list(view.sites.loc[view.sites["source"].isin(layer.sources), "id"])
         if site and site not in ids:
             raise QueryError("site", f"no site {site!r} in this layer for this viewer")
-        if args.get("from") or args.get("to"):
+        if "from" in args or "to" in args:
             window = time_range(
                 args.get("from"),
                 args.get("to"),

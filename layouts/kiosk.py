@@ -161,7 +161,9 @@ def _slide(slide: Slide, screen: Screen, map_src: str, host: str) -> html.Sectio
         answer.append(
             html.Div(
                 [
-                    html.Span(_SYMBOL.get(slide.level, ""), className="cc-k-symbol"),
+                    html.Span(_SYMBOL[slide.level], className="cc-k-symbol")
+                    if _SYMBOL.get(slide.level)
+                    else None,
                     html.Span(slide.answer, className="cc-answer"),
                 ],
                 className=f"cc-answer-row cc-k-{slide.level}",

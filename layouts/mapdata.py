@@ -38,6 +38,8 @@ from layouts.map import LAYER_ID, SOURCE_ID
 __all__ = ["LayerFiles", "compact_layer", "map_data_url", "map_data_urls", "register"]
 
 ROUTE = "/map-data/<layer_id>.json"
+# The viewer's current layer files, so that the page can fetch them while it loads.
+INDEX = "/map-data.json"
 FORMAT = 1
 # Coordinates travel as integers of this many degrees (1e-5 degrees is about 1 m).
 SCALE = 100_000
@@ -126,7 +128,6 @@ class LayerFiles:
                     self._files.popitem(last=False)
         return view.version, found
 
-
     def warm(self, roles: list[str]) -> None:
         """Build the layer files of ``roles`` at the current version ahead of requests."""
         for role in roles:
@@ -190,7 +191,28 @@ def register(app: Dash, runtime: Runtime) -> None:
     def map_data(layer_id: str) -> flask.Response:
         return layer_response(files, layer_id)
 
+    def map_data_index() -> flask.Response:
+        view = runtime.city.view(viewer_role())
+        response = flask.jsonify(
+            {"version": view.version, "urls": list(map_data_urls(view).values())}
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def preload(response: flask.Response) -> flask.Response:
+        # The cockpit page names its layer files in a Link header: the browser fetches
+        # them while it still loads the page's scripts.
+        if flask.request.path == "/" and response.status_code == 200:
+            view = runtime.city.view(viewer_role())
+            response.headers.extend(
+                ("Link", f"<{url}>; rel=preload; as=fetch; crossorigin")
+                for url in map_data_urls(view).values()
+            )
+        return response
+
     server.add_url_rule(ROUTE, "map_data", map_data, methods=["GET"])
+    server.add_url_rule(INDEX, "map_data_index", map_data_index, methods=["GET"])
+    server.after_request(preload)
     server.after_request(_cache_assets)
     # New data versions are prepared (views, layer files) before browsers ask for them.
     runtime.warm_hooks.append(files.warm)
@@ -200,4 +222,3 @@ def register(app: Dash, runtime: Runtime) -> None:
         Output({"type": LAYER_ID, "layer": MATCH}, "data"),
         Input({"type": SOURCE_ID, "layer": MATCH}, "data"),
     )
-

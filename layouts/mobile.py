@@ -250,7 +250,8 @@ def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div
             dcc.Store(id="m-seen", data=_seen(runtime)),
             dcc.Store(id="m-focus", data=None),
             dcc.Store(id="m-scroll", data=None),
-            dcc.Interval(id="m-tick", interval=int(max(config.ui.poll_seconds, 15) * 1000)),
+            # Polls are version-gated: one with nothing new is answered with no content.
+            dcc.Interval(id="m-tick", interval=int(max(config.ui.poll_seconds, 5) * 1000)),
         ],
     )
 

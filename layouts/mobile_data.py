@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "SiteState",
     "attributes",
     "board",
+    "compute_board",
     "distance_m",
     "district_names",
     "district_sites",
@@ -62,18 +64,25 @@ class Board:
     coverage: list[DomainCoverage]
 
 
+# Alerts are evaluated from the history: at most once a minute per set of visible sites,
+# in the background while the previous board is still served (one thread at a time).
+REFRESH_S = 60.0
+
+
+@dataclass
+class _Entry:
+    board: Board
+    version: int
+    made: float  # time.monotonic() when computed
+
+
 _LOCK = threading.Lock()
-_BOARDS: dict[tuple[int, int, str], Board] = {}
+_BOARDS: dict[tuple[int, str, int], _Entry] = {}
+_BUSY: set[tuple[int, str, int]] = set()
 
 
-def board(runtime: Runtime, view: CityView) -> Board:
-    """Open alerts and sensor health of ``view``'s sites, computed once per data version
-    and role in this process (the evaluation itself is deterministic from the history)."""
-    key = (id(runtime), view.version, view.role)
-    with _LOCK:
-        found = _BOARDS.get(key)
-    if found is not None:
-        return found
+def compute_board(runtime: Runtime, view: CityView) -> Board:
+    """Open alerts and sensor health of ``view``'s sites now (no cache)."""
     now = runtime.city.clock()
     rules = runtime.config.alerts
     threshold = [
@@ -81,15 +90,47 @@ def board(runtime: Runtime, view: CityView) -> Board:
         for a in alert_rules.evaluate(runtime.config, runtime.history, view.sites, now)
         if a.active
     ]
-    health = sensor_health.read_health(runtime.history, view.sites, now, rules)
+    health = sensor_health.read_health(runtime.history, view.sites, now, rules, latest=view.latest)
     start = alert_rules.window_start(now, rules.window_hours).to_pydatetime()
     sensors = sensor_health.health_alerts(health, start)
-    made = Board(threshold + sensors, health, sensor_health.coverage(health))
+    return Board(threshold + sensors, health, sensor_health.coverage(health))
+
+
+def _refresh(runtime: Runtime, view: CityView, key: tuple[int, str, int]) -> None:
+    try:
+        made = _Entry(compute_board(runtime, view), view.version, time.monotonic())
+        with _LOCK:
+            _BOARDS[key] = made
+    finally:
+        with _LOCK:
+            _BUSY.discard(key)
+
+
+def board(runtime: Runtime, view: CityView) -> Board:
+    """Open alerts and sensor health of ``view``'s sites.
+
+    Computed once for each set of visible sites (roles that see the same sites share
+    it); after new data it is computed again at most every ``REFRESH_S`` seconds, in a
+    background thread, while the previous board is served. The evaluation is
+    deterministic from the history, so a recomputation gives the same alert keys.
+    """
+    sites = tuple(view.sites["id"].astype(str))
+    key = (id(runtime), str(runtime.store.directory), hash(sites))
     with _LOCK:
-        for old in [k for k in _BOARDS if k[0] == key[0] and k[1] != key[1]]:
-            del _BOARDS[old]
-        _BOARDS[key] = made
-    return made
+        entry = _BOARDS.get(key)
+        stale = entry is not None and entry.version != view.version
+        due = stale and entry is not None and time.monotonic() - entry.made >= REFRESH_S
+        start_thread = due and key not in _BUSY
+        if start_thread:
+            _BUSY.add(key)
+    if entry is None:
+        made = _Entry(compute_board(runtime, view), view.version, time.monotonic())
+        with _LOCK:
+            _BOARDS[key] = made
+        return made.board
+    if start_thread:
+        threading.Thread(target=_refresh, args=(runtime, view, key), daemon=True).start()
+    return entry.board
 
 
 def site_states(view: CityView) -> dict[str, SiteState]:

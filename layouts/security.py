@@ -16,10 +16,11 @@ CSRF
     and Dash has no place for a token header, so every state-changing request (any
     method but GET, HEAD and OPTIONS) must come from the cockpit's own origin: a browser
     says where a request comes from in ``Sec-Fetch-Site`` and ``Origin``, which a page
-    cannot forge; a request marked cross-site, or with another ``Origin`` (or ``null``),
-    is refused with 403. A cross-site page also cannot send ``application/json``
-    without a CORS preflight the cockpit never grants, and ``SameSite=Lax`` keeps the
-    session cookie off cross-site POSTs, so three independent walls stand in the way.
+    cannot forge; a request marked cross-site (or, from browsers too old to send
+    ``Sec-Fetch-Site``, one with another ``Origin`` or ``null``) is refused with 403.
+    A cross-site page also cannot send ``application/json`` without a CORS preflight
+    the cockpit never grants, and ``SameSite=Lax`` keeps the session cookie off
+    cross-site POSTs, so three independent walls stand in the way.
     Clients that are not browsers send neither header; they carry no victim's cookie,
     so there is nothing to forge for them.
 
@@ -203,8 +204,8 @@ class Guard:
     def _same_origin(self) -> bool:
         request = flask.request
         site = request.headers.get("Sec-Fetch-Site")
-        if site is not None and site.lower() not in _SAME_SITE:
-            return False
+        if site is not None:  # the browser's own word; a proxy rewriting Host cannot spoil it
+            return site.lower() in _SAME_SITE
         origin = request.headers.get("Origin")
         if origin is None:
             return True

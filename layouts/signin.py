@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import flask
 from dash import Dash
+from werkzeug.wrappers import Response
 
 from cockpit.auth import authenticate
 from cockpit.runtime import Runtime
@@ -102,7 +103,7 @@ def register(app: Dash, runtime: Runtime) -> None:
         return flask.make_response(html, status)
 
     @server.route("/signin", methods=["GET", "POST"])
-    def signin() -> flask.Response:
+    def signin() -> Response:
         if flask.request.method == "GET":
             return page(next_url=safe_next(flask.request.args.get("next")))
         form = flask.request.form
@@ -138,7 +139,7 @@ def register(app: Dash, runtime: Runtime) -> None:
         return flask.redirect(next_url, 303)
 
     @server.route("/signout", methods=["GET", "POST"])
-    def signout() -> flask.Response:
+    def signout() -> Response:
         viewer = current_viewer()
         next_url = safe_next(flask.request.values.get("next"))
         if flask.request.method == "GET" or not valid_csrf(flask.request.form.get("csrf")):

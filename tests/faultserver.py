@@ -208,10 +208,12 @@ def pedestrian_routes() -> dict[str, Handler]:
     }
 
 
-def microclimate_routes() -> dict[str, Handler]:
+def microclimate_routes(
+    change: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Handler]:
     """Microclimate sensors' particle readings (one page)."""
     page = _load("microclimate-sensors-data_v2.1_records.json")
-    return {f"{ODS_V21}/microclimate-sensors-data/records": ods_pages([page])}
+    return {f"{ODS_V21}/microclimate-sensors-data/records": ods_pages([page], change)}
 
 
 # Source options for the answers above, in the shape a city's TOML gives them.

@@ -199,3 +199,19 @@ def test_health_panel_shows_coverage_and_flagged_sites() -> None:
     assert "and 3 more" in text
     quiet = [h for h in health if not h.flagged]
     assert "Every site reports as expected." in _text(health_panel(coverage(quiet), quiet, "UTC"))
+
+
+def test_read_health_with_latest_readings_agrees(tmp_path: Path) -> None:
+    history = HistoryStore(tmp_path)
+    # The history lacks the bay: it is judged from its latest reading alone.
+    history.append(OBS[OBS["site_id"] != "parking:bay"])
+    latest = OBS.sort_values("time").groupby(["site_id", "metric"]).tail(1)
+    now = NOW.to_pydatetime()
+    full = {h.site_id: h for h in assess(SITES, OBS, now, RULES)}
+    quick = {h.site_id: h for h in read_health(history, SITES, now, RULES, latest=latest)}
+    history.close()
+    assert {k: (h.status, h.problems) for k, h in quick.items()} == {
+        k: (h.status, h.problems) for k, h in full.items()
+    }
+    assert quick["traffic:fast"].interval_s == 900
+    assert quick["parking:bay"].interval_s == 3600 and quick["parking:bay"].status == "reporting"

@@ -85,7 +85,7 @@ def served(app: Dash) -> Iterator[str]:
 
 @schema.parametrize()
 @settings(
-    max_examples=15,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -97,7 +97,8 @@ def test_api_conforms_to_its_openapi_document(served: str, case: Any) -> None:
         excluded.append(positive_data_acceptance)
     response = case.call_and_validate(base_url=f"{served}/api/v1", excluded_checks=excluded)
     assert response.status_code < 500
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    # schemathesis keeps headers lower-cased, each with a list of values
+    assert response.headers["access-control-allow-origin"] == ["*"]
     if response.status_code == 400:
         assert response.json()["parameter"] in ("from", "to", "domain", "source", "metric")
 

@@ -253,6 +253,7 @@ def test_portrait_screen_fits(duo: DashComposite, runtime: Runtime, screenshots:
         open_kiosk(duo)
         assert script(duo, "return [window.innerWidth, window.innerHeight];") == [1080, 1920]
         assert script(duo, _LAYOUT_PROBLEMS) == []
+        time.sleep(0.8)
         duo.driver.save_screenshot(str(screenshots / "kiosk-portrait.png"))
         assert own_errors(duo, runtime.config) == []
     finally:

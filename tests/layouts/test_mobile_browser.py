@@ -290,6 +290,11 @@ def test_staff_acknowledge_an_alert_end_to_end(
         e.action == "acknowledge alert" and e.detail == open_keys[0]
         for e in runtime.journal.audit_log()
     )
+    # An acknowledgement made on another staff phone appears at this phone's next poll.
+    runtime.journal.acknowledge(open_keys[1], "ana", now=T0.to_pydatetime())
+    duo.wait_for_contains_text(
+        f'.m-alert[data-key="{open_keys[1]}"] .m-ack', "Acknowledged by ana at", timeout=20
+    )
     # Another screen (a fresh load) shows it too, and so does the earlier crafted one.
     open_phone(duo)
     shown = duo.find_element(f'.m-alert[data-key="{open_keys[0]}"]').text

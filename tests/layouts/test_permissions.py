@@ -80,9 +80,16 @@ def internal_city(folder: Path) -> CityConfig:
     return config
 
 
+def client() -> requests.Session:
+    """A requests session that keeps no idle connection (and server thread) open."""
+    session = requests.Session()
+    session.headers["Connection"] = "close"
+    return session
+
+
 def sign_in(base: str, user: str, password: str) -> requests.Session:
     """A requests session signed in through the real form (CSRF token and all)."""
-    session = requests.Session()
+    session = client()
     page = session.get(base + "/signin", timeout=10).text
     token = re.search(r'name="csrf" value="([^"]+)"', page)
     assert token, "the sign-in form carries a CSRF token"
@@ -336,7 +343,7 @@ def test_no_callback_gives_a_public_visitor_internal_data(
     base: str, runtime: Runtime, internal_ids: list[str]
 ) -> None:
     before = _journal_state(runtime)
-    leaks = _sweep(base, requests.Session(), internal_ids)
+    leaks = _sweep(base, client(), internal_ids)
     leaks.pop("(requests sent)")
     assert leaks == {}
     assert _journal_state(runtime) == before  # no action took effect

@@ -69,6 +69,8 @@ class Client:
         self.base = base
         self.http = requests.Session()
         self.http.headers["X-Forwarded-For"] = address
+        # No idle keep-alive connection (and its server thread) outlives a test.
+        self.http.headers["Connection"] = "close"
 
     def token(self, path: str = "/signin") -> str:
         found = re.search(r'name="csrf" value="([^"]+)"', self.get(path).text)
