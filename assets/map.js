@@ -114,6 +114,26 @@
         }
     }
 
+    // The time machine switches a layer between live and replayed files quickly; a slow
+    // answer for an older request must not overwrite a newer one. The newest URL asked
+    // for each layer (its name is in the path) wins. Wraps the loader of mapdata.js,
+    // which is loaded after this file.
+    function newestWins() {
+        var data = window.dash_clientside && window.dash_clientside.cityCockpitMapData;
+        if (!data || data.guarded) { return; }
+        var load = data.load, newest = {};
+        data.load = function (url) {
+            var match = /\/([^\/?]+)\.json/.exec(url || "");
+            var layer = match ? match[1] : "";
+            newest[layer] = url;
+            return Promise.resolve(load(url)).then(function (features) {
+                return newest[layer] === url ? features : window.dash_clientside.no_update;
+            });
+        };
+        data.guarded = true;
+    }
+    document.addEventListener("DOMContentLoaded", newestWins);
+
     window.cityCockpit = Object.assign(window.cityCockpit || {}, {
         map: {
             pointToLayer: pointToLayer,

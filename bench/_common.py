@@ -54,6 +54,7 @@ class Timings:
 
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    reconnects: list[str] = field(default_factory=list)
 
     def add(self, label: str, ms: float) -> None:
         self.latencies.setdefault(label, []).append(ms)  # list.append is atomic
@@ -171,7 +172,13 @@ class DashClient:
     def _send(self, label: str, method: str, url: str, **kw: Any) -> requests.Response | None:
         started = time.perf_counter()
         try:
-            answer = self.session.request(method, self.base + url, timeout=60, **kw)
+            try:
+                answer = self.session.request(method, self.base + url, timeout=60, **kw)
+            except requests.ConnectionError:
+                # A kept-alive connection the server closed as the request left: a browser
+                # sends the request again on a new connection, and so does this client.
+                self.timings.reconnects.append(label)
+                answer = self.session.request(method, self.base + url, timeout=60, **kw)
         except requests.RequestException as exc:
             self.timings.errors.append(f"{label}: {type(exc).__name__}: {str(exc)[-160:]}")
             return None

@@ -39,12 +39,14 @@ app.run(host="127.0.0.1", port=int(sys.argv[1]))
 
 
 def prepare(data_dir: Path) -> None:
-    """A data directory as a first run leaves it: snapshots and a backfilled history."""
+    """A data directory as a first run leaves it: snapshots, a backfilled history and
+    what serving the first page kept in it."""
     script = (
         "from cockpit.runtime import Runtime\n"
         "from cockpit.config import default_config_path\n"
         f"rt = Runtime.open(default_config_path(), {str(data_dir)!r})\n"
-        "rt.refresher.refresh_due(); rt.refresher.backfill(); rt.close()\n"
+        "rt.refresher.refresh_due(); rt.refresher.backfill()\n"
+        "rt.city.view('public'); rt.close()\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, capture_output=True)
 

@@ -217,6 +217,8 @@ def main() -> int:
         + ", ".join(f"{s} {g:.1f} s" for s, g in gaps.items())
     )
     errors = load.errors + floor.errors + cap.errors
+    reconnects = load.reconnects + cap.reconnects
+    print(f"requests sent again on a new connection (as browsers do): {len(reconnects)}")
     for error in sorted(set(errors))[:20]:
         print(f"  error: {error} (×{errors.count(error)})")
     p95_polls = percentile(polls, 95)

@@ -421,20 +421,28 @@ def crowding_alerts(
     return out
 
 
+# Site ids per history query (below SQLite's limit on bound parameters).
+CHUNK: Final = 500
+
+
 def _read(
     history: HistoryStore,
+    sites: pd.DataFrame,
     sources: list[str],
     metric_name: str,
     start: pd.Timestamp,
     end: datetime,
-    site_ids: set[str],
 ) -> pd.DataFrame:
-    frames = [history.source_window(s, metric_name, start.to_pydatetime(), end) for s in sources]
+    """``metric_name`` readings of ``sites`` from ``sources`` between ``start`` and ``end``."""
+    own = sites.loc[sites["source"].isin(sources), "id"] if not sites.empty else []
+    ids = [str(i) for i in own]
+    begin = start.to_pydatetime()
+    frames = [
+        history.window(ids[i : i + CHUNK], begin, end, metric=metric_name)
+        for i in range(0, len(ids), CHUNK)
+    ]
     frames = [f for f in frames if not f.empty]
-    if not frames:
-        return empty_observations()
-    obs = pd.concat(frames, ignore_index=True)
-    return obs[obs["site_id"].isin(site_ids)].reset_index(drop=True)
+    return pd.concat(frames, ignore_index=True) if frames else empty_observations()
 
 
 def evaluate(
@@ -445,23 +453,22 @@ def evaluate(
     rules = config.alerts
     start = window_start(now, rules.window_hours)
     end = pd.Timestamp(now).to_pydatetime() + timedelta(seconds=1)
-    ids = set(sites["id"].astype(str)) if not sites.empty else set()
     sources = {d: config.sources_for(d) for d in ("air", "parking", "pedestrians")}
     out: list[Alert] = []
     longest = max(a.hours for a in air_limits(rules).values())
     air = pd.concat(
         [
-            _read(history, sources["air"], m, start - pd.Timedelta(hours=longest), end, ids)
+            _read(history, sites, sources["air"], m, start - pd.Timedelta(hours=longest), end)
             for m in air_limits(rules)
         ],
         ignore_index=True,
     )
     out += air_alerts(air, sites, rules, start.to_pydatetime())
     lead = start - pd.Timedelta(hours=3)
-    bays = _read(history, sources["parking"], "bay_occupied", lead, end, ids)
-    occupancy = _read(history, sources["parking"], "occupancy", start, end, ids)
+    bays = _read(history, sites, sources["parking"], "bay_occupied", lead, end)
+    occupancy = _read(history, sites, sources["parking"], "occupancy", start, end)
     out += parking_alerts(bays, occupancy, sites, rules, start.to_pydatetime())
     back = start - rules.crowding_weeks * WEEK - pd.Timedelta(hours=1)
-    counts = _read(history, sources["pedestrians"], "pedestrians", back, end, ids)
+    counts = _read(history, sites, sources["pedestrians"], "pedestrians", back, end)
     out += crowding_alerts(counts, sites, rules, start.to_pydatetime())
     return sorted(out, key=lambda a: (not a.active, -a.opened.timestamp(), a.key))

@@ -36,7 +36,12 @@ ROLES: Final = ("public", "staff", "executive")
 _hasher = PasswordHasher()
 # Verified against when the user is unknown, so a wrong name costs as long as a wrong
 # password and sign-in timing does not reveal which names exist.
-_DUMMY_HASH: Final = _hasher.hash("city-cockpit: no such user")
+# It is the hash of "city-cockpit: no such user" with the hasher's parameters, written
+# out so that importing this module does not spend a second hashing.
+_DUMMY_HASH: Final = (
+    "$argon2id$v=19$m=65536,t=3,p=4$CDtsQ3bAwlH5UCMJPlk8bQ$"
+    "GH/PwxaVUx80MpB7i5fYXYf5ZUFb9aSqO3J+bYlbjB0"
+)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ each process, so a refresh that brings nothing new costs almost nothing.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -218,6 +219,11 @@ class City:
                 self._views = {k: v for k, v in self._views.items() if k[0] == version}
                 self._views[key] = cached
             return cached
+
+    def ready_view(self, role: str) -> CityView | None:
+        """The current view for ``role`` if it is already built, else None (never builds)."""
+        with self._lock:
+            return self._views.get((self.version(), role))
 
     def warm(self) -> list[str]:
         """Build, at the current data version, the views of the roles served at the last
@@ -430,6 +436,12 @@ class City:
         today = self.clock().date().isoformat() + ",".join(sources)
         if self._reference and self._reference[0] == today:
             return self._reference[1]
+        # Kept in the history's marks too: other processes and restarts reuse it.
+        kept = self.history.mark(f"traffic-reference:{today}")
+        if kept is not None:
+            ref = pd.Series(json.loads(kept), dtype=float)
+            self._reference = (today, ref)
+            return ref
         end = self.clock()
         frames = [
             self.history.source_window(s, "vehicle_flow", end - timedelta(days=28), end)
@@ -441,6 +453,7 @@ class City:
             if not frame.empty
             else pd.Series(dtype=float)
         )
+        self.history.set_mark(f"traffic-reference:{today}", json.dumps(ref.to_dict()))
         self._reference = (today, ref)
         return ref
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from cockpit.config import default_config_path, load_config
 from cockpit.errors import CockpitError, ConfigError
 
-__all__ = ["check_config", "main", "wsgi_server"]
+__all__ = ["ProgressBar", "backfill_command", "check_config", "main", "wsgi_server"]
 
 log = logging.getLogger("city_cockpit")
 
@@ -33,7 +35,113 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--offline", action="store_true", help="validate only, send no request")
     hasher = commands.add_parser("hash-password", help="an argon2 hash for [access.users]")
     hasher.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    fill = commands.add_parser(
+        "backfill",
+        help="fill the history from each platform's own history (resumes where it stopped)",
+    )
+    fill.add_argument("--config", default=None, help="city config file (default: demo city)")
+    fill.add_argument("--since", required=True, help="first day (YYYY-MM-DD, city time) or time")
+    fill.add_argument("--until", default=None, help="end, exclusive (default: now)")
+    fill.add_argument("--source", action="append", default=None, help="source id (repeatable)")
+    fill.add_argument("--chunk-hours", type=float, default=24, help="hours read per request")
+    fill.add_argument("--data-dir", default=None, help="where snapshots and history live")
     return parser
+
+
+class ProgressBar:
+    """A text progress bar on stderr (tqdm) fed with backfill chunks; each chunk done is
+    also written as its own line, so a log or another program can follow."""
+
+    def __init__(self, total: int, what: str) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self.bar = tqdm(total=total, desc=what, unit="chunk", file=sys.stderr, leave=True)
+
+    def __call__(self, chunk: Any) -> None:
+        state = "done before" if chunk.resumed else f"done, {chunk.rows} observations"
+        self._tqdm.write(
+            f"{chunk.source}: chunk {chunk.index + 1}/{chunk.total} "
+            f"{chunk.start.isoformat()} .. {chunk.end.isoformat()} {state}",
+            file=sys.stderr,
+        )
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _moment(text: str, timezone: str) -> datetime:
+    """A day (midnight on the city's clock) or an ISO time (UTC unless it says otherwise)."""
+    import pandas as pd
+
+    stamp = pd.Timestamp(text)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(timezone) if len(text) <= 10 else stamp.tz_localize("UTC")
+    return stamp.tz_convert("UTC").to_pydatetime()
+
+
+def backfill_command(args: argparse.Namespace) -> int:
+    """Fill the history of the sources asked for from ``--since`` to ``--until`` in chunks,
+    with a progress bar; 0 when every source was read, 1 when one failed, 2 for a bad
+    config or argument."""
+    from datetime import timedelta
+
+    from cockpit.backends import open_stores
+    from cockpit.backfill import chunks, fill_history
+    from connectors import build_connector
+    from connectors.base import SourceContext
+
+    path = _config_path(args.config)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"city-cockpit: config error: {exc}", file=sys.stderr)
+        return 2
+    sources = args.source or list(config.sources)
+    unknown = [s for s in sources if s not in config.sources]
+    if unknown:
+        print(f"city-cockpit: unknown source(s) {unknown}; have {list(config.sources)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        start = _moment(args.since, config.city.timezone)
+        end = _moment(args.until, config.city.timezone) if args.until else datetime.now(UTC)
+    except ValueError as exc:
+        print(f"city-cockpit: not a day or time: {exc}", file=sys.stderr)
+        return 2
+    if args.chunk_hours <= 0 or start >= end:
+        print("city-cockpit: --since must be before --until, chunks longer than 0", file=sys.stderr)
+        return 2
+    size = timedelta(hours=args.chunk_hours)
+    directory = args.data_dir or config.data_dir()
+    store, history = open_stores(config, Path(directory))
+    total = len(chunks(start, end, size)) * len(sources)
+    bar = ProgressBar(total, "backfill")
+    failed = 0
+    try:
+        for source in sources:
+            connector = build_connector(SourceContext.from_city(config, source, dict(os.environ)))
+            try:
+                fill_history(
+                    history,  # type: ignore[arg-type]
+                    connector,
+                    start,
+                    end,
+                    size,
+                    bar,
+                    config.sources[source].retention_days,
+                )
+            except CockpitError as exc:
+                failed += 1
+                bar._tqdm.write(f"{source}: FAILED {exc}", file=sys.stderr)
+            finally:
+                connector.close()
+    finally:
+        bar.close()
+        history.close()
+        store.close()
+    return 1 if failed else 0
 
 
 def hash_password_command(from_stdin: bool) -> int:
@@ -74,6 +182,16 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"city-cockpit: config error: {exc}", file=sys.stderr)
         return 2
+    pending = runtime.refresher.pending_backfill() if runtime.refreshes_in_process else []
+    if pending:  # first start: fill the history, showing how far it got
+        days = sum(
+            max(1, math.ceil(runtime.config.sources[s].backfill_hours / 24)) for s in pending
+        )
+        bar = ProgressBar(days, "filling history")
+        try:
+            runtime.refresher.backfill(progress=bar)
+        finally:
+            bar.close()
     app = create_app(runtime)
     log.info(
         "serving %s from %s at http://%s:%d", runtime.config.city.name, path, args.host, args.port
@@ -136,4 +254,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     if args.command == "hash-password":
         return hash_password_command(args.password_stdin)
+    if args.command == "backfill":
+        return backfill_command(args)
     return check_config(args.file, args.offline)

@@ -331,7 +331,7 @@ def geojson(
     }
 
 
-def _observation(row: dict[str, Any]) -> dict[str, Any]:
+def _observation(row: dict[Any, Any]) -> dict[str, Any]:
     value = row["value"]
     return {
         "metric": row["metric"],
@@ -351,8 +351,8 @@ def sites_table(view: CityView) -> list[dict[str, Any]]:
             "name": str(r.name),
             "domain": str(r.domain),
             "kind": str(r.kind),
-            "lat": float(r.lat),
-            "lon": float(r.lon),
+            "lat": float(r.lat),  # type: ignore[arg-type]
+            "lon": float(r.lon),  # type: ignore[arg-type]
             "source": str(r.source),
             "origin": "simulated"
             if r.origin == "simulated"

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import pandas as pd
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["districts_of"]
 
 
 @lru_cache(maxsize=4)
 def _areas(path: str, label: str) -> gpd.GeoDataFrame:
+    import geopandas as gpd  # imported on first use: it takes a while and few need it
+
     areas = gpd.read_file(path)
     return areas[[label, "geometry"]].rename(columns={label: "district"}).to_crs("EPSG:4326")
 
@@ -22,6 +27,8 @@ def districts_of(sites: pd.DataFrame, areas_file: str | Path, label: str) -> pd.
     in, indexed by site id; sites outside every area get no entry."""
     if sites.empty:
         return pd.Series(dtype="string")
+    import geopandas as gpd
+
     points = gpd.GeoDataFrame(
         {"id": sites["id"].to_numpy()},
         geometry=gpd.points_from_xy(sites["lon"], sites["lat"]),

@@ -9,9 +9,9 @@ clock: callers pass the view (always the *public* one), the notices and ``now``.
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -30,14 +30,18 @@ __all__ = [
     "DOMAIN_SLIDES",
     "SLIDES",
     "Freshness",
+    "Heading",
+    "Item",
     "Screen",
     "Slide",
     "age_text",
     "build_slides",
     "emergency_notice",
     "freshness",
+    "heading",
     "is_night",
     "kiosk_id",
+    "local_time",
     "rotation_plan",
     "screen_for",
     "slide_at",
@@ -260,24 +264,37 @@ def _domain_latest(config: CityConfig, view: CityView, domain: str) -> pd.DataFr
     return view.latest[view.latest["site_id"].isin(ids)]
 
 
-def _air(view: CityView, config: CityConfig, lang: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class _Answer:
+    """A domain slide's answer before it is dated and credited."""
+
+    answer: str
+    level: str = "none"
+    figure: str = ""
+    figure_label: str = ""
+    lines: tuple[str, ...] = ()
+    items: tuple[Item, ...] = ()
+    items_title: str = ""
+
+
+def _air(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
     _t = translator(lang, "kiosk")
     obs = _domain_latest(config, view, "air")
     obs = obs[obs["metric"].isin(["pm25", "pm10", "no2", "o3"])]
     bands = [band_of(str(m), float(v)) for m, v in zip(obs["metric"], obs["value"], strict=True)]
     rated = [(b, i) for i, b in enumerate(bands) if b is not None]
     if not rated:
-        return {}
+        return None
     band, row = max(rated)
     worst = obs.iloc[row]
     names = view.sites.set_index("id")["name"]
     metric = METRICS[str(worst["metric"])]
     level = "ok" if band <= 1 else "warn" if band == 2 else "alert"
     value = format_number(float(worst["value"]), lang)
-    return {
-        "answer": _t(_BAND_WORDS[BANDS[band]]),
-        "level": level,
-        "lines": (
+    return _Answer(
+        answer=_t(_BAND_WORDS[BANDS[band]]),
+        level=level,
+        lines=(
             _t(_AIR_ADVICE[band]),
             _t("Highest reading: {pollutant} {value} µg/m³ at {station}").format(
                 pollutant=metric.label, value=value, station=names.get(worst["site_id"], "")
@@ -286,34 +303,34 @@ def _air(view: CityView, config: CityConfig, lang: str) -> dict[str, object]:
                 n=format_number(obs["site_id"].nunique(), lang)
             ),
         ),
-    }
+    )
 
 
-def _pedestrians(view: CityView, config: CityConfig, lang: str) -> dict[str, object]:
+def _pedestrians(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
     _t = translator(lang, "kiosk")
     item = _kpi(view, "footfall")
     if item is None or item.value is None:
-        return {}
+        return None
     places = _domain_latest(config, view, "pedestrians")["site_id"].nunique()
     word = _CROWD_WORDS.get(item.level_label)
-    return {
-        "answer": _t(word) if word else format_number(item.value, lang),
-        "level": item.level,
-        "figure": format_number(item.value, lang) if word else "",
-        "figure_label": _t("people walking past per hour"),
-        "lines": (
+    return _Answer(
+        answer=_t(word) if word else format_number(item.value, lang),
+        level=item.level,
+        figure=format_number(item.value, lang) if word else "",
+        figure_label=_t("people walking past per hour"),
+        lines=(
             _t("Counted at {n} places in the city").format(n=format_number(places, lang)),
             _t("The sensors count crowds, not people: no images are stored."),
         ),
-    }
+    )
 
 
-def _parking(view: CityView, config: CityConfig, lang: str) -> dict[str, object]:
+def _parking(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
     _t = translator(lang, "kiosk")
     obs = _domain_latest(config, view, "parking")
     bays = obs[obs["metric"] == "bay_occupied"]
     if bays.empty:
-        return {}
+        return None
     free = bays.assign(free=(bays["value"] < 0.5).astype(int)).merge(
         view.sites[["id", "district"]], left_on="site_id", right_on="id"
     )
@@ -322,42 +339,42 @@ def _parking(view: CityView, config: CityConfig, lang: str) -> dict[str, object]
     top = by_area.sort_values(ascending=False, kind="stable").head(4)
     share = total / len(free) if len(free) else 0.0
     level = "ok" if share >= 0.15 else "warn" if share >= 0.05 else "alert"
-    return {
-        "answer": format_number(total, lang),
-        "level": level,
-        "figure_label": _t("free parking spaces on the street"),
-        "lines": (
+    return _Answer(
+        answer=format_number(total, lang),
+        level=level,
+        figure_label=_t("free parking spaces on the street"),
+        lines=(
             _t("{share} % of {n} street parking bays are free").format(
                 share=format_number(share * 100, lang), n=format_number(len(free), lang)
             ),
         ),
-        "items": tuple(
+        items=tuple(
             Item(str(area), format_number(int(n), lang), "ok" if n else "alert")
             for area, n in top.items()
         ),
-        "items_title": _t("Most free spaces"),
-    }
+        items_title=_t("Most free spaces"),
+    )
 
 
-def _traffic(view: CityView, config: CityConfig, lang: str) -> dict[str, object]:
+def _traffic(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
     _t = translator(lang, "kiosk")
     item = _kpi(view, "traffic")
     if item is None or item.value is None:
-        return {}
+        return None
     sites = _domain_latest(config, view, "traffic")["site_id"].nunique()
     known = item.level in _TRAFFIC_WORDS and item.level_label != "no baseline yet"
-    return {
-        "answer": _t(_TRAFFIC_WORDS[item.level]) if known else format_number(item.value, lang),
-        "level": item.level if known else "none",
-        "figure": format_number(item.value, lang) if known else "",
-        "figure_label": _t("vehicles per hour at {n} counting points").format(
+    return _Answer(
+        answer=_t(_TRAFFIC_WORDS[item.level]) if known else format_number(item.value, lang),
+        level=item.level if known else "none",
+        figure=format_number(item.value, lang) if known else "",
+        figure_label=_t("vehicles per hour at {n} counting points").format(
             n=format_number(sites, lang)
         ),
-        "lines": (_t("Counted by the sensors at traffic lights."),),
-    }
+        lines=(_t("Counted by the sensors at traffic lights."),),
+    )
 
 
-_DOMAIN_CONTENT = {
+_DOMAIN_CONTENT: dict[str, Callable[[CityView, CityConfig, str], _Answer | None]] = {
     "air": _air,
     "pedestrians": _pedestrians,
     "parking": _parking,
@@ -373,25 +390,26 @@ def _domain_slide(
     item = _kpi(view, _KPI_OF[key])
     content = _DOMAIN_CONTENT[key](view, config, lang)
     age = freshness(config, sources, item.updated if item else None, now, lang)
-    lines = tuple(content.get("lines", ()))  # type: ignore[arg-type]
-    items = tuple(content.get("items", ()))  # type: ignore[arg-type]
-    if "items_title" in content and items:
-        lines = (*lines, str(content["items_title"]))
-    if not content:
+    if content is None:
         # Never an empty tile: say plainly that the figure is on its way.
-        lines = (_t("This figure will appear as soon as its sensors report."),)
+        content = _Answer(
+            answer="–", lines=(_t("This figure will appear as soon as its sensors report."),)
+        )
+    lines = content.lines
+    if content.items_title and content.items:
+        lines = (*lines, content.items_title)
     return Slide(
         key=key,
         language=lang,
         index=pos[0],
         count=pos[1],
         question=_t(QUESTIONS[key]),
-        answer=str(content.get("answer", "–")),
-        level="none" if age.stale else str(content.get("level", "none")),
-        figure=str(content.get("figure", "")),
-        figure_label=str(content.get("figure_label", "")),
+        answer=content.answer,
+        level="none" if age.stale else content.level,
+        figure=content.figure,
+        figure_label=content.figure_label,
         lines=lines,
-        items=items,
+        items=content.items,
         age=age,
         stale_label=_t("Not current") if age.stale else "",
         credits=tuple(s.credit() for s in sources),
@@ -496,7 +514,6 @@ class Heading:
     qr: str
     notice: str
     emergency: str
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def heading(language: str) -> Heading:
@@ -509,8 +526,3 @@ def heading(language: str) -> Heading:
         notice=_t("Notice"),
         emergency=_t("Emergency notice"),
     )
-
-
-def seconds_until_minute(now: datetime) -> float:
-    """Seconds until the next full minute (ages in minutes change then)."""
-    return 60 - (now.second + now.microsecond / 1e6) if not math.isnan(now.second) else 60

@@ -103,7 +103,8 @@ def _clean(text: str) -> str:
 
 def _paragraphs(function: Callable[..., Any]) -> list[str]:
     doc = inspect.getdoc(function) or ""
-    return [_clean(p) for p in doc.split("\n\n") if p.strip()]
+    paragraphs = [_clean(p) for p in doc.split("\n\n") if p.strip()]
+    return [p[:1].upper() + p[1:] for p in paragraphs]
 
 
 def _empty_kpi(key: str, timezone: str) -> kpi.Kpi:

@@ -23,6 +23,7 @@ __all__ = ["Refresher"]
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from cockpit.backfill import Chunk
     from connectors.base import Connector
 
 
@@ -87,27 +88,45 @@ class Refresher:
         for source in self.config.sources:
             self.refresh(source)
 
-    def backfill(self) -> None:
+    def pending_backfill(self) -> list[str]:
+        """Sources whose first-start backfill has not been done in this data directory."""
+        return [
+            source
+            for source, cfg in self.config.sources.items()
+            if cfg.backfill_hours and not self.history.mark(f"backfill:{source}")
+        ]
+
+    def backfill(self, progress: Callable[[Chunk], None] | None = None) -> None:
         """Fill history with each source's recent past, once per data directory, so that
-        trends and baselines work at first start."""
-        for source, cfg in self.config.sources.items():
+        trends and baselines work at first start. The past is read a day at a time;
+        ``progress`` is called after each day (the command line draws a bar with it)."""
+        from cockpit.backfill import fill_history
+
+        for source in self.pending_backfill():
+            cfg = self.config.sources[source]
             mark = f"backfill:{source}"
-            if not cfg.backfill_hours or self.history.mark(mark):
-                continue
             if not self.store.claim(mark, ttl_s=600):
                 continue
             connector = self.connectors[source]
             end = self.clock()
             start = end - timedelta(hours=cfg.backfill_hours)
             try:
-                sites = connector.discover_sites()
-                rows = self.history.append(connector.read_window(sites, start, end))
+                report = fill_history(
+                    self.history,
+                    connector,
+                    start,
+                    end,
+                    timedelta(days=1),
+                    progress,
+                    cfg.retention_days,
+                    end,
+                )
             except CockpitError as exc:
                 log.warning("backfill of %s failed: %s", source, exc)
                 self.store.release(mark)
                 continue
             self.history.set_mark(mark, end.isoformat())
-            log.info("backfilled %s: %d observations since %s", source, rows, start)
+            log.info("backfilled %s: %d observations since %s", source, report.rows, start)
 
     def _run(self, tick_s: float) -> None:
         # Fresh data first, then the past: screens fill at once, trends a moment later.

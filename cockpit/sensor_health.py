@@ -281,11 +281,9 @@ def read_health(
     if latest is None:
         return assess(sites, _window(history, ids, start, end), now, rules)
     frames: list[pd.DataFrame] = []
-    for source in sorted({str(s) for s in sites["source"]}) if ids else []:
-        domains = {str(d) for d in sites.loc[sites["source"] == source, "domain"]}
-        for name in sorted(VARYING_METRICS):
-            if METRICS[name].domain in domains:
-                frames.append(history.source_window(source, name, start, end))
+    for name in sorted(VARYING_METRICS):
+        own = [str(i) for i in sites.loc[sites["domain"] == METRICS[name].domain, "id"]]
+        frames.append(_window(history, own, start, end, name))
     fixed = latest[~latest["metric"].isin(list(VARYING_METRICS))]
     frames.append(fixed[fixed["site_id"].isin(ids) & (fixed["time"] >= pd.Timestamp(start))])
     frames = [f for f in frames if not f.empty]
@@ -298,7 +296,16 @@ def read_health(
     return assess(sites, obs.reset_index(drop=True), now, rules)
 
 
-def _window(history: HistoryStore, ids: list[str], start: datetime, end: datetime) -> pd.DataFrame:
-    frames = [history.window(ids[i : i + CHUNK], start, end) for i in range(0, len(ids), CHUNK)]
+def _window(
+    history: HistoryStore,
+    ids: list[str],
+    start: datetime,
+    end: datetime,
+    metric: str | None = None,
+) -> pd.DataFrame:
+    frames = [
+        history.window(ids[i : i + CHUNK], start, end, metric=metric)
+        for i in range(0, len(ids), CHUNK)
+    ]
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else empty_observations()

@@ -169,12 +169,11 @@ CREATE INDEX IF NOT EXISTS hourly_hour ON hourly (hour);
 # part of an hour whose raw rows the retention already dropped never shrinks it.
 _ROLLUP = """
 INSERT INTO hourly (site_id, metric, hour, n, total, low, high)
-SELECT o.site_id, o.metric, o.time - o.time % 3600 AS h, COUNT(*), SUM(o.value),
-       MIN(o.value), MAX(o.value)
-FROM observations o JOIN touched t
-  ON o.site_id = t.site_id AND o.metric = t.metric
- AND o.time >= t.hour AND o.time < t.hour + 3600
-GROUP BY o.site_id, o.metric, h
+SELECT t.site_id, t.metric, t.hour, COUNT(*), SUM(o.value), MIN(o.value), MAX(o.value)
+FROM touched t CROSS JOIN observations o
+WHERE o.site_id = t.site_id AND o.metric = t.metric
+  AND o.time >= t.hour AND o.time < t.hour + 3600
+GROUP BY t.site_id, t.metric, t.hour
 ON CONFLICT (site_id, metric, hour) DO UPDATE SET
     n = excluded.n, total = excluded.total, low = excluded.low, high = excluded.high
 WHERE excluded.n >= hourly.n

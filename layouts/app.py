@@ -56,6 +56,9 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
         use_pages=True,
         pages_folder="",
         serve_locally=True,
+        # Otherwise Dash renders every page's layout, with data, on the first request to
+        # check callback ids: seconds before the first visitor sees a page.
+        suppress_callback_exceptions=True,
     )
     server: flask.Flask = app.server
     server.secret_key = os.environ.get("CITY_COCKPIT_SECRET_KEY") or secrets.token_hex(32)

@@ -21,6 +21,9 @@ from layouts.timefmt import local_time
 
 __all__ = ["layout", "register"]
 
+# Links in the dark page header.
+_NAV = {"color": "#ffffff", "marginLeft": "1rem"}
+
 _HEAD = [
     "Source",
     "Publisher",
@@ -88,9 +91,9 @@ def layout(city: City, **_: Any) -> html.Div:
                     html.H1(f"Open data catalogue · {config.city.name}"),
                     html.Nav(
                         [
-                            html.A("Cockpit", href="/"),
+                            html.A("Cockpit", href="/", style=_NAV),
                             " · ",
-                            html.A("Methodology", href="/methodology"),
+                            html.A("Methodology", href="/methodology", style=_NAV),
                         ]
                     ),
                 ],

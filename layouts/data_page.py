@@ -27,15 +27,18 @@ __all__ = ["MAX_ROWS", "layout", "register"]
 # Rows shown on the page; the CSV export holds them all.
 MAX_ROWS = 300
 
+# Links in the dark page header.
+_NAV = {"color": "#ffffff", "marginLeft": "1rem"}
+
 
 def _nav() -> html.Nav:
     return html.Nav(
         [
-            dcc.Link("Cockpit", href="/"),
+            dcc.Link("Cockpit", href="/", style=_NAV),
             " · ",
-            dcc.Link("Methodology", href="/methodology"),
+            dcc.Link("Methodology", href="/methodology", style=_NAV),
             " · ",
-            dcc.Link("Open data catalogue", href="/catalogue"),
+            dcc.Link("Open data catalogue", href="/catalogue", style=_NAV),
         ]
     )
 
@@ -84,9 +87,8 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
     if item is None or kpi not in KPI_DOMAINS:
         return html.Div(
             [
-                html.Header(html.H1("No such figure"), className="cc-header"),
+                html.Header([html.H1("No such figure"), _nav()], className="cc-header"),
                 html.P("This cockpit has no figure by that name."),
-                _nav(),
             ],
             className="cc-page cc-data-page",
         )

@@ -10,6 +10,7 @@ never receives internal data. A failure keeps the last screen and is logged.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -20,13 +21,14 @@ import segno
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from cockpit import kiosk as content
+from cockpit.city import CityView
 from cockpit.i18n import format_time, translator
 from cockpit.journal import Notice
 from cockpit.kiosk import Heading, Screen, Slide
 from cockpit.runtime import Runtime
 from layouts.kiosk_map import free_bay_colour, overview_svg
 
-__all__ = ["layout", "qr_data_uri", "register", "render_body"]
+__all__ = ["KioskState", "current_state", "layout", "qr_data_uri", "register", "render_body"]
 
 log = logging.getLogger(__name__)
 
@@ -234,12 +236,19 @@ def _emergency(notice: Notice, screen: Screen) -> html.Div:
     )
 
 
-def render_body(
-    runtime: Runtime, screen: Screen, now: datetime, host: str
-) -> tuple[list[Any], str, bool]:
-    """The kiosk's changing part (notice banner, slides, emergency takeover), a key that
-    changes when any of it would, and whether night mode is on. Reads the public view
-    only."""
+@dataclass(frozen=True)
+class KioskState:
+    """What the kiosk's changing part is made of, and a key that changes with it."""
+
+    view: CityView
+    notices: list[Notice]
+    night: bool
+    key: str
+
+
+def current_state(runtime: Runtime, now: datetime) -> KioskState:
+    """The public view, the active notices and night mode at ``now``; cheap when nothing
+    changed (the view is cached per data version)."""
     config = runtime.config
     view = runtime.city.view(ROLE)
     notices = runtime.journal.notices(now)
@@ -248,28 +257,30 @@ def render_body(
         config.kiosk.night_start,
         config.kiosk.night_end,
     )
-    key = "|".join(
-        [
-            str(view.version),
-            str(runtime.journal.version()),
-            now.strftime("%Y%m%d%H%M"),
-            ",".join(str(n.id) for n in notices),
-            str(night),
-        ]
-    )
-    slides = content.build_slides(config, view, notices, screen, now)
-    map_src = f"{_prefix()}kiosk-map.svg?v={view.version}"
+    # Ages are shown in minutes: the screen changes at least once a minute.
+    parts = [view.version, runtime.journal.version(), now.strftime("%Y%m%d%H%M"), night]
+    key = "|".join([*map(str, parts), ",".join(str(n.id) for n in notices)])
+    return KioskState(view, notices, night, key)
+
+
+def render_body(
+    runtime: Runtime, screen: Screen, state: KioskState, now: datetime, host: str
+) -> list[Any]:
+    """The kiosk's changing part: the notice banner, the slides and an emergency
+    takeover, from the public view in ``state``."""
+    slides = content.build_slides(runtime.config, state.view, state.notices, screen, now)
+    map_src = f"{_prefix()}kiosk-map.svg?v={state.view.version}"
     children: list[Any] = []
-    banner = _banner(notices, screen)
+    banner = _banner(state.notices, screen)
     if banner is not None:
         children.append(banner)
     children.append(
         html.Div([_slide(s, screen, map_src, host) for s in slides], className="cc-slides")
     )
-    emergency = content.emergency_notice(notices)
+    emergency = content.emergency_notice(state.notices)
     if emergency is not None:
         children.append(_emergency(emergency, screen))
-    return children, key, night
+    return children
 
 
 def _prefix() -> str:
@@ -326,7 +337,9 @@ def layout(runtime: Runtime, screen_id: str | None, query: dict[str, Any]) -> ht
     )
     heads = [content.heading(lang) for lang in screen.languages]
     try:
-        body, key, night = render_body(runtime, screen, now, _host())
+        state = current_state(runtime, now)
+        body = render_body(runtime, screen, state, now, _host())
+        key, night = state.key, state.night
     except Exception:  # a kiosk never shows an error page
         log.exception("kiosk %s: first render failed; the next refresh tries again", kid)
         body, key, night = [html.Div(className="cc-slides")], "", False
@@ -423,13 +436,14 @@ def register(app: Dash, runtime: Runtime) -> None:
                 {"screen": screen.id, "language": showing, "version": runtime.city.version()},
                 now=now,
             )
-            body, key, night = render_body(runtime, screen, now, _host())
+            current = current_state(runtime, now)
+            if current.key == state.get("key"):
+                return no_update, no_update, beat
+            body = render_body(runtime, screen, current, now, _host())
         except Exception:  # keep the last screen, never an error page
             log.exception("kiosk refresh failed; keeping the last screen")
             return no_update, no_update, beat
-        if key == state.get("key"):
-            return no_update, no_update, beat
-        return body, _class(night), {"key": key, "beat": beat["beat"]}
+        return body, _class(current.night), {"key": current.key, "beat": beat["beat"]}
 
     app.clientside_callback(
         ClientsideFunction(namespace="cityCockpitKiosk", function_name="contact"),

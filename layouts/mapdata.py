@@ -202,8 +202,10 @@ def register(app: Dash, runtime: Runtime) -> None:
     def preload(response: flask.Response) -> flask.Response:
         # The cockpit page names its layer files in a Link header: the browser fetches
         # them while it still loads the page's scripts.
-        if flask.request.path == "/" and response.status_code == 200:
-            view = runtime.city.view(viewer_role())
+        if flask.request.path != "/" or response.status_code != 200:
+            return response
+        view = runtime.city.ready_view(viewer_role())  # never delays the page to build it
+        if view is not None:
             response.headers.extend(
                 ("Link", f"<{url}>; rel=preload; as=fetch; crossorigin")
                 for url in map_data_urls(view).values()

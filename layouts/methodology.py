@@ -25,6 +25,9 @@ from layouts.access import viewer_role
 
 __all__ = ["layout", "register"]
 
+# Links in the dark page header.
+_NAV = {"color": "#ffffff", "marginLeft": "1rem"}
+
 
 def _table(head: list[str], rows: list[list[Any]], class_name: str = "cc-sources") -> html.Table:
     return html.Table(
@@ -134,9 +137,9 @@ def layout(city: City, **_: Any) -> html.Div:
                     html.H1(f"How the figures are made · {config.city.name}"),
                     html.Nav(
                         [
-                            html.A("Cockpit", href="/"),
+                            html.A("Cockpit", href="/", style=_NAV),
                             " · ",
-                            html.A("Open data catalogue", href="/catalogue"),
+                            html.A("Open data catalogue", href="/catalogue", style=_NAV),
                         ]
                     ),
                 ],

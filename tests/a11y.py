@@ -33,14 +33,23 @@ def _axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
 
-def axe_violations(driver: Any, context: str = "body") -> list[dict[str, Any]]:
-    """All axe-core violations on ``context`` of the page ``driver`` shows."""
+def _context(context: str, exclude: tuple[str, ...]) -> Any:
+    if not exclude:
+        return context
+    return {"include": [[context]], "exclude": [[e] for e in exclude]}
+
+
+def axe_violations(
+    driver: Any, context: str = "body", exclude: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """All axe-core violations on ``context`` of the page ``driver`` shows, leaving out
+    the parts matching the ``exclude`` selectors."""
     if not driver.execute_script("return typeof window.axe !== 'undefined';"):
         driver.execute_script(_axe_source())
     previous = driver.timeouts.script
     driver.set_script_timeout(60)
     try:
-        result = driver.execute_async_script(_RUN, context)
+        result = driver.execute_async_script(_RUN, _context(context, exclude))
     finally:
         driver.set_script_timeout(previous)
     if not result or not result.get("ok"):
@@ -62,9 +71,11 @@ def describe(violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def assert_accessible(driver: Any, context: str = "body") -> None:
-    """Fail when axe-core finds a serious or critical violation in ``context``."""
-    blocking = [v for v in axe_violations(driver, context) if v.get("impact") in BLOCKING]
+def assert_accessible(driver: Any, context: str = "body", exclude: tuple[str, ...] = ()) -> None:
+    """Fail when axe-core finds a serious or critical violation in ``context`` (less the
+    parts matching ``exclude``); the message lists each rule and the offending nodes."""
+    found = axe_violations(driver, context, exclude)
+    blocking = [v for v in found if v.get("impact") in BLOCKING]
     assert not blocking, (
         f"{len(blocking)} serious/critical accessibility violation(s) in {context!r}:\n"
         + describe(blocking)

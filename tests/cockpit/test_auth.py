@@ -139,3 +139,13 @@ def test_hash_password_command(
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert cli.main(["hash-password", "--password-stdin"]) == 2
     assert "at least 12 characters" in capsys.readouterr().err
+
+
+def test_unknown_users_cost_a_full_hash_check() -> None:
+    """The stand-in hash for unknown users is a real one with today's parameters, so a
+    wrong user name takes as long as a wrong password."""
+    from cockpit.auth import _DUMMY_HASH
+
+    hasher = PasswordHasher()
+    assert hasher.verify(_DUMMY_HASH, "city-cockpit: no such user")
+    assert not hasher.check_needs_rehash(_DUMMY_HASH)

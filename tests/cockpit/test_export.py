@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 import requests
 from dash import Dash
@@ -31,6 +32,7 @@ from cockpit.export import (
 )
 from cockpit.runtime import Runtime
 from layouts.app import create_app
+from layouts.export import attribution_text, chart_config, with_attribution
 from tests.browser import T0, Clock, demo_runtime
 from tests.cockpit.test_privacy import plant_count
 
@@ -193,3 +195,16 @@ def test_public_gets_no_internal_export(base: str, runtime: Runtime) -> None:
         assert requests.get(base + path, timeout=30).status_code == 404
     bay = str(runtime.city.view("staff").sites.query("source == 'parking'")["id"].iloc[0])
     assert requests.get(f"{base}/export/site/{bay}.csv", timeout=30).status_code == 404
+
+
+def test_chart_png_keeps_site_and_licence(runtime: Runtime) -> None:
+    view = runtime.city.view("public")
+    sources = [view.sources["pedestrians"]]
+    config = chart_config("Bourke Street Mall (North)", sources)
+    options = config["toImageButtonOptions"]
+    assert options["format"] == "png"
+    assert options["filename"] == "bourke-street-mall-north-cc-by-4-0"
+    figure = with_attribution(go.Figure(), sources)
+    texts = [a.text for a in figure.layout.annotations]
+    assert texts == [attribution_text(sources)]
+    assert "CC BY 4.0" in texts[0] and "City of Melbourne" in texts[0]

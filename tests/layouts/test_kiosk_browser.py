@@ -344,6 +344,14 @@ def test_callbacks_never_answer_with_internal_data(duo: DashComposite, runtime: 
         picture = session.get(f"{base}/kiosk-map.svg", timeout=30).text
         assert picture == overview_svg(runtime.config, public)
         assert picture != overview_svg(runtime.config, internal)
+    # Nonsense parameters still get the public default screen, never an error.
+    request["state"] = [
+        {"id": "cc-kiosk-params", "property": "data", "value": {"screen": 5, "id": {"a": 1}}},
+        {"id": "cc-kiosk-state", "property": "data", "value": "garbage"},
+    ]
+    answer = requests.post(f"{base}/_dash-update-component", json=request, timeout=60)
+    assert answer.status_code == 200
+    assert "Is the air good today?" in answer.text and INTERNAL_SOURCE not in answer.text
 
 
 def test_notice_banner_appears_within_a_refresh(
@@ -405,7 +413,22 @@ def test_emergency_takes_over_the_screen(
         time.sleep(0.8)  # the slide under it fades out of view
         duo.driver.save_screenshot(str(screenshots / "kiosk-emergency.png"))
         assert_accessible(duo.driver, "#cc-kiosk")
+        # Withdrawn: the kiosk is back to its slides within a refresh.
+        runtime.journal.withdraw(notice_id, "sam", now=now)
+        wait_until(
+            lambda: not duo.driver.find_elements(By.CSS_SELECTOR, ".cc-emergency"), 10, "withdrawn"
+        )
+        # Expired: an emergency ends by itself at its expiry time.
+        notice_id = runtime.journal.publish(
+            Notice(texts, "emergency", now, now + timedelta(minutes=20), "sam"), now=now
+        )
+        duo.wait_for_element(".cc-emergency", timeout=10)
+        clock.when = T0 + pd.Timedelta(minutes=21)
+        wait_until(
+            lambda: not duo.driver.find_elements(By.CSS_SELECTOR, ".cc-emergency"), 10, "expired"
+        )
     finally:
+        clock.when = T0
         runtime.journal.withdraw(notice_id, "sam", now=now)
     wait_until(lambda: not duo.driver.find_elements(By.CSS_SELECTOR, ".cc-emergency"), 10, "end")
 

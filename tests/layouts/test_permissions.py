@@ -134,7 +134,8 @@ def _split_output(output: str) -> list[tuple[Any, str]]:
     out = []
     for part in parts:
         ident, prop = part.rsplit(".", 1)
-        out.append((_parse_id(ident), prop))
+        # "prop@hash" marks allow_duplicate outputs; the browser sends the bare prop.
+        out.append((_parse_id(ident.replace("\\.", ".")), prop.split("@", 1)[0]))
     return out
 
 
@@ -194,8 +195,11 @@ class Sweep:
         return {"id": ident, "property": prop}
 
     def requests_for(self, callback: dict[str, Any], pathnames: list[str]) -> Iterator[dict]:
-        outputs = [self._output(i, p) for i, p in _split_output(callback["output"])]
-        many = callback["output"].startswith("..")
+        no_output = bool(callback.get("no_output"))
+        outputs = (
+            [] if no_output else [self._output(i, p) for i, p in _split_output(callback["output"])]
+        )
+        many = no_output or callback["output"].startswith("..")
         for choice in range(6):
             inputs = [
                 self._spec(_parse_id(i["id"]), i["property"], choice) for i in callback["inputs"]

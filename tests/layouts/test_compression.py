@@ -1,0 +1,114 @@
+"""Responses travel compressed and assets are cached by fingerprint, over real HTTP."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from cockpit.runtime import Runtime
+from layouts.app import create_app
+from tests.browser import T0, Clock, demo_runtime, free_port
+
+YEAR = "max-age=31536000"
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), backfill=False)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="module")
+def base(runtime: Runtime) -> Iterator[str]:
+    app = create_app(runtime, start_refresher=False)
+    port = free_port()
+    server = make_server("127.0.0.1", port, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(10)
+
+
+def _get(url: str, encoding: str, **kwargs: Any) -> requests.Response:
+    return requests.get(url, headers={"Accept-Encoding": encoding}, timeout=60, **kwargs)
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_page_is_compressed_as_the_browser_asks(base: str, encoding: str) -> None:
+    answer = _get(f"{base}/", encoding)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Encoding"] == encoding
+    assert "Accept-Encoding" in answer.headers.get("Vary", "")
+    assert "<html" in answer.text  # requests decoded it: the bytes were real br / gzip
+
+
+def test_no_compression_when_not_asked(base: str) -> None:
+    answer = _get(f"{base}/", "identity")
+    assert "Content-Encoding" not in answer.headers
+    assert "<html" in answer.text
+
+
+def test_callback_answers_are_compressed(base: str, runtime: Runtime) -> None:
+    payload = {
+        "output": "cc-version.data",
+        "outputs": {"id": "cc-version", "property": "data"},
+        "inputs": [{"id": "cc-tick", "property": "n_intervals", "value": 1}],
+        "state": [{"id": "cc-version", "property": "data", "value": -1}],
+        "changedPropIds": ["cc-tick.n_intervals"],
+    }
+    poll = requests.post(f"{base}/_dash-update-component", json=payload, timeout=60)
+    assert poll.json()["response"]["cc-version"]["data"] == runtime.city.version()
+    layout = requests.get(
+        f"{base}/_dash-dependencies", headers={"Accept-Encoding": "gzip"}, timeout=60
+    )
+    assert layout.headers["Content-Encoding"] == "gzip"
+    assert any(d["output"] == "cc-version.data" for d in layout.json())
+
+
+def _scripts(base: str) -> list[str]:
+    page = _get(f"{base}/", "gzip").text
+    return re.findall(r'<script src="([^"]+)"', page)
+
+
+def test_dash_scripts_are_fingerprinted_and_cached_for_a_year(base: str) -> None:
+    suites = [s for s in _scripts(base) if "_dash-component-suites" in s]
+    assert suites
+    renderer = next(s for s in suites if "dash_renderer" in s)
+    assert re.search(r"\.v\d[\w_]*m\d+\.", renderer)  # version and mtime in the name
+    answer = _get(base + renderer, "br, gzip")
+    assert answer.status_code == 200
+    assert YEAR in answer.headers["Cache-Control"]
+    assert answer.headers["Content-Encoding"] in ("br", "gzip")
+
+
+def test_own_assets_are_fingerprinted_and_cached_for_a_year(base: str) -> None:
+    assets = [s for s in _scripts(base) if s.startswith("/assets/")]
+    names = {Path(a.split("?")[0]).name for a in assets}
+    assert {"map.js", "mapdata.js"} <= names
+    for asset in assets:
+        assert re.search(r"\?m=[\d.]+$", asset), asset  # modification time in the URL
+        answer = _get(base + asset, "gzip")
+        assert answer.status_code == 200
+        assert answer.headers["Cache-Control"] == f"public, {YEAR}, immutable"
+    # The same file without its fingerprint is not kept: it may change under that name.
+    bare = _get(f"{base}/assets/map.js", "gzip")
+    assert "immutable" not in bare.headers.get("Cache-Control", "")
+
+
+def test_map_data_is_compressed(base: str, runtime: Runtime) -> None:
+    view = runtime.city.view("public")
+    url = f"{base}/map-data/parking.json?v={view.version}&r=public"
+    for encoding in ("br", "gzip"):
+        answer = _get(url, encoding, stream=True)
+        assert answer.headers["Content-Encoding"] == encoding
+        raw = answer.raw.read(decode_content=False)
+        assert 0 < len(raw) < 16 * len(view.layer_table("parking", "UTC"))

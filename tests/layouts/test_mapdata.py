@@ -1,0 +1,144 @@
+"""Map layers as compact versioned files: the same features as GeoJSON, for the viewer's
+role only, cached by version; the browser's loader draws them (real HTTP, real Chromium)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from dash.testing.composite import DashComposite
+
+from cockpit.config import CityConfig
+from cockpit.runtime import Runtime
+from layouts.app import create_app
+from layouts.mapdata import LayerFiles, compact_layer, map_data_url, map_data_urls
+from tests.browser import T0, Clock, browser, demo_runtime, own_errors
+
+pytestmark = pytest.mark.browser
+
+
+def decode(data: dict[str, Any]) -> dict[str, Any]:
+    """The compact format read back as assets/mapdata.js reads it."""
+    x = y = 0
+    features = []
+    for i in range(data["n"]):
+        x += data["x"][i]
+        y += data["y"][i]
+        props = {
+            name: spec[i] if isinstance(spec, list) else spec["keys"][spec["codes"][i]]
+            for name, spec in data["columns"].items()
+        }
+        coords = [x / data["scale"], y / data["scale"]]
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": coords}})
+        features[-1]["properties"] = props
+    return {"type": "FeatureCollection", "features": features}
+
+
+def assert_same(decoded: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Same sites in the same order with the same text; positions within half of the
+    compact format's 1e-5 degree step."""
+    got, want = decoded["features"], expected["features"]
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert g["properties"] == w["properties"]
+        for a, b in zip(g["geometry"]["coordinates"], w["geometry"]["coordinates"], strict=True):
+            assert abs(a - b) <= 0.51e-5
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> CityConfig:
+    from cockpit.config import default_config_path, load_config
+
+    cfg = load_config(default_config_path())
+    cfg.layers["traffic"].access = "internal"  # staff only: never sent to the public
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory, config: CityConfig) -> Iterator[Runtime]:
+    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), config, backfill=False)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="module")
+def duo(
+    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DashComposite]:
+    app = create_app(runtime, start_refresher=False)
+    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
+        yield dc
+
+
+def test_compact_layer_decodes_to_the_same_features(runtime: Runtime) -> None:
+    tz = runtime.config.city.timezone
+    for role in ("public", "staff"):
+        view = runtime.city.view(role)
+        for layer_id in view.layers:
+            compact = compact_layer(view, layer_id, tz)
+            assert compact["n"] == len(view.layer_features(layer_id, tz)["features"])
+            assert_same(decode(compact), view.layer_features(layer_id, tz))
+
+
+def test_layer_files_follow_the_role(runtime: Runtime) -> None:
+    files = LayerFiles(runtime.city)
+    assert files.get("public", "traffic") is None  # an internal layer
+    assert files.get("public", "parking") is not None
+    staff = files.get("staff", "traffic")
+    assert staff is not None
+    assert set(staff[1]) >= {"identity", "gzip"}
+    assert "traffic" not in map_data_urls(runtime.city.view("public"))
+
+
+def test_route_answers_cached_versioned_files(duo: DashComposite, runtime: Runtime) -> None:
+    base = duo.server_url
+    version = runtime.city.version()
+    url = base + map_data_url("parking", version, "public")
+    answer = requests.get(url, headers={"Accept-Encoding": "br"}, timeout=60)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Encoding"] == "br"
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert answer.json()["version"] == version
+    again = requests.get(url, headers={"If-None-Match": answer.headers["ETag"]}, timeout=60)
+    assert again.status_code == 304
+    stale = requests.get(base + map_data_url("parking", version - 1, "public"), timeout=60)
+    assert stale.headers["Cache-Control"] == "no-cache"
+    assert stale.json()["version"] == version  # the current data, not kept under the old URL
+
+
+def test_route_never_gives_the_public_internal_data(duo: DashComposite) -> None:
+    base = duo.server_url
+    assert requests.get(f"{base}/map-data/traffic.json?v=1&r=staff", timeout=60).status_code == 404
+    assert requests.get(f"{base}/map-data/nowhere.json", timeout=60).status_code == 404
+    # A URL naming another role is answered for the viewer's own role and never stored.
+    named = requests.get(f"{base}/map-data/parking.json?v=1&r=staff", timeout=60)
+    assert named.status_code == 200
+    assert named.headers["Cache-Control"] == "private, no-store"
+    index = requests.get(f"{base}/map-data.json", timeout=60).json()
+    assert not any("traffic" in url for url in index["urls"])
+    assert all("r=public" in url for url in index["urls"])
+
+
+def test_cockpit_map_draws_layers_from_their_files(
+    duo: DashComposite, runtime: Runtime, screenshots: Path
+) -> None:
+    duo.wait_for_page(f"{duo.server_url}/")
+    duo.wait_for_element(".leaflet-container .cc-cluster", timeout=30)
+    duo.wait_for_element(".leaflet-container .cc-marker", timeout=30)
+    page = requests.get(f"{duo.server_url}/", timeout=60)
+    assert "rel=preload" in page.headers.get("Link", "")
+    view = runtime.city.view("public")
+    tz = runtime.config.city.timezone
+    for layer_id, url in map_data_urls(view).items():
+        decoded = duo.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0]).then(r => r.json())"
+            ".then(d => done(window.dash_clientside.cityCockpitMapData.decode(d)));",
+            url,
+        )
+        assert_same(decoded, view.layer_features(layer_id, tz))
+    duo.driver.save_screenshot(str(screenshots / "cockpit-map-from-files.png"))
+    assert own_errors(duo, runtime.config) == []
