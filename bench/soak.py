@@ -153,6 +153,11 @@ def main() -> int:
                     rss.append(float(worker.memory_info().rss))
                     seen.append(done)
                     next_sample = done + every
+                    print(
+                        f"  cycle {done:5d}: JS heap {heap[-1] / 2**20:7.2f} MiB,"
+                        f" worker RSS {rss[-1] / 2**20:7.1f} MiB",
+                        flush=True,
+                    )
                 if done >= cycles:
                     break
                 if time.monotonic() - started > cycles * 10 + 120:
@@ -173,9 +178,6 @@ def main() -> int:
     heap_pct, rss_pct = growth(heap, warm), growth(rss, warm)
     mib = 1024 * 1024
     print(f"cycles {seen[-1]} in {elapsed:.0f} s; warm-up {seen[warm]} cycles")
-    print("samples (cycle: JS heap MiB, worker RSS MiB):")
-    for c, h, r in zip(seen, heap, rss, strict=True):
-        print(f"  {c:5d}: {h / mib:7.2f} {r / mib:8.1f}")
     print(f"browser console errors: {len(errors)}")
     for error in errors[:5]:
         print(f"  {error['message'][:200]}")

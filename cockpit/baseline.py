@@ -64,12 +64,14 @@ def read_history(
     hourly: bool = False,
 ) -> pd.DataFrame:
     """All sources' observations of ``metrics`` with ``start <= time < end``; with
-    ``hourly`` the hourly means from the rollups (which reach further back than raw)."""
+    ``hourly`` the hourly means from the rollups (which reach further back than raw),
+    or the raw observations from a history that keeps no rollups."""
     frames = []
+    rollups = getattr(history, "source_hourly", None) if hourly else None
     for name in metrics:
         for source in config.sources_for(METRICS[name].domain):
-            if hourly:
-                frames.append(history.source_hourly(source, name, start, end))
+            if rollups is not None:
+                frames.append(rollups(source, name, start, end))
             else:
                 frames.append(history.source_window(source, name, start, end))
     frames = [f for f in frames if not f.empty]

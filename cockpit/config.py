@@ -343,7 +343,7 @@ class TwinConfig(_Strict):
     min_weeks: int = Field(default=2, ge=1, le=12)
     forecast_hours: int = Field(default=3, ge=1, le=48)
     # Share of the recent deviation from the profile a forecast keeps per hour ahead.
-    forecast_decay: float = Field(default=0.6, ge=0, le=1)
+    forecast_decay: float = Field(default=0.7, ge=0, le=1)
     # Road-traffic CO₂ estimate: grams per vehicle-kilometre and kilometres each counted
     # vehicle is assumed to drive in the city; ``co2_source`` says where the factor is from.
     co2_g_per_vehicle_km: float = Field(default=180, gt=0, le=5000)

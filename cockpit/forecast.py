@@ -72,7 +72,7 @@ def forecast(
     hours: int = 3,
     weeks: int = 4,
     min_weeks: int = 2,
-    decay: float = 0.6,
+    decay: float = 0.7,
 ) -> pd.DataFrame:
     """Hourly forecasts for the next ``hours`` hours of every site and metric in ``frame``
     with at least ``min_weeks`` weeks of history at those hours.
@@ -122,7 +122,7 @@ def forecast(
 
 
 def model_predictions(
-    table: pd.DataFrame, horizon: int, weeks: int = 4, min_weeks: int = 2, decay: float = 0.6
+    table: pd.DataFrame, horizon: int, weeks: int = 4, min_weeks: int = 2, decay: float = 0.7
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """For every hour of ``table`` (an ``hourly_table``): the seasonal-naive prediction
     (the profile) and the model's prediction made ``horizon`` hours earlier (profile plus
@@ -202,7 +202,7 @@ def free_bays_forecast(
     timezone: str,
     weeks: int = 4,
     min_weeks: int = 2,
-    decay: float = 0.6,
+    decay: float = 0.7,
 ) -> FreeBays | None:
     """Will there be free bays near here at ``at``? The expected number of free places at
     the parking sites within ``radius_m`` of (``lat``, ``lon``) in the hour of ``at``.

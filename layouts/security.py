@@ -35,8 +35,9 @@ Headers
     ``X-Frame-Options: DENY`` for old browsers). ``nosniff``, a referrer policy that
     sends other sites the origin only (tile servers ask for one), and HSTS when the
     request came over HTTPS (``request.is_secure``; with ``trusted_proxies`` set, the
-    proxy's ``X-Forwarded-Proto`` counts). Responses to signed-in users are
-    ``Cache-Control: private, no-store`` so that no shared cache keeps internal data.
+    proxy's ``X-Forwarded-Proto`` counts). Responses to signed-in users (other than
+    scripts, styles and images, the same for everyone) are ``Cache-Control: private,
+    no-store`` so that no shared cache keeps internal data.
 
 Errors
     An unexpected error answers 500 with a short plain message; the stack trace goes to
@@ -87,6 +88,8 @@ _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _SAME_SITE: Final = frozenset({"same-origin", "none"})
 _EXTENSION: Final = "city_cockpit_guard"
 _SESSION_KEY: Final = "session-id:"
+# Code, styles and images, the same for every viewer: cacheable whoever signed in.
+_STATIC_PATHS: Final = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -239,7 +242,8 @@ class Guard:
             headers["X-Frame-Options"] = "DENY"
         if flask.request.is_secure:
             headers["Strict-Transport-Security"] = "max-age=31536000"
-        if "user" in flask.session:
+        static = flask.request.path.startswith(_STATIC_PATHS)
+        if "user" in flask.session and not static:
             headers["Cache-Control"] = "private, no-store"
         return response
 

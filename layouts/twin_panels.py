@@ -4,7 +4,7 @@
 its typical value for that weekday and hour, the KPIs against theirs, and today's
 anomalies (``cockpit.baseline``). It reads only the hours it needs from the history's
 hourly rollups (the same hours of the previous weeks), and keeps the result per role
-and quarter hour. The panel functions turn the results into text-only Dash components
+and hour. The panel functions turn the results into text-only Dash components
 in the viewer's language.
 """
 
@@ -61,22 +61,26 @@ class Twin:
 
 
 def slot_history(
-    city: City, site_ids: set[str], at: datetime, weeks: int, metrics: tuple[str, ...]
+    city: City, sites: pd.DataFrame, at: datetime, weeks: int, metrics: tuple[str, ...]
 ) -> pd.DataFrame:
     """Hourly means of ``metrics`` from the city's midnight to the hour of ``at``, today
     and on the same weekday of the previous ``weeks`` weeks: all that today's baselines
-    and anomalies need, without reading the weeks in between."""
+    and anomalies need, without reading the weeks in between. Reads each site's rollups
+    by key, for the sites of ``sites`` whose domain has the metric."""
     tz = city.config.city.timezone
     local = pd.Timestamp(at).tz_convert(tz)
     midnight = local.normalize().tz_convert("UTC").to_pydatetime()
     end = pd.Timestamp(at).floor("h").to_pydatetime() + timedelta(hours=1)
     frames = []
-    for k in range(weeks + 1):
-        shift = timedelta(weeks=k)
-        part = baseline.read_history(
-            city.history, city.config, metrics, midnight - shift, end - shift, hourly=True
-        )
-        frames.append(part[part["site_id"].isin(site_ids)])
+    for metric in metrics:
+        ids = list(sites.loc[sites["domain"] == METRICS[metric].domain, "id"].astype(str))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for k in range(weeks + 1):
+                shift = timedelta(weeks=k)
+                frames.append(
+                    city.history.hourly(chunk, midnight - shift, end - shift, metric=metric)
+                )
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else empty_observations()
 
@@ -90,14 +94,12 @@ def twin_at(city: City, view: CityView, moment: datetime | None = None) -> Twin:
     cfg = city.config.twin
     tz = city.config.city.timezone
     at = moment or city.clock()
-    quarter = int(pd.Timestamp(at).floor("15min").timestamp())
-    key = (id(city), view.role, quarter)
+    hour = pd.Timestamp(at).floor("h")
+    key = (id(city), view.role, int(hour.timestamp()))
     with _lock:
         found = _cache.get(key)
     if found is None:
-        ids = set(view.sites["id"].astype(str))
-        frame = slot_history(city, ids, at, cfg.baseline_weeks, TWIN_METRICS)
-        hour = pd.Timestamp(at).floor("h")
+        frame = slot_history(city, view.sites, at, cfg.baseline_weeks, TWIN_METRICS)
         base = baseline.baselines(frame, hour, tz, cfg.baseline_weeks, cfg.min_weeks)
         anomalies = baseline.todays_anomalies(
             frame, view.sites, at, tz, cfg.anomaly_z, cfg.baseline_weeks, cfg.min_weeks

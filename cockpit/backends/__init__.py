@@ -42,9 +42,11 @@ def open_stores(
                 config.backend.postgres_dsn,
                 config.storage.history_days,
                 config.backend.postgres_schema,
+                config.storage.rollup_days,
             )
         except BaseException:
             store.close()
             raise
         return store, history
-    return SnapshotStore(directory), HistoryStore(directory, config.storage.history_days)
+    history_days, rollup_days = config.storage.history_days, config.storage.rollup_days
+    return SnapshotStore(directory), HistoryStore(directory, history_days, rollup_days)

@@ -36,7 +36,36 @@ CREATE TABLE IF NOT EXISTS {schema}.observations (
 );
 CREATE INDEX IF NOT EXISTS observations_time ON {schema}.observations (time);
 CREATE TABLE IF NOT EXISTS {schema}.marks (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {schema}.hourly (
+    site_id TEXT COLLATE "C" NOT NULL,
+    metric TEXT NOT NULL,
+    hour BIGINT NOT NULL,
+    n INTEGER NOT NULL,
+    total DOUBLE PRECISION NOT NULL,
+    low DOUBLE PRECISION NOT NULL,
+    high DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (site_id, metric, hour)
+);
+CREATE INDEX IF NOT EXISTS hourly_hour ON {schema}.hourly (hour);
 """
+
+# Rolls the raw observations of the (site, metric, hour)s in ``touched`` up into ``hourly``
+# (hours as epoch seconds of their start, as the embedded history keeps them). A rollup
+# is replaced only by one of at least as many observations, so offering again part of an
+# hour whose raw rows the retention already dropped never shrinks it.
+_ROLLUP = """
+INSERT INTO {schema}.hourly (site_id, metric, hour, n, total, low, high)
+SELECT t.site_id, t.metric, t.hour, COUNT(*), SUM(o.value), MIN(o.value), MAX(o.value)
+FROM touched t JOIN {schema}.observations o
+  ON o.site_id = t.site_id AND o.metric = t.metric
+ AND o.time >= to_timestamp(t.hour) AND o.time < to_timestamp(t.hour + 3600)
+GROUP BY t.site_id, t.metric, t.hour
+ON CONFLICT (site_id, metric, hour) DO UPDATE SET
+    n = EXCLUDED.n, total = EXCLUDED.total, low = EXCLUDED.low, high = EXCLUDED.high
+WHERE EXCLUDED.n >= {schema}.hourly.n
+"""
+
+_HOUR = "(floor(extract(epoch FROM time) / 3600) * 3600)::bigint"
 
 _COLUMNS = ["site_id", "metric", "time", "value"]
 _SELECT = (
@@ -45,12 +74,21 @@ _SELECT = (
 
 
 class PostgresHistory:
-    """The ``HistoryStore`` interface over PostgreSQL (one connection per thread)."""
+    """The ``HistoryStore`` interface over PostgreSQL (one connection per thread): raw
+    observations kept ``retention_days``, hourly rollups (count, mean, min, max) kept
+    ``rollup_days``."""
 
-    def __init__(self, dsn: str, retention_days: float = 35, schema: str = "city_cockpit") -> None:
+    def __init__(
+        self,
+        dsn: str,
+        retention_days: float = 35,
+        schema: str = "city_cockpit",
+        rollup_days: float = 400,
+    ) -> None:
         self.dsn = dsn
         self.schema = schema
         self.retention_s = int(retention_days * 86400)
+        self.rollup_s = int(max(rollup_days, retention_days) * 86400)
         self._local = threading.local()
         self._all: list[psycopg.Connection[Any]] = []
         self._guard = threading.Lock()
@@ -67,6 +105,16 @@ class PostgresHistory:
                     (f"{schema}.observations",),
                 )
                 self.hypertable = True
+            if self.mark("rollup:v1") is None:  # raw rows from before rollups: roll up once
+                db.execute(
+                    self._sql(
+                        f"INSERT INTO {{schema}}.hourly SELECT site_id, metric, {_HOUR},"
+                        " COUNT(*), SUM(value), MIN(value), MAX(value)"
+                        f" FROM {{schema}}.observations GROUP BY site_id, metric, {_HOUR}"
+                        " ON CONFLICT DO NOTHING"
+                    )
+                )
+                self.set_mark("rollup:v1", "done")
 
     def _sql(self, text: str) -> sql.Composed:
         return sql.SQL(text).format(schema=sql.Identifier(self.schema))  # type: ignore[arg-type]
@@ -96,7 +144,9 @@ class PostgresHistory:
     def append(self, observations: pd.DataFrame) -> int:
         """Add observations (canonical frame); ones already stored are skipped.
 
-        Returns the number of rows offered. Rows older than the retention are dropped.
+        Returns the number of rows offered. The hourly rollups of the hours offered are
+        updated first; then raw rows older than the retention and rollups older than
+        ``rollup_days`` are dropped.
         """
         if observations.empty:
             return 0
@@ -108,12 +158,13 @@ class PostgresHistory:
             observations["value"].astype(float).tolist(),
             strict=True,
         )
-        cutoff = datetime.fromtimestamp(datetime.now(UTC).timestamp() - self.retention_s, UTC)
+        now = int(datetime.now(UTC).timestamp())
+        cutoff = datetime.fromtimestamp(now - self.retention_s, UTC)
         db = self._connect()
         with db.transaction():
             db.execute(
-                "CREATE TEMP TABLE incoming (site_id TEXT, metric TEXT, time TIMESTAMPTZ,"
-                " value DOUBLE PRECISION) ON COMMIT DROP"
+                'CREATE TEMP TABLE incoming (site_id TEXT COLLATE "C", metric TEXT,'
+                " time TIMESTAMPTZ, value DOUBLE PRECISION) ON COMMIT DROP"
             )
             with db.cursor().copy("COPY incoming FROM STDIN") as copy:
                 for row in rows:
@@ -124,7 +175,16 @@ class PostgresHistory:
                     " ON CONFLICT DO NOTHING"
                 )
             )
+            db.execute(
+                f"CREATE TEMP TABLE touched ON COMMIT DROP AS"
+                f" SELECT DISTINCT site_id, metric, {_HOUR} AS hour FROM incoming"
+            )
+            db.execute(self._sql(_ROLLUP))
             db.execute(self._sql("DELETE FROM {schema}.observations WHERE time < %s"), (cutoff,))
+            db.execute(
+                self._sql("DELETE FROM {schema}.hourly WHERE hour < %s"),
+                (now - self.rollup_s - 3600,),
+            )
         return len(observations)
 
     def window(
@@ -159,6 +219,59 @@ class PostgresHistory:
         frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
         return observations_frame(frame)
 
+    def hourly(
+        self, site_ids: list[str], start: datetime, end: datetime, metric: str | None = None
+    ) -> pd.DataFrame:
+        """Hourly means of ``site_ids`` from the rollups (kept longer than raw rows), as a
+        canonical observation frame stamped at each hour's start, ``start <= time < end``,
+        oldest first."""
+        if not site_ids:
+            return empty_observations()
+        query = (
+            "SELECT site_id, metric, hour, total / n FROM {schema}.hourly"
+            " WHERE site_id = ANY(%s) AND hour >= %s AND hour < %s"
+        )
+        params: list[Any] = [list(site_ids), _epoch(start), _epoch(end)]
+        if metric:
+            query += " AND metric = %s"
+            params.append(metric)
+        return self._frame(query + " ORDER BY hour", params)
+
+    def source_hourly(
+        self, source: str, metric: str, start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        """Hourly means of one source's sites for ``metric``, as ``hourly`` gives them."""
+        query = (
+            "SELECT site_id, metric, hour, total / n FROM {schema}.hourly"
+            " WHERE site_id >= %s AND site_id < %s AND metric = %s AND hour >= %s AND hour < %s"
+            " ORDER BY hour"
+        )
+        lo, hi = f"{source}:", f"{source};"
+        return self._frame(query, [lo, hi, metric, _epoch(start), _epoch(end)])
+
+    def purge_source(self, source: str, before: datetime) -> int:
+        """Delete ``source``'s observations older than ``before`` (a source's shorter
+        retention, e.g. for counts of people), and its hourly rollups of hours that began
+        before it. Returns the number of observations deleted."""
+        lo, hi = f"{source}:", f"{source};"
+        db = self._connect()
+        with db.transaction():
+            cursor = db.execute(
+                self._sql(
+                    "DELETE FROM {schema}.observations"
+                    " WHERE site_id >= %s AND site_id < %s AND time < %s"
+                ),
+                (lo, hi, _utc(before)),
+            )
+            deleted = int(cursor.rowcount)
+            db.execute(
+                self._sql(
+                    "DELETE FROM {schema}.hourly WHERE site_id >= %s AND site_id < %s AND hour < %s"
+                ),
+                (lo, hi, _epoch(before)),
+            )
+        return deleted
+
     def count(self) -> int:
         row = self._connect().execute(self._sql("SELECT COUNT(*) FROM {schema}.observations"))
         return int(row.fetchone()[0])  # type: ignore[index]
@@ -183,6 +296,10 @@ class PostgresHistory:
     def drop(self) -> None:
         """Remove this city's history schema (tests, decommissioning a city)."""
         self._connect().execute(self._sql("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+
+
+def _epoch(when: datetime) -> int:
+    return int(_utc(when).timestamp())
 
 
 def _utc(when: datetime) -> datetime:

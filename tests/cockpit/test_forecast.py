@@ -47,7 +47,7 @@ def test_forecast_ignores_the_future_and_sites_without_enough_history() -> None:
             hourly("pedestrians:2", "pedestrians", "2026-11-18", "2026-11-24 11:00", street),
         ]
     )
-    out = forecast(frame, NOW, TZ, hours=2)
+    out = forecast(frame, NOW, TZ, hours=2, decay=0.6)
     assert set(out["site_id"]) == {"pedestrians:1"}  # site 2: one week only
     assert out["expected"].iloc[0] == pytest.approx(215 + 40 * 0.6)  # later hours unseen
     assert forecast(frame.iloc[0:0], NOW, TZ).empty

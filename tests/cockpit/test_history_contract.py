@@ -165,3 +165,48 @@ def test_unreachable_postgres_is_a_typed_error(pg_schema: str) -> None:  # noqa:
         port = sock.getsockname()[1]
     with pytest.raises(BackendUnavailable, match="cannot be reached"):
         PostgresHistory(f"postgresql://postgres@127.0.0.1:{port}/test", 35, pg_schema)
+
+
+def test_hourly_rollups_summarise_each_hour(histories: Any) -> None:
+    history = histories()
+    start = pd.Timestamp("2026-11-24 08:00", tz="UTC")
+    frame = observations_frame(
+        {
+            "site_id": ["traffic:1"] * 4 + ["traffic:2"],
+            "metric": "vehicle_flow",
+            "time": [
+                start,
+                start + pd.Timedelta(minutes=30),
+                start + pd.Timedelta(hours=1),
+                start + pd.Timedelta(hours=1, minutes=15),
+                start,
+            ],
+            "value": [100.0, 200.0, 10.0, 30.0, 7.0],
+        }
+    )
+    history.append(frame)
+    history.append(frame.iloc[:1])  # part of an hour offered again: the rollup stays whole
+    hours = history.hourly(["traffic:1"], start, start + pd.Timedelta(hours=2))
+    assert hours["value"].tolist() == [150.0, 20.0]
+    assert hours["time"].tolist() == [start, start + pd.Timedelta(hours=1)]
+    per_source = history.source_hourly(
+        "traffic", "vehicle_flow", start, start + pd.Timedelta(hours=1)
+    )
+    assert sorted(zip(per_source["site_id"], per_source["value"], strict=True)) == [
+        ("traffic:1", 150.0),
+        ("traffic:2", 7.0),
+    ]
+    assert history.hourly([], start, start + pd.Timedelta(hours=2)).empty
+
+
+def test_purge_source_drops_one_sources_old_rows_and_rollups(histories: Any) -> None:
+    history = histories()
+    history.append(_frame())
+    deleted = history.purge_source("traffic", TIMES[2].to_pydatetime())
+    assert deleted == 3  # traffic:1 at 00:00 and 01:00 (two metrics at 00:00) ...
+    left = history.source_window(
+        "traffic", "vehicle_flow", TIMES[0], TIMES[3] + pd.Timedelta(1, "s")
+    )
+    assert left["time"].min() >= TIMES[2]
+    assert not history.window(["air:1"], TIMES[0], TIMES[1]).empty  # other sources stay
+    assert history.source_hourly("traffic", "vehicle_flow", TIMES[0], TIMES[2]).empty

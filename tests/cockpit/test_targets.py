@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from cockpit.config import TargetConfig
+from cockpit.baseline import read_history
+from cockpit.config import TargetConfig, default_config_path, load_config
 from cockpit.model import observations_frame
-from cockpit.targets import daily_means, target_progress
+from cockpit.store import HistoryStore
+from cockpit.targets import all_targets, daily_means, target_progress
 
 TZ = "UTC"
 
@@ -70,3 +73,29 @@ def test_explicit_start_and_a_short_history_say_how_many_days_count() -> None:
     assert got.days_covered == 49 and got.start_value == pytest.approx(24)
     assert got.progress == pytest.approx(0.0)
     assert "mean of the 49 days with data in the last 365" in got.words
+
+
+def test_all_targets_read_the_rollups_of_the_configured_kpis(tmp_path: Path) -> None:
+    config = load_config(default_config_path())  # the demo: a traffic flow target
+    history = HistoryStore(tmp_path)
+    now = pd.Timestamp.now(tz="UTC").floor("h")
+    hours = pd.date_range(now - pd.Timedelta(days=10), now, freq="h", inclusive="left")
+    for site, flow in (("traffic:1", 1100.0), ("traffic:2", 1300.0)):
+        history.append(
+            observations_frame(
+                pd.DataFrame(
+                    {"site_id": site, "metric": "vehicle_flow", "time": hours, "value": flow}
+                )
+            )
+        )
+    try:
+        (got,) = all_targets(config, history, now)
+        raw = read_history(history, config, ["vehicle_flow"], hours[0], now)
+        rolled = read_history(history, config, ["vehicle_flow"], hours[0], now, hourly=True)
+    finally:
+        history.close()
+    assert got.key == "traffic" and got.metric == "vehicle_flow"
+    assert got.current == pytest.approx(1200)
+    assert got.status == "met"  # below 1,300 veh/h
+    assert got.days_covered in (10, 11)  # ten days of hours span 10 or 11 city days
+    assert len(raw) == len(rolled) == 2 * len(hours)

@@ -127,7 +127,7 @@ def chrome(
         yield br
 
 
-def wait_until(check: Any, timeout: float, what: str) -> Any:
+def wait_until(check: Any, timeout: float, what: str, log: Path | None = None) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -137,7 +137,8 @@ def wait_until(check: Any, timeout: float, what: str) -> Any:
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    tail = log.read_text(errors="replace")[-4000:] if log else ""
+    raise AssertionError(f"timed out waiting for {what}\n{tail}")
 
 
 def own_logs(br: Browser) -> list[dict[str, Any]]:
@@ -203,8 +204,9 @@ def test_kiosk_stays_offline_and_recovers(
             "cc-offline" not in kiosk_class(chrome)
             and chrome.driver.find_elements(By.CSS_SELECTOR, ".cc-banner")
         ),
-        30,
+        60,
         "the kiosk back online with the new notice",
+        server.log,
     )
     banner = chrome.driver.find_element(By.CSS_SELECTOR, ".cc-banner").get_attribute("textContent")
     assert "Bus replacement on line 86 tonight" in banner

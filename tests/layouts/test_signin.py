@@ -262,3 +262,13 @@ def test_audit_page_lists_the_entries_as_text(base: str, runtime: Runtime) -> No
 )
 def test_sign_in_returns_only_to_local_pages(target: str, expected: str) -> None:
     assert safe_next(target) == expected
+
+
+def test_signed_in_answers_are_kept_out_of_shared_caches(base: str) -> None:
+    client = Client(base, "10.5.0.1")
+    assert "no-store" not in client.get("/health").headers.get("Cache-Control", "")
+    client.sign_in("sam", PASSWORDS["sam"])
+    assert client.get("/health").headers["Cache-Control"] == "private, no-store"
+    assert client.get("/").headers["Cache-Control"] == "private, no-store"
+    # Scripts and styles are the same for everyone and stay cacheable.
+    assert "no-store" not in client.get("/assets/cockpit.css").headers.get("Cache-Control", "")
