@@ -29,7 +29,20 @@ _HEAD = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }} · City Cockpit · {{ city }}</title>
-<link rel="stylesheet" href="{{ css }}"></head>
+<link rel="stylesheet" href="{{ css }}">
+<style>
+.cc-signin { max-width: 24rem; margin: 8vh auto; padding: 1.5rem 1.75rem;
+  background: #fff; border-radius: 8px; box-shadow: 0 1px 4px rgba(27, 42, 65, .15); }
+.cc-signin h1 { margin: 0 0 .25rem; }
+.cc-signin form { display: flex; flex-direction: column; gap: .4rem; margin-top: 1rem; }
+.cc-signin input:not([type=hidden]) { font: inherit; padding: .6rem; min-height: 44px;
+  border: 1px solid #8a97a8; border-radius: 4px; }
+.cc-signin label { margin-top: .5rem; font-weight: 600; }
+.cc-signin button { font: inherit; margin-top: 1rem; min-height: 44px; border: 0;
+  border-radius: 4px; background: #1b2a41; color: #fff; cursor: pointer; }
+.cc-signin-error { background: #fde8e8; color: #8b1111; padding: .6rem .75rem;
+  border-radius: 4px; }
+</style></head>
 <body class="cc-signin-page"><main class="cc-signin">
 """
 

@@ -203,7 +203,10 @@ def test_purge_source_drops_one_sources_old_rows_and_rollups(histories: Any) -> 
     history = histories()
     history.append(_frame())
     deleted = history.purge_source("traffic", TIMES[2].to_pydatetime())
-    assert deleted == 3  # traffic:1 at 00:00 and 01:00 (two metrics at 00:00) ...
+    # traffic:1 flow at 00:00 and 01:00, its speed at 00:00, traffic:2 at 00:00; never
+    # "traffic2:1", another source whose id only starts alike.
+    assert deleted == 4
+    assert not history.source_window("traffic2", "vehicle_flow", TIMES[0], TIMES[1]).empty
     left = history.source_window(
         "traffic", "vehicle_flow", TIMES[0], TIMES[3] + pd.Timedelta(1, "s")
     )

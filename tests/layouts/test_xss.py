@@ -183,6 +183,7 @@ def test_a_planted_user_name_shows_as_text_in_the_audit_log(
 ) -> None:
     duo.driver.get(duo.server_url + "/signin?next=/audit")
     duo.find_element("#cc-user").send_keys("eve")
+    duo.driver.save_screenshot(str(screenshots / "signin.png"))
     duo.find_element("#cc-password").send_keys(EVE_PASSWORD)
     duo.find_element("button[type=submit]").click()
     duo.wait_for_contains_text("h1", "Audit log", timeout=10)

@@ -23,6 +23,15 @@ def test_debug(server, chrome):
     time.sleep(3)
     print("OFF", chrome.driver.execute_script("return window.__log.slice(-3)"))
     server.start()
-    for i in range(6):
+    import requests
+    print("PY", requests.get(server.url + "/health", timeout=10).status_code)
+    chrome.driver.set_script_timeout(30)
+    print("JS", chrome.driver.execute_async_script("""
+      const done = arguments[arguments.length-1];
+      fetch('/health').then(r => done('ok ' + r.status), e => done('err ' + e));"""))
+    print("JS2", chrome.driver.execute_async_script("""
+      const done = arguments[arguments.length-1];
+      fetch('/health', {method: 'POST'}).then(r => done('ok ' + r.status), e => done('err ' + e));"""))
+    for i in range(3):
         time.sleep(2)
-        print(i, kiosk_class(chrome), chrome.driver.execute_script("return window.__log.slice(-3)"))
+        print(i, chrome.driver.execute_script("return window.__log.slice(-3)"))
