@@ -5,12 +5,26 @@
     "use strict";
     var loadedAt = Date.now();
     var lastContact = 0;
+    var asked = 0;  // when the refresh now under way was asked for (0: none)
 
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         cityCockpitKiosk: {
+            // Each tick of the interval: ask the server for a refresh, unless the last
+            // request is still under way (and not yet given up).
+            ask: function (n) {
+                var now = Date.now();
+                var root = document.getElementById("cc-kiosk");
+                var giveUp = Math.max(3 * (root ? number(root, "data-poll-ms", 10000) : 10000), 20000);
+                if (asked && now - asked < giveUp) {
+                    return window.dash_clientside.no_update;
+                }
+                asked = now;
+                return n || 0;
+            },
             // Called whenever the server answered a kiosk refresh.
             contact: function () {
                 lastContact = Date.now();
+                asked = 0;
                 return window.dash_clientside.no_update;
             },
         },
@@ -65,7 +79,7 @@
         rotate(root, now);
         clock(root, now);
         var poll = number(root, "data-poll-ms", 10000);
-        var online = now - lastContact <= 2.5 * poll + 2000;
+        var online = now - lastContact <= Math.max(3 * poll, 10000);
         root.classList.toggle("cc-offline", !online);
         if (online && now - loadedAt > number(root, "data-reload-ms", 6 * 3600 * 1000)) {
             reload();

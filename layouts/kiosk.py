@@ -350,8 +350,9 @@ def layout(runtime: Runtime, screen_id: str | None, query: dict[str, Any]) -> ht
                 id="cc-kiosk-params",
                 data={"screen": screen.id, "id": kid, "lang": lang or ""},
             ),
-            dcc.Store(id="cc-kiosk-state", data={"key": key, "beat": 0}),
+            dcc.Store(id="cc-kiosk-state", data={"key": key, "beat": -1}),
             dcc.Store(id="cc-kiosk-contact"),
+            dcc.Store(id="cc-kiosk-ask"),
             dcc.Interval(id="cc-kiosk-tick", interval=int(config.ui.poll_seconds * 1000)),
             html.Header(
                 [
@@ -414,7 +415,7 @@ def register(app: Dash, runtime: Runtime) -> None:
         Output("cc-kiosk-body", "children"),
         Output("cc-kiosk", "className"),
         Output("cc-kiosk-state", "data"),
-        Input("cc-kiosk-tick", "n_intervals"),
+        Input("cc-kiosk-ask", "data"),
         State("cc-kiosk-params", "data"),
         State("cc-kiosk-state", "data"),
         prevent_initial_call=True,
@@ -445,6 +446,13 @@ def register(app: Dash, runtime: Runtime) -> None:
             return no_update, no_update, beat
         return body, _class(current.night), {"key": current.key, "beat": beat["beat"]}
 
+    # The browser asks for a refresh only when its previous one was answered (or given
+    # up): on a slow server, overlapping requests would each make the last one outdated.
+    app.clientside_callback(
+        ClientsideFunction(namespace="cityCockpitKiosk", function_name="ask"),
+        Output("cc-kiosk-ask", "data"),
+        Input("cc-kiosk-tick", "n_intervals"),
+    )
     app.clientside_callback(
         ClientsideFunction(namespace="cityCockpitKiosk", function_name="contact"),
         Output("cc-kiosk-contact", "data"),

@@ -315,7 +315,7 @@ def test_callbacks_never_answer_with_internal_data(duo: DashComposite, runtime: 
             {"id": "cc-kiosk", "property": "className"},
             {"id": "cc-kiosk-state", "property": "data"},
         ],
-        "inputs": [{"id": "cc-kiosk-tick", "property": "n_intervals", "value": 7}],
+        "inputs": [{"id": "cc-kiosk-ask", "property": "data", "value": 7}],
         "state": [
             {
                 "id": "cc-kiosk-params",
@@ -331,7 +331,7 @@ def test_callbacks_never_answer_with_internal_data(duo: DashComposite, runtime: 
             },
             {"id": "cc-kiosk-state", "property": "data", "value": {"key": "forged"}},
         ],
-        "changedPropIds": ["cc-kiosk-tick.n_intervals"],
+        "changedPropIds": ["cc-kiosk-ask.data"],
     }
     for who in (None, "erin"):
         session = signed_in(base, who) if who else requests.Session()
