@@ -138,6 +138,18 @@ def _split_outputs(spec: str) -> list[tuple[str, str]]:
     return [tuple(p.rsplit(".", 1)) for p in parts]  # type: ignore[misc]
 
 
+def _map_urls(value: Any) -> Iterator[str]:
+    """Map layer file URLs anywhere in a callback's answer (the browser fetches them)."""
+    if isinstance(value, str) and value.startswith("/map-data/"):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _map_urls(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _map_urls(item)
+
+
 def _matches(pattern: str, component_id: Any) -> bool:
     if not pattern.startswith("{") or not isinstance(component_id, dict):
         return pattern == component_id
@@ -161,7 +173,7 @@ class DashClient:
         self.props: dict[str, dict[str, Any]] = {}  # id key -> props
         self.ids: dict[str, Any] = {}  # id key -> id
         self.deps: list[dict[str, Any]] = []
-        self.poll_index = -1
+        self.tick = ""
         self.n = 0
         self.fetched: set[str] = set()
 
@@ -204,24 +216,25 @@ class DashClient:
         )
         self.ids["_pages_location"] = "_pages_location"
         self._fire_for({"_pages_location.pathname", "_pages_location.search"})
-        for i, dep in enumerate(self.deps):
-            first = dep["inputs"][0] if dep["inputs"] else None
-            if (
-                first
-                and first["property"] == "n_intervals"
-                and first["id"] in self.props
-                and not dep.get("clientside_function")
-            ):
-                self.poll_index = i
-        return self.poll_index >= 0
+        ticks = [
+            item["id"]
+            for dep in self.deps
+            for item in dep["inputs"]
+            if item["property"] == "n_intervals"
+            and isinstance(item["id"], str)
+            and item["id"] in self.props
+            and not self.props[item["id"]].get("disabled")
+        ]
+        # the page's refresh interval: the cockpit's or the kiosk's, else the first one
+        known = [t for t in ticks if t in ("cc-tick", "cc-kiosk-tick")]
+        self.tick = (known or ticks or [""])[0]
+        return bool(self.tick)
 
     def poll(self) -> None:
         """One tick of the page's interval, and whatever the renderer fires after it."""
         self.n += 1
-        dep = self.deps[self.poll_index]
-        tick = dep["inputs"][0]["id"]
-        self.props[tick]["n_intervals"] = self.n
-        self._fire(dep, f"{self.label} poll", trigger=f"{tick}.n_intervals")
+        self.props[self.tick]["n_intervals"] = self.n
+        self._fire_for({f"{self.tick}.n_intervals"})
 
     # -- the renderer's work -------------------------------------------------------
     def _walk(self, node: Any) -> None:
@@ -250,13 +263,28 @@ class DashClient:
             ]
         return {"id": spec_id, "property": prop, "value": self.props.get(spec_id, {}).get(prop)}
 
-    def _fire_for(self, changed: set[str]) -> None:
+    def _fire_for(self, changed: set[str], depth: int = 0) -> None:
+        """Fire the callbacks whose inputs ``changed``. A clientside callback runs in the
+        browser: its outputs are taken to change to its trigger's value (what the
+        kiosk's ``ask`` returns) so that the server callbacks after it are sent."""
+        if depth > 6:
+            return
         for dep in self.deps:
-            if dep.get("clientside_function"):
-                continue
             names = {f"{i['id']}.{i['property']}" for i in dep["inputs"]}
-            if names & changed:
-                self._fire(dep, self._label(dep), trigger=sorted(names & changed)[0])
+            hit = sorted(names & changed)
+            if not hit:
+                continue
+            if not dep.get("clientside_function"):
+                self._fire(dep, self._label(dep), trigger=hit[0], depth=depth)
+                continue
+            trigger_id, trigger_prop = hit[0].rsplit(".", 1)
+            value = self.props.get(trigger_id, {}).get(trigger_prop)
+            after = set()
+            for out_id, prop in _split_outputs(dep["output"]):
+                if not out_id.startswith("{"):
+                    self.props.setdefault(out_id, {})[prop] = value
+                    after.add(f"{out_id}.{prop}")
+            self._fire_for(after, depth + 1)
 
     def _label(self, dep: dict[str, Any]) -> str:
         first = _split_outputs(dep["output"])[0][0]
@@ -265,9 +293,11 @@ class DashClient:
             "cc-kpis": "cockpit refresh",
             "cc-trend": "cockpit trend",
             "cc-kiosk-body": "kiosk refresh",
+            "cc-version": "cockpit poll",
+            "cc-frame": "cockpit frame",
         }.get(first, first)
 
-    def _fire(self, dep: dict[str, Any], label: str, trigger: str) -> None:
+    def _fire(self, dep: dict[str, Any], label: str, trigger: str, depth: int = 0) -> None:
         outputs = [self._outputs(i, p) for i, p in _split_outputs(dep["output"])]
         payload = {
             "output": dep["output"],
@@ -288,9 +318,9 @@ class DashClient:
             )
             for prop, value in props.items():
                 changed.add(f"{key}.{prop}")
-                if isinstance(value, str) and value.startswith("/map-data/"):
-                    self._map_data(value)
-        self._fire_for(changed)
+                for url in _map_urls(value):
+                    self._map_data(url)
+        self._fire_for(changed, depth + 1)
 
     def _outputs(self, spec_id: str, prop: str) -> Any:
         if spec_id.startswith("{"):

@@ -196,8 +196,8 @@ def main() -> int:
             platform.stop()
 
     requests_done = load.count()
-    polls = load.latencies.get("cockpit poll", []) + load.latencies.get("kiosk poll", [])
-    cap_polls = cap.latencies.get("capacity poll", [])
+    polls = load.latencies.get("cockpit poll", []) + load.latencies.get("kiosk refresh", [])
+    cap_polls = cap.latencies.get("cockpit poll", [])
     per_core = len(cap_polls) / cap_elapsed / args.workers
     print("latency per request (ms):")
     _report("load", load)

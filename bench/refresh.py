@@ -19,6 +19,9 @@ and measures, in the same run, POST ``/_dash-update-component``:
   in the ratio: the same refresh with no warmer, the view built inside the request,
   and how long the warmer took.
 
+The cockpit's requests are the ones its Dash renderer sends, built from
+``/_dash-dependencies`` by ``bench/_common.py``'s ``DashClient``.
+
 Ratios: ``nochange_ratio`` = nochange p50 / floor p50 (target at most 1.5),
 ``newdata_p95_ratio`` = newdata p95 / floor p50 (target at most 5).
 
@@ -41,9 +44,9 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 import requests  # noqa: E402
 from dash import Dash, Input, Output, html  # noqa: E402
 
+from bench._common import DashClient, Timings  # noqa: E402
 from bench.synthetic_city import SyntheticCity, serve  # noqa: E402
 from layouts.app import create_app  # noqa: E402
-from layouts.map import SOURCE_ID  # noqa: E402
 
 UPDATE = "/_dash-update-component"
 
@@ -65,34 +68,6 @@ def floor_payload() -> dict[str, Any]:
         "outputs": {"id": "out", "property": "children"},
         "inputs": [{"id": "go", "property": "n_clicks", "value": 1}],
         "changedPropIds": ["go.n_clicks"],
-    }
-
-
-def poll_payload(seen: int) -> dict[str, Any]:
-    return {
-        "output": "cc-version.data",
-        "outputs": {"id": "cc-version", "property": "data"},
-        "inputs": [{"id": "cc-tick", "property": "n_intervals", "value": 1}],
-        "state": [{"id": "cc-version", "property": "data", "value": seen}],
-        "changedPropIds": ["cc-tick.n_intervals"],
-    }
-
-
-def refresh_payload(app: Dash, version: int, layers: list[str]) -> dict[str, Any]:
-    key = next(k for k in app.callback_map if "cc-kpis.children" in k)
-    ids = [{"layer": layer, "type": SOURCE_ID} for layer in layers]
-    return {
-        "output": key,
-        "outputs": [
-            {"id": "cc-kpis", "property": "children"},
-            [{"id": i, "property": "data"} for i in ids],
-            {"id": "cc-sources", "property": "children"},
-            {"id": "cc-asof", "property": "children"},
-            {"id": "cc-map-updated", "property": "children"},
-        ],
-        "inputs": [{"id": "cc-version", "property": "data", "value": version}],
-        "state": [[{"id": i, "property": "id", "value": i} for i in ids]],
-        "changedPropIds": ["cc-version.data"],
     }
 
 
@@ -127,37 +102,48 @@ def main() -> int:
     city = SyntheticCity(args.sites)
     app = create_app(city.runtime, start_refresher=False)
     floor = floor_app()
-    layers = list(city.runtime.config.layers)
+    times: dict[str, list[float]] = {"floor": [], "prepare": []}
     try:
         with serve(floor.server) as floor_base, serve(app.server) as base:
             session = requests.Session()
-            session.get(f"{base}/").raise_for_status()  # the page once: view and caches warm
             session.get(f"{floor_base}/").raise_for_status()
-            times: dict[str, list[float]] = {
-                "floor": [],
-                "nochange": [],
-                "newdata": [],
-                "cold": [],
-                "prepare": [],
-            }
+            # A browser tab on the cockpit: the requests its Dash renderer sends.
+            timings = Timings()
+            tab = DashClient(base, "/", timings, "cockpit")
+            if not tab.open():
+                raise SystemExit(f"the cockpit page did not open: {timings.errors}")
+            # The server callback that renders the cockpit's panels for a new version:
+            # the one writing cc-kpis, or the one feeding the clientside callback that does.
+            panels = next(d for d in tab.deps if "cc-kpis.children" in d["output"])
+            feeds = {i["id"] for i in panels["inputs"]}
+            refresh = next(
+                (
+                    d
+                    for d in tab.deps
+                    if not d.get("clientside_function")
+                    and d["output"].split(".")[0] in feeds
+                    and any(i["id"] == "cc-version" for i in d["inputs"])
+                ),
+                panels,
+            )
+            print(f"refresh callback measured: {refresh['output'][:80]}")
             for _ in range(20):  # warm-up, not counted
                 timed(session, floor_base + UPDATE, floor_payload(), 200)
-                timed(session, base + UPDATE, poll_payload(city.runtime.store.version()), 204)
+                tab.poll()
+            timings.latencies.clear()
             # Interleaved, so that both see the same machine load.
             for _ in range(calls):
                 times["floor"].append(timed(session, floor_base + UPDATE, floor_payload(), 200))
-                seen = city.runtime.store.version()
-                times["nochange"].append(timed(session, base + UPDATE, poll_payload(seen), 204))
+                tab.poll()  # the version is unchanged: 204
+            times["nochange"] = list(timings.latencies["cockpit poll"])
             # Cold: the request itself builds the new version's view (no warmer).
             city.runtime.stop_warmer()
             for _ in range(max(5, refreshes // 4)):
-                version = city.new_data()
-                payload = refresh_payload(app, version, layers)
-                times["cold"].append(timed(session, base + UPDATE, payload, 200))
+                tab.props["cc-version"]["data"] = city.new_data()
+                tab._fire(refresh, "cold refresh", trigger="cc-version.data")
             # As served: the warmer prepares each new version; the browser's poll finds
-            # it within its poll interval (here after --lag seconds).
+            # it within its poll interval (here once prepared, and --lag s after the data).
             city.runtime.start_warmer()
-            session.post(base + UPDATE, json=refresh_payload(app, city.new_data(), layers))
             for _ in range(refreshes):
                 version = city.new_data()
                 arrived = time.perf_counter()
@@ -165,10 +151,14 @@ def main() -> int:
                     time.sleep(0.005)
                 times["prepare"].append((time.perf_counter() - arrived) * 1000)
                 time.sleep(max(0.0, args.lag - (time.perf_counter() - arrived)))
-                payload = refresh_payload(app, version, layers)
-                times["newdata"].append(timed(session, base + UPDATE, payload, 200))
+                tab.props["cc-version"]["data"] = version
+                tab._fire(refresh, "cockpit refresh", trigger="cc-version.data")
                 times["floor"].append(timed(session, floor_base + UPDATE, floor_payload(), 200))
-            size = len(session.post(base + UPDATE, json=payload).content)
+            times["newdata"] = list(timings.latencies["cockpit refresh"])
+            times["cold"] = list(timings.latencies["cold refresh"])
+            if timings.errors:
+                raise SystemExit(f"errors: {timings.errors[:5]}")
+            tab.close()
     finally:
         city.close()
 
@@ -186,7 +176,7 @@ def main() -> int:
     )
     print(
         f"refresh, new data:        p50 {newdata_p50:7.2f} ms  p95 {newdata_p95:7.2f} ms  "
-        f"ratio(p95) {newdata_p95 / floor_p50:.2f}  ({size} bytes answer, uncompressed)"
+        f"ratio(p95) {newdata_p95 / floor_p50:.2f}"
     )
     print(
         f"refresh, new data, view built in the request (no warmer): "

@@ -11,8 +11,9 @@ the page by a MutationObserver on the refreshed part).
 Every ``--sample`` cycles: Chromium's garbage collector runs (CDP
 ``HeapProfiler.collectGarbage``), then the JS heap in use is read
 (``Performance.getMetrics`` ``JSHeapUsedSize``) and the worker's resident memory
-(psutil). Growth is the last samples' median against the median of the first samples
-after warm-up (10 % of the cycles, at least 20); the target is under 10 %.
+(psutil). Growth compares the floor (smallest of four samples) of the last samples with
+that of the first samples after warm-up (10 % of the cycles, at least 20); the target
+is under 10 %.
 
     python bench/soak.py [--quick] [--cycles N]
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -82,17 +82,19 @@ def chromium() -> webdriver.Chrome:
 
 
 def js_heap(driver: webdriver.Chrome) -> float:
-    driver.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
+    for _ in range(2):  # a second pass frees what the first one's finalizers released
+        driver.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
     metrics = driver.execute_cdp_cmd("Performance.getMetrics", {})["metrics"]
     return float(next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize"))
 
 
 def growth(samples: list[float], warm: int) -> float:
-    """Percent change from the median of the first three samples from ``warm`` on to the
-    median of the last three."""
+    """Percent change of the floor (the smallest of four samples: what stays after the
+    collector ran, whatever a render had in flight) from the first samples after
+    ``warm`` to the last ones. A leak raises the floor."""
     after = samples[warm:]
-    base = statistics.median(after[:3])
-    return (statistics.median(after[-3:]) - base) / base * 100
+    base = min(after[:4])
+    return (min(after[-4:]) - base) / base * 100
 
 
 def main() -> int:
@@ -148,7 +150,7 @@ def main() -> int:
             next_sample = 0
             while True:
                 done = int(driver.execute_script("return window.__ccCycles"))
-                if done >= next_sample:
+                if done >= next_sample or done >= cycles:  # and the last one
                     heap.append(js_heap(driver))
                     rss.append(float(worker.memory_info().rss))
                     seen.append(done)
@@ -174,7 +176,7 @@ def main() -> int:
             platform.stop()
 
     warm = next(i for i, c in enumerate(seen) if c >= warm_cycles)
-    warm = min(warm, max(0, len(seen) - 4))
+    warm = min(warm, max(0, len(seen) - 8))
     heap_pct, rss_pct = growth(heap, warm), growth(rss, warm)
     mib = 1024 * 1024
     print(f"cycles {seen[-1]} in {elapsed:.0f} s; warm-up {seen[warm]} cycles")

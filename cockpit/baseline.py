@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from cockpit.store import HistoryStore
 
 __all__ = [
+    "KPI_METRICS",
     "MAD_SCALE",
     "Anomaly",
     "BeforeAfter",
@@ -50,6 +51,13 @@ __all__ = [
 ]
 
 MAD_SCALE = 1.4826  # MAD × this estimates the standard deviation of normal data
+# The metric each KPI of a decision (``Journal`` ``Decision.kpis``) is judged by.
+KPI_METRICS = {
+    "footfall": "pedestrians",
+    "traffic": "vehicle_flow",
+    "parking": "bay_occupied",
+    "air": "no2",
+}
 WEEK = pd.Timedelta(days=7)
 State = Literal["well below", "typical", "well above", "unknown"]
 
@@ -465,8 +473,9 @@ def before_after(
     days: int = 14,
     weeks: int = 4,
 ) -> BeforeAfter:
-    """Compare ``metric`` at ``site_ids`` in the ``days`` days before ``decision_time``
-    with the ``days`` days after it (or as many hours as there are so far).
+    """Compare ``metric`` (a metric, or a KPI name of ``KPI_METRICS``) at ``site_ids`` in
+    the ``days`` days before ``decision_time`` with the ``days`` days after it (or as
+    many hours as there are so far).
 
     The usual value for each weekday and hour is the median over the ``weeks`` weeks
     before the "before" window (the mean over the sites of their hourly means), so both
@@ -474,6 +483,7 @@ def before_after(
     means or raw observations reaching ``days`` + ``weeks`` × 7 days back (the hourly
     rollups do: ``read_history(..., hourly=True)``).
     """
+    metric = KPI_METRICS.get(metric, metric)
     ids = {str(s) for s in site_ids}
     decided = pd.Timestamp(decision_time)
     obs = frame[(frame["metric"] == metric) & frame["site_id"].astype(str).isin(ids)]

@@ -89,8 +89,8 @@ def _load_config() -> CityConfig:
     try:
         return load_config(_config_path())
     except CockpitError:
-        # Celery imports this module to find the app; a bad config stops the worker at its
-        # first task with the ConfigError, naming file, key and reason.
+        # Celery imports this module to find the app: a bad config stops the worker as it
+        # starts, with the ConfigError (file, key and reason) in its log.
         log.exception("city config cannot be read")
         raise
 

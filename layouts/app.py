@@ -39,6 +39,8 @@ FEATURES = (
     "layouts.about",
     "layouts.kiosk_status",
     "layouts.mapdata",
+    "layouts.notices",
+    "layouts.decisions",
 )
 
 

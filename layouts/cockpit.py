@@ -267,6 +267,7 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
             dcc.Store(id="cc-version", data=view.version),
             dcc.Store(id="cc-site", data=None),
             dcc.Store(id="cc-lang", data=language),
+            dcc.Store(id="cc-frame", data=None),
             dcc.Interval(id="cc-tick", interval=int(config.ui.poll_seconds * 1000)),
         ],
     )
@@ -320,6 +321,14 @@ def site_detail(city: City, view: CityView, site_id: str, _: Gettext | None = No
             f"{info.name} · {info.publisher} · {info.licence} · {origin}", className="cc-credit"
         ),
     ]
+
+
+def _live_twin(city: City, view: CityView) -> Any:
+    """The live twin of ``view``, computed once per view (data version and role)."""
+    found = view.memo.get("live-twin")
+    if found is None:
+        found = view.memo["live-twin"] = twin.twin_at(city, view, None)
+    return found
 
 
 def _panels(city: City, view: CityView) -> tuple[Any, ...]:
@@ -390,6 +399,7 @@ def register_callbacks(app: Dash, city: City) -> None:
 
     # New data versions get their panels rendered before browsers ask (City.warm).
     city.warm_hooks.append(lambda view: _panels(city, view))
+    city.warm_hooks.append(lambda view: _live_twin(city, view))
 
     @app.callback(
         Output("cc-tm-anchor", "data"),
@@ -415,7 +425,18 @@ def register_callbacks(app: Dash, city: City) -> None:
         props = tm.slider_props(range_id, tz, anchor, language or "en")
         return props["min"], props["step"], props["marks"]
 
-    @app.callback(
+    # Replayed moments arrive out of order when an older one took longer to compute: the
+    # browser applies a frame only while the slider still shows its moment.
+    app.clientside_callback(
+        """
+        function (frame, value) {
+            var none = window.dash_clientside.no_update;
+            if (!frame || (frame.offset || 0) !== (value || 0)) {
+                return [none, none, none, none, none, none, none, none, none, none];
+            }
+            return frame.parts.concat([frame.offset || 0]);
+        }
+        """,
         Output("cc-kpis", "children"),
         Output({"type": SOURCE_ID, "layer": ALL}, "data"),
         Output({"type": LAYER_ID, "layer": ALL}, "hideout"),
@@ -425,6 +446,14 @@ def register_callbacks(app: Dash, city: City) -> None:
         Output("cc-tm-label", "children"),
         Output("cc-anomalies", "children"),
         Output("cc-typical-legend", "style"),
+        Output("cc-tm-shown", "data"),
+        Input("cc-frame", "data"),
+        State("cc-tm-slider", "value"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output("cc-frame", "data"),
         Input("cc-version", "data"),
         Input("cc-tm-slider", "value"),
         Input("cc-colour", "value"),
@@ -441,7 +470,7 @@ def register_callbacks(app: Dash, city: City) -> None:
         source_ids: list[dict[str, str]],
         layer_ids: list[dict[str, str]],
         language: str | None,
-    ) -> tuple[Any, ...]:
+    ) -> dict[str, Any]:
         language = language or "en"
         _ = _t(language)
         role = viewer_role()
@@ -458,10 +487,10 @@ def register_callbacks(app: Dash, city: City) -> None:
                 _as_of(city, view),
                 map_updated(city, view),
             )
-        state = twin.twin_at(city, view, moment)
+        state = _live_twin(city, view) if moment is None else twin.twin_at(city, view, moment)
         typical = twin.typical_of_sites(state) if colour == "typical" else {}
         hideout = {"colour": colour or "state", "typical": typical}
-        return (
+        parts = (
             kpi_cards(city, view, state, language, _),
             [urls.get(i["layer"]) for i in source_ids],
             [hideout for _i in layer_ids],
@@ -472,6 +501,7 @@ def register_callbacks(app: Dash, city: City) -> None:
             twin.anomalies_panel(state, view, language, tz, _),
             {"display": "block"} if colour == "typical" else {"display": "none"},
         )
+        return {"offset": offset or 0, "parts": parts}
 
     @app.callback(
         Output("cc-site", "data"),

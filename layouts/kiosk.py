@@ -10,6 +10,7 @@ never receives internal data. A failure keeps the last screen and is logged.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -28,7 +29,15 @@ from cockpit.kiosk import Heading, Screen, Slide
 from cockpit.runtime import Runtime
 from layouts.kiosk_map import free_bay_colour, overview_svg
 
-__all__ = ["KioskState", "current_state", "layout", "qr_data_uri", "register", "render_body"]
+__all__ = [
+    "BodyCache",
+    "KioskState",
+    "current_state",
+    "layout",
+    "qr_data_uri",
+    "register",
+    "render_body",
+]
 
 log = logging.getLogger(__name__)
 
@@ -379,9 +388,33 @@ def layout(runtime: Runtime, screen_id: str | None, query: dict[str, Any]) -> ht
     )
 
 
+class BodyCache:
+    """Rendered kiosk bodies by (state key, screen, host): kiosks showing the same screen
+    set share one rendering per change instead of rendering it once each."""
+
+    def __init__(self, runtime: Runtime, size: int = 32) -> None:
+        self.runtime = runtime
+        self.size = size
+        self._lock = threading.Lock()
+        self._bodies: dict[tuple[str, ...], list[Any]] = {}
+
+    def body(self, screen: Screen, state: KioskState, now: datetime, host: str) -> list[Any]:
+        key = (state.key, screen.id, ",".join(screen.languages), host)
+        with self._lock:
+            found = self._bodies.get(key)
+        if found is None:
+            found = render_body(self.runtime, screen, state, now, host)
+            with self._lock:
+                if len(self._bodies) >= self.size:
+                    self._bodies.pop(next(iter(self._bodies)))
+                self._bodies[key] = found
+        return found
+
+
 def register(app: Dash, runtime: Runtime) -> None:
     """Add the kiosk pages, its overview map image and its refresh callbacks."""
     config = runtime.config
+    bodies = BodyCache(runtime)
 
     def default_page(**query: Any) -> html.Main:
         return layout(runtime, None, query)
@@ -440,7 +473,7 @@ def register(app: Dash, runtime: Runtime) -> None:
             current = current_state(runtime, now)
             if current.key == state.get("key"):
                 return no_update, no_update, beat
-            body = render_body(runtime, screen, current, now, _host())
+            body = bodies.body(screen, current, now, _host())
         except Exception:  # keep the last screen, never an error page
             log.exception("kiosk refresh failed; keeping the last screen")
             return no_update, no_update, beat

@@ -12,15 +12,12 @@ import json
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape
-
-import pandas as pd
 
 from cockpit.city import CityView
 from cockpit.config import CityConfig
 
-__all__ = ["COLOURS", "overview_svg"]
+__all__ = ["COLOURS", "free_bay_colour", "overview_svg"]
 
 COLOURS = {"ok": "#3fb37f", "warn": "#f0b429", "alert": "#ff6b6b", "stale": "#9aa0aa"}
 _FREE_BAY = "#5cb8ff"
@@ -118,7 +115,7 @@ def overview_svg(config: CityConfig, view: CityView, title: str = "") -> str:
         bays = layer.metric == "bay_occupied"
         for row in joined.itertuples(index=False):
             lon, lat = float(row.lon), float(row.lat)
-            if not frame.inside(lon, lat) or pd.isna(lon):
+            if not frame.inside(lon, lat):  # also drops missing coordinates
                 continue
             x, y = frame.xy(lon, lat)
             if bays:
@@ -134,8 +131,3 @@ def overview_svg(config: CityConfig, view: CityView, title: str = "") -> str:
 def free_bay_colour() -> str:
     """The colour of a free parking bay's dot (the legend uses it too)."""
     return _FREE_BAY
-
-
-def as_json(value: Any) -> str:
-    """Compact JSON (for ``data-`` attributes)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -144,6 +144,8 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
             ),
             dcc.Store(id="cc-tm-anchor", data=anchor),
             dcc.Store(id="cc-tm-playing", data=False),
+            # The slider value whose markers and figures are on screen.
+            dcc.Store(id="cc-tm-shown", data=0),
             dcc.Interval(id="cc-tm-interval", interval=1000, disabled=True),
         ],
     )
@@ -152,7 +154,7 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
 # Play, pause, step, live and range changes, all in the browser: the slider's value is
 # the only thing the server hears about.
 _CONTROL_JS = """
-function (nTick, nBack, nFwd, nLive, nPlay, range, speed, value, playing, min, step) {
+function (nTick, nBack, nFwd, nLive, nPlay, range, speed, value, playing, min, step, shown) {
     var trig = (dash_clientside.callback_context.triggered_id || "");
     var v = value || 0, s = step || 15, lo = min || -1440, play = !!playing;
     if (trig === "cc-tm-live") { v = 0; play = false; }
@@ -164,7 +166,9 @@ function (nTick, nBack, nFwd, nLive, nPlay, range, speed, value, playing, min, s
     }
     else if (trig === "cc-tm-range") { v = 0; play = false; }
     else if (trig === "cc-tm-interval") {
-        if (!play) { return dash_clientside.no_update; }
+        // Advance only once the current moment is on screen: a slow server slows the
+        // replay down instead of skipping every frame.
+        if (!play || (shown || 0) !== (v || 0)) { return dash_clientside.no_update; }
         v = Math.min(0, v + s);
         if (v >= 0) { play = false; }
     }
@@ -194,5 +198,6 @@ def register_clientside(app: Dash) -> None:
         State("cc-tm-playing", "data"),
         State("cc-tm-slider", "min"),
         State("cc-tm-slider", "step"),
+        State("cc-tm-shown", "data"),
         prevent_initial_call=True,
     )

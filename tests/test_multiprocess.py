@@ -259,3 +259,50 @@ def _second() -> Any:
     from datetime import timedelta
 
     return timedelta(seconds=1)
+
+
+def test_server_example_config_is_valid_and_schedules_each_source() -> None:
+    from cockpit.tasks import beat_schedule
+
+    config = load_config(ROOT / "cities" / "server-example.toml")
+    assert config.backend.kind == "server"
+    assert config.backend.redis_url.startswith("redis://")
+    assert config.backend.postgres_dsn.startswith("postgresql://")
+    schedule = beat_schedule(config)
+    assert set(schedule) == {f"refresh:{s}" for s in config.sources}
+    for source, cfg in config.sources.items():
+        entry = schedule[f"refresh:{source}"]
+        assert entry["task"] == "cockpit.refresh_due"
+        assert entry["args"] == (source,)
+        assert entry["schedule"].total_seconds() == cfg.refresh_seconds
+
+
+def test_runtime_opens_the_server_backend_and_leaves_refreshing_to_workers(
+    tmp_path: Path,
+    redis_server: str,  # noqa: F811
+    redis_prefix: str,  # noqa: F811
+    postgres_server: str,  # noqa: F811
+    pg_schema: str,  # noqa: F811
+) -> None:
+    from cockpit.runtime import Runtime
+    from layouts.app import create_app
+
+    config_file = tmp_path / "city.toml"
+    config_file.write_text(
+        _config_text(redis_server, redis_prefix, postgres_server, pg_schema), encoding="utf-8"
+    )
+    runtime = Runtime.open(config_file, tmp_path / "data")
+    try:
+        assert isinstance(runtime.store, RedisSnapshotStore)
+        assert isinstance(runtime.history, PostgresHistory)
+        assert runtime.store.prefix == redis_prefix
+        assert not runtime.refreshes_in_process
+        create_app(runtime)  # asked to start the refresher: the server backend declines
+        assert runtime.refresher._thread is None
+        runtime.refresher.refresh("air")  # what a worker does, seen by every process
+        other = RedisSnapshotStore(redis_server, redis_prefix)  # another process's view
+        assert other.status("air").fetches == 1
+        other.close()
+        assert runtime.history.count() > 0
+    finally:
+        runtime.close()

@@ -242,3 +242,26 @@ def test_fill_history_reports_each_chunk_and_skips_done_ones(
     assert len(server.windows) == 3
     assert _bundle()["datastream"]["@iot.id"] == 26598
     assert datetime.now(UTC) > until
+
+
+def test_first_start_backfill_reports_each_day_once(tmp_path: Path) -> None:
+    from cockpit.config import default_config_path
+    from cockpit.runtime import Runtime
+
+    demo = load_config(default_config_path())
+    air = demo.sources["air"].model_copy(update={"backfill_hours": 48})
+    config = demo.model_copy(
+        update={"sources": {"air": air}, "layers": {"air": demo.layers["air"]}, "kpis": {}}
+    )
+    runtime = Runtime.open(config, tmp_path)
+    seen: list[Any] = []
+    try:
+        assert runtime.refresher.pending_backfill() == ["air"]
+        runtime.refresher.backfill(progress=seen.append)
+        assert runtime.refresher.pending_backfill() == []
+        runtime.refresher.backfill(progress=seen.append)  # once per data directory
+        stored = runtime.history.count()
+    finally:
+        runtime.close()
+    assert [(c.source, c.index, c.total) for c in seen] == [("air", 0, 2), ("air", 1, 2)]
+    assert sum(c.rows for c in seen) == stored > 0

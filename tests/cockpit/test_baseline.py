@@ -210,5 +210,7 @@ def test_before_after_judges_both_sides_against_the_pre_decision_pattern() -> No
     assert result.effect == pytest.approx(-0.2)
     assert result.after_hours == 14 * 24
     assert "20% below" in result.words and "-20 percentage points" in result.words
+    by_kpi = before_after(frame, "traffic", ["traffic:1"], decided, TZ, days=14)
+    assert by_kpi.metric == "vehicle_flow" and by_kpi.effect == pytest.approx(-0.2)
     nothing = before_after(frame, "vehicle_flow", ["traffic:2"], decided, TZ)
     assert nothing.effect is None and "not enough history" in nothing.words

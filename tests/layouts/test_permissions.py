@@ -12,7 +12,10 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ import pandas as pd
 import pytest
 import requests
 from dash import Dash
-from dash.testing.application_runners import ThreadedRunner
+from werkzeug.serving import make_server
 
 from cockpit.auth import hash_password
 from cockpit.config import CityConfig, LayerConfig, SourceConfig, UserConfig, load_config
@@ -101,6 +104,32 @@ def sign_in(base: str, user: str, password: str) -> requests.Session:
     )
     assert answer.status_code == 303, answer.text
     return session
+
+
+@contextmanager
+def serve(app: Dash) -> Iterator[str]:
+    """``app`` on a free 127.0.0.1 port in a thread, stopped cleanly: requests still
+    being answered finish before the server goes."""
+    server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        wait_for_idle_server()
+        server.server_close()
+
+
+def wait_for_idle_server(limit_s: float = 10) -> None:
+    """Wait (at most ``limit_s``) until no request of a test server is still being
+    answered, so that stopping the server interrupts nothing."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if not [t for t in threading.enumerate() if "process_request_thread" in t.name]:
+            return
+        time.sleep(0.05)
 
 
 # -- the generic sweep ----------------------------------------------------------------
@@ -295,9 +324,8 @@ def app(runtime: Runtime) -> Dash:
 
 @pytest.fixture(scope="module")
 def base(app: Dash) -> Iterator[str]:
-    with ThreadedRunner() as server:
-        server.start(app, port=free_port())
-        yield server.url.rstrip("/")
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

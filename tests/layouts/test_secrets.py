@@ -26,6 +26,7 @@ from cockpit.config import default_config_path as demo_path
 from cockpit.runtime import Runtime
 from layouts.app import create_app
 from tests.browser import T0, Clock, browser, demo_runtime, own_errors
+from tests.layouts.test_permissions import wait_for_idle_server
 
 pytestmark = pytest.mark.browser
 
@@ -133,6 +134,8 @@ def duo(
 
     with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
         yield dc
+        dc.driver.get("about:blank")  # no more polling; let answers in flight finish
+        wait_for_idle_server()
 
 
 def sign_in(duo: DashComposite, user: str) -> None:

@@ -16,6 +16,7 @@ from cockpit.runtime import Runtime
 from layouts.app import create_app
 from layouts.security import ERROR_MESSAGE, content_security_policy
 from tests.browser import T0, Clock, browser, demo_runtime, own_errors
+from tests.layouts.test_permissions import wait_for_idle_server
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +47,8 @@ def duo(
 ) -> Iterator[DashComposite]:
     with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
         yield dc
+        dc.driver.get("about:blank")  # no more polling; let answers in flight finish
+        wait_for_idle_server()
 
 
 def _assert_common(response: requests.Response) -> None:

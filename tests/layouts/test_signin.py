@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import requests
 from dash import Dash
-from dash.testing.application_runners import ThreadedRunner
 
 from cockpit.auth import hash_password
 from cockpit.config import UserConfig
@@ -24,7 +23,8 @@ from cockpit.runtime import Runtime
 from layouts import security
 from layouts.app import create_app
 from layouts.signin import safe_next
-from tests.browser import T0, Clock, demo_runtime, free_port
+from tests.browser import T0, Clock, demo_runtime
+from tests.layouts.test_permissions import serve
 
 PASSWORDS = {
     "sam": "staff password 1234",
@@ -57,9 +57,8 @@ def app(runtime: Runtime) -> Dash:
 
 @pytest.fixture(scope="module")
 def base(app: Dash) -> Iterator[str]:
-    with ThreadedRunner() as server:
-        server.start(app, port=free_port())
-        yield server.url.rstrip("/")
+    with serve(app) as url:
+        yield url
 
 
 class Client:

@@ -25,6 +25,7 @@ from cockpit.journal import Notice
 from cockpit.runtime import Runtime
 from layouts.app import create_app
 from tests.browser import T0, Clock, browser, demo_runtime, own_errors
+from tests.layouts.test_permissions import wait_for_idle_server
 
 pytestmark = pytest.mark.browser
 
@@ -105,6 +106,8 @@ def duo(
     app = create_app(runtime, start_refresher=False)
     with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
         yield dc
+        dc.driver.get("about:blank")  # no more polling; let answers in flight finish
+        wait_for_idle_server()
 
 
 def assert_inert(duo: DashComposite, runtime: Runtime) -> None:
