@@ -112,18 +112,22 @@ def _form(config: CityConfig, now: datetime, _: Gettext) -> html.Section:
     tz = config.city.timezone
     texts = [
         html.Div(
-            [
-                html.Label(
-                    _("Text ({language})").format(language=LANGUAGE_NAMES.get(lang, lang)),
-                    htmlFor=f"cc-notice-text-{lang}",
-                ),
-                dcc.Textarea(
-                    id={"type": "cc-notice-text", "lang": lang},
-                    className="cc-textarea",
-                    maxLength=500,
-                    **{"aria-label": lang},
-                ),
-            ],
+            # The label wraps its text area: a pattern id cannot be named by htmlFor.
+            html.Label(
+                [
+                    html.Span(
+                        _("Text ({language})").format(language=LANGUAGE_NAMES.get(lang, lang))
+                    ),
+                    dcc.Textarea(
+                        id={"type": "cc-notice-text", "lang": lang},
+                        className="cc-textarea",
+                        maxLength=500,
+                        lang=lang,
+                        rows=3,
+                    ),
+                ],
+                className="cc-wrap-label",
+            ),
             className="cc-field",
         )
         for lang in notice_languages(config)
