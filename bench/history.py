@@ -26,6 +26,7 @@ import argparse
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,7 +85,12 @@ class Sqlite:
         self.store = HistoryStore(root, retention_days=days + 2, rollup_days=400)
 
     def load(self, frame: pd.DataFrame) -> None:
-        db = self.store._connect()
+        # Bulk load (not timed) on its own connection with a large page cache.
+        if not hasattr(self, "bulk"):
+            self.bulk = sqlite3.connect(self.store.path, isolation_level=None)
+            self.bulk.execute("PRAGMA cache_size=-1000000")
+        db = self.bulk
+        frame = frame.sort_values(["site_id", "metric", "time"])
         rows = zip(
             frame["site_id"].tolist(), frame["metric"].tolist(), frame["time"].tolist(),
             frame["value"].tolist(), strict=True,
@@ -94,15 +100,20 @@ class Sqlite:
         db.execute("COMMIT")
 
     def finish_load(self) -> None:
-        db = self.store._connect()
+        db = self.bulk
         db.execute(
             "INSERT OR REPLACE INTO hourly SELECT site_id, metric, time - time % 3600, COUNT(*),"
             " SUM(value), MIN(value), MAX(value) FROM observations"
             " GROUP BY site_id, metric, time - time % 3600"
         )
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
 
     def append(self, frame: pd.DataFrame) -> None:
         self.store.append(canonical(frame))
+
+    def path(self) -> Path:
+        return self.store.path
 
     def site_window(self, site: str, lo: int, hi: int) -> int:
         start, end = pd.Timestamp(lo, unit="s", tz="UTC"), pd.Timestamp(hi, unit="s", tz="UTC")
@@ -153,6 +164,9 @@ class Duck:
         )
         self.root = root
 
+    def path(self) -> Path:
+        return self.root / "history.duckdb"
+
     def load(self, frame: pd.DataFrame) -> None:
         self.db.register("incoming", frame)
         self.db.execute("INSERT OR IGNORE INTO observations SELECT * FROM incoming")
@@ -194,6 +208,9 @@ class Parquet:
         self.root = root / "parquet"
         self.root.mkdir()
         self.files = 0
+
+    def path(self) -> Path:
+        return self.root
 
     def _write(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa
@@ -243,6 +260,26 @@ class Parquet:
         return sum(p.stat().st_size for p in self.root.rglob("*.parquet")) / 1e6
 
 
+_OTHER_PROCESS = {
+    "sqlite": "import sqlite3, sys; db = sqlite3.connect(sys.argv[1], timeout=5);"
+    " db.execute('SELECT COUNT(*) FROM hourly').fetchone()",
+    "duckdb": "import duckdb, sys; db = duckdb.connect(sys.argv[1], read_only=True);"
+    " db.execute('SELECT COUNT(*) FROM observations').fetchone()",
+    "parquet": "import pyarrow.dataset as ds, sys;"
+    " ds.dataset(sys.argv[1], format='parquet', partitioning='hive').count_rows()",
+}
+
+
+def other_process_reads(engine: Any) -> bool:
+    """Whether a second process can read the store while this one has it open (each
+    worker process of the embedded backend reads and writes the same history)."""
+    code = _OTHER_PROCESS[engine.name]
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(engine.path())], capture_output=True, timeout=120
+    )
+    return done.returncode == 0
+
+
 def run(engine: Any, root: Path, sites: int, days: int, batches_n: int, repeat: int) -> dict:
     rng = np.random.default_rng(7)
     end = int(time.time()) // 86400 * 86400  # today's UTC midnight: inside every retention
@@ -278,6 +315,7 @@ def run(engine: Any, root: Path, sites: int, days: int, batches_n: int, repeat: 
             lambda i: engine.city_hourly_rollup(METRICS[i % len(METRICS)], hi - 7 * 86400, hi),
             repeat,
         )
+    out["shared"] = other_process_reads(engine)
     out["size_mb"] = engine.size_mb(root)
     return out
 
@@ -316,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{name:8s} load_s={r['load_s']:.1f} append_rows_per_s={r['append_rows_per_s']:,.0f}"
             f" site_window_ms={r['site_window_ms']:.2f} city_hourly_ms={r['city_hourly_ms']:.1f}"
-            f"{extra} size_mb={r['size_mb']:.0f}",
+            f"{extra} size_mb={r['size_mb']:.0f} second_process_reads={r['shared']}",
             flush=True,
         )
     chosen = choose(results)
@@ -343,13 +381,15 @@ def make_engine(name: str, root: Path, days: int) -> Any:
 def choose(results: dict[str, dict]) -> str:
     """SQLite stays unless another engine is better at what the cockpit does most (a
     refresh's append and one site's window) without losing the city-wide trend: an
-    engine must be at least twice as fast on both to justify a second embedded engine."""
+    engine must be at least twice as fast on both to justify a second embedded engine,
+    and, like SQLite, let another process read the store while one has it open (every
+    worker process of the embedded backend opens the same history)."""
     if "sqlite" not in results:
         return min(results, key=lambda n: results[n]["site_window_ms"])
     base = results["sqlite"]
     city_base = base.get("city_hourly_rollup_ms", base["city_hourly_ms"])
     for name, r in results.items():
-        if name == "sqlite":
+        if name == "sqlite" or not r["shared"]:
             continue
         if (
             r["append_rows_per_s"] >= 2 * base["append_rows_per_s"]
@@ -363,7 +403,12 @@ def choose(results: dict[str, dict]) -> str:
 def reason(results: dict[str, dict], chosen: str) -> str:
     if chosen != "sqlite":
         return "at least twice as fast as SQLite at appends and site windows"
-    return "no other engine was twice as fast at both appends and one site's window"
+    unshared = [n for n, r in results.items() if not r["shared"]]
+    note = f"; {', '.join(unshared)}: no second process can read it" if unshared else ""
+    return (
+        "no other engine shared by processes was twice as fast at appends and one site's"
+        f" window{note}"
+    )
 
 
 if __name__ == "__main__":

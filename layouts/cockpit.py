@@ -432,9 +432,14 @@ def register_callbacks(app: Dash, city: City) -> None:
         function (frame, value) {
             var none = window.dash_clientside.no_update;
             if (!frame || (frame.offset || 0) !== (value || 0)) {
-                return [none, none, none, none, none, none, none, none, none, none];
+                return [none, none, none, none, none, none, none, none, none, none, none,
+                        none, none];
             }
-            return frame.parts.concat([frame.offset || 0]);
+            var parts = frame.parts.slice();
+            // Markers are redrawn only when their colouring changes, not on every frame.
+            var key = JSON.stringify(parts[2]);
+            if (key === window.__ccHideout) { parts[2] = none; } else { window.__ccHideout = key; }
+            return parts.concat([frame.offset || 0]);
         }
         """,
         Output("cc-kpis", "children"),
@@ -446,6 +451,9 @@ def register_callbacks(app: Dash, city: City) -> None:
         Output("cc-tm-label", "children"),
         Output("cc-anomalies", "children"),
         Output("cc-typical-legend", "style"),
+        Output("cc-summary", "children"),
+        Output("cc-targets", "children"),
+        Output("cc-health-slot", "children"),
         Output("cc-tm-shown", "data"),
         Input("cc-frame", "data"),
         State("cc-tm-slider", "value"),
@@ -488,6 +496,7 @@ def register_callbacks(app: Dash, city: City) -> None:
                 map_updated(city, view),
             )
         state = _live_twin(city, view) if moment is None else twin.twin_at(city, view, moment)
+        found, co2 = twin.targets_and_co2(city, role)
         typical = twin.typical_of_sites(state) if colour == "typical" else {}
         hideout = {"colour": colour or "state", "typical": typical}
         parts = (
@@ -500,6 +509,9 @@ def register_callbacks(app: Dash, city: City) -> None:
             tm.moment_label(moment, tz, language, _),
             twin.anomalies_panel(state, view, language, tz, _),
             {"display": "block"} if colour == "typical" else {"display": "none"},
+            twin.summary_lines(city, view, state, found, co2, language),
+            twin.targets_panel(found, co2, language, tz, _),
+            twin.health_section(city, city.view(role)),
         )
         return {"offset": offset or 0, "parts": parts}
 
@@ -519,6 +531,7 @@ def register_callbacks(app: Dash, city: City) -> None:
         Output("cc-trend", "figure"),
         Output("cc-site-detail", "children"),
         Output("cc-park", "style"),
+        Output("cc-pair", "children"),
         Input("cc-site", "data"),
         Input("cc-version", "data"),
         Input("cc-tm-range", "value"),
@@ -544,11 +557,11 @@ def register_callbacks(app: Dash, city: City) -> None:
         hidden = {"display": "none"}
         if site_id not in names.index:
             message = _("This site is not available.")
-            return empty_trend(message), [message], hidden
+            return empty_trend(message), [message], hidden, []
         hours = max(city.config.ui.trend_hours, tm.RANGES.get(range_id, (0, 0))[0] // 60)
         series = city.series(role, site_id, hours)
         if ctx.triggered_id == "cc-version" and series.empty:
-            return no_update, no_update, no_update
+            return no_update, no_update, no_update, no_update
         ahead = _site_forecast(city, site_id)
         title = _("{name} · last {hours} h").format(name=names[site_id], hours=hours)
         if ahead is not None and not ahead.empty:
@@ -563,7 +576,12 @@ def register_callbacks(app: Dash, city: City) -> None:
         )
         domain = str(view.sites.set_index("id").loc[site_id, "domain"])
         park = {"display": "flex"} if domain == "parking" else hidden
-        return figure, site_detail(city, view, site_id, _), park
+        pair = (
+            twin.pair_panel(city, view, site_id, hours, language or "en", _)
+            if domain == "traffic"
+            else []
+        )
+        return figure, site_detail(city, view, site_id, _), park, pair
 
     @app.callback(
         Output("cc-trend", "figure", allow_duplicate=True),

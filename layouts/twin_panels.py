@@ -19,10 +19,11 @@ from typing import Any
 import pandas as pd
 from dash import html
 
-from cockpit import baseline
+from cockpit import baseline, climate, crossdomain, sensor_health, summary, targets
 from cockpit.city import City, CityView
 from cockpit.i18n import format_number, format_time
 from cockpit.model import METRICS, empty_observations
+from layouts.health_panel import health_panel
 
 __all__ = [
     "KPI_METRICS",
@@ -239,3 +240,238 @@ def anomalies_panel(
     more = len(found) - limit
     tail = [html.P(_("and {n} more").format(n=more), className="cc-muted")] if more > 0 else []
     return [title, html.Ul(items, className="cc-anomalies"), *tail]
+
+
+# -- targets, CO2, summary, health, traffic against air ---------------------------------
+_slow: dict[tuple[str, int, str], Any] = {}
+
+
+def _hourly_cached(key: tuple[str, int, str], make: Callable[[], Any]) -> Any:
+    """``make()`` kept per (what, quarter hour, role): these read weeks of rollups."""
+    with _lock:
+        if key in _slow:
+            return _slow[key]
+    value = make()
+    with _lock:
+        if len(_slow) > 64:
+            _slow.pop(next(iter(_slow)))
+        _slow[key] = value
+    return value
+
+
+def _quarter(now: datetime) -> int:
+    return int(pd.Timestamp(now).floor("15min").timestamp())
+
+
+def targets_and_co2(city: City, role: str) -> tuple[list[Any], Any]:
+    """KPI target progress (``cockpit.targets``) and yesterday's road-traffic CO₂
+    estimate (``cockpit.climate``), kept per quarter hour. Targets are city-wide figures
+    of public sources only, so every role sees the same."""
+    now = city.clock()
+
+    def make() -> tuple[list[Any], Any]:
+        found = targets.all_targets(city.config, city.history, now)
+        tz = city.config.city.timezone
+        local = pd.Timestamp(now).tz_convert(tz).normalize()
+        start = (local - pd.Timedelta(days=1)).tz_convert("UTC").to_pydatetime()
+        frame = baseline.read_history(
+            city.history, city.config, ["vehicle_flow"], start, now, hourly=True
+        )
+        view = city.view(role)
+        frame = frame[frame["site_id"].isin(set(view.sites["id"].astype(str)))]
+        days = climate.co2_per_day(frame, tz, climate.Co2Factors.from_config(city.config.twin))
+        yesterday = (local - pd.Timedelta(days=1)).date()
+        co2 = next((d for d in days if d.day == yesterday), None)
+        return found, co2
+
+    return _hourly_cached(("targets", _quarter(now), role), make)  # type: ignore[no-any-return]
+
+
+def targets_panel(
+    found: list[Any], co2: Any, language: str, timezone: str, _: Gettext
+) -> list[Any]:
+    """Progress toward each KPI target, then the CO₂ estimate with its factors."""
+    items = []
+    for t in found:
+        decimals = METRICS[t.metric].decimals if t.metric in METRICS else 1
+        current = (
+            format_number(t.current, language, decimals) + f" {t.unit}"
+            if t.current is not None
+            else "–"
+        )
+        goal = format_number(t.target, language, decimals) + f" {t.unit}"
+        share = max(0.0, min(1.0, t.progress)) if t.progress is not None else 0.0
+        items.append(
+            html.Li(
+                [
+                    html.Div(html.Strong(t.label)),
+                    html.Div(
+                        _("now {current}, target {direction} {goal} by {by}").format(
+                            current=current,
+                            direction=_("below") if t.direction == "below" else _("above"),
+                            goal=goal,
+                            by=t.by,
+                        )
+                    ),
+                    html.Div(
+                        html.Span(style={"width": f"{share * 100:.0f}%"}),
+                        className="cc-progress",
+                        role="img",
+                        **{"aria-label": _("{pct}% of the way").format(pct=f"{share * 100:.0f}")},
+                    ),
+                    html.Span(
+                        _(t.status),
+                        className=f"cc-target-status cc-target-{t.status.replace(' ', '-')}",
+                    ),
+                ],
+                className="cc-target",
+                id=f"cc-target-{t.key}",
+            )
+        )
+    body: list[Any] = [
+        html.H2(_("Targets and climate"), className="cc-panel-title", id="cc-targets-title")
+    ]
+    body.append(
+        html.Ul(items, className="cc-targets")
+        if items
+        else html.P(_("No KPI targets in this city's configuration."), className="cc-muted")
+    )
+    body.append(co2_card(co2, language, timezone, _))
+    return body
+
+
+def co2_card(co2: Any, language: str, timezone: str, _: Gettext) -> html.Div:
+    """Yesterday's estimated road-traffic CO₂, saying it is an estimate and how it is made."""
+    title = html.Div(_("Road-traffic CO₂ (estimate)"), className="cc-kpi-title")
+    if co2 is None:
+        return html.Div(
+            [title, html.P(_("No vehicle counts for yesterday."), className="cc-muted")],
+            className="cc-kpi cc-none",
+            id="kpi-co2",
+        )
+    factors = co2.factors
+    return html.Div(
+        [
+            title,
+            html.Div(
+                [
+                    html.Span(
+                        "≈ " + format_number(co2.tonnes, language, 1), className="cc-kpi-value"
+                    ),
+                    html.Span(_("t CO₂ yesterday"), className="cc-unit"),
+                ],
+                className="cc-kpi-figure",
+            ),
+            html.Div(
+                _("Estimate from {vehicles} vehicles counted at {sites} sites.").format(
+                    vehicles=format_number(co2.vehicles, language), sites=co2.sites
+                ),
+                className="cc-kpi-detail",
+            ),
+            html.Div(
+                _(
+                    "Emission factors: {g} g CO₂ per vehicle-km; {km} km driven per counted "
+                    "vehicle.{source}"
+                ).format(
+                    g=format_number(factors.g_per_vehicle_km, language),
+                    km=format_number(factors.km_per_vehicle, language, 1),
+                    source=(" " + _("Source: {s}.").format(s=factors.source))
+                    if factors.source
+                    else "",
+                ),
+                className="cc-co2-factors",
+            ),
+        ],
+        className="cc-kpi cc-none cc-co2",
+        id="kpi-co2",
+    )
+
+
+def summary_lines(
+    city: City,
+    view: CityView,
+    state: Twin,
+    found: list[Any],
+    co2: Any,
+    language: str,
+) -> list[Any]:
+    """The city now (or at the replayed moment) in plain sentences (``cockpit.summary``)."""
+    visible = set(view.sites["id"].astype(str))
+    lines = summary.city_summary(
+        view.kpis,
+        list(state.comparisons.values()),
+        [a for a in state.anomalies if a.site_id in visible],
+        state.at,
+        city.config.city.timezone,
+        language,
+        found,
+        co2,
+    )
+    if not lines:
+        return []
+    return [html.P(html.Strong(lines[0])), html.P(" ".join(lines[1:]))]
+
+
+def health_section(city: City, view: CityView) -> Any:
+    """The sensor health panel for the sites ``view`` shows, kept per quarter hour."""
+    now = city.clock()
+
+    def make() -> Any:
+        found = sensor_health.read_health(city.history, view.sites, now, city.config.alerts)
+        return health_panel(sensor_health.coverage(found), found, city.config.city.timezone)
+
+    return _hourly_cached(("health", _quarter(now), view.role), make)
+
+
+def pair_panel(
+    city: City, view: CityView, site_id: str, hours: int, language: str, _: Gettext
+) -> list[Any]:
+    """For a traffic site: its flow against NO₂ and PM at the paired air station over the
+    last ``hours``, with their correlation; empty when no station is near enough."""
+    from layouts.trend import pair_figure
+
+    pairs = _hourly_cached(
+        ("pairs", 0, view.role),
+        lambda: crossdomain.pair_sites(view.sites, city.config.twin.max_pair_km),
+    )
+    match = pairs[pairs["traffic_site"] == site_id]
+    if match.empty:
+        return [html.P(_("No air-quality station near this site."), className="cc-muted")]
+    pair = match.iloc[0]
+    now = city.clock()
+    start = now - timedelta(hours=hours)
+    ids = [site_id, str(pair["air_site"])]
+    frame = city.history.hourly(ids, start, now + timedelta(minutes=1))
+    found = crossdomain.pair_comparison(frame, site_id, str(pair["air_site"]), start, now)
+    title = _("Traffic here against air at {station} ({km} km)").format(
+        station=pair["air_name"], km=format_number(float(pair["distance_km"]), language, 1)
+    )
+    lines = []
+    for metric, corr in found.correlations.items():
+        label = METRICS[metric].label
+        if corr.pearson is None:
+            lines.append(html.Li(_("{label}: too few common hours").format(label=label)))
+            continue
+        lines.append(
+            html.Li(
+                _("{label}: correlation r = {r} (Spearman {rho}) over {n} hours").format(
+                    label=label,
+                    r=format_number(corr.pearson, language, 2),
+                    rho=format_number(corr.spearman or 0.0, language, 2),
+                    n=corr.n,
+                ),
+                **{"data-metric": metric},
+            )
+        )
+    from dash import dcc
+
+    return [
+        html.H3(title, className="cc-pair-title"),
+        dcc.Graph(
+            figure=pair_figure(found.frame, "", city.config.city.timezone, _("Vehicle flow")),
+            config={"displaylogo": False},
+            style={"height": "260px"},
+            id="cc-pair-graph",
+        ),
+        html.Ul(lines, className="cc-corr"),
+    ]

@@ -38,9 +38,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        # Generous: a first start backfills the demo history, and CI machines are busy.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
             try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                if requests.get(f"{base}/health", timeout=5).status_code == 200:
                     break
             except requests.ConnectionError:
                 pass

@@ -107,3 +107,76 @@ def test_numbers_move_without_reload(duo: DashComposite, runtime: Runtime, clock
     assert expected != before
     duo.wait_for_text_to_equal("#kpi-traffic .cc-kpi-value", expected, timeout=15)
     assert duo.driver.execute_script("return window.__ccNoReload;") == 1  # same page, no reload
+
+
+def test_twin_panels_show_baselines_anomalies_targets_and_co2(
+    duo: DashComposite, runtime: Runtime, screenshots: Path
+) -> None:
+    duo.wait_for_element("#cc-summary p strong", timeout=30)
+    assert duo.find_element("#cc-summary").text.startswith("The city at")
+    # KPI cards compare with the same weekday and hour, in numbers and words.
+    line = duo.find_element("#kpi-traffic .cc-kpi-baseline").text
+    assert "typical Tuesday" in line and "veh/h" in line
+    duo.wait_for_element("#cc-anomalies li.cc-anomaly", timeout=20)
+    assert duo.find_element("#cc-anomalies h2").text == "Unusual today"
+    target = duo.find_element("#cc-targets .cc-target").text
+    assert "1,300" in target and "2030" in target
+    co2 = duo.find_element("#kpi-co2").text
+    assert "estimate" in co2.lower() and "g CO₂ per vehicle-km" in co2
+    duo.wait_for_element("#cc-health-slot table", timeout=20)
+    # Colour by "against typical": markers take below / typical / above / unknown.
+    duo.find_element("#cc-colour input[value=typical]").click()
+    duo.wait_for_element(".leaflet-marker-pane .cc-marker.cc-typical", timeout=20)
+    assert duo.find_element("#cc-typical-legend").is_displayed()
+    duo.driver.save_screenshot(str(screenshots / "cockpit-twin.png"))
+    duo.find_element("#cc-colour input[value=state]").click()
+    duo.wait_for_no_elements(".leaflet-marker-pane .cc-marker.cc-typical", timeout=20)
+    assert own_errors(duo, runtime.config) == []
+
+
+def test_trend_shows_a_forecast_band_and_traffic_against_air(
+    duo: DashComposite, runtime: Runtime
+) -> None:
+    from cockpit.crossdomain import pair_sites
+
+    view = runtime.city.view("public")
+    pairs = pair_sites(view.sites, runtime.config.twin.max_pair_km)
+    site_id = str(pairs["traffic_site"].iloc[0])
+    duo.driver.execute_script(
+        "window.dash_clientside.set_props('cc-site', {data: arguments[0]});", site_id
+    )
+    name = str(view.sites.set_index("id").loc[site_id, "name"])
+    duo.wait_for_text_to_equal("#cc-site-detail h3", name, timeout=30)
+    duo.wait_for_contains_text("#cc-trend .gtitle", "forecast", timeout=30)
+    names = duo.driver.execute_script(
+        "return document.getElementById('cc-trend').querySelector('.js-plotly-plot')"
+        ".data.map(function (t) { return t.name; });"
+    )
+    assert any(n.endswith("forecast") for n in names)
+    assert any(n.endswith("likely range") for n in names)
+    duo.wait_for_element("#cc-pair .cc-corr li", timeout=20)
+    assert str(pairs["air_name"].iloc[0]) in duo.find_element("#cc-pair h3").text
+    assert "correlation" in duo.find_element("#cc-pair .cc-corr").text
+
+
+def test_parking_site_answers_free_bays_at_an_hour(duo: DashComposite, runtime: Runtime) -> None:
+    view = runtime.city.view("public")
+    site_id = str(view.sites.loc[view.sites["domain"] == "parking", "id"].iloc[0])
+    duo.driver.execute_script(
+        "window.dash_clientside.set_props('cc-site', {data: arguments[0]});", site_id
+    )
+    duo.wait_for_element("#cc-park-answer strong", timeout=30)
+    assert "free places" in duo.find_element("#cc-park-answer").text
+    assert duo.find_element("#cc-park").is_displayed()
+
+
+def test_german_summary_and_header_links(duo: DashComposite, runtime: Runtime) -> None:
+    duo.driver.get(f"{duo.server_url}/?lang=de")
+    duo.wait_for_element("#cc-summary p strong", timeout=30)
+    assert duo.find_element("#cc-summary").text.startswith("Die Stadt am")
+    assert duo.find_element("#cc-tm-live").text == "Live"
+    assert duo.find_element("#cc-nav-signin").get_attribute("href").endswith("/signin?next=/")
+    assert duo.driver.find_elements(By.CSS_SELECTOR, "#cc-nav-notices") == []
+    assert own_errors(duo, runtime.config) == []
+    duo.driver.get(duo.server_url + "/")
+    duo.wait_for_element("#cc-summary p strong", timeout=30)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from dash.testing.composite import DashComposite
+from selenium.webdriver.common.keys import Keys
 
 from cockpit.i18n import format_time
 from cockpit.runtime import Runtime
@@ -69,7 +70,8 @@ def test_executive_records_and_sees_before_and_after(
     duo.find_element("#cc-decision-place").send_keys("Hoddle St, Collingwood")
     when = T0 - pd.Timedelta(days=3)
     field = duo.find_element("#cc-decision-when")
-    field.clear()
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(Keys.DELETE)
     field.send_keys(
         format_time(when.to_pydatetime(), "en", runtime.config.city.timezone, "yyyy-MM-dd HH:mm")
     )
