@@ -4,6 +4,7 @@ app server with a headless Chromium per test module."""
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import Any
 import pandas as pd
 import pytest
 from dash import Dash
-from dash.testing.application_runners import ThreadedRunner
+from dash.testing.application_runners import BaseDashRunner
 from dash.testing.composite import DashComposite
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.runtime import Runtime
@@ -52,6 +54,35 @@ def demo_runtime(
     return rt
 
 
+class WerkzeugRunner(BaseDashRunner):  # type: ignore[misc]
+    """Serves a Dash app with werkzeug in a thread and stops it cleanly.
+
+    Dash's own ThreadedRunner stops its server by raising inside every thread it started,
+    which can interrupt a request still being answered; this one stops accepting, then
+    lets answers in flight finish.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(keep_open=False, stop_timeout=10, host="127.0.0.1")
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, app: Dash, port: int | None = None, **_: Any) -> None:
+        self.port = port or free_port()
+        self._server = make_server("127.0.0.1", self.port, app.server, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.started = True
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(self.stop_timeout)
+        self.started = False
+
+
 @contextmanager
 def browser(
     request: pytest.FixtureRequest,
@@ -62,7 +93,7 @@ def browser(
 ) -> Iterator[DashComposite]:
     """``app`` served on a free 127.0.0.1 port with a headless Chromium of ``size``."""
     with (
-        ThreadedRunner() as server,
+        WerkzeugRunner() as server,
         DashComposite(
             server=server,
             browser="chrome",

@@ -105,18 +105,21 @@ def test_numbers_move_without_reload(duo: DashComposite, runtime: Runtime, clock
     runtime.refresher.refresh_all()
     expected = next(k.display for k in runtime.city.view("public").kpis if k.key == "traffic")
     assert expected != before
-    duo.wait_for_text_to_equal("#kpi-traffic .cc-kpi-value", expected, timeout=15)
+    # The refresh also recomputes the twin panels of the new hour: allow for a busy machine.
+    duo.wait_for_text_to_equal("#kpi-traffic .cc-kpi-value", expected, timeout=45)
     assert duo.driver.execute_script("return window.__ccNoReload;") == 1  # same page, no reload
 
 
 def test_twin_panels_show_baselines_anomalies_targets_and_co2(
     duo: DashComposite, runtime: Runtime, screenshots: Path
 ) -> None:
+    duo.driver.get(duo.server_url + "/")  # a fresh page: earlier tests toggled layers
+    duo.wait_for_element(".leaflet-marker-pane .cc-marker[data-site]", timeout=30)
     duo.wait_for_element("#cc-summary p strong", timeout=30)
     assert duo.find_element("#cc-summary").text.startswith("The city at")
     # KPI cards compare with the same weekday and hour, in numbers and words.
     line = duo.find_element("#kpi-traffic .cc-kpi-baseline").text
-    assert "typical Tuesday" in line and "veh/h" in line
+    assert "Tuesday" in line and "typical" in line and "veh/h" in line
     duo.wait_for_element("#cc-anomalies li.cc-anomaly", timeout=20)
     assert duo.find_element("#cc-anomalies h2").text == "Unusual today"
     target = duo.find_element("#cc-targets .cc-target").text
