@@ -324,10 +324,12 @@ def site_detail(city: City, view: CityView, site_id: str, _: Gettext | None = No
 
 
 def _live_twin(city: City, view: CityView) -> Any:
-    """The live twin of ``view``, computed once per view (data version and role)."""
-    found = view.memo.get("live-twin")
+    """The live twin of ``view``, computed once per view (data version and role) and
+    clock minute (the twin compares with the time of day)."""
+    key = f"live-twin:{int(city.clock().timestamp()) // 60}"
+    found = view.memo.get(key)
     if found is None:
-        found = view.memo["live-twin"] = twin.twin_at(city, view, None)
+        found = view.memo[key] = twin.twin_at(city, view, None)
     return found
 
 
@@ -437,7 +439,17 @@ def register_callbacks(app: Dash, city: City) -> None:
             }
             var parts = frame.parts.slice();
             // Markers are redrawn only when their colouring changes, not on every frame.
+            // Layer files are fetched again only when their URLs change.
+            var urls = JSON.stringify(parts[1]);
+            if (window.__ccUrls === undefined) {
+                window.__ccUrls = JSON.stringify(parts[1]);
+                parts[1] = none;
+            } else if (urls === window.__ccUrls) { parts[1] = none; } else { window.__ccUrls = urls; }
             var key = JSON.stringify(parts[2]);
+            if (window.__ccHideout === undefined) {
+                window.__ccHideout = JSON.stringify(
+                    parts[2].map(function () { return {colour: "state", typical: {}}; }));
+            }
             if (key === window.__ccHideout) { parts[2] = none; } else { window.__ccHideout = key; }
             return parts.concat([frame.offset || 0]);
         }

@@ -113,6 +113,7 @@ def test_numbers_move_without_reload(duo: DashComposite, runtime: Runtime, clock
 def test_twin_panels_show_baselines_anomalies_targets_and_co2(
     duo: DashComposite, runtime: Runtime, screenshots: Path
 ) -> None:
+    duo.get_logs()  # this test judges its own page only
     duo.driver.get(duo.server_url + "/")  # a fresh page: earlier tests toggled layers
     duo.wait_for_element(".leaflet-marker-pane .cc-marker[data-site]", timeout=30)
     duo.wait_for_element("#cc-summary p strong", timeout=30)
@@ -128,6 +129,7 @@ def test_twin_panels_show_baselines_anomalies_targets_and_co2(
     assert "estimate" in co2.lower() and "g CO₂ per vehicle-km" in co2
     duo.wait_for_element("#cc-health-slot table", timeout=20)
     # Colour by "against typical": markers take below / typical / above / unknown.
+    duo._wait_for_callbacks()  # the map's layers have loaded
     duo.find_element("#cc-colour input[value=typical]").click()
     duo.wait_for_element(".leaflet-marker-pane .cc-marker.cc-typical", timeout=20)
     assert duo.find_element("#cc-typical-legend").is_displayed()
