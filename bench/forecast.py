@@ -43,7 +43,8 @@ WEEKS = 3
 
 
 def demo_history(weeks: int) -> tuple[pd.DataFrame, str, pd.Timestamp]:
-    runtime = Runtime.open(default_config_path(), tempfile.mkdtemp(prefix="cc-forecast-"))
+    data = tempfile.TemporaryDirectory(prefix="cc-forecast-")
+    runtime = Runtime.open(default_config_path(), data.name)
     try:
         end = pd.Timestamp.now(tz="UTC").floor("h")
         start = end - pd.Timedelta(weeks=weeks)
@@ -55,6 +56,7 @@ def demo_history(weeks: int) -> tuple[pd.DataFrame, str, pd.Timestamp]:
         return pd.concat(frames, ignore_index=True), runtime.config.city.timezone, end
     finally:
         runtime.close()
+        data.cleanup()
 
 
 def errors(

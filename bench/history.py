@@ -2,7 +2,7 @@
 
 Fills each engine with the same synthetic city: ``--sites`` sites × 5 metrics every 15
 minutes for ``--days`` days (1,000 × 5 × 35 days = 16.8 million rows; ``--quick`` uses
-100 sites and 7 days), loaded in bulk (not timed), then measures on the full store:
+50 sites and 3 days), loaded in bulk (not timed), then measures on the full store:
 
 * ``append``: refresh-sized batches (one reading of every site and metric, 5 × sites
   rows) appended the way the cockpit would, each batch one transaction: SQLite through
@@ -322,7 +322,7 @@ def run(engine: Any, root: Path, sites: int, days: int, batches_n: int, repeat: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="100 sites, 7 days")
+    parser.add_argument("--quick", action="store_true", help="50 sites, 3 days")
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--days", type=int, default=35)
     parser.add_argument("--batches", type=int, default=40, help="refresh batches appended")
@@ -331,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         "--engines", default="sqlite,duckdb,parquet", help="comma-separated engines to measure"
     )
     args = parser.parse_args(argv)
-    sites, days = (100, 7) if args.quick else (args.sites, args.days)
+    sites, days = (50, 3) if args.quick else (args.sites, args.days)
+    if args.quick:
+        args.batches, args.repeat = 10, 5
     rows = sites * len(METRICS) * days * (86400 // STEP)
     print(
         f"history: {sites} sites x {len(METRICS)} metrics x {days} days at 15 min = {rows:,} rows"

@@ -444,7 +444,11 @@ def register_callbacks(app: Dash, city: City) -> None:
             if (window.__ccUrls === undefined) {
                 window.__ccUrls = JSON.stringify(parts[1]);
                 parts[1] = none;
-            } else if (urls === window.__ccUrls) { parts[1] = none; } else { window.__ccUrls = urls; }
+            } else if (urls === window.__ccUrls) {
+                parts[1] = none;
+            } else {
+                window.__ccUrls = urls;
+            }
             var key = JSON.stringify(parts[2]);
             if (window.__ccHideout === undefined) {
                 window.__ccHideout = JSON.stringify(

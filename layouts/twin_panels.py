@@ -243,11 +243,11 @@ def anomalies_panel(
 
 
 # -- targets, CO2, summary, health, traffic against air ---------------------------------
-_slow: dict[tuple[str, int, str], Any] = {}
+_slow: dict[tuple[int, str, int, str], Any] = {}
 
 
-def _hourly_cached(key: tuple[str, int, str], make: Callable[[], Any]) -> Any:
-    """``make()`` kept per (what, quarter hour, role): these read weeks of rollups."""
+def _hourly_cached(key: tuple[int, str, int, str], make: Callable[[], Any]) -> Any:
+    """``make()`` kept per (city, what, quarter hour, role): these read weeks of rollups."""
     with _lock:
         if key in _slow:
             return _slow[key]
@@ -266,11 +266,16 @@ def _quarter(now: datetime) -> int:
 def targets_and_co2(city: City, role: str) -> tuple[list[Any], Any]:
     """KPI target progress (``cockpit.targets``) and yesterday's road-traffic CO₂
     estimate (``cockpit.climate``), kept per quarter hour. Targets are city-wide figures
-    of public sources only, so every role sees the same."""
+    of the sources ``role`` may see; a target over a source it may not see is left out."""
     now = city.clock()
 
     def make() -> tuple[list[Any], Any]:
-        found = targets.all_targets(city.config, city.history, now)
+        visible = set(city.visible_sources(role))
+        found = [
+            t
+            for t in targets.all_targets(city.config, city.history, now)
+            if set(city.config.sources_for(METRICS[t.metric].domain)) <= visible
+        ]
         tz = city.config.city.timezone
         local = pd.Timestamp(now).tz_convert(tz).normalize()
         start = (local - pd.Timedelta(days=1)).tz_convert("UTC").to_pydatetime()
@@ -284,7 +289,7 @@ def targets_and_co2(city: City, role: str) -> tuple[list[Any], Any]:
         co2 = next((d for d in days if d.day == yesterday), None)
         return found, co2
 
-    return _hourly_cached(("targets", _quarter(now), role), make)  # type: ignore[no-any-return]
+    return _hourly_cached((id(city), "targets", _quarter(now), role), make)  # type: ignore[no-any-return]
 
 
 def targets_panel(
@@ -420,7 +425,7 @@ def health_section(city: City, view: CityView) -> Any:
         found = sensor_health.read_health(city.history, view.sites, now, city.config.alerts)
         return health_panel(sensor_health.coverage(found), found, city.config.city.timezone)
 
-    return _hourly_cached(("health", _quarter(now), view.role), make)
+    return _hourly_cached((id(city), "health", _quarter(now), view.role), make)
 
 
 def pair_panel(
@@ -431,7 +436,7 @@ def pair_panel(
     from layouts.trend import pair_figure
 
     pairs = _hourly_cached(
-        ("pairs", 0, view.role),
+        (id(city), "pairs", 0, view.role),
         lambda: crossdomain.pair_sites(view.sites, city.config.twin.max_pair_km),
     )
     match = pairs[pairs["traffic_site"] == site_id]

@@ -133,7 +133,11 @@ def test_twin_panels_show_baselines_anomalies_targets_and_co2(
     duo.find_element("#cc-colour input[value=typical]").click()
     duo.wait_for_element(".leaflet-marker-pane .cc-marker.cc-typical", timeout=20)
     assert duo.find_element("#cc-typical-legend").is_displayed()
+    duo.driver.execute_script("window.scrollTo(0, 0);")
     duo.driver.save_screenshot(str(screenshots / "cockpit-twin.png"))
+    duo.driver.set_window_size(1920, 1080)
+    duo.driver.save_screenshot(str(screenshots / "cockpit-twin-1920.png"))
+    duo.driver.set_window_size(1600, 1000)
     duo.find_element("#cc-colour input[value=state]").click()
     duo.wait_for_no_elements(".leaflet-marker-pane .cc-marker.cc-typical", timeout=20)
     assert own_errors(duo, runtime.config) == []

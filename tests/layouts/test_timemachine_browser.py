@@ -108,6 +108,15 @@ def test_slider_replays_recorded_values(
     changed = [s for s in sites if past.get(s) and past[s] != live[s]]
     assert changed, "the recorded values three hours ago should differ from now"
     _wait_titles(duo, past, [s for s in sites if s in past])
+    # Straight from the history store: the traffic sites' last counts at that moment.
+    shown = _titles(duo)
+    traffic = [s for s in sites if s.startswith("traffic:") and s in past]
+    assert traffic
+    for site in traffic:
+        recorded = runtime.history.window(
+            [site], moment - timedelta(hours=1), moment + timedelta(seconds=1), "vehicle_flow"
+        )
+        assert f": {recorded['value'].iloc[-1]:,.0f} veh/h (" in shown[site]
     assert "Replay" in duo.find_element("#cc-tm-label").text
     duo.driver.save_screenshot(str(screenshots / "cockpit-timemachine.png"))
     assert own_errors(duo, runtime.config) == []
