@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cockpit.errors import ConfigError
 from cockpit.model import DOMAINS, METRICS
@@ -173,6 +180,16 @@ class LayerConfig(_Strict):
                 f"(expected {len(thresholds) + 1}, got {len(value)})"
             )
         return value
+
+    @model_validator(mode="after")
+    def _labels_given(self) -> LayerConfig:
+        # A layer that leaves its labels out entirely is not seen by the check above.
+        if self.metric != "eaqi" and not self.labels:
+            raise ValueError(
+                "labels are missing: name each state, one more entry than thresholds "
+                f"(e.g. {len(self.thresholds) + 1} labels)"
+            )
+        return self
 
 
 class TargetConfig(_Strict):

@@ -116,7 +116,16 @@ def nav_links(viewer: Viewer, language: str, _: Gettext) -> html.Nav:
     return html.Nav(links, className="cc-nav", **{"aria-label": _("Pages")})
 
 
-def _colour_toggle(_: Gettext) -> dcc.RadioItems:
+def _colour_toggle(_: Gettext) -> html.Div:
+    return html.Div(
+        [
+            html.Span(_("Marker colours"), id="cc-colour-label", className="cc-sr-only"),
+            _colour_items(_),
+        ]
+    )
+
+
+def _colour_items(_: Gettext) -> dcc.RadioItems:
     return dcc.RadioItems(
         id="cc-colour",
         options=[
@@ -360,6 +369,52 @@ def kpi_cards(city: City, view: CityView, state: twin.Twin, language: str, _: Ge
     return twin.add_to_cards(cards, extras)
 
 
+def _frame(
+    city: City,
+    view: CityView,
+    moment: datetime | None,
+    colour: str,
+    language: str,
+    panels: tuple[Any, Any, Any],
+) -> tuple[Any, ...]:
+    """Everything the cockpit shows for ``view`` at ``moment`` (None: live), except the
+    map files' URLs, which the callback fills in per layer."""
+    _ = _t(language)
+    tz = city.config.city.timezone
+    role = view.role
+    sources, as_of, updated = panels
+    state = _live_twin(city, view) if moment is None else twin.twin_at(city, view, moment)
+    found, co2 = twin.targets_and_co2(city, role)
+    typical = twin.typical_of_sites(state) if colour == "typical" else {}
+    hideout = {"colour": colour, "typical": typical}
+    return (
+        kpi_cards(city, view, state, language, _),
+        [],
+        [hideout],
+        sources,
+        as_of,
+        updated,
+        tm.moment_label(moment, tz, language, _),
+        twin.anomalies_panel(state, view, language, tz, _),
+        {"display": "block"} if colour == "typical" else {"display": "none"},
+        twin.summary_lines(city, view, state, found, co2, language),
+        twin.targets_panel(found, co2, language, tz, _),
+        twin.health_section(city, city.view(role)),
+    )
+
+
+def live_frame(city: City, view: CityView, language: str, colour: str) -> tuple[Any, ...]:
+    """The live frame of ``view``, rendered once per view, language, colouring and clock
+    minute, so that every browser after the first only copies it out."""
+    key = f"frame:{language}:{colour}:{int(city.clock().timestamp()) // 60}"
+    built = view.memo.get(key)
+    if built is None:
+        _k, sources, as_of, updated = _panels(city, view)
+        frame = _frame(city, view, None, colour, language, (sources, as_of, updated))
+        built = view.memo[key] = json.loads(to_json(frame))
+    return tuple(built)
+
+
 def _moment(anchor: int | None, offset: float | None) -> datetime | None:
     return tm.moment_of(anchor, offset)
 
@@ -402,6 +457,9 @@ def register_callbacks(app: Dash, city: City) -> None:
     # New data versions get their panels rendered before browsers ask (City.warm).
     city.warm_hooks.append(lambda view: _panels(city, view))
     city.warm_hooks.append(lambda view: _live_twin(city, view))
+    city.warm_hooks.append(
+        lambda view: live_frame(city, view, city.config.city.languages[0], "state")
+    )
 
     @app.callback(
         Output("cc-tm-anchor", "data"),
@@ -496,39 +554,21 @@ def register_callbacks(app: Dash, city: City) -> None:
         language: str | None,
     ) -> dict[str, Any]:
         language = language or "en"
-        _ = _t(language)
+        colour = colour or "state"
         role = viewer_role()
         moment = _moment(anchor, offset)
         if moment is None:
             view = city.view(role)
             urls = map_data_urls(view)
-            _k, sources, as_of, updated = _panels(city, view)
+            parts = list(live_frame(city, view, language, colour))
         else:
             view = city.view_at(role, moment)
             urls = replay_urls(view, moment)
-            sources, as_of, updated = (
-                sources_table(city, view),
-                _as_of(city, view),
-                map_updated(city, view),
-            )
-        state = _live_twin(city, view) if moment is None else twin.twin_at(city, view, moment)
-        found, co2 = twin.targets_and_co2(city, role)
-        typical = twin.typical_of_sites(state) if colour == "typical" else {}
-        hideout = {"colour": colour or "state", "typical": typical}
-        parts = (
-            kpi_cards(city, view, state, language, _),
-            [urls.get(i["layer"]) for i in source_ids],
-            [hideout for _i in layer_ids],
-            sources,
-            as_of,
-            updated,
-            tm.moment_label(moment, tz, language, _),
-            twin.anomalies_panel(state, view, language, tz, _),
-            {"display": "block"} if colour == "typical" else {"display": "none"},
-            twin.summary_lines(city, view, state, found, co2, language),
-            twin.targets_panel(found, co2, language, tz, _),
-            twin.health_section(city, city.view(role)),
-        )
+            panels = (sources_table(city, view), _as_of(city, view), map_updated(city, view))
+            parts = list(_frame(city, view, moment, colour, language, panels))
+        # The map files' URLs per layer, and the same marker colouring for every layer.
+        parts[1] = [urls.get(i["layer"]) for i in source_ids]
+        parts[2] = [parts[2][0] for _i in layer_ids]
         return {"offset": offset or 0, "parts": parts}
 
     @app.callback(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,6 @@ def city_map(
                 hideout={"label": config.map.basemap_label},
                 interactive=False,
                 id=f"{map_id}-basemap",
-                # The attribution box credits the basemap and every data source shown.
-                attribution=" | ".join(
-                    p for p in [config.map.basemap_attribution, *data_credits] if p
-                ),
             )
         )
     overlays = [
@@ -88,7 +85,14 @@ def city_map(
         dcc.Store(id={"type": SOURCE_ID, "layer": layer_id}, data=url)
         for layer_id, url in urls.items()
     )
-    children.append(dl.AttributionControl(prefix="Leaflet", position="bottomright"))
+    # The attribution box credits Leaflet, the basemap and every data source shown; the
+    # tile layer adds its own credit. Leaflet reads these as HTML, so they are escaped.
+    credits = ["Leaflet", config.map.basemap_attribution, *data_credits]
+    children.append(
+        dl.AttributionControl(
+            prefix=" | ".join(escape(c) for c in credits if c), position="bottomright"
+        )
+    )
     return dl.Map(
         id=map_id,
         center=list(config.map.center),

@@ -138,7 +138,7 @@ def _form(config: CityConfig, now: datetime, _: Gettext) -> html.Section:
             *texts,
             html.Div(
                 [
-                    html.Label(_("Severity")),
+                    html.Span(_("Severity"), id="cc-notice-severity-label"),
                     dcc.RadioItems(
                         id="cc-notice-severity",
                         options=[{"label": _(s), "value": s} for s in SEVERITIES],

@@ -105,6 +105,7 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
                         title=_("Step forward"),
                         **{"aria-label": _("Step forward")},
                     ),
+                    html.Span(_("Speed"), id="cc-tm-speed-label", className="cc-sr-only"),
                     dcc.RadioItems(
                         id="cc-tm-speed",
                         options=[{"label": f"{s}×", "value": s} for s in SPEEDS],
@@ -113,6 +114,7 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
                         className="cc-radio",
                         inputClassName="cc-radio-input",
                     ),
+                    html.Span(_("Period"), id="cc-tm-range-label", className="cc-sr-only"),
                     dcc.RadioItems(
                         id="cc-tm-range",
                         options=[
@@ -132,6 +134,7 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
                     ),
                 ],
             ),
+            html.Span(_("Moment shown"), id="cc-tm-slider-label", className="cc-sr-only"),
             dcc.Slider(
                 id="cc-tm-slider",
                 max=0,

@@ -130,6 +130,8 @@ domain = "traffic"
 title = "Traffic"
 sources = ["kfz"]
 metric = "vehicle_flow"
+thresholds = [400, 1200]
+labels = ["light", "moderate", "heavy"]
 """,
         encoding="utf-8",
     )

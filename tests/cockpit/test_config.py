@@ -207,6 +207,13 @@ MISTAKES = [
         id="labels-thresholds-mismatch",
     ),
     pytest.param(
+        'labels = ["quiet", "busy", "crowded"]',
+        "",
+        "layers.pedestrians",
+        "labels are missing",
+        id="labels-missing",
+    ),
+    pytest.param(
         'metric = "vehicle_flow"',
         'metric = "vehicle_flows"',
         "layers.traffic.metric",

@@ -45,6 +45,16 @@ INTERNAL_NAME = "Staff crowd counters (internal)"
 PASSWORD = "kiosk-test-password-1"
 
 
+def snapshot(duo: DashComposite, path: Path) -> None:
+    """A screenshot of one slide, not of two mid-way through their cross-fade."""
+    duo.driver.execute_script(
+        "const s = document.createElement('style');"
+        "s.textContent = '.cc-kiosk .cc-slide { transition: none !important; }';"
+        "document.head.appendChild(s);"
+    )
+    duo.driver.save_screenshot(str(path))
+
+
 def kiosk_config(poll_seconds: float = 1, reload_hours: float = 6) -> CityConfig:
     """The demo city with an internal pedestrian source and layer, two signed-in users and
     a kiosk that rotates every 3 s and refreshes every ``poll_seconds``."""
@@ -184,8 +194,7 @@ def test_kiosk_landscape_fits_and_is_clean(
 ) -> None:
     open_kiosk(duo)
     assert script(duo, "return [window.innerWidth, window.innerHeight];") == [1920, 1080]
-    time.sleep(0.8)  # the first slide fades in
-    duo.driver.save_screenshot(str(screenshots / "kiosk-landscape.png"))
+    snapshot(duo, screenshots / "kiosk-landscape.png")
     assert script(duo, _LAYOUT_PROBLEMS) == []
     # Headline figures are at least 64 px high at 1080p.
     for slide in duo.driver.find_elements(By.CSS_SELECTOR, ".cc-slide .cc-answer"):
@@ -253,8 +262,7 @@ def test_portrait_screen_fits(duo: DashComposite, runtime: Runtime, screenshots:
         open_kiosk(duo)
         assert script(duo, "return [window.innerWidth, window.innerHeight];") == [1080, 1920]
         assert script(duo, _LAYOUT_PROBLEMS) == []
-        time.sleep(0.8)
-        duo.driver.save_screenshot(str(screenshots / "kiosk-portrait.png"))
+        snapshot(duo, screenshots / "kiosk-portrait.png")
         assert own_errors(duo, runtime.config) == []
     finally:
         viewport(duo, 1920, 1080)
@@ -273,7 +281,7 @@ def test_german_changes_every_visible_string(
     assert len(english) > 25
     assert english & german == set()
     duo.wait_for_element('.cc-slide.cc-active[data-lang="de"]')
-    duo.driver.save_screenshot(str(screenshots / "kiosk-de.png"))
+    snapshot(duo, screenshots / "kiosk-de.png")
     assert own_errors(duo, runtime.config) == []
 
 
@@ -410,8 +418,7 @@ def test_emergency_takes_over_the_screen(
             takeover,
         )
         assert rect == [0, 0, 1920, 1080]
-        time.sleep(0.8)  # the slide under it fades out of view
-        duo.driver.save_screenshot(str(screenshots / "kiosk-emergency.png"))
+        snapshot(duo, screenshots / "kiosk-emergency.png")
         assert_accessible(duo.driver, "#cc-kiosk")
         # Withdrawn: the kiosk is back to its slides within a refresh.
         runtime.journal.withdraw(notice_id, "sam", now=now)

@@ -125,6 +125,9 @@ def test_map_works_without_tiles_and_credits_its_sources(
     assert loaded == 0
     credits = duo.find_element(".leaflet-control-attribution").text
     assert runtime.config.map.tile_attribution in credits
+    assert runtime.config.map.basemap_attribution in credits
+    for cfg in runtime.config.sources.values():
+        assert cfg.name in credits and cfg.licence in credits, cfg.name
     # Every data source on the map is credited with its publisher and licence on the page.
     table = duo.find_element("#cc-sources").text
     for cfg in runtime.config.sources.values():
