@@ -30,7 +30,7 @@ from layouts.kpi_card import kpi_strip
 from layouts.map import LAYER_ID, SOURCE_ID, city_map, legend
 from layouts.mapdata import compact_layer, map_data_urls
 from layouts.timefmt import local_time
-from layouts.trend import cursor_shapes, empty_trend, trend_figure
+from layouts.trend import cursor_shapes, trend_figure
 
 __all__ = ["layout", "register_callbacks", "replay_urls", "site_detail"]
 
@@ -235,10 +235,14 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                                         id="cc-site-detail",
                                         className="cc-site-detail",
                                     ),
-                                    dcc.Graph(
-                                        id="cc-trend",
-                                        figure=empty_trend(_("Click a site on the map.")),
-                                        config={"displaylogo": False},
+                                    # The chart (and Plotly with it) loads when a site
+                                    # is chosen, so the first view shows the map sooner.
+                                    html.Div(
+                                        html.P(
+                                            _("Click a site on the map."),
+                                            className="cc-muted cc-trend-hint",
+                                        ),
+                                        id="cc-trend-box",
                                         className="cc-trend",
                                     ),
                                     parking_question(_),
@@ -567,8 +571,11 @@ def register_callbacks(app: Dash, city: City) -> None:
             panels = (sources_table(city, view), _as_of(city, view), map_updated(city, view))
             parts = list(_frame(city, view, moment, colour, language, panels))
         # The map files' URLs per layer, and the same marker colouring for every layer.
+        # Colouring by state needs no hideout: leaving it unsent spares the browser
+        # rebuilding every layer's clusters on each new data version.
         parts[1] = [urls.get(i["layer"]) for i in source_ids]
-        parts[2] = [parts[2][0] for _i in layer_ids]
+        recolour = colour == "typical" or ctx.triggered_id == "cc-colour"
+        parts[2] = [parts[2][0] if recolour else no_update for _i in layer_ids]
         return {"offset": offset or 0, "parts": parts}
 
     @app.callback(
@@ -584,7 +591,7 @@ def register_callbacks(app: Dash, city: City) -> None:
         return str(site_id)
 
     @app.callback(
-        Output("cc-trend", "figure"),
+        Output("cc-trend-box", "children"),
         Output("cc-site-detail", "children"),
         Output("cc-park", "style"),
         Output("cc-pair", "children"),
@@ -613,7 +620,7 @@ def register_callbacks(app: Dash, city: City) -> None:
         hidden = {"display": "none"}
         if site_id not in names.index:
             message = _("This site is not available.")
-            return empty_trend(message), [message], hidden, []
+            return html.P(message, className="cc-muted cc-trend-hint"), [message], hidden, []
         hours = max(city.config.ui.trend_hours, tm.RANGES.get(range_id, (0, 0))[0] // 60)
         series = city.series(role, site_id, hours)
         if ctx.triggered_id == "cc-version" and series.empty:
@@ -637,7 +644,10 @@ def register_callbacks(app: Dash, city: City) -> None:
             if domain == "traffic"
             else []
         )
-        return figure, site_detail(city, view, site_id, _), park, pair
+        chart = dcc.Graph(
+            id="cc-trend", figure=figure, config={"displaylogo": False}, style={"height": "100%"}
+        )
+        return chart, site_detail(city, view, site_id, _), park, pair
 
     @app.callback(
         Output("cc-trend", "figure", allow_duplicate=True),

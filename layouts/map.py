@@ -69,7 +69,13 @@ def city_map(
                 data=layers.get(layer_id, {"type": "FeatureCollection", "features": []}),
                 cluster=True,
                 zoomToBoundsOnClick=True,
-                superClusterOptions={"radius": 50, "maxZoom": 16},
+                # Clusters are indexed from a few zoom levels above the city's own zoom,
+                # not from the whole world: far fewer levels to build for a large city.
+                superClusterOptions={
+                    "radius": 50,
+                    "maxZoom": 16,
+                    "minZoom": max(0, config.map.zoom - 4),
+                },
                 pointToLayer=_fn("pointToLayer"),
                 clusterToLayer=_fn("clusterToLayer"),
                 onEachFeature=_fn("onEachFeature"),

@@ -87,13 +87,13 @@ def test_cockpit_runs_under_the_csp_without_violations(
     duo.wait_for_page(duo.server_url + "/")
     duo.wait_for_element("#cc-kpis .cc-kpi", timeout=20)
     duo.wait_for_element(".leaflet-container .cc-marker", timeout=20)
-    duo.wait_for_element(".cc-trend .main-svg", timeout=20)  # Plotly drew under the CSP
     # Open a site's trend, so that Plotly draws a real figure too.
     duo.driver.execute_script(
         "document.querySelector('.leaflet-marker-pane .cc-marker:not(.cc-cluster)')"
         "?.dispatchEvent(new MouseEvent('click', {bubbles: true}));"
     )
     duo.wait_for_element("#cc-site-detail h3", timeout=20)
+    duo.wait_for_element(".cc-trend .main-svg", timeout=20)  # Plotly drew under the CSP
     duo.driver.save_screenshot(str(screenshots / "security-csp-cockpit.png"))
     errors = own_errors(duo, runtime.config)
     assert errors == []
