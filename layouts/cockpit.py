@@ -338,8 +338,8 @@ def site_detail(city: City, view: CityView, site_id: str, _: Gettext | None = No
 
 def _live_twin(city: City, view: CityView) -> Any:
     """The live twin of ``view``, computed once per view (data version and role) and
-    clock minute (the twin compares with the time of day)."""
-    key = f"live-twin:{int(city.clock().timestamp()) // 60}"
+    clock hour (baselines are per hour of the week; new data makes a new view anyway)."""
+    key = f"live-twin:{int(city.clock().timestamp()) // 3600}"
     found = view.memo.get(key)
     if found is None:
         found = view.memo[key] = twin.twin_at(city, view, None)
@@ -409,8 +409,8 @@ def _frame(
 
 def live_frame(city: City, view: CityView, language: str, colour: str) -> tuple[Any, ...]:
     """The live frame of ``view``, rendered once per view, language, colouring and clock
-    minute, so that every browser after the first only copies it out."""
-    key = f"frame:{language}:{colour}:{int(city.clock().timestamp()) // 60}"
+    hour, so that every browser after the first only copies it out."""
+    key = f"frame:{language}:{colour}:{int(city.clock().timestamp()) // 3600}"
     built = view.memo.get(key)
     if built is None:
         _k, sources, as_of, updated = _panels(city, view)
