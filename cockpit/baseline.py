@@ -156,6 +156,10 @@ def slot_label(moment: datetime | pd.Timestamp, timezone: str) -> str:
     return f"{local:%A} {local:%H}:00"
 
 
+# Metrics that count passing people or vehicles.
+COUNT_METRICS = frozenset({"pedestrians", "vehicle_flow"})
+
+
 # -- baselines and states -------------------------------------------------------------
 def baselines(
     frame: pd.DataFrame,
@@ -186,7 +190,10 @@ def baselines(
         }
     )
     out = out[out["median"].notna()].reset_index()
-    return out[columns].reset_index(drop=True)
+    # Counters report zero when they are down as well as when a street is empty, so a
+    # usual count of zero is no baseline: nothing is "far above" a sensor outage.
+    outage = out["metric"].isin(COUNT_METRICS) & (out["median"] <= 0)
+    return out.loc[~outage, columns].reset_index(drop=True)
 
 
 def _floor(median: np.ndarray | pd.Series, metrics: pd.Series) -> np.ndarray:

@@ -214,3 +214,19 @@ def test_before_after_judges_both_sides_against_the_pre_decision_pattern() -> No
     assert by_kpi.metric == "vehicle_flow" and by_kpi.effect == pytest.approx(-0.2)
     nothing = before_after(frame, "vehicle_flow", ["traffic:2"], decided, TZ)
     assert nothing.effect is None and "not enough history" in nothing.words
+
+
+def test_a_counter_that_usually_reads_zero_has_no_baseline() -> None:
+    """A usual count of zero is a sensor outage as often as an empty street; an air
+    reading of zero is a reading."""
+    frame = pd.concat(
+        [
+            hourly(
+                "pedestrians:9", "pedestrians", "2026-10-20", "2026-11-24 10:00", tuesday_ten({}, 0)
+            ),
+            hourly("air:1", "pm10", "2026-10-20", "2026-11-24 10:00", tuesday_ten({}, 0)),
+        ],
+        ignore_index=True,
+    )
+    base = baselines(frame, AT, TZ)
+    assert list(base["site_id"]) == ["air:1"]
