@@ -47,6 +47,7 @@ from layouts.mobile_data import (
     site_states,
 )
 from layouts.mobile_parts import alert_list, coverage_line, site_button, site_sheet
+from layouts.security import client_address
 
 __all__ = ["layout", "register"]
 
@@ -331,7 +332,7 @@ def _acknowledge(runtime: Runtime, key: str) -> None:
         raise PreventUpdate
     now = runtime.city.clock()
     runtime.journal.acknowledge(key, viewer.user, now=now)
-    runtime.journal.audit(viewer.user, "acknowledge alert", key, now=now)
+    runtime.journal.audit(viewer.user, "acknowledge alert", key, client_address(), now=now)
 
 
 def register(app: Dash, runtime: Runtime) -> None:

@@ -287,7 +287,7 @@ def test_staff_acknowledge_an_alert_end_to_end(
     ack = runtime.journal.acknowledgements()[open_keys[0]]
     assert ack.user == USER and ack.time == T0.to_pydatetime()
     assert any(
-        e.action == "acknowledge alert" and e.detail == open_keys[0]
+        e.action == "acknowledge alert" and e.detail == open_keys[0] and e.address == "127.0.0.1"
         for e in runtime.journal.audit_log()
     )
     # An acknowledgement made on another staff phone appears at this phone's next poll.
