@@ -62,7 +62,13 @@ WEEK = pd.Timedelta(days=7)
 State = Literal["well below", "typical", "well above", "unknown"]
 
 
+# Metrics that count passing people or vehicles.
+COUNT_METRICS = frozenset({"pedestrians", "vehicle_flow"})
+
+
 # -- reading -------------------------------------------------------------------------
+
+
 def read_history(
     history: HistoryStore,
     config: CityConfig,
@@ -141,6 +147,11 @@ def profile(
         filled = np.where(enough[None, :, :], past, 0.0)
         median = np.nanmedian(filled, axis=0)
         spread = MAD_SCALE * np.nanmedian(np.abs(filled - median[None, :, :]), axis=0)
+    # Counters report zero when they are down as well as when a street is empty, so a
+    # usual count of zero is no baseline: nothing is "far above" a sensor outage.
+    metrics = table.columns.get_level_values("metric")
+    outage = np.asarray(metrics.isin(list(COUNT_METRICS)))[None, :] & (median <= 0)
+    enough = enough & ~outage
     median = np.where(enough, median, np.nan)
     spread = np.where(enough, spread, np.nan)
 
@@ -154,10 +165,6 @@ def slot_label(moment: datetime | pd.Timestamp, timezone: str) -> str:
     """ "Tuesday 10:00": the weekday and hour of ``moment`` on the city's wall clock."""
     local = pd.Timestamp(moment).tz_convert(timezone)
     return f"{local:%A} {local:%H}:00"
-
-
-# Metrics that count passing people or vehicles.
-COUNT_METRICS = frozenset({"pedestrians", "vehicle_flow"})
 
 
 # -- baselines and states -------------------------------------------------------------
@@ -190,10 +197,7 @@ def baselines(
         }
     )
     out = out[out["median"].notna()].reset_index()
-    # Counters report zero when they are down as well as when a street is empty, so a
-    # usual count of zero is no baseline: nothing is "far above" a sensor outage.
-    outage = out["metric"].isin(COUNT_METRICS) & (out["median"] <= 0)
-    return out.loc[~outage, columns].reset_index(drop=True)
+    return out[columns].reset_index(drop=True)
 
 
 def _floor(median: np.ndarray | pd.Series, metrics: pd.Series) -> np.ndarray:

@@ -230,3 +230,32 @@ def test_a_counter_that_usually_reads_zero_has_no_baseline() -> None:
     )
     base = baselines(frame, AT, TZ)
     assert list(base["site_id"]) == ["air:1"]
+
+
+def test_a_counter_that_usually_reads_zero_is_not_an_anomaly() -> None:
+    """400 people at a counter that read zero for weeks is a counter back from an outage
+    as often as a crowd, so it is not flagged; a site with a real baseline still is."""
+
+    def back_at_nine(t: pd.Timestamp) -> float:
+        return 400.0 if t >= pd.Timestamp("2026-11-24 09:00", tz=TZ) else 0.0
+
+    def spike(t: pd.Timestamp) -> float:
+        return 1000.0 if t >= pd.Timestamp("2026-11-24 09:00", tz=TZ) else 50.0
+
+    end = "2026-11-24 10:00"
+    frame = pd.concat(
+        [
+            hourly("pedestrians:9", "pedestrians", "2026-10-20", end, back_at_nine),
+            hourly("pedestrians:1", "pedestrians", "2026-10-20", end, spike),
+        ],
+        ignore_index=True,
+    )
+    sites = sites_frame(
+        [
+            {"id": "pedestrians:9", "name": "Outage St", "domain": "pedestrians",
+             "lat": -37.81, "lon": 144.96, "source": "pedestrians"},
+            {"id": "pedestrians:1", "name": "Swanston St", "domain": "pedestrians",
+             "lat": -37.81, "lon": 144.97, "source": "pedestrians"},
+        ]
+    )  # fmt: skip
+    assert [a.site_id for a in todays_anomalies(frame, sites, AT, TZ)] == ["pedestrians:1"]
