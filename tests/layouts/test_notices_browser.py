@@ -43,8 +43,10 @@ def sign_in(duo: DashComposite, user: str, next_path: str) -> None:
 
 
 def sign_out(duo: DashComposite) -> None:
+    """Sign out through the page's form, and wait until the cockpit greets a visitor."""
     duo.driver.get(f"{duo.server_url}/signout")
     duo.find_element("form button[type=submit]").click()
+    duo.wait_for_element("#cc-nav-signin", timeout=30)
 
 
 def dash_post(
