@@ -26,7 +26,7 @@ from cockpit.journal import Decision
 from cockpit.model import METRICS
 from cockpit.runtime import Runtime
 from layouts.access import current_viewer
-from layouts.notices import parse_local
+from layouts.notices import parse_local, staff_header
 
 __all__ = ["KPI_METRICS", "decision_list", "effects", "register"]
 
@@ -204,21 +204,8 @@ def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
     _ = translator(language, "cockpit")
     config = runtime.config
     viewer = current_viewer()
-    header = html.Header(
-        className="cc-header",
-        children=[
-            html.H1(_("Decision log")),
-            html.Span(config.city.name, className="cc-asof"),
-            html.Nav(
-                [html.A(_("Cockpit"), href="/"), html.A(_("Notices"), href="/notices")]
-                + (
-                    [html.A(_("Sign out"), href="/signout")]
-                    if viewer.signed_in
-                    else [html.A(_("Sign in"), href="/signin?next=/decisions")]
-                ),
-                className="cc-nav",
-            ),
-        ],
+    header = staff_header(
+        _("Decision log"), config.city.name, "/decisions", ("/notices", _("Notices")), viewer, _
     )
     if not viewer.signed_in:
         body: list[Any] = [

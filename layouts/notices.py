@@ -19,14 +19,14 @@ import flask
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from cockpit.auth import may_do
+from cockpit.auth import Viewer, may_do
 from cockpit.config import CityConfig
 from cockpit.i18n import format_time, translator
 from cockpit.journal import SEVERITIES, Notice
 from cockpit.runtime import Runtime
 from layouts.access import current_viewer
 
-__all__ = ["notice_languages", "notice_list", "parse_local", "register"]
+__all__ = ["notice_languages", "notice_list", "parse_local", "register", "staff_header"]
 
 Gettext = Callable[[str], str]
 _INPUT = "%Y-%m-%dT%H:%M"
@@ -184,6 +184,29 @@ def _form(config: CityConfig, now: datetime, _: Gettext) -> html.Section:
     )
 
 
+def staff_header(
+    title: str, city: str, here: str, other: tuple[str, str], viewer: Viewer, _: Gettext
+) -> html.Header:
+    """The header of a staff page: its title, the city, and links to the cockpit, the
+    ``other`` staff page (path, label) and signing in (back to ``here``) or out."""
+    account = (
+        [html.A(_("Sign out"), href="/signout")]
+        if viewer.signed_in
+        else [html.A(_("Sign in"), href=f"/signin?next={here}")]
+    )
+    return html.Header(
+        className="cc-header",
+        children=[
+            html.H1(title),
+            html.Span(city, className="cc-asof"),
+            html.Nav(
+                [html.A(_("Cockpit"), href="/"), html.A(other[1], href=other[0]), *account],
+                className="cc-nav",
+            ),
+        ],
+    )
+
+
 def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
     """The notices page for the viewer: the form and the list, or a sign-in prompt."""
     language = lang if isinstance(lang, str) and lang.isalpha() else "en"
@@ -191,21 +214,8 @@ def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
     config = runtime.config
     viewer = current_viewer()
     allowed = may_do(config, viewer.role, "publish_notice")
-    header = html.Header(
-        className="cc-header",
-        children=[
-            html.H1(_("Public notices")),
-            html.Span(config.city.name, className="cc-asof"),
-            html.Nav(
-                [html.A(_("Cockpit"), href="/"), html.A(_("Decisions"), href="/decisions")]
-                + (
-                    [html.A(_("Sign out"), href="/signout")]
-                    if viewer.signed_in
-                    else [html.A(_("Sign in"), href="/signin?next=/notices")]
-                ),
-                className="cc-nav",
-            ),
-        ],
+    header = staff_header(
+        _("Public notices"), config.city.name, "/notices", ("/decisions", _("Decisions")), viewer, _
     )
     if not allowed:
         body: list[Any] = [
