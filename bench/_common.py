@@ -25,18 +25,58 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-__all__ = ["ROOT", "DashClient", "Timings", "free_port", "gunicorn", "percentile"]
+__all__ = [
+    "ROOT",
+    "DashClient",
+    "Timings",
+    "chromium",
+    "free_port",
+    "gunicorn",
+    "percentile",
+]
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+HEADLESS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+)
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def chromium(window: str = "1600,1000", *flags: str) -> webdriver.Chrome:
+    """A fresh headless Chromium (empty cache) of ``window`` size, with Debian's driver.
+
+    dash[testing] allows selenium 3.141 to 4.2; the two name the driver differently.
+    """
+    options = Options()
+    for flag in (*HEADLESS, f"--window-size={window}", *flags):
+        options.add_argument(flag)
+    options.binary_location = os.environ.get("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
+    try:
+        from selenium.webdriver.chrome.service import Service
+
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    except TypeError:  # selenium 3 has no ``service`` argument
+        driver = webdriver.Chrome(executable_path=CHROMEDRIVER, options=options)
+    driver.set_script_timeout(60)
+    return driver
 
 
 def percentile(values: list[float], pct: float) -> float:

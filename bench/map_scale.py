@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import statistics
 import sys
 import time
@@ -32,10 +31,8 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 
 import requests  # noqa: E402
 from dash import Dash, html  # noqa: E402
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 
+from bench._common import chromium  # noqa: E402
 from bench.synthetic_city import SyntheticCity, serve  # noqa: E402
 from layouts.app import create_app  # noqa: E402
 from layouts.mapdata import map_data_urls  # noqa: E402
@@ -48,24 +45,6 @@ const selector = arguments[0], done = arguments[arguments.length - 1];
   else { requestAnimationFrame(look); }
 })();
 """
-
-
-def chromium() -> webdriver.Chrome:
-    options = Options()
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--window-size=1600,1000",
-    ):
-        options.add_argument(flag)
-    options.binary_location = os.environ.get("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    driver.set_script_timeout(60)
-    return driver
 
 
 def first_render_s(url: str, selector: str) -> float:

@@ -32,12 +32,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
+from bench._common import chromium
 from cockpit.auth import hash_password
 from cockpit.config import UserConfig, default_config_path, load_config
 from cockpit.runtime import Runtime
@@ -71,22 +71,6 @@ const res = performance.getEntriesByType('resource');
 return [nav ? nav.transferSize : 0, res.reduce((s, r) => s + (r.transferSize || 0), 0),
         res.filter(r => r.transferSize > 0).map(r => r.name)];
 """
-
-
-def _driver() -> webdriver.Chrome:
-    options = Options()
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--window-size=390,844",
-    ):
-        options.add_argument(flag)
-    options.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(options=options)
 
 
 def transferred_kb(driver: webdriver.Chrome, url: str, ready: str) -> tuple[float, list[str]]:
@@ -145,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         base = f"http://127.0.0.1:{server.server_port}"
-        driver = _driver()
+        driver = chromium("390,844")
         try:
             started = time.perf_counter()
             results = {page: measure(driver, base, page, warm_loads) for page in PAGES}

@@ -21,7 +21,6 @@ is under 10 %.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import tempfile
 import time
@@ -30,10 +29,8 @@ from typing import Any
 
 import psutil
 import requests
-from _common import gunicorn
+from _common import chromium, gunicorn
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 
 from tests.faultserver import FaultServer, microclimate_routes, ods_city_toml, parking_routes
 
@@ -61,24 +58,6 @@ def moving_air(answer: dict[str, Any]) -> None:
             if isinstance(record.get(key), int | float):
                 record[key] = round(random.uniform(2, 60), 1)
         record["received_at"] = stamp
-
-
-def chromium() -> webdriver.Chrome:
-    options = Options()
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--window-size=1920,1080",
-        "--enable-precise-memory-info",
-    ):
-        options.add_argument(flag)
-    options.binary_location = os.environ.get("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
 def js_heap(driver: webdriver.Chrome) -> float:
@@ -134,7 +113,7 @@ def main() -> int:
                 f"soak: {cycles} refresh cycles of {url} (poll 1 s, sources refreshed every"
                 f" 1 s with changing data), sampling every {every} cycles; work dir {work}"
             )
-            driver = chromium()
+            driver = chromium("1920,1080", "--enable-precise-memory-info")
             driver.get(url)
             deadline = time.monotonic() + 60
             while not driver.execute_script(f"return !!document.getElementById('{watched}')"):
