@@ -493,35 +493,34 @@ def register_callbacks(app: Dash, city: City) -> None:
     # browser applies a frame only while the slider still shows its moment.
     app.clientside_callback(
         """
-        function (frame, value) {
+        function (frame, value, shown, stores) {
             var none = window.dash_clientside.no_update;
             if (!frame || (frame.offset || 0) !== (value || 0)) {
                 return [none, none, none, none, none, none, none, none, none, none, none,
-                        none, none];
+                        none];
             }
             var parts = frame.parts.slice();
+            // A layer file is fetched again only when its URL changes. Its store is set
+            // here rather than as an output: Dash holds a callback back while one upstream
+            // of its input runs, and the page's first layer load must not wait for the
+            // first refresh's round trip.
+            var urls = parts.splice(1, 1)[0];
+            stores.forEach(function (id, i) {
+                if (urls[id.layer] && urls[id.layer] !== shown[i]) {
+                    window.dash_clientside.set_props(id, {data: urls[id.layer]});
+                }
+            });
             // Markers are redrawn only when their colouring changes, not on every frame.
-            // Layer files are fetched again only when their URLs change.
-            var urls = JSON.stringify(parts[1]);
-            if (window.__ccUrls === undefined) {
-                window.__ccUrls = JSON.stringify(parts[1]);
-                parts[1] = none;
-            } else if (urls === window.__ccUrls) {
-                parts[1] = none;
-            } else {
-                window.__ccUrls = urls;
-            }
-            var key = JSON.stringify(parts[2]);
+            var key = JSON.stringify(parts[1]);
             if (window.__ccHideout === undefined) {
                 window.__ccHideout = JSON.stringify(
-                    parts[2].map(function () { return {colour: "state", typical: {}}; }));
+                    parts[1].map(function () { return {colour: "state", typical: {}}; }));
             }
-            if (key === window.__ccHideout) { parts[2] = none; } else { window.__ccHideout = key; }
+            if (key === window.__ccHideout) { parts[1] = none; } else { window.__ccHideout = key; }
             return parts.concat([frame.offset || 0]);
         }
         """,
         Output("cc-kpis", "children"),
-        Output({"type": SOURCE_ID, "layer": ALL}, "data"),
         Output({"type": LAYER_ID, "layer": ALL}, "hideout"),
         Output("cc-sources", "children"),
         Output("cc-asof", "children"),
@@ -535,6 +534,8 @@ def register_callbacks(app: Dash, city: City) -> None:
         Output("cc-tm-shown", "data"),
         Input("cc-frame", "data"),
         State("cc-tm-slider", "value"),
+        State({"type": SOURCE_ID, "layer": ALL}, "data"),
+        State({"type": SOURCE_ID, "layer": ALL}, "id"),
         prevent_initial_call=True,
     )
 
@@ -570,10 +571,11 @@ def register_callbacks(app: Dash, city: City) -> None:
             urls = replay_urls(view, moment)
             panels = (sources_table(city, view), _as_of(city, view), map_updated(city, view))
             parts = list(_frame(city, view, moment, colour, language, panels))
-        # The map files' URLs per layer, and the same marker colouring for every layer.
+        # The map files' URLs per layer on the map, and the same marker colouring for
+        # every layer.
         # Colouring by state needs no hideout: leaving it unsent spares the browser
         # rebuilding every layer's clusters on each new data version.
-        parts[1] = [urls.get(i["layer"]) for i in source_ids]
+        parts[1] = {i["layer"]: urls[i["layer"]] for i in source_ids if i["layer"] in urls}
         recolour = colour == "typical" or ctx.triggered_id == "cc-colour"
         parts[2] = [parts[2][0] if recolour else no_update for _i in layer_ids]
         return {"offset": offset or 0, "parts": parts}

@@ -3,7 +3,7 @@ domain with markers coloured (and shaped) by state, a legend and attributions.""
 
 from __future__ import annotations
 
-import json
+import hashlib
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -14,7 +14,7 @@ from dash import dcc, html
 
 from cockpit.config import CityConfig
 
-__all__ = ["LAYER_ID", "SOURCE_ID", "city_map", "legend"]
+__all__ = ["BASEMAP_ROUTE", "LAYER_ID", "SOURCE_ID", "basemap_file", "city_map", "legend"]
 
 LAYER_ID = "cc-layer"
 # Stores holding each layer's data URL (see layouts/mapdata.py and assets/mapdata.js).
@@ -26,10 +26,20 @@ def _fn(name: str) -> dict[str, str]:
     return {"variable": _JS + name}
 
 
+# The basemap travels as its own file, which the browser keeps, not inside the page.
+BASEMAP_ROUTE = "/map-basemap.json"
+
+
 @lru_cache(maxsize=8)
-def _basemap(path: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
-    return data
+def basemap_file(path: str) -> tuple[bytes, str]:
+    """The basemap GeoJSON at ``path`` and a digest of it, which its URL carries."""
+    body = Path(path).read_bytes()
+    return body, hashlib.sha256(body).hexdigest()[:16]
+
+
+def _basemap_url(config: CityConfig) -> str:
+    _, digest = basemap_file(str(config.resolve(config.map.basemap)))
+    return f"{BASEMAP_ROUTE}?h={digest}"
 
 
 def city_map(
@@ -54,7 +64,7 @@ def city_map(
     if config.map.basemap:
         children.append(
             dl.GeoJSON(
-                data=_basemap(str(config.resolve(config.map.basemap))),
+                url=_basemap_url(config),
                 style=_fn("areaStyle"),
                 onEachFeature=_fn("areaLabel"),
                 hideout={"label": config.map.basemap_label},
@@ -70,10 +80,12 @@ def city_map(
                 cluster=True,
                 zoomToBoundsOnClick=True,
                 # Clusters are indexed from a few zoom levels above the city's own zoom,
-                # not from the whole world: far fewer levels to build for a large city.
+                # not from the whole world, down to street level (zoom 15; single sites
+                # from 16): each level indexes every site of a 50,000-site city again.
+                # An 80 px radius (Leaflet.markercluster's) keeps the city view readable.
                 superClusterOptions={
-                    "radius": 50,
-                    "maxZoom": 16,
+                    "radius": 80,
+                    "maxZoom": 15,
                     "minZoom": max(0, config.map.zoom - 4),
                 },
                 pointToLayer=_fn("pointToLayer"),

@@ -33,9 +33,16 @@ from dash.dependencies import ClientsideFunction
 from cockpit.city import City, CityView
 from cockpit.runtime import Runtime
 from layouts.access import viewer_role
-from layouts.map import LAYER_ID, SOURCE_ID
+from layouts.map import BASEMAP_ROUTE, LAYER_ID, SOURCE_ID, basemap_file
 
-__all__ = ["LayerFiles", "compact_layer", "map_data_url", "map_data_urls", "register"]
+__all__ = [
+    "LayerFiles",
+    "basemap_response",
+    "compact_layer",
+    "map_data_url",
+    "map_data_urls",
+    "register",
+]
 
 ROUTE = "/map-data/<layer_id>.json"
 # The viewer's current layer files, so that the page can fetch them while it loads.
@@ -174,6 +181,31 @@ def layer_response(files: LayerFiles, layer_id: str) -> flask.Response:
     return response
 
 
+def basemap_response(runtime: Runtime) -> flask.Response:
+    """The city's offline basemap: the same public file for every viewer."""
+    config = runtime.config
+    if not config.map.basemap:
+        return flask.make_response("this city has no basemap", 404)
+    body, digest = basemap_file(str(config.resolve(config.map.basemap)))
+    response = flask.make_response(body)
+    response.mimetype = "application/json"
+    response.headers["ETag"] = f'"{digest}"'
+    if flask.request.args.get("h") == digest:
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+# The cockpit page's lazily loaded scripts (the clustered layers, its slider and
+# dropdowns): the renderer asks for them only once it reaches those components.
+LAZY_SCRIPTS = (
+    "dash_leaflet/async-GeoJSON.js",
+    "dash/dcc/async-slider.js",
+    "dash/dcc/async-dropdown.js",
+)
+
+
 def _cache_assets(response: flask.Response) -> flask.Response:
     """Dash names each asset with its modification time (``?m=...``): such a URL never
     changes content, so browsers may keep it for a year."""
@@ -200,10 +232,18 @@ def register(app: Dash, runtime: Runtime) -> None:
         return response
 
     def preload(response: flask.Response) -> flask.Response:
-        # The cockpit page names its layer files in a Link header: the browser fetches
-        # them while it still loads the page's scripts.
+        # The cockpit page names its layer files and lazy scripts in Link headers: the
+        # browser fetches them while it still loads the page's scripts.
         if flask.request.path != "/" or response.status_code != 200:
             return response
+        response.headers.extend(
+            (
+                "Link",
+                f"<{app.get_relative_path('/_dash-component-suites/' + path)}>; "
+                "rel=preload; as=script",
+            )
+            for path in LAZY_SCRIPTS
+        )
         view = runtime.city.ready_view(viewer_role())  # never delays the page to build it
         if view is not None:
             response.headers.extend(
@@ -214,6 +254,9 @@ def register(app: Dash, runtime: Runtime) -> None:
 
     server.add_url_rule(ROUTE, "map_data", map_data, methods=["GET"])
     server.add_url_rule(INDEX, "map_data_index", map_data_index, methods=["GET"])
+    server.add_url_rule(
+        BASEMAP_ROUTE, "map_basemap", lambda: basemap_response(runtime), methods=["GET"]
+    )
     server.after_request(preload)
     server.after_request(_cache_assets)
     # New data versions are prepared (views, layer files) before browsers ask for them.

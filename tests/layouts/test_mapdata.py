@@ -3,18 +3,27 @@ role only, cached by version; the browser's loader draws them (real HTTP, real C
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from dash import Dash
 from dash.testing.composite import DashComposite
 
 from cockpit.config import CityConfig
 from cockpit.runtime import Runtime
 from layouts.app import create_app
-from layouts.mapdata import LayerFiles, compact_layer, map_data_url, map_data_urls
+from layouts.map import BASEMAP_ROUTE, LAYER_ID, SOURCE_ID, basemap_file
+from layouts.mapdata import (
+    LAZY_SCRIPTS,
+    LayerFiles,
+    compact_layer,
+    map_data_url,
+    map_data_urls,
+)
 from tests.browser import T0, Clock, browser, demo_runtime, own_errors
 
 pytestmark = pytest.mark.browser
@@ -65,10 +74,14 @@ def runtime(tmp_path_factory: pytest.TempPathFactory, config: CityConfig) -> Ite
 
 
 @pytest.fixture(scope="module")
+def app(runtime: Runtime) -> Dash:
+    return create_app(runtime, start_refresher=False)
+
+
+@pytest.fixture(scope="module")
 def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, app: Dash, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
     with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
         yield dc
 
@@ -142,3 +155,55 @@ def test_cockpit_map_draws_layers_from_their_files(
         assert_same(decoded, view.layer_features(layer_id, tz))
     duo.driver.save_screenshot(str(screenshots / "cockpit-map-from-files.png"))
     assert own_errors(duo, runtime.config) == []
+
+
+def _written_by_callbacks(app: Dash) -> set[str]:
+    """Every "<component id>.<prop>" some callback writes (pattern ids as Dash names them)."""
+    written = set()
+    for spec in app.callback_map:
+        for output in spec.strip(".").split("..."):
+            written.add(output.split("@")[0])
+    return written
+
+
+def test_first_layer_load_waits_for_no_callback(app: Dash) -> None:
+    """Dash holds a callback back while a running one may still write one of its inputs.
+    The layer loader's input (each layer's URL store) is written by no callback, so the
+    page's first map data is drawn without waiting for the first refresh round trip."""
+    loaders = [
+        spec
+        for spec, callback in app.callback_map.items()
+        if any(SOURCE_ID in str(i["id"]) for i in callback["inputs"])
+    ]
+    assert loaders and all(LAYER_ID in spec for spec in loaders)
+    assert not [w for w in _written_by_callbacks(app) if SOURCE_ID in w]
+
+
+def test_basemap_is_its_own_cached_file(duo: DashComposite, runtime: Runtime) -> None:
+    base = duo.server_url
+    body, digest = basemap_file(str(runtime.config.resolve(runtime.config.map.basemap)))
+    answer = requests.get(f"{base}{BASEMAP_ROUTE}?h={digest}", timeout=60)
+    assert answer.status_code == 200
+    assert answer.json() == json.loads(body)
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert answer.headers.get("Content-Encoding") in {"br", "gzip"}
+    other = requests.get(f"{base}{BASEMAP_ROUTE}?h=older", timeout=60)
+    assert other.headers["Cache-Control"] == "no-cache"
+    page = requests.get(f"{base}/_dash-layout", timeout=60)
+    assert "features" not in page.text  # not inside the page any more
+
+
+def test_page_names_its_lazy_scripts_and_they_exist(duo: DashComposite) -> None:
+    base = duo.server_url
+    links = requests.get(f"{base}/", timeout=60).headers["Link"]
+    for path in LAZY_SCRIPTS:
+        url = f"/_dash-component-suites/{path}"
+        assert f"<{url}>; rel=preload; as=script" in links
+        assert requests.get(base + url, timeout=60).status_code == 200
+    duo.wait_for_page(f"{base}/")
+    duo.wait_for_element(".leaflet-container .cc-cluster", timeout=30)
+    loaded = duo.driver.execute_script(
+        "return performance.getEntriesByType('resource').map(r => r.name)"
+    )
+    for path in LAZY_SCRIPTS:  # the renderer asked for exactly the preloaded URLs
+        assert f"{base}/_dash-component-suites/{path}" in loaded
