@@ -300,7 +300,7 @@ class BackendConfig(_Strict):
     # Keys in Redis start with this prefix (default: "city-cockpit:<city name>:"), so
     # several cities can share one Redis.
     redis_prefix: str = ""
-    # PostgreSQL schema holding the history tables (created when missing).
+    # PostgreSQL schema holding the history and journal tables (created when missing).
     postgres_schema: str = Field(default="city_cockpit", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # Celery's broker (default: redis_url). With the server backend, Celery workers do
     # the refreshing and web processes only serve.

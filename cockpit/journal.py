@@ -3,6 +3,8 @@ heartbeats and the audit log.
 
 One SQLite file (WAL, synchronous=FULL) beside the history, so a published notice or an
 acknowledged alert survives a restart or a ``kill -9``. Every write is one transaction.
+With the server backend the same records live in PostgreSQL, shared by every app server
+(``cockpit.backends.postgres_journal``).
 """
 
 from __future__ import annotations
@@ -11,14 +13,24 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Acknowledgement", "AuditEvent", "Decision", "Heartbeat", "Journal", "Notice"]
+__all__ = [
+    "Acknowledgement",
+    "AuditEvent",
+    "Decision",
+    "Heartbeat",
+    "Journal",
+    "Notice",
+    "check_decision",
+    "check_notice",
+    "notices_from_rows",
+]
 
 SEVERITIES = ("info", "warning", "emergency")
 
@@ -135,6 +147,53 @@ class Decision:
     created: datetime | None = None
 
 
+def check_notice(notice: Notice) -> None:
+    """Raises ValueError for a notice no kiosk could show: an unknown severity, no text in
+    any language, or an expiry not after its start."""
+    if notice.severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {SEVERITIES}, not {notice.severity!r}")
+    if not any(t.strip() for t in notice.texts.values()):
+        raise ValueError("a notice needs text in at least one language")
+    if notice.expires <= notice.starts:
+        raise ValueError("a notice must expire after it starts")
+
+
+def check_decision(decision: Decision) -> None:
+    """Raises ValueError for a decision that does not say what was done."""
+    if not decision.what.strip():
+        raise ValueError("a decision needs a description of what was done")
+
+
+# The columns ``notices_from_rows`` reads, in its order.
+NOTICE_COLUMNS = "id, created, author, severity, starts, expires, texts, withdrawn, withdrawn_by"
+
+
+def notices_from_rows(
+    rows: Iterable[Sequence[Any]], now: datetime | None, include_inactive: bool
+) -> list[Notice]:
+    """Notices from rows of ``NOTICE_COLUMNS``, newest first: those active at ``now``,
+    the most severe first, or all of them with ``include_inactive``."""
+    out = [
+        Notice(
+            texts=json.loads(texts),
+            severity=severity,
+            starts=_dt(starts) or datetime.min.replace(tzinfo=UTC),
+            expires=_dt(expires) or datetime.min.replace(tzinfo=UTC),
+            author=author,
+            id=int(nid),
+            created=_dt(created),
+            withdrawn=_dt(withdrawn),
+            withdrawn_by=withdrawn_by or "",
+        )
+        for nid, created, author, severity, starts, expires, texts, withdrawn, withdrawn_by in rows
+    ]
+    if include_inactive:
+        return out
+    moment = now or datetime.now(UTC)
+    active = [n for n in out if n.active(moment)]
+    return sorted(active, key=lambda n: -SEVERITIES.index(n.severity))
+
+
 class Journal:
     """Durable records of people's actions, in ``<data dir>/journal.sqlite``."""
 
@@ -183,12 +242,7 @@ class Journal:
     # -- notices ---------------------------------------------------------------------
     def publish(self, notice: Notice, now: datetime | None = None) -> int:
         """Store a notice; returns its id. Raises ValueError for an unusable notice."""
-        if notice.severity not in SEVERITIES:
-            raise ValueError(f"severity must be one of {SEVERITIES}, not {notice.severity!r}")
-        if not any(t.strip() for t in notice.texts.values()):
-            raise ValueError("a notice needs text in at least one language")
-        if notice.expires <= notice.starts:
-            raise ValueError("a notice must expire after it starts")
+        check_notice(notice)
         created = now or datetime.now(UTC)
         with self._write() as db:
             cur = db.execute(
@@ -220,31 +274,8 @@ class Journal:
     def notices(self, now: datetime | None = None, include_inactive: bool = False) -> list[Notice]:
         """Notices active at ``now`` (all, newest first, with ``include_inactive``),
         the most severe first."""
-        rows = self._connect().execute(
-            "SELECT id, created, author, severity, starts, expires, texts, withdrawn,"
-            " withdrawn_by FROM notices ORDER BY id DESC"
-        )
-        out = [
-            Notice(
-                texts=json.loads(texts),
-                severity=severity,
-                starts=_dt(starts) or datetime.min.replace(tzinfo=UTC),
-                expires=_dt(expires) or datetime.min.replace(tzinfo=UTC),
-                author=author,
-                id=int(nid),
-                created=_dt(created),
-                withdrawn=_dt(withdrawn),
-                withdrawn_by=withdrawn_by or "",
-            )
-            for nid, created, author, severity, starts, expires, texts, withdrawn, withdrawn_by in (
-                rows
-            )
-        ]
-        if include_inactive:
-            return out
-        moment = now or datetime.now(UTC)
-        active = [n for n in out if n.active(moment)]
-        return sorted(active, key=lambda n: -SEVERITIES.index(n.severity))
+        rows = self._connect().execute(f"SELECT {NOTICE_COLUMNS} FROM notices ORDER BY id DESC")
+        return notices_from_rows(rows, now, include_inactive)
 
     # -- alert acknowledgements -----------------------------------------------------
     def acknowledge(
@@ -318,8 +349,7 @@ class Journal:
 
     # -- decision log ---------------------------------------------------------------
     def record_decision(self, decision: Decision, now: datetime | None = None) -> int:
-        if not decision.what.strip():
-            raise ValueError("a decision needs a description of what was done")
+        check_decision(decision)
         with self._write() as db:
             cur = db.execute(
                 "INSERT INTO decisions (created, author, what, place, effective, kpis)"

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
-from cockpit.backends import open_stores
+from cockpit.backends import open_journal, open_stores
 from cockpit.city import City
 from cockpit.config import CityConfig, load_config
 from cockpit.journal import Journal
@@ -58,16 +58,24 @@ class Runtime:
         cfg = config if isinstance(config, CityConfig) else load_config(config)
         directory = Path(data_dir) if data_dir else cfg.data_dir()
         store, history = open_stores(cfg, directory)
+        try:
+            journal = open_journal(cfg, directory)
+        except BaseException:
+            history.close()
+            store.close()
+            raise
         environ = dict(os.environ)
         connectors = {
             s: build_connector(SourceContext.from_city(cfg, s, environ)) for s in cfg.sources
         }
-        # Both backends answer the same interface (see tests/cockpit/test_*_contract.py).
+        # Both backends answer the same interface (see tests/cockpit/test_*_contract.py and
+        # tests/cockpit/test_journal.py).
         shared_store = cast(SnapshotStore, store)
         shared_history = cast(HistoryStore, history)
+        shared_journal = cast(Journal, journal)
         refresher = Refresher(cfg, shared_store, shared_history, connectors, clock)
         city = City(cfg, shared_store, shared_history, clock)
-        return cls(cfg, shared_store, shared_history, refresher, city, Journal(directory))
+        return cls(cfg, shared_store, shared_history, refresher, city, shared_journal)
 
     @property
     def refreshes_in_process(self) -> bool:

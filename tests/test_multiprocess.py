@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from cockpit.backends.postgres_history import PostgresHistory
+from cockpit.backends.postgres_journal import PostgresJournal
 from cockpit.backends.redis_store import RedisSnapshotStore
 from cockpit.config import load_config
 from tests.browser import free_port
@@ -295,6 +296,9 @@ def test_runtime_opens_the_server_backend_and_leaves_refreshing_to_workers(
     try:
         assert isinstance(runtime.store, RedisSnapshotStore)
         assert isinstance(runtime.history, PostgresHistory)
+        assert isinstance(runtime.journal, PostgresJournal)
+        assert runtime.journal.schema == pg_schema
+        assert not (tmp_path / "data" / "journal.sqlite").exists()
         assert runtime.store.prefix == redis_prefix
         assert not runtime.refreshes_in_process
         create_app(runtime)  # asked to start the refresher: the server backend declines

@@ -1,6 +1,8 @@
 """Where a city keeps its state: embedded files (the default) or servers shared by many
 processes and machines (Redis for snapshots, leases and the data version; PostgreSQL for
-history). ``open_stores`` picks by ``[backend] kind`` in the city config."""
+history and the journal of notices, acknowledgements, decisions, kiosk heartbeats and
+audit). ``open_stores`` and ``open_journal`` pick by ``[backend] kind`` in the city
+config."""
 
 from __future__ import annotations
 
@@ -9,13 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.config import CityConfig
+from cockpit.journal import Journal
 from cockpit.store import HistoryStore, SnapshotStore
 
 if TYPE_CHECKING:
     from cockpit.backends.postgres_history import PostgresHistory
+    from cockpit.backends.postgres_journal import PostgresJournal
     from cockpit.backends.redis_store import RedisSnapshotStore
 
-__all__ = ["open_stores", "redis_prefix"]
+__all__ = ["open_journal", "open_stores", "redis_prefix"]
 
 
 def redis_prefix(config: CityConfig) -> str:
@@ -50,3 +54,15 @@ def open_stores(
         return store, history
     history_days, rollup_days = config.storage.history_days, config.storage.rollup_days
     return SnapshotStore(directory), HistoryStore(directory, history_days, rollup_days)
+
+
+def open_journal(config: CityConfig, directory: Path) -> Journal | PostgresJournal:
+    """The journal of ``config``'s backend: a SQLite file in ``directory`` (embedded) or
+    tables in the city's PostgreSQL schema, shared by all its app servers (server); raises
+    ``BackendUnavailable`` when PostgreSQL cannot be reached."""
+    if config.backend.kind == "server":
+        # Imported here: an embedded city needs no psycopg installed.
+        from cockpit.backends.postgres_journal import PostgresJournal
+
+        return PostgresJournal(config.backend.postgres_dsn, config.backend.postgres_schema)
+    return Journal(directory)

@@ -11,16 +11,12 @@ are one index range whatever the database's locale.
 
 from __future__ import annotations
 
-import os
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-import psycopg
-from psycopg import sql
 
-from cockpit.backends.redis_store import BackendUnavailable
+from cockpit.backends.postgres import PostgresConnections
 from cockpit.model import empty_observations, observations_frame
 
 __all__ = ["PostgresHistory"]
@@ -73,7 +69,7 @@ _SELECT = (
 )
 
 
-class PostgresHistory:
+class PostgresHistory(PostgresConnections):
     """The ``HistoryStore`` interface over PostgreSQL (one connection per thread): raw
     observations kept ``retention_days``, hourly rollups (count, mean, min, max) kept
     ``rollup_days``."""
@@ -85,18 +81,13 @@ class PostgresHistory:
         schema: str = "city_cockpit",
         rollup_days: float = 400,
     ) -> None:
-        self.dsn = dsn
-        self.schema = schema
+        super().__init__(dsn, schema)
         self.retention_s = int(retention_days * 86400)
         self.rollup_s = int(max(rollup_days, retention_days) * 86400)
-        self._local = threading.local()
-        self._all: list[psycopg.Connection[Any]] = []
-        self._guard = threading.Lock()
         self.hypertable = False
         db = self._connect()
         with db.transaction():
-            # One process creates the schema; the others wait for it here.
-            db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cc-schema:{schema}",))
+            self._lock_schema(db)
             db.execute(self._sql(_SCHEMA))
             if db.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone():
                 db.execute(
@@ -115,31 +106,6 @@ class PostgresHistory:
                     )
                 )
                 self.set_mark("rollup:v1", "done")
-
-    def _sql(self, text: str) -> sql.Composed:
-        return sql.SQL(text).format(schema=sql.Identifier(self.schema))  # type: ignore[arg-type]
-
-    def _connect(self) -> psycopg.Connection[Any]:
-        db: psycopg.Connection[Any] | None = getattr(self._local, "db", None)
-        # A connection never crosses a fork (gunicorn, Celery prefork): reopen in the child.
-        if db is None or db.closed or getattr(self._local, "pid", None) != os.getpid():
-            try:
-                db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
-            except psycopg.OperationalError as exc:
-                raise BackendUnavailable(f"PostgreSQL cannot be reached: {exc}") from None
-            self._local.db = db
-            self._local.pid = os.getpid()
-            with self._guard:
-                self._all.append(db)
-        return db
-
-    def close(self) -> None:
-        with self._guard:
-            for db in self._all:
-                if not db.closed:
-                    db.close()
-            self._all.clear()
-        self._local.db = None
 
     def append(self, observations: pd.DataFrame) -> int:
         """Add observations (canonical frame); ones already stored are skipped.
