@@ -98,7 +98,17 @@ def city_map(
         for layer_id, layer in config.layers.items()
         if layer_id in layers or layer_id in urls
     ]
-    children.append(dl.LayersControl(overlays, collapsed=False, position="topright"))
+    # The control keeps the names of the layers shown (its ``overlays``); without an id
+    # and a first list it could not, and unticking a layer failed in the browser.
+    children.append(
+        dl.LayersControl(
+            overlays,
+            id=f"{map_id}-layers",
+            overlays=[overlay.name for overlay in overlays],
+            collapsed=False,
+            position="topright",
+        )
+    )
     children.extend(
         dcc.Store(id={"type": SOURCE_ID, "layer": layer_id}, data=url)
         for layer_id, url in urls.items()

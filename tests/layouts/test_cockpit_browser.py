@@ -80,6 +80,8 @@ def test_each_layer_has_markers(duo: DashComposite, runtime: Runtime, layer: str
         box = label.find_element(By.TAG_NAME, "input")
         if not box.is_selected():
             box.click()
+    assert all(label.find_element(By.TAG_NAME, "input").is_selected() for label in boxes)
+    assert own_errors(duo, runtime.config) == []  # unticking a layer breaks nothing
 
 
 def test_clicking_a_site_updates_the_trend(
