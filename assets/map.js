@@ -52,16 +52,14 @@
     }
 
     function clusterToLayer(feature, latlng, index, context) {
-        var counts = {ok: 0, warn: 0, alert: 0, stale: 0};
-        var typical = {below: 0, typical: 0, above: 0, unknown: 0};
-        var leaves = index.getLeaves(feature.properties.cluster_id, Infinity);
-        leaves.forEach(function (leaf) {
-            counts[leaf.properties.level] = (counts[leaf.properties.level] || 0) + 1;
-            var t = typicalOf(leaf.properties, context);
-            if (t) { typical[t] = (typical[t] || 0) + 1; }
-        });
         if (typicalOf({}, context)) {
             // A cluster takes the word most of its members with a baseline share.
+            var typical = {below: 0, typical: 0, above: 0, unknown: 0};
+            var leaves = index.getLeaves(feature.properties.cluster_id, Infinity);
+            leaves.forEach(function (leaf) {
+                var t = typicalOf(leaf.properties, context);
+                typical[t] = (typical[t] || 0) + 1;
+            });
             var m = leaves.length, word = "unknown", best = 0;
             ["below", "typical", "above"].forEach(function (k) {
                 if (typical[k] > best) { best = typical[k]; word = k; }
@@ -70,6 +68,15 @@
             return L.marker(latlng, {
                 icon: icon(word, String(m), px, "cc-cluster"),
                 title: m + " sites; " + typical.below + " ▼, " + typical.above + " ▲",
+            });
+        }
+        // Members per state: counted as the index was built (assets/mapdata.js), else
+        // counted here.
+        var counts = feature.properties;
+        if (typeof counts.ok !== "number") {
+            counts = {ok: 0, warn: 0, alert: 0, stale: 0};
+            index.getLeaves(feature.properties.cluster_id, Infinity).forEach(function (leaf) {
+                counts[leaf.properties.level] = (counts[leaf.properties.level] || 0) + 1;
             });
         }
         // A cluster shows the state of most of its members: red when at least half are
@@ -122,12 +129,13 @@
         var data = window.dash_clientside && window.dash_clientside.cityCockpitMapData;
         if (!data || data.guarded) { return; }
         var load = data.load, newest = {};
-        data.load = function (url) {
+        data.load = function (url, options) {
             var match = /\/([^\/?]+)\.json/.exec(url || "");
             var layer = match ? match[1] : "";
             newest[layer] = url;
-            return Promise.resolve(load(url)).then(function (features) {
-                return newest[layer] === url ? features : window.dash_clientside.no_update;
+            return Promise.resolve(load(url, options)).then(function (outputs) {
+                var none = window.dash_clientside.no_update;
+                return newest[layer] === url ? outputs : [none, none];
             });
         };
         data.guarded = true;

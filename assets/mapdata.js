@@ -43,14 +43,31 @@
             .then(decode);
     }
 
-    function load(url) {
+    // Each cluster counts its members per state while the cluster index is built
+    // (supercluster's map / reduce), so that drawing a cluster never walks its members.
+    function levelCount(props) {
+        var counts = {ok: 0, warn: 0, alert: 0, stale: 0};
+        counts[props.level] = 1;
+        return counts;
+    }
+
+    function addLevels(total, counts) {
+        total.ok += counts.ok;
+        total.warn += counts.warn;
+        total.alert += counts.alert;
+        total.stale += counts.stale;
+    }
+
+    // The layer's features and its cluster options (as laid out, plus the counting).
+    function load(url, options) {
         var noUpdate = window.dash_clientside.no_update;
-        if (!url) { return noUpdate; }
+        if (!url) { return [noUpdate, noUpdate]; }
         var features = early[url] || get(url);
         delete early[url];
-        return features.catch(function (error) {
+        var counted = Object.assign({}, options, {map: levelCount, reduce: addLevels});
+        return features.then(function (data) { return [data, counted]; }, function (error) {
             console.warn("City Cockpit: map layer not updated", String(error));
-            return noUpdate;
+            return [noUpdate, noUpdate];
         });
     }
 

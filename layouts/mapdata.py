@@ -27,7 +27,7 @@ from typing import Any
 
 import flask
 import pandas as pd
-from dash import MATCH, Dash, Input, Output
+from dash import MATCH, Dash, Input, Output, State
 from dash.dependencies import ClientsideFunction
 
 from cockpit.city import City, CityView
@@ -265,5 +265,7 @@ def register(app: Dash, runtime: Runtime) -> None:
     app.clientside_callback(
         ClientsideFunction(namespace="cityCockpitMapData", function_name="load"),
         Output({"type": LAYER_ID, "layer": MATCH}, "data"),
+        Output({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
         Input({"type": SOURCE_ID, "layer": MATCH}, "data"),
+        State({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
     )

@@ -4,6 +4,7 @@ role only, cached by version; the browser's loader draws them (real HTTP, real C
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,44 @@ def test_page_names_its_lazy_scripts_and_they_exist(duo: DashComposite) -> None:
     )
     for path in LAZY_SCRIPTS:  # the renderer asked for exactly the preloaded URLs
         assert f"{base}/_dash-component-suites/{path}" in loaded
+
+
+COUNT_MARKERS = """
+var out = {sites: 0, alert: 0, warn: 0};
+document.querySelectorAll('.leaflet-marker-pane .cc-marker').forEach(function (el) {
+    if (el.classList.contains('cc-cluster')) {
+        var m = /^(\\d+) sites; (\\d+) ■, (\\d+) ▲$/.exec(el.getAttribute('title') || '');
+        if (m) { out.sites += +m[1]; out.alert += +m[2]; out.warn += +m[3]; }
+    } else if (el.dataset.site) {
+        out.sites += 1;
+        if (el.classList.contains('cc-alert')) { out.alert += 1; }
+        if (el.classList.contains('cc-warn')) { out.warn += 1; }
+    }
+});
+return out;
+"""
+
+
+def test_clusters_count_their_members_by_state(duo: DashComposite, runtime: Runtime) -> None:
+    """Each cluster's title counts its members per state (counted as the cluster index is
+    built); over the whole city they add up to the public view's sites and states."""
+    view = runtime.city.view("public")
+    tz = runtime.config.city.timezone
+    levels = [lvl for layer in view.layers for lvl in view.layer_table(layer, tz)["level"]]
+    wanted = {
+        "sites": len(levels),
+        "alert": levels.count("alert"),
+        "warn": levels.count("warn"),
+    }
+    assert wanted["alert"] and wanted["warn"]  # the check below can tell counts apart
+    duo.wait_for_page(f"{duo.server_url}/")
+    duo.wait_for_element(".leaflet-container .cc-cluster", timeout=30)
+    for _ in range(3):  # the whole city in view
+        duo.find_element(".leaflet-control-zoom-out").click()
+    deadline = time.monotonic() + 30
+    shown = duo.driver.execute_script(COUNT_MARKERS)
+    while shown != wanted and time.monotonic() < deadline:
+        time.sleep(0.3)
+        shown = duo.driver.execute_script(COUNT_MARKERS)
+    assert shown == wanted
+    assert own_errors(duo, runtime.config) == []
