@@ -105,6 +105,8 @@ def city_map(
             overlays,
             id=f"{map_id}-layers",
             overlays=[overlay.name for overlay in overlays],
+            # Layers load in any order; the list shows them by name, the same every time.
+            sortLayers=True,
             collapsed=False,
             position="topright",
         )

@@ -45,6 +45,8 @@ def test_cockpit_loads_without_console_errors(
     duo.wait_for_element("#cc-kpis .cc-kpi", timeout=20)
     duo.wait_for_element(".leaflet-container .cc-marker", timeout=20)
     duo.wait_for_element(".cc-area-label", timeout=10)  # the offline basemap is drawn
+    # The map no longer waits for the first refresh: the summary is written by it.
+    duo.wait_for_element("#cc-summary strong", timeout=20)
     duo.driver.save_screenshot(str(screenshots / "cockpit-desktop.png"))
     assert own_errors(duo, runtime.config) == []
 
