@@ -70,15 +70,8 @@
                 title: m + " sites; " + typical.below + " ▼, " + typical.above + " ▲",
             });
         }
-        // Members per state: counted as the index was built (assets/mapdata.js), else
-        // counted here.
+        // Members per state, counted as the index was built (assets/mapdata.js).
         var counts = feature.properties;
-        if (typeof counts.ok !== "number") {
-            counts = {ok: 0, warn: 0, alert: 0, stale: 0};
-            index.getLeaves(feature.properties.cluster_id, Infinity).forEach(function (leaf) {
-                counts[leaf.properties.level] = (counts[leaf.properties.level] || 0) + 1;
-            });
-        }
         // A cluster shows the state of most of its members: red when at least half are
         // at the alert level, orange when at least half are warn or worse.
         var n = feature.properties.point_count;

@@ -204,7 +204,7 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                         children=[
                             html.Section(
                                 [
-                                    city_map(config, {}, credits, MAP_ID, map_data_urls(view)),
+                                    city_map(config, credits, MAP_ID, map_data_urls(view)),
                                     tm.time_bar(tz, anchor, language, _),
                                     html.Div(
                                         [
@@ -572,9 +572,8 @@ def register_callbacks(app: Dash, city: City) -> None:
             panels = (sources_table(city, view), _as_of(city, view), map_updated(city, view))
             parts = list(_frame(city, view, moment, colour, language, panels))
         # The map files' URLs per layer on the map, and the same marker colouring for
-        # every layer.
-        # Colouring by state needs no hideout: leaving it unsent spares the browser
-        # rebuilding every layer's clusters on each new data version.
+        # every layer. Colouring by state needs no hideout: leaving it unsent spares the
+        # browser rebuilding every layer's clusters on each new data version.
         parts[1] = {i["layer"]: urls[i["layer"]] for i in source_ids if i["layer"] in urls}
         recolour = colour == "typical" or ctx.triggered_id == "cc-colour"
         parts[2] = [parts[2][0] if recolour else no_update for _i in layer_ids]

@@ -17,7 +17,8 @@ from cockpit.config import CityConfig
 __all__ = ["BASEMAP_ROUTE", "LAYER_ID", "SOURCE_ID", "basemap_file", "city_map", "legend"]
 
 LAYER_ID = "cc-layer"
-# Stores holding each layer's data URL (see layouts/mapdata.py and assets/mapdata.js).
+# Stores holding each layer's data URL (see layouts/mapdata.py and assets/mapdata.js),
+# set by the cockpit's frame with ``set_props``, never as a callback output.
 SOURCE_ID = "cc-layer-src"
 _JS = "cityCockpit.map."
 
@@ -43,19 +44,13 @@ def _basemap_url(config: CityConfig) -> str:
 
 
 def city_map(
-    config: CityConfig,
-    layers: dict[str, dict[str, Any]],
-    data_credits: list[str],
-    map_id: str,
-    data_urls: dict[str, str] | None = None,
+    config: CityConfig, data_credits: list[str], map_id: str, urls: dict[str, str]
 ) -> dl.Map:
-    """The map for ``layers`` (layer id -> GeoJSON). Tiles come from the config; the
-    bundled basemap keeps the city visible when no tile can be loaded.
-
-    ``data_urls`` (layer id -> URL of its compact data, ``layouts.mapdata``) lets the
-    browser load a layer after the page, from a URL it may cache, instead of inside it.
+    """The map of the layers in ``urls`` (layer id -> URL of its compact data,
+    ``layouts.mapdata``): the browser loads each after the page, from a URL it may cache.
+    Tiles come from the config; the bundled basemap keeps the city visible when no tile
+    can be loaded.
     """
-    urls = data_urls or {}
     children: list[Any] = []
     if config.map.tile_url:
         children.append(
@@ -76,7 +71,7 @@ def city_map(
         dl.Overlay(
             dl.GeoJSON(
                 id={"type": LAYER_ID, "layer": layer_id},
-                data=layers.get(layer_id, {"type": "FeatureCollection", "features": []}),
+                data={"type": "FeatureCollection", "features": []},
                 cluster=True,
                 zoomToBoundsOnClick=True,
                 # Clusters are indexed from a few zoom levels above the city's own zoom,
@@ -96,7 +91,7 @@ def city_map(
             checked=True,
         )
         for layer_id, layer in config.layers.items()
-        if layer_id in layers or layer_id in urls
+        if layer_id in urls
     ]
     # The control keeps the names of the layers shown (its ``overlays``); without an id
     # and a first list it could not, and unticking a layer failed in the browser.
