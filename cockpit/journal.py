@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cockpit.sqlite_wal import connect_wal
+
 __all__ = [
     "Acknowledgement",
     "AuditEvent",
@@ -206,9 +208,7 @@ class Journal:
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # a published notice is never lost
+            db = connect_wal(self.path, synchronous="FULL")  # a published notice is never lost
             self._local.db = db
         return db
 

@@ -22,6 +22,7 @@ import diskcache
 import pandas as pd
 
 from cockpit.model import Snapshot, empty_observations, observations_frame
+from cockpit.sqlite_wal import connect_wal
 
 __all__ = ["HistoryStore", "SnapshotStore", "SourceStatus"]
 
@@ -221,9 +222,7 @@ class HistoryStore:
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            db = connect_wal(self.path)
             self._local.db = db
         return db
 
