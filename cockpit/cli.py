@@ -1,4 +1,5 @@
-"""The ``city-cockpit`` command: run a city's cockpit, or check a city's config file."""
+"""The ``city-cockpit`` command: run a city's cockpit, check a city's config file, fill its
+history, or move its embedded data to the server backends."""
 
 from __future__ import annotations
 
@@ -11,12 +12,23 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.config import default_config_path, load_config
-from cockpit.errors import CockpitError, ConfigError
+from cockpit.errors import CockpitError, ConfigError, MoveError
 
-__all__ = ["ProgressBar", "backfill_command", "check_config", "main", "wsgi_server"]
+if TYPE_CHECKING:
+    from cockpit.backends.move import MoveStep
+
+__all__ = [
+    "MoveProgressBar",
+    "ProgressBar",
+    "backfill_command",
+    "check_config",
+    "main",
+    "move_data_command",
+    "wsgi_server",
+]
 
 log = logging.getLogger("city_cockpit")
 
@@ -45,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     fill.add_argument("--source", action="append", default=None, help="source id (repeatable)")
     fill.add_argument("--chunk-hours", type=float, default=24, help="hours read per request")
     fill.add_argument("--data-dir", default=None, help="where snapshots and history live")
+    move = commands.add_parser(
+        "move-data",
+        help="copy a city's embedded history and journal to its server backends (repeatable)",
+    )
+    move.add_argument("--config", required=True, help="city config with kind = 'server'")
+    move.add_argument("--from", dest="directory", required=True, help="the embedded data directory")
     return parser
 
 
@@ -69,6 +87,32 @@ class ProgressBar:
 
     def close(self) -> None:
         self.bar.close()
+
+
+class MoveProgressBar:
+    """A text progress bar on stderr (tqdm) per kind of record being moved, fed with the
+    move's batches; each kind's bar stays as its own line when it is done."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self.bar: Any = None
+        self.kind = ""
+
+    def __call__(self, step: MoveStep) -> None:
+        if step.kind != self.kind:
+            self.close()
+            self.kind = step.kind
+            self.bar = self._tqdm(
+                total=step.total, desc=step.label, unit="row", file=sys.stderr, leave=True
+            )
+        self.bar.update(step.rows)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _moment(text: str, timezone: str) -> datetime:
@@ -142,6 +186,34 @@ def backfill_command(args: argparse.Namespace) -> int:
         history.close()
         store.close()
     return 1 if failed else 0
+
+
+def move_data_command(args: argparse.Namespace) -> int:
+    """Copy the embedded data in ``--from`` to the server backends of ``--config``, with a
+    progress bar, and print what was copied; 0 when done, 2 for a bad config, a directory
+    without embedded data, a server journal already in use or a server that cannot be
+    reached."""
+    from cockpit.backends.move import move_embedded_data
+    from cockpit.backends.redis_store import BackendUnavailable
+
+    try:
+        config = load_config(_config_path(args.config))
+    except ConfigError as exc:
+        print(f"city-cockpit: config error: {exc}", file=sys.stderr)
+        return 2
+    bar = MoveProgressBar()
+    try:
+        report = move_embedded_data(Path(args.directory), config, progress=bar)
+    except ConfigError as exc:
+        print(f"city-cockpit: config error: {exc}", file=sys.stderr)
+        return 2
+    except (MoveError, BackendUnavailable) as exc:
+        print(f"city-cockpit: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
+    print("\n".join(report.lines()))
+    return 0
 
 
 def hash_password_command(from_stdin: bool) -> int:
@@ -256,4 +328,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return hash_password_command(args.password_stdin)
     if args.command == "backfill":
         return backfill_command(args)
+    if args.command == "move-data":
+        return move_data_command(args)
     return check_config(args.file, args.offline)

@@ -8,6 +8,7 @@ __all__ = [
     "ConnectorError",
     "DataError",
     "FetchError",
+    "MoveError",
     "ParseError",
     "ResponseTooLarge",
     "TooManyPages",
@@ -31,6 +32,11 @@ class ConfigError(CockpitError):
 
 class DataError(CockpitError):
     """A frame does not follow the canonical model (wrong column, dtype or value)."""
+
+
+class MoveError(CockpitError):
+    """A city's embedded data cannot be moved to its server backends: names the data
+    directory, or the records in the way, and what to do."""
 
 
 class ConnectorError(CockpitError):

@@ -11,6 +11,7 @@ are one index range whatever the database's locale.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -258,6 +259,48 @@ class PostgresHistory(PostgresConnections):
             ),
             (key, value),
         )
+
+    # -- moving an embedded history here ----------------------------------------------
+    def import_observations(self, rows: Iterable[Sequence[Any]]) -> int:
+        """Store raw observations as the embedded history keeps them, rows of (site id,
+        metric, time in epoch seconds, value), in one transaction; a row already stored
+        is kept as it is. Unlike ``append`` nothing is rolled up or purged: the rollups
+        come as they are with ``import_hourly``. Returns the number of rows added."""
+        return self._import(
+            'site_id TEXT COLLATE "C", metric TEXT, time BIGINT, value DOUBLE PRECISION',
+            "INSERT INTO {schema}.observations"
+            " SELECT site_id, metric, to_timestamp(time), value FROM moved"
+            " ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+    def import_hourly(self, rows: Iterable[Sequence[Any]]) -> int:
+        """Store hourly rollups as the embedded history keeps them, rows of (site id,
+        metric, hour's start in epoch seconds, n, total, low, high), in one transaction;
+        a rollup already stored is kept. Returns the number of rows added."""
+        return self._import(
+            "LIKE {schema}.hourly",
+            "INSERT INTO {schema}.hourly SELECT * FROM moved ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+    def import_marks(self, rows: Iterable[Sequence[Any]]) -> int:
+        """Store marks, rows of (key, value), in one transaction; a mark already set here
+        keeps its value. Returns the number of marks added."""
+        return self._import(
+            "LIKE {schema}.marks",
+            "INSERT INTO {schema}.marks SELECT * FROM moved ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+    def _import(self, columns: str, insert: str, rows: Iterable[Sequence[Any]]) -> int:
+        db = self._connect()
+        with db.transaction():
+            db.execute(self._sql(f"CREATE TEMP TABLE moved ({columns}) ON COMMIT DROP"))
+            with db.cursor().copy("COPY moved FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return int(db.execute(self._sql(insert)).rowcount)
 
     def drop(self) -> None:
         """Remove this city's history schema (tests, decommissioning a city)."""

@@ -16,7 +16,7 @@ so a sign-in attempt with such a name is still audited.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -317,3 +317,85 @@ class PostgresJournal(PostgresConnections):
             )
             for i, created, author, what, place, eff, kpis in rows
         ]
+
+    # -- moving an embedded journal here --------------------------------------------
+    # Each takes one batch of rows as the embedded journal keeps them (times in epoch
+    # seconds, JSON as text), writes it in one transaction and returns the rows added;
+    # a record already stored is kept as it is. Records with ids keep them, and new ones
+    # written here afterwards get larger ids.
+
+    def import_notices(self, rows: Sequence[Sequence[Any]]) -> int:
+        """Notices, rows of ``NOTICE_COLUMNS``; bumps the version when any is added.
+        Raises ValueError, writing nothing, when an id is taken here by another notice
+        (one whose creation, author, severity, validity or texts differ; its withdrawal
+        may have happened here since)."""
+        return self._import("notices", NOTICE_COLUMNS, rows, same=7, bump=True)
+
+    def import_acknowledgements(self, rows: Sequence[Sequence[Any]]) -> int:
+        """Acknowledgements, rows of (alert key, user, time, note) in the order they were
+        last made; bumps the version when any is added."""
+        return self._import("acknowledgements", 'alert_key, "user", time, note', rows, bump=True)
+
+    def import_heartbeats(self, rows: Sequence[Sequence[Any]]) -> int:
+        """Kiosk heartbeats, rows of (kiosk id, time, info as JSON)."""
+        return self._import("heartbeats", "kiosk_id, time, info", rows)
+
+    def import_audit(self, rows: Sequence[Sequence[Any]]) -> int:
+        """Audit events, rows of (id, time, actor, action, detail, address). Raises
+        ValueError, writing nothing, when an id is taken here by another event."""
+        return self._import("audit", "id, time, actor, action, detail, address", rows, same=6)
+
+    def import_decisions(self, rows: Sequence[Sequence[Any]]) -> int:
+        """Decisions, rows of (id, created, author, what, place, effective, KPIs as JSON);
+        bumps the version when any is added. Raises ValueError, writing nothing, when an
+        id is taken here by another decision."""
+        columns = "id, created, author, what, place, effective, kpis"
+        return self._import("decisions", columns, rows, same=7, bump=True)
+
+    def _import(
+        self,
+        table: str,
+        columns: str,
+        rows: Sequence[Sequence[Any]],
+        same: int = 0,
+        bump: bool = False,
+    ) -> int:
+        """``same`` > 0: the first column is the record's id, and a stored record under
+        it must agree in the first ``same`` columns."""
+        values = [tuple(_text(v) if isinstance(v, str) else v for v in row) for row in rows]
+        if not values:
+            return 0
+        marks = ", ".join(["%s"] * len(values[0]))
+        with self._write() as db:
+            if same:
+                stored = db.execute(
+                    self._sql(f"SELECT {columns} FROM {{schema}}.{table} WHERE id = ANY(%s)"),
+                    ([row[0] for row in values],),
+                ).fetchall()
+                given = {row[0]: row[:same] for row in values}
+                taken = sorted(int(r[0]) for r in stored if tuple(r[:same]) != given[r[0]])
+                if taken:
+                    shown = ", ".join(map(str, taken[:5])) + (", ..." if len(taken) > 5 else "")
+                    raise ValueError(f"{table} ids {shown} are taken by other records")
+            cursor = db.cursor()
+            cursor.executemany(
+                self._sql(
+                    f"INSERT INTO {{schema}}.{table} ({columns}) VALUES ({marks})"
+                    " ON CONFLICT DO NOTHING"
+                ),
+                values,
+            )
+            added = max(cursor.rowcount, 0)
+            if same:  # the id sequence moves past the largest id, never back
+                db.execute(
+                    self._sql(
+                        "SELECT setval(s::regclass, m) FROM (SELECT"
+                        " pg_get_serial_sequence(%s, 'id') AS s, MAX(id) AS m"
+                        f" FROM {{schema}}.{table}) t"
+                        " WHERE m > COALESCE(pg_sequence_last_value(s::regclass), 0)"
+                    ),
+                    (f'"{self.schema}".{table}',),
+                )
+            if bump and added:
+                self._bump(db)
+        return added
