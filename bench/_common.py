@@ -241,21 +241,26 @@ class DashClient:
         return answer
 
     def open(self) -> bool:
-        """Load the page as a browser does: HTML, layout, dependencies, page content."""
+        """Load the page as a browser does: HTML, then the layout holding the page and
+        the dependencies."""
         if self._send(f"{self.label} page", "GET", self.path) is None:
             return False
-        layout = self._send("_dash-layout", "GET", "/_dash-layout")
+        # The renderer's request names the page (Referer); the layout then holds it.
+        page = {"Referer": self.base + self.path}
+        layout = self._send("_dash-layout", "GET", "/_dash-layout", headers=page)
         deps = self._send("_dash-dependencies", "GET", "/_dash-dependencies")
         if layout is None or deps is None:
             return False
         self._walk(layout.json())
         self.deps = deps.json()
-        path, _, query = self.path.partition("?")
-        self.props.setdefault("_pages_location", {}).update(
-            {"pathname": path, "search": f"?{query}" if query else ""}
-        )
-        self.ids["_pages_location"] = "_pages_location"
-        self._fire_for({"_pages_location.pathname", "_pages_location.search"})
+        if "pathname" not in self.props.get("_pages_location", {}):
+            # An empty page container: the pages router fills it.
+            path, _, query = self.path.partition("?")
+            self.props.setdefault("_pages_location", {}).update(
+                {"pathname": path, "search": f"?{query}" if query else ""}
+            )
+            self.ids["_pages_location"] = "_pages_location"
+            self._fire_for({"_pages_location.pathname", "_pages_location.search"})
         ticks = [
             item["id"]
             for dep in self.deps

@@ -11,12 +11,13 @@ from pathlib import Path
 import dash
 import flask
 import flask_compress
-from dash import Dash, html
+from dash import Dash
 
 from cockpit.auth import may_see
 from cockpit.runtime import Runtime
 from layouts import cockpit
 from layouts.access import viewer_role
+from layouts.shell import shell
 
 __all__ = ["create_app"]
 
@@ -78,7 +79,8 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     dash.register_page(
         "cockpit", path="/", name="Cockpit", layout=lambda **q: cockpit.layout(city, **q)
     )
-    app.layout = html.Div([dash.page_container])
+    # The renderer's first request gets the page being opened, not an empty container.
+    app.layout = lambda: shell(app)
     cockpit.register_callbacks(app, city)
     for name in FEATURES:
         importlib.import_module(name).register(app, runtime)

@@ -1,0 +1,105 @@
+"""How soon a page shows its city on a phone's network: the page held in the first layout
+against Dash's empty page container filled by the pages router.
+
+Serves a synthetic city (bench/synthetic_city.py) on 127.0.0.1 and opens the staff
+phone view, a kiosk and the desktop cockpit in a fresh headless Chromium (empty cache)
+whose network is slowed to a phone's outdoors (150 ms round trip, 10 Mbit/s), and
+measures from the start of navigation until the page's first content is on screen:
+
+* ``<page>_s``: as City Cockpit serves it (``layouts/shell.py``: the renderer's first
+  layout request already holds the page);
+* ``<page>_router_s``, the baseline in the same run: the same app with Dash's own empty
+  page container, which the renderer fills by asking the pages router after it started;
+* ``saved_ms``: the median over the pages of baseline minus held.
+
+    python bench/first_view.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
+
+import dash  # noqa: E402
+import requests  # noqa: E402
+from dash import html  # noqa: E402
+
+from bench._common import chromium  # noqa: E402
+from bench.map_scale import WAIT_FOR  # noqa: E402
+from bench.synthetic_city import SyntheticCity, serve  # noqa: E402
+from layouts.app import create_app  # noqa: E402
+
+# page name -> (address, window, what shows once the page has its data)
+PAGES = {
+    "staff": ("/m", "390,844", "#m-alert-list > *"),
+    "kiosk": ("/kiosk", "1920,1080", "#cc-kiosk-body .cc-slide"),
+    "cockpit": ("/", "1600,1000", "#cc-kpis .cc-kpi"),
+}
+PHONE_NETWORK = {
+    "offline": False,
+    "latency": 150,  # ms, round trip
+    "downloadThroughput": 10e6 / 8,  # bytes/s
+    "uploadThroughput": 5e6 / 8,
+}
+
+
+def first_content_s(url: str, window: str, selector: str) -> float:
+    """Seconds from navigation to ``selector`` in a fresh browser on a phone's network."""
+    driver = chromium(window)
+    try:
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", PHONE_NETWORK)
+        driver.get(url)
+        return float(driver.execute_async_script(WAIT_FOR, selector)) / 1000
+    finally:
+        driver.quit()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    for name in ("werkzeug", "cockpit", "connectors"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    runs = 3 if args.quick else 7
+
+    city = SyntheticCity(3000)
+    app = create_app(city.runtime, start_refresher=False)
+    held_layout = app.layout
+    router_layout: Any = html.Div([dash.page_container])  # Dash's own, for the baseline
+    times: dict[tuple[str, bool], list[float]] = {}
+    try:
+        with serve(app.server) as base:
+            for address, _, _ in PAGES.values():
+                requests.get(base + address, timeout=120).raise_for_status()
+            for _ in range(runs):
+                for name, (address, window, selector) in PAGES.items():
+                    for held in (True, False):  # interleaved: both see the same machine
+                        app.layout = held_layout if held else router_layout
+                        seconds = first_content_s(base + address, window, selector)
+                        times.setdefault((name, held), []).append(seconds)
+    finally:
+        city.close()
+
+    figures: dict[str, float] = {}
+    saved = []
+    for name, (address, _, _) in PAGES.items():
+        held = statistics.median(times[(name, True)])
+        routed = statistics.median(times[(name, False)])
+        figures[f"{name}_s"], figures[f"{name}_router_s"] = held, routed
+        saved.append((routed - held) * 1000)
+        print(f"{address:8s} first content {held:.2f} s; with the router {routed:.2f} s")
+    result = " ".join(f"{k}={v:.2f}" for k, v in figures.items())
+    print(f"RESULT {result} saved_ms={statistics.median(saved):.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
