@@ -54,6 +54,19 @@ def demo_runtime(
     return rt
 
 
+def demo_runtime_fixture(backfill: bool = True) -> Any:
+    """A module-scoped ``runtime`` fixture: the demo city at ``T0``, closed after the
+    module. Use as ``runtime = demo_runtime_fixture()`` in a test module."""
+
+    @pytest.fixture(scope="module")
+    def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+        rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), backfill=backfill)
+        yield rt
+        rt.close()
+
+    return runtime
+
+
 class WerkzeugRunner(BaseDashRunner):  # type: ignore[misc]
     """Serves a Dash app with werkzeug in a thread and stops it cleanly.
 

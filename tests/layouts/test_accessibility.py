@@ -11,16 +11,12 @@ from dash.testing.composite import DashComposite
 from cockpit.runtime import Runtime
 from layouts.app import create_app
 from tests.a11y import assert_accessible, axe_violations
-from tests.browser import T0, Clock, browser, demo_runtime
+from tests.browser import browser, demo_runtime_fixture
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0))
-    yield rt
-    rt.close()
+runtime = demo_runtime_fixture()
 
 
 @pytest.fixture(scope="module")

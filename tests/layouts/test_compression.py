@@ -14,16 +14,12 @@ from werkzeug.serving import make_server
 
 from cockpit.runtime import Runtime
 from layouts.app import create_app
-from tests.browser import T0, Clock, demo_runtime, free_port
+from tests.browser import demo_runtime_fixture, free_port
 
 YEAR = "max-age=31536000"
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), backfill=False)
-    yield rt
-    rt.close()
+runtime = demo_runtime_fixture(backfill=False)
 
 
 @pytest.fixture(scope="module")

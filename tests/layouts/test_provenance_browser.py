@@ -13,17 +13,13 @@ from selenium.webdriver.common.by import By
 
 from cockpit.runtime import Runtime
 from layouts.app import create_app
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
+from tests.browser import T0, browser, demo_runtime_fixture, own_errors
 from tests.cockpit.test_privacy import plant_count
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0))
-    yield rt
-    rt.close()
+runtime = demo_runtime_fixture()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from cockpit.cli import _parser
 from cockpit.runtime import Runtime
 from layouts.app import create_app
 from layouts.security import ERROR_MESSAGE, content_security_policy
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
+from tests.browser import browser, demo_runtime_fixture, own_errors
 from tests.layouts.test_permissions import wait_for_idle_server
 
 pytestmark = pytest.mark.browser
@@ -23,11 +23,7 @@ pytestmark = pytest.mark.browser
 SECRET_PATH_HINT = "layouts/"  # any source path in an error page would contain this
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), backfill=False)
-    yield rt
-    rt.close()
+runtime = demo_runtime_fixture(backfill=False)
 
 
 @pytest.fixture(scope="module")

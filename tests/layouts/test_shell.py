@@ -16,16 +16,12 @@ from flask.testing import FlaskClient
 from cockpit.runtime import Runtime
 from layouts.app import create_app
 from layouts.shell import opening_address
-from tests.browser import T0, Clock, demo_runtime
+from tests.browser import demo_runtime_fixture
 
 HOST = "http://localhost/"
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), backfill=False)
-    yield rt
-    rt.close()
+runtime = demo_runtime_fixture(backfill=False)
 
 
 @pytest.fixture(scope="module")

@@ -13,18 +13,14 @@ from dash.testing.wait import until
 
 from cockpit.runtime import Runtime
 from layouts.app import create_app
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
+from tests.browser import browser, demo_runtime_fixture, own_errors
 
 pytestmark = pytest.mark.browser
 
 ROUTER = "_pages_content.children"
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0))
-    yield rt
-    rt.close()
+runtime = demo_runtime_fixture()
 
 
 @pytest.fixture(scope="module")
