@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
+from cockpit.backends.postgres import shown_dsn
 from cockpit.backends.postgres_history import PostgresHistory
 from cockpit.backends.postgres_journal import PostgresJournal
 from cockpit.backends.redis_store import BackendUnavailable
@@ -151,7 +152,7 @@ def move_embedded_data(
             "(storage.data_dir, or --data-dir when it was started)"
         )
     dsn, schema = config.backend.postgres_dsn, config.backend.postgres_schema
-    report = MoveReport(directory, f"PostgreSQL {_shown(dsn)}, schema {schema}")
+    report = MoveReport(directory, f"PostgreSQL {shown_dsn(dsn)}, schema {schema}")
     with ExitStack() as stack:
         history, journal = _open_server(config)
         stack.callback(history.close)
@@ -298,17 +299,7 @@ def _unavailable(exc: Exception, dsn: str, doing: str) -> BackendUnavailable:
     said = _one_line(exc)
     if not isinstance(exc, BackendUnavailable):
         said = f"PostgreSQL refused a request{doing}: {said}"
-    return BackendUnavailable(f"{said} (backend.postgres_dsn: {_shown(dsn)})")
-
-
-def _shown(dsn: str) -> str:
-    """``dsn`` as it may be shown to a person: without its password."""
-    try:
-        parts = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "(an unreadable DSN)"
-    parts.pop("password", None)
-    return make_conninfo("", **parts)
+    return BackendUnavailable(f"{said} (backend.postgres_dsn: {shown_dsn(dsn)})")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -9,10 +9,21 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from cockpit.backends.redis_store import BackendUnavailable
 
-__all__ = ["PostgresConnections"]
+__all__ = ["PostgresConnections", "shown_dsn"]
+
+
+def shown_dsn(dsn: str) -> str:
+    """``dsn`` as it may be shown to a person: without its password."""
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "(an unreadable DSN)"
+    parts.pop("password", None)
+    return make_conninfo("", **parts)
 
 
 class PostgresConnections:
@@ -35,7 +46,9 @@ class PostgresConnections:
             try:
                 db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
             except psycopg.OperationalError as exc:
-                raise BackendUnavailable(f"PostgreSQL cannot be reached: {exc}") from None
+                raise BackendUnavailable(
+                    f"PostgreSQL at {shown_dsn(self.dsn)} cannot be reached: {exc}"
+                ) from None
             self._local.db = db
             self._local.pid = os.getpid()
             with self._guard:

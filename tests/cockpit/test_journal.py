@@ -318,8 +318,11 @@ def test_unreachable_postgres_is_a_typed_error(pg_schema: str) -> None:  # noqa:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(BackendUnavailable, match="cannot be reached"):
-        PostgresJournal(f"postgresql://postgres@127.0.0.1:{port}/test", pg_schema)
+    with pytest.raises(BackendUnavailable, match="cannot be reached") as caught:
+        PostgresJournal(f"postgresql://postgres:s3cret@127.0.0.1:{port}/test", pg_schema)
+    said = str(caught.value)
+    assert f"port={port}" in said and "127.0.0.1" in said  # which server, for the operator
+    assert "s3cret" not in said
 
 
 def test_a_lost_connection_is_a_typed_error_and_the_next_call_reconnects(
