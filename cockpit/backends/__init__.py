@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from cockpit.backends.postgres_journal import PostgresJournal
     from cockpit.backends.redis_store import RedisSnapshotStore
 
-__all__ = ["open_journal", "open_stores", "redis_prefix"]
+__all__ = ["open_history", "open_journal", "open_stores", "redis_prefix"]
 
 
 def redis_prefix(config: CityConfig) -> str:
@@ -37,23 +37,30 @@ def open_stores(
     when a server cannot be reached."""
     if config.backend.kind == "server":
         # Imported here: an embedded city needs neither redis nor psycopg installed.
-        from cockpit.backends.postgres_history import PostgresHistory
         from cockpit.backends.redis_store import RedisSnapshotStore
 
         store: Any = RedisSnapshotStore(config.backend.redis_url, redis_prefix(config))
         try:
-            history: Any = PostgresHistory(
-                config.backend.postgres_dsn,
-                config.storage.history_days,
-                config.backend.postgres_schema,
-                config.storage.rollup_days,
-            )
+            return store, open_history(config, directory)
         except BaseException:
             store.close()
             raise
-        return store, history
-    history_days, rollup_days = config.storage.history_days, config.storage.rollup_days
-    return SnapshotStore(directory), HistoryStore(directory, history_days, rollup_days)
+    return SnapshotStore(directory), open_history(config, directory)
+
+
+def open_history(config: CityConfig, directory: Path) -> HistoryStore | PostgresHistory:
+    """The history of ``config``'s backend alone (no snapshot store, so no Redis)."""
+    storage = config.storage
+    if config.backend.kind == "server":
+        from cockpit.backends.postgres_history import PostgresHistory
+
+        return PostgresHistory(
+            config.backend.postgres_dsn,
+            storage.history_days,
+            config.backend.postgres_schema,
+            storage.rollup_days,
+        )
+    return HistoryStore(directory, storage.history_days, storage.rollup_days)
 
 
 def open_journal(config: CityConfig, directory: Path) -> Journal | PostgresJournal:

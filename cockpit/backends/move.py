@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from cockpit.backends import open_history, open_journal
 from cockpit.backends.postgres import shown_dsn
 from cockpit.backends.postgres_history import PostgresHistory
 from cockpit.backends.postgres_journal import PostgresJournal
@@ -266,11 +267,11 @@ def _read_only(path: Path) -> sqlite3.Connection:
 
 
 def _open_server(config: CityConfig) -> tuple[PostgresHistory, PostgresJournal]:
-    """The server history and journal of ``config``, opened as ``open_stores`` and
-    ``open_journal`` open them (Redis is not needed for the move)."""
-    backend, storage = config.backend, config.storage
+    """The server history and journal of ``config``, as the app opens them (the move
+    needs no Redis)."""
+    dsn = config.backend.postgres_dsn
     try:
-        conninfo_to_dict(backend.postgres_dsn)
+        conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
         raise ConfigError(
             config.file or "(city config)",
@@ -278,19 +279,15 @@ def _open_server(config: CityConfig) -> tuple[PostgresHistory, PostgresJournal]:
             "is not a PostgreSQL connection string (e.g. postgresql://user@host:5432/database)",
         ) from None
     try:
-        history = PostgresHistory(
-            backend.postgres_dsn,
-            storage.history_days,
-            backend.postgres_schema,
-            storage.rollup_days,
-        )
+        history = open_history(config, Path())
         try:
-            journal = PostgresJournal(backend.postgres_dsn, backend.postgres_schema)
+            journal = open_journal(config, Path())
         except BaseException:
             history.close()
             raise
     except (BackendUnavailable, psycopg.Error) as exc:
-        raise _unavailable(exc, backend.postgres_dsn, "") from None
+        raise _unavailable(exc, dsn, "") from None
+    assert isinstance(history, PostgresHistory) and isinstance(journal, PostgresJournal)
     return history, journal
 
 
