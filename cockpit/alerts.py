@@ -434,7 +434,9 @@ def _read(
     end: datetime,
 ) -> pd.DataFrame:
     """``metric_name`` readings of ``sites`` from ``sources`` between ``start`` and ``end``."""
-    own = sites.loc[sites["source"].isin(sources), "id"] if not sites.empty else []
+    own: pd.Series | list[str] = (
+        sites.loc[sites["source"].isin(sources), "id"] if not sites.empty else []
+    )
     ids = [str(i) for i in own]
     begin = start.to_pydatetime()
     frames = [

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -498,7 +498,9 @@ def before_after(
     ids = {str(s) for s in site_ids}
     decided = pd.Timestamp(decision_time)
     obs = frame[(frame["metric"] == metric) & frame["site_id"].astype(str).isin(ids)]
-    empty = BeforeAfter(metric, len(ids), decided.to_pydatetime(), days, *[None] * 5, 0)
+    empty = BeforeAfter(
+        metric, len(ids), decided.to_pydatetime(), days, None, None, None, None, None, 0
+    )
     if obs.empty:
         return empty
     table = hourly_table(obs, timezone)
@@ -507,13 +509,15 @@ def before_after(
     span = pd.Timedelta(days=days)
     base_start = d_slot - span - weeks * WEEK
     base = city[(city.index >= base_start) & (city.index < d_slot - span)].dropna()
-    usual = base.groupby([base.index.day_of_week, base.index.hour]).median()
+    base_slots = cast(pd.DatetimeIndex, base.index)  # hourly_table is indexed by hour
+    usual = base.groupby([base_slots.day_of_week, base_slots.hour]).median()
 
     def side(lo: pd.Timestamp, hi: pd.Timestamp) -> tuple[float | None, float | None, int]:
         part = city[(city.index >= lo) & (city.index < hi)].dropna()
         if part.empty:
             return None, None, 0
-        keys = list(zip(part.index.day_of_week, part.index.hour, strict=True))
+        slots = cast(pd.DatetimeIndex, part.index)
+        keys = list(zip(slots.day_of_week, slots.hour, strict=True))
         expected = pd.Series([usual.get(k, np.nan) for k in keys], index=part.index)
         ok = expected.notna()
         if not ok.any() or expected[ok].sum() <= 0:

@@ -196,7 +196,7 @@ class City:
         self._lock = threading.Lock()
         self._views: dict[tuple[int, str], CityView] = {}
         # Called by ``warm`` with each view it builds (layouts render their panels).
-        self.warm_hooks: list[Callable[[CityView], None]] = []
+        self.warm_hooks: list[Callable[[CityView], object]] = []
         self._reference: tuple[str, pd.Series] | None = None
         self._districts: dict[str, str] = {}
         self._moments: dict[tuple[str, int, int], CityView] = {}

@@ -237,7 +237,7 @@ class UserConfig(_Strict):
 
 
 # What each role may do; checked on the server by every callback that changes state.
-DEFAULT_ACTIONS: dict[str, list[str]] = {
+DEFAULT_ACTIONS: dict[str, list[Role]] = {
     "acknowledge_alert": ["staff", "executive"],
     "publish_notice": ["staff", "executive"],
     "write_decision": ["executive"],

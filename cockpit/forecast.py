@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,8 @@ def _latest_deviation(
         slot = current - pd.Timedelta(hours=back)
         if slot not in table.index or slot not in median.index:
             continue
-        dev = table.loc[slot] - median.loc[slot]
+        # One row each: ``slot`` is a single hour of the index.
+        dev = cast("pd.Series[float]", table.loc[slot] - median.loc[slot])
         take = dev.notna() & ~found
         deviation[take] = dev[take]
         age[take] = back
@@ -226,13 +227,15 @@ def free_bays_forecast(
     count = table.notna().sum(axis=1)
     total = (table.mean(axis=1) * table.shape[1]).where(count > 0)
     series = pd.DataFrame({("near", "free_spaces"): total})
-    series.columns = pd.MultiIndex.from_tuples(series.columns, names=["site_id", "metric"])
+    series.columns = pd.MultiIndex.from_tuples(
+        cast(pd.MultiIndex, series.columns), names=["site_id", "metric"]
+    )
     current = local_slot(pd.DatetimeIndex([moment]), timezone)[0]
     goal = local_slot(pd.DatetimeIndex([target]), timezone)[0]
     basis: Literal["weekday", "daily"] = "weekday"
     slots = pd.DatetimeIndex([goal, current - pd.Timedelta(hours=1), current])
     median, spread, _ = profile(series, slots, weeks, min_weeks)
-    if np.isnan(median.iloc[0, 0]):
+    if np.isnan(cast(float, median.iloc[0, 0])):
         basis = "daily"
         median, spread = _daily_profile(series.iloc[:, 0], slots)
     med = median.iloc[:, 0]
@@ -246,7 +249,7 @@ def free_bays_forecast(
             break
     lead = max(0.0, (goal - current) / pd.Timedelta(hours=1)) + age
     expected = float(np.clip(med.iloc[0] + deviation * decay**lead, 0, places))
-    half = BAND_Z * max(float(np.nan_to_num(spread.iloc[0, 0])), 1.0)
+    half = BAND_Z * max(float(np.nan_to_num(cast(float, spread.iloc[0, 0]))), 1.0)
     return FreeBays(
         target.to_pydatetime(),
         expected,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -103,12 +103,18 @@ def metric(name: str) -> Metric:
         raise DataError(f"unknown metric {name!r}; known: {', '.join(METRICS)}") from None
 
 
+# The dtypes of SITE_COLUMNS and OBSERVATION_COLUMNS, which pandas-stubs take by name only
+# as literals.
+_ColumnDtype = Literal["string", "float64", "object", "datetime64[ns, UTC]"]
+
+
 def _typed(frame: pd.DataFrame, columns: dict[str, str], what: str) -> pd.DataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(f"{what} frame lacks columns {missing}")
     out = frame[list(columns)].copy()
-    for col, dtype in columns.items():
+    for col, name in columns.items():
+        dtype = cast(_ColumnDtype, name)
         if dtype.startswith("datetime64"):
             out[col] = pd.to_datetime(out[col], utc=True).astype(dtype)
         else:
@@ -140,7 +146,8 @@ def sites_frame(records: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
         if col not in frame.columns:
             frame[col] = value
     if "attributes" not in frame.columns:
-        frame["attributes"] = [{} for _ in range(len(frame))]
+        # A column of dicts: pandas-stubs allow only scalars in a list.
+        frame["attributes"] = [{} for _ in range(len(frame))]  # type: ignore[assignment]
     return _typed(frame, SITE_COLUMNS, "site")
 
 

@@ -46,9 +46,10 @@ class SourceStatus:
     def state(self, now: datetime, stale_after_s: float) -> str:
         """``ok``, ``stale`` (old data, or the last refresh failed but good data remains)
         or ``down`` (no good data at all)."""
-        if self.last_success is None:
+        age = self.age_s(now)
+        if age is None:  # no successful refresh yet
             return "down"
-        if self.failures or self.age_s(now) > stale_after_s:
+        if self.failures or age > stale_after_s:
             return "stale"
         newest = self.newest_observation
         if newest is not None and (now - newest).total_seconds() > stale_after_s:

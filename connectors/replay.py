@@ -21,7 +21,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -147,7 +147,9 @@ def _load_pedestrians(conn: MelbourneReplay) -> Recording:
     def key(text: str) -> str:
         return "".join(c for c in text.lower() if c.isalnum())
 
-    by_key = {key(d): row for row in locations.itertuples() for d in [row.sensor_description]}
+    by_key = {
+        key(d): row for row in locations.itertuples() for d in [cast(str, row.sensor_description)]
+    }
     columns = [c for c in wide.columns if c not in ("Date", "Hour") and key(c) in by_key]
     skipped = len(wide.columns) - 2 - len(columns)
     if skipped:
@@ -197,7 +199,8 @@ def _load_traffic(conn: MelbourneReplay) -> Recording:
         for p in names
     ]
     records = first.reset_index().rename(columns={"SCATS Number": "native_id"})
-    records["attributes"] = [{"scats_site": n} for n in records["native_id"]]
+    # A column of dicts: pandas-stubs allow only scalars in a list.
+    records["attributes"] = [{"scats_site": n} for n in records["native_id"]]  # type: ignore[assignment]
     sites = _sites(records, conn.source_id, "traffic", "intersection", "replayed")
     per_site = raw.groupby(["SCATS Number", "Date"], sort=False)[volume_cols].sum().reset_index()
     long = per_site.melt(id_vars=["SCATS Number", "Date"], var_name="bin", value_name="value")
@@ -240,7 +243,8 @@ def _load_air(conn: MelbourneReplay) -> Recording:
             "longitude": "lon",
         }
     )
-    records["attributes"] = [{"epa_site": int(n)} for n in records["native_id"]]
+    # A column of dicts: pandas-stubs allow only scalars in a list.
+    records["attributes"] = [{"epa_site": int(n)} for n in records["native_id"]]  # type: ignore[assignment]
     origin = np.where(records["native_id"] == recorded_id, "replayed", "simulated")
     sites = _sites(
         records[["native_id", "name", "lat", "lon", "attributes"]],

@@ -54,7 +54,7 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     app = Dash(
         __name__,
         title=f"City Cockpit · {config.city.name}",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None keeps the title; Dash types it str
         assets_folder=str(ASSETS),
         use_pages=True,
         pages_folder="",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import flask
 from dash import ALL, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
@@ -26,6 +26,7 @@ from cockpit.model import METRICS
 from layouts import timemachine as tm
 from layouts import twin_panels as twin
 from layouts.access import current_viewer, viewer_role
+from layouts.html_attrs import html_attrs
 from layouts.kpi_card import kpi_strip
 from layouts.map import LAYER_ID, SOURCE_ID, city_map, legend
 from layouts.mapdata import compact_layer, map_data_urls
@@ -113,7 +114,7 @@ def nav_links(viewer: Viewer, language: str, _: Gettext) -> html.Nav:
         ]
     else:
         links.append(html.A(_("Sign in"), href="/signin?next=/", id="cc-nav-signin"))
-    return html.Nav(links, className="cc-nav", **{"aria-label": _("Pages")})
+    return html.Nav(links, className="cc-nav", **html_attrs({"aria-label": _("Pages")}))
 
 
 def _colour_toggle(_: Gettext) -> html.Div:
@@ -191,13 +192,13 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                         html.P(_("Reading the city…"), className="cc-muted"),
                         id="cc-summary",
                         className="cc-summary",
-                        **{"aria-label": _("The city now"), "aria-live": "polite"},
+                        **html_attrs({"aria-label": _("The city now"), "aria-live": "polite"}),
                     ),
                     html.Section(
                         kpi_strip(view.kpis, view.sources, tz),
                         id="cc-kpis",
                         className="cc-kpi-strip",
-                        **{"aria-label": "Key figures"},
+                        **html_attrs({"aria-label": "Key figures"}),
                     ),
                     html.Div(
                         className="cc-body",
@@ -225,7 +226,7 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                                     ),
                                 ],
                                 className="cc-map-panel",
-                                **{"aria-label": "Map of sites"},
+                                **html_attrs({"aria-label": "Map of sites"}),
                             ),
                             html.Section(
                                 [
@@ -258,13 +259,13 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                             html.Section(
                                 id="cc-anomalies",
                                 className="cc-panel cc-anomalies-panel",
-                                **{"aria-labelledby": "cc-anomalies-title"},
+                                **html_attrs({"aria-labelledby": "cc-anomalies-title"}),
                             ),
                             html.Div(id="cc-health-slot", className="cc-health-slot"),
                             html.Section(
                                 id="cc-targets",
                                 className="cc-panel cc-targets-panel",
-                                **{"aria-labelledby": "cc-targets-title"},
+                                **html_attrs({"aria-labelledby": "cc-targets-title"}),
                             ),
                         ],
                     ),
@@ -302,7 +303,11 @@ def parking_question(_: Gettext) -> html.Div:
                 searchable=False,
                 className="cc-park-hour",
             ),
-            html.Div(id="cc-park-answer", className="cc-park-answer", **{"aria-live": "polite"}),
+            html.Div(
+                id="cc-park-answer",
+                className="cc-park-answer",
+                **html_attrs({"aria-live": "polite"}),
+            ),
         ],
     )
 
@@ -320,8 +325,9 @@ def site_detail(city: City, view: CityView, site_id: str, _: Gettext | None = No
     values = [
         html.Li(
             f"{METRICS[str(o.metric)].label}: "
-            f"{format_value(str(o.metric), float(o.value), view.min_group_size)}"
-            f" at {local_time(o.time, tz, '%a %H:%M')}"
+            # pandas-stubs type every itertuples field as any scalar; value is a float.
+            f"{format_value(str(o.metric), float(o.value), view.min_group_size)}"  # type: ignore[arg-type]
+            f" at {local_time(cast(datetime, o.time), tz, '%a %H:%M')}"
         )
         for o in latest.itertuples()
     ]
@@ -723,9 +729,11 @@ def free_bays_answer(
     radius_m: float = 300,
 ) -> Any:
     """ "About 40 free places (30–50) of 176 within 300 m at 17:00", or why not."""
+    import pandas as pd
+
     tz = city.config.city.timezone
     now = city.clock()
-    site = view.sites.set_index("id").loc[site_id]
+    site = cast(pd.Series, view.sites.set_index("id").loc[site_id])  # site ids are unique
     at = next_time_at(now, hour, tz)
     ids = list(view.sites.loc[view.sites["domain"] == "parking", "id"].astype(str))
     start = now - timedelta(weeks=city.config.twin.baseline_weeks, days=1)
@@ -733,8 +741,6 @@ def free_bays_answer(
         city.history.hourly(ids[i : i + 900], start, now + timedelta(minutes=1))
         for i in range(0, len(ids), 900)
     ]
-    import pandas as pd
-
     frame = pd.concat([f for f in frames if not f.empty] or [frames[0]], ignore_index=True)
     found = twin_forecast.free_bays_forecast(
         view.sites,

@@ -26,6 +26,7 @@ from cockpit.journal import Decision
 from cockpit.model import METRICS
 from cockpit.runtime import Runtime
 from layouts.access import current_viewer
+from layouts.html_attrs import html_attrs
 from layouts.notices import parse_local, staff_header
 
 __all__ = ["KPI_METRICS", "decision_list", "effects", "register"]
@@ -108,7 +109,7 @@ def effect_table(rows: list[tuple[str, baseline.BeforeAfter]], _: Gettext) -> ht
                     html.Td(change, className="cc-effect"),
                 ],
                 className="cc-effect-row",
-                **{"data-kpi": key},
+                **html_attrs({"data-kpi": key}),
             )
         )
     return html.Table([html.Thead(head), html.Tbody(body)], className="cc-sources cc-effects")

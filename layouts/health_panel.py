@@ -10,6 +10,7 @@ from dash import html
 from dash.development.base_component import Component
 
 from cockpit.sensor_health import DomainCoverage, SiteHealth
+from layouts.html_attrs import html_attrs
 from layouts.timefmt import local_time
 
 __all__ = ["health_panel"]
@@ -86,5 +87,5 @@ def health_panel(
         ],
         id=panel_id,
         className="cc-sources-panel",
-        **{"aria-labelledby": f"{panel_id}-title"},
+        **html_attrs({"aria-labelledby": f"{panel_id}-title"}),
     )

@@ -27,6 +27,7 @@ from cockpit.i18n import format_time, translator
 from cockpit.journal import Notice
 from cockpit.kiosk import Heading, Screen, Slide
 from cockpit.runtime import Runtime
+from layouts.html_attrs import html_attrs
 from layouts.kiosk_map import free_bay_colour, overview_svg
 
 __all__ = [
@@ -65,7 +66,7 @@ def _dots(slide: Slide, rotate_seconds: float) -> html.Div:
                     for i in range(slide.count)
                 ],
                 className="cc-dots",
-                **{"aria-hidden": "true"},
+                **html_attrs({"aria-hidden": "true"}),
             ),
             html.Span(
                 _t("Slide {n} of {count}").format(n=slide.index + 1, count=slide.count),
@@ -201,7 +202,7 @@ def _slide(slide: Slide, screen: Screen, map_src: str, host: str) -> html.Sectio
         [html.Div(body, className="cc-slide-main"), _foot(slide, screen.rotate_seconds, host)],
         className=f"cc-slide cc-slide-{slide.key}",
         lang=slide.language,
-        **{"data-slide": slide.key, "data-lang": slide.language, "aria-hidden": "true"},
+        **html_attrs({"data-slide": slide.key, "data-lang": slide.language, "aria-hidden": "true"}),
     )
 
 
@@ -320,7 +321,7 @@ def _chrome(heads: list[Heading], phone_url: str) -> list[Any]:
                 alt=heads[0].qr,
                 className="cc-qr",
                 id="cc-kiosk-qr",
-                **{"data-payload": phone_url},
+                **html_attrs({"data-payload": phone_url}),
             ),
             html.Div(
                 [html.Span(h.qr, **_lang_attrs(h.language)) for h in heads],
@@ -369,7 +370,7 @@ def layout(runtime: Runtime, screen_id: str | None, query: dict[str, Any]) -> ht
                     html.Span(
                         format_time(now, screen.languages[0], tz),
                         className="cc-clock",
-                        **{"data-tz": tz},
+                        **html_attrs({"data-tz": tz}),
                     ),
                 ],
                 className="cc-kiosk-head",

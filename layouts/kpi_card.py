@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from cockpit.city import SourceInfo
 from cockpit.kpi import Kpi
+from layouts.html_attrs import html_attrs
 from layouts.timefmt import local_time
 
 __all__ = ["kpi_card", "kpi_strip"]
@@ -38,7 +39,9 @@ def kpi_card(item: Kpi, sources: list[SourceInfo], timezone: str) -> html.Div:
             html.Div(
                 [
                     html.Span(
-                        _SYMBOL[item.level], className="cc-symbol", **{"aria-hidden": "true"}
+                        _SYMBOL[item.level],
+                        className="cc-symbol",
+                        **html_attrs({"aria-hidden": "true"}),
                     ),
                     html.Span(item.level_label),
                 ],

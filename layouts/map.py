@@ -13,6 +13,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from cockpit.config import CityConfig
+from layouts.html_attrs import html_attrs
 
 __all__ = ["BASEMAP_ROUTE", "LAYER_ID", "SOURCE_ID", "basemap_file", "city_map", "legend"]
 
@@ -156,4 +157,4 @@ def legend(config: CityConfig, layer_ids: list[str]) -> html.Div:
             className="cc-legend-row",
         )
     )
-    return html.Div(rows, className="cc-legend", **{"aria-label": "Map legend"})
+    return html.Div(rows, className="cc-legend", **html_attrs({"aria-label": "Map legend"}))

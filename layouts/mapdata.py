@@ -67,7 +67,8 @@ def map_data_urls(view: CityView) -> dict[str, str]:
 
 def _deltas(values: pd.Series) -> list[int]:
     ints = (values.astype(float) * SCALE).round().astype("int64")
-    return ints.diff().fillna(ints).astype("int64").tolist()
+    # The first delta is the value itself; pandas-stubs do not take a Series to fill from.
+    return ints.diff().fillna(ints).astype("int64").tolist()  # type: ignore[arg-type]
 
 
 def compact_layer(view: CityView, layer_id: str, timezone: str) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from cockpit.auth import may_do
 from cockpit.i18n import available_languages, format_time, translator
 from cockpit.runtime import Runtime
 from layouts.access import current_viewer, viewer_role
+from layouts.html_attrs import html_attrs
 from layouts.mobile_data import (
     DOMAIN_KPI,
     board,
@@ -117,7 +118,7 @@ def _domain_block(runtime: Runtime, domain: str, view: Any, cover: Any, _: Any) 
                 _("Show sites"),
                 id={"type": "m-domain-btn", "domain": domain},
                 className="m-secondary",
-                **{"aria-expanded": "false", "aria-describedby": heading},
+                **html_attrs({"aria-expanded": "false", "aria-describedby": heading}),
             ),
             html.Div(id={"type": "m-domain-list", "domain": domain}, className="m-domain-list"),
         ],
@@ -173,20 +174,20 @@ def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div
                     html.Section(
                         id="m-alerts",
                         className="m-section",
-                        **{"aria-labelledby": "m-alerts-h"},
+                        **html_attrs({"aria-labelledby": "m-alerts-h"}),
                         children=[
                             html.H2(_("Alerts"), id="m-alerts-h"),
                             html.Div(
                                 _alert_panel(runtime, language),
                                 id="m-alert-list",
-                                **{"aria-live": "polite"},
+                                **html_attrs({"aria-live": "polite"}),
                             ),
                         ],
                     ),
                     html.Section(
                         id="m-near",
                         className="m-section",
-                        **{"aria-labelledby": "m-near-h"},
+                        **html_attrs({"aria-labelledby": "m-near-h"}),
                         children=[
                             html.H2(_("Near me"), id="m-near-h"),
                             html.Button(_("Use my location"), id="m-locate", className="m-primary"),
@@ -217,7 +218,7 @@ def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div
                     html.Section(
                         id="m-domains",
                         className="m-section",
-                        **{"aria-labelledby": "m-domains-h"},
+                        **html_attrs({"aria-labelledby": "m-domains-h"}),
                         children=[
                             html.H2(_("City now"), id="m-domains-h"),
                             *[_domain_block(runtime, d, view, covers.get(d), _) for d in domains],
@@ -240,7 +241,7 @@ def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div
                 id="m-sheet",
                 className="m-sheet",
                 hidden=True,
-                **{"aria-label": _("Site details")},
+                **html_attrs({"aria-label": _("Site details")}),
                 children=[
                     html.Button(_("Close"), id="m-close", className="m-secondary"),
                     html.Div(id="m-sheet-body"),

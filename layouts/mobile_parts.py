@@ -22,6 +22,7 @@ from cockpit.journal import Acknowledgement
 from cockpit.model import METRICS
 from cockpit.privacy import mask_frame
 from cockpit.sensor_health import DomainCoverage
+from layouts.html_attrs import html_attrs
 from layouts.mobile_data import SiteState, attributes
 
 __all__ = ["alert_card", "alert_list", "coverage_line", "site_button", "site_sheet", "sparkline"]
@@ -147,13 +148,17 @@ def alert_card(
             if may_ack
             else _("Acknowledged by staff at {time}").format(time=when)
         )
-        status: Any = html.P([html.Span("✓ ", **{"aria-hidden": "true"}), text], className="m-ack")
+        status: Any = html.P(
+            [html.Span("✓ ", **html_attrs({"aria-hidden": "true"})), text], className="m-ack"
+        )
     elif may_ack:
         status = html.Button(
             _("Acknowledge"),
             id={"type": "m-ack", "key": alert.key},
             className="m-ack-button",
-            **{"aria-label": f"{_('Acknowledge')}: {alert_title(alert, _)}, {alert.site_name}"},
+            **html_attrs(
+                {"aria-label": f"{_('Acknowledge')}: {alert_title(alert, _)}, {alert.site_name}"}
+            ),
         )
     else:
         status = None
@@ -161,11 +166,11 @@ def alert_card(
         className="m-alert "
         + ("m-alert-sensor" if sensor else "m-alert-limit")
         + (" m-acked" if ack else ""),
-        **{"data-key": alert.key},
+        **html_attrs({"data-key": alert.key}),
         children=[
             html.Div(
                 [
-                    html.Span("▲ " if not sensor else "◌ ", **{"aria-hidden": "true"}),
+                    html.Span("▲ " if not sensor else "◌ ", **html_attrs({"aria-hidden": "true"})),
                     html.Strong(alert_title(alert, _)),
                 ],
                 className="m-alert-title",
@@ -208,7 +213,9 @@ def site_button(row: Any, state: SiteState | None, _: Gettext, extra: str = "") 
         html.Button(
             [
                 html.Span(
-                    _SYMBOL.get(level, "–"), className=f"m-sym m-{level}", **{"aria-hidden": "true"}
+                    _SYMBOL.get(level, "–"),
+                    className=f"m-sym m-{level}",
+                    **html_attrs({"aria-hidden": "true"}),
                 ),
                 html.Span(
                     [

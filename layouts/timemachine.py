@@ -15,6 +15,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, dcc, html
 
 from cockpit.i18n import format_time
+from layouts.html_attrs import html_attrs
 
 __all__ = [
     "RANGES",
@@ -78,7 +79,7 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
     return html.Div(
         className="cc-timebar",
         role="group",
-        **{"aria-label": _("Time machine")},
+        **html_attrs({"aria-label": _("Time machine")}),
         children=[
             html.Div(
                 className="cc-timebar-controls",
@@ -89,21 +90,21 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
                         id="cc-tm-back",
                         className="cc-btn",
                         title=_("Step back"),
-                        **{"aria-label": _("Step back")},
+                        **html_attrs({"aria-label": _("Step back")}),
                     ),
                     html.Button(
                         "▶",
                         id="cc-tm-play",
                         className="cc-btn cc-btn-play",
                         title=_("Play"),
-                        **{"aria-label": _("Play or pause")},
+                        **html_attrs({"aria-label": _("Play or pause")}),
                     ),
                     html.Button(
                         "»",
                         id="cc-tm-fwd",
                         className="cc-btn",
                         title=_("Step forward"),
-                        **{"aria-label": _("Step forward")},
+                        **html_attrs({"aria-label": _("Step forward")}),
                     ),
                     html.Span(_("Speed"), id="cc-tm-speed-label", className="cc-sr-only"),
                     dcc.RadioItems(
@@ -130,7 +131,7 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
                         _("Live"),
                         id="cc-tm-label",
                         className="cc-tm-label",
-                        **{"aria-live": "polite"},
+                        **html_attrs({"aria-live": "polite"}),
                     ),
                 ],
             ),

@@ -24,6 +24,7 @@ from cockpit.city import City, CityView
 from cockpit.i18n import format_number, format_time
 from cockpit.model import METRICS, empty_observations
 from layouts.health_panel import health_panel
+from layouts.html_attrs import html_attrs
 
 __all__ = [
     "KPI_METRICS",
@@ -171,7 +172,7 @@ def comparison_line(
             html.Span(
                 "▼" if item.direction == "below" else "▲" if item.direction == "above" else "●",
                 className=f"cc-vs cc-vs-{item.direction.replace(' ', '-')}",
-                **{"aria-hidden": "true"},
+                **html_attrs({"aria-hidden": "true"}),
             ),
             html.Span(comparison_words(item, language, timezone, _)),
             html.Span(
@@ -219,7 +220,7 @@ def anomalies_panel(
                     html.Span(
                         "▲" if a.direction == "above" else "▼",
                         className=f"cc-vs cc-vs-{a.direction}",
-                        **{"aria-hidden": "true"},
+                        **html_attrs({"aria-hidden": "true"}),
                     ),
                     html.Strong(a.name),
                     html.Span(
@@ -234,7 +235,7 @@ def anomalies_panel(
                     ),
                 ],
                 className="cc-anomaly",
-                **{"data-site": a.site_id},
+                **html_attrs({"data-site": a.site_id}),
             )
         )
     more = len(found) - limit
@@ -322,7 +323,9 @@ def targets_panel(
                         html.Span(style={"width": f"{share * 100:.0f}%"}),
                         className="cc-progress",
                         role="img",
-                        **{"aria-label": _("{pct}% of the way").format(pct=f"{share * 100:.0f}")},
+                        **html_attrs(
+                            {"aria-label": _("{pct}% of the way").format(pct=f"{share * 100:.0f}")}
+                        ),
                     ),
                     html.Span(
                         _(t.status),
@@ -465,7 +468,7 @@ def pair_panel(
                     rho=format_number(corr.spearman or 0.0, language, 2),
                     n=corr.n,
                 ),
-                **{"data-metric": metric},
+                **html_attrs({"data-metric": metric}),
             )
         )
     from dash import dcc

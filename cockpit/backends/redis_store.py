@@ -16,7 +16,7 @@ import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -35,8 +35,9 @@ def _dump(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _load(raw: bytes | None) -> Any:
-    return None if raw is None else pickle.loads(raw)  # our own values only
+def _load(raw: bytes | str | None) -> Any:
+    # redis-py types replies as bytes or str; the client never decodes them, so bytes.
+    return None if raw is None else pickle.loads(cast(bytes, raw))  # our own values only
 
 
 class RedisCache:
