@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dash
@@ -13,10 +14,11 @@ import pytest
 from dash import Dash, html
 from flask.testing import FlaskClient
 
+from cockpit.config import default_config_path, load_config
 from cockpit.runtime import Runtime
 from layouts.app import create_app
 from layouts.shell import opening_address
-from tests.browser import demo_runtime_fixture
+from tests.browser import T0, Clock, demo_runtime, demo_runtime_fixture
 
 HOST = "http://localhost/"
 
@@ -145,3 +147,27 @@ def test_a_page_that_fails_leaves_the_plain_container_and_is_logged(
         ids = _by_id(_shell(client, HOST + broken_page.lstrip("/"))[0])
     assert ids["_pages_content"].get("children") is None
     assert any(broken_page in record.getMessage() for record in caplog.records)
+
+
+def test_behind_a_trusted_proxy_the_page_is_held(tmp_path: Path) -> None:
+    config = load_config(default_config_path())
+    config.security.trusted_proxies = 1
+    rt = demo_runtime(tmp_path, Clock(T0), config, backfill=False)
+    try:
+        client = create_app(rt, start_refresher=False).server.test_client()
+        proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "cockpit.example.org"}
+        held = client.get(
+            "/_dash-layout",
+            headers={**proxied, "Referer": "https://cockpit.example.org/m"},
+            base_url="http://127.0.0.1:8000",
+        ).get_json()
+        assert _by_id(held)["_pages_location"]["pathname"] == "/m"
+        # The same answer without the proxy's headers: the address is not this server's.
+        plain = client.get(
+            "/_dash-layout",
+            headers={"Referer": "https://cockpit.example.org/m"},
+            base_url="http://127.0.0.1:8000",
+        ).get_json()
+        assert "pathname" not in _by_id(plain)["_pages_location"]
+    finally:
+        rt.close()
