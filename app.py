@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from cockpit.cli import main, wsgi_server
+from wiring.cli import main, wsgi_server
 
 
 def __getattr__(name: str) -> Any:

@@ -42,7 +42,7 @@ def prepare(data_dir: Path) -> None:
     """A data directory as a first run leaves it: snapshots, a backfilled history and
     what serving the first page kept in it."""
     script = (
-        "from cockpit.runtime import Runtime\n"
+        "from wiring.runtime import Runtime\n"
         "from cockpit.config import default_config_path\n"
         f"rt = Runtime.open(default_config_path(), {str(data_dir)!r})\n"
         "rt.refresher.refresh_due(); rt.refresher.backfill()\n"

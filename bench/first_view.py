@@ -6,7 +6,7 @@ phone view, a kiosk and the desktop cockpit in a fresh headless Chromium (empty 
 whose network is slowed to a phone's outdoors (150 ms round trip, 10 Mbit/s), and
 measures from the start of navigation until the page's first content is on screen:
 
-* ``<page>_s``: as City Cockpit serves it (``layouts/shell.py``: the renderer's first
+* ``<page>_s``: as City Cockpit serves it (``layouts/components/shell.py``: the renderer's first
   layout request already holds the page);
 * ``<page>_router_s``, the baseline in the same run: the same app with Dash's own empty
   page container, which the renderer fills by asking the pages router after it started;
@@ -34,7 +34,7 @@ from dash import html  # noqa: E402
 from bench._common import chromium  # noqa: E402
 from bench.map_scale import WAIT_FOR  # noqa: E402
 from bench.synthetic_city import SyntheticCity, serve  # noqa: E402
-from layouts.app import create_app  # noqa: E402
+from wiring.app import create_app  # noqa: E402
 
 # page name -> (address, window, what shows once the page has its data)
 PAGES = {

@@ -7,7 +7,7 @@ means on the city's wall clock, and forecasts every hour 1, 2 and 3 hours ahead:
 * ``baseline`` (seasonal naive): the profile alone, the median of the same weekday and
   hour over the previous weeks;
 * ``model``: the profile plus the deviation of the hour the forecast is made in from its
-  own profile, times ``decay`` ** hours ahead (``cockpit.forecast``).
+  own profile, times ``decay`` ** hours ahead (``cockpit.twin.forecast``).
 
 ``decay`` is chosen on the week before the held-back week (grid 0.0 … 1.0); both are then
 scored on the held-back last week (``--quick``: last 3 days). The demo's pedestrian and
@@ -32,10 +32,10 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from cockpit.baseline import hourly_table  # noqa: E402
 from cockpit.config import default_config_path  # noqa: E402
-from cockpit.forecast import model_predictions  # noqa: E402
-from cockpit.runtime import Runtime  # noqa: E402
+from cockpit.twin.baseline import hourly_table  # noqa: E402
+from cockpit.twin.forecast import model_predictions  # noqa: E402
+from wiring.runtime import Runtime  # noqa: E402
 
 SOURCES = ("pedestrians", "traffic", "air")
 HORIZONS = (1, 2, 3)

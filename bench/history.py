@@ -40,7 +40,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from cockpit.store import HistoryStore  # noqa: E402
+from cockpit.state.embedded import HistoryStore  # noqa: E402
 
 METRICS = ("vehicle_flow", "speed", "no2", "pm25", "pedestrians")
 STEP = 900  # seconds between readings

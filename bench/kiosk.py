@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # The repository root is put on the path above so the script runs from anywhere.
 from cockpit.config import default_config_path, load_config
-from cockpit.kiosk import screen_for
-from cockpit.runtime import Runtime
-from layouts.app import create_app
-from layouts.kiosk import current_state, render_body
+from cockpit.present.slides import screen_for
+from layouts.pages.kiosk import current_state, render_body
 from tests.browser import T0, Clock, demo_runtime
+from wiring.app import create_app
+from wiring.runtime import Runtime
 
 
 def _request(key: str, n: int) -> dict[str, Any]:

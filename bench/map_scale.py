@@ -34,8 +34,8 @@ from dash import Dash, html  # noqa: E402
 
 from bench._common import chromium  # noqa: E402
 from bench.synthetic_city import SyntheticCity, serve  # noqa: E402
-from layouts.app import create_app  # noqa: E402
-from layouts.mapdata import map_data_urls  # noqa: E402
+from layouts.routes.mapdata import map_data_urls  # noqa: E402
+from wiring.app import create_app  # noqa: E402
 
 # Resolves with the page's own clock (ms since navigation start) once ``selector`` shows.
 WAIT_FOR = """

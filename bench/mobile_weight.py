@@ -40,8 +40,8 @@ from werkzeug.serving import make_server
 from bench._common import chromium
 from cockpit.auth import hash_password
 from cockpit.config import UserConfig, default_config_path, load_config
-from cockpit.runtime import Runtime
-from layouts.app import create_app
+from wiring.app import create_app
+from wiring.runtime import Runtime
 
 __all__ = ["main", "transferred_kb"]
 

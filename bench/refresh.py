@@ -46,7 +46,7 @@ from dash import Dash, Input, Output, html  # noqa: E402
 
 from bench._common import DashClient, Timings  # noqa: E402
 from bench.synthetic_city import SyntheticCity, serve  # noqa: E402
-from layouts.app import create_app  # noqa: E402
+from wiring.app import create_app  # noqa: E402
 
 UPDATE = "/_dash-update-component"
 

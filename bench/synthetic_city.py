@@ -30,7 +30,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != R
 
 from cockpit.config import default_config_path, load_config  # noqa: E402
 from cockpit.model import Snapshot, observations_frame, sites_frame  # noqa: E402
-from cockpit.runtime import Runtime  # noqa: E402
+from wiring.runtime import Runtime  # noqa: E402
 
 STREETS = [
     "Swanston", "Elizabeth", "Collins", "Bourke", "Lonsdale", "Flinders", "King", "William",

@@ -23,8 +23,8 @@ import pandas as pd
 from cockpit.model import validate_observations, validate_sites
 
 if TYPE_CHECKING:
-    from cockpit.store import HistoryStore
-    from connectors.base import Connector
+    from cockpit.source import Connector
+    from cockpit.state.embedded import HistoryStore
 
 __all__ = ["BackfillReport", "Chunk", "chunk_key", "chunks", "fill_history"]
 

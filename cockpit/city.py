@@ -17,14 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-from cockpit import kpi
 from cockpit.auth import may_see
 from cockpit.config import CityConfig
 from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
-from cockpit.states import site_states
-from cockpit.store import HistoryStore, SnapshotStore
+from cockpit.state.embedded import HistoryStore, SnapshotStore
+from cockpit.twin import kpi
+from cockpit.twin.states import site_states
 
 __all__ = ["City", "CityView", "SourceInfo"]
 

@@ -25,6 +25,7 @@ from pydantic import (
 
 from cockpit.errors import ConfigError
 from cockpit.model import DOMAINS, METRICS
+from cockpit.source import known_connectors
 
 __all__ = [
     "AccessConfig",
@@ -318,7 +319,8 @@ class BackendConfig(_Strict):
 
 
 class AlertsConfig(_Strict):
-    """Alert rules (``cockpit.alerts``) and sensor-health limits (``cockpit.sensor_health``)."""
+    """Alert rules (``cockpit.twin.alerts``) and sensor-health limits
+    (``cockpit.twin.sensor_health``)."""
 
     # Air-quality limits: "who2021" (WHO 2021 guideline levels) or "eu" (EU limit and
     # target values, Directive 2008/50/EC); each pollutant keeps its averaging period.
@@ -486,8 +488,6 @@ def _check_references(config: CityConfig) -> None:
 
 
 def _check_connectors(config: CityConfig) -> None:
-    from connectors import known_connectors  # late: connectors depend on cockpit.model
-
     known = known_connectors()
     for source_id, source in config.sources.items():
         if source.connector not in known:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from cockpit.config import CityConfig
 from cockpit.errors import CockpitError
-from cockpit.store import HistoryStore, SnapshotStore
+from cockpit.state.embedded import HistoryStore, SnapshotStore
 
 __all__ = ["Refresher"]
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from cockpit.backfill import Chunk
-    from connectors.base import Connector
+    from cockpit.source import Connector
 
 
 class Refresher:

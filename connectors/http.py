@@ -11,7 +11,6 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -23,13 +22,13 @@ from cockpit.errors import (
     ResponseTooLarge,
     UpstreamStatusError,
 )
+from cockpit.source import redact_url
 
-__all__ = ["HttpClient", "HttpLimits", "redact_url"]
+__all__ = ["HttpClient", "HttpLimits"]
 
 log = logging.getLogger(__name__)
 
 # Query parameters that may carry a secret; their values are never logged or shown.
-SECRET_PARAMS = frozenset({"apikey", "api_key", "key", "token", "access_token", "password", "sig"})
 
 
 @dataclass(frozen=True)
@@ -63,23 +62,6 @@ class _CappedRetry(Retry):
         new: _CappedRetry = super().new(**kw)  # type: ignore[assignment]
         new.cap_s = self.cap_s
         return new
-
-
-def redact_url(url: str, secrets: tuple[str, ...] = ()) -> str:
-    """``url`` without user info, secret query values, or any of ``secrets`` verbatim."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    query = [
-        (k, "***" if k.lower() in SECRET_PARAMS else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    clean = urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="$,():'/ "), ""))
-    for secret in secrets:
-        if secret:
-            clean = clean.replace(secret, "***")
-    return clean
 
 
 class HttpClient:

@@ -62,7 +62,7 @@ from cockpit.model import (
     observations_frame,
     sites_frame,
 )
-from connectors.base import Connector, SourceContext
+from cockpit.source import Connector, SourceContext
 from connectors.http import HttpClient, HttpLimits
 from connectors.units import canonical_unit_factor, normalise_unit
 

@@ -45,7 +45,7 @@ from cockpit.model import (
     observations_frame,
     sites_frame,
 )
-from connectors.base import Connector, SourceContext, native_id_text
+from cockpit.source import Connector, SourceContext, native_id_text
 from connectors.http import HttpClient, HttpLimits
 from connectors.units import canonical_unit_factor
 

@@ -11,7 +11,7 @@ Each dataset is read once from the files shipped under ``cities/demo-melbourne/`
 - ``parking``: City of Melbourne's on-street bays with their real status snapshot
   (exported in 2025); how they change over the day is simulated.
 
-Replayed values play at the same weekday and hour as recorded (``cockpit.replay``).
+Replayed values play at the same weekday and hour as recorded (``connectors.replay_clock``).
 Sites say ``origin`` replayed or simulated, so nothing simulated is shown as measured.
 """
 
@@ -28,8 +28,8 @@ import pandas as pd
 
 from cockpit.errors import ConnectorError
 from cockpit.model import empty_observations, observations_frame, sites_frame
-from cockpit.replay import ReplayClock
-from connectors.base import Connector, SourceContext
+from cockpit.source import Connector, SourceContext
+from connectors.replay_clock import ReplayClock
 from connectors.units import canonical_unit_factor
 
 __all__ = ["MelbourneReplay", "occupancy_profile"]

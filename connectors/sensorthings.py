@@ -44,8 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cockpit.errors import ConfigError, ConnectorError, DataError, ParseError, TooManyPages
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
-from connectors.base import Connector, SourceContext, native_id_text
-from connectors.http import HttpClient, HttpLimits, redact_url
+from cockpit.source import Connector, SourceContext, native_id_text, redact_url
+from connectors.http import HttpClient, HttpLimits
 from connectors.units import canonical_unit_factor, normalise_unit
 
 __all__ = [

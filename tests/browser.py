@@ -18,7 +18,7 @@ from dash.testing.composite import DashComposite
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from cockpit.config import CityConfig, default_config_path, load_config
-from cockpit.runtime import Runtime
+from wiring.runtime import Runtime
 
 # Replay time pinned so that the figures on screen can be recomputed exactly.
 T0 = pd.Timestamp("2026-11-24 10:30", tz="Australia/Melbourne").tz_convert("UTC")

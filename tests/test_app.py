@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cockpit.cli import check_config
+from wiring.cli import check_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

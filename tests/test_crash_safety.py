@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 
 from cockpit.config import default_config_path, load_config
-from cockpit.journal import Journal
-from cockpit.runtime import Runtime
-from cockpit.store import HistoryStore, SnapshotStore
+from cockpit.state.embedded import HistoryStore, SnapshotStore
+from cockpit.state.journal import Journal
+from wiring.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 LINES_BEFORE_KILL = 3  # commits the process reports before the kill lands mid-write
@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 
 from cockpit.config import default_config_path, load_config
-from cockpit.journal import Journal, Notice
-from cockpit.runtime import Runtime
+from cockpit.state.journal import Journal, Notice
+from wiring.runtime import Runtime
 
 mode, data = sys.argv[1], sys.argv[2]
 rt = Runtime.open(load_config(default_config_path()), data)

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import requests
 
-from cockpit.backends.postgres_history import PostgresHistory
-from cockpit.backends.postgres_journal import PostgresJournal
-from cockpit.backends.redis_store import RedisSnapshotStore
 from cockpit.config import load_config
+from cockpit.state.postgres_history import PostgresHistory
+from cockpit.state.postgres_journal import PostgresJournal
+from cockpit.state.redis_store import RedisSnapshotStore
 from tests.browser import free_port
 from tests.servers import pg_schema, postgres_server, redis_prefix, redis_server  # noqa: F401
 
@@ -143,7 +143,7 @@ def cluster(
     worker_argv = [
         str(BIN / "celery"),
         "-A",
-        "cockpit.tasks",
+        "wiring.tasks",
         "worker",
         "--beat",
         "--concurrency=2",
@@ -263,7 +263,7 @@ def _second() -> Any:
 
 
 def test_server_example_config_is_valid_and_schedules_each_source() -> None:
-    from cockpit.tasks import beat_schedule
+    from wiring.tasks import beat_schedule
 
     config = load_config(ROOT / "cities" / "server-example.toml")
     assert config.backend.kind == "server"
@@ -285,8 +285,8 @@ def test_runtime_opens_the_server_backend_and_leaves_refreshing_to_workers(
     postgres_server: str,  # noqa: F811
     pg_schema: str,  # noqa: F811
 ) -> None:
-    from cockpit.runtime import Runtime
-    from layouts.app import create_app
+    from wiring.app import create_app
+    from wiring.runtime import Runtime
 
     config_file = tmp_path / "city.toml"
     config_file.write_text(

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from cockpit import cli
 from cockpit.auth import (
     ROLES,
     Viewer,
@@ -21,6 +20,7 @@ from cockpit.auth import (
 from cockpit.config import DEFAULT_ACTIONS, CityConfig, UserConfig, load_config
 from cockpit.errors import ConfigError
 from tests.cockpit.test_config import write_variant
+from wiring import cli
 
 PASSWORD = "correct horse battery"
 

@@ -23,9 +23,8 @@ from werkzeug import Request, Response
 
 from cockpit.backfill import chunk_key, chunks, fill_history
 from cockpit.config import load_config
-from cockpit.store import HistoryStore
-from connectors import build_connector
-from connectors.base import SourceContext
+from cockpit.source import SourceContext, build_connector
+from cockpit.state.embedded import HistoryStore
 from tests.connectors.test_sensorthings import _bundle, collection, kfz_observation, kfz_thing
 
 TZ = "Europe/Berlin"
@@ -248,7 +247,7 @@ def test_fill_history_reports_each_chunk_and_skips_done_ones(
 
 def test_first_start_backfill_reports_each_day_once(tmp_path: Path) -> None:
     from cockpit.config import default_config_path
-    from cockpit.runtime import Runtime
+    from wiring.runtime import Runtime
 
     demo = load_config(default_config_path())
     air = demo.sources["air"].model_copy(update={"backfill_hours": 48})

@@ -17,9 +17,9 @@ from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.errors import ConfigError
 from cockpit.model import METRICS, observations_frame
 from cockpit.privacy import PEOPLE_METRICS, mask_frame, masked_label, suppressed
-from cockpit.runtime import Runtime
-from cockpit.store import HistoryStore
+from cockpit.state.embedded import HistoryStore
 from tests.browser import T0, Clock, demo_runtime
+from wiring.runtime import Runtime
 
 
 def plant_count(runtime: Runtime, value: float) -> str:

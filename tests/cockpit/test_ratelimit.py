@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.ratelimit import SignInLimiter
-from cockpit.store import SnapshotStore
+from cockpit.state.embedded import SnapshotStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,7 +90,7 @@ def test_counts_expire_from_the_cache(store: SnapshotStore) -> None:
 def test_counts_are_shared_across_processes(tmp_path: Path) -> None:
     """Failures counted by another worker process block here too."""
     code = (
-        "import sys; from cockpit.store import SnapshotStore;"
+        "import sys; from cockpit.state.embedded import SnapshotStore;"
         "from cockpit.ratelimit import SignInLimiter;"
         "s = SnapshotStore(sys.argv[1]); l = SignInLimiter(s.cache, attempts=5, window_s=900);"
         "[l.failed('ana', '198.51.100.1') for _ in range(5)]; s.close()"

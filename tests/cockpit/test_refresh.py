@@ -13,7 +13,7 @@ import pytest
 
 from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.errors import ConnectorError
-from cockpit.runtime import Runtime
+from wiring.runtime import Runtime
 
 PINNED = pd.Timestamp("2026-11-24 10:30", tz="Australia/Melbourne").tz_convert("UTC")
 

@@ -31,8 +31,7 @@ from cockpit.errors import (
     UpstreamStatusError,
 )
 from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS, validate_observations, validate_sites
-from connectors import build_connector
-from connectors.base import SourceContext
+from cockpit.source import SourceContext, build_connector
 from connectors.ckan import (
     CkanConnector,
     CkanOptions,

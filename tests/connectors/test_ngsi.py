@@ -24,8 +24,7 @@ from werkzeug import Request, Response
 from cockpit.config import SourceConfig, load_config
 from cockpit.errors import ConfigError, ConnectorError, ParseError, TooManyPages
 from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS
-from connectors import build_connector
-from connectors.base import SourceContext
+from cockpit.source import SourceContext, build_connector
 from connectors.ngsi import (
     ENTITY_TYPES,
     NgsiLdConnector,

@@ -16,8 +16,7 @@ import pytest
 
 from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.model import OBSERVATION_COLUMNS
-from connectors import build_connector
-from connectors.base import Connector, SourceContext
+from cockpit.source import Connector, SourceContext, build_connector
 
 TZ = "Australia/Melbourne"
 DATA = default_config_path().parent / "demo-melbourne"

@@ -41,8 +41,7 @@ from cockpit.model import (
     validate_observations,
     validate_sites,
 )
-from connectors import build_connector
-from connectors.base import SourceContext
+from cockpit.source import SourceContext, build_connector
 from connectors.sensorthings import (
     SensorThingsConnector,
     SensorThingsOptions,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from dash.testing.composite import DashComposite
 
-from cockpit.runtime import Runtime
-from layouts.app import create_app
 from tests.a11y import assert_accessible, axe_violations
 from tests.browser import browser, demo_runtime_fixture
+from wiring.app import create_app
+from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
 

@@ -12,9 +12,9 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from cockpit.runtime import Runtime
-from layouts.app import create_app
 from tests.browser import demo_runtime_fixture, free_port
+from wiring.app import create_app
+from wiring.runtime import Runtime
 
 YEAR = "max-age=31536000"
 

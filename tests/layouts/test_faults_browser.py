@@ -25,8 +25,6 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from cockpit.auth import hash_password
 from cockpit.config import load_config
-from cockpit.runtime import Runtime
-from layouts.app import create_app
 from tests.browser import browser, own_errors
 from tests.connectors.faults import TEST_OPTIONS
 from tests.faultserver import (
@@ -37,6 +35,8 @@ from tests.faultserver import (
     parking_routes,
     pedestrian_routes,
 )
+from wiring.app import create_app
+from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
 

@@ -29,10 +29,10 @@ from werkzeug.serving import make_server
 from cockpit.auth import hash_password
 from cockpit.config import CityConfig, LayerConfig, SourceConfig, UserConfig, load_config
 from cockpit.config import default_config_path as demo_path
-from cockpit.journal import Decision
-from cockpit.runtime import Runtime
-from layouts.app import create_app
+from cockpit.state.journal import Decision
 from tests.browser import T0, Clock, demo_runtime, free_port
+from wiring.app import create_app
+from wiring.runtime import Runtime
 
 DEMO_DIR = demo_path().parent / "demo-melbourne"
 INTERNAL_SOURCE = "depots"

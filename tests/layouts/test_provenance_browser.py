@@ -11,10 +11,10 @@ import pytest
 from dash.testing.composite import DashComposite
 from selenium.webdriver.common.by import By
 
-from cockpit.runtime import Runtime
-from layouts.app import create_app
 from tests.browser import T0, browser, demo_runtime_fixture, own_errors
 from tests.cockpit.test_privacy import plant_count
+from wiring.app import create_app
+from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
 

@@ -21,11 +21,11 @@ from selenium.common.exceptions import NoAlertPresentException
 from cockpit.auth import hash_password
 from cockpit.config import CityConfig, UserConfig, load_config
 from cockpit.config import default_config_path as demo_path
-from cockpit.journal import Notice
-from cockpit.runtime import Runtime
-from layouts.app import create_app
+from cockpit.state.journal import Notice
 from tests.browser import T0, Clock, browser, demo_runtime, own_errors
 from tests.layouts.test_permissions import wait_for_idle_server
+from wiring.app import create_app
+from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,1 @@
+"""Presenting twin answers to people: words, numbers, slides, exports and catalogues."""

@@ -1,0 +1,75 @@
+"""User-facing text in the viewer's language, from gettext message catalogues.
+
+Messages are written in English in the code (``_("Is the air good today?")``) and
+translated in ``cockpit/present/locales/<lang>/LC_MESSAGES/<domain>.po``, one domain per view
+(``kiosk``, ``mobile``, ``cockpit``…). Catalogues are read once with Babel; English needs
+no catalogue. Numbers and times are formatted for the language with Babel too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+__all__ = ["LOCALES", "available_languages", "format_number", "format_time", "translator"]
+
+LOCALES = Path(__file__).resolve().parent / "locales"
+
+
+def available_languages() -> list[str]:
+    """Languages with at least one catalogue, plus English (the code's own language)."""
+    found = {p.name for p in LOCALES.iterdir() if p.is_dir()} if LOCALES.is_dir() else set()
+    return sorted(found | {"en"})
+
+
+@lru_cache(maxsize=64)
+def _catalogue(language: str, domain: str) -> dict[str, str]:
+    path = LOCALES / language / "LC_MESSAGES" / f"{domain}.po"
+    if language == "en" or not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language, domain=domain)
+    return {
+        str(m.id): str(m.string)
+        for m in catalog
+        if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
+    }
+
+
+def translator(language: str, domain: str) -> Callable[[str], str]:
+    """A ``gettext``-like function for ``language`` and ``domain``; unknown messages stay
+    in English, so a missing translation never hides information."""
+    table = _catalogue(language, domain)
+
+    def gettext(message: str) -> str:
+        return table.get(message, message)
+
+    return gettext
+
+
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def format_number(value: float, language: str, decimals: int = 0) -> str:
+    """``value`` with the language's digit grouping and decimal sign (1,240.5 / 1.240,5)."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=_locale(language))
+
+
+def format_time(when: datetime | None, language: str, timezone: str, pattern: str = "HH:mm") -> str:
+    """A time on the city's wall clock, in the language's words ("Tue 10:30" / "Di. 10:30")."""
+    if when is None:
+        return "–"
+    return format_datetime(when, pattern, tzinfo=ZoneInfo(timezone), locale=_locale(language))

@@ -1,0 +1,528 @@
+"""What a public kiosk shows, as pure functions of a public ``CityView`` and the time.
+
+A kiosk answers a passer-by's everyday questions ("Is the air good today?", "Where can I
+park?") on slides that rotate by themselves, one language per rotation. Everything here
+is plain data (``Slide``) in the viewer's language, from the ``kiosk`` message catalogue;
+``layouts.pages.kiosk`` turns it into components. Nothing here reads a store, a session or a
+clock: callers pass the view (always the *public* one), the notices and ``now``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from cockpit.city import CityView, SourceInfo
+from cockpit.config import CityConfig
+from cockpit.model import METRICS
+from cockpit.present.i18n import format_number, format_time, translator
+from cockpit.state.journal import Notice
+from cockpit.twin.airindex import BANDS, band_of
+from cockpit.twin.kpi import Kpi
+
+__all__ = [
+    "DEFAULT_SCREEN",
+    "DOMAIN_SLIDES",
+    "SLIDES",
+    "Freshness",
+    "Heading",
+    "Item",
+    "Screen",
+    "Slide",
+    "age_text",
+    "build_slides",
+    "emergency_notice",
+    "freshness",
+    "heading",
+    "is_night",
+    "kiosk_id",
+    "local_time",
+    "rotation_plan",
+    "screen_for",
+    "slide_at",
+]
+
+DEFAULT_SCREEN = "default"
+DOMAIN_SLIDES = ("air", "pedestrians", "parking", "traffic")
+SLIDES = ("overview", *DOMAIN_SLIDES, "notices")
+# Which KPI answers which slide's question.
+_KPI_OF = {"air": "air", "pedestrians": "footfall", "parking": "parking", "traffic": "traffic"}
+_ID = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def _(message: str) -> str:
+    """Marks a message for the catalogue; it is translated where it is shown."""
+    return message
+
+
+# The passer-by's question each slide answers (English msgids of the kiosk catalogue).
+QUESTIONS = {
+    "overview": _("The city right now"),
+    "air": _("Is the air good today?"),
+    "pedestrians": _("How busy is the centre?"),
+    "parking": _("Where can I park?"),
+    "traffic": _("How is traffic moving?"),
+    "notices": _("News from the city"),
+}
+SHORT = {
+    "air": _("Air"),
+    "pedestrians": _("Crowds"),
+    "parking": _("Parking"),
+    "traffic": _("Traffic"),
+}
+_BAND_WORDS = {
+    "good": _("Good"),
+    "fair": _("Fair"),
+    "moderate": _("Moderate"),
+    "poor": _("Poor"),
+    "very poor": _("Very poor"),
+    "extremely poor": _("Extremely poor"),
+}
+_AIR_ADVICE = (
+    _("Yes. Enjoy being outside."),
+    _("Yes. The air is fine for everyone."),
+    _("Mostly. People with asthma may want to take it easy."),
+    _("Not today. Consider less strenuous activity outside."),
+    _("No. Everyone should reduce strenuous activity outside."),
+    _("No. Avoid strenuous activity outside."),
+)
+_TRAFFIC_WORDS = {"ok": _("Moving freely"), "warn": _("Slow in places"), "alert": _("Congested")}
+_CROWD_WORDS = {
+    "busier than usual": _("Busier than usual"),
+    "quieter than usual": _("Quieter than usual"),
+    "as usual": _("As busy as usual"),
+}
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One kiosk screen set: which slides, in which languages, how fast."""
+
+    id: str
+    title: str
+    slides: tuple[str, ...]
+    languages: tuple[str, ...]
+    rotate_seconds: float
+    reload_hours: float
+
+
+def screen_for(config: CityConfig, screen_id: str | None, language: str | None = None) -> Screen:
+    """The screen set ``screen_id`` of ``config.kiosk.screens`` (the default set for None
+    or an unknown id: a kiosk never shows an error page). ``language`` (e.g. from
+    ``?lang=``) pins one language when the city offers it."""
+    kiosk = config.kiosk
+    entry = kiosk.screens.get(screen_id or "")
+    slides = tuple(s for s in (entry.slides if entry else []) if s in SLIDES) or SLIDES
+    offered = tuple((entry.languages if entry else []) or kiosk.languages or config.city.languages)
+    offered = offered or ("en",)
+    if language and language in (*offered, *config.city.languages):
+        offered = (language,)
+    return Screen(
+        id=screen_id if entry and screen_id else DEFAULT_SCREEN,
+        title=(entry.title if entry else "") or config.city.name,
+        slides=slides,
+        languages=offered,
+        rotate_seconds=kiosk.rotate_seconds,
+        reload_hours=kiosk.reload_hours,
+    )
+
+
+def kiosk_id(raw: object, default: str) -> str:
+    """A kiosk's id from its URL (``?id=station-3``): letters, digits, ``._-``, at most
+    64 characters; ``default`` when nothing usable is left."""
+    text = _ID.sub("", raw if isinstance(raw, str) else "")[:64]
+    return text or default
+
+
+def rotation_plan(screen: Screen) -> list[tuple[str, str]]:
+    """(slide, language) in showing order: every slide in one language, then the next."""
+    return [(slide, lang) for lang in screen.languages for slide in screen.slides]
+
+
+def slide_at(screen: Screen, epoch_seconds: float) -> tuple[str, str]:
+    """The (slide, language) showing at ``epoch_seconds``; kiosks with the same plan and
+    a set clock show the same slide at the same time (the browser uses the same rule)."""
+    plan = rotation_plan(screen)
+    return plan[int(epoch_seconds // screen.rotate_seconds) % len(plan)]
+
+
+def _clock(text: str) -> time | None:
+    try:
+        return time.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def is_night(local: time, start: str, end: str) -> bool:
+    """True between ``start`` and ``end`` ("HH:MM", local), also across midnight; never
+    when either is empty or unreadable."""
+    begin, finish = _clock(start), _clock(end)
+    if begin is None or finish is None or begin == finish:
+        return False
+    if begin < finish:
+        return begin <= local < finish
+    return local >= begin or local < finish
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old a figure is: its newest observation, whether it is past its source's
+    stale limit (or the source's last refresh failed), and the words for it."""
+
+    updated: datetime | None
+    stale: bool
+    text: str
+
+
+def age_text(
+    updated: datetime | None, now: datetime, stale: bool, language: str, timezone: str
+) -> str:
+    """ "Updated 10:30, 5 min ago" for current data; "Last updated 08:00" for data past
+    its limit (with the weekday when older than 20 hours); "Waiting for data" without."""
+    _t = translator(language, "kiosk")
+    if updated is None:
+        return _t("Waiting for the first data")
+    seconds = max(0.0, (now - updated).total_seconds())
+    pattern = "EEE HH:mm" if seconds > 20 * 3600 else "HH:mm"
+    when = format_time(updated, language, timezone, pattern)
+    if stale:
+        return _t("Last updated {time}").format(time=when)
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return _t("Updated {time}, just now").format(time=when)
+    if minutes < 120:
+        age = _t("{n} min").format(n=format_number(minutes, language))
+    else:
+        age = _t("{n} h").format(n=format_number(minutes // 60, language))
+    return _t("Updated {time}, {age} ago").format(time=when, age=age)
+
+
+def freshness(
+    config: CityConfig,
+    sources: list[SourceInfo],
+    updated: datetime | None,
+    now: datetime,
+    language: str,
+) -> Freshness:
+    """The age of a figure computed from ``sources`` whose newest observation is
+    ``updated``: stale when older than the strictest source's ``stale_after_seconds`` or
+    when a source's last refresh failed (its last good value is still shown)."""
+    limits = [config.sources[s.id].stale_after_seconds for s in sources if s.id in config.sources]
+    limit = min(limits) if limits else 600.0
+    failed = any(s.status != "ok" and s.updated is not None for s in sources)
+    old = updated is not None and (now - updated).total_seconds() > limit
+    stale = failed or old
+    return Freshness(updated, stale, age_text(updated, now, stale, language, config.city.timezone))
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of a slide's list: a label, a value and a level (ok|warn|alert|none)."""
+
+    label: str
+    value: str
+    level: str = "none"
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One slide in one language, ready to draw: every string is already translated."""
+
+    key: str
+    language: str
+    index: int  # position within its language's rotation (0-based)
+    count: int  # slides per language
+    question: str
+    answer: str = ""  # the headline: a word or a number
+    level: str = "none"  # ok | warn | alert | none
+    figure: str = ""  # a second big number, e.g. "1,485"
+    figure_label: str = ""  # what the figure counts
+    lines: tuple[str, ...] = ()
+    items: tuple[Item, ...] = ()
+    age: Freshness | None = None
+    stale_label: str = ""
+    credits: tuple[str, ...] = ()
+    about: str = ""  # "How this data is collected" caption
+    about_path: str = ""  # e.g. "/about/air"
+
+
+def _kpi(view: CityView, key: str) -> Kpi | None:
+    return next((k for k in view.kpis if k.key == key), None)
+
+
+def _domain_sources(config: CityConfig, view: CityView, domain: str) -> list[SourceInfo]:
+    return [view.sources[s] for s in config.sources_for(domain) if s in view.sources]
+
+
+def _domain_latest(config: CityConfig, view: CityView, domain: str) -> pd.DataFrame:
+    ids = view.sites.loc[view.sites["source"].isin(config.sources_for(domain)), "id"]
+    return view.latest[view.latest["site_id"].isin(ids)]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A domain slide's answer before it is dated and credited."""
+
+    answer: str
+    level: str = "none"
+    figure: str = ""
+    figure_label: str = ""
+    lines: tuple[str, ...] = ()
+    items: tuple[Item, ...] = ()
+    items_title: str = ""
+
+
+def _air(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
+    _t = translator(lang, "kiosk")
+    obs = _domain_latest(config, view, "air")
+    obs = obs[obs["metric"].isin(["pm25", "pm10", "no2", "o3"])]
+    bands = [band_of(str(m), float(v)) for m, v in zip(obs["metric"], obs["value"], strict=True)]
+    rated = [(b, i) for i, b in enumerate(bands) if b is not None]
+    if not rated:
+        return None
+    band, row = max(rated)
+    worst = obs.iloc[row]
+    names = view.sites.set_index("id")["name"]
+    metric = METRICS[str(worst["metric"])]
+    level = "ok" if band <= 1 else "warn" if band == 2 else "alert"
+    value = format_number(float(worst["value"]), lang)
+    return _Answer(
+        answer=_t(_BAND_WORDS[BANDS[band]]),
+        level=level,
+        lines=(
+            _t(_AIR_ADVICE[band]),
+            _t("Highest reading: {pollutant} {value} µg/m³ at {station}").format(
+                pollutant=metric.label, value=value, station=names.get(worst["site_id"], "")
+            ),
+            _t("{n} measuring stations, European Air Quality Index").format(
+                n=format_number(obs["site_id"].nunique(), lang)
+            ),
+        ),
+    )
+
+
+def _pedestrians(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
+    _t = translator(lang, "kiosk")
+    item = _kpi(view, "footfall")
+    if item is None or item.value is None:
+        return None
+    places = _domain_latest(config, view, "pedestrians")["site_id"].nunique()
+    word = _CROWD_WORDS.get(item.level_label)
+    return _Answer(
+        answer=_t(word) if word else format_number(item.value, lang),
+        level=item.level,
+        figure=format_number(item.value, lang) if word else "",
+        figure_label=_t("people walking past per hour"),
+        lines=(
+            _t("Counted at {n} places in the city").format(n=format_number(places, lang)),
+            _t("The sensors count crowds, not people: no images are stored."),
+        ),
+    )
+
+
+def _parking(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
+    _t = translator(lang, "kiosk")
+    obs = _domain_latest(config, view, "parking")
+    bays = obs[obs["metric"] == "bay_occupied"]
+    if bays.empty:
+        return None
+    free = bays.assign(free=(bays["value"] < 0.5).astype(int)).merge(
+        view.sites[["id", "district"]], left_on="site_id", right_on="id"
+    )
+    total = int(free["free"].sum())
+    by_area = free[free["district"].fillna("") != ""].groupby("district")["free"].sum()
+    top = by_area.sort_values(ascending=False, kind="stable").head(4)
+    share = total / len(free) if len(free) else 0.0
+    level = "ok" if share >= 0.15 else "warn" if share >= 0.05 else "alert"
+    return _Answer(
+        answer=format_number(total, lang),
+        level=level,
+        figure_label=_t("free parking spaces on the street"),
+        lines=(
+            _t("{share} % of {n} street parking bays are free").format(
+                share=format_number(share * 100, lang), n=format_number(len(free), lang)
+            ),
+        ),
+        items=tuple(
+            Item(str(area), format_number(int(n), lang), "ok" if n else "alert")
+            for area, n in top.items()
+        ),
+        items_title=_t("Most free spaces"),
+    )
+
+
+def _traffic(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
+    _t = translator(lang, "kiosk")
+    item = _kpi(view, "traffic")
+    if item is None or item.value is None:
+        return None
+    sites = _domain_latest(config, view, "traffic")["site_id"].nunique()
+    known = item.level in _TRAFFIC_WORDS and item.level_label != "no baseline yet"
+    return _Answer(
+        answer=_t(_TRAFFIC_WORDS[item.level]) if known else format_number(item.value, lang),
+        level=item.level if known else "none",
+        figure=format_number(item.value, lang) if known else "",
+        figure_label=_t("vehicles per hour at {n} counting points").format(
+            n=format_number(sites, lang)
+        ),
+        lines=(_t("Counted by the sensors at traffic lights."),),
+    )
+
+
+_DOMAIN_CONTENT: dict[str, Callable[[CityView, CityConfig, str], _Answer | None]] = {
+    "air": _air,
+    "pedestrians": _pedestrians,
+    "parking": _parking,
+    "traffic": _traffic,
+}
+
+
+def _domain_slide(
+    config: CityConfig, view: CityView, key: str, lang: str, now: datetime, pos: tuple[int, int]
+) -> Slide:
+    _t = translator(lang, "kiosk")
+    sources = _domain_sources(config, view, key)
+    item = _kpi(view, _KPI_OF[key])
+    content = _DOMAIN_CONTENT[key](view, config, lang)
+    age = freshness(config, sources, item.updated if item else None, now, lang)
+    if content is None:
+        # Never an empty tile: say plainly that the figure is on its way.
+        content = _Answer(
+            answer="–", lines=(_t("This figure will appear as soon as its sensors report."),)
+        )
+    lines = content.lines
+    if content.items_title and content.items:
+        lines = (*lines, content.items_title)
+    return Slide(
+        key=key,
+        language=lang,
+        index=pos[0],
+        count=pos[1],
+        question=_t(QUESTIONS[key]),
+        answer=content.answer,
+        level="none" if age.stale else content.level,
+        figure=content.figure,
+        figure_label=content.figure_label,
+        lines=lines,
+        items=content.items,
+        age=age,
+        stale_label=_t("Not current") if age.stale else "",
+        credits=tuple(s.credit() for s in sources),
+        about=_t("How this data is collected"),
+        about_path=f"/about/{key}",
+    )
+
+
+def _overview(
+    config: CityConfig, view: CityView, lang: str, now: datetime, pos: tuple[int, int]
+) -> Slide:
+    _t = translator(lang, "kiosk")
+    key = "overview"
+    items, ages = [], []
+    for domain in DOMAIN_SLIDES:
+        slide = _domain_slide(config, view, domain, lang, now, pos)
+        items.append(Item(_t(SHORT[domain]), slide.answer, slide.level))
+        if slide.age is not None:
+            ages.append(slide.age)
+    dated = [a for a in ages if a.updated is not None]
+    oldest = min(dated, key=lambda a: a.updated or now) if dated else None
+    stale = any(a.stale for a in ages)
+    age = Freshness(
+        oldest.updated if oldest else None,
+        stale,
+        age_text(oldest.updated if oldest else None, now, stale, lang, config.city.timezone),
+    )
+    return Slide(
+        key=key,
+        language=lang,
+        index=pos[0],
+        count=pos[1],
+        question=_t(QUESTIONS[key]),
+        items=tuple(items),
+        lines=(_t("Coloured marks show where the city measures."),),
+        age=age,
+        stale_label=_t("Not current") if stale else "",
+        credits=tuple(s.credit() for s in view.sources.values()),
+    )
+
+
+def _notices_slide(notices: list[Notice], lang: str, pos: tuple[int, int], timezone: str) -> Slide:
+    _t = translator(lang, "kiosk")
+    key = "notices"
+    shown = [n for n in notices if n.severity != "emergency"]
+    items = tuple(
+        Item(
+            n.text(lang),
+            _t("until {time}").format(time=format_time(n.expires, lang, timezone, "EEE HH:mm")),
+            "alert" if n.severity == "warning" else "ok",
+        )
+        for n in shown
+    )
+    return Slide(
+        key=key,
+        language=lang,
+        index=pos[0],
+        count=pos[1],
+        question=_t(QUESTIONS[key]),
+        answer="" if items else _t("No notices at the moment."),
+        items=items,
+    )
+
+
+def build_slides(
+    config: CityConfig, view: CityView, notices: list[Notice], screen: Screen, now: datetime
+) -> list[Slide]:
+    """Every slide of ``screen`` in every one of its languages, in rotation order.
+
+    ``view`` must be the public view: nothing here filters by role. Raises nothing for
+    missing data; a slide without data says that it is waiting for it.
+    """
+    out: list[Slide] = []
+    count = len(screen.slides)
+    for slide_key, lang in rotation_plan(screen):
+        pos = (screen.slides.index(slide_key), count)
+        if slide_key == "overview":
+            out.append(_overview(config, view, lang, now, pos))
+        elif slide_key == "notices":
+            out.append(_notices_slide(notices, lang, pos, config.city.timezone))
+        else:
+            out.append(_domain_slide(config, view, slide_key, lang, now, pos))
+    return out
+
+
+def emergency_notice(notices: list[Notice]) -> Notice | None:
+    """The newest active emergency notice, which takes over the whole kiosk."""
+    return next((n for n in notices if n.severity == "emergency"), None)
+
+
+def local_time(now: datetime, timezone: str) -> time:
+    """``now`` on the city's wall clock."""
+    return now.astimezone(ZoneInfo(timezone)).time()
+
+
+@dataclass(frozen=True)
+class Heading:
+    """Texts around the slides, in one language: offline marker, QR caption…"""
+
+    language: str
+    offline: str
+    qr: str
+    notice: str
+    emergency: str
+
+
+def heading(language: str) -> Heading:
+    """The kiosk's fixed texts in ``language``."""
+    _t = translator(language, "kiosk")
+    return Heading(
+        language=language,
+        offline=_t("Offline: showing the last data received"),
+        qr=_t("Continue on your phone"),
+        notice=_t("Notice"),
+        emergency=_t("Emergency notice"),
+    )

@@ -1,0 +1,172 @@
+"""The city now in a few plain sentences, in the viewer's language.
+
+``city_summary`` turns the KPIs, their comparison with a typical hour, today's anomalies,
+target progress and the CO₂ estimate into short sentences ("Footfall is 18% below a
+typical Tuesday 10:00."). Messages are English in the code and translated in the
+``summary`` catalogue (``cockpit/present/locales/<lang>/LC_MESSAGES/summary.po``); numbers,
+percentages, weekdays and times are formatted for the language with Babel. Site names come
+from the platforms and stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import pandas as pd
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_percent
+
+from cockpit.model import METRICS
+from cockpit.present.i18n import format_number, translator
+from cockpit.twin.baseline import Anomaly, KpiComparison
+from cockpit.twin.climate import Co2Estimate
+from cockpit.twin.kpi import Kpi
+from cockpit.twin.targets import TargetProgress
+
+__all__ = ["city_summary", "summary_languages"]
+
+# Words that come from the KPIs and metrics, marked here so the catalogue has them.
+_WORDS = (
+    "Footfall",
+    "Traffic flow",
+    "Parking occupancy",
+    "Air quality",
+    "good",
+    "fair",
+    "moderate",
+    "poor",
+    "very poor",
+    "extremely poor",
+    *(m.label for m in METRICS.values()),
+)
+
+
+def summary_languages() -> list[str]:
+    """The languages a summary can be given in (those with any catalogue, and English)."""
+    from cockpit.present.i18n import available_languages
+
+    return available_languages()
+
+
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def _percent(fraction: float, language: str) -> str:
+    """A share in the language's way ("18%", "18 %")."""
+    return format_percent(abs(fraction), locale=_locale(language))
+
+
+def _comparison(c: KpiComparison, language: str, timezone: str, _: Callable[[str], str]) -> str:
+    hour = pd.Timestamp(c.at).tz_convert(timezone).floor("h")
+    weekday = format_datetime(hour, "EEEE", tzinfo=hour.tzinfo, locale=_locale(language))
+    time = format_datetime(hour, "HH:mm", tzinfo=hour.tzinfo, locale=_locale(language))
+    label = _(c.label)
+    if c.direction == "as usual":
+        return _("{label} is about as usual for a {weekday} at {time}.").format(
+            label=label, weekday=weekday, time=time
+        )
+    message = (
+        _("{label} is {percent} below a typical {weekday} at {time}.")
+        if c.direction == "below"
+        else _("{label} is {percent} above a typical {weekday} at {time}.")
+    )
+    return message.format(
+        label=label, percent=_percent(c.change, language), weekday=weekday, time=time
+    )
+
+
+def _kpi(k: Kpi, language: str, _: Callable[[str], str]) -> str | None:
+    if k.value is None:
+        return None
+    if k.key == "air":
+        return _("Air quality is {band}.").format(band=_(k.level_label))
+    if k.key == "parking":
+        return _("{share} of parking places are occupied.").format(
+            share=_percent(k.value / 100, language)
+        )
+    return None
+
+
+def _anomalies(found: Sequence[Anomaly], language: str, _: Callable[[str], str]) -> list[str]:
+    if not found:
+        return [_("Nothing unusual today.")]
+    if len(found) == 1:
+        out = [_("One place is unusual today.")]
+    else:
+        out = [
+            _("{count} places are unusual today.").format(count=format_number(len(found), language))
+        ]
+    for item in found[:3]:
+        metric = METRICS.get(item.metric)
+        label = _(metric.label) if metric else item.metric
+        decimals = metric.decimals if metric else 0
+        message = (
+            _("{site}: {metric} {value}, far above the usual {typical}.")
+            if item.direction == "above"
+            else _("{site}: {metric} {value}, far below the usual {typical}.")
+        )
+        out.append(
+            message.format(
+                site=item.name,
+                metric=label,
+                value=format_number(item.value, language, decimals),
+                typical=format_number(item.typical, language, decimals),
+            )
+        )
+    return out
+
+
+def _target(t: TargetProgress, language: str, _: Callable[[str], str]) -> str | None:
+    if t.current is None:
+        return None
+    decimals = METRICS[t.metric].decimals if t.metric in METRICS else 1
+    message = {
+        "met": _("{label}: target met, now {value} {unit}."),
+        "on track": _("{label}: on track, now {value} {unit}."),
+        "off track": _("{label}: not on track, now {value} {unit}."),
+    }[t.status]
+    return message.format(
+        label=t.label, value=format_number(t.current, language, decimals), unit=t.unit
+    )
+
+
+def _co2(e: Co2Estimate, language: str, _: Callable[[str], str]) -> str:
+    day = format_date(e.day, "long", locale=_locale(language))
+    return _("Road traffic emitted an estimated {tonnes} t of CO₂ on {day}.").format(
+        tonnes=format_number(e.tonnes, language, 1), day=day
+    )
+
+
+def city_summary(
+    kpis: Sequence[Kpi],
+    comparisons: Sequence[KpiComparison],
+    anomalies: Sequence[Anomaly],
+    now: datetime,
+    timezone: str,
+    language: str,
+    targets: Sequence[TargetProgress] = (),
+    co2: Co2Estimate | None = None,
+) -> list[str]:
+    """Sentences describing the city at ``now`` in ``language``: the time, each KPI
+    against its typical hour (or its level where there is no comparison), today's
+    anomalies (the three strongest named), target progress and the CO₂ estimate."""
+    _ = translator(language, "summary")
+    moment = pd.Timestamp(now).tz_convert(timezone)
+    when = format_datetime(moment, "EEEE HH:mm", tzinfo=moment.tzinfo, locale=_locale(language))
+    out = [_("The city at {when}.").format(when=when)]
+    compared = {c.key for c in comparisons}
+    out += [_comparison(c, language, timezone, _) for c in comparisons]
+    for k in kpis:
+        if k.key not in compared and (line := _kpi(k, language, _)):
+            out.append(line)
+    out += _anomalies(anomalies, language, _)
+    out += [line for t in targets if (line := _target(t, language, _))]
+    if co2 is not None:
+        out.append(_co2(co2, language, _))
+    return out

@@ -1,0 +1,1 @@
+"""The twin: what the city's data means (KPIs, baselines, anomalies, forecasts, alerts)."""

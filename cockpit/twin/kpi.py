@@ -1,0 +1,231 @@
+"""The cockpit's headline numbers, as pure functions of canonical frames.
+
+Each function takes observation frames (and, where needed, site frames or history) and
+returns a ``Kpi``: the value, its unit, a level (ok / warn / alert) with a word for it,
+and a sentence that says what the number means. Nothing here reads a store or a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from cockpit.model import METRICS
+from cockpit.twin.airindex import INDEX_NAME, band_label, band_of
+
+__all__ = [
+    "CONGESTION_LEVELS",
+    "Kpi",
+    "air_quality",
+    "footfall",
+    "parking_occupancy",
+    "traffic_flow",
+]
+
+
+@dataclass
+class Kpi:
+    """One headline figure. ``value`` is None when there is no data to compute it from."""
+
+    key: str
+    title: str
+    value: float | None
+    unit: str
+    display: str
+    level: str  # ok | warn | alert | none
+    level_label: str
+    detail: str
+    updated: datetime | None = None
+    sources: list[str] = field(default_factory=list)
+
+
+def _newest(frame: pd.DataFrame) -> datetime | None:
+    return None if frame.empty else frame["time"].max().to_pydatetime()
+
+
+def _none(key: str, title: str, unit: str) -> Kpi:
+    return Kpi(key, title, None, unit, "–", "none", "no data", "No current data.")
+
+
+def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: int = 4) -> Kpi:
+    """Pedestrians per hour over all counting sensors now, against the same weekday and
+    hour in the previous ``weeks`` weeks of ``history``.
+
+    ``latest`` holds each sensor's newest ``pedestrians`` observation; sensors more than an
+    hour behind the newest are left out, so a silent sensor does not count as zero. For
+    each past week the change is measured on the sensors reporting both then and now; the
+    typical change is the median over the weeks.
+    """
+    title = "Footfall"
+    obs = latest[latest["metric"] == "pedestrians"]
+    if obs.empty:
+        return _none("footfall", title, "persons/h")
+    newest = obs["time"].max()
+    now = obs[obs["time"] >= newest - pd.Timedelta(hours=1)]
+    total = float(now["value"].sum())
+    local = newest.tz_convert(timezone)
+    when = f"{local:%A} {local:%H}:00"
+    ratios = []
+    past = history[history["metric"] == "pedestrians"]
+    for k in range(1, weeks + 1):
+        # k weeks earlier on the city's wall clock, so "Tuesday 08:00" stays 08:00 across
+        # a daylight-saving change.
+        wall = now["time"].dt.tz_convert(timezone).dt.tz_localize(None) - pd.Timedelta(weeks=k)
+        earlier = wall.dt.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
+        then = now.assign(time=earlier.dt.tz_convert("UTC").astype(now["time"].dtype))
+        both = then.merge(past, on=["site_id", "time"], suffixes=("_now", "_then"))
+        if not both.empty and both["value_then"].sum() > 0:
+            ratios.append(both["value_now"].sum() / both["value_then"].sum())
+    display = f"{total:,.0f}"
+    if not ratios:
+        return Kpi(
+            "footfall",
+            title,
+            total,
+            "persons/h",
+            display,
+            "ok",
+            "no baseline yet",
+            f"No earlier {local:%A}s in the history yet.",
+            newest.to_pydatetime(),
+        )
+    change = float(pd.Series(ratios).median()) - 1.0
+    if abs(change) < 0.05:
+        detail = f"About as usual for a {when}."
+    else:
+        direction = "above" if change > 0 else "below"
+        detail = f"{abs(change):.0%} {direction} a typical {when}."
+    level = "warn" if change > 0.5 else "ok"
+    label = (
+        "busier than usual"
+        if change > 0.15
+        else ("quieter than usual" if change < -0.15 else "as usual")
+    )
+    return Kpi(
+        "footfall", title, total, "persons/h", display, level, label, detail, newest.to_pydatetime()
+    )
+
+
+def parking_occupancy(
+    latest: pd.DataFrame, sites: pd.DataFrame, warn: float = 85, alert: float = 95
+) -> Kpi:
+    """Occupied share of the parking places with a known state, in %.
+
+    Bays count one place each (``bay_occupied`` 1/0); car parks with an ``occupancy`` % and
+    a ``capacity`` attribute count their capacity. Places with no current state are left
+    out of both the numerator and the denominator.
+    """
+    title = "Parking occupancy"
+    bays = latest[latest["metric"] == "bay_occupied"]
+    occupied = float(bays["value"].sum())
+    known = float(len(bays))
+    parks = latest[latest["metric"] == "occupancy"]
+    if not parks.empty:
+        capacity = sites.set_index("id")["attributes"].map(
+            lambda a: float(a.get("capacity", 0) or 0) if isinstance(a, dict) else 0.0
+        )
+        cap = parks["site_id"].map(capacity).fillna(0.0)
+        occupied += float((parks["value"] / 100.0 * cap).sum())
+        known += float(cap.sum())
+    if known == 0:
+        return _none("parking", title, "%")
+    share = 100.0 * occupied / known
+    level = "alert" if share >= alert else "warn" if share >= warn else "ok"
+    label = {"alert": "nearly full", "warn": "filling up", "ok": "spaces free"}[level]
+    free = round(known - occupied)
+    detail = f"{free:,} of {int(known):,} places with a known state are free."
+    return Kpi(
+        "parking",
+        title,
+        share,
+        "%",
+        f"{share:.0f}",
+        level,
+        label,
+        detail,
+        _newest(pd.concat([bays, parks])),
+    )
+
+
+CONGESTION_LEVELS = ("light", "moderate", "heavy")
+
+
+def traffic_flow(
+    latest: pd.DataFrame, reference: pd.Series, warn: float = 0.6, alert: float = 0.85
+) -> Kpi:
+    """Vehicles per hour over all counting sites, and a congestion level.
+
+    ``reference`` maps site id to that site's usual busy flow (veh/h; e.g. the 95th
+    percentile of its history). The congestion index is the median over sites of flow
+    divided by reference: below ``warn`` light, below ``alert`` moderate, else heavy.
+    Without speeds this is a load proxy, not a travel-time measure, and is named so.
+    """
+    title = "Traffic flow"
+    obs = latest[latest["metric"] == "vehicle_flow"]
+    if obs.empty:
+        return _none("traffic", title, "veh/h")
+    total = float(obs["value"].sum())
+    ref = obs["site_id"].map(reference).astype(float)
+    loads = (obs["value"] / ref)[ref > 0]
+    if loads.empty:
+        return Kpi(
+            "traffic",
+            title,
+            total,
+            "veh/h",
+            f"{total:,.0f}",
+            "ok",
+            "no baseline yet",
+            f"{len(obs)} sites counting.",
+            _newest(obs),
+        )
+    index = float(loads.median())
+    level = "alert" if index >= alert else "warn" if index >= warn else "ok"
+    label = {"ok": "light", "warn": "moderate", "alert": "heavy"}[level]
+    detail = (
+        f"{len(obs)} sites; congestion {label}: typical site at {index:.0%} of its "
+        "usual busy-hour flow."
+    )
+    return Kpi(
+        "traffic", title, total, "veh/h", f"{total:,.0f}", level, label, detail, _newest(obs)
+    )
+
+
+def air_quality(latest: pd.DataFrame, sites: pd.DataFrame) -> Kpi:
+    """The worst band of the European Air Quality Index over all stations and pollutants.
+
+    ``value`` is the band number 1 (good) .. 6 (extremely poor); ``detail`` names the
+    pollutant, its concentration and the station that set it.
+    """
+    title = "Air quality"
+    obs = latest[latest["metric"].isin(["pm25", "pm10", "no2", "o3"])]
+    if obs.empty:
+        return _none("air", title, "EAQI band")
+    bands = [band_of(m, v) for m, v in zip(obs["metric"], obs["value"], strict=True)]
+    obs = obs.assign(band=pd.array(bands, dtype="Int64")).dropna(subset=["band"])
+    if obs.empty:
+        return _none("air", title, "EAQI band")
+    worst = obs.sort_values(["band", "value"]).iloc[-1]
+    band = int(worst["band"])
+    names = sites.set_index("id")["name"]
+    station = names.get(worst["site_id"], worst["site_id"])
+    pollutant = METRICS[str(worst["metric"])]
+    level = "ok" if band <= 1 else "warn" if band == 2 else "alert"
+    label = band_label(band)
+    detail = (
+        f"{INDEX_NAME}: worst is {pollutant.label} {worst['value']:.0f} {pollutant.unit}"
+        f" at {station}."
+    )
+    return Kpi(
+        "air",
+        title,
+        float(band + 1),
+        "EAQI band",
+        label.capitalize(),
+        level,
+        label,
+        detail,
+        _newest(obs),
+    )

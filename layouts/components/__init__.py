@@ -1,0 +1,1 @@
+"""Dash components the pages share."""

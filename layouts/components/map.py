@@ -1,0 +1,160 @@
+"""The live map: an offline basemap of the city, optional tiles, one clustered layer per
+domain with markers coloured (and shaped) by state, a legend and attributions."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import dash_leaflet as dl
+from dash import dcc, html
+
+from cockpit.config import CityConfig
+from layouts.components.html_attrs import html_attrs
+
+__all__ = ["BASEMAP_ROUTE", "LAYER_ID", "SOURCE_ID", "basemap_file", "city_map", "legend"]
+
+LAYER_ID = "cc-layer"
+# Stores holding each layer's data URL (see layouts/mapdata.py and assets/mapdata.js),
+# set by the cockpit's frame with ``set_props``, never as a callback output.
+SOURCE_ID = "cc-layer-src"
+_JS = "cityCockpit.map."
+
+
+def _fn(name: str) -> dict[str, str]:
+    return {"variable": _JS + name}
+
+
+# The basemap travels as its own file, which the browser keeps, not inside the page.
+BASEMAP_ROUTE = "/map-basemap.json"
+
+
+@lru_cache(maxsize=8)
+def basemap_file(path: str) -> tuple[bytes, str]:
+    """The basemap GeoJSON at ``path`` and a digest of it, which its URL carries."""
+    body = Path(path).read_bytes()
+    return body, hashlib.sha256(body).hexdigest()[:16]
+
+
+def _basemap_url(config: CityConfig) -> str:
+    _, digest = basemap_file(str(config.resolve(config.map.basemap)))
+    return f"{BASEMAP_ROUTE}?h={digest}"
+
+
+def city_map(
+    config: CityConfig, data_credits: list[str], map_id: str, urls: dict[str, str]
+) -> dl.Map:
+    """The map of the layers in ``urls`` (layer id -> URL of its compact data,
+    ``layouts.routes.mapdata``): the browser loads each after the page, from a URL it may cache.
+    Tiles come from the config; the bundled basemap keeps the city visible when no tile
+    can be loaded.
+    """
+    children: list[Any] = []
+    if config.map.tile_url:
+        children.append(
+            dl.TileLayer(url=config.map.tile_url, attribution=config.map.tile_attribution)
+        )
+    if config.map.basemap:
+        children.append(
+            dl.GeoJSON(
+                url=_basemap_url(config),
+                style=_fn("areaStyle"),
+                onEachFeature=_fn("areaLabel"),
+                hideout={"label": config.map.basemap_label},
+                interactive=False,
+                id=f"{map_id}-basemap",
+            )
+        )
+    overlays = [
+        dl.Overlay(
+            dl.GeoJSON(
+                id={"type": LAYER_ID, "layer": layer_id},
+                data={"type": "FeatureCollection", "features": []},
+                cluster=True,
+                zoomToBoundsOnClick=True,
+                # Clusters are indexed from a few zoom levels above the city's own zoom,
+                # not from the whole world, down to street level (zoom 15; single sites
+                # from 16): each level indexes every site of a 50,000-site city again.
+                # An 80 px radius (Leaflet.markercluster's) keeps the city view readable.
+                superClusterOptions={
+                    "radius": 80,
+                    "maxZoom": 15,
+                    "minZoom": max(0, config.map.zoom - 4),
+                },
+                pointToLayer=_fn("pointToLayer"),
+                clusterToLayer=_fn("clusterToLayer"),
+                onEachFeature=_fn("onEachFeature"),
+            ),
+            name=layer.title,
+            checked=True,
+        )
+        for layer_id, layer in config.layers.items()
+        if layer_id in urls
+    ]
+    # The control keeps the names of the layers shown (its ``overlays``); without an id
+    # and a first list it could not, and unticking a layer failed in the browser.
+    children.append(
+        dl.LayersControl(
+            overlays,
+            id=f"{map_id}-layers",
+            overlays=[overlay.name for overlay in overlays],
+            # Layers load in any order; the list shows them by name, the same every time.
+            sortLayers=True,
+            collapsed=False,
+            position="topright",
+        )
+    )
+    children.extend(
+        dcc.Store(id={"type": SOURCE_ID, "layer": layer_id}, data=url)
+        for layer_id, url in urls.items()
+    )
+    # The attribution box credits Leaflet, the basemap and every data source shown; the
+    # tile layer adds its own credit. Leaflet reads these as HTML, so they are escaped.
+    credits = ["Leaflet", config.map.basemap_attribution, *data_credits]
+    children.append(
+        dl.AttributionControl(
+            prefix=" | ".join(escape(c) for c in credits if c), position="bottomright"
+        )
+    )
+    return dl.Map(
+        id=map_id,
+        center=list(config.map.center),
+        zoom=config.map.zoom,
+        children=children,
+        attributionControl=False,
+        className="cc-map",
+    )
+
+
+_LEVEL_WORDS = {"ok": "●", "warn": "▲", "alert": "■", "stale": "?"}
+
+
+def legend(config: CityConfig, layer_ids: list[str]) -> html.Div:
+    """What each colour and symbol means, per layer, in words."""
+    rows = []
+    for layer_id in layer_ids:
+        layer = config.layers[layer_id]
+        if layer.metric == "eaqi":
+            states = [("ok", "good / fair"), ("warn", "moderate"), ("alert", "poor or worse")]
+        else:
+            n = len(layer.labels)
+            levels = ["ok"] if n == 1 else ["ok", *(["warn"] * (n - 2)), "alert"]
+            states = list(zip(levels, layer.labels, strict=True))
+        items = [
+            html.Span(
+                [html.Span(_LEVEL_WORDS[lvl], className=f"cc-swatch cc-{lvl}"), label],
+                className="cc-legend-item",
+            )
+            for lvl, label in states
+        ]
+        rows.append(html.Div([html.Strong(layer.title), *items], className="cc-legend-row"))
+    rows.append(
+        html.Div(
+            [html.Span("?", className="cc-swatch cc-stale"), "stale data"],
+            className="cc-legend-row",
+        )
+    )
+    return html.Div(rows, className="cc-legend", **html_attrs({"aria-label": "Map legend"}))

@@ -1,0 +1,207 @@
+"""The time machine under the cockpit map: replay the last 24 hours or 7 days.
+
+The slider's value is minutes before an anchor (the latest quarter hour when the page
+last was live); 0 is live. Play, step and "live" move the slider in the browser (a
+clientside callback driven by a ``dcc.Interval``); the server only turns the chosen
+moment into markers, KPIs and the trend's cursor, read from the history store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dash import Dash, Input, Output, State, dcc, html
+
+from cockpit.present.i18n import format_time
+from layouts.components.html_attrs import html_attrs
+
+__all__ = [
+    "RANGES",
+    "SPEEDS",
+    "anchor_for",
+    "moment_label",
+    "moment_of",
+    "register_clientside",
+    "time_bar",
+]
+
+# Range id -> (minutes shown, minutes per step).
+RANGES: dict[str, tuple[int, int]] = {"24h": (24 * 60, 15), "7d": (7 * 24 * 60, 60)}
+# Steps per second while playing.
+SPEEDS = (1, 2, 4)
+ANCHOR_STEP_S = 15 * 60
+
+
+def anchor_for(now: datetime) -> int:
+    """The replay anchor for ``now``: the start of its quarter hour, in epoch seconds."""
+    seconds = int(now.timestamp())
+    return seconds - seconds % ANCHOR_STEP_S
+
+
+def moment_of(anchor: int | None, offset_min: float | None) -> datetime | None:
+    """The replayed moment for a slider value, or None for live (offset 0 or unset)."""
+    if anchor is None or not offset_min:
+        return None
+    return datetime.fromtimestamp(int(anchor), UTC) + timedelta(minutes=float(offset_min))
+
+
+def moment_label(
+    moment: datetime | None, timezone: str, language: str, _: Callable[[str], str]
+) -> str:
+    """ "Live" or "Replay: Tue 24 Nov 08:15" in the viewer's language."""
+    if moment is None:
+        return _("Live")
+    when = format_time(moment, language, timezone, "EEE d MMM HH:mm")
+    return _("Replay: {when}").format(when=when)
+
+
+def _marks(minutes: int, timezone: str, anchor: int, language: str) -> dict[int, str]:
+    every = 6 * 60 if minutes <= 24 * 60 else 24 * 60
+    pattern = "HH:mm" if minutes <= 24 * 60 else "EEE"
+    base = datetime.fromtimestamp(anchor, UTC)
+    return {
+        -m: format_time(base - timedelta(minutes=m), language, timezone, pattern)
+        for m in range(0, minutes + 1, every)
+    }
+
+
+def slider_props(range_id: str, timezone: str, anchor: int, language: str) -> dict[str, Any]:
+    """min, step and marks of the slider for a range."""
+    minutes, step = RANGES.get(range_id, RANGES["24h"])
+    return {"min": -minutes, "step": step, "marks": _marks(minutes, timezone, anchor, language)}
+
+
+def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str]) -> html.Div:
+    """The controls: live, step back, play/pause, step forward, speed, range, slider."""
+    props = slider_props("24h", timezone, anchor, language)
+    return html.Div(
+        className="cc-timebar",
+        role="group",
+        **html_attrs({"aria-label": _("Time machine")}),
+        children=[
+            html.Div(
+                className="cc-timebar-controls",
+                children=[
+                    html.Button(_("Live"), id="cc-tm-live", className="cc-btn cc-btn-live"),
+                    html.Button(
+                        "«",
+                        id="cc-tm-back",
+                        className="cc-btn",
+                        title=_("Step back"),
+                        **html_attrs({"aria-label": _("Step back")}),
+                    ),
+                    html.Button(
+                        "▶",
+                        id="cc-tm-play",
+                        className="cc-btn cc-btn-play",
+                        title=_("Play"),
+                        **html_attrs({"aria-label": _("Play or pause")}),
+                    ),
+                    html.Button(
+                        "»",
+                        id="cc-tm-fwd",
+                        className="cc-btn",
+                        title=_("Step forward"),
+                        **html_attrs({"aria-label": _("Step forward")}),
+                    ),
+                    html.Span(_("Speed"), id="cc-tm-speed-label", className="cc-sr-only"),
+                    dcc.RadioItems(
+                        id="cc-tm-speed",
+                        options=[{"label": f"{s}×", "value": s} for s in SPEEDS],
+                        value=1,
+                        inline=True,
+                        className="cc-radio",
+                        inputClassName="cc-radio-input",
+                    ),
+                    html.Span(_("Period"), id="cc-tm-range-label", className="cc-sr-only"),
+                    dcc.RadioItems(
+                        id="cc-tm-range",
+                        options=[
+                            {"label": _("24 hours"), "value": "24h"},
+                            {"label": _("7 days"), "value": "7d"},
+                        ],
+                        value="24h",
+                        inline=True,
+                        className="cc-radio",
+                        inputClassName="cc-radio-input",
+                    ),
+                    html.Span(
+                        _("Live"),
+                        id="cc-tm-label",
+                        className="cc-tm-label",
+                        **html_attrs({"aria-live": "polite"}),
+                    ),
+                ],
+            ),
+            html.Span(_("Moment shown"), id="cc-tm-slider-label", className="cc-sr-only"),
+            dcc.Slider(
+                id="cc-tm-slider",
+                max=0,
+                value=0,
+                included=False,
+                allow_direct_input=False,
+                updatemode="mouseup",
+                className="cc-tm-slider",
+                **props,
+            ),
+            dcc.Store(id="cc-tm-anchor", data=anchor),
+            dcc.Store(id="cc-tm-playing", data=False),
+            # The slider value whose markers and figures are on screen.
+            dcc.Store(id="cc-tm-shown", data=0),
+            dcc.Interval(id="cc-tm-interval", interval=1000, disabled=True),
+        ],
+    )
+
+
+# Play, pause, step, live and range changes, all in the browser: the slider's value is
+# the only thing the server hears about.
+_CONTROL_JS = """
+function (nTick, nBack, nFwd, nLive, nPlay, range, speed, value, playing, min, step, shown) {
+    var trig = (dash_clientside.callback_context.triggered_id || "");
+    var v = value || 0, s = step || 15, lo = min || -1440, play = !!playing;
+    if (trig === "cc-tm-live") { v = 0; play = false; }
+    else if (trig === "cc-tm-back") { v = Math.max(lo, v - s); play = false; }
+    else if (trig === "cc-tm-fwd") { v = Math.min(0, v + s); play = false; }
+    else if (trig === "cc-tm-play") {
+        play = !play;
+        if (play && v >= 0) { v = lo; }
+    }
+    else if (trig === "cc-tm-range") { v = 0; play = false; }
+    else if (trig === "cc-tm-interval") {
+        // Advance only once the current moment is on screen: a slow server slows the
+        // replay down instead of skipping every frame.
+        if (!play || (shown || 0) !== (v || 0)) { return dash_clientside.no_update; }
+        v = Math.min(0, v + s);
+        if (v >= 0) { play = false; }
+    }
+    v = Math.round(v / s) * s;
+    return [v, play, !play, Math.round(1000 / (speed || 1)), play ? "❚❚" : "▶"];
+}
+"""
+
+
+def register_clientside(app: Dash) -> None:
+    """Wire the controls to the slider in the browser."""
+    app.clientside_callback(
+        _CONTROL_JS,
+        Output("cc-tm-slider", "value"),
+        Output("cc-tm-playing", "data"),
+        Output("cc-tm-interval", "disabled"),
+        Output("cc-tm-interval", "interval"),
+        Output("cc-tm-play", "children"),
+        Input("cc-tm-interval", "n_intervals"),
+        Input("cc-tm-back", "n_clicks"),
+        Input("cc-tm-fwd", "n_clicks"),
+        Input("cc-tm-live", "n_clicks"),
+        Input("cc-tm-play", "n_clicks"),
+        Input("cc-tm-range", "value"),
+        Input("cc-tm-speed", "value"),
+        State("cc-tm-slider", "value"),
+        State("cc-tm-playing", "data"),
+        State("cc-tm-slider", "min"),
+        State("cc-tm-slider", "step"),
+        State("cc-tm-shown", "data"),
+        prevent_initial_call=True,
+    )

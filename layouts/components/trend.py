@@ -1,0 +1,190 @@
+"""The trend chart of one site's recent observations, with its forecast and the time
+machine's cursor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from cockpit.model import METRICS
+
+__all__ = ["cursor_shapes", "empty_trend", "pair_figure", "trend_figure"]
+
+_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00"]
+_BANDS = [
+    "rgba(0,114,178,0.18)",
+    "rgba(213,94,0,0.18)",
+    "rgba(0,158,115,0.18)",
+    "rgba(204,121,167,0.18)",
+    "rgba(230,159,0,0.18)",
+]
+CURSOR = "cc-cursor"
+
+
+def empty_trend(message: str) -> go.Figure:
+    """A blank chart that says why it is blank."""
+    fig = go.Figure()
+    fig.update_layout(
+        template="plotly_white",
+        margin={"l": 40, "r": 10, "t": 30, "b": 30},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[{"text": message, "showarrow": False, "font": {"size": 15}}],
+    )
+    return fig
+
+
+def _local(times: pd.Series, timezone: str) -> pd.Series:
+    return pd.to_datetime(times, utc=True).dt.tz_convert(timezone).dt.tz_localize(None)
+
+
+def cursor_shapes(moment: datetime | None, timezone: str) -> list[dict[str, Any]]:
+    """A vertical line at the time machine's moment (none when live)."""
+    if moment is None:
+        return []
+    x = pd.Timestamp(moment).tz_convert(timezone).tz_localize(None).isoformat()
+    return [
+        {
+            "type": "line",
+            "name": CURSOR,
+            "xref": "x",
+            "yref": "paper",
+            "x0": x,
+            "x1": x,
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": "#16324f", "width": 2, "dash": "dot"},
+        }
+    ]
+
+
+def trend_figure(
+    series: pd.DataFrame,
+    title: str,
+    timezone: str,
+    forecast: pd.DataFrame | None = None,
+    moment: datetime | None = None,
+    labels: dict[str, str] | None = None,
+) -> go.Figure:
+    """One line per metric of ``series`` (canonical observations), times in ``timezone``;
+    ``forecast`` (``cockpit.twin.forecast.forecast`` rows) adds the next hours as a dashed
+    line in its uncertainty band; ``moment`` draws the time machine's cursor.
+    ``labels`` names the forecast traces in the viewer's language."""
+    if series.empty:
+        return empty_trend("No observations in the history for this site yet.")
+    words = {"forecast": "forecast", "band": "likely range", **(labels or {})}
+    fig = go.Figure()
+    for i, (name, part) in enumerate(series.groupby("metric", sort=True)):
+        m = METRICS[str(name)]
+        colour = _COLOURS[i % len(_COLOURS)]
+        fig.add_trace(
+            go.Scatter(
+                x=_local(part["time"], timezone),
+                y=part["value"],
+                name=f"{m.label} ({m.unit})",
+                mode="lines",
+                line={
+                    "color": colour,
+                    "width": 2,
+                    "shape": "hv" if name == "bay_occupied" else "linear",
+                },
+            )
+        )
+        ahead = (
+            forecast[forecast["metric"] == name]
+            if forecast is not None and not forecast.empty
+            else None
+        )
+        if ahead is None or ahead.empty:
+            continue
+        last = part.iloc[-1]
+        times = pd.concat([pd.Series([last["time"]]), ahead["time"]], ignore_index=True)
+        x = _local(times, timezone)
+        start = float(last["value"])
+        low = [start, *ahead["low"].astype(float)]
+        high = [start, *ahead["high"].astype(float)]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=high,
+                mode="lines",
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                name=f"{m.label} {words['band']} (high)",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=low,
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor=_BANDS[i % len(_BANDS)],
+                name=f"{m.label} {words['band']}",
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[start, *ahead["expected"].astype(float)],
+                mode="lines+markers",
+                line={"color": colour, "width": 2, "dash": "dash"},
+                marker={"size": 5},
+                name=f"{m.label} {words['forecast']}",
+            )
+        )
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "font": {"size": 15}},
+        margin={"l": 50, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
+        hovermode="x unified",
+        shapes=cursor_shapes(moment, timezone),
+    )
+    return fig
+
+
+def pair_figure(frame: pd.DataFrame, title: str, timezone: str, flow_label: str) -> go.Figure:
+    """Traffic flow (left axis) against NO₂ and PM (right axis), hourly."""
+    if frame.empty:
+        return empty_trend("No hours with both traffic and air data yet.")
+    x = _local(frame["time"], timezone)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=frame["vehicle_flow"],
+            name=flow_label,
+            mode="lines",
+            line={"color": "#0072B2", "width": 2},
+        )
+    )
+    for colour, metric in (("#D55E00", "no2"), ("#009E73", "pm25"), ("#CC79A7", "pm10")):
+        if metric in frame and frame[metric].notna().any():
+            m = METRICS[metric]
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=frame[metric],
+                    name=f"{m.label} ({m.unit})",
+                    mode="lines",
+                    yaxis="y2",
+                    line={"color": colour, "width": 2, "dash": "dot"},
+                )
+            )
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "font": {"size": 14}},
+        margin={"l": 50, "r": 50, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
+        hovermode="x unified",
+        yaxis={"title": {"text": "veh/h"}},
+        yaxis2={"title": {"text": "µg/m³"}, "overlaying": "y", "side": "right", "showgrid": False},
+    )
+    return fig

@@ -1,0 +1,486 @@
+"""The digital twin in the cockpit: what is typical, what is unusual, what comes next.
+
+``twin_at`` computes, for a view of the city (live or replayed), each site's value against
+its typical value for that weekday and hour, the KPIs against theirs, and today's
+anomalies (``cockpit.twin.baseline``). It reads only the hours it needs from the history's
+hourly rollups (the same hours of the previous weeks), and keeps the result per role
+and hour. The panel functions turn the results into text-only Dash components
+in the viewer's language.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from dash import html
+
+from cockpit.city import City, CityView
+from cockpit.model import METRICS, empty_observations
+from cockpit.present import summary
+from cockpit.present.i18n import format_number, format_time
+from cockpit.twin import baseline, climate, crossdomain, sensor_health, targets
+from layouts.components.health_panel import health_panel
+from layouts.components.html_attrs import html_attrs
+
+__all__ = [
+    "KPI_METRICS",
+    "TWIN_METRICS",
+    "Twin",
+    "anomalies_panel",
+    "comparison_words",
+    "slot_history",
+    "twin_at",
+    "typical_of_sites",
+    "with_baselines",
+]
+
+Gettext = Callable[[str], str]
+
+# The metrics whose sites get a baseline (parking bays change too rarely to have one).
+TWIN_METRICS = ("vehicle_flow", "pedestrians", "pm25", "pm10", "no2", "o3")
+# KPI key -> (metric, how the sites add up). Footfall compares itself (cockpit.twin.kpi).
+KPI_METRICS: dict[str, tuple[str, str]] = {
+    "traffic": ("vehicle_flow", "sum"),
+    "air": ("pm10", "mean"),
+}
+# baseline state -> the map's word for it (also the marker's CSS class, cc-<word>)
+TYPICAL_CLASS = {"well below": "below", "typical": "typical", "well above": "above"}
+
+
+@dataclass
+class Twin:
+    """Baselines and anomalies for one role at one moment."""
+
+    at: datetime
+    baselines: pd.DataFrame
+    anomalies: list[baseline.Anomaly]
+    states: pd.DataFrame  # baseline.site_states of the view's latest values
+    comparisons: dict[str, baseline.KpiComparison]
+
+
+def slot_history(
+    city: City, sites: pd.DataFrame, at: datetime, weeks: int, metrics: tuple[str, ...]
+) -> pd.DataFrame:
+    """Hourly means of ``metrics`` from the city's midnight to the hour of ``at``, today
+    and on the same weekday of the previous ``weeks`` weeks: all that today's baselines
+    and anomalies need, without reading the weeks in between. Reads each site's rollups
+    by key, for the sites of ``sites`` whose domain has the metric."""
+    tz = city.config.city.timezone
+    local = pd.Timestamp(at).tz_convert(tz)
+    midnight = local.normalize().tz_convert("UTC").to_pydatetime()
+    end = pd.Timestamp(at).floor("h").to_pydatetime() + timedelta(hours=1)
+    frames = []
+    for metric in metrics:
+        ids = list(sites.loc[sites["domain"] == METRICS[metric].domain, "id"].astype(str))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for k in range(weeks + 1):
+                shift = timedelta(weeks=k)
+                frames.append(
+                    city.history.hourly(chunk, midnight - shift, end - shift, metric=metric)
+                )
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else empty_observations()
+
+
+_cache: dict[tuple[int, str, int], tuple[pd.DataFrame, list[baseline.Anomaly]]] = {}
+_lock = threading.Lock()
+
+
+def twin_at(city: City, view: CityView, moment: datetime | None = None) -> Twin:
+    """The twin for ``view`` (live, or replayed at ``moment``)."""
+    cfg = city.config.twin
+    tz = city.config.city.timezone
+    at = moment or city.clock()
+    hour = pd.Timestamp(at).floor("h")
+    key = (id(city), view.role, int(hour.timestamp()))
+    with _lock:
+        found = _cache.get(key)
+    if found is None:
+        frame = slot_history(city, view.sites, at, cfg.baseline_weeks, TWIN_METRICS)
+        base = baseline.baselines(frame, hour, tz, cfg.baseline_weeks, cfg.min_weeks)
+        anomalies = baseline.todays_anomalies(
+            frame, view.sites, at, tz, cfg.anomaly_z, cfg.baseline_weeks, cfg.min_weeks
+        )
+        found = (base, anomalies)
+        with _lock:
+            if len(_cache) > 32:
+                _cache.pop(next(iter(_cache)))
+            _cache[key] = found
+    base, anomalies = found
+    states = baseline.site_states(view.latest, base, cfg.band_z, cfg.anomaly_z)
+    comparisons = {}
+    for key_, (metric, how) in KPI_METRICS.items():
+        label = METRICS[metric].label
+        found_cmp = baseline.compare_kpi(key_, label, metric, view.latest, base, tz, how)  # type: ignore[arg-type]
+        if found_cmp is not None:
+            comparisons[key_] = found_cmp
+    return Twin(at, base, anomalies, states, comparisons)
+
+
+def typical_of_sites(twin: Twin) -> dict[str, str]:
+    """Each site's marker word against typical: below, typical or above (its strongest
+    metric decides); sites without a baseline are left out."""
+    known = twin.states[twin.states["state"] != "unknown"]
+    if known.empty:
+        return {}
+    strongest = known.assign(s=known["z"].abs()).sort_values("s").groupby("site_id").tail(1)
+    return {
+        str(r.site_id): TYPICAL_CLASS.get(str(r.state), "unknown")
+        for r in strongest.itertuples(index=False)
+    }
+
+
+def with_baselines(layers: dict[str, dict[str, Any]], typical: dict[str, str]) -> None:
+    """Add each marker's word against typical (``typical``) to its GeoJSON properties."""
+    for collection in layers.values():
+        for feature in collection.get("features", []):
+            props = feature["properties"]
+            props["typical"] = typical.get(str(props["id"]), "unknown")
+
+
+def _slot(at: datetime, language: str, timezone: str) -> str:
+    return format_time(at, language, timezone, "EEEE HH:00")
+
+
+def comparison_words(item: baseline.KpiComparison, language: str, timezone: str, _: Gettext) -> str:
+    """ "Vehicle flow 18% below a typical Tuesday 10:00", in the viewer's language."""
+    slot = _slot(item.at, language, timezone)
+    if item.direction == "as usual":
+        return _("{label} about as usual for a {slot}").format(label=_(item.label), slot=slot)
+    pct = format_number(abs(item.change) * 100, language)
+    text = (
+        _("{label} {pct}% above a typical {slot}")
+        if item.direction == "above"
+        else _("{label} {pct}% below a typical {slot}")
+    )
+    return text.format(label=_(item.label), pct=pct, slot=slot)
+
+
+def comparison_line(
+    item: baseline.KpiComparison, language: str, timezone: str, _: Gettext
+) -> html.Div:
+    """The KPI card's line against its baseline: numbers and words."""
+    m = METRICS[KPI_METRICS[item.key][0]]
+    typical = format_number(item.typical, language, m.decimals)
+    return html.Div(
+        [
+            html.Span(
+                "▼" if item.direction == "below" else "▲" if item.direction == "above" else "●",
+                className=f"cc-vs cc-vs-{item.direction.replace(' ', '-')}",
+                **html_attrs({"aria-hidden": "true"}),
+            ),
+            html.Span(comparison_words(item, language, timezone, _)),
+            html.Span(
+                _(" (typical {typical} {unit})").format(typical=typical, unit=m.unit),
+                className="cc-typical-figure",
+            ),
+        ],
+        className="cc-kpi-baseline",
+    )
+
+
+def add_to_cards(cards: list[Any], extras: dict[str, list[Any]]) -> list[Any]:
+    """Insert ``extras`` (KPI key -> components) into the KPI cards, after the detail."""
+    for card in cards:
+        key = str(getattr(card, "id", "")).removeprefix("kpi-")
+        more = extras.get(key)
+        if more:
+            children = list(card.children)
+            children[4:4] = more  # title, figure, level, detail, then ours
+            card.children = children
+    return cards
+
+
+def anomalies_panel(
+    twin: Twin, view: CityView, language: str, timezone: str, _: Gettext, limit: int = 8
+) -> list[Any]:
+    """Today's unusual sites, strongest first, as text."""
+    visible = set(view.sites["id"].astype(str))
+    found = [a for a in twin.anomalies if a.site_id in visible]
+    title = html.H2(_("Unusual today"), className="cc-panel-title", id="cc-anomalies-title")
+    if not found:
+        return [title, html.P(_("Nothing unusual so far today."), className="cc-muted")]
+    items = []
+    for a in found[:limit]:
+        m = METRICS.get(a.metric)
+        label, unit, dec = (m.label, m.unit, m.decimals) if m else (a.metric, "", 0)
+        words = (
+            _("{label} {value} {unit} at {time}, far above the usual {typical}")
+            if a.direction == "above"
+            else _("{label} {value} {unit} at {time}, far below the usual {typical}")
+        )
+        items.append(
+            html.Li(
+                [
+                    html.Span(
+                        "▲" if a.direction == "above" else "▼",
+                        className=f"cc-vs cc-vs-{a.direction}",
+                        **html_attrs({"aria-hidden": "true"}),
+                    ),
+                    html.Strong(a.name),
+                    html.Span(
+                        " "
+                        + words.format(
+                            label=_(label),
+                            value=format_number(a.value, language, dec),
+                            unit=unit,
+                            time=format_time(a.time, language, timezone),
+                            typical=format_number(a.typical, language, dec),
+                        )
+                    ),
+                ],
+                className="cc-anomaly",
+                **html_attrs({"data-site": a.site_id}),
+            )
+        )
+    more = len(found) - limit
+    tail = [html.P(_("and {n} more").format(n=more), className="cc-muted")] if more > 0 else []
+    return [title, html.Ul(items, className="cc-anomalies"), *tail]
+
+
+# -- targets, CO2, summary, health, traffic against air ---------------------------------
+_slow: dict[tuple[int, str, int, str], Any] = {}
+
+
+def _hourly_cached(key: tuple[int, str, int, str], make: Callable[[], Any]) -> Any:
+    """``make()`` kept per (city, what, quarter hour, role): these read weeks of rollups."""
+    with _lock:
+        if key in _slow:
+            return _slow[key]
+    value = make()
+    with _lock:
+        if len(_slow) > 64:
+            _slow.pop(next(iter(_slow)))
+        _slow[key] = value
+    return value
+
+
+def _quarter(now: datetime) -> int:
+    return int(pd.Timestamp(now).floor("15min").timestamp())
+
+
+def targets_and_co2(city: City, role: str) -> tuple[list[Any], Any]:
+    """KPI target progress (``cockpit.twin.targets``) and yesterday's road-traffic CO₂
+    estimate (``cockpit.twin.climate``), kept per quarter hour. Targets are city-wide figures
+    of the sources ``role`` may see; a target over a source it may not see is left out."""
+    now = city.clock()
+
+    def make() -> tuple[list[Any], Any]:
+        visible = set(city.visible_sources(role))
+        found = [
+            t
+            for t in targets.all_targets(city.config, city.history, now)
+            if set(city.config.sources_for(METRICS[t.metric].domain)) <= visible
+        ]
+        tz = city.config.city.timezone
+        local = pd.Timestamp(now).tz_convert(tz).normalize()
+        start = (local - pd.Timedelta(days=1)).tz_convert("UTC").to_pydatetime()
+        frame = baseline.read_history(
+            city.history, city.config, ["vehicle_flow"], start, now, hourly=True
+        )
+        view = city.view(role)
+        frame = frame[frame["site_id"].isin(set(view.sites["id"].astype(str)))]
+        days = climate.co2_per_day(frame, tz, climate.Co2Factors.from_config(city.config.twin))
+        yesterday = (local - pd.Timedelta(days=1)).date()
+        co2 = next((d for d in days if d.day == yesterday), None)
+        return found, co2
+
+    return _hourly_cached((id(city), "targets", _quarter(now), role), make)  # type: ignore[no-any-return]
+
+
+def targets_panel(
+    found: list[Any], co2: Any, language: str, timezone: str, _: Gettext
+) -> list[Any]:
+    """Progress toward each KPI target, then the CO₂ estimate with its factors."""
+    items = []
+    for t in found:
+        decimals = METRICS[t.metric].decimals if t.metric in METRICS else 1
+        current = (
+            format_number(t.current, language, decimals) + f" {t.unit}"
+            if t.current is not None
+            else "–"
+        )
+        goal = format_number(t.target, language, decimals) + f" {t.unit}"
+        share = max(0.0, min(1.0, t.progress)) if t.progress is not None else 0.0
+        items.append(
+            html.Li(
+                [
+                    html.Div(html.Strong(t.label)),
+                    html.Div(
+                        _("now {current}, target {direction} {goal} by {by}").format(
+                            current=current,
+                            direction=_("below") if t.direction == "below" else _("above"),
+                            goal=goal,
+                            by=t.by,
+                        )
+                    ),
+                    html.Div(
+                        html.Span(style={"width": f"{share * 100:.0f}%"}),
+                        className="cc-progress",
+                        role="img",
+                        **html_attrs(
+                            {"aria-label": _("{pct}% of the way").format(pct=f"{share * 100:.0f}")}
+                        ),
+                    ),
+                    html.Span(
+                        _(t.status),
+                        className=f"cc-target-status cc-target-{t.status.replace(' ', '-')}",
+                    ),
+                ],
+                className="cc-target",
+                id=f"cc-target-{t.key}",
+            )
+        )
+    body: list[Any] = [
+        html.H2(_("Targets and climate"), className="cc-panel-title", id="cc-targets-title")
+    ]
+    body.append(
+        html.Ul(items, className="cc-targets")
+        if items
+        else html.P(_("No KPI targets in this city's configuration."), className="cc-muted")
+    )
+    body.append(co2_card(co2, language, timezone, _))
+    return body
+
+
+def co2_card(co2: Any, language: str, timezone: str, _: Gettext) -> html.Div:
+    """Yesterday's estimated road-traffic CO₂, saying it is an estimate and how it is made."""
+    title = html.Div(_("Road-traffic CO₂ (estimate)"), className="cc-kpi-title")
+    if co2 is None:
+        return html.Div(
+            [title, html.P(_("No vehicle counts for yesterday."), className="cc-muted")],
+            className="cc-kpi cc-none",
+            id="kpi-co2",
+        )
+    factors = co2.factors
+    return html.Div(
+        [
+            title,
+            html.Div(
+                [
+                    html.Span(
+                        "≈ " + format_number(co2.tonnes, language, 1), className="cc-kpi-value"
+                    ),
+                    html.Span(_("t CO₂ yesterday"), className="cc-unit"),
+                ],
+                className="cc-kpi-figure",
+            ),
+            html.Div(
+                _("Estimate from {vehicles} vehicles counted at {sites} sites.").format(
+                    vehicles=format_number(co2.vehicles, language), sites=co2.sites
+                ),
+                className="cc-kpi-detail",
+            ),
+            html.Div(
+                _(
+                    "Emission factors: {g} g CO₂ per vehicle-km; {km} km driven per counted "
+                    "vehicle.{source}"
+                ).format(
+                    g=format_number(factors.g_per_vehicle_km, language),
+                    km=format_number(factors.km_per_vehicle, language, 1),
+                    source=(" " + _("Source: {s}.").format(s=factors.source))
+                    if factors.source
+                    else "",
+                ),
+                className="cc-co2-factors",
+            ),
+        ],
+        className="cc-kpi cc-none cc-co2",
+        id="kpi-co2",
+    )
+
+
+def summary_lines(
+    city: City,
+    view: CityView,
+    state: Twin,
+    found: list[Any],
+    co2: Any,
+    language: str,
+) -> list[Any]:
+    """The city now (or at the replayed moment) in plain sentences (``cockpit.present.summary``)."""
+    visible = set(view.sites["id"].astype(str))
+    lines = summary.city_summary(
+        view.kpis,
+        list(state.comparisons.values()),
+        [a for a in state.anomalies if a.site_id in visible],
+        state.at,
+        city.config.city.timezone,
+        language,
+        found,
+        co2,
+    )
+    if not lines:
+        return []
+    return [html.P(html.Strong(lines[0])), html.P(" ".join(lines[1:]))]
+
+
+def health_section(city: City, view: CityView) -> Any:
+    """The sensor health panel for the sites ``view`` shows, kept per quarter hour."""
+    now = city.clock()
+
+    def make() -> Any:
+        found = sensor_health.read_health(city.history, view.sites, now, city.config.alerts)
+        return health_panel(sensor_health.coverage(found), found, city.config.city.timezone)
+
+    return _hourly_cached((id(city), "health", _quarter(now), view.role), make)
+
+
+def pair_panel(
+    city: City, view: CityView, site_id: str, hours: int, language: str, _: Gettext
+) -> list[Any]:
+    """For a traffic site: its flow against NO₂ and PM at the paired air station over the
+    last ``hours``, with their correlation; empty when no station is near enough."""
+    from layouts.components.trend import pair_figure
+
+    pairs = _hourly_cached(
+        (id(city), "pairs", 0, view.role),
+        lambda: crossdomain.pair_sites(view.sites, city.config.twin.max_pair_km),
+    )
+    match = pairs[pairs["traffic_site"] == site_id]
+    if match.empty:
+        return [html.P(_("No air-quality station near this site."), className="cc-muted")]
+    pair = match.iloc[0]
+    now = city.clock()
+    start = now - timedelta(hours=hours)
+    ids = [site_id, str(pair["air_site"])]
+    frame = city.history.hourly(ids, start, now + timedelta(minutes=1))
+    found = crossdomain.pair_comparison(frame, site_id, str(pair["air_site"]), start, now)
+    title = _("Traffic here against air at {station} ({km} km)").format(
+        station=pair["air_name"], km=format_number(float(pair["distance_km"]), language, 1)
+    )
+    lines = []
+    for metric, corr in found.correlations.items():
+        label = METRICS[metric].label
+        if corr.pearson is None:
+            lines.append(html.Li(_("{label}: too few common hours").format(label=label)))
+            continue
+        lines.append(
+            html.Li(
+                _("{label}: correlation r = {r} (Spearman {rho}) over {n} hours").format(
+                    label=label,
+                    r=format_number(corr.pearson, language, 2),
+                    rho=format_number(corr.spearman or 0.0, language, 2),
+                    n=corr.n,
+                ),
+                **html_attrs({"data-metric": metric}),
+            )
+        )
+    from dash import dcc
+
+    return [
+        html.H3(title, className="cc-pair-title"),
+        dcc.Graph(
+            figure=pair_figure(found.frame, "", city.config.city.timezone, _("Vehicle flow")),
+            config={"displaylogo": False},
+            style={"height": "260px"},
+            id="cc-pair-graph",
+        ),
+        html.Ul(lines, className="cc-corr"),
+    ]

@@ -1,0 +1,1 @@
+"""Dash pages: each a layout plus its callbacks."""

@@ -1,0 +1,154 @@
+"""``/catalogue``: the city's open-data catalogue, one row per source the viewer may see.
+
+Publisher, licence, protocol, endpoint (secrets removed), refresh interval, last
+success, sites per domain and health; internal sources appear for signed-in staff only.
+Each row links to its exports; the page links to the DCAT-AP catalogue and the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Dash, html
+
+from cockpit.city import City
+from cockpit.present.dcat import catalogue_entries
+from cockpit.present.timefmt import local_time
+from layouts.routes.access import viewer_role
+from layouts.routes.downloads import export_links
+from wiring.runtime import Runtime
+
+__all__ = ["layout", "register"]
+
+# Links in the dark page header.
+_NAV = {"color": "#ffffff", "marginLeft": "1rem"}
+
+_HEAD = [
+    "Source",
+    "Publisher",
+    "Licence",
+    "Protocol",
+    "Endpoint",
+    "Refresh",
+    "Last success",
+    "Sites",
+    "Health",
+    "Exports",
+]
+
+
+def _row(entry: dict[str, Any], timezone: str) -> html.Tr:
+    licence: Any = entry["licence"]
+    if entry["licence_url"]:
+        licence = html.A(entry["licence"], href=entry["licence_url"])
+    sites = ", ".join(f"{n:,} {domain}" for domain, n in entry["sites"].items()) or "none"
+    last = entry["last_success"]
+    links = [
+        html.A(label, href=url, className="cc-export-link")
+        for layer in entry["layers"]
+        for label, url in export_links(layer).items()
+        if label != "CSV metadata"
+    ]
+    name = [entry["name"]]
+    if entry["access"] == "internal":
+        name.append(html.Span(" (internal)", className="cc-internal"))
+    return html.Tr(
+        [
+            html.Td(name),
+            html.Td(entry["publisher"]),
+            html.Td(licence, id=f"licence-{entry['id']}"),
+            html.Td(entry["connector"]),
+            html.Td(html.Code(entry["endpoint"] or "–")),
+            html.Td(f"every {entry['refresh_seconds']:g} s"),
+            html.Td(local_time(last, timezone, "%a %d %b %H:%M") if last else "never"),
+            html.Td(sites),
+            html.Td(entry["status"], className=f"cc-status cc-status-{entry['status']}"),
+            html.Td([x for link in links for x in (link, " ")]),
+        ],
+        id=f"source-{entry['id']}",
+    )
+
+
+def layout(city: City, **_: Any) -> html.Div:
+    """The catalogue page for the viewer's role."""
+    view = city.view(viewer_role())
+    config = city.config
+    entries = catalogue_entries(city, view)
+    table = html.Table(
+        [
+            html.Thead(html.Tr([html.Th(h) for h in _HEAD])),
+            html.Tbody([_row(e, config.city.timezone) for e in entries]),
+        ],
+        className="cc-sources cc-catalogue",
+        id="cc-catalogue",
+    )
+    return html.Div(
+        className="cc-page cc-catalogue-page",
+        children=[
+            html.Header(
+                [
+                    html.H1(f"Open data catalogue · {config.city.name}"),
+                    html.Nav(
+                        [
+                            html.A("Cockpit", href="/", style=_NAV),
+                            " · ",
+                            html.A("Methodology", href="/methodology", style=_NAV),
+                        ]
+                    ),
+                ],
+                className="cc-header",
+            ),
+            html.Main(
+                [
+                    html.Section(
+                        [
+                            html.H2("Sources", className="cc-panel-title"),
+                            table,
+                            html.P(
+                                "Times are retrieval times in the city's time zone; each "
+                                "export carries its source, licence and times.",
+                                className="cc-updated",
+                            ),
+                        ],
+                        className="cc-sources-panel",
+                    ),
+                    html.Section(
+                        [
+                            html.H2("For developers", className="cc-panel-title"),
+                            html.Ul(
+                                [
+                                    html.Li(
+                                        html.A(
+                                            "DCAT-AP 3 catalogue (JSON-LD)",
+                                            href="/api/v1/catalog.jsonld",
+                                        )
+                                    ),
+                                    html.Li(
+                                        html.A(
+                                            "API description (OpenAPI 3)",
+                                            href="/api/v1/openapi.json",
+                                        )
+                                    ),
+                                    html.Li(html.A("Sources as JSON", href="/api/v1/sources")),
+                                ]
+                            ),
+                        ],
+                        className="cc-sources-panel",
+                    ),
+                ]
+            ),
+        ],
+    )
+
+
+def register(app: Dash, runtime: Runtime) -> None:
+    """Register the ``/catalogue`` page."""
+    city = runtime.city
+    dash.register_page(
+        "catalogue",
+        path="/catalogue",
+        name="Open data",
+        title=f"Open data · City Cockpit · {city.config.city.name}",
+        layout=lambda **kwargs: layout(city, **kwargs),
+    )

@@ -1,0 +1,314 @@
+"""``/decisions``: the decision log. An executive records an intervention (what, where,
+when, which KPIs it should move); the page shows each affected KPI before and after it,
+both against the usual for the same weekdays and hours (``cockpit.twin.baseline.before_after``).
+
+The server checks ``may_do(config, role, "write_decision")`` in the callback that writes
+(a crafted request from another role is refused with 403); reading the log needs a
+signed-in role. Every recorded decision goes to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import dash
+import flask
+from dash import Dash, Input, Output, State, dcc, html
+
+from cockpit.auth import may_do
+from cockpit.city import City
+from cockpit.config import CityConfig
+from cockpit.model import METRICS
+from cockpit.present.i18n import format_time, translator
+from cockpit.state.journal import Decision
+from cockpit.twin import baseline
+from layouts.components.html_attrs import html_attrs
+from layouts.pages.notices import parse_local, staff_header
+from layouts.routes.access import current_viewer
+from wiring.runtime import Runtime
+
+__all__ = ["KPI_METRICS", "decision_list", "effects", "register"]
+
+Gettext = Callable[[str], str]
+# KPI key -> the metric its before/after is measured on.
+KPI_METRICS = {
+    "traffic": "vehicle_flow",
+    "footfall": "pedestrians",
+    "air": "no2",
+    "parking": "bay_occupied",
+}
+KPI_TITLES = {
+    "traffic": "Traffic flow",
+    "footfall": "Footfall",
+    "air": "Air quality",
+    "parking": "Parking occupancy",
+}
+DAYS = 7  # compared: a week before against the week after (or the hours so far)
+
+
+def effects(
+    city: City, role: str, decision: Decision, days: int = DAYS
+) -> list[tuple[str, baseline.BeforeAfter]]:
+    """Each KPI of ``decision`` before and after it, over the sites ``role`` may see."""
+    cfg = city.config
+    view = city.view(role)
+    weeks = cfg.twin.baseline_weeks
+    start = decision.effective - timedelta(days=days, weeks=weeks)
+    end = min(decision.effective + timedelta(days=days), city.clock())
+    out = []
+    for key in decision.kpis:
+        metric = KPI_METRICS.get(key)
+        if metric is None:
+            continue
+        ids = list(view.sites.loc[view.sites["domain"] == METRICS[metric].domain, "id"])
+        frame = baseline.read_history(city.history, cfg, [metric], start, end, hourly=True)
+        frame = frame[frame["site_id"].isin(ids)]
+        out.append(
+            (
+                key,
+                baseline.before_after(
+                    frame, metric, ids, decision.effective, cfg.city.timezone, days, weeks
+                ),
+            )
+        )
+    return out
+
+
+def _pct(value: float | None, _: Gettext) -> str:
+    if value is None:
+        return "–"
+    if abs(value) < 0.005:
+        return _("as usual")
+    text = _("{pct}% above usual") if value > 0 else _("{pct}% below usual")
+    return text.format(pct=f"{abs(value) * 100:.0f}")
+
+
+def effect_table(rows: list[tuple[str, baseline.BeforeAfter]], _: Gettext) -> html.Table:
+    """KPI, before, after (each against usual) and the change, in percentage points."""
+    head = html.Tr(
+        [
+            html.Th(_(h), scope="col")
+            for h in ("KPI", "Week before", "After", "Change against usual")
+        ]
+    )
+    body = []
+    for key, item in rows:
+        change = (
+            _("{pp} percentage points").format(pp=f"{item.effect * 100:+.0f}")
+            if item.effect is not None
+            else _("not enough history yet")
+        )
+        body.append(
+            html.Tr(
+                [
+                    html.Th(_(KPI_TITLES.get(key, key)), scope="row"),
+                    html.Td(_pct(item.before_vs_usual, _)),
+                    html.Td(_pct(item.after_vs_usual, _)),
+                    html.Td(change, className="cc-effect"),
+                ],
+                className="cc-effect-row",
+                **html_attrs({"data-kpi": key}),
+            )
+        )
+    return html.Table([html.Thead(head), html.Tbody(body)], className="cc-sources cc-effects")
+
+
+def decision_list(
+    city: City, role: str, decisions: list[Decision], language: str, _: Gettext
+) -> html.Div:
+    """Every recorded decision, newest first, with its KPIs before and after."""
+    tz = city.config.city.timezone
+    if not decisions:
+        return html.Div(html.P(_("No decisions recorded yet."), className="cc-muted"))
+    items = []
+    for d in decisions:
+        items.append(
+            html.Li(
+                [
+                    html.H3(d.what),
+                    html.Div(
+                        " · ".join(
+                            p
+                            for p in (
+                                d.place,
+                                format_time(d.effective, language, tz, "EEE d MMM yyyy HH:mm"),
+                                _("recorded by {user}").format(user=d.author),
+                            )
+                            if p
+                        ),
+                        className="cc-muted",
+                    ),
+                    effect_table(effects(city, role, d), _),
+                ],
+                className="cc-decision",
+                id=f"cc-decision-{d.id}",
+            )
+        )
+    return html.Div(html.Ul(items, className="cc-decision-items"))
+
+
+def _form(config: CityConfig, now_text: str, _: Gettext) -> html.Section:
+    return html.Section(
+        [
+            html.H2(_("Record a decision"), className="cc-panel-title"),
+            html.Div(
+                [
+                    html.Label(_("What was done"), htmlFor="cc-decision-what"),
+                    dcc.Input(id="cc-decision-what", type="text", maxLength=300),
+                ],
+                className="cc-field",
+            ),
+            html.Div(
+                [
+                    html.Label(_("Where"), htmlFor="cc-decision-place"),
+                    dcc.Input(id="cc-decision-place", type="text", maxLength=200),
+                ],
+                className="cc-field",
+            ),
+            html.Div(
+                [
+                    html.Label(_("When (YYYY-MM-DD HH:MM, city time)"), htmlFor="cc-decision-when"),
+                    dcc.Input(id="cc-decision-when", type="text", value=now_text),
+                ],
+                className="cc-field",
+            ),
+            html.Div(
+                [
+                    html.Label(_("KPIs it should move")),
+                    dcc.Checklist(
+                        id="cc-decision-kpis",
+                        options=[
+                            {"label": _(KPI_TITLES[k]), "value": k}
+                            for k in KPI_METRICS
+                            if k in ("traffic", "footfall", "air", "parking")
+                        ],
+                        value=[],
+                        inline=True,
+                        className="cc-radio",
+                        inputClassName="cc-radio-input",
+                    ),
+                ],
+                className="cc-field",
+            ),
+            html.Button(_("Record"), id="cc-decision-record", className="cc-btn cc-btn-primary"),
+            html.Div(id="cc-decision-status", className="cc-status-line", role="status"),
+        ],
+        className="cc-panel cc-form",
+    )
+
+
+def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
+    """The decision log for signed-in viewers; the form for those who may write."""
+    language = lang if isinstance(lang, str) and lang.isalpha() else "en"
+    _ = translator(language, "cockpit")
+    config = runtime.config
+    viewer = current_viewer()
+    header = staff_header(
+        _("Decision log"), config.city.name, "/decisions", ("/notices", _("Notices")), viewer, _
+    )
+    if not viewer.signed_in:
+        body: list[Any] = [
+            html.Section(
+                [
+                    html.P(_("Sign in to see the decision log."), id="cc-decision-refused"),
+                    html.A(_("Sign in"), href="/signin?next=/decisions", className="cc-btn"),
+                ],
+                className="cc-panel",
+            )
+        ]
+    else:
+        tz = config.city.timezone
+        now_text = format_time(runtime.city.clock(), "en", tz, "yyyy-MM-dd HH:mm")
+        listing = html.Section(
+            [
+                html.H2(_("Decisions and their effect"), className="cc-panel-title"),
+                html.P(
+                    _(
+                        "Each KPI in the week before and after the decision, against the "
+                        "usual for the same weekdays and hours in the four weeks before."
+                    ),
+                    className="cc-muted",
+                ),
+                html.Div(
+                    decision_list(
+                        runtime.city, viewer.role, runtime.journal.decisions(), language, _
+                    ),
+                    id="cc-decision-list",
+                ),
+            ],
+            className="cc-panel",
+        )
+        form = (
+            [_form(config, now_text, _)]
+            if may_do(config, viewer.role, "write_decision")
+            else [
+                html.Section(
+                    html.P(_("Only executives record decisions."), id="cc-decision-readonly"),
+                    className="cc-panel",
+                )
+            ]
+        )
+        body = [html.Div([*form, listing], className="cc-two-columns")]
+    return html.Div(
+        [header, html.Main(body), dcc.Store(id="cc-decision-lang", data=language)],
+        className="cc-page cc-decisions",
+        lang=language,
+    )
+
+
+def register(app: Dash, runtime: Runtime) -> None:
+    """Add the ``/decisions`` page and its callback."""
+    config = runtime.config
+    journal = runtime.journal
+    tz = config.city.timezone
+    dash.register_page(
+        "decisions", path="/decisions", name="Decisions", layout=lambda **q: page(runtime, **q)
+    )
+
+    @app.callback(
+        Output("cc-decision-list", "children"),
+        Output("cc-decision-status", "children"),
+        Input("cc-decision-record", "n_clicks"),
+        State("cc-decision-what", "value"),
+        State("cc-decision-place", "value"),
+        State("cc-decision-when", "value"),
+        State("cc-decision-kpis", "value"),
+        State("cc-decision-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def record(
+        _n: int | None,
+        what: str | None,
+        place: str | None,
+        when: str | None,
+        kpis: list[str] | None,
+        language: str | None,
+    ) -> tuple[Any, Any]:
+        viewer = current_viewer()
+        address = flask.request.remote_addr or ""
+        if not may_do(config, viewer.role, "write_decision"):
+            journal.audit(viewer.user or "(public)", "decision refused", "", address)
+            flask.abort(403)
+        language = language or "en"
+        _ = translator(language, "cockpit")
+        try:
+            decision = Decision(
+                what=(what or "").strip(),
+                place=(place or "").strip(),
+                effective=parse_local(when, tz),
+                author=viewer.user,
+                kpis=[k for k in (kpis or []) if k in KPI_METRICS],
+            )
+            decision_id = journal.record_decision(decision, runtime.city.clock())
+        except ValueError as exc:
+            return dash.no_update, _("Not recorded: {reason}").format(reason=str(exc))
+        journal.audit(
+            viewer.user,
+            "record decision",
+            f"decision {decision_id}: {decision.what} ({', '.join(decision.kpis)})",
+            address,
+        )
+        listing = decision_list(runtime.city, viewer.role, journal.decisions(), language, _)
+        return listing, _("Decision recorded.")

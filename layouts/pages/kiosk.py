@@ -1,0 +1,494 @@
+"""``/kiosk`` and ``/kiosk/<screen>``: the public kiosk for unattended screens.
+
+Slides rotate in the browser (``assets/kiosk.js``), so rotation, the clock and the offline
+marker keep going when the server cannot be reached; the server only refreshes what the
+slides say, every ``[ui] poll_seconds``, and records the kiosk's heartbeat. Every answer
+is built from ``city.view("public")`` whatever the session or the request says: a kiosk
+never receives internal data. A failure keeps the last screen and is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import dash
+import flask
+import segno
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+
+from cockpit.city import CityView
+from cockpit.present import slides as content
+from cockpit.present.i18n import format_time, translator
+from cockpit.present.slides import Heading, Screen, Slide
+from cockpit.state.journal import Notice
+from layouts.components.html_attrs import html_attrs
+from layouts.components.kiosk_map import free_bay_colour, overview_svg
+from wiring.runtime import Runtime
+
+__all__ = [
+    "BodyCache",
+    "KioskState",
+    "current_state",
+    "layout",
+    "qr_data_uri",
+    "register",
+    "render_body",
+]
+
+log = logging.getLogger(__name__)
+
+ROLE = "public"  # the only role a kiosk ever reads with
+_SYMBOL = {"ok": "●", "warn": "▲", "alert": "■", "none": ""}
+
+
+@lru_cache(maxsize=16)
+def qr_data_uri(url: str) -> str:
+    """A QR code for ``url`` as an SVG data URI (dark on light, a quiet zone of 4)."""
+    return str(segno.make(url, error="m").svg_data_uri(scale=8, border=4))
+
+
+def _lang_attrs(lang: str) -> dict[str, str]:
+    return {"data-kiosk-lang": lang, "lang": lang}
+
+
+def _dots(slide: Slide, rotate_seconds: float) -> html.Div:
+    _t = translator(slide.language, "kiosk")
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(className="cc-dot" + (" cc-dot-on" if i == slide.index else ""))
+                    for i in range(slide.count)
+                ],
+                className="cc-dots",
+                **html_attrs({"aria-hidden": "true"}),
+            ),
+            html.Span(
+                _t("Slide {n} of {count}").format(n=slide.index + 1, count=slide.count),
+                className="cc-slide-number",
+            ),
+            html.Div(
+                html.Div(
+                    className="cc-progress-bar", style={"animationDuration": f"{rotate_seconds}s"}
+                ),
+                className="cc-progress",
+            ),
+        ],
+        className="cc-rotation",
+    )
+
+
+def _foot(slide: Slide, rotate_seconds: float, host: str) -> html.Footer:
+    age = []
+    if slide.age is not None:
+        age.append(html.Span(slide.age.text, className="cc-age-text"))
+    if slide.stale_label:
+        age.append(html.Span(f"? {slide.stale_label}", className="cc-k-stale-badge"))
+    about = []
+    if slide.about_path:
+        about = [
+            html.Span(f"{slide.about}: ", className="cc-about-label"),
+            html.Span(f"{host}{slide.about_path}", className="cc-name"),
+        ]
+    return html.Footer(
+        [
+            html.Div(age, className="cc-age" + (" cc-k-is-stale" if slide.stale_label else "")),
+            html.Div(about, className="cc-about"),
+            html.Div(
+                [html.Div(c, className="cc-k-credit") for c in slide.credits],
+                className="cc-k-credits",
+            ),
+            _dots(slide, rotate_seconds),
+        ],
+        className="cc-slide-foot",
+    )
+
+
+def _items(slide: Slide) -> html.Ul | None:
+    if not slide.items:
+        return None
+    return html.Ul(
+        [
+            html.Li(
+                [
+                    html.Span(_SYMBOL.get(item.level, ""), className="cc-k-symbol"),
+                    html.Span(item.label, className="cc-item-label cc-name"),
+                    html.Span(item.value, className="cc-item-value"),
+                ],
+                className=f"cc-item cc-k-{item.level}",
+            )
+            for item in slide.items
+        ],
+        className="cc-items",
+    )
+
+
+def _overview_extra(slide: Slide, map_src: str) -> list[Any]:
+    _t = translator(slide.language, "kiosk")
+    legend = html.Div(
+        [
+            html.Span([html.Span("●", className="cc-k-ok"), " ", _t("normal")]),
+            html.Span([html.Span("▲", className="cc-k-warn"), " ", _t("raised")]),
+            html.Span([html.Span("■", className="cc-k-alert"), " ", _t("high")]),
+            html.Span(
+                [html.Span("●", style={"color": free_bay_colour()}), " ", _t("free parking")]
+            ),
+        ],
+        className="cc-k-legend",
+    )
+    tiles = html.Div(
+        [
+            html.Div(
+                [
+                    html.Div(item.label, className="cc-tile-label"),
+                    html.Div(
+                        [
+                            html.Span(_SYMBOL.get(item.level, ""), className="cc-k-symbol"),
+                            item.value,
+                        ],
+                        className="cc-tile-value",
+                    ),
+                ],
+                className=f"cc-tile cc-k-{item.level}",
+            )
+            for item in slide.items
+        ],
+        className="cc-tiles",
+    )
+    figure = html.Figure(
+        [html.Img(src=map_src, alt=_t("Map of the city's measuring places"), className="cc-k-map")],
+        className="cc-map-frame",
+    )
+    return [html.Div([figure, html.Div([tiles, legend], className="cc-k-side")], className="cc-ov")]
+
+
+def _slide(slide: Slide, screen: Screen, map_src: str, host: str) -> html.Section:
+    answer = []
+    if slide.answer:
+        answer.append(
+            html.Div(
+                [
+                    html.Span(_SYMBOL[slide.level], className="cc-k-symbol")
+                    if _SYMBOL.get(slide.level)
+                    else None,
+                    html.Span(slide.answer, className="cc-answer"),
+                ],
+                className=f"cc-answer-row cc-k-{slide.level}",
+            )
+        )
+    if slide.figure or slide.figure_label:
+        answer.append(
+            html.Div(
+                [
+                    html.Span(slide.figure, className="cc-figure-value") if slide.figure else "",
+                    html.Span(slide.figure_label, className="cc-figure-label"),
+                ],
+                className="cc-figure",
+            )
+        )
+    lines = html.Ul([html.Li(line) for line in slide.lines], className="cc-lines")
+    body: list[Any] = [html.H1(slide.question, className="cc-question"), *answer]
+    if slide.key == "overview":
+        body += _overview_extra(slide, map_src)
+        body.append(lines)
+    else:
+        body += [lines, _items(slide)]
+    return html.Section(
+        [html.Div(body, className="cc-slide-main"), _foot(slide, screen.rotate_seconds, host)],
+        className=f"cc-slide cc-slide-{slide.key}",
+        lang=slide.language,
+        **html_attrs({"data-slide": slide.key, "data-lang": slide.language, "aria-hidden": "true"}),
+    )
+
+
+def _banner(notices: list[Notice], screen: Screen) -> html.Div | None:
+    shown = [n for n in notices if n.severity != "emergency"][:2]
+    if not shown:
+        return None
+    rows = []
+    for lang in screen.languages:
+        head = content.heading(lang)
+        rows.append(
+            html.Div(
+                [
+                    html.Strong(f"{head.notice}: ", className="cc-banner-label"),
+                    *[html.Span(n.text(lang), className="cc-banner-text") for n in shown],
+                ],
+                className="cc-banner-row",
+                **_lang_attrs(lang),
+            )
+        )
+    severity = "warning" if any(n.severity == "warning" for n in shown) else "info"
+    return html.Div(rows, className=f"cc-banner cc-sev-{severity}", role="status")
+
+
+def _emergency(notice: Notice, screen: Screen) -> html.Div:
+    heads = [content.heading(lang) for lang in screen.languages]
+    return html.Div(
+        [
+            html.Div(
+                [html.Span(h.emergency, lang=h.language) for h in heads],
+                className="cc-emergency-title",
+            ),
+            *[
+                html.P(text, lang=lang, className="cc-emergency-text")
+                for lang, text in notice.texts.items()
+                if text.strip()
+            ],
+        ],
+        className="cc-emergency",
+        role="alert",
+    )
+
+
+@dataclass(frozen=True)
+class KioskState:
+    """What the kiosk's changing part is made of, and a key that changes with it."""
+
+    view: CityView
+    notices: list[Notice]
+    night: bool
+    key: str
+
+
+def current_state(runtime: Runtime, now: datetime) -> KioskState:
+    """The public view, the active notices and night mode at ``now``; cheap when nothing
+    changed (the view is cached per data version)."""
+    config = runtime.config
+    view = runtime.city.view(ROLE)
+    notices = runtime.journal.notices(now)
+    night = content.is_night(
+        content.local_time(now, config.city.timezone),
+        config.kiosk.night_start,
+        config.kiosk.night_end,
+    )
+    # Ages are shown in minutes: the screen changes at least once a minute.
+    parts = [view.version, runtime.journal.version(), now.strftime("%Y%m%d%H%M"), night]
+    key = "|".join([*map(str, parts), ",".join(str(n.id) for n in notices)])
+    return KioskState(view, notices, night, key)
+
+
+def render_body(
+    runtime: Runtime, screen: Screen, state: KioskState, now: datetime, host: str
+) -> list[Any]:
+    """The kiosk's changing part: the notice banner, the slides and an emergency
+    takeover, from the public view in ``state``."""
+    slides = content.build_slides(runtime.config, state.view, state.notices, screen, now)
+    map_src = f"{_prefix()}kiosk-map.svg?v={state.view.version}"
+    children: list[Any] = []
+    banner = _banner(state.notices, screen)
+    if banner is not None:
+        children.append(banner)
+    children.append(
+        html.Div([_slide(s, screen, map_src, host) for s in slides], className="cc-slides")
+    )
+    emergency = content.emergency_notice(state.notices)
+    if emergency is not None:
+        children.append(_emergency(emergency, screen))
+    return children
+
+
+def _prefix() -> str:
+    try:
+        return str(dash.get_app().config.requests_pathname_prefix)
+    except Exception:  # outside an app (unit use): the site root
+        return "/"
+
+
+def _host() -> str:
+    return flask.request.host if flask.has_request_context() else ""
+
+
+def _class(night: bool) -> str:
+    return "cc-kiosk" + (" cc-night" if night else "")
+
+
+def _chrome(heads: list[Heading], phone_url: str) -> list[Any]:
+    offline = html.Div(
+        [html.Span(h.offline, **_lang_attrs(h.language)) for h in heads],
+        className="cc-offline-marker",
+        role="status",
+    )
+    qr = html.Aside(
+        [
+            html.Img(
+                src=qr_data_uri(phone_url),
+                alt=heads[0].qr,
+                className="cc-qr",
+                id="cc-kiosk-qr",
+                **html_attrs({"data-payload": phone_url}),
+            ),
+            html.Div(
+                [html.Span(h.qr, **_lang_attrs(h.language)) for h in heads],
+                className="cc-qr-caption",
+            ),
+        ],
+        className="cc-qr-panel",
+    )
+    return [offline, qr]
+
+
+def layout(runtime: Runtime, screen_id: str | None, query: dict[str, Any]) -> html.Main:
+    """The kiosk page for ``screen_id`` (None: the default set) and the URL's query
+    (``id`` the kiosk's name, ``lang`` one language)."""
+    config = runtime.config
+    lang = query.get("lang") if isinstance(query.get("lang"), str) else None
+    screen = content.screen_for(config, screen_id, lang)
+    kid = content.kiosk_id(query.get("id"), screen.id)
+    now = runtime.city.clock()
+    prefix = _prefix()
+    phone_url = config.kiosk.phone_url or (
+        f"{flask.request.host_url.rstrip('/')}{prefix}m" if flask.has_request_context() else "/m"
+    )
+    heads = [content.heading(lang) for lang in screen.languages]
+    try:
+        state = current_state(runtime, now)
+        body = render_body(runtime, screen, state, now, _host())
+        key, night = state.key, state.night
+    except Exception:  # a kiosk never shows an error page
+        log.exception("kiosk %s: first render failed; the next refresh tries again", kid)
+        body, key, night = [html.Div(className="cc-slides")], "", False
+    tz = config.city.timezone
+    return html.Main(
+        [
+            dcc.Store(
+                id="cc-kiosk-params",
+                data={"screen": screen.id, "id": kid, "lang": lang or ""},
+            ),
+            dcc.Store(id="cc-kiosk-state", data={"key": key, "beat": -1}),
+            dcc.Store(id="cc-kiosk-contact"),
+            dcc.Store(id="cc-kiosk-ask"),
+            dcc.Interval(id="cc-kiosk-tick", interval=int(config.ui.poll_seconds * 1000)),
+            html.Header(
+                [
+                    html.Span(screen.title, className="cc-kiosk-title cc-name"),
+                    html.Span(
+                        format_time(now, screen.languages[0], tz),
+                        className="cc-clock",
+                        **html_attrs({"data-tz": tz}),
+                    ),
+                ],
+                className="cc-kiosk-head",
+            ),
+            html.Div(body, id="cc-kiosk-body", className="cc-kiosk-body"),
+            *_chrome(heads, phone_url),
+        ],
+        id="cc-kiosk",
+        className=_class(night),
+        **{
+            "data-rotate-ms": str(int(screen.rotate_seconds * 1000)),
+            "data-reload-ms": str(int(screen.reload_hours * 3600 * 1000)),
+            "data-poll-ms": str(int(config.ui.poll_seconds * 1000)),
+            "data-kiosk-id": kid,
+        },
+    )
+
+
+class BodyCache:
+    """Rendered kiosk bodies by (state key, screen, host): kiosks showing the same screen
+    set share one rendering per change instead of rendering it once each."""
+
+    def __init__(self, runtime: Runtime, size: int = 32) -> None:
+        self.runtime = runtime
+        self.size = size
+        self._lock = threading.Lock()
+        self._bodies: dict[tuple[str, ...], list[Any]] = {}
+
+    def body(self, screen: Screen, state: KioskState, now: datetime, host: str) -> list[Any]:
+        key = (state.key, screen.id, ",".join(screen.languages), host)
+        with self._lock:
+            found = self._bodies.get(key)
+        if found is None:
+            found = render_body(self.runtime, screen, state, now, host)
+            with self._lock:
+                if len(self._bodies) >= self.size:
+                    self._bodies.pop(next(iter(self._bodies)))
+                self._bodies[key] = found
+        return found
+
+
+def register(app: Dash, runtime: Runtime) -> None:
+    """Add the kiosk pages, its overview map image and its refresh callbacks."""
+    config = runtime.config
+    bodies = BodyCache(runtime)
+
+    def default_page(**query: Any) -> html.Main:
+        return layout(runtime, None, query)
+
+    def screen_page(screen: str | None = None, **query: Any) -> html.Main:
+        return layout(runtime, screen, query)
+
+    title = f"{config.city.name} · City Cockpit"
+    dash.register_page("kiosk", path="/kiosk", name="Kiosk", title=title, layout=default_page)
+    dash.register_page(
+        "kiosk-screen",
+        path_template="/kiosk/<screen>",
+        name="Kiosk screen",
+        title=title,
+        layout=screen_page,
+    )
+
+    @app.server.route("/kiosk-map.svg")
+    def kiosk_map() -> flask.Response:
+        try:
+            svg = overview_svg(config, runtime.city.view(ROLE))
+        except Exception:  # the slide keeps its previous picture
+            log.exception("kiosk map could not be drawn")
+            return flask.make_response("", 503)
+        response = flask.make_response(svg, 200)
+        response.mimetype = "image/svg+xml"
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    @app.callback(
+        Output("cc-kiosk-body", "children"),
+        Output("cc-kiosk", "className"),
+        Output("cc-kiosk-state", "data"),
+        Input("cc-kiosk-ask", "data"),
+        State("cc-kiosk-params", "data"),
+        State("cc-kiosk-state", "data"),
+        prevent_initial_call=True,
+    )
+    def refresh(n: int | None, params: Any, state: Any) -> tuple[Any, Any, Any]:
+        # Whatever the request claims (a session, a role, other parameters), the kiosk
+        # reads the public view: only "screen", "id" and "lang" are used, as names.
+        params = params if isinstance(params, dict) else {}
+        state = state if isinstance(state, dict) else {}
+        beat = {"key": state.get("key", ""), "beat": int(n or 0)}
+        try:
+            lang = params.get("lang") if isinstance(params.get("lang"), str) else None
+            screen = content.screen_for(config, str(params.get("screen") or ""), lang)
+            kid = content.kiosk_id(params.get("id"), screen.id)
+            now = runtime.city.clock()
+            _, showing = content.slide_at(screen, datetime.now().timestamp())
+            runtime.journal.beat(
+                kid,
+                {"screen": screen.id, "language": showing, "version": runtime.city.version()},
+                now=now,
+            )
+            current = current_state(runtime, now)
+            if current.key == state.get("key"):
+                return no_update, no_update, beat
+            body = bodies.body(screen, current, now, _host())
+        except Exception:  # keep the last screen, never an error page
+            log.exception("kiosk refresh failed; keeping the last screen")
+            return no_update, no_update, beat
+        return body, _class(current.night), {"key": current.key, "beat": beat["beat"]}
+
+    # The browser asks for a refresh only when its previous one was answered (or given
+    # up): on a slow server, overlapping requests would each make the last one outdated.
+    app.clientside_callback(
+        ClientsideFunction(namespace="cityCockpitKiosk", function_name="ask"),
+        Output("cc-kiosk-ask", "data"),
+        Input("cc-kiosk-tick", "n_intervals"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="cityCockpitKiosk", function_name="contact"),
+        Output("cc-kiosk-contact", "data"),
+        Input("cc-kiosk-state", "data"),
+    )

@@ -1,0 +1,475 @@
+"""The phone view for city staff in the street (``/m``): alerts first, near me, domains.
+
+One column for a 390 px screen and a slow link: lists and text, no map library; a
+site's last 24 hours as an inline SVG sparkline. Signed-in staff acknowledge alerts;
+each acknowledgement is kept in the journal with who and when, and every staff phone
+shows it at its next poll. Every callback reads the viewer's role on the server: a
+public viewer sees public data only and cannot acknowledge, however the request is made.
+Text is translated with the ``mobile`` catalogue (``?lang=de``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import (
+    ALL,
+    MATCH,
+    ClientsideFunction,
+    Dash,
+    Input,
+    Output,
+    State,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
+from dash.exceptions import PreventUpdate
+
+from cockpit.auth import may_do
+from cockpit.present.i18n import available_languages, format_time, translator
+from cockpit.twin.alerts import Alert
+from layouts.components.html_attrs import html_attrs
+from layouts.components.mobile_data import (
+    DOMAIN_KPI,
+    board,
+    district_names,
+    district_sites,
+    nearest_sites,
+    newest,
+    parking_summary,
+    site_states,
+)
+from layouts.components.mobile_parts import alert_list, coverage_line, site_button, site_sheet
+from layouts.routes.access import current_viewer, viewer_role
+from layouts.routes.security import client_address
+from wiring.runtime import Runtime
+
+__all__ = ["layout", "register"]
+
+log = logging.getLogger(__name__)
+
+PATH = "/m"
+DOMAIN_TITLES = {
+    "traffic": "Traffic",
+    "air": "Air quality",
+    "parking": "Parking",
+    "pedestrians": "Pedestrians",
+}
+# Sites listed per domain when a domain is opened (parking lists districts instead).
+LIST_LIMIT = 40
+
+
+def _language(lang: Any) -> str:
+    return lang if isinstance(lang, str) and lang in available_languages() else "en"
+
+
+def _triggered_value() -> Any:
+    """The value of the input that fired the callback (None for a newly drawn button)."""
+    return ctx.triggered[0]["value"] if ctx.triggered else None
+
+
+def _alert_panel(runtime: Runtime, language: str) -> list[Any]:
+    viewer = current_viewer()
+    view = runtime.city.view(viewer.role)
+    found = board(runtime, view).alerts
+    may_ack = may_do(runtime.config, viewer.role, "acknowledge_alert")
+    return alert_list(
+        found,
+        runtime.journal.acknowledgements(),
+        may_ack,
+        set(view.sites["id"].astype(str)),
+        translator(language, "mobile"),
+        language,
+        runtime.config.city.timezone,
+    )
+
+
+def _seen(runtime: Runtime) -> dict[str, Any]:
+    return {
+        "data": runtime.city.version(),
+        "journal": runtime.journal.version(),
+        "role": viewer_role(),
+    }
+
+
+def _domain_block(runtime: Runtime, domain: str, view: Any, cover: Any, _: Any) -> html.Div:
+    kpi = next((k for k in view.kpis if k.key == DOMAIN_KPI[domain]), None)
+    figure = f"{kpi.display} {kpi.unit if kpi.unit != 'EAQI band' else ''}".strip() if kpi else ""
+    heading = f"m-domain-{domain}"
+    return html.Div(
+        className="m-domain",
+        children=[
+            html.H3(_(DOMAIN_TITLES[domain]), id=heading),
+            html.P(
+                [
+                    html.Strong(figure),
+                    html.Span(f" · {_(kpi.level_label)}" if kpi else ""),
+                ],
+                className="m-domain-figure",
+            ),
+            html.P(coverage_line(cover, _), className="m-muted"),
+            html.Button(
+                _("Show sites"),
+                id={"type": "m-domain-btn", "domain": domain},
+                className="m-secondary",
+                **html_attrs({"aria-expanded": "false", "aria-describedby": heading}),
+            ),
+            html.Div(id={"type": "m-domain-list", "domain": domain}, className="m-domain-list"),
+        ],
+    )
+
+
+def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div:
+    """The phone view as the viewer's role sees it now, in ``lang`` (default English)."""
+    language = _language(lang)
+    _ = translator(language, "mobile")
+    viewer = current_viewer()
+    config = runtime.config
+    view = runtime.city.view(viewer.role)
+    found = board(runtime, view)
+    covers = {c.domain: c for c in found.coverage}
+    tz = config.city.timezone
+    if viewer.signed_in:
+        account: list[Any] = [
+            html.Span(_("Signed in as {user}").format(user=viewer.user), className="m-user"),
+            html.A(_("Sign out"), href=f"/signout?next={PATH}", className="m-header-link"),
+        ]
+    else:
+        account = [
+            html.A(_("Staff sign-in"), href=f"/signin?next={PATH}", className="m-header-link")
+        ]
+    other = "de" if language == "en" else "en"
+    domains = [d for d in DOMAIN_TITLES if d in {lay.domain for lay in config.layers.values()}]
+    return html.Div(
+        className="cc-mobile",
+        lang=language,
+        children=[
+            html.Header(
+                className="m-header",
+                children=[
+                    html.H1([config.city.name, html.Span(_("Staff view"), className="m-sub")]),
+                    html.Div(
+                        [
+                            *account,
+                            html.A(
+                                "Deutsch" if other == "de" else "English",
+                                href=f"{PATH}?lang={other}",
+                                lang=other,
+                                className="m-header-link",
+                            ),
+                        ],
+                        className="m-account",
+                    ),
+                ],
+            ),
+            html.Main(
+                className="m-main",
+                children=[
+                    html.Section(
+                        id="m-alerts",
+                        className="m-section",
+                        **html_attrs({"aria-labelledby": "m-alerts-h"}),
+                        children=[
+                            html.H2(_("Alerts"), id="m-alerts-h"),
+                            html.Div(
+                                _alert_panel(runtime, language),
+                                id="m-alert-list",
+                                **html_attrs({"aria-live": "polite"}),
+                            ),
+                        ],
+                    ),
+                    html.Section(
+                        id="m-near",
+                        className="m-section",
+                        **html_attrs({"aria-labelledby": "m-near-h"}),
+                        children=[
+                            html.H2(_("Near me"), id="m-near-h"),
+                            html.Button(_("Use my location"), id="m-locate", className="m-primary"),
+                            html.P(id="m-geo-status", className="m-muted", role="status"),
+                            html.Details(
+                                [
+                                    html.Summary(_("Choose a district")),
+                                    html.Ul(
+                                        [
+                                            html.Li(
+                                                html.Button(
+                                                    name,
+                                                    id={"type": "m-district", "name": name},
+                                                    className="m-chip",
+                                                )
+                                            )
+                                            for name in district_names(view.sites)
+                                        ],
+                                        className="m-chips",
+                                    ),
+                                ],
+                                id="m-choose",
+                                open=False,
+                            ),
+                            html.Div(id="m-near-list"),
+                        ],
+                    ),
+                    html.Section(
+                        id="m-domains",
+                        className="m-section",
+                        **html_attrs({"aria-labelledby": "m-domains-h"}),
+                        children=[
+                            html.H2(_("City now"), id="m-domains-h"),
+                            *[_domain_block(runtime, d, view, covers.get(d), _) for d in domains],
+                        ],
+                    ),
+                ],
+            ),
+            html.Footer(
+                className="m-footer",
+                children=[
+                    html.P(
+                        _("Data as of {time}").format(
+                            time=format_time(newest(view), language, tz, "EEE d MMM HH:mm")
+                        )
+                    ),
+                    html.Ul([html.Li(s.credit()) for s in view.sources.values()]),
+                ],
+            ),
+            html.Section(
+                id="m-sheet",
+                className="m-sheet",
+                hidden=True,
+                **html_attrs({"aria-label": _("Site details")}),
+                children=[
+                    html.Button(_("Close"), id="m-close", className="m-secondary"),
+                    html.Div(id="m-sheet-body"),
+                ],
+            ),
+            dcc.Store(id="m-lang", data=language),
+            dcc.Store(id="m-coords", data=None),
+            dcc.Store(id="m-seen", data=_seen(runtime)),
+            dcc.Store(id="m-focus", data=None),
+            dcc.Store(id="m-scroll", data=None),
+            # Polls are version-gated: one with nothing new is answered with no content.
+            dcc.Interval(id="m-tick", interval=int(max(config.ui.poll_seconds, 5) * 1000)),
+        ],
+    )
+
+
+def _near_list(runtime: Runtime, rows: pd.DataFrame, heading: str, language: str) -> list[Any]:
+    _ = translator(language, "mobile")
+    view = runtime.city.view(viewer_role())
+    states = site_states(view)
+    out: list[Any] = [html.H3(heading)]
+    parking = rows[rows["domain"] == "parking"]
+    for domain in DOMAIN_TITLES:
+        own = rows[rows["domain"] == domain]
+        if own.empty:
+            continue
+        items = []
+        for row in own.itertuples(index=False):
+            distance = getattr(row, "distance_m", None)
+            extra = f" · {round(float(distance)):,} m" if distance is not None else ""
+            items.append(site_button(row, states.get(str(row.id)), _, extra))
+        out += [html.H4(_(DOMAIN_TITLES[domain])), html.Ul(items, className="m-sites")]
+    if not parking.empty:
+        free, total = parking_summary(view, list(parking["id"].astype(str)))
+        out.append(
+            html.P(_("{free} of {total} bays listed are free").format(free=free, total=total))
+        )
+    if len(out) == 1:
+        out.append(html.P(_("No sites here."), className="m-muted"))
+    return out
+
+
+def _domain_list(runtime: Runtime, domain: str, language: str) -> list[Any]:
+    _ = translator(language, "mobile")
+    view = runtime.city.view(viewer_role())
+    sites = view.sites[view.sites["domain"] == domain]
+    if domain == "parking":
+        rows = []
+        for name in district_names(sites):
+            ids = list(sites.loc[sites["district"].astype(str) == name, "id"].astype(str))
+            free, total = parking_summary(view, ids)
+            rows.append(
+                html.Li(
+                    html.Button(
+                        [
+                            html.Span(name, className="m-site-name"),
+                            html.Span(
+                                _("{free} of {total} bays free").format(free=free, total=total),
+                                className="m-site-value",
+                            ),
+                        ],
+                        id={"type": "m-district", "name": name},
+                        className="m-site",
+                    )
+                )
+            )
+        return [html.Ul(rows, className="m-sites")]
+    states = site_states(view)
+    order = {"alert": 0, "warn": 1, "stale": 2, "ok": 3}
+    sites = sites.assign(
+        rank=[order.get(states[i].level, 4) if i in states else 5 for i in sites["id"]]
+    ).sort_values(["rank", "name"])
+    items = [site_button(r, states.get(str(r.id)), _) for r in sites.head(LIST_LIMIT).itertuples()]
+    out: list[Any] = [html.Ul(items, className="m-sites")]
+    if len(sites) > LIST_LIMIT:
+        out.append(html.P(_("and {n} more").format(n=len(sites) - LIST_LIMIT), className="m-muted"))
+    return out
+
+
+def _acknowledge(runtime: Runtime, key: str) -> None:
+    """Acknowledge the open alert ``key`` for the signed-in viewer; refuses otherwise."""
+    viewer = current_viewer()
+    if not viewer.signed_in or not may_do(runtime.config, viewer.role, "acknowledge_alert"):
+        log.warning("refused to acknowledge %r for role %s", key, viewer.role)
+        raise PreventUpdate
+    view = runtime.city.view(viewer.role)
+    open_keys = {a.key for a in board(runtime, view).alerts}
+    if key not in open_keys:
+        raise PreventUpdate
+    now = runtime.city.clock()
+    runtime.journal.acknowledge(key, viewer.user, now=now)
+    runtime.journal.audit(viewer.user, "acknowledge alert", key, client_address(), now=now)
+
+
+def register(app: Dash, runtime: Runtime) -> None:
+    """Add the ``/m`` page and its callbacks."""
+    dash.register_page(
+        "mobile",
+        path=PATH,
+        name="Staff view",
+        title=f"City Cockpit · {runtime.config.city.name} · Staff",
+        layout=lambda lang=None, **query: layout(runtime, lang, **query),
+    )
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="cc_mobile", function_name="locate"),
+        Output("m-coords", "data"),
+        Input("m-locate", "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="cc_mobile", function_name="showNear"),
+        Output("m-scroll", "data"),
+        Input("m-near-list", "children"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="cc_mobile", function_name="focusSheet"),
+        Output("m-focus", "data"),
+        Input("m-sheet", "hidden"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output("m-near-list", "children"),
+        Output("m-geo-status", "children"),
+        Output("m-choose", "open"),
+        Input("m-coords", "data"),
+        Input({"type": "m-district", "name": ALL}, "n_clicks"),
+        State("m-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def near(coords: Any, _clicks: Any, lang: Any) -> tuple[Any, Any, Any]:
+        language = _language(lang)
+        _ = translator(language, "mobile")
+        view = runtime.city.view(viewer_role())
+        trigger = ctx.triggered_id
+        if isinstance(trigger, dict) and trigger.get("type") == "m-district":
+            if not _triggered_value():
+                raise PreventUpdate
+            name = str(trigger.get("name", ""))
+            if name not in district_names(view.sites):
+                raise PreventUpdate
+            rows = district_sites(view.sites, name)
+            return _near_list(runtime, rows, name, language), "", no_update
+        if not isinstance(coords, dict):
+            raise PreventUpdate
+        if "lat" not in coords or "lon" not in coords:
+            message = _("Your location is not available. Choose a district instead.")
+            return no_update, message, True
+        try:
+            lat, lon = float(coords["lat"]), float(coords["lon"])
+        except (TypeError, ValueError):
+            raise PreventUpdate from None
+        rows = nearest_sites(view.sites, lat, lon)
+        return _near_list(runtime, rows, _("Nearest sites"), language), "", False
+
+    @app.callback(
+        Output("m-alert-list", "children"),
+        Output("m-seen", "data"),
+        Input("m-tick", "n_intervals"),
+        Input({"type": "m-ack", "key": ALL}, "n_clicks"),
+        State("m-lang", "data"),
+        State("m-seen", "data"),
+        prevent_initial_call=True,
+    )
+    def alerts_panel(_tick: Any, _acks: Any, lang: Any, seen: Any) -> tuple[Any, Any]:
+        trigger = ctx.triggered_id
+        if isinstance(trigger, dict) and trigger.get("type") == "m-ack":
+            if not _triggered_value():
+                raise PreventUpdate
+            _acknowledge(runtime, str(trigger.get("key", "")))
+        elif seen == _seen(runtime):
+            raise PreventUpdate  # nothing new since the last poll: nothing sent
+        return _alert_panel(runtime, _language(lang)), _seen(runtime)
+
+    @app.callback(
+        Output({"type": "m-domain-list", "domain": MATCH}, "children"),
+        Output({"type": "m-domain-btn", "domain": MATCH}, "aria-expanded"),
+        Output({"type": "m-domain-btn", "domain": MATCH}, "children"),
+        Input({"type": "m-domain-btn", "domain": MATCH}, "n_clicks"),
+        State("m-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def domain_list(clicks: Any, lang: Any) -> tuple[Any, str, str]:
+        language = _language(lang)
+        _ = translator(language, "mobile")
+        domain = str(ctx.triggered_id["domain"]) if isinstance(ctx.triggered_id, dict) else ""
+        if domain not in DOMAIN_TITLES or not clicks:
+            raise PreventUpdate
+        if clicks % 2 == 0:
+            return [], "false", _("Show sites")
+        return _domain_list(runtime, domain, language), "true", _("Hide sites")
+
+    @app.callback(
+        Output("m-sheet", "hidden"),
+        Output("m-sheet-body", "children"),
+        Input({"type": "m-site", "id": ALL}, "n_clicks"),
+        Input("m-close", "n_clicks"),
+        State("m-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def sheet(_clicks: Any, _close: Any, lang: Any) -> tuple[bool, Any]:
+        trigger = ctx.triggered_id
+        if trigger == "m-close":
+            return True, []
+        if not isinstance(trigger, dict) or not _triggered_value():
+            raise PreventUpdate
+        language = _language(lang)
+        role = viewer_role()
+        view = runtime.city.view(role)
+        site_id = str(trigger.get("id", ""))
+        end = runtime.city.clock()
+        start = end - timedelta(hours=24)
+        series = runtime.city.series(role, site_id, hours=24)
+        return False, site_sheet(
+            view,
+            site_id,
+            series,
+            site_states(view).get(site_id),
+            start,
+            end,
+            translator(language, "mobile"),
+            language,
+            runtime.config.city.timezone,
+        )
+
+
+def open_alerts(runtime: Runtime, role: str) -> list[Alert]:
+    """The open alerts ``role`` sees now (as on the phone)."""
+    return board(runtime, runtime.city.view(role)).alerts

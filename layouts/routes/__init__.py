@@ -1,0 +1,1 @@
+"""Flask blueprints: JSON API, downloads, map data, sign-in, security, audit."""

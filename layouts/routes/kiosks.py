@@ -1,0 +1,127 @@
+"""``/kiosks``: every kiosk's last contact, for city staff.
+
+Each kiosk reports a heartbeat with each refresh (``Journal.beat``). Staff and
+executives see every kiosk's id, screen, language, last contact and its age; a kiosk
+silent for more than three refresh intervals is flagged. Anyone else gets a link to sign
+in and nothing about the kiosks. Plain server-rendered HTML, every value escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+import flask
+from dash import Dash
+
+from cockpit.present.timefmt import local_time
+from cockpit.state.journal import Heartbeat
+from layouts.routes.access import current_viewer
+from wiring.runtime import Runtime
+
+__all__ = ["KioskContact", "contacts", "register"]
+
+SILENT_AFTER_INTERVALS = 3
+_STAFF = ("staff", "executive")
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Kiosks · City Cockpit · {{ city }}</title>
+<link rel="stylesheet" href="{{ css }}"></head>
+<body class="cc-audit-page"><main class="cc-page cc-audit">
+<h1>Kiosks</h1>
+<p>{{ city }} · times in {{ tz }} · a kiosk is flagged when silent for more than
+{{ limit }} seconds · signed in as {{ user }}</p>
+<table class="cc-audit-table cc-kiosks-table">
+<thead><tr><th>Kiosk</th><th>Screen</th><th>Language</th><th>Last contact</th><th>Age</th>
+<th>State</th></tr></thead>
+<tbody>
+{% for k in rows %}<tr class="cc-kiosk-row{% if k.silent %} cc-silent{% endif %}"
+data-kiosk="{{ k.kiosk_id }}"><td>{{ k.kiosk_id }}</td><td>{{ k.screen }}</td>
+<td>{{ k.language }}</td><td>{{ k.last }}</td><td>{{ k.age }}</td>
+<td>{% if k.silent %}<strong>■ silent</strong>{% else %}● reporting{% endif %}</td></tr>
+{% else %}<tr><td colspan="6">No kiosk has reported yet.</td></tr>{% endfor %}
+</tbody></table></main></body></html>
+"""
+
+_SIGN_IN = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in · City Cockpit</title>
+<link rel="stylesheet" href="{{ css }}"></head>
+<body class="cc-signin-page"><main class="cc-signin"><h1>Kiosks</h1>
+<p>This page is for city staff. <a href="{{ signin }}">Sign in</a></p>
+</main></body></html>
+"""
+
+
+@dataclass(frozen=True)
+class KioskContact:
+    """One kiosk's last heartbeat, as the status page shows it."""
+
+    kiosk_id: str
+    screen: str
+    language: str
+    last: str
+    age: str
+    age_s: float
+    silent: bool
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def contacts(
+    beats: list[Heartbeat], now: datetime, interval_s: float, timezone: str
+) -> list[KioskContact]:
+    """Each kiosk's last contact and age; silent after ``SILENT_AFTER_INTERVALS`` refresh
+    intervals without a heartbeat. Silent kiosks first, then by id."""
+    out = []
+    for beat in beats:
+        age = max(0.0, (now - beat.time).total_seconds())
+        out.append(
+            KioskContact(
+                kiosk_id=beat.kiosk_id,
+                screen=str(beat.info.get("screen", "")),
+                language=str(beat.info.get("language", "")),
+                last=local_time(beat.time, timezone, "%Y-%m-%d %H:%M:%S"),
+                age=_age(age),
+                age_s=age,
+                silent=age > SILENT_AFTER_INTERVALS * interval_s,
+            )
+        )
+    return sorted(out, key=lambda k: (not k.silent, k.kiosk_id))
+
+
+def register(app: Dash, runtime: Runtime) -> None:
+    """Add ``/kiosks`` to the app's server."""
+    config = runtime.config
+    prefix = app.config.requests_pathname_prefix
+    css = f"{prefix}assets/cockpit.css"
+
+    @app.server.route("/kiosks")
+    def kiosks() -> flask.Response:
+        viewer = current_viewer()
+        if not viewer.signed_in or viewer.role not in _STAFF:
+            signin = f"{prefix}signin?next={quote(prefix + 'kiosks')}"
+            html = flask.render_template_string(_SIGN_IN, css=css, signin=signin)
+            return flask.make_response(html, 401)
+        interval = config.ui.poll_seconds
+        rows = contacts(
+            runtime.journal.heartbeats(), runtime.city.clock(), interval, config.city.timezone
+        )
+        html = flask.render_template_string(
+            _PAGE,
+            city=config.city.name,
+            css=css,
+            tz=config.city.timezone,
+            limit=f"{SILENT_AFTER_INTERVALS * interval:.0f}",
+            user=viewer.user,
+            rows=rows,
+        )
+        return flask.make_response(html, 200)

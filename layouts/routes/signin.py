@@ -1,0 +1,174 @@
+"""Sign-in and sign-out for staff and executives (plain Flask routes, no JavaScript).
+
+The form posts a user name, a password and the session's CSRF token. A good sign-in
+starts a fresh session (new id, new token: ``layouts.routes.security.Guard.start_session``);
+wrong passwords are counted per user name and per address, and after
+``[security] signin_attempts`` failures within ``signin_window_minutes`` the page
+answers 429 until the window has passed. Sign-out is a POST with the token; a GET of
+``/signout`` only shows the button. Every sign-in, failed or refused sign-in and
+sign-out goes to the audit log with the user name and the client's address.
+"""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlsplit
+
+import flask
+from dash import Dash
+from werkzeug.wrappers import Response
+
+from cockpit.auth import authenticate
+from layouts.routes.access import current_viewer
+from layouts.routes.security import client_address, csrf_token, guard, valid_csrf
+from wiring.runtime import Runtime
+
+__all__ = ["register", "safe_next"]
+
+_HEAD = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }} · City Cockpit · {{ city }}</title>
+<link rel="stylesheet" href="{{ css }}">
+<style>
+.cc-signin { max-width: 24rem; margin: 8vh auto; padding: 1.5rem 1.75rem;
+  background: #fff; border-radius: 8px; box-shadow: 0 1px 4px rgba(27, 42, 65, .15); }
+.cc-signin h1 { margin: 0 0 .25rem; }
+.cc-signin form { display: flex; flex-direction: column; gap: .4rem; margin-top: 1rem; }
+.cc-signin input:not([type=hidden]) { font: inherit; padding: .6rem; min-height: 44px;
+  border: 1px solid #8a97a8; border-radius: 4px; }
+.cc-signin label { margin-top: .5rem; font-weight: 600; }
+.cc-signin button { font: inherit; margin-top: 1rem; min-height: 44px; border: 0;
+  border-radius: 4px; background: #1b2a41; color: #fff; cursor: pointer; }
+.cc-signin-error { background: #fde8e8; color: #8b1111; padding: .6rem .75rem;
+  border-radius: 4px; }
+</style></head>
+<body class="cc-signin-page"><main class="cc-signin">
+"""
+
+_SIGNIN = (
+    _HEAD
+    + """<h1>Sign in</h1><p>{{ city }} · City Cockpit for city staff</p>
+{% if error %}<p class="cc-signin-error" role="alert">{{ error }}</p>{% endif %}
+<form method="post" action="{{ action }}">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="next" value="{{ next }}">
+<label for="cc-user">User name</label>
+<input id="cc-user" name="user" autocomplete="username" required value="{{ user }}">
+<label for="cc-password">Password</label>
+<input id="cc-password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form></main></body></html>
+"""
+)
+
+_SIGNOUT = (
+    _HEAD
+    + """<h1>Sign out</h1>
+{% if user %}<p>Signed in as {{ user }}.</p>
+<form method="post" action="{{ action }}">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="next" value="{{ next }}">
+<button type="submit">Sign out</button>
+</form>{% else %}<p>You are not signed in. <a href="{{ home }}">Back to the cockpit</a></p>
+{% endif %}</main></body></html>
+"""
+)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A local path to return to after sign-in; anything else (another host, a scheme,
+    ``//evil``) becomes ``default``, so the form cannot redirect off the cockpit."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    parts = urlsplit(target)
+    return default if parts.scheme or parts.netloc else target
+
+
+def _minutes(seconds: int) -> str:
+    n = max(1, math.ceil(seconds / 60))
+    return "1 minute" if n == 1 else f"{n} minutes"
+
+
+def register(app: Dash, runtime: Runtime) -> None:
+    """Add ``/signin`` and ``/signout`` to the app's server."""
+    server: flask.Flask = app.server
+    config = runtime.config
+    prefix = app.config.requests_pathname_prefix
+    security = guard(app, runtime)
+
+    def page(
+        error: str = "", user: str = "", next_url: str = "/", status: int = 200
+    ) -> flask.Response:
+        html = flask.render_template_string(
+            _SIGNIN,
+            title="Sign in",
+            city=config.city.name,
+            css=f"{prefix}assets/cockpit.css",
+            action=f"{prefix}signin",
+            csrf=csrf_token(),
+            error=error,
+            user=user,
+            next=next_url,
+        )
+        return flask.make_response(html, status)
+
+    @server.route("/signin", methods=["GET", "POST"])
+    def signin() -> Response:
+        if flask.request.method == "GET":
+            return page(next_url=safe_next(flask.request.args.get("next")))
+        form = flask.request.form
+        user = form.get("user", "").strip()[:100]
+        next_url = safe_next(form.get("next"))
+        address = client_address()
+        if not valid_csrf(form.get("csrf")):
+            runtime.journal.audit(user or "(empty)", "sign-in refused", "no CSRF token", address)
+            return page("The form had expired. Please sign in again.", user, next_url, 400)
+        block = security.limiter.blocked(user, address)
+        if block is not None:
+            runtime.journal.audit(
+                user or "(empty)", "sign-in refused", f"too many failures ({block.scope})", address
+            )
+            which = "for this user name" if block.scope == "user" else "from this address"
+            response = page(
+                f"Too many failed sign-ins {which}. "
+                f"Please wait {_minutes(block.retry_after_s)} and try again.",
+                user,
+                next_url,
+                429,
+            )
+            response.headers["Retry-After"] = str(block.retry_after_s)
+            return response
+        viewer = authenticate(config, user, form.get("password", ""))
+        if viewer is None:
+            security.limiter.failed(user, address)
+            runtime.journal.audit(user or "(empty)", "sign-in failed", "", address)
+            return page("User name or password is wrong.", user, next_url, 401)
+        security.limiter.succeeded(user)
+        security.start_session(viewer)
+        runtime.journal.audit(viewer.user, "sign-in", viewer.role, address)
+        return flask.redirect(next_url, 303)
+
+    @server.route("/signout", methods=["GET", "POST"])
+    def signout() -> Response:
+        viewer = current_viewer()
+        next_url = safe_next(flask.request.values.get("next"))
+        if flask.request.method == "GET" or not valid_csrf(flask.request.form.get("csrf")):
+            html = flask.render_template_string(
+                _SIGNOUT,
+                title="Sign out",
+                city=config.city.name,
+                css=f"{prefix}assets/cockpit.css",
+                action=f"{prefix}signout",
+                home=prefix,
+                csrf=csrf_token() if viewer.signed_in else "",
+                user=viewer.user,
+                next=next_url,
+            )
+            return flask.make_response(html, 200 if flask.request.method == "GET" else 400)
+        if viewer.signed_in:
+            runtime.journal.audit(viewer.user, "sign-out", "", client_address())
+        security.end_session()
+        return flask.redirect(next_url, 303)

@@ -1,0 +1,286 @@
+"""What a kiosk says, as pure functions of the public view, the notices and the time."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+
+import pandas as pd
+import pytest
+
+from cockpit.city import CityView
+from cockpit.config import CityConfig, KioskScreenConfig
+from cockpit.model import empty_observations, empty_sites
+from cockpit.present import slides as kiosk
+from cockpit.present.i18n import format_number
+from cockpit.state.journal import Heartbeat, Notice
+from layouts.components.kiosk_map import overview_svg
+from layouts.routes.kiosks import contacts
+from tests.browser import T0, Clock, demo_runtime
+from tests.layouts.pages.test_kiosk_browser import INTERNAL_NAME, INTERNAL_SOURCE, kiosk_config
+from wiring.runtime import Runtime
+
+NOW = T0.to_pydatetime()
+TZ = "Australia/Melbourne"
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    rt = demo_runtime(
+        tmp_path_factory.mktemp("data"), Clock(T0), config=kiosk_config(), backfill=False
+    )
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="module")
+def config(runtime: Runtime) -> CityConfig:
+    return runtime.config
+
+
+@pytest.fixture(scope="module")
+def view(runtime: Runtime) -> CityView:
+    return runtime.city.view("public")
+
+
+def slide(slides: list[kiosk.Slide], key: str, lang: str = "en") -> kiosk.Slide:
+    return next(s for s in slides if s.key == key and s.language == lang)
+
+
+def every_text(slides: list[kiosk.Slide]) -> str:
+    parts: list[str] = []
+    for s in slides:
+        parts += [s.question, s.answer, s.figure, s.figure_label, s.stale_label, s.about]
+        parts += list(s.lines) + list(s.credits)
+        parts += [f"{i.label} {i.value}" for i in s.items]
+        parts.append(s.age.text if s.age else "")
+    return "\n".join(parts)
+
+
+# -- screens, ids, rotation, night ------------------------------------------------------
+def test_default_screen_shows_every_slide_in_every_kiosk_language(config: CityConfig) -> None:
+    screen = kiosk.screen_for(config, None)
+    assert screen.id == kiosk.DEFAULT_SCREEN and screen.title == config.city.name
+    assert screen.slides == kiosk.SLIDES
+    assert screen.languages == ("en", "de")
+    assert screen.rotate_seconds == 3
+
+
+def test_named_screen_and_unknown_screen(config: CityConfig) -> None:
+    station = kiosk.screen_for(config, "station")
+    assert station.id == "station" and station.slides == ("overview", "parking")
+    assert station.title == "Flinders Street Station"
+    # An unknown screen set shows the default screen, never an error page.
+    assert kiosk.screen_for(config, "no-such-screen").id == kiosk.DEFAULT_SCREEN
+
+
+def test_screen_languages_and_a_pinned_language(config: CityConfig) -> None:
+    own = config.model_copy(deep=True)
+    own.kiosk.screens["hall"] = KioskScreenConfig(slides=["air", "bogus"], languages=["de"])
+    hall = kiosk.screen_for(own, "hall")
+    assert hall.slides == ("air",) and hall.languages == ("de",)
+    assert kiosk.screen_for(own, None, "de").languages == ("de",)
+    assert kiosk.screen_for(own, None, "fr").languages == ("en", "de")  # not offered
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("station-3", "station-3"),
+        ("hall_1.b", "hall_1.b"),
+        ("<script>alert(1)</script>", "scriptalert1script"),
+        ("", "default"),
+        (None, "default"),
+        (["a"], "default"),
+        ("x" * 100, "x" * 64),
+    ],
+)
+def test_kiosk_ids_are_plain_names(raw: object, expected: str) -> None:
+    assert kiosk.kiosk_id(raw, "default") == expected
+
+
+def test_rotation_goes_through_all_slides_in_one_language_then_the_next(
+    config: CityConfig,
+) -> None:
+    screen = kiosk.screen_for(config, "station")
+    plan = kiosk.rotation_plan(screen)
+    assert plan == [("overview", "en"), ("parking", "en"), ("overview", "de"), ("parking", "de")]
+    assert kiosk.slide_at(screen, 0) == ("overview", "en")
+    assert kiosk.slide_at(screen, 3.5) == ("parking", "en")
+    assert kiosk.slide_at(screen, 9) == ("parking", "de")
+    assert kiosk.slide_at(screen, 12) == ("overview", "en")  # and round again
+
+
+@pytest.mark.parametrize(
+    ("now", "start", "end", "night"),
+    [
+        (time(23, 0), "22:00", "06:00", True),
+        (time(2, 0), "22:00", "06:00", True),
+        (time(6, 0), "22:00", "06:00", False),
+        (time(12, 0), "22:00", "06:00", False),
+        (time(22, 0), "22:00", "06:00", True),
+        (time(1, 0), "00:30", "05:00", True),
+        (time(5, 30), "00:30", "05:00", False),
+        (time(23, 0), "", "06:00", False),
+        (time(23, 0), "22:00", "", False),
+        (time(23, 0), "late", "06:00", False),
+        (time(23, 0), "22:00", "22:00", False),
+    ],
+)
+def test_night_hours(now: time, start: str, end: str, night: bool) -> None:
+    assert kiosk.is_night(now, start, end) is night
+
+
+# -- ages ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("minutes", "stale", "lang", "expected"),
+    [
+        (0, False, "en", "Updated 10:30, just now"),
+        (30, False, "en", "Updated 10:00, 30 min ago"),
+        (30, False, "de", "Aktualisiert 10:00, vor 30 Min."),
+        (180, False, "en", "Updated 07:30, 3 h ago"),
+        (90, True, "en", "Last updated 09:00"),
+        (90, True, "de", "Zuletzt aktualisiert 09:00"),
+        (60 * 26, True, "en", "Last updated Mon 08:30"),
+    ],
+)
+def test_age_in_words(minutes: int, stale: bool, lang: str, expected: str) -> None:
+    updated = NOW - timedelta(minutes=minutes)
+    assert kiosk.age_text(updated, NOW, stale, lang, TZ) == expected
+
+
+def test_no_data_yet_says_so() -> None:
+    assert kiosk.age_text(None, NOW, True, "en", TZ) == "Waiting for the first data"
+
+
+def test_freshness_marks_old_data_and_failed_refreshes(config: CityConfig, view: CityView) -> None:
+    air = view.sources["air"]
+    limit = config.sources["air"].stale_after_seconds
+    fresh = kiosk.freshness(config, [air], NOW - timedelta(seconds=limit - 60), NOW, "en")
+    assert not fresh.stale and fresh.text.startswith("Updated")
+    old = kiosk.freshness(config, [air], NOW - timedelta(seconds=limit + 60), NOW, "en")
+    assert old.stale and old.text.startswith("Last updated")
+    failed = dataclasses.replace(air, status="stale", error="timeout")
+    assert kiosk.freshness(config, [failed], NOW, NOW, "en").stale
+
+
+# -- slides ------------------------------------------------------------------------------
+def test_slides_cover_the_screen_in_rotation_order(config: CityConfig, view: CityView) -> None:
+    screen = kiosk.screen_for(config, None)
+    slides = kiosk.build_slides(config, view, [], screen, NOW)
+    assert [(s.key, s.language) for s in slides] == kiosk.rotation_plan(screen)
+    assert [s.index for s in slides[:6]] == list(range(6))
+    assert {s.count for s in slides} == {6}
+
+
+def test_domain_slides_answer_with_public_figures(config: CityConfig, view: CityView) -> None:
+    slides = kiosk.build_slides(config, view, [], kiosk.screen_for(config, None), NOW)
+    kpis = {k.key: k for k in view.kpis}
+    assert slide(slides, "air").question == "Is the air good today?"
+    assert slide(slides, "air", "de").question == "Ist die Luft heute gut?"
+    assert slide(slides, "air").answer == kpis["air"].display  # "Good"
+    footfall = kpis["footfall"].value or 0
+    crowds = slide(slides, "pedestrians", "de")
+    assert format_number(footfall, "de") in (crowds.answer, crowds.figure)
+    traffic = slide(slides, "traffic")
+    assert format_number(kpis["traffic"].value or 0, "en") in (traffic.answer, traffic.figure)
+    for key in kiosk.DOMAIN_SLIDES:
+        s = slide(slides, key)
+        assert s.age is not None and s.age.text.startswith("Updated"), key
+        assert s.credits == (view.sources[key].credit(),)
+        assert s.about_path == f"/about/{key}"
+
+
+def test_parking_says_where_the_free_spaces_are(config: CityConfig, view: CityView) -> None:
+    parking = slide(
+        kiosk.build_slides(config, view, [], kiosk.screen_for(config, None), NOW), "parking"
+    )
+    bays = view.latest[view.latest["metric"] == "bay_occupied"]
+    free = int((bays["value"] < 0.5).sum())
+    assert parking.answer == format_number(free, "en")
+    counts = [int(i.value.replace(",", "")) for i in parking.items]
+    assert counts == sorted(counts, reverse=True) and 0 < sum(counts) <= free
+    districts = set(view.sites["district"].dropna())
+    assert {i.label for i in parking.items} <= districts
+
+
+def test_public_slides_never_name_internal_data(runtime: Runtime, view: CityView) -> None:
+    config = runtime.config
+    internal = runtime.city.view("executive")
+    assert INTERNAL_SOURCE in internal.sources and INTERNAL_SOURCE not in view.sources
+    screen = kiosk.screen_for(config, None)
+    public_text = every_text(kiosk.build_slides(config, view, [], screen, NOW))
+    assert INTERNAL_NAME not in public_text
+    # The same functions over the staff view would show it: the view is what protects.
+    assert INTERNAL_NAME in every_text(kiosk.build_slides(config, internal, [], screen, NOW))
+    assert overview_svg(config, view) != overview_svg(config, internal)
+
+
+def test_failed_source_keeps_its_last_value_and_hides_the_error(
+    config: CityConfig, view: CityView
+) -> None:
+    sources = dict(view.sources)
+    sources["air"] = dataclasses.replace(
+        sources["air"], status="stale", error="HTTP 503 from https://upstream.example"
+    )
+    failed = dataclasses.replace(view, sources=sources)
+    screen = kiosk.screen_for(config, None)
+    before = slide(kiosk.build_slides(config, view, [], screen, NOW), "air")
+    after = kiosk.build_slides(config, failed, [], screen, NOW)
+    air = slide(after, "air")
+    assert air.answer == before.answer and air.answer != "–"
+    assert air.stale_label == "Not current" and air.level == "none"
+    updated = pd.Timestamp(view.sources["air"].updated).tz_convert(TZ)
+    assert air.age is not None and air.age.text == f"Last updated {updated:%H:%M}"
+    assert "503" not in every_text(after) and "upstream" not in every_text(after)
+    assert slide(after, "overview").stale_label == "Not current"
+
+
+def test_a_city_without_data_never_shows_an_empty_tile(config: CityConfig) -> None:
+    empty = CityView(0, "public", NOW, empty_sites(), empty_observations(), {}, [], {})
+    slides = kiosk.build_slides(config, empty, [], kiosk.screen_for(config, None), NOW)
+    for key in kiosk.DOMAIN_SLIDES:
+        s = slide(slides, key)
+        assert s.answer == "–"
+        assert s.lines == ("This figure will appear as soon as its sensors report.",)
+        assert s.age is not None and s.age.text == "Waiting for the first data"
+    assert slide(slides, "air", "de").lines == (
+        "Diese Zahl erscheint, sobald ihre Sensoren melden.",
+    )
+
+
+def test_notices_slide_and_emergency(config: CityConfig, view: CityView) -> None:
+    screen = kiosk.screen_for(config, None)
+    quiet = kiosk.build_slides(config, view, [], screen, NOW)
+    assert slide(quiet, "notices").answer == "No notices at the moment."
+    start, end = NOW - timedelta(minutes=5), NOW + timedelta(hours=1)
+    warning = Notice({"en": "Smog warning", "de": "Smogwarnung"}, "warning", start, end, "sam")
+    emergency = Notice({"en": "Evacuate"}, "emergency", start, end, "sam")
+    slides = kiosk.build_slides(config, view, [emergency, warning], screen, NOW)
+    notices = slide(slides, "notices", "de")
+    assert [i.label for i in notices.items] == ["Smogwarnung"]
+    assert notices.items[0].value == "bis Di. 11:30" and notices.answer == ""
+    assert kiosk.emergency_notice([warning]) is None
+    assert kiosk.emergency_notice([emergency, warning]) is emergency
+
+
+# -- the staff page's contacts -----------------------------------------------------------
+def test_silent_kiosks_are_flagged_after_three_intervals() -> None:
+    now = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    beats = [
+        Heartbeat("a", now - timedelta(seconds=25), {"screen": "default", "language": "en"}),
+        Heartbeat("b", now - timedelta(seconds=31), {"screen": "station"}),
+        Heartbeat("c", now - timedelta(hours=3), {}),
+    ]
+    rows = contacts(beats, now, 10, TZ)
+    assert [(r.kiosk_id, r.silent) for r in rows] == [("b", True), ("c", True), ("a", False)]
+    assert rows[2].age == "25 s" and rows[1].age == "3.0 h" and rows[0].screen == "station"
+    assert rows[2].last == "2026-11-24 10:59:35"  # UTC+11 in summer
+
+
+def test_overview_map_is_a_picture_of_public_places(config: CityConfig, view: CityView) -> None:
+    svg = overview_svg(config, view, title="The city & its <sensors>")
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "<title>The city &amp; its &lt;sensors&gt;</title>" in svg
+    assert svg.count("<polygon") + svg.count("<rect") > 2  # warn and alert marks

@@ -1,0 +1,273 @@
+"""Sign-in, sessions, sign-out, CSRF, rate limits and the audit trail over real HTTP.
+
+The cockpit here sits behind one trusted proxy (``[security] trusted_proxies = 1``), so
+each test speaks from its own client address through ``X-Forwarded-For``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+import requests
+from dash import Dash
+
+from cockpit.auth import hash_password
+from cockpit.config import UserConfig
+from cockpit.state.journal import Journal
+from layouts.routes import security
+from layouts.routes.signin import safe_next
+from tests.browser import T0, Clock, demo_runtime
+from tests.layouts.test_permissions import serve
+from wiring.app import create_app
+from wiring.runtime import Runtime
+
+PASSWORDS = {
+    "sam": "staff password 1234",
+    "eve": "executive password 5678",
+    "ana": "another staff password 9012",
+}
+COOKIE = "city_cockpit_session"
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    from cockpit.config import default_config_path, load_config
+
+    config = load_config(default_config_path())
+    config.access.users = {
+        "sam": UserConfig(role="staff", password_hash=hash_password(PASSWORDS["sam"])),
+        "eve": UserConfig(role="executive", password_hash=hash_password(PASSWORDS["eve"])),
+        "ana": UserConfig(role="staff", password_hash=hash_password(PASSWORDS["ana"])),
+    }
+    config.security.trusted_proxies = 1
+    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), config=config, backfill=False)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="module")
+def app(runtime: Runtime) -> Dash:
+    return create_app(runtime, start_refresher=False)
+
+
+@pytest.fixture(scope="module")
+def base(app: Dash) -> Iterator[str]:
+    with serve(app) as url:
+        yield url
+
+
+class Client:
+    """A browser-like client at one address (behind the trusted proxy)."""
+
+    def __init__(self, base: str, address: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+        self.http.headers["X-Forwarded-For"] = address
+        # No idle keep-alive connection (and its server thread) outlives a test.
+        self.http.headers["Connection"] = "close"
+
+    def token(self, path: str = "/signin") -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', self.get(path).text)
+        assert found, f"{path} carries a CSRF token"
+        return found.group(1)
+
+    def get(self, path: str, **kw: object) -> requests.Response:
+        return self.http.get(self.base + path, allow_redirects=False, timeout=10, **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, data: dict[str, str]) -> requests.Response:
+        return self.http.post(self.base + path, data=data, allow_redirects=False, timeout=10)
+
+    def sign_in(self, user: str, password: str, next_url: str = "/") -> requests.Response:
+        data = {"user": user, "password": password, "csrf": self.token(), "next": next_url}
+        return self.post("/signin", data)
+
+    def role(self) -> str:
+        """What the server thinks this client is: /audit answers 303, 403 or 200."""
+        status = self.get("/audit").status_code
+        return {303: "public", 403: "staff", 200: "executive"}[status]
+
+
+def test_sign_in_sets_a_hardened_session_cookie(base: str) -> None:
+    client = Client(base, "10.1.0.1")
+    answer = client.sign_in("sam", PASSWORDS["sam"], "/methodology")
+    assert answer.status_code == 303
+    assert answer.headers["Location"].endswith("/methodology")
+    cookie = answer.headers["Set-Cookie"]
+    assert cookie.startswith(COOKIE + "=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # plain HTTP on 127.0.0.1
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))  # type: ignore[union-attr]
+    lifetime = expires - datetime.now(UTC)
+    assert timedelta(hours=7) < lifetime <= timedelta(hours=8, minutes=1)  # session_hours = 8
+    assert client.role() == "staff"
+
+
+def test_cookie_is_secure_over_https_and_when_configured(app: Dash, runtime: Runtime) -> None:
+    assert app.server.config["SESSION_COOKIE_SECURE"] is False
+    page = app.server.test_client().get("/signin", base_url="https://cockpit.example.org")
+    assert "Secure" in page.headers["Set-Cookie"]
+    # With [security] https = true the cookie is Secure even on a plain-HTTP hop.
+    runtime.config.security.https = True
+    try:
+        other = Dash(__name__)
+        security.register(other, runtime)
+    finally:
+        runtime.config.security.https = False
+    assert other.server.config["SESSION_COOKIE_SECURE"] is True
+    assert other.server.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert other.server.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_sign_in_starts_a_new_session(base: str) -> None:
+    """The cookie from before sign-in (what an attacker could have planted) is not the
+    signed-in session, and its CSRF token is replaced."""
+    client = Client(base, "10.1.0.2")
+    before_token = client.token()
+    planted = client.http.cookies.get(COOKIE)
+    assert client.sign_in("eve", PASSWORDS["eve"]).status_code == 303
+    assert client.http.cookies.get(COOKIE) != planted
+    assert client.token("/signout") != before_token
+    assert client.role() == "executive"
+    stranger = Client(base, "10.1.0.3")
+    stranger.http.cookies.set(COOKIE, planted)
+    assert stranger.role() == "public"
+
+
+def test_sign_in_without_csrf_token_is_refused(base: str, runtime: Runtime) -> None:
+    client = Client(base, "10.1.0.4")
+    client.get("/signin")
+    answer = client.post("/signin", {"user": "sam", "password": PASSWORDS["sam"]})
+    assert answer.status_code == 400
+    assert client.role() == "public"
+    entry = runtime.journal.audit_log(1)[0]
+    assert (entry.actor, entry.action, entry.address) == ("sam", "sign-in refused", "10.1.0.4")
+
+
+def test_a_wrong_password_is_refused_and_audited(base: str, runtime: Runtime) -> None:
+    client = Client(base, "10.1.0.5")
+    answer = client.sign_in("sam", "not the password")
+    assert answer.status_code == 401
+    assert "User name or password is wrong." in answer.text
+    assert "not the password" not in answer.text
+    entry = runtime.journal.audit_log(1)[0]
+    assert (entry.actor, entry.action, entry.address) == ("sam", "sign-in failed", "10.1.0.5")
+
+
+def test_sign_out_needs_a_post_with_the_token_and_ends_the_session_on_the_server(
+    base: str, runtime: Runtime
+) -> None:
+    client = Client(base, "10.1.0.6")
+    client.sign_in("eve", PASSWORDS["eve"])
+    signed_in_cookie = client.http.cookies.get(COOKIE)
+    assert client.get("/signout").status_code == 200  # a GET only shows the button
+    assert client.role() == "executive"
+    assert client.post("/signout", {}).status_code == 400  # no token: nothing happens
+    assert client.role() == "executive"
+    answer = client.post("/signout", {"csrf": client.token("/signout")})
+    assert answer.status_code == 303
+    assert client.role() == "public"
+    # The cookie as it was before sign-out, replayed, is no longer a session.
+    replay = Client(base, "10.1.0.7")
+    replay.http.cookies.set(COOKIE, signed_in_cookie)
+    assert replay.role() == "public"
+    entry = runtime.journal.audit_log(1)[0]
+    assert (entry.actor, entry.action, entry.address) == ("eve", "sign-out", "10.1.0.6")
+
+
+def test_a_role_change_in_the_config_ends_the_session(base: str, runtime: Runtime) -> None:
+    client = Client(base, "10.1.0.8")
+    client.sign_in("eve", PASSWORDS["eve"])
+    assert client.role() == "executive"
+    users = runtime.config.access.users
+    runtime.config.access.users = {
+        **users,
+        "eve": users["eve"].model_copy(update={"role": "staff"}),
+    }
+    try:
+        assert client.role() == "public"
+    finally:
+        runtime.config.access.users = users
+
+
+def test_failures_per_user_are_limited_from_any_address(base: str, runtime: Runtime) -> None:
+    for n in range(5):
+        answer = Client(base, f"10.2.0.{n}").sign_in("ana", f"guess {n}")
+        assert answer.status_code == 401
+    blocked = Client(base, "10.2.0.99").sign_in("ana", PASSWORDS["ana"])
+    assert blocked.status_code == 429
+    assert "Too many failed sign-ins for this user name" in blocked.text
+    assert 0 < int(blocked.headers["Retry-After"]) <= 15 * 60
+    entry = runtime.journal.audit_log(1)[0]
+    assert (entry.actor, entry.action) == ("ana", "sign-in refused")
+    assert entry.address == "10.2.0.99"
+    # Another user is not affected.
+    assert Client(base, "10.2.0.98").sign_in("eve", PASSWORDS["eve"]).status_code == 303
+
+
+def test_failures_per_address_are_limited_for_any_user(base: str) -> None:
+    client = Client(base, "10.3.0.1")
+    for n in range(5):
+        assert client.sign_in(f"nobody{n}", "guess").status_code == 401
+    blocked = client.sign_in("eve", PASSWORDS["eve"])
+    assert blocked.status_code == 429
+    assert "Too many failed sign-ins from this address" in blocked.text
+    assert client.role() == "public"
+    assert Client(base, "10.3.0.2").sign_in("eve", PASSWORDS["eve"]).status_code == 303
+
+
+def test_the_audit_log_records_who_what_when_where_and_survives_a_restart(
+    base: str, runtime: Runtime
+) -> None:
+    Client(base, "10.4.0.1").sign_in("eve", PASSWORDS["eve"])
+    reopened = Journal(Path(runtime.store.directory))
+    try:
+        entries = reopened.audit_log(500)
+    finally:
+        reopened.close()
+    signed = [e for e in entries if e.action == "sign-in" and e.address == "10.4.0.1"]
+    assert len(signed) == 1
+    assert signed[0].actor == "eve" and signed[0].detail == "executive"
+    assert abs(signed[0].time - datetime.now(UTC)) < timedelta(minutes=5)
+    actions = {e.action for e in entries}
+    assert {"sign-in", "sign-in failed", "sign-in refused", "sign-out"} <= actions
+
+
+def test_audit_page_lists_the_entries_as_text(base: str, runtime: Runtime) -> None:
+    runtime.journal.audit("<b>mallory</b>", "sign-in failed", "", "10.9.9.9")
+    client = Client(base, "10.4.0.2")
+    client.sign_in("eve", PASSWORDS["eve"])
+    page = client.get("/audit")
+    assert page.status_code == 200
+    assert "&lt;b&gt;mallory&lt;/b&gt;" in page.text and "<b>mallory" not in page.text
+    assert "10.9.9.9" in page.text
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/audit", "/audit"),
+        ("/data/parking?x=1", "/data/parking?x=1"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("", "/"),
+    ],
+)
+def test_sign_in_returns_only_to_local_pages(target: str, expected: str) -> None:
+    assert safe_next(target) == expected
+
+
+def test_signed_in_answers_are_kept_out_of_shared_caches(base: str) -> None:
+    client = Client(base, "10.5.0.1")
+    assert "no-store" not in client.get("/health").headers.get("Cache-Control", "")
+    client.sign_in("sam", PASSWORDS["sam"])
+    assert client.get("/health").headers["Cache-Control"] == "private, no-store"
+    assert client.get("/").headers["Cache-Control"] == "private, no-store"
+    # Scripts and styles are the same for everyone and stay cacheable.
+    assert "no-store" not in client.get("/assets/cockpit.css").headers.get("Cache-Control", "")

@@ -1,0 +1,1 @@
+"""Start-up: the runtime, the command line and the worker tasks, on top of every floor."""

@@ -1,0 +1,102 @@
+"""The app factory: the only place where the city runtime meets Dash and Flask."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import dash
+import flask
+import flask_compress
+from dash import Dash
+
+from cockpit.auth import may_see
+from layouts.components.shell import shell
+from layouts.pages import cockpit
+from layouts.routes.access import viewer_role
+from wiring.runtime import Runtime
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+# Each feature module adds its pages, routes and callbacks with ``register(app, runtime)``.
+FEATURES = (
+    "layouts.routes.security",
+    "layouts.routes.signin",
+    "layouts.routes.audit",
+    "layouts.routes.api",
+    "layouts.pages.catalogue",
+    "layouts.pages.methodology",
+    "layouts.pages.data",
+    "layouts.routes.downloads",
+    "layouts.pages.mobile",
+    "layouts.pages.kiosk",
+    "layouts.routes.about",
+    "layouts.routes.kiosks",
+    "layouts.routes.mapdata",
+    "layouts.pages.notices",
+    "layouts.pages.decisions",
+)
+
+
+def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
+    """A Dash app serving ``runtime``'s city; starts its refresher thread unless told not to.
+
+    Routes: ``/`` the cockpit, ``/health`` the sources' status as JSON.
+    """
+    config = runtime.config
+    app = Dash(
+        __name__,
+        title=f"City Cockpit · {config.city.name}",
+        update_title=None,  # type: ignore[arg-type]  # None keeps the title; Dash types it str
+        assets_folder=str(ASSETS),
+        use_pages=True,
+        pages_folder="",
+        serve_locally=True,
+        # Otherwise Dash renders every page's layout, with data, on the first request to
+        # check callback ids: seconds before the first visitor sees a page.
+        suppress_callback_exceptions=True,
+    )
+    server: flask.Flask = app.server
+    server.secret_key = os.environ.get("CITY_COCKPIT_SECRET_KEY") or secrets.token_hex(32)
+    server.config["SESSION_COOKIE_HTTPONLY"] = True
+    server.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Pages, callback answers, scripts and map data travel compressed (brotli, else gzip).
+    server.config["COMPRESS_ALGORITHM"] = ["br", "gzip"]
+    server.config["COMPRESS_MIN_SIZE"] = 500
+    # Files streamed from assets/ stay as they are: compressing a stream never closes
+    # the file behind it (one open file per request, a leak under load).
+    server.config["COMPRESS_STREAMS"] = False
+    flask_compress.Compress(server)
+
+    city = runtime.city
+    dash.register_page(
+        "cockpit", path="/", name="Cockpit", layout=lambda **q: cockpit.layout(city, **q)
+    )
+    # The renderer's first request gets the page being opened, not an empty container.
+    app.layout = lambda: shell(app)
+    cockpit.register_callbacks(app, city)
+    for name in FEATURES:
+        importlib.import_module(name).register(app, runtime)
+
+    @server.route("/health")
+    def health() -> flask.Response:
+        report = city.health()
+        role = viewer_role()
+        for source_id, entry in list(report["sources"].items()):
+            if not may_see(role, config.sources[source_id].access):
+                del report["sources"][source_id]
+            elif role == "public":
+                entry.pop("last_error", None)
+        status = 503 if report["status"] == "down" else 200
+        return flask.make_response(flask.jsonify(report), status)
+
+    if start_refresher and runtime.refreshes_in_process:
+        runtime.refresher.start()
+    return app
