@@ -15,14 +15,22 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cockpit.state.sqlite_wal import connect_wal
+from cockpit.storage import (
+    SEVERITIES,
+    Acknowledgement,
+    AuditEvent,
+    Decision,
+    Heartbeat,
+    Notice,
+)
 
 __all__ = [
+    "SEVERITIES",
     "Acknowledgement",
     "AuditEvent",
     "Decision",
@@ -33,8 +41,6 @@ __all__ = [
     "check_notice",
     "notices_from_rows",
 ]
-
-SEVERITIES = ("info", "warning", "emergency")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notices (
@@ -87,66 +93,6 @@ def _ts(when: datetime) -> int:
 
 def _dt(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A public notice for kiosks: text per language, a severity, a start and an expiry."""
-
-    texts: dict[str, str]  # language -> text
-    severity: str
-    starts: datetime
-    expires: datetime
-    author: str
-    id: int = 0
-    created: datetime | None = None
-    withdrawn: datetime | None = None
-    withdrawn_by: str = ""
-
-    def text(self, language: str) -> str:
-        """The notice in ``language``, else in English, else in any language it has."""
-        return self.texts.get(language) or self.texts.get("en") or next(iter(self.texts.values()))
-
-    def active(self, now: datetime) -> bool:
-        return self.withdrawn is None and self.starts <= now < self.expires
-
-
-@dataclass(frozen=True)
-class Acknowledgement:
-    alert_key: str
-    user: str
-    time: datetime
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Heartbeat:
-    kiosk_id: str
-    time: datetime
-    info: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    time: datetime
-    actor: str
-    action: str
-    detail: str
-    address: str
-    id: int = 0
-
-
-@dataclass(frozen=True)
-class Decision:
-    """An intervention an executive recorded, e.g. "bus lane opened on Swanston St"."""
-
-    what: str
-    place: str
-    effective: datetime
-    author: str
-    kpis: list[str] = field(default_factory=list)
-    id: int = 0
-    created: datetime | None = None
 
 
 def check_notice(notice: Notice) -> None:
