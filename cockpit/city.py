@@ -9,11 +9,12 @@ each process, so a refresh that brings nothing new costs almost nothing.
 from __future__ import annotations
 
 import json
+import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -23,10 +24,20 @@ from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
 from cockpit.storage import HistoryStore, SnapshotStore
-from cockpit.twin import kpi
+from cockpit.twin import crossdomain, kpi, panels, sensor_health
+from cockpit.twin.answers import Answers
+from cockpit.twin.forecast import FreeBays
+from cockpit.twin.panels import Board, Twin
 from cockpit.twin.states import site_states
 
 __all__ = ["City", "CityView", "SourceInfo"]
+
+T = TypeVar("T")
+
+# How long an answer read from weeks of history still holds after new data arrives.
+QUARTER_HOUR_S = 900.0
+# The alert board is made again at most this often, in the background (see ``Answers``).
+BOARD_REFRESH_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +84,6 @@ class CityView:
     _tables: dict[tuple[str, str], pd.DataFrame] = field(
         default_factory=dict, repr=False, compare=False
     )
-    # What layouts derive from the view (rendered panels), kept with it by key.
-    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def layer_table(self, layer_id: str, timezone: str) -> pd.DataFrame:
         """The layer's sites with the text the map shows, one row per site (columns
@@ -146,6 +155,9 @@ class CityView:
         return {"type": "FeatureCollection", "features": features}
 
 
+# The question whose answer is a role's current ``CityView``.
+_VIEW = ("view",)
+
 # The map's text per site, in the order ``CityView.layer_table`` gives them.
 LAYER_COLUMNS = [
     "id",
@@ -194,12 +206,12 @@ class City:
         self.history = history
         self.clock = clock
         self._lock = threading.Lock()
-        self._views: dict[tuple[int, str], CityView] = {}
+        # Every answer this city gives, by data version, role and question.
+        self.answers = Answers()
         # Called by ``warm`` with each view it builds (layouts render their panels).
         self.warm_hooks: list[Callable[[CityView], object]] = []
         self._reference: tuple[str, pd.Series] | None = None
         self._districts: dict[str, str] = {}
-        self._moments: dict[tuple[str, int, int], CityView] = {}
 
     def version(self) -> int:
         """The data version; it changes whenever any source brings new data."""
@@ -211,27 +223,17 @@ class City:
     def view(self, role: str) -> CityView:
         """The current view for ``role``, computed once per data version."""
         version = self.version()
-        key = (version, role)
-        with self._lock:
-            cached = self._views.get(key)
-            if cached is None:
-                cached = self._build(version, role)
-                self._views = {k: v for k, v in self._views.items() if k[0] == version}
-                self._views[key] = cached
-            return cached
+        return self.answers.get(version, role, _VIEW, lambda: self._build(version, role))
 
     def ready_view(self, role: str) -> CityView | None:
         """The current view for ``role`` if it is already built, else None (never builds)."""
-        with self._lock:
-            return self._views.get((self.version(), role))
+        found: CityView | None = self.answers.peek(self.version(), role, _VIEW)
+        return found
 
     def warm(self) -> list[str]:
         """Build, at the current data version, the views of the roles served at the last
         one, so that the browsers' next refresh finds them ready; returns those roles."""
-        version = self.version()
-        with self._lock:
-            roles = sorted({role for v, role in self._views if v != version})
-            roles = [r for r in roles if (version, r) not in self._views]
+        roles = self.answers.roles_behind(self.version(), _VIEW)
         for role in roles:
             view = self.view(role)
             for hook in self.warm_hooks:
@@ -246,11 +248,12 @@ class City:
         filtering as ``view``. A source with no data in that span is marked stale.
         Raises nothing for a moment without data: the view is then simply empty.
         """
-        key = (role, int(moment.timestamp()), self.version())
-        with self._lock:
-            cached = self._moments.get(key)
-        if cached is not None:
-            return cached
+        question = ("view-at", int(moment.timestamp()))
+        return self.answers.get(
+            self.version(), role, question, lambda: self._build_at(role, moment)
+        )
+
+    def _build_at(self, role: str, moment: datetime) -> CityView:
         sites, latest, infos = [], [], {}
         for source in self.visible_sources(role):
             snap = self.store.snapshot(source)
@@ -277,10 +280,6 @@ class City:
         view = CityView(self.version(), role, moment, site_frame, obs, infos, [], layers)
         view.min_group_size = self.config.privacy.min_group_size
         view.kpis = self._kpis(view)
-        with self._lock:
-            if len(self._moments) >= 64:
-                self._moments.pop(next(iter(self._moments)))
-            self._moments[key] = view
         return view
 
     def _history_latest(self, source: str, site_ids: list[str], moment: datetime) -> pd.DataFrame:
@@ -467,6 +466,145 @@ class City:
         start = end - timedelta(hours=hours or self.config.ui.trend_hours)
         return self.history.window([site_id], start, end + timedelta(minutes=1))
 
+    def _visible(self, role: str, site_ids: list[str]) -> list[str]:
+        known = set(self.view(role).sites["id"].astype(str))
+        return [s for s in site_ids if s in known]
+
+    def observations(
+        self, role: str, site_ids: list[str], start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        """The observations of those of ``site_ids`` ``role`` may see, ``start <= time <
+        end``."""
+        return self.history.window(self._visible(role, site_ids), start, end)
+
+    def hourly(
+        self, role: str, site_ids: list[str], start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        """Hourly means at those of ``site_ids`` ``role`` may see, ``start <= time < end``."""
+        return self.history.hourly(self._visible(role, site_ids), start, end)
+
+    def hourly_metric(self, role: str, metric: str, start: datetime, end: datetime) -> pd.DataFrame:
+        """Hourly means of ``metric`` at every site of its domain ``role`` may see."""
+        sites = self.view(role).sites
+        ids = set(sites.loc[sites["domain"] == METRICS[metric].domain, "id"].astype(str))
+        return panels.hourly_metric(self.history, self.config, metric, start, end, ids)
+
+    def shared_cache(self) -> Any:
+        """The key-value cache every process of this cockpit shares (sessions, sign-in
+        limits, the session-signing key)."""
+        return self.store.cache
+
+    # -- the twin's answers, each kept once per data version, role and question ----------
+    def remember(
+        self, view: CityView, question: Hashable, make: Callable[[], T], reuse_s: float = 0.0
+    ) -> T:
+        """What a page derives from ``view`` (e.g. a rendered panel), made once per data
+        version, role and ``question`` and kept with the city's other answers."""
+        return self.answers.get(view.version, view.role, ("page", question), make, reuse_s)
+
+    def twin_at(self, moment: datetime | None, role: str) -> Twin:
+        """Baselines, anomalies and KPI comparisons for ``role``: live when ``moment`` is
+        None, else replayed at ``moment``. Baselines are read once per role and clock hour
+        (new minutes of data hardly move weeks of history)."""
+        at = moment or self.clock()
+        hour = int(pd.Timestamp(at).floor("h").timestamp())
+        view = self.view(role) if moment is None else self.view_at(role, moment)
+
+        def make() -> Twin:
+            base, anomalies = self.answers.get(
+                view.version,
+                role,
+                ("twin-baselines", hour),
+                lambda: panels.twin_baselines(self.history, self.config, view.sites, at),
+                reuse_s=math.inf,
+            )
+            return panels.twin_of(self.config, view.latest, at, base, anomalies)
+
+        question = ("twin", hour) if moment is None else ("twin-at", int(at.timestamp()))
+        return self.answers.get(view.version, role, question, make)
+
+    def alert_board(self, role: str) -> Board:
+        """Open alerts and sensor health of the sites ``role`` sees. After new data it is
+        made again at most every ``BOARD_REFRESH_S`` seconds, in the background, while
+        the previous board is given; the evaluation is deterministic from the history, so
+        a new board keeps the alerts' keys."""
+        view = self.view(role)
+        return self.answers.get(
+            view.version,
+            role,
+            ("alert-board",),
+            lambda: panels.alert_board(
+                self.config, self.history, view.sites, view.latest, self.clock()
+            ),
+            reuse_s=BOARD_REFRESH_S,
+            background=True,
+        )
+
+    def targets_and_co2(self, role: str) -> tuple[list[Any], Any]:
+        """KPI target progress and yesterday's road-traffic CO₂ estimate over the sources
+        and sites ``role`` may see, read once per quarter hour."""
+        now = self.clock()
+        view = self.view(role)
+
+        def make() -> tuple[list[Any], Any]:
+            visible = set(self.visible_sources(role))
+            ids = set(view.sites["id"].astype(str))
+            return panels.targets_and_co2(self.history, self.config, visible, ids, now)
+
+        question = ("targets", _quarter(now))
+        return self.answers.get(view.version, role, question, make, reuse_s=math.inf)
+
+    def sensor_health(self, role: str) -> list[sensor_health.SiteHealth]:
+        """The health of each sensor ``role`` sees, read once per quarter hour."""
+        now = self.clock()
+        view = self.view(role)
+        return self.answers.get(
+            view.version,
+            role,
+            ("sensor-health", _quarter(now)),
+            lambda: sensor_health.read_health(self.history, view.sites, now, self.config.alerts),
+            reuse_s=math.inf,
+        )
+
+    def site_pairs(self, role: str) -> pd.DataFrame:
+        """Traffic sites paired with their nearest air station (``cockpit.twin.crossdomain``)
+        among the sites ``role`` sees."""
+        view = self.view(role)
+        return self.answers.get(
+            view.version,
+            role,
+            ("site-pairs",),
+            lambda: crossdomain.pair_sites(view.sites, self.config.twin.max_pair_km),
+            reuse_s=math.inf,
+        )
+
+    def site_forecast(self, role: str, site_id: str) -> pd.DataFrame | None:
+        """The next hours of a site ``role`` may see (``cockpit.twin.forecast``), or None
+        without enough history (read afresh: one site's hours are quick to read)."""
+        if not self._visible(role, [site_id]):
+            return None
+        return panels.site_forecast(self.history, self.config, site_id, self.clock())
+
+    def free_bays_forecast(
+        self, role: str, site_id: str, at: datetime, radius_m: float = 300
+    ) -> FreeBays | None:
+        """Free places expected at ``at`` within ``radius_m`` of parking site ``site_id``,
+        from the parking sites ``role`` may see; None for a site it may not see or
+        without enough history."""
+        view = self.view(role)
+        sites = view.sites.set_index("id")
+        if site_id not in sites.index:
+            return None
+        lat, lon = float(sites.at[site_id, "lat"]), float(sites.at[site_id, "lon"])
+        return self.answers.get(
+            view.version,
+            role,
+            ("free-bays", site_id, int(at.timestamp()), radius_m),
+            lambda: panels.free_bays(
+                self.history, self.config, view.sites, lat, lon, radius_m, at, self.clock()
+            ),
+        )
+
     def health(self) -> dict[str, Any]:
         """Each source's status, last success and age, for kiosks' watchdogs and load
         balancers (no data values, no secrets)."""
@@ -487,6 +625,10 @@ class City:
             "time": now.isoformat(),
             "sources": sources,
         }
+
+
+def _quarter(now: datetime) -> int:
+    return int(pd.Timestamp(now).floor("15min").timestamp())
 
 
 def _layer_metrics(metric: str) -> tuple[str, ...]:

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
-# Each feature module adds its pages, routes and callbacks with ``register(app, runtime)``.
+# Each feature module adds its pages, routes and callbacks with ``register(app, city, journal)``;
+# what it returns, if anything, prepares a new data version before browsers ask for it.
 FEATURES = (
     "layouts.routes.security",
     "layouts.routes.signin",
@@ -75,15 +76,22 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     server.config["COMPRESS_STREAMS"] = False
     flask_compress.Compress(server)
 
-    city = runtime.city
+    city, journal = runtime.city, runtime.journal
     dash.register_page(
         "cockpit", path="/", name="Cockpit", layout=lambda **q: cockpit.layout(city, **q)
     )
     # The renderer's first request gets the page being opened, not an empty container.
     app.layout = lambda: shell(app)
     cockpit.register_callbacks(app, city)
+    warm_hooks = []
     for name in FEATURES:
-        importlib.import_module(name).register(app, runtime)
+        warm = importlib.import_module(name).register(app, city, journal)
+        if warm is not None:
+            warm_hooks.append(warm)
+    # New data versions are prepared (views, layer files) before browsers ask for them.
+    runtime.warm_hooks.extend(warm_hooks)
+    if warm_hooks:
+        runtime.start_warmer()
 
     @server.route("/health")
     def health() -> flask.Response:

@@ -15,9 +15,9 @@ from dash import Dash, html
 from cockpit.city import City
 from cockpit.present.dcat import catalogue_entries
 from cockpit.present.timefmt import local_time
+from cockpit.storage import Journal
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import export_links
-from wiring.runtime import Runtime
 
 __all__ = ["layout", "register"]
 
@@ -142,9 +142,8 @@ def layout(city: City, **_: Any) -> html.Div:
     )
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Register the ``/catalogue`` page."""
-    city = runtime.city
     dash.register_page(
         "catalogue",
         path="/catalogue",

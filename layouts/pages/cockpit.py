@@ -23,7 +23,6 @@ from cockpit.city import City, CityView, format_value
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.timefmt import local_time
-from cockpit.twin import forecast as twin_forecast
 from layouts.components import timemachine as tm
 from layouts.components import twin_panels as twin
 from layouts.components.html_attrs import html_attrs
@@ -345,17 +344,13 @@ def site_detail(city: City, view: CityView, site_id: str, _: Gettext | None = No
 def _live_twin(city: City, view: CityView) -> Any:
     """The live twin of ``view``, computed once per view (data version and role) and
     clock hour (baselines are per hour of the week; new data makes a new view anyway)."""
-    key = f"live-twin:{int(city.clock().timestamp()) // 3600}"
-    found = view.memo.get(key)
-    if found is None:
-        found = view.memo[key] = twin.twin_at(city, view, None)
-    return found
+    return city.twin_at(None, view.role)
 
 
 def _panels(city: City, view: CityView) -> tuple[Any, ...]:
     """KPI strip, sources table and "as of" lines of ``view``, rendered once per view."""
-    built = view.memo.get("cockpit-panels")
-    if built is None:
+
+    def make() -> Any:
         rendered = (
             kpi_strip(view.kpis, view.sources, city.config.city.timezone),
             sources_table(city, view),
@@ -363,9 +358,9 @@ def _panels(city: City, view: CityView) -> tuple[Any, ...]:
             map_updated(city, view),
         )
         # Kept as plain JSON data: each browser's refresh then only copies it out.
-        built = json.loads(to_json(rendered))
-        view.memo["cockpit-panels"] = built
-    return tuple(built)
+        return json.loads(to_json(rendered))
+
+    return tuple(city.remember(view, "cockpit-panels", make))
 
 
 def kpi_cards(city: City, view: CityView, state: twin.Twin, language: str, _: Gettext) -> list[Any]:
@@ -393,7 +388,7 @@ def _frame(
     tz = city.config.city.timezone
     role = view.role
     sources, as_of, updated = panels
-    state = _live_twin(city, view) if moment is None else twin.twin_at(city, view, moment)
+    state = _live_twin(city, view) if moment is None else city.twin_at(moment, role)
     found, co2 = twin.targets_and_co2(city, role)
     typical = twin.typical_of_sites(state) if colour == "typical" else {}
     hideout = {"colour": colour, "typical": typical}
@@ -417,12 +412,13 @@ def live_frame(city: City, view: CityView, language: str, colour: str) -> tuple[
     """The live frame of ``view``, rendered once per view, language, colouring and clock
     hour, so that every browser after the first only copies it out."""
     key = f"frame:{language}:{colour}:{int(city.clock().timestamp()) // 3600}"
-    built = view.memo.get(key)
-    if built is None:
+
+    def make() -> Any:
         _k, sources, as_of, updated = _panels(city, view)
         frame = _frame(city, view, None, colour, language, (sources, as_of, updated))
-        built = view.memo[key] = json.loads(to_json(frame))
-    return tuple(built)
+        return json.loads(to_json(frame))
+
+    return tuple(city.remember(view, key, make))
 
 
 def _moment(anchor: int | None, offset: float | None) -> datetime | None:
@@ -632,7 +628,7 @@ def register_callbacks(app: Dash, city: City) -> None:
         series = city.series(role, site_id, hours)
         if ctx.triggered_id == "cc-version" and series.empty:
             return no_update, no_update, no_update, no_update
-        ahead = _site_forecast(city, site_id)
+        ahead = city.site_forecast(role, site_id)
         title = _("{name} · last {hours} h").format(name=names[site_id], hours=hours)
         if ahead is not None and not ahead.empty:
             title += " · " + _("next {n} h forecast").format(n=city.config.twin.forecast_hours)
@@ -688,26 +684,6 @@ def register_callbacks(app: Dash, city: City) -> None:
         return free_bays_answer(city, view, site_id, int(hour), language or "en", _)
 
 
-def _site_forecast(city: City, site_id: str) -> Any:
-    """The next hours of one site (``cockpit.twin.forecast``), or None without enough history."""
-    cfg = city.config.twin
-    now = city.clock()
-    frame = city.history.hourly(
-        [site_id], now - timedelta(weeks=cfg.baseline_weeks, days=1), now + timedelta(minutes=1)
-    )
-    if frame.empty:
-        return None
-    return twin_forecast.forecast(
-        frame,
-        now,
-        city.config.city.timezone,
-        cfg.forecast_hours,
-        cfg.baseline_weeks,
-        cfg.min_weeks,
-        cfg.forecast_decay,
-    )
-
-
 def next_time_at(now: datetime, hour: int, timezone: str) -> datetime:
     """The next time the city's clock shows ``hour``:00 (today, else tomorrow)."""
     import pandas as pd
@@ -729,32 +705,9 @@ def free_bays_answer(
     radius_m: float = 300,
 ) -> Any:
     """ "About 40 free places (30–50) of 176 within 300 m at 17:00", or why not."""
-    import pandas as pd
-
     tz = city.config.city.timezone
-    now = city.clock()
-    site = cast(pd.Series, view.sites.set_index("id").loc[site_id])  # site ids are unique
-    at = next_time_at(now, hour, tz)
-    ids = list(view.sites.loc[view.sites["domain"] == "parking", "id"].astype(str))
-    start = now - timedelta(weeks=city.config.twin.baseline_weeks, days=1)
-    frames = [
-        city.history.hourly(ids[i : i + 900], start, now + timedelta(minutes=1))
-        for i in range(0, len(ids), 900)
-    ]
-    frame = pd.concat([f for f in frames if not f.empty] or [frames[0]], ignore_index=True)
-    found = twin_forecast.free_bays_forecast(
-        view.sites,
-        frame,
-        float(site["lat"]),
-        float(site["lon"]),
-        radius_m,
-        at,
-        now,
-        tz,
-        city.config.twin.baseline_weeks,
-        city.config.twin.min_weeks,
-        city.config.twin.forecast_decay,
-    )
+    at = next_time_at(city.clock(), hour, tz)
+    found = city.free_bays_forecast(view.role, site_id, at, radius_m)
     if found is None:
         return _("Not enough parking history near here yet.")
     when = format_time(at, language, tz, "EEE HH:mm")

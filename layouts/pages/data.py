@@ -18,9 +18,9 @@ from cockpit.city import City, CityView, format_value
 from cockpit.model import METRICS
 from cockpit.present.export import KPI_DOMAINS, kpi_table
 from cockpit.present.timefmt import local_time
+from cockpit.storage import Journal
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import export_links
-from wiring.runtime import Runtime
 
 __all__ = ["MAX_ROWS", "layout", "register"]
 
@@ -222,9 +222,8 @@ def _stamp(text: str | None) -> Any:
     return None if text is None else pd.Timestamp(text)
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Register the ``/data/<kpi>`` page."""
-    city = runtime.city
     dash.register_page(
         "data_page",
         path_template="/data/<kpi>",

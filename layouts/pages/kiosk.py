@@ -21,14 +21,13 @@ import flask
 import segno
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
-from cockpit.city import CityView
+from cockpit.city import City, CityView
 from cockpit.present import slides as content
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.slides import Heading, Screen, Slide
-from cockpit.storage import Notice
+from cockpit.storage import Journal, Notice
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kiosk_map import free_bay_colour, overview_svg
-from wiring.runtime import Runtime
 
 __all__ = [
     "BodyCache",
@@ -256,29 +255,29 @@ class KioskState:
     key: str
 
 
-def current_state(runtime: Runtime, now: datetime) -> KioskState:
+def current_state(city: City, journal: Journal, now: datetime) -> KioskState:
     """The public view, the active notices and night mode at ``now``; cheap when nothing
     changed (the view is cached per data version)."""
-    config = runtime.config
-    view = runtime.city.view(ROLE)
-    notices = runtime.journal.notices(now)
+    config = city.config
+    view = city.view(ROLE)
+    notices = journal.notices(now)
     night = content.is_night(
         content.local_time(now, config.city.timezone),
         config.kiosk.night_start,
         config.kiosk.night_end,
     )
     # Ages are shown in minutes: the screen changes at least once a minute.
-    parts = [view.version, runtime.journal.version(), now.strftime("%Y%m%d%H%M"), night]
+    parts = [view.version, journal.version(), now.strftime("%Y%m%d%H%M"), night]
     key = "|".join([*map(str, parts), ",".join(str(n.id) for n in notices)])
     return KioskState(view, notices, night, key)
 
 
 def render_body(
-    runtime: Runtime, screen: Screen, state: KioskState, now: datetime, host: str
+    city: City, screen: Screen, state: KioskState, now: datetime, host: str
 ) -> list[Any]:
     """The kiosk's changing part: the notice banner, the slides and an emergency
     takeover, from the public view in ``state``."""
-    slides = content.build_slides(runtime.config, state.view, state.notices, screen, now)
+    slides = content.build_slides(city.config, state.view, state.notices, screen, now)
     map_src = f"{_prefix()}kiosk-map.svg?v={state.view.version}"
     children: list[Any] = []
     banner = _banner(state.notices, screen)
@@ -333,22 +332,22 @@ def _chrome(heads: list[Heading], phone_url: str) -> list[Any]:
     return [offline, qr]
 
 
-def layout(runtime: Runtime, screen_id: str | None, query: dict[str, Any]) -> html.Main:
+def layout(city: City, journal: Journal, screen_id: str | None, query: dict[str, Any]) -> html.Main:
     """The kiosk page for ``screen_id`` (None: the default set) and the URL's query
     (``id`` the kiosk's name, ``lang`` one language)."""
-    config = runtime.config
+    config = city.config
     lang = query.get("lang") if isinstance(query.get("lang"), str) else None
     screen = content.screen_for(config, screen_id, lang)
     kid = content.kiosk_id(query.get("id"), screen.id)
-    now = runtime.city.clock()
+    now = city.clock()
     prefix = _prefix()
     phone_url = config.kiosk.phone_url or (
         f"{flask.request.host_url.rstrip('/')}{prefix}m" if flask.has_request_context() else "/m"
     )
     heads = [content.heading(lang) for lang in screen.languages]
     try:
-        state = current_state(runtime, now)
-        body = render_body(runtime, screen, state, now, _host())
+        state = current_state(city, journal, now)
+        body = render_body(city, screen, state, now, _host())
         key, night = state.key, state.night
     except Exception:  # a kiosk never shows an error page
         log.exception("kiosk %s: first render failed; the next refresh tries again", kid)
@@ -393,8 +392,8 @@ class BodyCache:
     """Rendered kiosk bodies by (state key, screen, host): kiosks showing the same screen
     set share one rendering per change instead of rendering it once each."""
 
-    def __init__(self, runtime: Runtime, size: int = 32) -> None:
-        self.runtime = runtime
+    def __init__(self, city: City, size: int = 32) -> None:
+        self.city = city
         self.size = size
         self._lock = threading.Lock()
         self._bodies: dict[tuple[str, ...], list[Any]] = {}
@@ -404,7 +403,7 @@ class BodyCache:
         with self._lock:
             found = self._bodies.get(key)
         if found is None:
-            found = render_body(self.runtime, screen, state, now, host)
+            found = render_body(self.city, screen, state, now, host)
             with self._lock:
                 if len(self._bodies) >= self.size:
                     self._bodies.pop(next(iter(self._bodies)))
@@ -412,16 +411,16 @@ class BodyCache:
         return found
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the kiosk pages, its overview map image and its refresh callbacks."""
-    config = runtime.config
-    bodies = BodyCache(runtime)
+    config = city.config
+    bodies = BodyCache(city)
 
     def default_page(**query: Any) -> html.Main:
-        return layout(runtime, None, query)
+        return layout(city, journal, None, query)
 
     def screen_page(screen: str | None = None, **query: Any) -> html.Main:
-        return layout(runtime, screen, query)
+        return layout(city, journal, screen, query)
 
     title = f"{config.city.name} · City Cockpit"
     dash.register_page("kiosk", path="/kiosk", name="Kiosk", title=title, layout=default_page)
@@ -436,7 +435,7 @@ def register(app: Dash, runtime: Runtime) -> None:
     @app.server.route("/kiosk-map.svg")
     def kiosk_map() -> flask.Response:
         try:
-            svg = overview_svg(config, runtime.city.view(ROLE))
+            svg = overview_svg(config, city.view(ROLE))
         except Exception:  # the slide keeps its previous picture
             log.exception("kiosk map could not be drawn")
             return flask.make_response("", 503)
@@ -464,14 +463,14 @@ def register(app: Dash, runtime: Runtime) -> None:
             lang = params.get("lang") if isinstance(params.get("lang"), str) else None
             screen = content.screen_for(config, str(params.get("screen") or ""), lang)
             kid = content.kiosk_id(params.get("id"), screen.id)
-            now = runtime.city.clock()
+            now = city.clock()
             _, showing = content.slide_at(screen, datetime.now().timestamp())
-            runtime.journal.beat(
+            journal.beat(
                 kid,
-                {"screen": screen.id, "language": showing, "version": runtime.city.version()},
+                {"screen": screen.id, "language": showing, "version": city.version()},
                 now=now,
             )
-            current = current_state(runtime, now)
+            current = current_state(city, journal, now)
             if current.key == state.get("key"):
                 return no_update, no_update, beat
             body = bodies.body(screen, current, now, _host())

@@ -20,8 +20,8 @@ from cockpit.present.methodology import (
     layer_definitions,
     people_metrics,
 )
+from cockpit.storage import Journal
 from layouts.routes.access import viewer_role
-from wiring.runtime import Runtime
 
 __all__ = ["layout", "register"]
 
@@ -150,9 +150,8 @@ def layout(city: City, **_: Any) -> html.Div:
     )
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Register the ``/methodology`` page."""
-    city = runtime.city
     dash.register_page(
         "methodology",
         path="/methodology",

@@ -14,9 +14,10 @@ from babel import Locale, UnknownLocaleError
 from dash import Dash
 
 from cockpit.auth import may_see
+from cockpit.city import City
 from cockpit.config import CityConfig
 from cockpit.present.i18n import format_number, translator
-from wiring.runtime import Runtime
+from cockpit.storage import Journal
 
 __all__ = ["DOMAINS", "about_text", "register"]
 
@@ -164,9 +165,9 @@ def about_text(config: CityConfig, domain: str, lang: str, sites: int) -> dict[s
     return {"t": texts, "sources": sources}
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add ``/about/<domain>`` to the app's server."""
-    config = runtime.config
+    config = city.config
     prefix = app.config.requests_pathname_prefix
 
     @app.server.route("/about/<domain>")
@@ -178,7 +179,7 @@ def register(app: Dash, runtime: Runtime) -> None:
         if domain not in DOMAINS:
             _t = translator(lang, "about")
             return flask.make_response(_t("There is no such page."), 404)
-        view = runtime.city.view("public")
+        view = city.view("public")
         count = int(view.sites["source"].isin(config.sources_for(domain)).sum())
         page = about_text(config, domain, lang, count)
         html = flask.render_template_string(

@@ -29,9 +29,9 @@ from cockpit.present.export import (
 )
 from cockpit.present.openapi import openapi_document
 from cockpit.privacy import masked_label, suppressed
+from cockpit.storage import Journal
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import error_response
-from wiring.runtime import Runtime
 
 __all__ = ["PREFIX", "register"]
 
@@ -117,10 +117,9 @@ def kpis_json(city: City, view: CityView) -> list[dict[str, Any]]:
     return out
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/api/v1`` routes, their CORS headers and JSON errors to the server."""
     server: flask.Flask = app.server
-    city = runtime.city
     config = city.config
     endpoints: set[str] = set()
 
@@ -262,7 +261,7 @@ def register(app: Dash, runtime: Runtime) -> None:
             )
         except QueryError as exc:
             return bad(exc)
-        obs = city.history.window([site_id], window.start, window.end)
+        obs = city.observations(view.role, [site_id], window.start, window.end)
         table = observation_table(view, obs)
         return flask.jsonify(
             {

@@ -14,9 +14,10 @@ from dash import Dash
 from werkzeug.wrappers import Response
 
 from cockpit.auth import may_do
+from cockpit.city import City
 from cockpit.present.timefmt import local_time
+from cockpit.storage import Journal
 from layouts.routes.access import current_viewer
-from wiring.runtime import Runtime
 
 __all__ = ["register"]
 
@@ -58,10 +59,10 @@ _FORBIDDEN = """<!doctype html>
 """
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add ``/audit`` to the app's server."""
     server: flask.Flask = app.server
-    config = runtime.config
+    config = city.config
     prefix = app.config.requests_pathname_prefix
     css = f"{prefix}assets/cockpit.css"
 
@@ -82,7 +83,7 @@ def register(app: Dash, runtime: Runtime) -> None:
                 "detail": event.detail,
                 "address": event.address,
             }
-            for event in runtime.journal.audit_log(_LIMIT)
+            for event in journal.audit_log(_LIMIT)
         ]
         html = flask.render_template_string(
             _PAGE,

@@ -15,10 +15,10 @@ from urllib.parse import quote
 import flask
 from dash import Dash
 
+from cockpit.city import City
 from cockpit.present.timefmt import local_time
-from cockpit.storage import Heartbeat
+from cockpit.storage import Heartbeat, Journal
 from layouts.routes.access import current_viewer
-from wiring.runtime import Runtime
 
 __all__ = ["KioskContact", "contacts", "register"]
 
@@ -98,9 +98,9 @@ def contacts(
     return sorted(out, key=lambda k: (not k.silent, k.kiosk_id))
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add ``/kiosks`` to the app's server."""
-    config = runtime.config
+    config = city.config
     prefix = app.config.requests_pathname_prefix
     css = f"{prefix}assets/cockpit.css"
 
@@ -112,9 +112,7 @@ def register(app: Dash, runtime: Runtime) -> None:
             html = flask.render_template_string(_SIGN_IN, css=css, signin=signin)
             return flask.make_response(html, 401)
         interval = config.ui.poll_seconds
-        rows = contacts(
-            runtime.journal.heartbeats(), runtime.city.clock(), interval, config.city.timezone
-        )
+        rows = contacts(journal.heartbeats(), city.clock(), interval, config.city.timezone)
         html = flask.render_template_string(
             _PAGE,
             city=config.city.name,

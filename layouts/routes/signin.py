@@ -19,9 +19,10 @@ from dash import Dash
 from werkzeug.wrappers import Response
 
 from cockpit.auth import authenticate
+from cockpit.city import City
+from cockpit.storage import Journal
 from layouts.routes.access import current_viewer
 from layouts.routes.security import client_address, csrf_token, guard, valid_csrf
-from wiring.runtime import Runtime
 
 __all__ = ["register", "safe_next"]
 
@@ -92,12 +93,12 @@ def _minutes(seconds: int) -> str:
     return "1 minute" if n == 1 else f"{n} minutes"
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add ``/signin`` and ``/signout`` to the app's server."""
     server: flask.Flask = app.server
-    config = runtime.config
+    config = city.config
     prefix = app.config.requests_pathname_prefix
-    security = guard(app, runtime)
+    security = guard(app, city)
 
     def page(
         error: str = "", user: str = "", next_url: str = "/", status: int = 200
@@ -124,11 +125,11 @@ def register(app: Dash, runtime: Runtime) -> None:
         next_url = safe_next(form.get("next"))
         address = client_address()
         if not valid_csrf(form.get("csrf")):
-            runtime.journal.audit(user or "(empty)", "sign-in refused", "no CSRF token", address)
+            journal.audit(user or "(empty)", "sign-in refused", "no CSRF token", address)
             return page("The form had expired. Please sign in again.", user, next_url, 400)
         block = security.limiter.blocked(user, address)
         if block is not None:
-            runtime.journal.audit(
+            journal.audit(
                 user or "(empty)", "sign-in refused", f"too many failures ({block.scope})", address
             )
             which = "for this user name" if block.scope == "user" else "from this address"
@@ -144,11 +145,11 @@ def register(app: Dash, runtime: Runtime) -> None:
         viewer = authenticate(config, user, form.get("password", ""))
         if viewer is None:
             security.limiter.failed(user, address)
-            runtime.journal.audit(user or "(empty)", "sign-in failed", "", address)
+            journal.audit(user or "(empty)", "sign-in failed", "", address)
             return page("User name or password is wrong.", user, next_url, 401)
         security.limiter.succeeded(user)
         security.start_session(viewer)
-        runtime.journal.audit(viewer.user, "sign-in", viewer.role, address)
+        journal.audit(viewer.user, "sign-in", viewer.role, address)
         return flask.redirect(next_url, 303)
 
     @server.route("/signout", methods=["GET", "POST"])
@@ -169,6 +170,6 @@ def register(app: Dash, runtime: Runtime) -> None:
             )
             return flask.make_response(html, 200 if flask.request.method == "GET" else 400)
         if viewer.signed_in:
-            runtime.journal.audit(viewer.user, "sign-out", "", client_address())
+            journal.audit(viewer.user, "sign-out", "", client_address())
         security.end_session()
         return flask.redirect(next_url, 303)

@@ -115,7 +115,7 @@ def test_cookie_is_secure_over_https_and_when_configured(app: Dash, runtime: Run
     runtime.config.security.https = True
     try:
         other = Dash(__name__)
-        security.register(other, runtime)
+        security.register(other, runtime.city, runtime.journal)
     finally:
         runtime.config.security.https = False
     assert other.server.config["SESSION_COOKIE_SECURE"] is True
