@@ -129,7 +129,7 @@ def test_one_maker_at_a_time_per_question() -> None:
 def test_the_least_recently_asked_are_dropped_beyond_size() -> None:
     answers = Answers(size=3)
     for q in ("a", "b", "c"):
-        answers.get(1, "public", q, lambda: q)
+        answers.get(1, "public", q, lambda q=q: q)
     answers.get(1, "public", "a", lambda: "again")  # asked again: now the most recent
     answers.get(1, "public", "d", lambda: "d")
     assert len(answers) == 3
