@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 
@@ -595,7 +595,8 @@ class City:
         sites = view.sites.set_index("id")
         if site_id not in sites.index:
             return None
-        lat, lon = float(sites.at[site_id, "lat"]), float(sites.at[site_id, "lon"])
+        site = cast(pd.Series, sites.loc[site_id])  # site ids are unique
+        lat, lon = float(site["lat"]), float(site["lon"])
         return self.answers.get(
             view.version,
             role,
