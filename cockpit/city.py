@@ -1,9 +1,11 @@
 """The one way a layout reads data: a ``City`` over the store, answering for a role.
 
-Layouts never call a connector. They ask the ``City`` for a ``CityView`` (sites, latest
-observations, KPIs, source statuses, all filtered to what the viewer's role may see)
-and for a site's recent history. A view is computed once per data version and role in
-each process, so a refresh that brings nothing new costs almost nothing.
+Layouts never call a connector, the history or the runtime. They ask the ``City`` for a
+``CityView`` (sites, latest observations, KPIs, source statuses, all filtered to what the
+viewer's role may see), for a site's recent history, and for the twin's answers (the twin
+at a moment, the alert board, forecasts, targets, sensor health). Every answer is kept in
+one cache (``cockpit.twin.answers.Answers``) by data version, role and question, so a
+refresh that brings nothing new costs almost nothing.
 """
 
 from __future__ import annotations
@@ -192,7 +194,8 @@ def _local(when: datetime | None, timezone: str) -> str:
 
 
 class City:
-    """Reads for layouts and routes: the latest view, a site's history, health."""
+    """Reads for layouts and routes: the latest view, a site's history, the twin's
+    answers and health, each for a role."""
 
     def __init__(
         self,

@@ -5,7 +5,7 @@ within a sliding window of ``window_s`` seconds; after that the sign-in page ans
 429 until the oldest failure leaves the window. Counting both ways stops one address
 trying many names and many addresses trying one name.
 
-Counters live in the city's ``SnapshotStore`` diskcache (``runtime.store.cache``), so
+Counters live in the city's ``SnapshotStore`` diskcache (``City.shared_cache()``), so
 all workers of one cockpit (gunicorn processes, threads) share them without a server,
 and they survive a restart. Each key expires with its window, so the cache never keeps
 more than the failures of the last window.
