@@ -28,9 +28,11 @@ from cockpit.privacy import masked_label, suppressed
 from cockpit.storage import HistoryStore, SnapshotStore
 from cockpit.twin import crossdomain, kpi, panels, sensor_health
 from cockpit.twin.answers import Answers
+from cockpit.twin.climate import Co2Estimate
 from cockpit.twin.forecast import FreeBays
 from cockpit.twin.panels import Board, Twin
 from cockpit.twin.states import site_states
+from cockpit.twin.targets import TargetProgress
 
 __all__ = ["City", "CityView", "SourceInfo"]
 
@@ -543,13 +545,13 @@ class City:
             background=True,
         )
 
-    def targets_and_co2(self, role: str) -> tuple[list[Any], Any]:
+    def targets_and_co2(self, role: str) -> tuple[list[TargetProgress], Co2Estimate | None]:
         """KPI target progress and yesterday's road-traffic CO₂ estimate over the sources
         and sites ``role`` may see, read once per quarter hour."""
         now = self.clock()
         view = self.view(role)
 
-        def make() -> tuple[list[Any], Any]:
+        def make() -> tuple[list[TargetProgress], Co2Estimate | None]:
             visible = set(self.visible_sources(role))
             ids = set(view.sites["id"].astype(str))
             return panels.targets_and_co2(self.history, self.config, visible, ids, now)

@@ -167,12 +167,6 @@ def _quarter(now: datetime) -> int:
     return int(pd.Timestamp(now).floor("15min").timestamp())
 
 
-def targets_and_co2(city: City, role: str) -> tuple[list[Any], Any]:
-    """KPI target progress and yesterday's road-traffic CO₂ estimate for ``role``
-    (``City.targets_and_co2``)."""
-    return city.targets_and_co2(role)
-
-
 def targets_panel(
     found: list[Any], co2: Any, language: str, timezone: str, _: Gettext
 ) -> list[Any]:

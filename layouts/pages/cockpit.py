@@ -389,7 +389,7 @@ def _frame(
     role = view.role
     sources, as_of, updated = panels
     state = _live_twin(city, view) if moment is None else city.twin_at(moment, role)
-    found, co2 = twin.targets_and_co2(city, role)
+    found, co2 = city.targets_and_co2(role)
     typical = twin.typical_of_sites(state) if colour == "typical" else {}
     hideout = {"colour": colour, "typical": typical}
     return (
