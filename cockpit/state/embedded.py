@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import diskcache
-import pandas as pd
 
 from cockpit.model import Snapshot
-from cockpit.state.sql import SQLITE, SqlHistory, retention_statements, rollup_sql
+from cockpit.state.sql import SQLITE, SqlHistory, Statement, rollup_sql
 from cockpit.state.sqlite_wal import SqliteFile, immediate
 from cockpit.storage import SourceStatus
 
@@ -134,8 +133,7 @@ class HistoryStore(SqliteFile, SqlHistory):
         rollup_days: float = 400,
     ) -> None:
         super().__init__(Path(directory) / "history.sqlite")
-        self.retention_s = int(retention_days * 86400)
-        self.rollup_s = int(max(rollup_days, retention_days) * 86400)
+        self._keep(retention_days, rollup_days)
         self._connect().executescript(_SCHEMA)
         if self.mark("rollup:v1") is None:  # a history from before rollups: roll it up once
             self._run(
@@ -150,30 +148,8 @@ class HistoryStore(SqliteFile, SqlHistory):
                 ]
             )
 
-    def append(self, observations: pd.DataFrame) -> int:
-        """Add observations (canonical frame); ones already stored are skipped.
-
-        Returns the number of rows offered. The hourly rollups of the hours offered are
-        updated first; then raw rows older than the retention and rollups older than
-        ``rollup_days`` are dropped.
-        """
-        if observations.empty:
-            return 0
-        seconds = observations["time"].astype("int64") // 1_000_000_000
-        sites = observations["site_id"].astype(str)
-        metrics = observations["metric"].astype(str)
-        rows = zip(
-            sites,
-            metrics,
-            seconds.tolist(),
-            observations["value"].astype(float).tolist(),
-            strict=True,
-        )
-        hours = pd.DataFrame(
-            {"site_id": sites, "metric": metrics, "hour": (seconds - seconds % 3600)}
-        ).drop_duplicates()
-        touched = zip(hours["site_id"], hours["metric"], hours["hour"].tolist(), strict=True)
-        retention = retention_statements(SQLITE, datetime.now(UTC), self.retention_s, self.rollup_s)
+    def _add(self, rows: list[tuple[Any, ...]], retention: list[Statement]) -> None:
+        touched = {(site, metric, time - time % 3600) for site, metric, time, _ in rows}
         with immediate(self._connect()) as db:
             db.executemany("INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?)", rows)
             db.execute(
@@ -185,4 +161,3 @@ class HistoryStore(SqliteFile, SqlHistory):
             db.execute(rollup_sql(SQLITE))
             for query, params in retention:
                 db.execute(query, params)
-        return len(observations)

@@ -12,13 +12,10 @@ are one index range whatever the database's locale.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-import pandas as pd
-
 from cockpit.state.postgres import PostgresConnections
-from cockpit.state.sql import POSTGRES, SqlHistory, retention_statements, rollup_sql
+from cockpit.state.sql import POSTGRES, SqlHistory, Statement, rollup_sql
 
 __all__ = ["PostgresHistory"]
 
@@ -64,8 +61,7 @@ class PostgresHistory(PostgresConnections, SqlHistory):
         rollup_days: float = 400,
     ) -> None:
         super().__init__(dsn, schema)
-        self.retention_s = int(retention_days * 86400)
-        self.rollup_s = int(max(rollup_days, retention_days) * 86400)
+        self._keep(retention_days, rollup_days)
         self.hypertable = False
         db = self._connect()
         with db.transaction():
@@ -89,26 +85,7 @@ class PostgresHistory(PostgresConnections, SqlHistory):
                 )
                 self.set_mark("rollup:v1", "done")
 
-    def append(self, observations: pd.DataFrame) -> int:
-        """Add observations (canonical frame); ones already stored are skipped.
-
-        Returns the number of rows offered. The hourly rollups of the hours offered are
-        updated first; then raw rows older than the retention and rollups older than
-        ``rollup_days`` are dropped.
-        """
-        if observations.empty:
-            return 0
-        times = pd.to_datetime(observations["time"], utc=True)
-        rows = zip(
-            observations["site_id"].astype(str).tolist(),
-            observations["metric"].astype(str).tolist(),
-            times.dt.to_pydatetime().tolist(),
-            observations["value"].astype(float).tolist(),
-            strict=True,
-        )
-        retention = retention_statements(
-            POSTGRES, datetime.now(UTC), self.retention_s, self.rollup_s
-        )
+    def _add(self, rows: list[tuple[Any, ...]], retention: list[Statement]) -> None:
         db = self._connect()
         with db.transaction():
             db.execute(
@@ -131,7 +108,6 @@ class PostgresHistory(PostgresConnections, SqlHistory):
             db.execute(self._sql(rollup_sql(POSTGRES)))
             for query, params in retention:
                 db.execute(self._sql(query), params)
-        return len(observations)
 
     # -- moving an embedded history here ----------------------------------------------
     def import_observations(self, rows: Iterable[Sequence[Any]]) -> int:

@@ -19,17 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from cockpit import storage
 from cockpit.model import empty_observations, observations_frame
-from cockpit.storage import (
-    SEVERITIES,
-    Acknowledgement,
-    AuditEvent,
-    Decision,
-    Heartbeat,
-    Notice,
-    check_decision,
-    check_notice,
-)
+from cockpit.storage import Acknowledgement, AuditEvent, Decision, Heartbeat, Notice
 
 __all__ = [
     "NOTICE_COLUMNS",
@@ -38,9 +30,11 @@ __all__ = [
     "Dialect",
     "SqlHistory",
     "SqlJournal",
+    "Statement",
     "epoch",
     "moment",
     "notices_from_rows",
+    "observation_rows",
     "observations_from_rows",
     "outcome",
     "source_range",
@@ -84,6 +78,7 @@ class Dialect:
     raw_seconds: str  # a raw observation's time in epoch seconds, in a SELECT
     raw_at: str  # epoch seconds ``{}`` as the raw observations' time column compares them
     raw_time: Callable[[datetime], Any]  # a time as a parameter the raw time column takes
+    raw_times: Callable[[pd.Series], list[Any]]  # a frame's times, as the column takes them
     text: Callable[[str], str]  # a text as the database can keep it
     no_limit: Any  # a LIMIT that sets none
 
@@ -100,6 +95,14 @@ class Dialect:
         return f"site_id IN ({self.marks(len(site_ids))})", list(site_ids)
 
 
+def _seconds(times: pd.Series) -> list[int]:
+    return (pd.to_datetime(times, utc=True).astype("int64") // 1_000_000_000).tolist()
+
+
+def _datetimes(times: pd.Series) -> list[datetime]:
+    return pd.to_datetime(times, utc=True).dt.to_pydatetime().tolist()
+
+
 def _no_nul(value: str) -> str:
     """``value`` as PostgreSQL can store it (it refuses NUL characters)."""
     return value.replace("\x00", "\ufffd")
@@ -112,6 +115,7 @@ SQLITE = Dialect(
     raw_seconds="time",
     raw_at="{}",
     raw_time=epoch,
+    raw_times=_seconds,
     text=str,
     no_limit=-1,
 )
@@ -122,6 +126,7 @@ POSTGRES = Dialect(
     raw_seconds="extract(epoch FROM time)::bigint",
     raw_at="to_timestamp({})",
     raw_time=utc,
+    raw_times=_datetimes,
     text=_no_nul,
     no_limit=None,
 )
@@ -151,6 +156,20 @@ def observations_from_rows(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=OBSERVATION_COLUMNS)
     frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
     return observations_frame(frame)
+
+
+def observation_rows(dialect: Dialect, observations: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """The rows of a canonical observation frame as the raw observations table of
+    ``dialect`` keeps them: (site id, metric, time, value)."""
+    return list(
+        zip(
+            observations["site_id"].astype(str).tolist(),
+            observations["metric"].astype(str).tolist(),
+            dialect.raw_times(observations["time"]),
+            observations["value"].astype(float).tolist(),
+            strict=True,
+        )
+    )
 
 
 def rollup_sql(dialect: Dialect) -> str:
@@ -194,6 +213,14 @@ class SqlHistory:
     supplies ``_rows`` and ``_run``."""
 
     dialect: Dialect
+    retention_s: int  # raw observations are kept this long
+    rollup_s: int  # hourly rollups are kept this long
+
+    def _keep(self, retention_days: float, rollup_days: float) -> None:
+        """Keep raw observations ``retention_days``, rollups ``rollup_days`` (at least as
+        long as raw observations)."""
+        self.retention_s = int(retention_days * 86400)
+        self.rollup_s = int(max(rollup_days, retention_days) * 86400)
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows ``query`` reads."""
@@ -202,6 +229,25 @@ class SqlHistory:
     def _run(self, statements: Sequence[Statement]) -> list[int]:
         """Runs ``statements`` in one transaction; the rows each changed."""
         raise NotImplementedError
+
+    def _add(self, rows: list[tuple[Any, ...]], retention: list[Statement]) -> None:
+        """In one transaction: stores ``rows`` (of ``observation_rows``) that are new,
+        rolls up the hours they fall in (``rollup_sql``), then runs ``retention``."""
+        raise NotImplementedError
+
+    def append(self, observations: pd.DataFrame) -> int:
+        """Add observations (canonical frame); ones already stored are skipped.
+
+        Returns the number of rows offered. The hourly rollups of the hours offered are
+        updated first; then raw rows older than the retention and rollups older than
+        ``rollup_days`` are dropped.
+        """
+        if observations.empty:
+            return 0
+        now = datetime.now(UTC)
+        retention = retention_statements(self.dialect, now, self.retention_s, self.rollup_s)
+        self._add(observation_rows(self.dialect, observations), retention)
+        return len(observations)
 
     def _select(self, rollups: bool) -> tuple[str, str, Callable[[datetime], Any]]:
         """What a read selects, its time column and how it takes a time."""
@@ -339,7 +385,7 @@ def notices_from_rows(
     if include_inactive:
         return out
     active = [n for n in out if n.active(now or datetime.now(UTC))]
-    return sorted(active, key=lambda n: -SEVERITIES.index(n.severity))
+    return sorted(active, key=lambda n: -storage.SEVERITIES.index(n.severity))
 
 
 class SqlJournal:
@@ -389,7 +435,7 @@ class SqlJournal:
     # -- notices ---------------------------------------------------------------------
     def publish(self, notice: Notice, now: datetime | None = None) -> int:
         """Store a notice; returns its id. Raises ValueError for an unusable notice."""
-        check_notice(notice)
+        storage.check_notice(notice)
         values = (
             epoch(now or datetime.now(UTC)),
             notice.author,
@@ -469,7 +515,7 @@ class SqlJournal:
 
     # -- decision log ---------------------------------------------------------------
     def record_decision(self, decision: Decision, now: datetime | None = None) -> int:
-        check_decision(decision)
+        storage.check_decision(decision)
         values = (
             epoch(now or datetime.now(UTC)),
             decision.author,
