@@ -4,9 +4,10 @@ reads and writes, written once with the differences of the two dialects as param
 
 A backend supplies its ``Dialect`` and how it runs a query (``_rows`` for a read,
 ``_run`` for statements in one transaction); ``SqlHistory`` and ``SqlJournal`` do the
-rest. Table names are written ``{table}`` through ``Dialect.table``, so PostgreSQL
-finds them in the city's schema. Times are kept in whole epoch seconds, except the raw
-observations in PostgreSQL, which are ``TIMESTAMPTZ`` (TimescaleDB wants them so).
+rest. Table names go through ``Dialect.table``, which puts PostgreSQL's in the city's
+``{schema}``. Times are kept in whole epoch seconds (a naive time is taken as UTC),
+except the raw observations in PostgreSQL, which are ``TIMESTAMPTZ`` (TimescaleDB wants
+them so).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "Dialect",
     "SqlHistory",
     "SqlJournal",
+    "SqlTables",
     "Statement",
     "epoch",
     "moment",
@@ -144,6 +146,20 @@ def outcome(cursor: Any) -> int:
     return int(rows[0][0]) if rows else 0
 
 
+class SqlTables:
+    """Tables in one database of a ``dialect``; a backend supplies how a query runs."""
+
+    dialect: Dialect
+
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows ``query`` reads."""
+        raise NotImplementedError
+
+    def _run(self, statements: Sequence[Statement]) -> list[int]:
+        """Runs ``statements`` in one transaction; for each, what ``outcome`` says."""
+        raise NotImplementedError
+
+
 # -- the history ---------------------------------------------------------------------------
 
 OBSERVATION_COLUMNS = ["site_id", "metric", "time", "value"]
@@ -208,11 +224,10 @@ def retention_statements(
     ]
 
 
-class SqlHistory:
+class SqlHistory(SqlTables):
     """The reads, marks and purges of a history in SQL. A backend sets ``dialect`` and
     supplies ``_rows`` and ``_run``."""
 
-    dialect: Dialect
     retention_s: int  # raw observations are kept this long
     rollup_s: int  # hourly rollups are kept this long
 
@@ -221,14 +236,6 @@ class SqlHistory:
         long as raw observations)."""
         self.retention_s = int(retention_days * 86400)
         self.rollup_s = int(max(rollup_days, retention_days) * 86400)
-
-    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """The rows ``query`` reads."""
-        raise NotImplementedError
-
-    def _run(self, statements: Sequence[Statement]) -> list[int]:
-        """Runs ``statements`` in one transaction; the rows each changed."""
-        raise NotImplementedError
 
     def _add(self, rows: list[tuple[Any, ...]], retention: list[Statement]) -> None:
         """In one transaction: stores ``rows`` (of ``observation_rows``) that are new,
@@ -384,31 +391,22 @@ def notices_from_rows(
     ]
     if include_inactive:
         return out
-    active = [n for n in out if n.active(now or datetime.now(UTC))]
+    at = now or datetime.now(UTC)
+    active = [n for n in out if n.active(at)]
     return sorted(active, key=lambda n: -storage.SEVERITIES.index(n.severity))
 
 
-class SqlJournal:
+class SqlJournal(SqlTables):
     """The journal's records in SQL. A backend sets ``dialect`` and the SQL of the two
     writes the dialects spell differently, and supplies ``_rows``, ``_run`` and ``beat``.
     """
 
-    dialect: Dialect
     # The table of the version counter; the SQL that keeps (alert key, user, time, note)
     # in place of an earlier acknowledgement of the key, and the ORDER BY that lists
     # acknowledgements in the order they were last made.
     counters: str
     acknowledge_sql: str
     acknowledgement_order: str
-
-    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """The rows ``query`` reads."""
-        raise NotImplementedError
-
-    def _run(self, statements: Sequence[Statement]) -> list[int]:
-        """Runs ``statements`` in one transaction; the rows each changed, or for a
-        statement that returns a row, its first value."""
-        raise NotImplementedError
 
     def _bump(self) -> Statement:
         return (
