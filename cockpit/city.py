@@ -22,7 +22,7 @@ from cockpit.config import CityConfig
 from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
-from cockpit.state.embedded import HistoryStore, SnapshotStore
+from cockpit.storage import HistoryStore, SnapshotStore
 from cockpit.twin import kpi
 from cockpit.twin.states import site_states
 

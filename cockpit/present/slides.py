@@ -21,7 +21,7 @@ from cockpit.city import CityView, SourceInfo
 from cockpit.config import CityConfig
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_number, format_time, translator
-from cockpit.state.journal import Notice
+from cockpit.storage import Notice
 from cockpit.twin.airindex import BANDS, band_of
 from cockpit.twin.kpi import Kpi
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from cockpit.config import AlertsConfig, CityConfig
 from cockpit.model import METRICS, empty_observations
-from cockpit.state.embedded import HistoryStore
+from cockpit.storage import HistoryStore
 
 __all__ = [
     "AIR_STANDARDS",

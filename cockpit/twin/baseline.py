@@ -29,7 +29,7 @@ from cockpit.model import METRICS, empty_observations
 
 if TYPE_CHECKING:
     from cockpit.config import CityConfig
-    from cockpit.state.embedded import HistoryStore
+    from cockpit.storage import HistoryStore
 
 __all__ = [
     "KPI_METRICS",

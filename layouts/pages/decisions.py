@@ -22,7 +22,7 @@ from cockpit.city import City
 from cockpit.config import CityConfig
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
-from cockpit.state.journal import Decision
+from cockpit.storage import Decision
 from cockpit.twin import baseline
 from layouts.components.html_attrs import html_attrs
 from layouts.pages.notices import parse_local, staff_header

@@ -25,7 +25,7 @@ from cockpit.city import CityView
 from cockpit.present import slides as content
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.slides import Heading, Screen, Slide
-from cockpit.state.journal import Notice
+from cockpit.storage import Notice
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kiosk_map import free_bay_colour, overview_svg
 from wiring.runtime import Runtime

@@ -22,7 +22,7 @@ from dash.exceptions import PreventUpdate
 from cockpit.auth import Viewer, may_do
 from cockpit.config import CityConfig
 from cockpit.present.i18n import format_time, translator
-from cockpit.state.journal import SEVERITIES, Notice
+from cockpit.storage import SEVERITIES, Notice
 from layouts.routes.access import current_viewer
 from wiring.runtime import Runtime
 

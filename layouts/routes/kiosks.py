@@ -16,7 +16,7 @@ import flask
 from dash import Dash
 
 from cockpit.present.timefmt import local_time
-from cockpit.state.journal import Heartbeat
+from cockpit.storage import Heartbeat
 from layouts.routes.access import current_viewer
 from wiring.runtime import Runtime
 
