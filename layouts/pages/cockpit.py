@@ -44,11 +44,6 @@ def _t(language: str | None) -> Gettext:
     return translator(language or "en", "cockpit")
 
 
-def _layers(city: City, view: CityView) -> dict[str, dict[str, Any]]:
-    tz = city.config.city.timezone
-    return {layer_id: view.layer_features(layer_id, tz) for layer_id in view.layers}
-
-
 def _as_of(city: City, view: CityView) -> str:
     newest = max((s.updated for s in view.sources.values() if s.updated), default=None)
     return f"Data as of {local_time(newest, city.config.city.timezone, '%a %d %b %H:%M')}"
