@@ -19,13 +19,14 @@ from typing import Any
 import dash
 import flask
 import segno
-from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from cockpit.city import CityView
 from cockpit.present import slides as content
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.slides import Heading, Screen, Slide
 from cockpit.state.journal import Notice
+from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kiosk_map import free_bay_colour, overview_svg
 from wiring.runtime import Runtime
@@ -483,12 +484,12 @@ def register(app: Dash, runtime: Runtime) -> None:
     # The browser asks for a refresh only when its previous one was answered (or given
     # up): on a slow server, overlapping requests would each make the last one outdated.
     app.clientside_callback(
-        ClientsideFunction(namespace="cityCockpitKiosk", function_name="ask"),
+        clientside("kioskAsk"),
         Output("cc-kiosk-ask", "data"),
         Input("cc-kiosk-tick", "n_intervals"),
     )
     app.clientside_callback(
-        ClientsideFunction(namespace="cityCockpitKiosk", function_name="contact"),
+        clientside("kioskContact"),
         Output("cc-kiosk-contact", "data"),
         Input("cc-kiosk-state", "data"),
     )
