@@ -16,6 +16,7 @@ from dash import Dash
 from cockpit.auth import may_see
 from layouts.components.shell import shell
 from layouts.pages import cockpit
+from layouts.routes import replay
 from layouts.routes.access import viewer_role
 from wiring.runtime import Runtime
 
@@ -82,6 +83,7 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     # The renderer's first request gets the page being opened, not an empty container.
     app.layout = lambda: shell(app)
     cockpit.register_callbacks(app, city)
+    replay.register(app, city)
     for name in FEATURES:
         importlib.import_module(name).register(app, runtime)
 
