@@ -8,13 +8,13 @@ import os
 import secrets
 from pathlib import Path
 
-import dash
 import flask
 import flask_compress
 from dash import Dash
 
 from cockpit.auth import may_see
 from layouts.components.shell import shell
+from layouts.page_table import register_pages
 from layouts.pages import cockpit
 from layouts.routes import replay
 from layouts.routes.access import viewer_role
@@ -32,9 +32,6 @@ FEATURES = (
     "layouts.routes.signin",
     "layouts.routes.audit",
     "layouts.routes.api",
-    "layouts.pages.catalogue",
-    "layouts.pages.methodology",
-    "layouts.pages.data",
     "layouts.routes.downloads",
     "layouts.pages.mobile",
     "layouts.pages.kiosk",
@@ -77,9 +74,7 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     flask_compress.Compress(server)
 
     city = runtime.city
-    dash.register_page(
-        "cockpit", path="/", name="Cockpit", layout=lambda **q: cockpit.layout(city, **q)
-    )
+    register_pages(runtime)
     # The renderer's first request gets the page being opened, not an empty container.
     app.layout = lambda: shell(app)
     cockpit.register_callbacks(app, city)

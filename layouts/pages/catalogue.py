@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash
-from dash import Dash, html
+from dash import html
 
 from cockpit.city import City
 from cockpit.present.dcat import catalogue_entries
 from cockpit.present.timefmt import local_time
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import export_links
-from wiring.runtime import Runtime
 
-__all__ = ["layout", "register"]
+__all__ = ["layout"]
 
 # Links in the dark page header.
 _NAV = {"color": "#ffffff", "marginLeft": "1rem"}
@@ -139,16 +137,4 @@ def layout(city: City, **_: Any) -> html.Div:
                 ]
             ),
         ],
-    )
-
-
-def register(app: Dash, runtime: Runtime) -> None:
-    """Register the ``/catalogue`` page."""
-    city = runtime.city
-    dash.register_page(
-        "catalogue",
-        path="/catalogue",
-        name="Open data",
-        title=f"Open data · City Cockpit · {city.config.city.name}",
-        layout=lambda **kwargs: layout(city, **kwargs),
     )

@@ -18,7 +18,6 @@ from dash import ALL, Dash, Input, Output, Patch, State, ctx, dcc, html, no_upda
 from dash._utils import to_json
 from dash.exceptions import PreventUpdate
 
-from cockpit.auth import Viewer
 from cockpit.city import City, CityView, format_value
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
@@ -30,6 +29,7 @@ from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kpi_card import kpi_strip
 from layouts.components.map import LAYER_ID, SOURCE_ID, city_map, legend
+from layouts.components.shell import nav_links
 from layouts.components.trend import cursor_shapes, trend_figure
 from layouts.routes.access import current_viewer, viewer_role
 from layouts.routes.mapdata import map_data_urls
@@ -97,23 +97,6 @@ def sources_table(city: City, view: CityView) -> html.Table:
         [html.Th(h) for h in ("Source", "Publisher", "Licence", "Origin", "Status", "Last data")]
     )
     return html.Table([html.Thead(head), html.Tbody(rows)], className="cc-sources")
-
-
-def nav_links(viewer: Viewer, language: str, _: Gettext) -> html.Nav:
-    """Links to the other pages: notices, decisions and kiosks for signed-in roles."""
-    query = f"?lang={language}" if language != "en" else ""
-    links: list[Any] = []
-    if viewer.signed_in:
-        links += [
-            html.A(_("Notices"), href=f"/notices{query}", id="cc-nav-notices"),
-            html.A(_("Decisions"), href=f"/decisions{query}", id="cc-nav-decisions"),
-            html.A(_("Kiosks"), href="/kiosks", id="cc-nav-kiosks"),
-            html.Span(viewer.user, className="cc-nav-user"),
-            html.A(_("Sign out"), href="/signout", id="cc-nav-signout"),
-        ]
-    else:
-        links.append(html.A(_("Sign in"), href="/signin?next=/", id="cc-nav-signin"))
-    return html.Nav(links, className="cc-nav", **html_attrs({"aria-label": _("Pages")}))
 
 
 def _colour_toggle(_: Gettext) -> html.Div:

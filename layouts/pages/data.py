@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash
 import pandas as pd
-from dash import Dash, dcc, html
+from dash import dcc, html
 
 from cockpit.city import City, CityView, format_value
 from cockpit.model import METRICS
@@ -20,9 +19,8 @@ from cockpit.present.export import KPI_DOMAINS, kpi_table
 from cockpit.present.timefmt import local_time
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import export_links
-from wiring.runtime import Runtime
 
-__all__ = ["MAX_ROWS", "layout", "register"]
+__all__ = ["MAX_ROWS", "layout"]
 
 # Rows shown on the page; the CSV export holds them all.
 MAX_ROWS = 300
@@ -220,15 +218,3 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
 
 def _stamp(text: str | None) -> Any:
     return None if text is None else pd.Timestamp(text)
-
-
-def register(app: Dash, runtime: Runtime) -> None:
-    """Register the ``/data/<kpi>`` page."""
-    city = runtime.city
-    dash.register_page(
-        "data_page",
-        path_template="/data/<kpi>",
-        name="Data behind a figure",
-        title=f"Data · City Cockpit · {city.config.city.name}",
-        layout=lambda kpi=None, **kwargs: layout(city, kpi, **kwargs),
-    )

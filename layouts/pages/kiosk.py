@@ -35,10 +35,12 @@ __all__ = [
     "BodyCache",
     "KioskState",
     "current_state",
+    "default_layout",
     "layout",
     "qr_data_uri",
     "register",
     "render_body",
+    "screen_layout",
 ]
 
 log = logging.getLogger(__name__)
@@ -413,26 +415,20 @@ class BodyCache:
         return found
 
 
+def default_layout(runtime: Runtime, **query: Any) -> html.Main:
+    """The kiosk at ``/kiosk``: the default set of screens."""
+    return layout(runtime, None, query)
+
+
+def screen_layout(runtime: Runtime, screen: str | None = None, **query: Any) -> html.Main:
+    """The kiosk screen at ``/kiosk/<screen>``."""
+    return layout(runtime, screen, query)
+
+
 def register(app: Dash, runtime: Runtime) -> None:
     """Add the kiosk pages, its overview map image and its refresh callbacks."""
     config = runtime.config
     bodies = BodyCache(runtime)
-
-    def default_page(**query: Any) -> html.Main:
-        return layout(runtime, None, query)
-
-    def screen_page(screen: str | None = None, **query: Any) -> html.Main:
-        return layout(runtime, screen, query)
-
-    title = f"{config.city.name} · City Cockpit"
-    dash.register_page("kiosk", path="/kiosk", name="Kiosk", title=title, layout=default_page)
-    dash.register_page(
-        "kiosk-screen",
-        path_template="/kiosk/<screen>",
-        name="Kiosk screen",
-        title=title,
-        layout=screen_page,
-    )
 
     @app.server.route("/kiosk-map.svg")
     def kiosk_map() -> flask.Response:

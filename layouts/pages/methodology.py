@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash
-from dash import Dash, html
+from dash import html
 
 from cockpit.city import City
 from cockpit.present.methodology import (
@@ -21,9 +20,8 @@ from cockpit.present.methodology import (
     people_metrics,
 )
 from layouts.routes.access import viewer_role
-from wiring.runtime import Runtime
 
-__all__ = ["layout", "register"]
+__all__ = ["layout"]
 
 # Links in the dark page header.
 _NAV = {"color": "#ffffff", "marginLeft": "1rem"}
@@ -147,16 +145,4 @@ def layout(city: City, **_: Any) -> html.Div:
             ),
             html.Main(sections),
         ],
-    )
-
-
-def register(app: Dash, runtime: Runtime) -> None:
-    """Register the ``/methodology`` page."""
-    city = runtime.city
-    dash.register_page(
-        "methodology",
-        path="/methodology",
-        name="Methodology",
-        title=f"Methodology · City Cockpit · {city.config.city.name}",
-        layout=lambda **kwargs: layout(city, **kwargs),
     )

@@ -14,7 +14,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-import dash
 import pandas as pd
 from dash import (
     ALL,
@@ -338,13 +337,6 @@ def _acknowledge(runtime: Runtime, key: str) -> None:
 
 def register(app: Dash, runtime: Runtime) -> None:
     """Add the ``/m`` page and its callbacks."""
-    dash.register_page(
-        "mobile",
-        path=PATH,
-        name="Staff view",
-        title=f"City Cockpit · {runtime.config.city.name} · Staff",
-        layout=lambda lang=None, **query: layout(runtime, lang, **query),
-    )
 
     app.clientside_callback(
         clientside("locate"),
