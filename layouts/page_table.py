@@ -20,7 +20,15 @@ import dash
 from cockpit.auth import ROLES, Viewer
 from cockpit.city import City
 
-__all__ = ["PAGES", "SIGNED_IN", "Page", "PageSources", "nav_pages", "register_pages"]
+__all__ = [
+    "PAGES",
+    "SIGNED_IN",
+    "Page",
+    "PageSources",
+    "about_pages",
+    "nav_pages",
+    "register_pages",
+]
 
 # Roles that sign in (every role but the public).
 SIGNED_IN: tuple[str, ...] = tuple(role for role in ROLES if role != "public")
@@ -43,6 +51,8 @@ class Page:
     variables and query; None for a page a server route answers (it is only linked).
     ``title`` may name the city as ``{city}``; None keeps Dash's default. ``roles`` may
     see its link in the navigation, labelled ``nav`` (None: not linked), in ``nav_order``.
+    ``about`` labels its link in the header of the pages about the data (the cockpit,
+    the methodology, the catalogue and the data behind a figure), in table order.
     """
 
     key: str
@@ -54,6 +64,7 @@ class Page:
     roles: tuple[str, ...] = ROLES
     nav: str | None = None
     nav_order: int = 0
+    about: str | None = None
 
     @property
     def is_dash_page(self) -> bool:
@@ -74,20 +85,22 @@ class Page:
 
 
 PAGES: tuple[Page, ...] = (
-    Page("cockpit", "/", "Cockpit", "layouts.pages.cockpit:layout"),
-    Page(
-        "catalogue",
-        "/catalogue",
-        "Open data",
-        "layouts.pages.catalogue:layout",
-        title="Open data · City Cockpit · {city}",
-    ),
+    Page("cockpit", "/", "Cockpit", "layouts.pages.cockpit:layout", about="Cockpit"),
     Page(
         "methodology",
         "/methodology",
         "Methodology",
         "layouts.pages.methodology:layout",
         title="Methodology · City Cockpit · {city}",
+        about="Methodology",
+    ),
+    Page(
+        "catalogue",
+        "/catalogue",
+        "Open data",
+        "layouts.pages.catalogue:layout",
+        title="Open data · City Cockpit · {city}",
+        about="Open data catalogue",
     ),
     Page(
         "data_page",
@@ -172,3 +185,11 @@ def nav_pages(viewer: Viewer, pages: tuple[Page, ...] | None = None) -> list[Pag
         ),
         key=lambda page: page.nav_order,
     )
+
+
+def about_pages(current: str, pages: tuple[Page, ...] | None = None) -> list[Page]:
+    """The pages of ``pages`` (the page table) linked from the header of the pages about
+    the data, in table order, except the page ``current`` (a key) itself."""
+    return [
+        page for page in (PAGES if pages is None else pages) if page.about and page.key != current
+    ]

@@ -26,9 +26,12 @@ from dash._pages import _parse_query_string, _path_to_page
 
 from cockpit.auth import Viewer
 from layouts.components.html_attrs import html_attrs
-from layouts.page_table import nav_pages
+from layouts.page_table import about_pages, nav_pages
 
-__all__ = ["nav_links", "opening_address", "page_shell", "shell"]
+__all__ = ["about_nav", "nav_links", "opening_address", "page_shell", "shell"]
+
+# Links in the dark header of the pages about the data.
+_ABOUT_LINK = {"color": "#ffffff", "marginLeft": "1rem"}
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,15 @@ def nav_links(viewer: Viewer, language: str, _: Callable[[str], str]) -> html.Na
     else:
         links.append(html.A(_("Sign in"), href="/signin?next=/", id="cc-nav-signin"))
     return html.Nav(links, className="cc-nav", **html_attrs({"aria-label": _("Pages")}))
+
+
+def about_nav(current: str, link: Callable[..., Any] = html.A) -> html.Nav:
+    """The header links of a page about the data (``current``, a page key) to the others,
+    as ``link`` components (``html.A``, or ``dcc.Link`` to stay in the page)."""
+    links: list[Any] = []
+    for page in about_pages(current):
+        links += [" · ", link(page.about, href=page.path, style=_ABOUT_LINK)]
+    return html.Nav(links[1:])
 
 
 def opening_address(referrer: str | None, host_url: str) -> tuple[str, str] | None:

@@ -14,13 +14,12 @@ from dash import html
 from cockpit.city import City
 from cockpit.present.dcat import catalogue_entries
 from cockpit.present.timefmt import local_time
+from layouts.components.shell import about_nav
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import export_links
 
 __all__ = ["layout"]
 
-# Links in the dark page header.
-_NAV = {"color": "#ffffff", "marginLeft": "1rem"}
 
 _HEAD = [
     "Source",
@@ -87,13 +86,7 @@ def layout(city: City, **_: Any) -> html.Div:
             html.Header(
                 [
                     html.H1(f"Open data catalogue · {config.city.name}"),
-                    html.Nav(
-                        [
-                            html.A("Cockpit", href="/", style=_NAV),
-                            " · ",
-                            html.A("Methodology", href="/methodology", style=_NAV),
-                        ]
-                    ),
+                    about_nav("catalogue"),
                 ],
                 className="cc-header",
             ),

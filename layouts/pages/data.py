@@ -17,6 +17,7 @@ from cockpit.city import City, CityView, format_value
 from cockpit.model import METRICS
 from cockpit.present.export import KPI_DOMAINS, kpi_table
 from cockpit.present.timefmt import local_time
+from layouts.components.shell import about_nav
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import export_links
 
@@ -24,21 +25,6 @@ __all__ = ["MAX_ROWS", "layout"]
 
 # Rows shown on the page; the CSV export holds them all.
 MAX_ROWS = 300
-
-# Links in the dark page header.
-_NAV = {"color": "#ffffff", "marginLeft": "1rem"}
-
-
-def _nav() -> html.Nav:
-    return html.Nav(
-        [
-            dcc.Link("Cockpit", href="/", style=_NAV),
-            " · ",
-            dcc.Link("Methodology", href="/methodology", style=_NAV),
-            " · ",
-            dcc.Link("Open data catalogue", href="/catalogue", style=_NAV),
-        ]
-    )
 
 
 def _sources_table(city: City, view: CityView, sources: list[str]) -> html.Table:
@@ -85,7 +71,10 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
     if item is None or kpi not in KPI_DOMAINS:
         return html.Div(
             [
-                html.Header([html.H1("No such figure"), _nav()], className="cc-header"),
+                html.Header(
+                    [html.H1("No such figure"), about_nav("data_page", dcc.Link)],
+                    className="cc-header",
+                ),
                 html.P("This cockpit has no figure by that name."),
             ],
             className="cc-page cc-data-page",
@@ -128,7 +117,7 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
         className="cc-page cc-data-page",
         children=[
             html.Header(
-                [html.H1(f"Data behind {item.title}"), _nav()],
+                [html.H1(f"Data behind {item.title}"), about_nav("data_page", dcc.Link)],
                 className="cc-header",
             ),
             html.Main(

@@ -19,12 +19,10 @@ from cockpit.present.methodology import (
     layer_definitions,
     people_metrics,
 )
+from layouts.components.shell import about_nav
 from layouts.routes.access import viewer_role
 
 __all__ = ["layout"]
-
-# Links in the dark page header.
-_NAV = {"color": "#ffffff", "marginLeft": "1rem"}
 
 
 def _table(head: list[str], rows: list[list[Any]], class_name: str = "cc-sources") -> html.Table:
@@ -133,13 +131,7 @@ def layout(city: City, **_: Any) -> html.Div:
             html.Header(
                 [
                     html.H1(f"How the figures are made · {config.city.name}"),
-                    html.Nav(
-                        [
-                            html.A("Cockpit", href="/", style=_NAV),
-                            " · ",
-                            html.A("Open data catalogue", href="/catalogue", style=_NAV),
-                        ]
-                    ),
+                    about_nav("methodology"),
                 ],
                 className="cc-header",
             ),

@@ -8,11 +8,11 @@ from typing import Any
 
 import dash
 import pytest
-from dash import Dash, html
+from dash import Dash, dcc, html
 
 from cockpit.auth import Viewer
 from layouts import page_table
-from layouts.components.shell import nav_links
+from layouts.components.shell import about_nav, nav_links
 from layouts.page_table import PAGES, SIGNED_IN, Page, nav_pages, register_pages
 from tests.browser import demo_runtime_fixture
 from wiring.app import create_app
@@ -116,3 +116,20 @@ def test_a_page_a_route_answers_has_no_layout(runtime: Runtime) -> None:
     [kiosks] = [p for p in PAGES if p.key == "kiosks"]
     with pytest.raises(ValueError, match="server route"):
         kiosks.layout_for(runtime)
+
+
+def _hrefs(nav: html.Nav) -> list[str]:
+    return [c.href for c in nav.children if not isinstance(c, str)]
+
+
+def test_the_pages_about_the_data_link_each_other_from_the_table() -> None:
+    about = [p for p in PAGES if p.about]
+    assert [p.key for p in about] == ["cockpit", "methodology", "catalogue"]
+    assert _hrefs(about_nav("data_page")) == ["/", "/methodology", "/catalogue"]
+    assert _hrefs(about_nav("methodology")) == ["/", "/catalogue"]
+    nav = about_nav("catalogue", dcc.Link)
+    assert [type(c) for c in nav.children] == [dcc.Link, str, dcc.Link]
+    assert [c.children for c in nav.children if not isinstance(c, str)] == [
+        "Cockpit",
+        "Methodology",
+    ]
