@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
-# Each feature module adds its pages, routes and callbacks with ``register(app, runtime)``.
+# Each feature module adds its routes and callbacks with ``register(app, runtime)``; the
+# pages themselves come from the page table (``layouts/page_table.py``).
 FEATURES = (
     "layouts.routes.security",
     "layouts.routes.signin",
