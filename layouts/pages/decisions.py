@@ -263,9 +263,6 @@ def register(app: Dash, runtime: Runtime) -> None:
     config = runtime.config
     journal = runtime.journal
     tz = config.city.timezone
-    dash.register_page(
-        "decisions", path="/decisions", name="Decisions", layout=lambda **q: page(runtime, **q)
-    )
 
     @app.callback(
         Output("cc-decision-list", "children"),

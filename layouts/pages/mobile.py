@@ -14,12 +14,10 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-import dash
 import pandas as pd
 from dash import (
     ALL,
     MATCH,
-    ClientsideFunction,
     Dash,
     Input,
     Output,
@@ -34,6 +32,7 @@ from dash.exceptions import PreventUpdate
 from cockpit.auth import may_do
 from cockpit.present.i18n import available_languages, format_time, translator
 from cockpit.twin.alerts import Alert
+from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.mobile_data import (
     DOMAIN_KPI,
@@ -338,28 +337,21 @@ def _acknowledge(runtime: Runtime, key: str) -> None:
 
 def register(app: Dash, runtime: Runtime) -> None:
     """Add the ``/m`` page and its callbacks."""
-    dash.register_page(
-        "mobile",
-        path=PATH,
-        name="Staff view",
-        title=f"City Cockpit · {runtime.config.city.name} · Staff",
-        layout=lambda lang=None, **query: layout(runtime, lang, **query),
-    )
 
     app.clientside_callback(
-        ClientsideFunction(namespace="cc_mobile", function_name="locate"),
+        clientside("locate"),
         Output("m-coords", "data"),
         Input("m-locate", "n_clicks"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
-        ClientsideFunction(namespace="cc_mobile", function_name="showNear"),
+        clientside("showNear"),
         Output("m-scroll", "data"),
         Input("m-near-list", "children"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
-        ClientsideFunction(namespace="cc_mobile", function_name="focusSheet"),
+        clientside("focusSheet"),
         Output("m-focus", "data"),
         Input("m-sheet", "hidden"),
         prevent_initial_call=True,

@@ -265,9 +265,6 @@ def register(app: Dash, runtime: Runtime) -> None:
     config = runtime.config
     journal = runtime.journal
     tz = config.city.timezone
-    dash.register_page(
-        "notices", path="/notices", name="Notices", layout=lambda **q: page(runtime, **q)
-    )
 
     @app.callback(
         Output("cc-notice-list", "children"),

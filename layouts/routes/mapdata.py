@@ -28,9 +28,9 @@ from typing import Any
 import flask
 import pandas as pd
 from dash import MATCH, Dash, Input, Output, State
-from dash.dependencies import ClientsideFunction
 
 from cockpit.city import City, CityView
+from layouts.components.clientside import clientside
 from layouts.components.map import BASEMAP_ROUTE, LAYER_ID, SOURCE_ID, basemap_file
 from layouts.routes.access import viewer_role
 from wiring.runtime import Runtime
@@ -264,7 +264,7 @@ def register(app: Dash, runtime: Runtime) -> None:
     runtime.warm_hooks.append(files.warm)
     runtime.start_warmer()
     app.clientside_callback(
-        ClientsideFunction(namespace="cityCockpitMapData", function_name="load"),
+        clientside("loadLayer"),
         Output({"type": LAYER_ID, "layer": MATCH}, "data"),
         Output({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
         Input({"type": SOURCE_ID, "layer": MATCH}, "data"),
