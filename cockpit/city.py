@@ -25,7 +25,7 @@ from cockpit.config import CityConfig
 from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
-from cockpit.storage import HistoryStore, SnapshotStore
+from cockpit.storage import HistoryStore, SharedCache, SnapshotStore
 from cockpit.twin import crossdomain, kpi, panels, sensor_health
 from cockpit.twin.answers import Answers
 from cockpit.twin.climate import Co2Estimate
@@ -494,7 +494,7 @@ class City:
         ids = set(sites.loc[sites["domain"] == METRICS[metric].domain, "id"].astype(str))
         return panels.hourly_metric(self.history, self.config, metric, start, end, ids)
 
-    def shared_cache(self) -> Any:
+    def shared_cache(self) -> SharedCache:
         """The key-value cache every process of this cockpit shares (sessions, sign-in
         limits, the session-signing key)."""
         return self.store.cache

@@ -8,14 +8,15 @@ import os
 import secrets
 from pathlib import Path
 
-import dash
 import flask
 import flask_compress
 from dash import Dash
 
 from cockpit.auth import may_see
 from layouts.components.shell import shell
+from layouts.page_table import register_pages
 from layouts.pages import cockpit
+from layouts.routes import replay
 from layouts.routes.access import viewer_role
 from wiring.runtime import Runtime
 
@@ -25,16 +26,14 @@ log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
-# Each feature module adds its pages, routes and callbacks with ``register(app, city, journal)``;
+# Each feature module adds its routes and callbacks with ``register(app, city, journal)``;
 # what it returns, if anything, prepares a new data version before browsers ask for it.
+# The pages themselves come from the page table (``layouts/page_table.py``).
 FEATURES = (
     "layouts.routes.security",
     "layouts.routes.signin",
     "layouts.routes.audit",
     "layouts.routes.api",
-    "layouts.pages.catalogue",
-    "layouts.pages.methodology",
-    "layouts.pages.data",
     "layouts.routes.downloads",
     "layouts.pages.mobile",
     "layouts.pages.kiosk",
@@ -77,12 +76,11 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     flask_compress.Compress(server)
 
     city, journal = runtime.city, runtime.journal
-    dash.register_page(
-        "cockpit", path="/", name="Cockpit", layout=lambda **q: cockpit.layout(city, **q)
-    )
+    register_pages(runtime)
     # The renderer's first request gets the page being opened, not an empty container.
     app.layout = lambda: shell(app)
     cockpit.register_callbacks(app, city)
+    replay.register(app, city)
     warm_hooks = []
     for name in FEATURES:
         warm = importlib.import_module(name).register(app, city, journal)

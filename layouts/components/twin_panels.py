@@ -32,7 +32,6 @@ __all__ = [
     "anomalies_panel",
     "comparison_words",
     "typical_of_sites",
-    "with_baselines",
 ]
 
 Gettext = Callable[[str], str]
@@ -52,14 +51,6 @@ def typical_of_sites(twin: Twin) -> dict[str, str]:
         str(r.site_id): TYPICAL_CLASS.get(str(r.state), "unknown")
         for r in strongest.itertuples(index=False)
     }
-
-
-def with_baselines(layers: dict[str, dict[str, Any]], typical: dict[str, str]) -> None:
-    """Add each marker's word against typical (``typical``) to its GeoJSON properties."""
-    for collection in layers.values():
-        for feature in collection.get("features", []):
-            props = feature["properties"]
-            props["typical"] = typical.get(str(props["id"]), "unknown")
 
 
 def _slot(at: datetime, language: str, timezone: str) -> str:

@@ -258,12 +258,6 @@ def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/decisions`` page and its callback."""
     config = city.config
     tz = config.city.timezone
-    dash.register_page(
-        "decisions",
-        path="/decisions",
-        name="Decisions",
-        layout=lambda **q: page(city, journal, **q),
-    )
 
     @app.callback(
         Output("cc-decision-list", "children"),

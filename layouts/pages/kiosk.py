@@ -19,13 +19,14 @@ from typing import Any
 import dash
 import flask
 import segno
-from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from cockpit.city import City, CityView
 from cockpit.present import slides as content
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.slides import Heading, Screen, Slide
 from cockpit.storage import Journal, Notice
+from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kiosk_map import free_bay_colour, overview_svg
 
@@ -33,10 +34,12 @@ __all__ = [
     "BodyCache",
     "KioskState",
     "current_state",
+    "default_layout",
     "layout",
     "qr_data_uri",
     "register",
     "render_body",
+    "screen_layout",
 ]
 
 log = logging.getLogger(__name__)
@@ -411,26 +414,22 @@ class BodyCache:
         return found
 
 
+def default_layout(city: City, journal: Journal, **query: Any) -> html.Main:
+    """The kiosk at ``/kiosk``: the default set of screens."""
+    return layout(city, journal, None, query)
+
+
+def screen_layout(
+    city: City, journal: Journal, screen: str | None = None, **query: Any
+) -> html.Main:
+    """The kiosk screen at ``/kiosk/<screen>``."""
+    return layout(city, journal, screen, query)
+
+
 def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the kiosk pages, its overview map image and its refresh callbacks."""
     config = city.config
     bodies = BodyCache(city)
-
-    def default_page(**query: Any) -> html.Main:
-        return layout(city, journal, None, query)
-
-    def screen_page(screen: str | None = None, **query: Any) -> html.Main:
-        return layout(city, journal, screen, query)
-
-    title = f"{config.city.name} · City Cockpit"
-    dash.register_page("kiosk", path="/kiosk", name="Kiosk", title=title, layout=default_page)
-    dash.register_page(
-        "kiosk-screen",
-        path_template="/kiosk/<screen>",
-        name="Kiosk screen",
-        title=title,
-        layout=screen_page,
-    )
 
     @app.server.route("/kiosk-map.svg")
     def kiosk_map() -> flask.Response:
@@ -482,12 +481,12 @@ def register(app: Dash, city: City, journal: Journal) -> None:
     # The browser asks for a refresh only when its previous one was answered (or given
     # up): on a slow server, overlapping requests would each make the last one outdated.
     app.clientside_callback(
-        ClientsideFunction(namespace="cityCockpitKiosk", function_name="ask"),
+        clientside("kioskAsk"),
         Output("cc-kiosk-ask", "data"),
         Input("cc-kiosk-tick", "n_intervals"),
     )
     app.clientside_callback(
-        ClientsideFunction(namespace="cityCockpitKiosk", function_name="contact"),
+        clientside("kioskContact"),
         Output("cc-kiosk-contact", "data"),
         Input("cc-kiosk-state", "data"),
     )

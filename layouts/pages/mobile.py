@@ -14,12 +14,10 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-import dash
 import pandas as pd
 from dash import (
     ALL,
     MATCH,
-    ClientsideFunction,
     Dash,
     Input,
     Output,
@@ -36,6 +34,7 @@ from cockpit.city import City
 from cockpit.present.i18n import available_languages, format_time, translator
 from cockpit.storage import Journal
 from cockpit.twin.alerts import Alert
+from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.mobile_data import (
     DOMAIN_KPI,
@@ -338,28 +337,21 @@ def _acknowledge(city: City, journal: Journal, key: str) -> None:
 
 def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/m`` page and its callbacks."""
-    dash.register_page(
-        "mobile",
-        path=PATH,
-        name="Staff view",
-        title=f"City Cockpit · {city.config.city.name} · Staff",
-        layout=lambda lang=None, **query: layout(city, journal, lang, **query),
-    )
 
     app.clientside_callback(
-        ClientsideFunction(namespace="cc_mobile", function_name="locate"),
+        clientside("locate"),
         Output("m-coords", "data"),
         Input("m-locate", "n_clicks"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
-        ClientsideFunction(namespace="cc_mobile", function_name="showNear"),
+        clientside("showNear"),
         Output("m-scroll", "data"),
         Input("m-near-list", "children"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
-        ClientsideFunction(namespace="cc_mobile", function_name="focusSheet"),
+        clientside("focusSheet"),
         Output("m-focus", "data"),
         Input("m-sheet", "hidden"),
         prevent_initial_call=True,

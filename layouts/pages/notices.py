@@ -262,9 +262,6 @@ def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/notices`` page and its callbacks."""
     config = city.config
     tz = config.city.timezone
-    dash.register_page(
-        "notices", path="/notices", name="Notices", layout=lambda **q: page(city, journal, **q)
-    )
 
     @app.callback(
         Output("cc-notice-list", "children"),

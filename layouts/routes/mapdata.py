@@ -29,10 +29,10 @@ from typing import Any
 import flask
 import pandas as pd
 from dash import MATCH, Dash, Input, Output, State
-from dash.dependencies import ClientsideFunction
 
 from cockpit.city import City, CityView
 from cockpit.storage import Journal
+from layouts.components.clientside import clientside
 from layouts.components.map import BASEMAP_ROUTE, LAYER_ID, SOURCE_ID, basemap_file
 from layouts.routes.access import viewer_role
 
@@ -264,7 +264,7 @@ def register(app: Dash, city: City, journal: Journal) -> Callable[[list[str]], N
     server.after_request(preload)
     server.after_request(_cache_assets)
     app.clientside_callback(
-        ClientsideFunction(namespace="cityCockpitMapData", function_name="load"),
+        clientside("loadLayer"),
         Output({"type": LAYER_ID, "layer": MATCH}, "data"),
         Output({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
         Input({"type": SOURCE_ID, "layer": MATCH}, "data"),

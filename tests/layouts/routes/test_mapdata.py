@@ -151,7 +151,7 @@ def test_cockpit_map_draws_layers_from_their_files(
         decoded = duo.driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
             "fetch(arguments[0]).then(r => r.json())"
-            ".then(d => done(window.dash_clientside.cityCockpitMapData.decode(d)));",
+            ".then(d => done(window.dash_clientside.cockpit.decodeLayer(d)));",
             url,
         )
         assert_same(decoded, view.layer_features(layer_id, tz))
