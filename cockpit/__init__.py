@@ -3,4 +3,4 @@
 __version__ = "0.1.0"
 
 # The built-in domains register their metrics in ``cockpit.model`` on import.
-from cockpit import domains as _domains  # noqa: E402,F401
+from cockpit import domains as _domains  # noqa: F401

@@ -48,7 +48,6 @@ __all__ = [
 ]
 
 
-
 def _registered_domain(value: str) -> str:
     if value not in registry.domain_names():
         known = ", ".join(repr(n) for n in registry.domain_names())

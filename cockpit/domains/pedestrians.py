@@ -10,7 +10,9 @@ __all__ = ["DOMAIN"]
 DOMAIN = Domain(
     name="pedestrians",
     title="Pedestrians",
-    metrics=(Metric("pedestrians", "Pedestrians", "persons/h", "pedestrians", 0, 100_000, people=True),),
+    metrics=(
+        Metric("pedestrians", "Pedestrians", "persons/h", "pedestrians", 0, 100_000, people=True),
+    ),
     kpis=(
         # A sum: people per hour add up over the counting places. The level compares the
         # sum with the same weekday and hour of earlier weeks (busier or quieter than
@@ -26,9 +28,7 @@ DOMAIN = Domain(
         ),
     ),
     map=MapRule("pedestrians", (250, 1000), ("quiet", "busy", "crowded")),
-    slide=SlideSpec(
-        question="How busy is the centre?", short="Crowds", order=20, content="crowds"
-    ),
+    slide=SlideSpec(question="How busy is the centre?", short="Crowds", order=20, content="crowds"),
     phone=PhoneSummary(title="Pedestrians", kpi="footfall"),
     labels={
         "de": {

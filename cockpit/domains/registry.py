@@ -32,8 +32,8 @@ __all__ = [
     "PhoneSummary",
     "SlideSpec",
     "all_domains",
-    "domain_of_kpi",
     "domain_names",
+    "domain_of_kpi",
     "get",
     "kpi_names",
     "kpi_spec",
@@ -286,7 +286,9 @@ def load_domain_module(path: str, file: str = "", key: str = "domains") -> tuple
     try:
         module = importlib.import_module(path)
     except ImportError as exc:
-        raise ConfigError(file or path, key, f"cannot import the domain module {path!r}: {exc}") from None
+        raise ConfigError(
+            file or path, key, f"cannot import the domain module {path!r}: {exc}"
+        ) from None
     found: Iterable[object] = getattr(module, "DOMAINS", ()) or (getattr(module, "DOMAIN", None),)
     domains = tuple(d for d in found if isinstance(d, Domain))
     if not domains:
