@@ -12,12 +12,14 @@ from datetime import datetime
 
 import pandas as pd
 
+from cockpit.domains import KpiSpec
 from cockpit.model import METRICS
 from cockpit.twin.airindex import INDEX_NAME, band_label, band_of
 
 __all__ = [
     "CONGESTION_LEVELS",
     "Kpi",
+    "aggregate",
     "air_quality",
     "footfall",
     "parking_occupancy",
@@ -226,6 +228,70 @@ def air_quality(latest: pd.DataFrame, sites: pd.DataFrame) -> Kpi:
         label.capitalize(),
         level,
         label,
+        detail,
+        _newest(obs),
+    )
+
+
+_HOW = {
+    "sum": "sum over {n} sites",
+    "mean": "mean over {n} sites",
+    "share": "share over {n} sites",
+    "max": "highest of {n} sites",
+}
+
+
+def aggregate(
+    latest: pd.DataFrame,
+    spec: KpiSpec,
+    warn: float | None = None,
+    alert: float | None = None,
+) -> Kpi:
+    """A domain's KPI as its declaration says: the sites' latest values of
+    ``spec.metric`` aggregated by ``spec.aggregation`` (see ``KpiSpec``).
+
+    A share is the sum of the values over the sum of each site's ``capacity_metric`` in %
+    (sites without a capacity left out), or the mean of 0/1 values in % without one. The
+    level is ``alert`` from ``alert`` up, ``warn`` from ``warn`` up, else ``ok``; no
+    limits: always ``ok``. No observation (or no capacity for a share): no value.
+    """
+    obs = latest[latest["metric"] == spec.metric]
+    if obs.empty:
+        return _none(spec.key, spec.title, spec.unit)
+    obs = obs.sort_values("time").groupby("site_id", sort=False).tail(1)
+    values = obs["value"].astype(float)
+    if spec.aggregation == "share":
+        if spec.capacity_metric:
+            caps = latest[latest["metric"] == spec.capacity_metric]
+            cap = obs["site_id"].map(caps.groupby("site_id")["value"].last()).astype(float)
+            known = cap > 0
+            if not known.any():
+                return _none(spec.key, spec.title, spec.unit)
+            value = 100.0 * float(values[known].sum()) / float(cap[known].sum())
+        else:
+            value = 100.0 * float(values.mean())
+    elif spec.aggregation == "mean":
+        value = float(values.mean())
+    elif spec.aggregation == "max":
+        value = float(values.max())
+    else:
+        value = float(values.sum())
+    level = (
+        "alert"
+        if alert is not None and value >= alert
+        else "warn"
+        if warn is not None and value >= warn
+        else "ok"
+    )
+    detail = _HOW[spec.aggregation].format(n=len(obs)).capitalize() + "."
+    return Kpi(
+        spec.key,
+        spec.title,
+        value,
+        spec.unit,
+        f"{value:,.{spec.decimals}f}",
+        level,
+        spec.levels.get(level, level),
         detail,
         _newest(obs),
     )
