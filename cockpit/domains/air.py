@@ -44,4 +44,6 @@ DOMAIN = Domain(
         }
     },
     entity_types={"AirQualityObserved": "station"},
+    description="air-quality measurements at monitoring stations",
+    themes=(("ENVI", "Environment"), ("HEAL", "Health")),
 )

@@ -42,4 +42,6 @@ DOMAIN = Domain(
         }
     },
     entity_types={"OffStreetParking": "facility", "OnStreetParking": "zone", "ParkingSpot": "bay"},
+    description="occupancy of parking places",
+    themes=(("TRAN", "Transport"),),
 )

@@ -39,4 +39,6 @@ DOMAIN = Domain(
         }
     },
     entity_types={"CrowdFlowObserved": "counter"},
+    description="hourly counts of pedestrians",
+    themes=(("TRAN", "Transport"), ("REGI", "Regions and cities")),
 )

@@ -157,6 +157,10 @@ class Domain:
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Platform entity types (e.g. FIWARE ``BikeHireDockingStation``) read as this domain.
     entity_types: Mapping[str, str] = field(default_factory=dict)
+    # What its data is, in a few words for a data catalogue ("hourly counts of …").
+    description: str = ""
+    # EU data themes (DCAT-AP's controlled vocabulary): (code, label) pairs.
+    themes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():

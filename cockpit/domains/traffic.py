@@ -43,4 +43,6 @@ DOMAIN = Domain(
         }
     },
     entity_types={"TrafficFlowObserved": "counter"},
+    description="traffic volumes at counting sites",
+    themes=(("TRAN", "Transport"),),
 )
