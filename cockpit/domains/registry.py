@@ -161,6 +161,9 @@ class Domain:
     description: str = ""
     # EU data themes (DCAT-AP's controlled vocabulary): (code, label) pairs.
     themes: tuple[tuple[str, str], ...] = ()
+    # The public "how this data is collected" page: its "title", "what" (may name the
+    # number of sites as {n}) and "privacy" texts, in English; ``labels`` translate them.
+    about: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -177,6 +180,11 @@ class Domain:
                     raise ValueError(f"KPI {k.key!r} reads unknown metric {name!r}")
         if self.phone.kpi not in {k.key for k in self.kpis}:
             raise ValueError(f"phone summary names KPI {self.phone.kpi!r}, not one of this domain")
+
+    @property
+    def counts_people(self) -> bool:
+        """True when one of the domain's metrics counts persons."""
+        return any(m.people for m in self.metrics)
 
     @property
     def metric_names(self) -> tuple[str, ...]:

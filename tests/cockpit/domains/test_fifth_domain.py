@@ -66,6 +66,11 @@ DOMAIN = Domain(
         figure_label="of the docks hold a bike",
     ),
     phone=PhoneSummary(title="Bike share", kpi="bikes"),
+    about={
+        "title": "How we count hire bikes",
+        "what": "{n} docking stations report their bikes and docks.",
+        "privacy": "A dock reports a bike, never who rides it.",
+    },
     labels={
         "de": {
             "Bike share": "Leihräder",
@@ -74,6 +79,7 @@ DOMAIN = Domain(
             "Bikes available": "Verfügbare Räder",
             "of the docks hold a bike": "der Stellplätze haben ein Rad",
             "bikes to hire": "Räder zu leihen",
+            "How we count hire bikes": "Wie wir Leihräder zählen",
         }
     },
 )
@@ -259,5 +265,12 @@ def test_the_domain_is_seen_from_source_to_screen(config: CityConfig, tmp_path: 
         layer = json.loads(data.get_data())
         assert layer["n"] == 3
         assert set(layer["columns"]["state"]["keys"]) == {"many bikes", "few bikes", "some bikes"}
+
+        # The kiosk slide's "how this data is collected" page.
+        assert english.about_path == "/about/bikes"
+        about = client.get("/about/bikes?lang=de").get_data(as_text=True)
+        assert "Wie wir Leihräder zählen" in about
+        assert "3 docking stations report their bikes and docks." in about
+        assert "Bike share docks" in about  # the public source
     finally:
         runtime.close()
