@@ -121,7 +121,8 @@ class SlideSpec:
     """The kiosk's slide for a domain: the passer-by's ``question``, a ``short`` name for
     the slide's tab, its place in the rotation (``order``, ascending) and how its answer
     is drawn: ``content`` names a presenter of ``cockpit.present.slides`` (empty: the
-    domain's first KPI, its level word as the answer and ``figure_label`` under it)."""
+    domain's headline KPI as the answer, ``figure_label`` under it, then its level word
+    and ``lines``)."""
 
     question: str
     short: str
@@ -141,7 +142,8 @@ class PhoneSummary:
 
 @dataclass(frozen=True)
 class Domain:
-    """One domain of the city, declared once.
+    """One domain of the city, declared once: its ``metrics`` (canonical units), its
+    ``kpis``, its ``map`` rule, its kiosk ``slide``, its ``phone`` summary and its words.
 
     ``labels`` maps a language code to translations of this domain's English words
     (question, names, titles, level words): ``{"de": {"Where can I park?": "…"}}``.
@@ -155,7 +157,8 @@ class Domain:
     slide: SlideSpec
     phone: PhoneSummary
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    # Platform entity types (e.g. FIWARE ``BikeHireDockingStation``) read as this domain.
+    # Platform entity types read as this domain -> the kind of site they are
+    # (e.g. FIWARE ``{"BikeHireDockingStation": "dock"}``).
     entity_types: Mapping[str, str] = field(default_factory=dict)
     # What its data is, in a few words for a data catalogue ("hourly counts of …").
     description: str = ""
