@@ -260,6 +260,10 @@ def test_the_domain_is_seen_from_source_to_screen(config: CityConfig, tmp_path: 
         kpis = {k["key"]: k for k in answer.get_json()["kpis"]}
         assert kpis["bikes"]["value"] == pytest.approx(50.0)
         assert kpis["bikes"]["sources"][0]["id"] == "bikes"
+        sites = client.get("/api/v1/sites?domain=bikes")
+        assert sites.status_code == 200
+        assert {s["domain"] for s in sites.get_json()["sites"]} == {"bikes"}
+        assert len(sites.get_json()["sites"]) == 3
         data = client.get(map_data_url("bikes", view.version, "public"))
         assert data.status_code == 200
         layer = json.loads(data.get_data())
