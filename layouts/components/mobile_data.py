@@ -25,7 +25,6 @@ from cockpit.twin.sensor_health import DomainCoverage, SiteHealth
 from wiring.runtime import Runtime
 
 __all__ = [
-    "DOMAIN_KPI",
     "Board",
     "SiteState",
     "attributes",
@@ -39,9 +38,6 @@ __all__ = [
     "parking_summary",
     "site_states",
 ]
-
-# Order of the domains on the phone, and the KPI that sums each one up.
-DOMAIN_KPI = {"traffic": "traffic", "air": "air", "parking": "parking", "pedestrians": "footfall"}
 
 
 @dataclass(frozen=True)
