@@ -22,6 +22,7 @@ import pandas as pd
 
 from cockpit.auth import may_see
 from cockpit.config import CityConfig
+from cockpit.domains import KpiSpec, all_domains
 from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
@@ -394,31 +395,43 @@ class City:
         return view.latest[view.latest["site_id"].isin(ids)], sources
 
     def _kpis(self, view: CityView) -> list[kpi.Kpi]:
+        """Every registered domain's KPIs, in registration order."""
         cfg = self.config.kpis
         out = []
-        latest, sources = self._domain(view, "traffic")
-        k = kpi.traffic_flow(
-            latest,
-            self._traffic_reference(sources),
-            **_limits(cfg.get("traffic"), 0.6, 0.85),
-        )
-        out.append(_attach(k, sources))
-        latest, sources = self._domain(view, "air")
-        out.append(_attach(kpi.air_quality(latest, view.sites), sources))
-        latest, sources = self._domain(view, "parking")
-        k = kpi.parking_occupancy(latest, view.sites, **_limits(cfg.get("parking"), 85, 95))
-        out.append(_attach(k, sources))
-        latest, sources = self._domain(view, "pedestrians")
-        past = self._footfall_history(latest)
-        out.append(_attach(kpi.footfall(latest, past, self.config.city.timezone), sources))
+        for domain in all_domains():
+            latest, sources = self._domain(view, domain.name)
+            for spec in domain.kpis:
+                limits = _limits(cfg.get(spec.key), spec.warn, spec.alert)
+                out.append(_attach(self._kpi(spec, view, latest, sources, limits), sources))
         for item in out:
             conf = cfg.get(item.key)
             if conf and conf.title:
                 item.title = conf.title
         return out
 
-    def _footfall_history(self, latest: pd.DataFrame) -> pd.DataFrame:
-        obs = latest[latest["metric"] == "pedestrians"]
+    def _kpi(
+        self,
+        spec: KpiSpec,
+        view: CityView,
+        latest: pd.DataFrame,
+        sources: list[str],
+        limits: dict[str, Any],
+    ) -> kpi.Kpi:
+        """One KPI by its declared ``method`` (a refined calculation of
+        ``cockpit.twin.kpi``), else by its plain aggregation."""
+        if spec.method == "traffic_flow":
+            return kpi.traffic_flow(latest, self._traffic_reference(sources, spec.metric), **limits)
+        if spec.method == "air_quality":
+            return kpi.air_quality(latest, view.sites)
+        if spec.method == "parking_occupancy":
+            return kpi.parking_occupancy(latest, view.sites, **limits)
+        if spec.method == "footfall":
+            past = self._footfall_history(latest, spec.metric)
+            return kpi.footfall(latest, past, self.config.city.timezone)
+        return kpi.aggregate(latest, spec, **limits)
+
+    def _footfall_history(self, latest: pd.DataFrame, metric: str) -> pd.DataFrame:
+        obs = latest[latest["metric"] == metric]
         if obs.empty:
             return empty_observations()
         newest = obs["time"].max().to_pydatetime()
@@ -428,13 +441,13 @@ class City:
                 # two hours either side: the same wall-clock hour across a DST change
                 newest - timedelta(weeks=k, hours=2),
                 newest - timedelta(weeks=k) + timedelta(hours=2),
-                metric="pedestrians",
+                metric=metric,
             )
             for k in range(1, 5)
         ]
         return pd.concat(frames, ignore_index=True)
 
-    def _traffic_reference(self, sources: list[str]) -> pd.Series:
+    def _traffic_reference(self, sources: list[str], metric: str) -> pd.Series:
         """Each traffic site's busy-hour flow: the 95th percentile of its history,
         computed once a day."""
         today = self.clock().date().isoformat() + ",".join(sources)
@@ -448,8 +461,7 @@ class City:
             return ref
         end = self.clock()
         frames = [
-            self.history.source_window(s, "vehicle_flow", end - timedelta(days=28), end)
-            for s in sources
+            self.history.source_window(s, metric, end - timedelta(days=28), end) for s in sources
         ]
         frame = pd.concat(frames) if frames else empty_observations()
         ref = (
@@ -642,7 +654,7 @@ def _layer_metrics(metric: str) -> tuple[str, ...]:
     return ("pm25", "pm10", "no2", "o3") if metric == "eaqi" else (metric,)
 
 
-def _limits(conf: Any, warn: float, alert: float) -> dict[str, float]:
+def _limits(conf: Any, warn: float | None, alert: float | None) -> dict[str, Any]:
     return {
         "warn": conf.warn if conf and conf.warn is not None else warn,
         "alert": conf.alert if conf and conf.alert is not None else alert,

@@ -31,13 +31,14 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cockpit.config import Domain
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages, UpstreamStatusError
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import Connector, SourceContext, native_id_text, redact_url
@@ -56,8 +57,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-Domain = Literal["traffic", "air", "parking", "pedestrians"]
 
 # CKAN's error types and the HTTP status they stand for.
 _CKAN_ERRORS: Final = {

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cockpit.domains import all_domains
 from cockpit.errors import (
     ConfigError,
     DataError,
@@ -80,16 +81,26 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# entity type -> (domain, kind of site); ItemFlowObserved's domain follows its itemType.
-ENTITY_TYPES: Final[dict[str, tuple[str, str]]] = {
-    "TrafficFlowObserved": ("traffic", "counter"),
-    "AirQualityObserved": ("air", "station"),
-    "OffStreetParking": ("parking", "facility"),
-    "OnStreetParking": ("parking", "zone"),
-    "ParkingSpot": ("parking", "bay"),
-    "CrowdFlowObserved": ("pedestrians", "counter"),
-    "ItemFlowObserved": ("", "counter"),
-}
+
+class _EntityTypes(Mapping[str, tuple[str, str]]):
+    """Entity type -> (domain, kind of site), as the registered domains declare them;
+    ItemFlowObserved's domain follows its itemType."""
+
+    def _table(self) -> dict[str, tuple[str, str]]:
+        table = {t: (d.name, kind) for d in all_domains() for t, kind in d.entity_types.items()}
+        return {**table, "ItemFlowObserved": ("", "counter")}
+
+    def __getitem__(self, key: str) -> tuple[str, str]:
+        return self._table()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+ENTITY_TYPES: Final[Mapping[str, tuple[str, str]]] = _EntityTypes()
 
 # Unit codes the Smart Data Models use that ``connectors.units`` does not list:
 # (metric, UN/CEFACT code in lower case) -> factor to the canonical unit.

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cockpit.config import Domain
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages
 from cockpit.model import (
     METRICS,
@@ -138,7 +139,7 @@ class OdsOptions(_Strict):
 
     dataset: str = Field(min_length=1)
     api: Literal["v2.1", "v1"] = "v2.1"
-    domain: Literal["traffic", "air", "parking", "pedestrians"]
+    domain: Domain
     kind: str = "sensor"
     fields: FieldMap
     # metric -> its field; metric names are those of ``cockpit.model.METRICS``.

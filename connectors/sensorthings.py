@@ -35,13 +35,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
-from typing import Any, Final, Literal
+from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cockpit.config import Domain
 from cockpit.errors import ConfigError, ConnectorError, DataError, ParseError, TooManyPages
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import Connector, SourceContext, native_id_text, redact_url
@@ -64,8 +65,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-Domain = Literal["traffic", "air", "parking", "pedestrians"]
 
 # Only the members the cockpit needs; keeps answers (and their parse time) small.
 _OBSERVATION_SELECT: Final = "phenomenonTime,result"

@@ -216,7 +216,8 @@ def free_bays(
     """Free places expected at ``at`` within ``radius_m`` of a point, from the parking
     history of ``sites`` (``cockpit.twin.forecast.free_bays_forecast``)."""
     cfg = config.twin
-    ids = list(sites.loc[sites["domain"] == "parking", "id"].astype(str))
+    parking = METRICS["bay_occupied"].domain
+    ids = list(sites.loc[sites["domain"] == parking, "id"].astype(str))
     start = now - timedelta(weeks=cfg.baseline_weeks, days=1)
     frames = [
         history.hourly(ids[i : i + PARKING_CHUNK], start, now + timedelta(minutes=1))

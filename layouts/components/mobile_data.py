@@ -20,7 +20,6 @@ from cockpit.city import CityView, format_value
 from cockpit.twin.panels import Board
 
 __all__ = [
-    "DOMAIN_KPI",
     "Board",
     "SiteState",
     "attributes",
@@ -32,9 +31,6 @@ __all__ = [
     "parking_summary",
     "site_states",
 ]
-
-# Order of the domains on the phone, and the KPI that sums each one up.
-DOMAIN_KPI = {"traffic": "traffic", "air": "air", "parking": "parking", "pedestrians": "footfall"}
 
 
 @dataclass(frozen=True)

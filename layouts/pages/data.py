@@ -14,8 +14,9 @@ import pandas as pd
 from dash import dcc, html
 
 from cockpit.city import City, CityView, format_value
+from cockpit.domains import domain_of_kpi, kpi_names
 from cockpit.model import METRICS
-from cockpit.present.export import KPI_DOMAINS, kpi_table
+from cockpit.present.export import kpi_table
 from cockpit.present.timefmt import local_time
 from layouts.components.shell import about_nav
 from layouts.routes.access import viewer_role
@@ -68,7 +69,7 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
     view = city.view(viewer_role())
     config = city.config
     item = next((k for k in view.kpis if k.key == kpi), None)
-    if item is None or kpi not in KPI_DOMAINS:
+    if item is None or kpi not in kpi_names():
         return html.Div(
             [
                 html.Header(
@@ -104,7 +105,7 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
         if len(rows) > MAX_ROWS
         else None
     )
-    domain = KPI_DOMAINS[item.key]
+    domain = domain_of_kpi(item.key).name
     layers = [
         lid for lid, lay in config.layers.items() if lay.domain == domain and lid in view.layers
     ]

@@ -67,7 +67,7 @@ def _kpi_section(item: KpiDefinition) -> html.Section:
                 className="cc-method-meta",
             )
         )
-    if item.key == "air":
+    if item.function.endswith(".air_quality"):  # the European Air Quality Index bands
         name, bands, rows = air_bands()
         parts.append(html.H3(name))
         parts.append(_table(["Pollutant (µg/m³)", *bands], [[p, *cells] for p, cells in rows]))

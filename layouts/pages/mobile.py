@@ -31,13 +31,14 @@ from dash.exceptions import PreventUpdate
 
 from cockpit.auth import may_do
 from cockpit.city import City
+from cockpit.domains import all_domains
+from cockpit.domains import get as get_domain
 from cockpit.present.i18n import available_languages, format_time, translator
 from cockpit.storage import Journal
 from cockpit.twin.alerts import Alert
 from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.mobile_data import (
-    DOMAIN_KPI,
     district_names,
     district_sites,
     nearest_sites,
@@ -49,17 +50,25 @@ from layouts.components.mobile_parts import alert_list, coverage_line, site_butt
 from layouts.routes.access import current_viewer, viewer_role
 from layouts.routes.security import client_address
 
-__all__ = ["layout", "register"]
+__all__ = ["domain_titles", "layout", "register"]
 
 log = logging.getLogger(__name__)
 
 PATH = "/m"
-DOMAIN_TITLES = {
-    "traffic": "Traffic",
-    "air": "Air quality",
-    "parking": "Parking",
-    "pedestrians": "Pedestrians",
-}
+
+
+def domain_titles() -> dict[str, str]:
+    """Each registered domain's title on the phone, in the registry's order."""
+    return {d.name: d.phone.title for d in all_domains()}
+
+
+def __getattr__(name: str) -> dict[str, str]:
+    # DOMAIN_TITLES follows the registry, domains registered later included.
+    if name == "DOMAIN_TITLES":
+        return domain_titles()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # Sites listed per domain when a domain is opened (parking lists districts instead).
 LIST_LIMIT = 40
 
@@ -98,13 +107,13 @@ def _seen(city: City, journal: Journal) -> dict[str, Any]:
 
 
 def _domain_block(domain: str, view: Any, cover: Any, _: Any) -> html.Div:
-    kpi = next((k for k in view.kpis if k.key == DOMAIN_KPI[domain]), None)
+    kpi = next((k for k in view.kpis if k.key == get_domain(domain).phone.kpi), None)
     figure = f"{kpi.display} {kpi.unit if kpi.unit != 'EAQI band' else ''}".strip() if kpi else ""
     heading = f"m-domain-{domain}"
     return html.Div(
         className="m-domain",
         children=[
-            html.H3(_(DOMAIN_TITLES[domain]), id=heading),
+            html.H3(_(get_domain(domain).phone.title), id=heading),
             html.P(
                 [
                     html.Strong(figure),
@@ -144,7 +153,7 @@ def layout(city: City, journal: Journal, lang: str | None = None, **_query: Any)
             html.A(_("Staff sign-in"), href=f"/signin?next={PATH}", className="m-header-link")
         ]
     other = "de" if language == "en" else "en"
-    domains = [d for d in DOMAIN_TITLES if d in {lay.domain for lay in config.layers.values()}]
+    domains = [d for d in domain_titles() if d in {lay.domain for lay in config.layers.values()}]
     return html.Div(
         className="cc-mobile",
         lang=language,
@@ -263,7 +272,7 @@ def _near_list(city: City, rows: pd.DataFrame, heading: str, language: str) -> l
     states = site_states(view)
     out: list[Any] = [html.H3(heading)]
     parking = rows[rows["domain"] == "parking"]
-    for domain in DOMAIN_TITLES:
+    for domain, title in domain_titles().items():
         own = rows[rows["domain"] == domain]
         if own.empty:
             continue
@@ -272,7 +281,7 @@ def _near_list(city: City, rows: pd.DataFrame, heading: str, language: str) -> l
             distance = getattr(row, "distance_m", None)
             extra = f" · {round(float(distance)):,} m" if distance is not None else ""
             items.append(site_button(row, states.get(str(row.id)), _, extra))
-        out += [html.H4(_(DOMAIN_TITLES[domain])), html.Ul(items, className="m-sites")]
+        out += [html.H4(_(title)), html.Ul(items, className="m-sites")]
     if not parking.empty:
         free, total = parking_summary(view, list(parking["id"].astype(str)))
         out.append(
@@ -422,7 +431,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         language = _language(lang)
         _ = translator(language, "mobile")
         domain = str(ctx.triggered_id["domain"]) if isinstance(ctx.triggered_id, dict) else ""
-        if domain not in DOMAIN_TITLES or not clicks:
+        if domain not in domain_titles() or not clicks:
             raise PreventUpdate
         if clicks % 2 == 0:
             return [], "false", _("Show sites")
