@@ -31,7 +31,7 @@ from cockpit.state.embedded import HistoryStore, SnapshotStore
 from cockpit.state.journal import Journal
 from wiring.runtime import Runtime
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LINES_BEFORE_KILL = 3  # commits the process reports before the kill lands mid-write
 DEADLINE_S = 300  # only a guard against a hung process; no assertion depends on time
 

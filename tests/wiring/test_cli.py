@@ -15,7 +15,7 @@ import requests
 
 from wiring.cli import check_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:

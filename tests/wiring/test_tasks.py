@@ -28,7 +28,7 @@ from cockpit.state.redis_store import RedisSnapshotStore
 from tests.browser import free_port
 from tests.servers import pg_schema, postgres_server, redis_prefix, redis_server  # noqa: F401
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 INTERVAL = 3  # seconds between refreshes of each source in this test
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -10,33 +9,22 @@ import pytest
 from dash.testing.composite import DashComposite
 from selenium.webdriver.common.by import By
 
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
-from wiring.app import create_app
+from tests.browser import T0, AppServers, Clock, own_errors
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def clock() -> Clock:
-    return Clock(T0)
-
-
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), clock)
+def runtime(app_server: AppServers, clock: Clock) -> Runtime:
+    rt = app_server.city(clock)
     rt.config.ui.poll_seconds = 1
-    yield rt
-    rt.close()
+    return rt
 
 
 @pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        yield dc
+def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
+    return app_server.browser(runtime)
 
 
 def test_cockpit_loads_without_console_errors(
