@@ -64,6 +64,7 @@ from cockpit.model import (
 )
 from cockpit.source import Connector, SourceContext
 from connectors.http import HttpClient, HttpLimits
+from connectors.parsing import ISO_START, PLATFORM_MAX, PLATFORM_MIN, as_float, iso_utc, utc
 from connectors.units import canonical_unit_factor, normalise_unit
 
 __all__ = [
@@ -102,10 +103,6 @@ _ITEM: Final = "*item*"  # placeholder metric: decided by the entity's itemType
 _STATUS: Final[dict[str, float]] = {"occupied": 1.0, "free": 0.0}
 _LINK_REL: Final = "http://www.w3.org/ns/json-ld#context"
 _HTTP_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
-_ISO_START: Final = re.compile(r"^\d{4}-\d{2}-\d{2}")
-# Outside these bounds a time is a platform error (and would overflow nanosecond frames).
-_MIN_TIME: Final = pd.Timestamp("1970-01-01", tz="UTC")
-_MAX_TIME: Final = pd.Timestamp("2200-01-01", tz="UTC")
 _REJECTED_COLUMNS: Final = ("site_id", "metric", "attr", "reason")
 
 
@@ -312,23 +309,13 @@ def _attribute(raw: Any) -> _Attr:
     return _Attr(_plain(raw), None, None)
 
 
-def _as_float(value: Any) -> float:
-    """A JSON number (or numeric text) as float; NaN for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return math.nan
-    try:
-        return float(value)
-    except (ValueError, OverflowError):
-        return math.nan
-
-
 def _pairs(coords: Any, out: list[tuple[float, float]], depth: int = 0) -> None:
     if depth > 6 or not isinstance(coords, list):
         return
     if len(coords) >= 2 and all(
         isinstance(c, int | float) and not isinstance(c, bool) for c in coords[:2]
     ):
-        lon, lat = _as_float(coords[0]), _as_float(coords[1])
+        lon, lat = as_float(coords[0]), as_float(coords[1])
         if math.isfinite(lon) and math.isfinite(lat):
             out.append((lon, lat))
         return
@@ -344,7 +331,7 @@ def _position(geo: Any) -> tuple[float, float]:
     if isinstance(geo, str):
         parts = geo.split(",")
         if len(parts) == 2:
-            return _as_float(parts[0].strip()), _as_float(parts[1].strip())
+            return as_float(parts[0].strip()), as_float(parts[1].strip())
         return math.nan, math.nan
     if not isinstance(geo, dict):
         return math.nan, math.nan
@@ -361,7 +348,7 @@ def _position(geo: Any) -> tuple[float, float]:
 
 def _timestamp(text: Any) -> pd.Timestamp | None:
     """An ISO 8601 text as a UTC timestamp (naive means UTC, as NGSI says), else None."""
-    if not isinstance(text, str) or not _ISO_START.match(text):
+    if not isinstance(text, str) or not ISO_START.match(text):
         return None
     try:
         stamp = pd.Timestamp(text)
@@ -369,17 +356,8 @@ def _timestamp(text: Any) -> pd.Timestamp | None:
         return None
     if stamp is pd.NaT:
         return None
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp if _MIN_TIME <= stamp <= _MAX_TIME else None
-
-
-def _parse_times(values: pd.Series) -> pd.Series:
-    """Vectorised ``_timestamp``: NaT for anything that is not an ISO 8601 time in range."""
-    ok = values.map(lambda v: isinstance(v, str) and _ISO_START.match(v) is not None)
-    text = values.where(ok, None).astype("object")
-    parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-    parsed = parsed.astype("datetime64[ns, UTC]") if len(parsed) else parsed
-    return parsed.where((parsed >= _MIN_TIME) & (parsed <= _MAX_TIME))
+    stamp = utc(stamp)
+    return stamp if PLATFORM_MIN <= stamp <= PLATFORM_MAX else None
 
 
 def _period(attrs: Mapping[str, _Attr]) -> tuple[str | None, float]:
@@ -442,12 +420,12 @@ def _synthesised(etype: str, attrs: dict[str, _Attr]) -> None:
     if etype == "CrowdFlowObserved" and "peopleCount" not in attrs:
         towards, away = attrs.get("peopleCountTowards"), attrs.get("peopleCountAway")
         if towards is not None and away is not None:
-            total = _as_float(towards.value) + _as_float(away.value)
+            total = as_float(towards.value) + as_float(away.value)
             attrs["peopleCount"] = _Attr(total, towards.unit, towards.observed)
     if etype in ("OffStreetParking", "OnStreetParking") and "availableSpotNumber" not in attrs:
         spots, occupied = attrs.get("totalSpotNumber"), attrs.get("occupiedSpotNumber")
         if spots is not None and occupied is not None:
-            free = _as_float(spots.value) - _as_float(occupied.value)
+            free = as_float(spots.value) - as_float(occupied.value)
             attrs["availableSpotNumber"] = _Attr(free, None, occupied.observed)
 
 
@@ -494,7 +472,7 @@ def parse_entities(
         item_type = _text(attrs["itemType"].value) if "itemType" in attrs else None
         item_metric = opts.item_types.get(item_type.lower()) if item_type else None
         capacity = (
-            _as_float(attrs["totalSpotNumber"].value) if "totalSpotNumber" in attrs else math.nan
+            as_float(attrs["totalSpotNumber"].value) if "totalSpotNumber" in attrs else math.nan
         )
         domain, kind = ENTITY_TYPES[etype]
         if etype == "ItemFlowObserved":
@@ -613,7 +591,7 @@ def _to_observations(
     reasons[df["metric"].isna()] = "item type has no cockpit metric (see options.item_types)"
 
     kind = df["kind"]
-    value = df["value"].map(_as_float).astype("float64")
+    value = df["value"].map(as_float).astype("float64")
     status = kind == "status"
     status_value = df["value"].map(
         lambda v: _STATUS.get(v.strip().lower(), math.nan) if isinstance(v, str) else math.nan
@@ -669,7 +647,7 @@ def _to_observations(
             {
                 "site_id": df.loc[good, "site_id"].astype(str),
                 "metric": df.loc[good, "metric"].astype(str),
-                "time": _parse_times(df.loc[good, "time"]),
+                "time": iso_utc(df.loc[good, "time"]),
                 "value": (value * factor.astype("float64"))[good],
                 "unit": canonical[good],
             }
@@ -725,8 +703,8 @@ def _series_frame(
             "value": pd.Series(values, dtype="object"),
             "unit": pd.Series([u if u else fallback for u in unit_col], dtype="object"),
             "time": pd.Series(times, dtype="object"),
-            "period_s": [_as_float(site.get("period_s"))] * n,
-            "capacity": [_as_float(site.get("capacity"))] * n,
+            "period_s": [as_float(site.get("period_s"))] * n,
+            "capacity": [as_float(site.get("capacity"))] * n,
             "item_type": [site.get("item_type")] * n,
         }
     )

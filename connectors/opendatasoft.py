@@ -32,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -47,6 +46,15 @@ from cockpit.model import (
 )
 from cockpit.source import Connector, SourceContext, native_id_text
 from connectors.http import HttpClient, HttpLimits
+from connectors.parsing import (
+    HAS_OFFSET,
+    ISO_START,
+    as_float,
+    local_to_utc,
+    utc,
+    whole_hours,
+    within_platform_range,
+)
 from connectors.units import canonical_unit_factor
 
 __all__ = [
@@ -63,11 +71,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _HTTP_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
-_ISO_START: Final = re.compile(r"^\d{4}-\d{2}-\d{2}")
-_HAS_OFFSET: Final = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 _FIELD_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_MIN_TIME: Final = pd.Timestamp("1970-01-01", tz="UTC")
-_MAX_TIME: Final = pd.Timestamp("2200-01-01", tz="UTC")
 _REJECTED_COLUMNS: Final = ("site_id", "metric", "reason")
 
 
@@ -241,29 +245,20 @@ def _total(payload: Any) -> int | None:
     return None
 
 
-def _as_float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return math.nan
-    try:
-        return float(value)
-    except (ValueError, OverflowError):
-        return math.nan
-
-
 def _latlon(value: Any) -> tuple[float, float]:
     """(lat, lon) of one position value in any of the portal's shapes."""
     if isinstance(value, dict):
         if "lat" in value and "lon" in value:
-            return _as_float(value["lat"]), _as_float(value["lon"])
+            return as_float(value["lat"]), as_float(value["lon"])
         coords = value.get("coordinates")
         if value.get("type") == "Point" and isinstance(coords, list) and len(coords) >= 2:
-            return _as_float(coords[1]), _as_float(coords[0])  # GeoJSON is [lon, lat]
+            return as_float(coords[1]), as_float(coords[0])  # GeoJSON is [lon, lat]
     elif isinstance(value, str):
         parts = value.split(",")
         if len(parts) == 2:
-            return _as_float(parts[0].strip()), _as_float(parts[1].strip())
+            return as_float(parts[0].strip()), as_float(parts[1].strip())
     elif isinstance(value, list) and len(value) == 2:
-        return _as_float(value[0]), _as_float(value[1])  # geo_point_2d pair is [lat, lon]
+        return as_float(value[0]), as_float(value[1])  # geo_point_2d pair is [lat, lon]
     return math.nan, math.nan
 
 
@@ -285,29 +280,24 @@ def _require(frame: pd.DataFrame, fields: list[str], source: str, dataset: str) 
         )
 
 
-def _parse_times(values: pd.Series, hours: pd.Series | None, timezone: str) -> pd.Series:
+def _record_times(values: pd.Series, hours: pd.Series | None, timezone: str) -> pd.Series:
     """UTC times from ISO texts; a date with an hour field, or a text without offset, is
     local to ``timezone``. Ambiguous or missing local hours (DST changes) give NaT."""
-    text = values.map(lambda v: v if isinstance(v, str) and _ISO_START.match(v) else None)
+    text = values.map(lambda v: v if isinstance(v, str) and ISO_START.match(v) else None)
     text = text.astype("object")
     if hours is not None:
         days = text.map(lambda v: v[:10] if isinstance(v, str) else None).astype("object")
         dates = pd.to_datetime(days, errors="coerce", format="%Y-%m-%d")
-        hour = hours.map(_as_float).astype("float64")
-        hour = hour.where((hour >= 0) & (hour <= 23) & (hour == np.floor(hour)))
-        naive = dates + pd.to_timedelta(hour, unit="h")
-        local = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-        parsed = local.dt.tz_convert("UTC")
+        hour = whole_hours(hours.map(as_float).astype("float64").to_numpy())
+        parsed = local_to_utc(dates + pd.to_timedelta(hour, unit="h"), timezone)
     else:
-        aware = text.map(lambda v: isinstance(v, str) and _HAS_OFFSET.search(v) is not None)
+        aware = text.map(lambda v: isinstance(v, str) and HAS_OFFSET.search(v) is not None)
         parsed = pd.to_datetime(text.where(aware), utc=True, errors="coerce", format="ISO8601")
         naive_text = text.where(~aware & text.notna())
         if naive_text.notna().any():
             naive = pd.to_datetime(naive_text, errors="coerce", format="ISO8601")
-            local = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-            parsed = parsed.where(aware, local.dt.tz_convert("UTC"))
-    parsed = parsed.astype("datetime64[ns, UTC]") if len(parsed) else parsed
-    return parsed.where((parsed >= _MIN_TIME) & (parsed <= _MAX_TIME))
+            parsed = parsed.where(aware, local_to_utc(naive, timezone))
+    return within_platform_range(parsed)
 
 
 def _records_frame(payload: Any, source: str) -> tuple[pd.DataFrame, int]:
@@ -334,8 +324,8 @@ def _site_frame(
         lat = pairs.map(lambda p: p[0]).astype("float64")
         lon = pairs.map(lambda p: p[1]).astype("float64")
     elif fields.lat:
-        lat = _column(frame, fields.lat).map(_as_float).astype("float64")
-        lon = _column(frame, fields.lon).map(_as_float).astype("float64")
+        lat = _column(frame, fields.lat).map(as_float).astype("float64")
+        lon = _column(frame, fields.lon).map(as_float).astype("float64")
     else:
         lat = lon = pd.Series(math.nan, index=frame.index)
     names = _column(frame, fields.name).map(lambda v: v.strip() if isinstance(v, str) else None)
@@ -434,7 +424,7 @@ def parse_records(
             )
         )
     times = (
-        _parse_times(_column(frame, f.time), _column(frame, f.hour) if f.hour else None, tz)
+        _record_times(_column(frame, f.time), _column(frame, f.hour) if f.hour else None, tz)
         if f.time
         else pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     )
@@ -463,7 +453,7 @@ def parse_records(
                 )
             keep = ~no_id & ~unmapped
         else:
-            value = raw.map(_as_float).astype("float64")
+            value = raw.map(as_float).astype("float64")
             value = value * canonical_unit_factor(metric_name, spec.unit)
             keep = ~no_id
         parts.append(
@@ -503,11 +493,6 @@ def _newest(observations: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- connector
-
-
-def _utc(moment: datetime) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _and(*clauses: str) -> str:
@@ -654,18 +639,18 @@ class OpenDataSoftConnector(Connector):
         if f.hour:  # a date field: compare local dates, the exact hours are cut later
             tz = ZoneInfo(self.timezone)
             if start is not None:
-                day = _utc(start).tz_convert(tz).strftime("%Y/%m/%d" if v1 else "%Y-%m-%d")
+                day = utc(start).tz_convert(tz).strftime("%Y/%m/%d" if v1 else "%Y-%m-%d")
                 clauses.append(f"{f.time} >= {day}" if v1 else f"{f.time} >= date'{day}'")
             if end is not None:
-                day = _utc(end).tz_convert(tz).strftime("%Y/%m/%d" if v1 else "%Y-%m-%d")
+                day = utc(end).tz_convert(tz).strftime("%Y/%m/%d" if v1 else "%Y-%m-%d")
                 clauses.append(f"{f.time} <= {day}" if v1 else f"{f.time} <= date'{day}'")
         else:
             fmt = "%Y-%m-%dT%H:%M:%S" if v1 else "%Y-%m-%dT%H:%M:%SZ"
             if start is not None:
-                when = _utc(start).strftime(fmt)
+                when = utc(start).strftime(fmt)
                 clauses.append(f"{f.time} >= {when}" if v1 else f"{f.time} >= date'{when}'")
             if end is not None:
-                when = _utc(end).strftime(fmt)
+                when = utc(end).strftime(fmt)
                 clauses.append(f"{f.time} < {when}" if v1 else f"{f.time} < date'{when}'")
         return " AND ".join(clauses)
 
@@ -744,7 +729,7 @@ class OpenDataSoftConnector(Connector):
         records = self._read_records(start, end)
         self._note(records.rejected)
         obs = records.observations
-        lo, hi = _utc(start), _utc(end)
+        lo, hi = utc(start), utc(end)
         keep = obs["site_id"].isin(sites["id"]) & (obs["time"] >= lo) & (obs["time"] < hi)
         obs = obs[keep].drop_duplicates(["site_id", "metric", "time"], keep="first")
         return obs.sort_values(["site_id", "metric", "time"]).reset_index(drop=True)
