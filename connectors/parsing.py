@@ -124,6 +124,7 @@ def iso_utc(values: pd.Series) -> pd.Series:
 
 
 def within_platform_range(parsed: pd.Series) -> pd.Series:
-    """UTC nanosecond times, NaT outside ``PLATFORM_MIN``..``PLATFORM_MAX``."""
-    parsed = parsed.astype("datetime64[ns, UTC]") if len(parsed) else parsed
-    return parsed.where((parsed >= PLATFORM_MIN) & (parsed <= PLATFORM_MAX))
+    """UTC nanosecond times, NaT outside ``PLATFORM_MIN``..``PLATFORM_MAX`` (bounded
+    first: a year like 2300 parses, but does not fit in nanoseconds)."""
+    inside = parsed.where((parsed >= PLATFORM_MIN) & (parsed <= PLATFORM_MAX))
+    return inside.astype("datetime64[ns, UTC]") if len(inside) else inside
