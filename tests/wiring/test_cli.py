@@ -1,32 +1,34 @@
-"""`python app.py` as a person runs it: a real process serving the demo city."""
+"""The ``city-cockpit`` command: ``python app.py`` as a person runs it (a real process
+serving the demo city), checking a config, the backfill's arguments and progress bars.
+
+Its other commands are tested where their work is: ``backfill`` in
+tests/cockpit/test_backfill.py, ``move-data`` in tests/cockpit/state/test_move.py and
+``hash-password`` in tests/cockpit/test_auth.py."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
-from wiring.cli import check_config
+from cockpit.backfill import Chunk
+from cockpit.state.move import MoveStep
+from tests.browser import free_port
+from wiring.cli import MoveProgressBar, ProgressBar, _moment, check_config, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port)}
     data = tmp_path_factory.mktemp("data")
     proc = subprocess.Popen(
@@ -95,7 +97,7 @@ def test_bad_config_stops_the_app_with_a_clear_message(tmp_path: Path) -> None:
     bad = tmp_path / "city.toml"
     bad.write_text("[city]\nname = 'X'\n")
     proc = subprocess.run(
-        [sys.executable, "app.py", "--config", str(bad), "--port", str(_free_port())],
+        [sys.executable, "app.py", "--config", str(bad), "--port", str(free_port())],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -103,3 +105,74 @@ def test_bad_config_stops_the_app_with_a_clear_message(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert f"{bad}: city.timezone: required key is missing" in proc.stderr
+
+
+DEMO = str(ROOT / "cities" / "demo-melbourne.toml")
+
+
+def test_a_day_is_midnight_on_the_city_clock_and_a_time_is_utc() -> None:
+    tz = "Australia/Melbourne"
+    assert _moment("2026-11-24", tz) == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # AEDT
+    assert _moment("2026-11-24T05:00", tz) == datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
+    assert _moment("2026-11-24T05:00+01:00", tz) == datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["--source", "trams"], "unknown source(s) ['trams']"),
+        (["--since", "last tuesday"], "not a day or time"),
+        (["--until", "2026-11-01"], "--since must be before --until"),
+        (["--chunk-hours", "0"], "--since must be before --until"),
+    ],
+)
+def test_backfill_refuses_wrong_arguments_before_reading(
+    arguments: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    given = {"--since": "2026-11-20", "--until": "2026-11-21"}
+    for flag, value in zip(arguments[::2], arguments[1::2], strict=True):
+        given[flag] = value
+    flags = [part for pair in given.items() for part in pair]
+    code = main(["backfill", "--config", DEMO, "--data-dir", str(tmp_path), *flags])
+    assert code == 2
+    assert says in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing was opened
+
+
+def test_backfill_of_a_broken_config_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "city.toml"
+    bad.write_text("[city]\nname = 'X'\n")
+    assert main(["backfill", "--config", str(bad), "--since", "2026-11-20"]) == 2
+    assert "config error" in capsys.readouterr().err
+
+
+def test_the_backfill_progress_bar_writes_a_line_per_chunk(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    bar = ProgressBar(2, "backfill")
+    bar(Chunk("air", start, start + timedelta(days=1), 0, 2, rows=24))
+    bar(Chunk("air", start + timedelta(days=1), start + timedelta(days=2), 1, 2, resumed=True))
+    bar.close()
+    err = capsys.readouterr().err
+    assert "air: chunk 1/2 2026-11-20T00:00:00+00:00 .. 2026-11-21T00:00:00+00:00 done, 24" in err
+    assert "air: chunk 2/2" in err and "done before" in err
+    assert bar.bar.n == 2
+
+
+def test_the_move_progress_bar_keeps_one_bar_per_kind(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bar = MoveProgressBar()
+    bar(MoveStep("audit_events", rows=5, done=5, total=8))
+    first = bar.bar
+    bar(MoveStep("audit_events", rows=3, done=8, total=8))
+    assert bar.bar is first and first.n == 8
+    bar(MoveStep("notices", rows=1, done=1, total=1))
+    assert bar.bar is not first and bar.kind == "notices"
+    bar.close()
+    assert bar.bar is None
+    bar.close()  # closing twice is harmless
+    assert capsys.readouterr().err
