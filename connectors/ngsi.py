@@ -64,7 +64,16 @@ from cockpit.model import (
 )
 from cockpit.source import Connector, SourceContext
 from connectors.http import HttpClient, HttpLimits
-from connectors.parsing import ISO_START, PLATFORM_MAX, PLATFORM_MIN, as_float, iso_utc, utc
+from connectors.parsing import (
+    ISO_START,
+    PLATFORM_MAX,
+    PLATFORM_MIN,
+    RefusedRows,
+    as_float,
+    iso_utc,
+    rejected_frame,
+    utc,
+)
 from connectors.units import canonical_unit_factor, normalise_unit
 
 __all__ = [
@@ -239,10 +248,6 @@ class ParsedFrames:
     sites: pd.DataFrame
     observations: pd.DataFrame
     rejected: pd.DataFrame
-
-
-def _empty_rejected() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype="object") for c in _REJECTED_COLUMNS})
 
 
 def _reject(site_id: str, reason: str, attr: str = "", metric: str = "") -> dict[str, str]:
@@ -529,7 +534,9 @@ def parse_entities(
     observations, refused = _to_observations(_readings_frame(readings), opts)
     site_frame = sites_frame(sites).drop_duplicates("id").reset_index(drop=True)
     return ParsedFrames(
-        site_frame, observations, _concat_rejected([pd.DataFrame(rejected), refused])
+        site_frame,
+        observations,
+        rejected_frame([pd.DataFrame(rejected), refused], _REJECTED_COLUMNS),
     )
 
 
@@ -538,13 +545,6 @@ def _readings_frame(rows: list[dict[str, Any]] | dict[str, list[Any]]) -> pd.Dat
     if frame.empty:
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in _READING_COLUMNS})
     return frame
-
-
-def _concat_rejected(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    keep = [f for f in frames if not f.empty]
-    if not keep:
-        return _empty_rejected()
-    return pd.concat(keep, ignore_index=True)[list(_REJECTED_COLUMNS)]
 
 
 def _factor(metric: str, unit: str) -> float | str:
@@ -569,10 +569,10 @@ def _to_observations(
     looked up once per (metric, unit) pair.
     """
     if readings.empty:
-        return empty_observations(), _empty_rejected()
+        return empty_observations(), rejected_frame([], _REJECTED_COLUMNS)
     df = readings.merge(_SPEC_FRAME, on=["entity_type", "attr"], how="inner")
     if df.empty:
-        return empty_observations(), _empty_rejected()
+        return empty_observations(), rejected_frame([], _REJECTED_COLUMNS)
     item_metric = pd.Series(
         [
             options.item_types.get(t.lower()) if isinstance(t, str) else None
@@ -661,7 +661,7 @@ def _to_observations(
             "reason": reasons[~good],
         }
     )
-    return observations, _concat_rejected([rejected])
+    return observations, rejected_frame([rejected], _REJECTED_COLUMNS)
 
 
 # --------------------------------------------------------------------------- history
@@ -752,7 +752,7 @@ def parse_ld_temporal(
             if times:
                 frames.append(_series_frame(site_id, etype, attr, times, values, units, site))
     result = _history_result(frames, opts)
-    extra = _concat_rejected([pd.DataFrame(rejected), result.rejected])
+    extra = rejected_frame([pd.DataFrame(rejected), result.rejected], _REJECTED_COLUMNS)
     return ParsedFrames(result.sites, result.observations, extra)
 
 
@@ -878,7 +878,7 @@ class _NgsiConnector(Connector):
         # when that follows discover_sites within the same refresh.
         self._reuse_s = max(1.0, min(30.0, context.config.refresh_seconds / 2))
         self._pending: tuple[float, pd.DataFrame] | None = None
-        self._rejected: list[pd.DataFrame] = []
+        self._refused = RefusedRows(self.source_id, _REJECTED_COLUMNS, "reading")
 
     @classmethod
     def _root(cls, url: str) -> str:
@@ -894,13 +894,6 @@ class _NgsiConnector(Connector):
     def close(self) -> None:
         """Close the HTTP session."""
         self.http.close()
-
-    def _note(self, rejected: pd.DataFrame) -> None:
-        if rejected.empty:
-            return
-        for reason, n in rejected["reason"].value_counts().items():
-            log.warning("source %s: rejected %d reading(s): %s", self.source_id, n, reason)
-        self._rejected = [*self._rejected[-50:], rejected]
 
     def _pages(self, url: str, params: dict[str, str], page_size: int) -> Iterator[Any]:
         """Each page of a limit/offset query, stopping at the broker's count header or
@@ -941,7 +934,7 @@ class _NgsiConnector(Connector):
         id and type, units, capacity, counting period). Raises ``ConnectorError``.
         """
         frames = self._read_entities()
-        self._note(frames.rejected)
+        self._refused.note(frames.rejected)
         self._pending = (time.monotonic(), frames.observations)
         return frames.sites
 
@@ -956,22 +949,15 @@ class _NgsiConnector(Connector):
             observations = pending[1]
         else:
             frames = self._read_entities()
-            self._note(frames.rejected)
+            self._refused.note(frames.rejected)
             observations = frames.observations
         observations = observations[observations["site_id"].isin(sites["id"])]
         return _newest(observations)
 
     def snapshot(self, now: datetime | None = None) -> Snapshot:
         """``Connector.snapshot``, also counting readings refused while parsing."""
-        self._rejected = []
-        snap = super().snapshot(now)
-        refused = _concat_rejected(self._rejected)
-        self._rejected = []
-        if not refused.empty:
-            snap.rejected += len(refused)
-            counts = refused["reason"].value_counts()
-            snap.notes.extend(f"rejected {n} reading(s): {reason}" for reason, n in counts.items())
-        return snap
+        self._refused.clear()
+        return self._refused.count_into(super().snapshot(now))
 
     def _types_of(self, sites: pd.DataFrame) -> list[str]:
         seen = {a.get("entity_type") for a in sites["attributes"] if isinstance(a, dict)}
@@ -981,7 +967,7 @@ class _NgsiConnector(Connector):
         self, parts: list[ParsedFrames], sites: pd.DataFrame, start: datetime, end: datetime
     ) -> pd.DataFrame:
         frames = _combine(parts)
-        self._note(frames.rejected)
+        self._refused.note(frames.rejected)
         obs = frames.observations
         lo, hi = pd.Timestamp(_iso(start)), pd.Timestamp(_iso(end))
         keep = obs["site_id"].isin(sites["id"]) & (obs["time"] >= lo) & (obs["time"] < hi)
@@ -991,7 +977,9 @@ class _NgsiConnector(Connector):
 
 def _combine(parts: list[ParsedFrames]) -> ParsedFrames:
     if not parts:
-        return ParsedFrames(empty_sites(), empty_observations(), _empty_rejected())
+        return ParsedFrames(
+            empty_sites(), empty_observations(), rejected_frame([], _REJECTED_COLUMNS)
+        )
     sites = [p.sites for p in parts if not p.sites.empty]
     obs = [p.observations for p in parts if not p.observations.empty]
     return ParsedFrames(
@@ -999,7 +987,7 @@ def _combine(parts: list[ParsedFrames]) -> ParsedFrames:
         if sites
         else empty_sites(),
         pd.concat(obs, ignore_index=True) if obs else empty_observations(),
-        _concat_rejected([p.rejected for p in parts]),
+        rejected_frame([p.rejected for p in parts], _REJECTED_COLUMNS),
     )
 
 

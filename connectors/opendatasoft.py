@@ -49,8 +49,10 @@ from connectors.http import HttpClient, HttpLimits
 from connectors.parsing import (
     HAS_OFFSET,
     ISO_START,
+    RefusedRows,
     as_float,
     local_to_utc,
+    rejected_frame,
     utc,
     whole_hours,
     within_platform_range,
@@ -195,10 +197,6 @@ class ParsedRecords:
     sites: pd.DataFrame
     observations: pd.DataFrame
     rejected: pd.DataFrame
-
-
-def _empty_rejected() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype="object") for c in _REJECTED_COLUMNS})
 
 
 # --------------------------------------------------------------------------- records
@@ -413,7 +411,9 @@ def parse_records(
             )
         )
     if frame.empty:
-        return ParsedRecords(empty_sites(), empty_observations(), _concat(rejected))
+        return ParsedRecords(
+            empty_sites(), empty_observations(), rejected_frame(rejected, _REJECTED_COLUMNS)
+        )
     ids = _column(frame, f.id).map(native_id_text).astype("object")
     site_ids = (source + ":" + ids.fillna("")).astype("object")
     no_id = ids.isna()
@@ -474,15 +474,8 @@ def parse_records(
     return ParsedRecords(
         sites,
         observations_frame(observations) if not observations.empty else empty_observations(),
-        _concat(rejected),
+        rejected_frame(rejected, _REJECTED_COLUMNS),
     )
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    keep = [f for f in frames if not f.empty]
-    if not keep:
-        return _empty_rejected()
-    return pd.concat(keep, ignore_index=True)[list(_REJECTED_COLUMNS)]
 
 
 def _newest(observations: pd.DataFrame) -> pd.DataFrame:
@@ -529,7 +522,7 @@ class OpenDataSoftConnector(Connector):
         )
         self._reuse_s = max(1.0, min(30.0, context.config.refresh_seconds / 2))
         self._pending: tuple[float, pd.DataFrame] | None = None
-        self._rejected: list[pd.DataFrame] = []
+        self._refused = RefusedRows(self.source_id, _REJECTED_COLUMNS, "row")
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -665,18 +658,11 @@ class OpenDataSoftConnector(Connector):
         ]
         return _combine(parts)
 
-    def _note(self, rejected: pd.DataFrame) -> None:
-        if rejected.empty:
-            return
-        for reason, n in rejected["reason"].value_counts().items():
-            log.warning("source %s: rejected %d row(s): %s", self.source_id, n, reason)
-        self._rejected = [*self._rejected[-50:], rejected]
-
     def _latest_records(self) -> ParsedRecords:
         hours = self.options.latest_hours
         start = datetime.now(UTC) - timedelta(hours=hours) if hours else None
         records = self._read_records(start, None)
-        self._note(records.rejected)
+        self._refused.note(records.rejected)
         return records
 
     def discover_sites(self) -> pd.DataFrame:
@@ -727,7 +713,7 @@ class OpenDataSoftConnector(Connector):
         ``ConnectorError``.
         """
         records = self._read_records(start, end)
-        self._note(records.rejected)
+        self._refused.note(records.rejected)
         obs = records.observations
         lo, hi = utc(start), utc(end)
         keep = obs["site_id"].isin(sites["id"]) & (obs["time"] >= lo) & (obs["time"] < hi)
@@ -736,15 +722,8 @@ class OpenDataSoftConnector(Connector):
 
     def snapshot(self, now: datetime | None = None) -> Snapshot:
         """``Connector.snapshot``, also counting rows refused while parsing."""
-        self._rejected = []
-        snap = super().snapshot(now)
-        refused = _concat(self._rejected)
-        self._rejected = []
-        if not refused.empty:
-            snap.rejected += len(refused)
-            counts = refused["reason"].value_counts()
-            snap.notes.extend(f"rejected {n} row(s): {reason}" for reason, n in counts.items())
-        return snap
+        self._refused.clear()
+        return self._refused.count_into(super().snapshot(now))
 
 
 def _page_len(payload: Any) -> int:
@@ -764,5 +743,5 @@ def _combine(parts: list[ParsedRecords]) -> ParsedRecords:
         if sites
         else empty_sites(),
         pd.concat(obs, ignore_index=True) if obs else empty_observations(),
-        _concat([p.rejected for p in parts]),
+        rejected_frame([p.rejected for p in parts], _REJECTED_COLUMNS),
     )

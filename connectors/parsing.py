@@ -4,34 +4,43 @@ Times become UTC nanosecond timestamps (the canonical frame's unit); a time that
 be read, that does not exist or exists twice in the city's local time (daylight saving
 changes), or that lies outside the range a platform can mean, becomes NaT and its row is
 rejected with that reason. Numbers become floats; anything that is not a number (null,
-booleans, objects, non-numeric text) becomes NaN.
+booleans, objects, non-numeric text) becomes NaN. ``RefusedRows`` keeps the rows a
+connector refused while parsing until its next snapshot counts and explains them.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from cockpit.model import Snapshot
+
 __all__ = [
     "HAS_OFFSET",
     "ISO_START",
     "PLATFORM_MAX",
     "PLATFORM_MIN",
+    "RefusedRows",
     "as_float",
     "as_floats",
     "iso_times",
     "iso_utc",
     "local_to_utc",
     "nanosecond_times",
+    "rejected_frame",
     "utc",
     "whole_hours",
     "within_platform_range",
 ]
+
+log = logging.getLogger(__name__)
 
 # A text that starts like an ISO 8601 date ("2026-11-24...").
 ISO_START: Final = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -128,3 +137,50 @@ def within_platform_range(parsed: pd.Series) -> pd.Series:
     first: a year like 2300 parses, but does not fit in nanoseconds)."""
     inside = parsed.where((parsed >= PLATFORM_MIN) & (parsed <= PLATFORM_MAX))
     return inside.astype("datetime64[ns, UTC]") if len(inside) else inside
+
+
+def rejected_frame(frames: list[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    """Frames of refused rows as one frame of ``columns`` (site, reason, ...), empty when
+    there are none."""
+    keep = [f for f in frames if not f.empty]
+    if not keep:
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+    return pd.concat(keep, ignore_index=True)[list(columns)]
+
+
+class RefusedRows:
+    """The rows one connector refused while parsing (each with a ``reason``), logged as
+    they come and kept until the next snapshot counts them and names the reasons."""
+
+    # Batches kept between snapshots at the most; older ones were logged already.
+    KEEP: Final = 50
+
+    def __init__(self, source_id: str, columns: Sequence[str], what: str) -> None:
+        self.source_id = source_id
+        self.columns = tuple(columns)
+        self.what = what  # "row", "reading": what a person calls one refused item
+        self._frames: list[pd.DataFrame] = []
+
+    def note(self, rejected: pd.DataFrame) -> None:
+        """Log each reason of ``rejected`` and keep its rows for the next snapshot."""
+        if rejected.empty:
+            return
+        for reason, n in rejected["reason"].value_counts().items():
+            log.warning("source %s: rejected %d %s(s): %s", self.source_id, n, self.what, reason)
+        self._frames = [*self._frames[-self.KEEP :], rejected]
+
+    def clear(self) -> None:
+        self._frames = []
+
+    def count_into(self, snap: Snapshot) -> Snapshot:
+        """``snap`` with the rows refused since ``clear`` added to its count and notes;
+        forgets them."""
+        refused = rejected_frame(self._frames, self.columns)
+        self._frames = []
+        if not refused.empty:
+            snap.rejected += len(refused)
+            counts = refused["reason"].value_counts()
+            snap.notes.extend(
+                f"rejected {n} {self.what}(s): {reason}" for reason, n in counts.items()
+            )
+        return snap

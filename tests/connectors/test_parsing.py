@@ -9,17 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cockpit.model import Snapshot, empty_observations, empty_sites
 from connectors.parsing import (
     HAS_OFFSET,
     ISO_START,
     PLATFORM_MAX,
     PLATFORM_MIN,
+    RefusedRows,
     as_float,
     as_floats,
     iso_times,
     iso_utc,
     local_to_utc,
     nanosecond_times,
+    rejected_frame,
     utc,
     whole_hours,
     within_platform_range,
@@ -130,3 +133,60 @@ def test_within_platform_range_bounds() -> None:
     found = within_platform_range(inside)
     assert found.notna().tolist() == [True, True, False]
     assert within_platform_range(pd.Series([], dtype="datetime64[ns, UTC]")).empty
+
+
+COLUMNS = ("site_id", "metric", "reason")
+
+
+def _refused(*rows: tuple[str, str, str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def test_rejected_frames_join_in_their_columns() -> None:
+    empty = rejected_frame([], COLUMNS)
+    assert empty.empty and list(empty.columns) == list(COLUMNS)
+    joined = rejected_frame(
+        [_refused(("a", "pm10", "no time")), _refused(), _refused(("b", "o3", "unit ppt"))],
+        COLUMNS,
+    )
+    assert joined["site_id"].tolist() == ["a", "b"] and list(joined.index) == [0, 1]
+
+
+def _snapshot() -> Snapshot:
+    return Snapshot(
+        source="air",
+        sites=empty_sites(),
+        observations=empty_observations(),
+        fetched_at=datetime(2026, 11, 24, tzinfo=UTC),
+        rejected=1,
+        notes=["rejected 1 site(s): coordinates outside the city"],
+    )
+
+
+def test_refused_rows_are_logged_then_counted_by_the_next_snapshot(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refused = RefusedRows("air", COLUMNS, "reading")
+    refused.note(_refused(("a", "pm10", "no time"), ("b", "pm10", "no time")))
+    refused.note(_refused())  # nothing refused: nothing noted
+    refused.note(_refused(("c", "o3", "unit ppt")))
+    assert "source air: rejected 2 reading(s): no time" in caplog.text
+    snap = refused.count_into(_snapshot())
+    assert snap.rejected == 4
+    assert snap.notes[1:] == ["rejected 2 reading(s): no time", "rejected 1 reading(s): unit ppt"]
+    again = refused.count_into(_snapshot())  # counted once only
+    assert again.rejected == 1 and len(again.notes) == 1
+
+
+def test_clear_forgets_rows_refused_before_a_snapshot() -> None:
+    refused = RefusedRows("air", COLUMNS, "row")
+    refused.note(_refused(("a", "pm10", "no time")))
+    refused.clear()
+    assert refused.count_into(_snapshot()).rejected == 1
+
+
+def test_only_the_latest_batches_are_kept() -> None:
+    refused = RefusedRows("air", COLUMNS, "row")
+    for n in range(RefusedRows.KEEP + 10):
+        refused.note(_refused((f"s{n}", "pm10", "no time")))
+    assert refused.count_into(_snapshot()).rejected == 1 + RefusedRows.KEEP + 1
