@@ -34,6 +34,7 @@ from connectors.opendatasoft import (
     parse_sites,
 )
 from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
+from tests.faultserver import MICROCLIMATE_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "opendatasoft"
@@ -80,21 +81,7 @@ PARKING: dict[str, Any] = {
     },
     "attributes": ["zone_number"],
 }
-MICROCLIMATE: dict[str, Any] = {
-    "dataset": MICRO,
-    "domain": "air",
-    "kind": "station",
-    "fields": {
-        "id": "device_id",
-        "name": "sensorlocation",
-        "time": "received_at",
-        "position": "latlong",
-    },
-    "values": {
-        "pm25": {"field": "pm25", "unit": "ug/m3"},
-        "pm10": {"field": "pm10", "unit": "ug/m3"},
-    },
-}
+MICROCLIMATE: dict[str, Any] = copy.deepcopy(MICROCLIMATE_OPTIONS)
 
 
 def load(name: str) -> Any:
