@@ -1,4 +1,5 @@
-"""Responses travel compressed and assets are cached by fingerprint, over real HTTP."""
+"""The app factory over real HTTP: responses travel compressed and assets are cached by
+fingerprint."""
 
 from __future__ import annotations
 
