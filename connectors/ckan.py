@@ -36,12 +36,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages, UpstreamStatusError
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import Connector, SourceContext, native_id_text, redact_url
 from connectors.http import HttpClient, HttpLimits
+from connectors.options import source_options
 from connectors.parsing import (
     HAS_OFFSET,
     as_float,
@@ -374,20 +375,6 @@ def _sort_key(field: str) -> str:
     return field if _IDENTIFIER.match(field) else '"' + field.replace('"', '""') + '"'
 
 
-def _options(context: SourceContext) -> CkanOptions:
-    limits = HttpLimits.__dataclass_fields__
-    raw = {k: v for k, v in context.config.options.items() if k not in limits}
-    try:
-        return CkanOptions.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(options)"
-        reason = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(
-            "city config", f"sources.{context.source_id}.options.{key}", reason
-        ) from None
-
-
 class CkanConnector(Connector):
     """Reads one CKAN DataStore resource through ``datastore_search``.
 
@@ -399,7 +386,7 @@ class CkanConnector(Connector):
 
     def __init__(self, context: SourceContext) -> None:
         super().__init__(context)
-        self.options = _options(context)
+        self.options = source_options(CkanOptions, context)
         if not context.config.url:
             raise ConfigError(
                 "city config", f"sources.{context.source_id}.url", "the CKAN site URL is required"

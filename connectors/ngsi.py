@@ -45,7 +45,7 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cockpit.errors import (
     ConfigError,
@@ -64,6 +64,7 @@ from cockpit.model import (
 )
 from cockpit.source import Connector, SourceContext
 from connectors.http import HttpClient, HttpLimits
+from connectors.options import source_options
 from connectors.parsing import (
     ISO_START,
     PLATFORM_MAX,
@@ -111,7 +112,6 @@ EXTRA_UNIT_FACTORS: Final[dict[tuple[str, str], float]] = {
 _ITEM: Final = "*item*"  # placeholder metric: decided by the entity's itemType
 _STATUS: Final[dict[str, float]] = {"occupied": 1.0, "free": 0.0}
 _LINK_REL: Final = "http://www.w3.org/ns/json-ld#context"
-_HTTP_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
 _REJECTED_COLUMNS: Final = ("site_id", "metric", "attr", "reason")
 
 
@@ -229,13 +229,7 @@ class NgsiOptions(BaseModel):
     @classmethod
     def from_context(cls, context: SourceContext) -> NgsiOptions:
         """The options of ``context``'s source; raises ``ConfigError`` naming the bad key."""
-        raw = {k: v for k, v in context.config.options.items() if k not in _HTTP_KEYS}
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in ("options", *first["loc"]))
-            raise ConfigError(f"[sources.{context.source_id}]", key, first["msg"]) from None
+        return source_options(cls, context)
 
 
 @dataclass(frozen=True)

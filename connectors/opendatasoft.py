@@ -33,7 +33,7 @@ from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages
 from cockpit.model import (
@@ -46,6 +46,7 @@ from cockpit.model import (
 )
 from cockpit.source import Connector, SourceContext, native_id_text
 from connectors.http import HttpClient, HttpLimits
+from connectors.options import source_options
 from connectors.parsing import (
     HAS_OFFSET,
     ISO_START,
@@ -72,7 +73,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_HTTP_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
 _FIELD_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REJECTED_COLUMNS: Final = ("site_id", "metric", "reason")
 
@@ -180,14 +180,7 @@ class OdsOptions(_Strict):
     @classmethod
     def from_context(cls, context: SourceContext) -> OdsOptions:
         """The options of ``context``'s source; raises ``ConfigError`` naming the bad key."""
-        raw = {k: v for k, v in context.config.options.items() if k not in _HTTP_KEYS}
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in ("options", *first["loc"]))
-            msg = str(first["msg"]).removeprefix("Value error, ")
-            raise ConfigError(f"[sources.{context.source_id}]", key, msg) from None
+        return source_options(cls, context)
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,13 @@ from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cockpit.errors import ConfigError, ConnectorError, DataError, ParseError, TooManyPages
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import Connector, SourceContext, native_id_text, redact_url
 from connectors.http import HttpClient, HttpLimits
+from connectors.options import source_options
 from connectors.parsing import as_floats, iso_times, utc
 from connectors.units import canonical_unit_factor, normalise_unit
 
@@ -648,19 +649,6 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
-def _options(context: SourceContext) -> SensorThingsOptions:
-    limits = HttpLimits.__dataclass_fields__
-    raw = {k: v for k, v in context.config.options.items() if k not in limits}
-    try:
-        return SensorThingsOptions.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            "city config", f"sources.{context.source_id}.options.{key}", str(first["msg"])
-        ) from None
-
-
 def _credentials(
     context: SourceContext, options: SensorThingsOptions
 ) -> tuple[dict[str, str], dict[str, str], tuple[str, ...]]:
@@ -693,7 +681,7 @@ class SensorThingsConnector(Connector):
 
     def __init__(self, context: SourceContext) -> None:
         super().__init__(context)
-        self.options = _options(context)
+        self.options = source_options(SensorThingsOptions, context)
         if not context.config.url:
             raise ConfigError(
                 "city config", f"sources.{context.source_id}.url", "the service root is required"
