@@ -69,8 +69,10 @@ from connectors.parsing import (
     ISO_START,
     PLATFORM_MAX,
     PLATFORM_MIN,
+    Parsed,
     RefusedRows,
     as_float,
+    combine,
     iso_utc,
     rejected_frame,
     utc,
@@ -232,16 +234,8 @@ class NgsiOptions(BaseModel):
         return source_options(cls, context)
 
 
-@dataclass(frozen=True)
-class ParsedFrames:
-    """What one answer gave: canonical sites and observations, and the rows refused.
-
-    ``rejected`` has columns site_id, metric, attr and reason.
-    """
-
-    sites: pd.DataFrame
-    observations: pd.DataFrame
-    rejected: pd.DataFrame
+# What one answer gave; ``rejected`` has columns site_id, metric, attr and reason.
+ParsedFrames = Parsed
 
 
 def _reject(site_id: str, reason: str, attr: str = "", metric: str = "") -> dict[str, str]:
@@ -970,19 +964,7 @@ class _NgsiConnector(Connector):
 
 
 def _combine(parts: list[ParsedFrames]) -> ParsedFrames:
-    if not parts:
-        return ParsedFrames(
-            empty_sites(), empty_observations(), rejected_frame([], _REJECTED_COLUMNS)
-        )
-    sites = [p.sites for p in parts if not p.sites.empty]
-    obs = [p.observations for p in parts if not p.observations.empty]
-    return ParsedFrames(
-        pd.concat(sites, ignore_index=True).drop_duplicates("id").reset_index(drop=True)
-        if sites
-        else empty_sites(),
-        pd.concat(obs, ignore_index=True) if obs else empty_observations(),
-        rejected_frame([p.rejected for p in parts], _REJECTED_COLUMNS),
-    )
+    return combine(parts, _REJECTED_COLUMNS)
 
 
 class NgsiLdConnector(_NgsiConnector):

@@ -27,7 +27,6 @@ import math
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,8 +49,10 @@ from connectors.options import source_options
 from connectors.parsing import (
     HAS_OFFSET,
     ISO_START,
+    Parsed,
     RefusedRows,
     as_float,
+    combine,
     local_to_utc,
     rejected_frame,
     utc,
@@ -183,13 +184,8 @@ class OdsOptions(_Strict):
         return source_options(cls, context)
 
 
-@dataclass(frozen=True)
-class ParsedRecords:
-    """What one answer gave: sites, observations and rejected rows (with a reason)."""
-
-    sites: pd.DataFrame
-    observations: pd.DataFrame
-    rejected: pd.DataFrame
+# What one answer gave: sites, observations and rejected rows (with a reason).
+ParsedRecords = Parsed
 
 
 # --------------------------------------------------------------------------- records
@@ -729,12 +725,4 @@ def _page_len(payload: Any) -> int:
 
 
 def _combine(parts: list[ParsedRecords]) -> ParsedRecords:
-    sites = [p.sites for p in parts if not p.sites.empty]
-    obs = [p.observations for p in parts if not p.observations.empty]
-    return ParsedRecords(
-        pd.concat(sites, ignore_index=True).drop_duplicates("id").reset_index(drop=True)
-        if sites
-        else empty_sites(),
-        pd.concat(obs, ignore_index=True) if obs else empty_observations(),
-        rejected_frame([p.rejected for p in parts], _REJECTED_COLUMNS),
-    )
+    return combine(parts, _REJECTED_COLUMNS)

@@ -14,22 +14,25 @@ import logging
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from cockpit.model import Snapshot
+from cockpit.model import Snapshot, empty_observations, empty_sites
 
 __all__ = [
     "HAS_OFFSET",
     "ISO_START",
     "PLATFORM_MAX",
     "PLATFORM_MIN",
+    "Parsed",
     "RefusedRows",
     "as_float",
     "as_floats",
+    "combine",
     "iso_times",
     "iso_utc",
     "local_to_utc",
@@ -146,6 +149,30 @@ def rejected_frame(frames: list[pd.DataFrame], columns: Sequence[str]) -> pd.Dat
     if not keep:
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
     return pd.concat(keep, ignore_index=True)[list(columns)]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one platform answer gave: canonical sites and observations, and the rows
+    refused (each with a ``reason``)."""
+
+    sites: pd.DataFrame
+    observations: pd.DataFrame
+    rejected: pd.DataFrame
+
+
+def combine(parts: Sequence[Parsed], columns: Sequence[str]) -> Parsed:
+    """The answers of several pages or queries as one: each site once (the first seen),
+    every observation, every refused row (in ``columns``)."""
+    sites = [p.sites for p in parts if not p.sites.empty]
+    obs = [p.observations for p in parts if not p.observations.empty]
+    return Parsed(
+        pd.concat(sites, ignore_index=True).drop_duplicates("id").reset_index(drop=True)
+        if sites
+        else empty_sites(),
+        pd.concat(obs, ignore_index=True) if obs else empty_observations(),
+        rejected_frame([p.rejected for p in parts], columns),
+    )
 
 
 class RefusedRows:

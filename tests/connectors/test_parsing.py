@@ -9,15 +9,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cockpit.model import Snapshot, empty_observations, empty_sites
+from cockpit.model import (
+    Snapshot,
+    empty_observations,
+    empty_sites,
+    observations_frame,
+    sites_frame,
+)
 from connectors.parsing import (
     HAS_OFFSET,
     ISO_START,
     PLATFORM_MAX,
     PLATFORM_MIN,
+    Parsed,
     RefusedRows,
     as_float,
     as_floats,
+    combine,
     iso_times,
     iso_utc,
     local_to_utc,
@@ -190,3 +198,42 @@ def test_only_the_latest_batches_are_kept() -> None:
     for n in range(RefusedRows.KEEP + 10):
         refused.note(_refused((f"s{n}", "pm10", "no time")))
     assert refused.count_into(_snapshot()).rejected == 1 + RefusedRows.KEEP + 1
+
+
+def _site(site_id: str, name: str) -> dict[str, object]:
+    return {
+        "id": site_id,
+        "name": name,
+        "domain": "air",
+        "lat": -37.8,
+        "lon": 144.9,
+        "source": "air",
+    }
+
+
+def test_answers_combine_with_each_site_once() -> None:
+    first = Parsed(
+        sites_frame([_site("air:1", "first name"), _site("air:2", "two")]),
+        observations_frame(
+            [{"site_id": "air:1", "metric": "pm10", "time": PLATFORM_MIN, "value": 1.0}]
+        ),
+        _refused(("air:9", "pm10", "no time")),
+    )
+    second = Parsed(
+        sites_frame([_site("air:1", "later name")]),
+        observations_frame(
+            [{"site_id": "air:1", "metric": "pm10", "time": PLATFORM_MAX, "value": 2.0}]
+        ),
+        _refused(),
+    )
+    combined = combine([first, second], COLUMNS)
+    assert combined.sites["id"].tolist() == ["air:1", "air:2"]
+    assert combined.sites["name"].tolist()[0] == "first name"
+    assert combined.observations["value"].tolist() == [1.0, 2.0]
+    assert combined.rejected["site_id"].tolist() == ["air:9"]
+
+
+def test_no_answers_combine_to_empty_frames() -> None:
+    empty = combine([], COLUMNS)
+    assert empty.sites.empty and empty.observations.empty and empty.rejected.empty
+    assert list(empty.rejected.columns) == list(COLUMNS)
