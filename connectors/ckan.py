@@ -42,7 +42,7 @@ from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages, Ups
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import Connector, SourceContext, native_id_text, redact_url
 from connectors.http import HttpClient, HttpLimits
-from connectors.options import source_options
+from connectors.options import MetricName, source_options
 from connectors.parsing import (
     HAS_OFFSET,
     as_float,
@@ -83,15 +83,8 @@ class ValueField(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    metric: str
+    metric: MetricName
     unit: str
-
-    @field_validator("metric")
-    @classmethod
-    def _known_metric(cls, value: str) -> str:
-        if value not in METRICS:
-            raise ValueError(f"unknown metric {value!r}; expected one of {list(METRICS)}")
-        return value
 
 
 class CkanOptions(BaseModel):

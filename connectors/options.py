@@ -8,19 +8,31 @@ source's key and the reason.
 
 from __future__ import annotations
 
-from typing import Final, TypeVar
+from typing import Annotated, Final, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from cockpit.errors import ConfigError
+from cockpit.model import METRICS
 from cockpit.source import SourceContext
 from connectors.http import HttpLimits
 
-__all__ = ["HTTP_LIMIT_KEYS", "source_options"]
+__all__ = ["HTTP_LIMIT_KEYS", "MetricName", "known_metric", "source_options"]
 
 HTTP_LIMIT_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
 
 Options = TypeVar("Options", bound=BaseModel)
+
+
+def known_metric(value: str) -> str:
+    """``value`` if it names a metric of the canonical model; raises ``ValueError``."""
+    if value not in METRICS:
+        raise ValueError(f"unknown metric {value!r}; expected one of {list(METRICS)}")
+    return value
+
+
+# An option that names a metric of the canonical model.
+MetricName = Annotated[str, AfterValidator(known_metric)]
 
 
 def source_options(model: type[Options], context: SourceContext) -> Options:

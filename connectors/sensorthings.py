@@ -46,7 +46,7 @@ from cockpit.errors import ConfigError, ConnectorError, DataError, ParseError, T
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import Connector, SourceContext, native_id_text, redact_url
 from connectors.http import HttpClient, HttpLimits
-from connectors.options import source_options
+from connectors.options import MetricName, source_options
 from connectors.parsing import as_floats, iso_times, utc
 from connectors.units import canonical_unit_factor, normalise_unit
 
@@ -102,7 +102,7 @@ class StreamRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    metric: str
+    metric: MetricName
     observed_property: str | None = None
     name: str | None = None
     properties: dict[str, str] = {}
@@ -111,13 +111,6 @@ class StreamRule(BaseModel):
     # The aggregation interval (ISO 8601, e.g. "PT15M") when the platform does not say it
     # in the Datastream's properties.aggregationDuration or the Observation's interval.
     interval: str | None = None
-
-    @field_validator("metric")
-    @classmethod
-    def _known_metric(cls, value: str) -> str:
-        if value not in METRICS:
-            raise ValueError(f"unknown metric {value!r}; expected one of {list(METRICS)}")
-        return value
 
     @field_validator("observed_property", "name")
     @classmethod

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cockpit.config import CityConfig
 from cockpit.errors import ConfigError
 from cockpit.source import SourceContext
-from connectors.options import HTTP_LIMIT_KEYS, source_options
+from connectors.options import HTTP_LIMIT_KEYS, MetricName, known_metric, source_options
 from tests.connectors.faults import TEST_OPTIONS
 
 
@@ -59,3 +59,14 @@ def test_a_wrong_option_is_a_config_error_naming_the_key(
     assert caught.value.key == key
     assert reason in caught.value.reason
     assert not caught.value.reason.startswith("Value error")
+
+
+class _Column(BaseModel):
+    metric: MetricName
+
+
+def test_a_metric_option_names_a_metric_of_the_model() -> None:
+    assert _Column(metric="pm10").metric == "pm10"
+    assert known_metric("pedestrians") == "pedestrians"
+    with pytest.raises(ValidationError, match="unknown metric 'noise'; expected one of"):
+        _Column(metric="noise")
