@@ -34,7 +34,7 @@ from connectors.opendatasoft import (
     parse_sites,
 )
 from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
-from tests.faultserver import MICROCLIMATE_OPTIONS
+from tests.faultserver import MICROCLIMATE_OPTIONS, PARKING_OPTIONS, PEDESTRIAN_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "opendatasoft"
@@ -48,39 +48,10 @@ BAYS = "on-street-parking-bay-sensors"
 MICRO = "microclimate-sensors-data"
 MICRO_PAGE = "microclimate-sensors-data_v2.1_records.json"
 
-PEDESTRIANS: dict[str, Any] = {
-    "dataset": COUNTS,
-    "domain": "pedestrians",
-    "kind": "counter",
-    "fields": {
-        "id": "location_id",
-        "name": "sensor_name",
-        "time": "sensing_date",
-        "hour": "hourday",
-        "position": "location",
-    },
-    "values": {"pedestrians": {"field": "pedestriancount", "unit": "persons/h"}},
-    "latest_hours": 72,
-    "sites": {
-        "dataset": LOCATIONS,
-        "fields": {"id": "location_id", "name": "sensor_description", "position": "location"},
-        "where": "status = 'A'",
-        "attributes": ["sensor_name", "installation_date"],
-    },
-}
-PARKING: dict[str, Any] = {
-    "dataset": BAYS,
-    "domain": "parking",
-    "kind": "bay",
-    "fields": {"id": "kerbsideid", "time": "lastupdated", "position": "location"},
-    "values": {
-        "bay_occupied": {
-            "field": "status_description",
-            "map": {"Present": 1, "Unoccupied": 0},
-        }
-    },
-    "attributes": ["zone_number"],
-}
+# The fault server's options for the same answers, plus what these tests read besides.
+PEDESTRIANS: dict[str, Any] = {**copy.deepcopy(PEDESTRIAN_OPTIONS), "latest_hours": 72}
+PEDESTRIANS["sites"]["attributes"] = ["sensor_name", "installation_date"]
+PARKING: dict[str, Any] = {**copy.deepcopy(PARKING_OPTIONS), "attributes": ["zone_number"]}
 MICROCLIMATE: dict[str, Any] = copy.deepcopy(MICROCLIMATE_OPTIONS)
 
 
