@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from cockpit.config import SourceConfig, load_config
+from cockpit.config import load_config
 from cockpit.errors import ConfigError, ConnectorError, FetchError, ParseError, TooManyPages
 from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS
 from cockpit.source import SourceContext, build_connector
@@ -34,6 +34,7 @@ from connectors.opendatasoft import (
     parse_sites,
 )
 from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
+from tests.connectors.sources import source_context
 from tests.faultserver import MICROCLIMATE_OPTIONS, PARKING_OPTIONS, PEDESTRIAN_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,17 +93,16 @@ def make(
     environ: dict[str, str] | None = None,
     url: str | None = None,
 ) -> OpenDataSoftConnector:
-    config = SourceConfig(
-        connector="opendatasoft",
-        name="Melbourne open data",
-        publisher="City of Melbourne",
-        licence="CC BY 4.0",
-        url=url or (server.url_for("/") if server else "http://127.0.0.1:9"),
-        credentials=credentials or {},
-        options={**TEST_OPTIONS, **options},
-    )
-    context = SourceContext(
-        "melbourne", config, bbox=bbox, timezone="Australia/Melbourne", environ=environ or {}
+    context = source_context(
+        "melbourne",
+        "opendatasoft",
+        url or (server.url_for("/") if server else "http://127.0.0.1:9"),
+        ("Melbourne open data", "City of Melbourne", "CC BY 4.0"),
+        options,
+        credentials,
+        environ,
+        bbox,
+        "Australia/Melbourne",
     )
     return OpenDataSoftConnector(context)
 
