@@ -394,6 +394,19 @@ def _entity_list(payload: Any, source: str, what: str) -> list[Any]:
     raise ParseError(source, f"expected a JSON array of {what}, got {type(payload).__name__}")
 
 
+def _known_entities(
+    payload: Any, source: str, what: str, rejected: list[dict[str, str]]
+) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """(compacted entity, id, type) of each entity of a type the cockpit reads (the query
+    may have asked for others); an entity that cannot be read is refused in ``rejected``."""
+    for raw in _entity_list(payload, source, what):
+        head = _entity_head(raw)
+        if isinstance(head, str):
+            rejected.append(_reject("", head))
+        elif head[2] in ENTITY_TYPES:
+            yield head
+
+
 def _entity_head(raw: Any) -> tuple[dict[str, Any], str, str] | str:
     """(compacted entity, id, type) or the reason the entity cannot be read."""
     if not isinstance(raw, dict):
@@ -439,14 +452,7 @@ def parse_entities(
     sites: list[dict[str, Any]] = []
     readings: list[dict[str, Any]] = []
     rejected: list[dict[str, str]] = []
-    for raw in _entity_list(payload, source, "entities"):
-        head = _entity_head(raw)
-        if isinstance(head, str):
-            rejected.append(_reject("", head))
-            continue
-        entity, eid, etype = head
-        if etype not in ENTITY_TYPES:
-            continue  # a type the cockpit does not read; the query asked for others
+    for entity, eid, etype in _known_entities(payload, source, "entities", rejected):
         attrs = {k: _attribute(v) for k, v in entity.items() if k not in ("id", "type", "@context")}
         _synthesised(etype, attrs)
         native = eid
@@ -725,14 +731,7 @@ def parse_ld_temporal(
     site_attrs, by_entity = _site_lookup(sites)
     frames: list[pd.DataFrame] = []
     rejected: list[dict[str, str]] = []
-    for raw in _entity_list(entities, source, "temporal entities"):
-        head = _entity_head(raw)
-        if isinstance(head, str):
-            rejected.append(_reject("", head))
-            continue
-        entity, eid, etype = head
-        if etype not in ENTITY_TYPES:
-            continue
+    for entity, eid, etype in _known_entities(entities, source, "temporal entities", rejected):
         site_id = by_entity.get(eid, f"{source}:{eid}")
         site = site_attrs.get(site_id, {})
         for attr in dict.fromkeys(r.attr for r in _READINGS[etype]):
