@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -15,18 +14,8 @@ from cockpit.twin import kpi
 from cockpit.twin.airindex import BANDS, INDEX_NAME
 from layouts.pages import methodology
 from tests.browser import T0, Clock, demo_runtime
+from tests.dashtree import text_of
 from wiring.runtime import Runtime
-
-
-def text_of(component: Any) -> str:
-    """All text in a Dash component tree, in order."""
-    if component is None:
-        return ""
-    if isinstance(component, str | int | float):
-        return str(component)
-    if isinstance(component, list | tuple):
-        return " ".join(text_of(c) for c in component)
-    return text_of(getattr(component, "children", None))
 
 
 @pytest.fixture(scope="module")
