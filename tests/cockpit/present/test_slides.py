@@ -277,10 +277,3 @@ def test_silent_kiosks_are_flagged_after_three_intervals() -> None:
     assert [(r.kiosk_id, r.silent) for r in rows] == [("b", True), ("c", True), ("a", False)]
     assert rows[2].age == "25 s" and rows[1].age == "3.0 h" and rows[0].screen == "station"
     assert rows[2].last == "2026-11-24 10:59:35"  # UTC+11 in summer
-
-
-def test_overview_map_is_a_picture_of_public_places(config: CityConfig, view: CityView) -> None:
-    svg = overview_svg(config, view, title="The city & its <sensors>")
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
-    assert "<title>The city &amp; its &lt;sensors&gt;</title>" in svg
-    assert svg.count("<polygon") + svg.count("<rect") > 2  # warn and alert marks
