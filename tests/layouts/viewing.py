@@ -1,13 +1,16 @@
-"""A request of one viewer, for calling a page's layout or a route's helper directly."""
+"""One viewer's requests: a request context for calling a page's layout directly, and a
+signed-in Flask test client for a route."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import flask
+from flask.testing import FlaskClient
 
-__all__ = ["viewing"]
+__all__ = ["signed_in", "viewing"]
 
 
 @contextmanager
@@ -19,3 +22,17 @@ def viewing(server: flask.Flask, role: str = "public", user: str = "") -> Iterat
             flask.session["user"] = user or role
             flask.session["role"] = role
         yield
+
+
+def signed_in(server: flask.Flask, user: str, password: str) -> FlaskClient:
+    """A Flask test client of ``server`` signed in as ``user`` through ``/signin``, as a
+    browser signs in: the form's CSRF token, then the post."""
+    client = server.test_client()
+    form = client.get("/signin").get_data(as_text=True)
+    found = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert found, "/signin carries a CSRF token"
+    answer = client.post(
+        "/signin", data={"user": user, "password": password, "csrf": found.group(1), "next": "/"}
+    )
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:200]
+    return client
