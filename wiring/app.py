@@ -16,6 +16,7 @@ from dash import Dash
 from cockpit.auth import may_see
 from layouts.components.shell import shell
 from layouts.pages import cockpit
+from layouts.routes import limits
 from layouts.routes.access import viewer_role
 from wiring.runtime import Runtime
 
@@ -74,6 +75,7 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     # the file behind it (one open file per request, a leak under load).
     server.config["COMPRESS_STREAMS"] = False
     flask_compress.Compress(server)
+    limits.install(app)
 
     city = runtime.city
     dash.register_page(
