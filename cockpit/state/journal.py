@@ -21,6 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.state.sqlite_wal import connect_wal
+from cockpit.validate import (
+    AUDIT_DETAIL_MAX,
+    DECISION_PLACE_MAX,
+    DECISION_WHAT_MAX,
+    NOTICE_LANGUAGES_MAX,
+    NOTICE_TEXT_MAX,
+    check_length,
+    clip,
+)
 
 __all__ = [
     "Acknowledgement",
@@ -29,12 +38,21 @@ __all__ = [
     "Heartbeat",
     "Journal",
     "Notice",
+    "audit_row",
     "check_decision",
     "check_notice",
+    "is_refusal",
+    "refusal_key",
     "notices_from_rows",
 ]
 
 SEVERITIES = ("info", "warning", "emergency")
+
+# Refused actions (a public visitor's attempt to publish, a sign-in without a token...)
+# cost an attacker nothing: each kind is counted per hour, and only the first
+# ``REFUSALS_KEPT_PER_HOUR`` of each kind are written to the audit log as samples.
+REFUSALS_KEPT_PER_HOUR = 20
+_REFUSAL_PREFIX = "refused:"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notices (
@@ -151,7 +169,13 @@ class Decision:
 
 def check_notice(notice: Notice) -> None:
     """Raises ValueError for a notice no kiosk could show: an unknown severity, no text in
-    any language, or an expiry not after its start."""
+    any language, a text longer than ``NOTICE_TEXT_MAX``, too many languages, or an expiry
+    not after its start."""
+    if len(notice.texts) > NOTICE_LANGUAGES_MAX:
+        raise ValueError(f"a notice may have at most {NOTICE_LANGUAGES_MAX} languages")
+    for language, text in notice.texts.items():
+        check_length(str(language), "a language code", 16)
+        check_length(text, f"the notice text ({language})", NOTICE_TEXT_MAX)
     if notice.severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}, not {notice.severity!r}")
     if not any(t.strip() for t in notice.texts.values()):
@@ -161,9 +185,49 @@ def check_notice(notice: Notice) -> None:
 
 
 def check_decision(decision: Decision) -> None:
-    """Raises ValueError for a decision that does not say what was done."""
+    """Raises ValueError for a decision that does not say what was done, or says it (or
+    where) at more than ``DECISION_WHAT_MAX`` (``DECISION_PLACE_MAX``) characters."""
     if not decision.what.strip():
         raise ValueError("a decision needs a description of what was done")
+    check_length(decision.what, "what was done", DECISION_WHAT_MAX)
+    check_length(decision.place, "the place", DECISION_PLACE_MAX)
+    if len(decision.kpis) > 50:
+        raise ValueError("a decision may name at most 50 indicators")
+
+
+def is_refusal(action: str) -> bool:
+    """True for an action that records something refused ("notice refused", ...)."""
+    return action.endswith(" refused")
+
+
+def refusal_key(action: str, when: datetime) -> str:
+    """The counter that counts refusals of ``action`` in ``when``'s hour."""
+    return f"{_REFUSAL_PREFIX}{_ts(when) // 3600}:{action}"
+
+
+def refusals_from_counters(rows: Iterable[Sequence[Any]], since: datetime) -> dict[str, int]:
+    """Refusals per action since ``since``'s hour, from ``(name, value)`` counter rows."""
+    first_hour = _ts(since) // 3600
+    out: dict[str, int] = {}
+    for name, value in rows:
+        hour, _, action = str(name).removeprefix(_REFUSAL_PREFIX).partition(":")
+        if str(name).startswith(_REFUSAL_PREFIX) and hour.isdigit() and int(hour) >= first_hour:
+            out[action] = out.get(action, 0) + int(value)
+    return out
+
+
+def audit_row(
+    actor: str, action: str, detail: str, address: str, when: datetime
+) -> tuple[int, str, str, str, str]:
+    """An audit entry as stored: time, then each text cut to its length limit, so a
+    5 kB id in a refused request stores a few hundred characters of it."""
+    return (
+        _ts(when),
+        clip(actor, 100),
+        clip(action, 64),
+        clip(detail, AUDIT_DETAIL_MAX),
+        clip(address, 64),
+    )
 
 
 # The columns ``notices_from_rows`` reads, in its order.
@@ -330,22 +394,45 @@ class Journal:
         address: str = "",
         now: datetime | None = None,
     ) -> None:
-        """Record a sign-in, a failed sign-in or a state-changing action."""
+        """Record a sign-in, a failed sign-in or a state-changing action. Texts are cut
+        to their limits; refusals beyond ``REFUSALS_KEPT_PER_HOUR`` of one kind in one
+        hour are only counted (``refusals``)."""
+        when = now or datetime.now(UTC)
         with self._write() as db:
+            if is_refusal(action):
+                key = refusal_key(clip(action, 64), when)
+                db.execute(
+                    "INSERT INTO counters VALUES (?, 1)"
+                    " ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                    (key,),
+                )
+                count = db.execute("SELECT value FROM counters WHERE name = ?", (key,))
+                if int(count.fetchone()[0]) > REFUSALS_KEPT_PER_HOUR:
+                    return
             db.execute(
                 "INSERT INTO audit (time, actor, action, detail, address) VALUES (?, ?, ?, ?, ?)",
-                (_ts(now or datetime.now(UTC)), actor, action, detail, address),
+                audit_row(actor, action, detail, address, when),
             )
 
-    def audit_log(self, limit: int = 200) -> list[AuditEvent]:
+    def audit_log(self, limit: int = 200, action: str | None = None) -> list[AuditEvent]:
+        """The newest ``limit`` audit entries, only those of ``action`` when given."""
+        where, params = ("WHERE action = ?", (action,)) if action else ("", ())
         rows = self._connect().execute(
-            "SELECT id, time, actor, action, detail, address FROM audit ORDER BY id DESC LIMIT ?",
-            (limit,),
+            "SELECT id, time, actor, action, detail, address FROM audit"
+            f" {where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
         )
         return [
             AuditEvent(_dt(t) or datetime.min.replace(tzinfo=UTC), a, act, d, addr, int(i))
             for i, t, a, act, d, addr in rows
         ]
+
+    def refusals(self, since: datetime) -> dict[str, int]:
+        """How many refusals of each kind were counted from ``since``'s hour on."""
+        rows = self._connect().execute(
+            "SELECT name, value FROM counters WHERE name LIKE ?", (_REFUSAL_PREFIX + "%",)
+        )
+        return refusals_from_counters(rows, since)
 
     # -- decision log ---------------------------------------------------------------
     def record_decision(self, decision: Decision, now: datetime | None = None) -> int:

@@ -30,12 +30,18 @@ from cockpit.state.journal import (
     Decision,
     Heartbeat,
     Notice,
+    REFUSALS_KEPT_PER_HOUR,
     _dt,
     _ts,
+    audit_row,
     check_decision,
     check_notice,
+    is_refusal,
     notices_from_rows,
+    refusal_key,
+    refusals_from_counters,
 )
+from cockpit.validate import clip
 from cockpit.state.postgres import PostgresConnections
 from cockpit.state.redis_store import BackendUnavailable
 
@@ -249,33 +255,53 @@ class PostgresJournal(PostgresConnections):
         address: str = "",
         now: datetime | None = None,
     ) -> None:
-        """Record a sign-in, a failed sign-in or a state-changing action."""
+        """Record a sign-in, a failed sign-in or a state-changing action, as the
+        embedded ``Journal.audit`` does (texts cut, refusals sampled)."""
+        when = now or datetime.now(UTC)
         with self._write() as db:
+            if is_refusal(action):
+                row = db.execute(
+                    self._sql(
+                        "INSERT INTO {schema}.journal_counters VALUES (%s, 1)"
+                        " ON CONFLICT (name) DO UPDATE"
+                        " SET value = {schema}.journal_counters.value + 1 RETURNING value"
+                    ),
+                    (_text(refusal_key(clip(action, 64), when)),),
+                ).fetchone()
+                if row and int(row[0]) > REFUSALS_KEPT_PER_HOUR:
+                    return
             db.execute(
                 self._sql(
                     "INSERT INTO {schema}.audit (time, actor, action, detail, address)"
                     " VALUES (%s, %s, %s, %s, %s)"
                 ),
-                (
-                    _ts(now or datetime.now(UTC)),
-                    _text(actor),
-                    _text(action),
-                    _text(detail),
-                    _text(address),
+                tuple(
+                    _text(v) if isinstance(v, str) else v
+                    for v in audit_row(actor, action, detail, address, when)
                 ),
             )
 
-    def audit_log(self, limit: int = 200) -> list[AuditEvent]:
+    def audit_log(self, limit: int = 200, action: str | None = None) -> list[AuditEvent]:
+        """The newest ``limit`` audit entries, only those of ``action`` when given."""
         # A negative limit means no limit, as in SQLite (LIMIT NULL in PostgreSQL).
+        where, params = ("WHERE action = %s", (_text(action),)) if action else ("", ())
         rows = self._rows(
             "SELECT id, time, actor, action, detail, address FROM {schema}.audit"
-            " ORDER BY id DESC LIMIT %s",
-            (None if limit < 0 else limit,),
+            f" {where} ORDER BY id DESC LIMIT %s",
+            (*params, None if limit < 0 else limit),
         )
         return [
             AuditEvent(_dt(t) or _MISSING, a, act, d, addr, int(i))
             for i, t, a, act, d, addr in rows
         ]
+
+    def refusals(self, since: datetime) -> dict[str, int]:
+        """How many refusals of each kind were counted from ``since``'s hour on."""
+        rows = self._rows(
+            "SELECT name, value FROM {schema}.journal_counters WHERE name LIKE %s",
+            ("refused:%",),
+        )
+        return refusals_from_counters(rows, since)
 
     # -- decision log ---------------------------------------------------------------
     def record_decision(self, decision: Decision, now: datetime | None = None) -> int:

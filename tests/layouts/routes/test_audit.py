@@ -1,0 +1,84 @@
+"""The audit view under a flood of refused actions, over real HTTP with parallel clients."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from cockpit.state.journal import REFUSALS_KEPT_PER_HOUR
+from cockpit.validate import AUDIT_DETAIL_MAX
+from tests.layouts.routes.test_signin import PASSWORDS, Client, app, base, runtime  # noqa: F401
+from wiring.runtime import Runtime
+
+FLOOD = 200
+
+
+def _refused_withdrawal(base: str, n: int) -> int:
+    """An anonymous request to withdraw a notice, its id 5 kB of text."""
+    notice_id = f"{n}-" + "x" * 5000
+    trigger = {"id": notice_id, "type": "cc-notice-withdraw"}
+    body = {
+        "output": "..cc-notice-list.children...cc-notice-status.children..",
+        "outputs": [
+            {"id": "cc-notice-list", "property": "children"},
+            {"id": "cc-notice-status", "property": "children"},
+        ],
+        "inputs": [
+            {"id": "cc-notice-publish", "property": "n_clicks", "value": None},
+            [{"id": trigger, "property": "n_clicks", "value": 1}],
+        ],
+        "state": [
+            [],
+            [],
+            {"id": "cc-notice-severity", "property": "value", "value": "info"},
+            {"id": "cc-notice-starts", "property": "value", "value": None},
+            {"id": "cc-notice-expires", "property": "value", "value": None},
+            {"id": "cc-notice-lang", "property": "data", "value": "en"},
+        ],
+        "changedPropIds": [
+            json.dumps(trigger, separators=(",", ":"), sort_keys=True) + ".n_clicks"
+        ],
+    }
+    answer = requests.post(
+        base + "/_dash-update-component",
+        json=body,
+        headers={"Connection": "close", "X-Forwarded-For": f"10.77.{n // 250}.{n % 250}"},
+        timeout=30,
+    )
+    return answer.status_code
+
+
+def test_a_flood_of_refused_actions_does_not_bury_the_log(base: str, runtime: Runtime) -> None:  # noqa: F811
+    executive = Client(base, "10.76.0.1")
+    assert executive.sign_in("eve", PASSWORDS["eve"]).status_code == 303
+    before = runtime.journal.refusals(runtime.city.clock()).get("notice refused", 0)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda n: _refused_withdrawal(base, n), range(FLOOD)))
+    assert set(statuses) == {403}
+    counted = runtime.journal.refusals(runtime.city.clock())["notice refused"]
+    assert counted - before == FLOOD
+    stored = runtime.journal.audit_log(5000, action="notice refused")
+    assert len(stored) <= REFUSALS_KEPT_PER_HOUR
+    assert all(len(e.detail) <= AUDIT_DETAIL_MAX for e in stored)
+
+    page = executive.get("/audit")
+    assert page.status_code == 200
+    # The executive's own sign-in is still among the newest entries shown.
+    assert "10.76.0.1" in page.text
+    assert f"notice refused {counted}" in page.text
+    assert page.text.count("x" * (AUDIT_DETAIL_MAX + 1)) == 0
+
+
+def test_the_audit_view_filters_by_kind(base: str, runtime: Runtime) -> None:  # noqa: F811
+    runtime.journal.audit("ana", "publish notice", "notice 99: info", "10.75.0.9")
+    executive = Client(base, "10.75.0.1")
+    executive.sign_in("eve", PASSWORDS["eve"])
+    only = executive.get("/audit?kind=publish%20notice")
+    assert only.status_code == 200
+    assert "notice 99: info" in only.text
+    assert "10.75.0.1" not in only.text  # the sign-in is another kind
+    everything = executive.get("/audit")
+    assert "10.75.0.1" in everything.text and "notice 99: info" in everything.text
+    assert 'href="/audit?kind=publish%20notice"' in everything.text
