@@ -42,8 +42,8 @@ __all__ = [
     "check_decision",
     "check_notice",
     "is_refusal",
-    "refusal_key",
     "notices_from_rows",
+    "refusal_key",
 ]
 
 SEVERITIES = ("info", "warning", "emergency")

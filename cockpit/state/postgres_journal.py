@@ -25,12 +25,12 @@ import psycopg
 
 from cockpit.state.journal import (
     NOTICE_COLUMNS,
+    REFUSALS_KEPT_PER_HOUR,
     Acknowledgement,
     AuditEvent,
     Decision,
     Heartbeat,
     Notice,
-    REFUSALS_KEPT_PER_HOUR,
     _dt,
     _ts,
     audit_row,
@@ -41,9 +41,9 @@ from cockpit.state.journal import (
     refusal_key,
     refusals_from_counters,
 )
-from cockpit.validate import clip
 from cockpit.state.postgres import PostgresConnections
 from cockpit.state.redis_store import BackendUnavailable
+from cockpit.validate import clip
 
 __all__ = ["PostgresJournal"]
 

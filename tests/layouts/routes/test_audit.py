@@ -15,7 +15,7 @@ from wiring.runtime import Runtime
 FLOOD = 200
 
 
-def _refused_withdrawal(base: str, n: int) -> int:
+def _refused_withdrawal(url: str, n: int) -> int:
     """An anonymous request to withdraw a notice, its id 5 kB of text."""
     notice_id = f"{n}-" + "x" * 5000
     trigger = {"id": notice_id, "type": "cc-notice-withdraw"}
@@ -42,7 +42,7 @@ def _refused_withdrawal(base: str, n: int) -> int:
         ],
     }
     answer = requests.post(
-        base + "/_dash-update-component",
+        url + "/_dash-update-component",
         json=body,
         headers={"Connection": "close", "X-Forwarded-For": f"10.77.{n // 250}.{n % 250}"},
         timeout=30,
