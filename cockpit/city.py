@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +26,7 @@ from cockpit.state.embedded import HistoryStore, SnapshotStore
 from cockpit.twin import kpi
 from cockpit.twin.states import site_states
 
-__all__ = ["City", "CityView", "SourceInfo"]
+__all__ = ["City", "CityView", "SourceInfo", "overall_status"]
 
 
 @dataclass(frozen=True)
@@ -475,18 +475,25 @@ class City:
             s: self.store.status(s).as_json(now, cfg.stale_after_seconds)
             for s, cfg in self.config.sources.items()
         }
-        worst = "ok"
         for entry in sources.values():
             entry.pop("notes", None)
-            if entry["status"] == "down" or (entry["status"] == "stale" and worst == "ok"):
-                worst = entry["status"]
         return {
             "city": self.config.city.name,
-            "status": worst,
+            "status": overall_status(sources.values()),
             "version": self.version(),
             "time": now.isoformat(),
             "sources": sources,
         }
+
+
+def overall_status(entries: Iterable[dict[str, Any]]) -> str:
+    """The worst of the sources' ``status`` in ``entries``: ``down``, else ``stale``, else
+    ``ok`` (also for no sources at all)."""
+    worst = "ok"
+    for entry in entries:
+        if entry["status"] == "down" or (entry["status"] == "stale" and worst == "ok"):
+            worst = entry["status"]
+    return worst
 
 
 def _layer_metrics(metric: str) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ import flask_compress
 from dash import Dash
 
 from cockpit.auth import may_see
+from cockpit.city import overall_status
 from layouts.components.shell import shell
 from layouts.pages import cockpit
 from layouts.routes import limits
@@ -96,6 +97,8 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
                 del report["sources"][source_id]
             elif role == "public":
                 entry.pop("last_error", None)
+        # The overall status speaks of the sources this viewer may see, no others.
+        report["status"] = overall_status(report["sources"].values())
         status = 503 if report["status"] == "down" else 200
         return flask.make_response(flask.jsonify(report), status)
 
