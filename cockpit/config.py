@@ -288,7 +288,7 @@ class SecurityConfig(_Strict):
     trusted_proxies: int = Field(default=0, ge=0, le=5)
     # A sign-in lasts this long, then the user signs in again.
     session_hours: float = Field(default=8, gt=0, le=24 * 30)
-    # Failed sign-ins allowed per user name and per address within the window.
+    # Sign-in attempts allowed per address and per user name at an address in the window.
     signin_attempts: int = Field(default=5, ge=1, le=1000)
     signin_window_minutes: float = Field(default=15, gt=0, le=24 * 60)
 
