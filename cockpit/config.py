@@ -270,6 +270,10 @@ class KioskConfig(_Strict):
     # The phone view a passer-by opens from the kiosk's QR code.
     phone_url: str = ""
     screens: dict[str, KioskScreenConfig] = {}
+    # The kiosks (``/kiosk?id=...``) listed on the staff's /kiosks page, besides the
+    # screen names and the kiosks staff register there. Any other id is still served,
+    # as a generic public kiosk, but not recorded or listed.
+    ids: list[str] = []
 
 
 class PrivacyConfig(_Strict):

@@ -466,11 +466,13 @@ def register(app: Dash, runtime: Runtime) -> None:
             kid = content.kiosk_id(params.get("id"), screen.id)
             now = runtime.city.clock()
             _, showing = content.slide_at(screen, datetime.now().timestamp())
-            runtime.journal.beat(
-                kid,
-                {"screen": screen.id, "language": showing, "version": runtime.city.version()},
-                now=now,
-            )
+            registered = {b.kiosk_id for b in runtime.journal.heartbeats()}
+            if content.kiosk_listed(config, kid, registered):  # made-up ids leave no trace
+                runtime.journal.beat(
+                    kid,
+                    {"screen": screen.id, "language": showing, "version": runtime.city.version()},
+                    now=now,
+                )
             current = current_state(runtime, now)
             if current.key == state.get("key"):
                 return no_update, no_update, beat
