@@ -24,6 +24,7 @@ from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.timefmt import local_time
 from cockpit.twin import forecast as twin_forecast
+from cockpit.validate import bounded_int_or_none
 from layouts.components import timemachine as tm
 from layouts.components import twin_panels as twin
 from layouts.components.html_attrs import html_attrs
@@ -441,6 +442,8 @@ def register_callbacks(app: Dash, city: City) -> None:
             at = int(flask.request.args.get("t", ""))
         except ValueError:
             return flask.make_response("t must be a time in epoch seconds", 400)
+        if tm.valid_anchor(at) is None:  # before 1970 or after 2200: no datetime for it
+            return flask.make_response("replay reaches back 7 days at most", 400)
         now = city.clock()
         moment = datetime.fromtimestamp(at, now.tzinfo)
         if moment > now or moment < now - timedelta(days=8):
@@ -592,6 +595,8 @@ def register_callbacks(app: Dash, city: City) -> None:
     )
     def pick(_: list[Any]) -> str:
         clicked = ctx.triggered[0]["value"] if ctx.triggered else None
+        if not isinstance(clicked, dict) or not isinstance(clicked.get("properties"), dict):
+            raise PreventUpdate
         site_id = (clicked or {}).get("properties", {}).get("id") if clicked else None
         if not site_id or (clicked or {}).get("properties", {}).get("cluster"):
             raise PreventUpdate
@@ -618,8 +623,9 @@ def register_callbacks(app: Dash, city: City) -> None:
         anchor: int | None,
         language: str | None,
     ) -> tuple[Any, ...]:
-        if not site_id:
+        if not site_id or not isinstance(site_id, str):
             raise PreventUpdate
+        range_id = range_id if isinstance(range_id, str) else "24h"
         _ = _t(language)
         role = viewer_role()
         view = city.view(role)
@@ -664,7 +670,7 @@ def register_callbacks(app: Dash, city: City) -> None:
         prevent_initial_call=True,
     )
     def cursor(offset: float | None, anchor: int | None, site_id: str | None) -> Patch:
-        if not site_id:
+        if not site_id or not isinstance(site_id, str):
             raise PreventUpdate
         patch = Patch()
         patch["layout"]["shapes"] = cursor_shapes(_moment(anchor, offset), tz)
@@ -678,7 +684,8 @@ def register_callbacks(app: Dash, city: City) -> None:
         prevent_initial_call=True,
     )
     def free_bays(hour: int | None, site_id: str | None, language: str | None) -> Any:
-        if not site_id or hour is None:
+        hour = bounded_int_or_none(hour, 0, 23)
+        if not site_id or not isinstance(site_id, str) or hour is None:
             raise PreventUpdate
         _ = _t(language)
         view = city.view(viewer_role())

@@ -26,6 +26,7 @@ from cockpit.present import slides as content
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.slides import Heading, Screen, Slide
 from cockpit.state.journal import Notice
+from cockpit.validate import bounded_int_or_none
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kiosk_map import free_bay_colour, overview_svg
 from wiring.runtime import Runtime
@@ -459,7 +460,7 @@ def register(app: Dash, runtime: Runtime) -> None:
         # reads the public view: only "screen", "id" and "lang" are used, as names.
         params = params if isinstance(params, dict) else {}
         state = state if isinstance(state, dict) else {}
-        beat = {"key": state.get("key", ""), "beat": int(n or 0)}
+        beat = {"key": state.get("key", ""), "beat": bounded_int_or_none(n, 0, 2**53) or 0}
         try:
             lang = params.get("lang") if isinstance(params.get("lang"), str) else None
             screen = content.screen_for(config, str(params.get("screen") or ""), lang)

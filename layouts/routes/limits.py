@@ -12,18 +12,22 @@ Callback requests
     ``MAX_JSON_DEPTH`` deep (measured without parsing, so a 100,000-deep array cannot
     exhaust the parser's stack), naming a callback the cockpit has, with the inputs and
     states that callback declares (at most ``MAX_CALLBACK_VALUES`` values, counting each
-    member of a pattern-matching group). Anything else is answered 400 with a short plain
-    message; Dash never sees it.
+    member of a pattern-matching group), and properties whose type all components share
+    (click counts, URL parts, flags, click data) of that type. Anything else is answered
+    400 with a short plain message; Dash never sees it. A request for a script of a
+    library the cockpit does not have is answered 404.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Final
 
 import flask
 from dash import Dash
+from dash.exceptions import DependencyException, UnsupportedRelativePath
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -42,6 +46,12 @@ MAX_JSON_DEPTH: Final = 64
 MAX_CALLBACK_VALUES: Final = 2_000
 CALLBACK_PATH: Final = "/_dash-update-component"
 
+# Properties whose type every Dash component agrees on: a value of another type is a
+# crafted request, refused here so that no callback has to guess what it means.
+_COUNTERS: Final = frozenset({"n_clicks", "n_intervals", "n_submit", "n_blur"})
+_TEXTS: Final = frozenset({"pathname", "search", "hash", "href"})
+_FLAGS: Final = frozenset({"hidden", "disabled", "is_open", "open"})
+_OBJECTS: Final = frozenset({"clickData", "hoverData", "selectedData", "relayoutData"})
 _STRING_OR_BRACKET: Final = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _WILDCARDS: Final = ('["ALL"]', '["ALLSMALLER"]')
 
@@ -71,6 +81,49 @@ def _is_group(dependency: dict[str, Any]) -> bool:
     return any(w in str(dependency.get("id", "")) for w in _WILDCARDS)
 
 
+def _well_typed(prop: str, value: Any) -> bool:
+    """False when ``value`` cannot be ``prop``'s value in any Dash component."""
+    if value is None:
+        return prop != "pathname"
+    if prop in _COUNTERS:
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and 0 <= value <= 2**53
+        )
+    if prop in _TEXTS:
+        return isinstance(value, str)
+    if prop in _FLAGS:
+        return isinstance(value, bool)
+    if prop in _OBJECTS:
+        return isinstance(value, dict)
+    return True
+
+
+def _same_id(sent: Any, declared: Any) -> bool:
+    """True when the sent component id fits the declared one: the same string, or for a
+    pattern (a JSON object) the same keys with the fixed values equal and each wildcard
+    a string or a number."""
+    if isinstance(declared, str) and declared.startswith("{"):
+        try:
+            declared = json.loads(declared)
+        except ValueError:
+            return False
+    if not isinstance(declared, dict):
+        return sent == declared
+    if not isinstance(sent, dict) or set(sent) != set(declared):
+        return False
+    for key, pattern in declared.items():
+        value = sent[key]
+        if isinstance(pattern, list):  # a wildcard
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                return False
+        elif value != pattern:
+            return False
+    return True
+
+
 def _count_values(sent: Any, declared: list[dict[str, Any]], where: str) -> int:
     if not isinstance(sent, list) or len(sent) != len(declared):
         raise BadCallbackRequest(f"{where} do not match the callback")
@@ -82,8 +135,12 @@ def _count_values(sent: Any, declared: list[dict[str, Any]], where: str) -> int:
         for member in members:
             if not isinstance(member, dict) or not isinstance(member.get("property"), str):
                 raise BadCallbackRequest(f"{where} do not match the callback")
-            if not isinstance(member.get("id"), str | dict):
+            if not _same_id(member.get("id"), dependency.get("id")):
                 raise BadCallbackRequest(f"{where} do not match the callback")
+            if member["property"] == "id" and member.get("value", member["id"]) != member["id"]:
+                raise BadCallbackRequest("an id property differs from its component's id")
+            if not _well_typed(member["property"], member.get("value")):
+                raise BadCallbackRequest(f"{member['property']} has a value of the wrong type")
         count += len(members)
     return count
 
@@ -104,7 +161,7 @@ def check_callback_body(body: bytes, callback_map: dict[str, Any]) -> dict[str, 
         raise BadCallbackRequest("the request is not a JSON object")
     output = parsed.get("output")
     callback = callback_map.get(output) if isinstance(output, str) else None
-    if callback is None:
+    if callback is None or "callback" not in callback:  # unknown, or run in the browser
         raise BadCallbackRequest("no such callback")
     outputs = parsed.get("outputs", [])
     if not isinstance(outputs, list | dict):
@@ -157,5 +214,13 @@ def install(app: Dash) -> None:
             return _plain(f"Bad callback request: {exc}.", 400)
         return None
 
+    def unknown_library(_error: DependencyException) -> flask.Response:
+        return _plain("No such file.", 404)
+
+    def foreign_path(_error: UnsupportedRelativePath) -> flask.Response:
+        return _plain("Bad callback request: the page's path is not the cockpit's.", 400)
+
+    server.register_error_handler(DependencyException, unknown_library)
+    server.register_error_handler(UnsupportedRelativePath, foreign_path)
     # After Dash's own set-up hook, which completes ``callback_map`` on the first request.
     server.before_request(before_request)

@@ -136,6 +136,7 @@ def test_a_sign_in_form_within_the_limit_is_still_read(base: str) -> None:
         ("not json", "not JSON"),
         ('{"output": "cc-nothing.children", "inputs": []}', "no such callback"),
         ('{"output": 7, "inputs": []}', "no such callback"),
+        ('{"output": "cc-kiosk-ask.data", "inputs": []}', "no such callback"),  # in the browser
         ('{"output": "cc-version.data", "inputs": []}', "inputs do not match"),
         ('{"output": "cc-version.data", "inputs": "x", "state": []}', "inputs do not match"),
         (
@@ -143,6 +144,19 @@ def test_a_sign_in_form_within_the_limit_is_still_read(base: str) -> None:
             "inputs do not match",
         ),
         (json.dumps({**VERSION_CALL, "state": [1]}), "states do not match"),
+        (
+            json.dumps({**VERSION_CALL, "state": [{"id": "cc-other", "property": "data"}]}),
+            "states do not match",
+        ),
+        (
+            json.dumps(
+                {
+                    **VERSION_CALL,
+                    "inputs": [{"id": "cc-tick", "property": "n_intervals", "value": -1}],
+                }
+            ),
+            "n_intervals has a value of the wrong type",
+        ),
         (json.dumps({**VERSION_CALL, "changedPropIds": [{}]}), "changed properties"),
         (json.dumps({**VERSION_CALL, "outputs": 3}), "outputs do not match"),
     ],
@@ -166,7 +180,14 @@ def test_too_many_pattern_matched_values_are_refused(base: str) -> None:
             {"id": "cc-notice-status", "property": "children"},
         ],
         "inputs": [{"id": "cc-notice-publish", "property": "n_clicks", "value": None}, members],
-        "state": [[], [], *[{"id": f"s{n}", "property": "value"} for n in range(4)]],
+        "state": [
+            [],
+            [],
+            {"id": "cc-notice-severity", "property": "value", "value": "info"},
+            {"id": "cc-notice-starts", "property": "value", "value": None},
+            {"id": "cc-notice-expires", "property": "value", "value": None},
+            {"id": "cc-notice-lang", "property": "data", "value": "en"},
+        ],
         "changedPropIds": [],
     }
     answer = _post(base, json.dumps(body))
@@ -181,7 +202,13 @@ def test_json_depth_counts_brackets_outside_strings_only() -> None:
 
 
 def test_check_callback_body_accepts_the_declared_shape() -> None:
-    callback_map = {"cc-version.data": {"inputs": [{"id": "cc-tick"}], "state": [{"id": "v"}]}}
+    callback_map = {
+        "cc-version.data": {
+            "inputs": [{"id": "cc-tick"}],
+            "state": [{"id": "cc-version"}],
+            "callback": print,
+        }
+    }
     assert check_callback_body(json.dumps(VERSION_CALL).encode(), callback_map)["output"]
     deep = b'{"output": ' + b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1) + b"}"
     with pytest.raises(BadCallbackRequest, match="too deeply"):
