@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 import dash
@@ -45,6 +46,16 @@ FEATURES = (
     "layouts.pages.notices",
     "layouts.pages.decisions",
 )
+
+
+def _damaged_parts(runtime: Runtime) -> dict[str, str]:
+    """The stores found damaged at start-up and started afresh: part -> what happened."""
+    found = {}
+    for store in (runtime.store, runtime.history, runtime.journal):
+        recovery = getattr(store, "recovered", None)
+        if recovery is not None:
+            found[recovery.part] = recovery.message()
+    return found
 
 
 def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
@@ -99,8 +110,28 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
                 entry.pop("last_error", None)
         # The overall status speaks of the sources this viewer may see, no others.
         report["status"] = overall_status(report["sources"].values())
-        status = 503 if report["status"] == "down" else 200
+        damaged = _damaged_parts(runtime)
+        if damaged:  # operators read the files' names; the public only which parts
+            report["damaged"] = damaged if role != "public" else dict.fromkeys(damaged, "")
+        lost_history = "history" in damaged
+        status = 503 if report["status"] == "down" or lost_history else 200
         return flask.make_response(flask.jsonify(report), status)
+
+    def damaged_database(error: sqlite3.DatabaseError) -> flask.Response:
+        log.error(
+            "a database file in %s is damaged (%s): stop the cockpit and check "
+            "history.sqlite, journal.sqlite and snapshots/; a restart moves a damaged "
+            "file aside and starts it afresh",
+            getattr(runtime.store, "directory", "the data folder"),
+            error,
+        )
+        response = flask.make_response(
+            "Part of City Cockpit's stored data is damaged. The operators have been told.", 503
+        )
+        response.mimetype = "text/plain"
+        return response
+
+    server.register_error_handler(sqlite3.DatabaseError, damaged_database)
 
     if start_refresher and runtime.refreshes_in_process:
         runtime.refresher.start()

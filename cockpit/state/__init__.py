@@ -2,7 +2,8 @@
 processes and machines (Redis for snapshots, leases and the data version; PostgreSQL for
 history and the journal of notices, acknowledgements, decisions, kiosk heartbeats and
 audit). ``open_stores`` and ``open_journal`` pick by ``[backend] kind`` in the city
-config."""
+config. A damaged embedded file is moved aside and started afresh
+(``cockpit.state.recover``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from cockpit.config import CityConfig
 from cockpit.state.embedded import HistoryStore, SnapshotStore
 from cockpit.state.journal import Journal
+from cockpit.state.recover import open_recovering
 
 if TYPE_CHECKING:
     from cockpit.state.postgres_history import PostgresHistory
@@ -45,7 +47,10 @@ def open_stores(
         except BaseException:
             store.close()
             raise
-    return SnapshotStore(directory), open_history(config, directory)
+    snapshots = open_recovering(
+        "snapshots", directory / "snapshots", lambda: SnapshotStore(directory)
+    )
+    return snapshots, open_history(config, directory)
 
 
 def open_history(config: CityConfig, directory: Path) -> HistoryStore | PostgresHistory:
@@ -60,7 +65,11 @@ def open_history(config: CityConfig, directory: Path) -> HistoryStore | Postgres
             config.backend.postgres_schema,
             storage.rollup_days,
         )
-    return HistoryStore(directory, storage.history_days, storage.rollup_days)
+    return open_recovering(
+        "history",
+        directory / "history.sqlite",
+        lambda: HistoryStore(directory, storage.history_days, storage.rollup_days),
+    )
 
 
 def open_journal(config: CityConfig, directory: Path) -> Journal | PostgresJournal:
@@ -72,4 +81,4 @@ def open_journal(config: CityConfig, directory: Path) -> Journal | PostgresJourn
         from cockpit.state.postgres_journal import PostgresJournal
 
         return PostgresJournal(config.backend.postgres_dsn, config.backend.postgres_schema)
-    return Journal(directory)
+    return open_recovering("journal", directory / "journal.sqlite", lambda: Journal(directory))
