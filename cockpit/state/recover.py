@@ -17,6 +17,7 @@ Each store that was recovered carries a ``Recovery`` in its ``recovered`` attrib
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import sqlite3
@@ -87,8 +88,7 @@ def open_recovering(part: str, path: Path, opener: Callable[[], T]) -> T:
         recovered = Recovery(part, path, moved, str(exc))
         log.error("%s", recovered.message())
         opened = opener()
-    try:
+    # A store with __slots__ keeps no note: the log has said it all.
+    with contextlib.suppress(AttributeError):
         opened.recovered = recovered  # type: ignore[attr-defined]
-    except AttributeError:  # a store with __slots__: the log has said it all
-        pass
     return opened
