@@ -328,3 +328,61 @@ def test_signed_in_answers_are_kept_out_of_shared_caches(base: str) -> None:
     assert client.get("/").headers["Cache-Control"] == "private, no-store"
     # Scripts and styles are the same for everyone and stay cacheable.
     assert "no-store" not in client.get("/assets/cockpit.css").headers.get("Cache-Control", "")
+
+
+def test_a_burst_of_guesses_on_two_gunicorn_workers_gets_the_allowed_checks(
+    tmp_path: Path,
+) -> None:
+    """The same burst against two worker processes sharing the city's data folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.browser import free_port
+
+    root = Path(__file__).resolve().parents[3]
+    demo = (root / "cities" / "demo-melbourne.toml").read_text(encoding="utf-8")
+    text = demo.replace('"demo-melbourne/', f'"{root / "cities" / "demo-melbourne"}/')
+    digest = hash_password(PASSWORDS["sam"])
+    text += f'\n[access.users.sam]\nrole = "staff"\npassword_hash = "{digest}"\n'
+    config = tmp_path / "city.toml"
+    config.write_text(text, encoding="utf-8")
+    port = free_port()
+    env = {
+        **os.environ,
+        "CITY_COCKPIT_CONFIG": str(config),
+        "CITY_COCKPIT_DATA": str(tmp_path / "data"),
+        "CITY_COCKPIT_SECRET_KEY": "test-secret-for-two-workers",
+    }
+    log = (tmp_path / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--no-control-socket", "-w", "2",
+         "--threads", "20", "-b", f"127.0.0.1:{port}", "app:server"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(base + "/signin", timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        clients = [Client(base, "10.90.0.1") for _ in range(40)]
+        tokens = [c.token() for c in clients]
+
+        def attempt(i: int) -> int:
+            data = {"user": "sam", "password": f"wrong {i}", "csrf": tokens[i]}
+            return clients[i].post("/signin", data).status_code
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            statuses = list(pool.map(attempt, range(40)))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+        log.close()
+    assert statuses.count(401) == 5, statuses
+    assert statuses.count(429) == 35
