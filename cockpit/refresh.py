@@ -132,6 +132,8 @@ class Refresher:
                 self.store.release(mark)
                 if not self.store.claim(mark, ttl_s=600, owner=me):
                     continue
+            if self.history.mark(mark):  # another process finished it meanwhile
+                continue
             self.history.set_mark(holder_key(source), me)
             connector = self.connectors[source]
             end = self.clock()
@@ -153,8 +155,9 @@ class Refresher:
                 log.warning("backfill of %s failed (resumed at the next try): %s", source, exc)
                 self.store.release(mark)
                 continue
+            # The lease is kept until it expires: a process that read the source list
+            # before this mark was set finds the lease taken, not a backfill to redo.
             self.history.set_mark(mark, end.isoformat())
-            self.store.release(mark)
             if resumed:
                 log.info(
                     "resumed the backfill of %s from %s: %d of %d days were done before, "
