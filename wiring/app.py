@@ -99,6 +99,9 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     for name in FEATURES:
         importlib.import_module(name).register(app, runtime)
 
+    # What a request found damaged while serving (the newest only), for /health.
+    seen_damage: list[str] = []
+
     @server.route("/health")
     def health() -> flask.Response:
         report = city.health()
@@ -111,18 +114,22 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
         # The overall status speaks of the sources this viewer may see, no others.
         report["status"] = overall_status(report["sources"].values())
         damaged = _damaged_parts(runtime)
+        if seen_damage:  # a request met a damaged file since start-up
+            damaged["storage"] = seen_damage[-1]
         if damaged:  # operators read the files' names; the public only which parts
             report["damaged"] = damaged if role != "public" else dict.fromkeys(damaged, "")
-        lost_history = "history" in damaged
+        lost_history = "history" in damaged or "storage" in damaged
         status = 503 if report["status"] == "down" or lost_history else 200
         return flask.make_response(flask.jsonify(report), status)
 
     def damaged_database(error: sqlite3.DatabaseError) -> flask.Response:
+        folder = getattr(runtime.store, "directory", "the data folder")
+        seen_damage[:] = [f"a database file in {folder} is damaged ({error})"]
         log.error(
             "a database file in %s is damaged (%s): stop the cockpit and check "
             "history.sqlite, journal.sqlite and snapshots/; a restart moves a damaged "
             "file aside and starts it afresh",
-            getattr(runtime.store, "directory", "the data folder"),
+            folder,
             error,
         )
         response = flask.make_response(

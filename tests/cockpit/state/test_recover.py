@@ -110,3 +110,31 @@ def test_an_intact_file_is_left_alone(folder: Path) -> None:
         assert not list(folder.rglob("*.damaged-*"))
     finally:
         runtime.close()
+
+
+def test_a_history_damaged_while_serving_answers_503_not_500(folder: Path) -> None:
+    import requests
+
+    from tests.layouts.test_permissions import serve
+
+    runtime = _city(folder)
+    try:
+        app = create_app(runtime, start_refresher=False)
+        site = str(runtime.city.view("public").sites["id"].iloc[0])
+        with serve(app) as base:
+            assert requests.get(base + "/health", timeout=30).status_code == 200
+            _damage(folder / "history.sqlite")
+            paths = [
+                "/api/v1/kpis",
+                "/api/v1/observations/latest",
+                f"/api/v1/sites/{site}/observations",
+                f"/export/site/{site}.csv",
+            ]
+            statuses = {p: requests.get(base + p, timeout=30).status_code for p in paths}
+            assert 500 not in statuses.values(), statuses
+            assert 503 in statuses.values(), statuses  # the history is read and found damaged
+            health = requests.get(base + "/health", timeout=30)
+            assert health.status_code == 503
+            assert "storage" in health.json()["damaged"]
+    finally:
+        runtime.close()
