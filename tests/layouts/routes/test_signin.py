@@ -347,6 +347,7 @@ def test_a_burst_of_guesses_on_two_gunicorn_workers_gets_the_allowed_checks(
     text = demo.replace('"demo-melbourne/', f'"{root / "cities" / "demo-melbourne"}/')
     digest = hash_password(PASSWORDS["sam"])
     text += f'\n[access.users.sam]\nrole = "staff"\npassword_hash = "{digest}"\n'
+    text += "\n[security]\ntrusted_proxies = 1\n"
     config = tmp_path / "city.toml"
     config.write_text(text, encoding="utf-8")
     port = free_port()
@@ -380,9 +381,52 @@ def test_a_burst_of_guesses_on_two_gunicorn_workers_gets_the_allowed_checks(
 
         with ThreadPoolExecutor(max_workers=40) as pool:
             statuses = list(pool.map(attempt, range(40)))
+
+        # Sixty sign-ins from sixty addresses at once: each password check (argon2) takes
+        # 64 MiB, and at most four run at once in a worker.
+        workers = _children(server.pid)
+        assert len(workers) == 2
+        peak_before = {w: _peak_mib(w) for w in workers}
+        flood = [Client(base, f"10.91.0.{n}") for n in range(60)]
+        flood_tokens = [c.token() for c in flood]
+
+        def guess(i: int) -> int:
+            data = {"user": f"user{i}", "password": "wrong", "csrf": flood_tokens[i]}
+            answer = flood[i].http.post(
+                base + "/signin", data=data, allow_redirects=False, timeout=120
+            )
+            return answer.status_code
+
+        with ThreadPoolExecutor(max_workers=60) as pool:
+            flood_statuses = list(pool.map(guess, range(60)))
+        growth = {w: _peak_mib(w) - peak_before[w] for w in workers}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
         log.close()
     assert statuses.count(401) == 5, statuses
     assert statuses.count(429) == 35
+    assert set(flood_statuses) <= {401, 429} and flood_statuses.count(401) >= 4
+    # Twenty threads a worker could otherwise check twenty passwords at once (1,280 MiB).
+    assert max(growth.values()) <= 4 * 64 + 128, growth
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (gunicorn's workers)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if re.search(rf"^PPid:\s+{pid}$", text, re.MULTILINE):
+            found.append(int(status.parent.name))
+    return found
+
+
+def _peak_mib(pid: int) -> float:
+    """The most memory process ``pid`` has held so far (VmHWM), in MiB."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"^VmHWM:\s+(\d+) kB", text, re.MULTILINE)
+    assert found
+    return int(found.group(1)) / 1024
