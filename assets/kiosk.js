@@ -1,32 +1,34 @@
 /* City Cockpit kiosk: rotation, clock, offline marker and the periodic full reload.
  * Runs entirely in the browser so that a kiosk keeps rotating its last slides when the
- * server cannot be reached. Does nothing on pages without a kiosk (#cc-kiosk). */
+ * server cannot be reached. Does nothing on pages without a kiosk (#cc-kiosk). Its
+ * clientside callbacks are in the dash_clientside.cockpit namespace (assets/cockpit.js). */
 (function () {
     "use strict";
     var loadedAt = Date.now();
     var lastContact = 0;
     var asked = 0;  // when the refresh now under way was asked for (0: none)
 
-    window.dash_clientside = Object.assign({}, window.dash_clientside, {
-        cityCockpitKiosk: {
-            // Each tick of the interval: ask the server for a refresh, unless the last
-            // request is still under way (and not yet given up).
-            ask: function (n) {
-                var now = Date.now();
-                var root = document.getElementById("cc-kiosk");
-                var giveUp = Math.max(3 * (root ? number(root, "data-poll-ms", 10000) : 10000), 20000);
-                if (asked && now - asked < giveUp) {
-                    return window.dash_clientside.no_update;
-                }
-                asked = now;
-                return n || 0;
-            },
-            // Called whenever the server answered a kiosk refresh.
-            contact: function () {
-                lastContact = Date.now();
-                asked = 0;
-                return window.dash_clientside.no_update;
-            },
+    var dc = (window.dash_clientside = window.dash_clientside || {});
+    var cockpit = (dc.cockpit = dc.cockpit || {});
+
+    Object.assign(cockpit, {
+        // Each tick of the interval: ask the server for a refresh, unless the last
+        // request is still under way (and not yet given up).
+        kioskAsk: function (n) {
+            var now = Date.now();
+            var root = document.getElementById("cc-kiosk");
+            var giveUp = Math.max(3 * (root ? number(root, "data-poll-ms", 10000) : 10000), 20000);
+            if (asked && now - asked < giveUp) {
+                return dc.no_update;
+            }
+            asked = now;
+            return n || 0;
+        },
+        // Called whenever the server answered a kiosk refresh.
+        kioskContact: function () {
+            lastContact = Date.now();
+            asked = 0;
+            return dc.no_update;
         },
     });
 

@@ -1,7 +1,10 @@
 /* City Cockpit map: markers, clusters and popups built from text, never from HTML.
- * dash-leaflet resolves {"variable": "cityCockpit.map.<name>"} to these functions. */
+ * dash-leaflet resolves {"variable": "dash_clientside.cockpit.<name>"} to these functions
+ * (the namespace is described in assets/cockpit.js). */
 (function () {
     "use strict";
+    var dc = (window.dash_clientside = window.dash_clientside || {});
+    var cockpit = (dc.cockpit = dc.cockpit || {});
     // One symbol per level, so that a state never rests on colour alone.
     var SYMBOL = {ok: "●", warn: "▲", alert: "■", stale: "?"};
 
@@ -114,34 +117,11 @@
         }
     }
 
-    // The time machine switches a layer between live and replayed files quickly; a slow
-    // answer for an older request must not overwrite a newer one. The newest URL asked
-    // for each layer (its name is in the path) wins. Wraps the loader of mapdata.js,
-    // which is loaded after this file.
-    function newestWins() {
-        var data = window.dash_clientside && window.dash_clientside.cityCockpitMapData;
-        if (!data || data.guarded) { return; }
-        var load = data.load, newest = {};
-        data.load = function (url, options) {
-            var match = /\/([^\/?]+)\.json/.exec(url || "");
-            var layer = match ? match[1] : "";
-            newest[layer] = url;
-            return Promise.resolve(load(url, options)).then(function (outputs) {
-                var none = window.dash_clientside.no_update;
-                return newest[layer] === url ? outputs : [none, none];
-            });
-        };
-        data.guarded = true;
-    }
-    document.addEventListener("DOMContentLoaded", newestWins);
-
-    window.cityCockpit = Object.assign(window.cityCockpit || {}, {
-        map: {
-            pointToLayer: pointToLayer,
-            clusterToLayer: clusterToLayer,
-            onEachFeature: onEachFeature,
-            areaStyle: areaStyle,
-            areaLabel: areaLabel,
-        },
+    Object.assign(cockpit, {
+        pointToLayer: pointToLayer,
+        clusterToLayer: clusterToLayer,
+        onEachFeature: onEachFeature,
+        areaStyle: areaStyle,
+        areaLabel: areaLabel,
     });
 })();

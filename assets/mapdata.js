@@ -1,9 +1,12 @@
-/* City Cockpit map data loader: fetches a layer's compact file (layouts/mapdata.py)
- * and builds the GeoJSON features the map draws, with the same text properties the
- * server would have sent. Text stays text: nothing here is read as HTML.
- * A failed load keeps the markers already shown (a kiosk never shows an error). */
+/* City Cockpit map data loader: fetches a layer's compact file
+ * (layouts/routes/mapdata.py) and builds the GeoJSON features the map draws, with the
+ * same text properties the server would have sent. Text stays text: nothing here is read
+ * as HTML. A failed load keeps the markers already shown (a kiosk never shows an error).
+ * Its functions are in the dash_clientside.cockpit namespace (assets/cockpit.js). */
 (function () {
     "use strict";
+    var dc = (window.dash_clientside = window.dash_clientside || {});
+    var cockpit = (dc.cockpit = dc.cockpit || {});
 
     function column(spec, i) {
         if (Array.isArray(spec)) { return spec[i]; }
@@ -58,14 +61,28 @@
         total.stale += counts.stale;
     }
 
+    // The newest URL asked for each layer (its name is in the path). The time machine
+    // switches a layer between live and replayed files quickly; a slow answer for an
+    // older request must not overwrite a newer one.
+    var newest = {};
+
+    function layerOf(url) {
+        var match = /\/([^\/?]+)\.json/.exec(url || "");
+        return match ? match[1] : "";
+    }
+
     // The layer's features and its cluster options (as laid out, plus the counting).
-    function load(url, options) {
-        var noUpdate = window.dash_clientside.no_update;
+    function loadLayer(url, options) {
+        var noUpdate = dc.no_update;
         if (!url) { return [noUpdate, noUpdate]; }
+        var layer = layerOf(url);
+        newest[layer] = url;
         var features = early[url] || get(url);
         delete early[url];
         var counted = Object.assign({}, options, {map: levelCount, reduce: addLevels});
-        return features.then(function (data) { return [data, counted]; }, function (error) {
+        return features.then(function (data) {
+            return newest[layer] === url ? [data, counted] : [noUpdate, noUpdate];
+        }, function (error) {
             console.warn("City Cockpit: map layer not updated", String(error));
             return [noUpdate, noUpdate];
         });
@@ -88,7 +105,5 @@
 
     if (window.location.pathname === "/") { prefetch(); }
 
-    window.dash_clientside = Object.assign({}, window.dash_clientside, {
-        cityCockpitMapData: {load: load, decode: decode},
-    });
+    Object.assign(cockpit, {loadLayer: loadLayer, decodeLayer: decode});
 })();

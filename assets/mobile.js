@@ -1,10 +1,15 @@
-/* City Cockpit phone view (/m): clientside callbacks only. Defining them does nothing on
-   any page; Dash calls them from the phone view's own callbacks. */
-window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    cc_mobile: {
+/* City Cockpit phone view (/m): clientside callbacks only, in the dash_clientside.cockpit
+   namespace (assets/cockpit.js). Defining them does nothing on any page; Dash calls them
+   from the phone view's own callbacks. */
+(function () {
+    "use strict";
+    var dc = (window.dash_clientside = window.dash_clientside || {});
+    var cockpit = (dc.cockpit = dc.cockpit || {});
+
+    Object.assign(cockpit, {
         /* The browser's position as {lat, lon}, or {error} when refused or unavailable. */
         locate: function (clicks) {
-            if (!clicks) { return window.dash_clientside.no_update; }
+            if (!clicks) { return dc.no_update; }
             return new Promise(function (resolve) {
                 if (!navigator.geolocation) {
                     resolve({error: "unavailable", at: Date.now()});
@@ -24,7 +29,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         showNear: function (children) {
             var near = document.getElementById("m-near");
             if (near && children && children.length) { near.scrollIntoView({block: "start"}); }
-            return window.dash_clientside.no_update;
+            return dc.no_update;
         },
         /* Moves the keyboard focus into a site's sheet when it opens. */
         focusSheet: function (hidden) {
@@ -32,7 +37,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 var close = document.getElementById("m-close");
                 if (close) { close.focus(); }
             }
-            return window.dash_clientside.no_update;
-        }
-    }
-});
+            return dc.no_update;
+        },
+    });
+})();

@@ -31,7 +31,7 @@ from cockpit.model import validate_observations, validate_sites
 
 if TYPE_CHECKING:
     from cockpit.source import Connector
-    from cockpit.state.embedded import HistoryStore
+    from cockpit.storage import HistoryStore
 
 __all__ = [
     "BackfillReport",

@@ -1,32 +1,48 @@
 """The one way a layout reads data: a ``City`` over the store, answering for a role.
 
-Layouts never call a connector. They ask the ``City`` for a ``CityView`` (sites, latest
-observations, KPIs, source statuses, all filtered to what the viewer's role may see)
-and for a site's recent history. A view is computed once per data version and role in
-each process, so a refresh that brings nothing new costs almost nothing.
+Layouts never call a connector, the history or the runtime. They ask the ``City`` for a
+``CityView`` (sites, latest observations, KPIs, source statuses, all filtered to what the
+viewer's role may see), for a site's recent history, and for the twin's answers (the twin
+at a moment, the alert board, forecasts, targets, sensor health). Every answer is kept in
+one cache (``cockpit.twin.answers.Answers``) by data version, role and question, so a
+refresh that brings nothing new costs almost nothing.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 
 from cockpit.auth import may_see
 from cockpit.config import CityConfig
+from cockpit.domains import KpiSpec, all_domains
 from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
-from cockpit.state.embedded import HistoryStore, SnapshotStore
-from cockpit.twin import kpi
+from cockpit.storage import HistoryStore, SharedCache, SnapshotStore
+from cockpit.twin import crossdomain, kpi, panels, sensor_health
+from cockpit.twin.answers import Answers
+from cockpit.twin.climate import Co2Estimate
+from cockpit.twin.forecast import FreeBays
+from cockpit.twin.panels import Board, Twin
 from cockpit.twin.states import site_states
+from cockpit.twin.targets import TargetProgress
 
 __all__ = ["City", "CityView", "SourceInfo", "overall_status"]
+
+T = TypeVar("T")
+
+# How long an answer read from weeks of history still holds after new data arrives.
+QUARTER_HOUR_S = 900.0
+# The alert board is made again at most this often, in the background (see ``Answers``).
+BOARD_REFRESH_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +89,6 @@ class CityView:
     _tables: dict[tuple[str, str], pd.DataFrame] = field(
         default_factory=dict, repr=False, compare=False
     )
-    # What layouts derive from the view (rendered panels), kept with it by key.
-    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def layer_table(self, layer_id: str, timezone: str) -> pd.DataFrame:
         """The layer's sites with the text the map shows, one row per site (columns
@@ -146,6 +160,9 @@ class CityView:
         return {"type": "FeatureCollection", "features": features}
 
 
+# The question whose answer is a role's current ``CityView``.
+_VIEW = ("view",)
+
 # The map's text per site, in the order ``CityView.layer_table`` gives them.
 LAYER_COLUMNS = [
     "id",
@@ -180,7 +197,8 @@ def _local(when: datetime | None, timezone: str) -> str:
 
 
 class City:
-    """Reads for layouts and routes: the latest view, a site's history, health."""
+    """Reads for layouts and routes: the latest view, a site's history, the twin's
+    answers and health, each for a role."""
 
     def __init__(
         self,
@@ -194,12 +212,12 @@ class City:
         self.history = history
         self.clock = clock
         self._lock = threading.Lock()
-        self._views: dict[tuple[int, str], CityView] = {}
+        # Every answer this city gives, by data version, role and question.
+        self.answers = Answers()
         # Called by ``warm`` with each view it builds (layouts render their panels).
         self.warm_hooks: list[Callable[[CityView], object]] = []
         self._reference: tuple[str, pd.Series] | None = None
         self._districts: dict[str, str] = {}
-        self._moments: dict[tuple[str, int, int], CityView] = {}
 
     def version(self) -> int:
         """The data version; it changes whenever any source brings new data."""
@@ -211,27 +229,17 @@ class City:
     def view(self, role: str) -> CityView:
         """The current view for ``role``, computed once per data version."""
         version = self.version()
-        key = (version, role)
-        with self._lock:
-            cached = self._views.get(key)
-            if cached is None:
-                cached = self._build(version, role)
-                self._views = {k: v for k, v in self._views.items() if k[0] == version}
-                self._views[key] = cached
-            return cached
+        return self.answers.get(version, role, _VIEW, lambda: self._build(version, role))
 
     def ready_view(self, role: str) -> CityView | None:
         """The current view for ``role`` if it is already built, else None (never builds)."""
-        with self._lock:
-            return self._views.get((self.version(), role))
+        found: CityView | None = self.answers.peek(self.version(), role, _VIEW)
+        return found
 
     def warm(self) -> list[str]:
         """Build, at the current data version, the views of the roles served at the last
         one, so that the browsers' next refresh finds them ready; returns those roles."""
-        version = self.version()
-        with self._lock:
-            roles = sorted({role for v, role in self._views if v != version})
-            roles = [r for r in roles if (version, r) not in self._views]
+        roles = self.answers.roles_behind(self.version(), _VIEW)
         for role in roles:
             view = self.view(role)
             for hook in self.warm_hooks:
@@ -246,11 +254,12 @@ class City:
         filtering as ``view``. A source with no data in that span is marked stale.
         Raises nothing for a moment without data: the view is then simply empty.
         """
-        key = (role, int(moment.timestamp()), self.version())
-        with self._lock:
-            cached = self._moments.get(key)
-        if cached is not None:
-            return cached
+        question = ("view-at", int(moment.timestamp()))
+        return self.answers.get(
+            self.version(), role, question, lambda: self._build_at(role, moment)
+        )
+
+    def _build_at(self, role: str, moment: datetime) -> CityView:
         sites, latest, infos = [], [], {}
         for source in self.visible_sources(role):
             snap = self.store.snapshot(source)
@@ -277,10 +286,6 @@ class City:
         view = CityView(self.version(), role, moment, site_frame, obs, infos, [], layers)
         view.min_group_size = self.config.privacy.min_group_size
         view.kpis = self._kpis(view)
-        with self._lock:
-            if len(self._moments) >= 64:
-                self._moments.pop(next(iter(self._moments)))
-            self._moments[key] = view
         return view
 
     def _history_latest(self, source: str, site_ids: list[str], moment: datetime) -> pd.DataFrame:
@@ -390,31 +395,43 @@ class City:
         return view.latest[view.latest["site_id"].isin(ids)], sources
 
     def _kpis(self, view: CityView) -> list[kpi.Kpi]:
+        """Every registered domain's KPIs, in registration order."""
         cfg = self.config.kpis
         out = []
-        latest, sources = self._domain(view, "traffic")
-        k = kpi.traffic_flow(
-            latest,
-            self._traffic_reference(sources),
-            **_limits(cfg.get("traffic"), 0.6, 0.85),
-        )
-        out.append(_attach(k, sources))
-        latest, sources = self._domain(view, "air")
-        out.append(_attach(kpi.air_quality(latest, view.sites), sources))
-        latest, sources = self._domain(view, "parking")
-        k = kpi.parking_occupancy(latest, view.sites, **_limits(cfg.get("parking"), 85, 95))
-        out.append(_attach(k, sources))
-        latest, sources = self._domain(view, "pedestrians")
-        past = self._footfall_history(latest)
-        out.append(_attach(kpi.footfall(latest, past, self.config.city.timezone), sources))
+        for domain in all_domains():
+            latest, sources = self._domain(view, domain.name)
+            for spec in domain.kpis:
+                limits = _limits(cfg.get(spec.key), spec.warn, spec.alert)
+                out.append(_attach(self._kpi(spec, view, latest, sources, limits), sources))
         for item in out:
             conf = cfg.get(item.key)
             if conf and conf.title:
                 item.title = conf.title
         return out
 
-    def _footfall_history(self, latest: pd.DataFrame) -> pd.DataFrame:
-        obs = latest[latest["metric"] == "pedestrians"]
+    def _kpi(
+        self,
+        spec: KpiSpec,
+        view: CityView,
+        latest: pd.DataFrame,
+        sources: list[str],
+        limits: dict[str, Any],
+    ) -> kpi.Kpi:
+        """One KPI by its declared ``method`` (a refined calculation of
+        ``cockpit.twin.kpi``), else by its plain aggregation."""
+        if spec.method == "traffic_flow":
+            return kpi.traffic_flow(latest, self._traffic_reference(sources, spec.metric), **limits)
+        if spec.method == "air_quality":
+            return kpi.air_quality(latest, view.sites)
+        if spec.method == "parking_occupancy":
+            return kpi.parking_occupancy(latest, view.sites, **limits)
+        if spec.method == "footfall":
+            past = self._footfall_history(latest, spec.metric)
+            return kpi.footfall(latest, past, self.config.city.timezone)
+        return kpi.aggregate(latest, spec, **limits)
+
+    def _footfall_history(self, latest: pd.DataFrame, metric: str) -> pd.DataFrame:
+        obs = latest[latest["metric"] == metric]
         if obs.empty:
             return empty_observations()
         newest = obs["time"].max().to_pydatetime()
@@ -424,13 +441,13 @@ class City:
                 # two hours either side: the same wall-clock hour across a DST change
                 newest - timedelta(weeks=k, hours=2),
                 newest - timedelta(weeks=k) + timedelta(hours=2),
-                metric="pedestrians",
+                metric=metric,
             )
             for k in range(1, 5)
         ]
         return pd.concat(frames, ignore_index=True)
 
-    def _traffic_reference(self, sources: list[str]) -> pd.Series:
+    def _traffic_reference(self, sources: list[str], metric: str) -> pd.Series:
         """Each traffic site's busy-hour flow: the 95th percentile of its history,
         computed once a day."""
         today = self.clock().date().isoformat() + ",".join(sources)
@@ -444,8 +461,7 @@ class City:
             return ref
         end = self.clock()
         frames = [
-            self.history.source_window(s, "vehicle_flow", end - timedelta(days=28), end)
-            for s in sources
+            self.history.source_window(s, metric, end - timedelta(days=28), end) for s in sources
         ]
         frame = pd.concat(frames) if frames else empty_observations()
         ref = (
@@ -466,6 +482,146 @@ class City:
         end = self.clock()
         start = end - timedelta(hours=hours or self.config.ui.trend_hours)
         return self.history.window([site_id], start, end + timedelta(minutes=1))
+
+    def _visible(self, role: str, site_ids: list[str]) -> list[str]:
+        known = set(self.view(role).sites["id"].astype(str))
+        return [s for s in site_ids if s in known]
+
+    def observations(
+        self, role: str, site_ids: list[str], start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        """The observations of those of ``site_ids`` ``role`` may see, ``start <= time <
+        end``."""
+        return self.history.window(self._visible(role, site_ids), start, end)
+
+    def hourly(
+        self, role: str, site_ids: list[str], start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        """Hourly means at those of ``site_ids`` ``role`` may see, ``start <= time < end``."""
+        return self.history.hourly(self._visible(role, site_ids), start, end)
+
+    def hourly_metric(self, role: str, metric: str, start: datetime, end: datetime) -> pd.DataFrame:
+        """Hourly means of ``metric`` at every site of its domain ``role`` may see."""
+        sites = self.view(role).sites
+        ids = set(sites.loc[sites["domain"] == METRICS[metric].domain, "id"].astype(str))
+        return panels.hourly_metric(self.history, self.config, metric, start, end, ids)
+
+    def shared_cache(self) -> SharedCache:
+        """The key-value cache every process of this cockpit shares (sessions, sign-in
+        limits, the session-signing key)."""
+        return self.store.cache
+
+    # -- the twin's answers, each kept once per data version, role and question ----------
+    def remember(
+        self, view: CityView, question: Hashable, make: Callable[[], T], reuse_s: float = 0.0
+    ) -> T:
+        """What a page derives from ``view`` (e.g. a rendered panel), made once per data
+        version, role and ``question`` and kept with the city's other answers."""
+        return self.answers.get(view.version, view.role, ("page", question), make, reuse_s)
+
+    def twin_at(self, moment: datetime | None, role: str) -> Twin:
+        """Baselines, anomalies and KPI comparisons for ``role``: live when ``moment`` is
+        None, else replayed at ``moment``. Baselines are read once per role and clock hour
+        (new minutes of data hardly move weeks of history)."""
+        at = moment or self.clock()
+        hour = int(pd.Timestamp(at).floor("h").timestamp())
+        view = self.view(role) if moment is None else self.view_at(role, moment)
+
+        def make() -> Twin:
+            base, anomalies = self.answers.get(
+                view.version,
+                role,
+                ("twin-baselines", hour),
+                lambda: panels.twin_baselines(self.history, self.config, view.sites, at),
+                reuse_s=math.inf,
+            )
+            return panels.twin_of(self.config, view.latest, at, base, anomalies)
+
+        question = ("twin", hour) if moment is None else ("twin-at", int(at.timestamp()))
+        return self.answers.get(view.version, role, question, make)
+
+    def alert_board(self, role: str) -> Board:
+        """Open alerts and sensor health of the sites ``role`` sees. After new data it is
+        made again at most every ``BOARD_REFRESH_S`` seconds, in the background, while
+        the previous board is given; the evaluation is deterministic from the history, so
+        a new board keeps the alerts' keys."""
+        view = self.view(role)
+        return self.answers.get(
+            view.version,
+            role,
+            ("alert-board",),
+            lambda: panels.alert_board(
+                self.config, self.history, view.sites, view.latest, self.clock()
+            ),
+            reuse_s=BOARD_REFRESH_S,
+            background=True,
+        )
+
+    def targets_and_co2(self, role: str) -> tuple[list[TargetProgress], Co2Estimate | None]:
+        """KPI target progress and yesterday's road-traffic CO₂ estimate over the sources
+        and sites ``role`` may see, read once per quarter hour."""
+        now = self.clock()
+        view = self.view(role)
+
+        def make() -> tuple[list[TargetProgress], Co2Estimate | None]:
+            visible = set(self.visible_sources(role))
+            ids = set(view.sites["id"].astype(str))
+            return panels.targets_and_co2(self.history, self.config, visible, ids, now)
+
+        question = ("targets", _quarter(now))
+        return self.answers.get(view.version, role, question, make, reuse_s=math.inf)
+
+    def sensor_health(self, role: str) -> list[sensor_health.SiteHealth]:
+        """The health of each sensor ``role`` sees, read once per quarter hour."""
+        now = self.clock()
+        view = self.view(role)
+        return self.answers.get(
+            view.version,
+            role,
+            ("sensor-health", _quarter(now)),
+            lambda: sensor_health.read_health(self.history, view.sites, now, self.config.alerts),
+            reuse_s=math.inf,
+        )
+
+    def site_pairs(self, role: str) -> pd.DataFrame:
+        """Traffic sites paired with their nearest air station (``cockpit.twin.crossdomain``)
+        among the sites ``role`` sees."""
+        view = self.view(role)
+        return self.answers.get(
+            view.version,
+            role,
+            ("site-pairs",),
+            lambda: crossdomain.pair_sites(view.sites, self.config.twin.max_pair_km),
+            reuse_s=math.inf,
+        )
+
+    def site_forecast(self, role: str, site_id: str) -> pd.DataFrame | None:
+        """The next hours of a site ``role`` may see (``cockpit.twin.forecast``), or None
+        without enough history (read afresh: one site's hours are quick to read)."""
+        if not self._visible(role, [site_id]):
+            return None
+        return panels.site_forecast(self.history, self.config, site_id, self.clock())
+
+    def free_bays_forecast(
+        self, role: str, site_id: str, at: datetime, radius_m: float = 300
+    ) -> FreeBays | None:
+        """Free places expected at ``at`` within ``radius_m`` of parking site ``site_id``,
+        from the parking sites ``role`` may see; None for a site it may not see or
+        without enough history."""
+        view = self.view(role)
+        sites = view.sites.set_index("id")
+        if site_id not in sites.index:
+            return None
+        site = cast(pd.Series, sites.loc[site_id])  # site ids are unique
+        lat, lon = float(site["lat"]), float(site["lon"])
+        return self.answers.get(
+            view.version,
+            role,
+            ("free-bays", site_id, int(at.timestamp()), radius_m),
+            lambda: panels.free_bays(
+                self.history, self.config, view.sites, lat, lon, radius_m, at, self.clock()
+            ),
+        )
 
     def health(self) -> dict[str, Any]:
         """Each source's status, last success and age, for kiosks' watchdogs and load
@@ -496,12 +652,16 @@ def overall_status(entries: Iterable[dict[str, Any]]) -> str:
     return worst
 
 
+def _quarter(now: datetime) -> int:
+    return int(pd.Timestamp(now).floor("15min").timestamp())
+
+
 def _layer_metrics(metric: str) -> tuple[str, ...]:
     """The observed metrics a layer's state is computed from."""
     return ("pm25", "pm10", "no2", "o3") if metric == "eaqi" else (metric,)
 
 
-def _limits(conf: Any, warn: float, alert: float) -> dict[str, float]:
+def _limits(conf: Any, warn: float | None, alert: float | None) -> dict[str, Any]:
     return {
         "warn": conf.warn if conf and conf.warn is not None else warn,
         "alert": conf.alert if conf and conf.alert is not None else alert,

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from cockpit import domains as registry
 from cockpit.errors import ConfigError
 from cockpit.model import DOMAINS, METRICS
 from cockpit.source import known_connectors
@@ -45,7 +47,17 @@ __all__ = [
     "load_config",
 ]
 
-Domain = Literal["traffic", "air", "parking", "pedestrians"]
+
+def _registered_domain(value: str) -> str:
+    if value not in registry.domain_names():
+        known = ", ".join(repr(n) for n in registry.domain_names())
+        raise ValueError(f"unknown domain {value!r}; expected one of {known}")
+    return value
+
+
+# A domain of the registry (``cockpit.domains``): the built-in ones and those the
+# config's ``domains`` modules declare.
+Domain = Annotated[str, AfterValidator(_registered_domain)]
 Access = Literal["public", "internal"]
 # "eaqi" colours air-quality sites by the worst pollutant's European AQI band.
 LayerMetric = Annotated[str, Field(min_length=1)]
@@ -181,6 +193,21 @@ class LayerConfig(_Strict):
                 f"(expected {len(thresholds) + 1}, got {len(value)})"
             )
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _domain_defaults(cls, data: Any) -> Any:
+        # A layer of its domain's map metric that gives neither thresholds nor labels
+        # takes the domain's own map rule.
+        if not isinstance(data, dict) or data.get("thresholds") or data.get("labels"):
+            return data
+        name = data.get("domain")
+        if not isinstance(name, str) or name not in registry.domain_names():
+            return data
+        rule = registry.get(name).map
+        if data.get("metric") == rule.metric and rule.labels:
+            return {**data, "thresholds": list(rule.thresholds), "labels": list(rule.labels)}
+        return data
 
     @model_validator(mode="after")
     def _labels_given(self) -> LayerConfig:
@@ -375,6 +402,9 @@ class TwinConfig(_Strict):
 
 
 class CityConfig(_Strict):
+    # Modules declaring more domains (``DOMAIN = Domain(...)``), e.g. ["mycity.bikes"];
+    # imported and registered before the rest of the file is read.
+    domains: list[str] = []
     city: CityInfo
     map: MapConfig
     ui: UiConfig = UiConfig()
@@ -392,6 +422,14 @@ class CityConfig(_Strict):
     # Directory of the config file: relative paths in it resolve against this.
     base_dir: Path = Path(".")
     file: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _load_domains(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("domains"), list):
+            paths = [p for p in data["domains"] if isinstance(p, str)]
+            registry.load_domain_modules(paths, str(data.get("file") or ""), "domains")
+        return data
 
     def resolve(self, relative: str) -> Path:
         """A path from the config, resolved against the config file's folder."""
@@ -464,9 +502,6 @@ def load_config(path: str | os.PathLike[str]) -> CityConfig:
     return config
 
 
-KPI_NAMES = ("footfall", "parking", "traffic", "air")
-
-
 def _check_references(config: CityConfig) -> None:
     for layer_id, layer in config.layers.items():
         for source in layer.sources:
@@ -484,10 +519,11 @@ def _check_references(config: CityConfig) -> None:
                 f"access.actions.{action}",
                 f"unknown action; expected one of {sorted(DEFAULT_ACTIONS)}",
             )
+    known_kpis = registry.kpi_names()
     for name in config.kpis:
-        if name not in KPI_NAMES:
+        if name not in known_kpis:
             raise ConfigError(
-                config.file, f"kpis.{name}", f"unknown KPI; expected one of {KPI_NAMES}"
+                config.file, f"kpis.{name}", f"unknown KPI; expected one of {known_kpis}"
             )
 
 

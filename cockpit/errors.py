@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BackendUnavailable",
     "CockpitError",
     "ConfigError",
     "ConnectorError",
@@ -32,6 +33,10 @@ class ConfigError(CockpitError):
 
 class DataError(CockpitError):
     """A frame does not follow the canonical model (wrong column, dtype or value)."""
+
+
+class BackendUnavailable(CockpitError):
+    """A server backend (Redis, PostgreSQL) cannot be reached or refused the request."""
 
 
 class MoveError(CockpitError):

@@ -39,7 +39,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DOMAINS: Final = ("traffic", "air", "parking", "pedestrians")
+# The domains and metrics the cockpit knows: filled by ``cockpit.domains.register`` (which
+# ``import cockpit`` runs for the built-in domains), never written here.
+DOMAINS: Final[list[str]] = []
 ACCESS_LEVELS: Final = ("public", "internal")
 # measured: read live from a platform; replayed: a real recording shifted to now;
 # simulated: made by a seeded simulator. Shown to users wherever a value is shown.
@@ -48,7 +50,8 @@ ORIGINS: Final = ("measured", "replayed", "simulated")
 
 @dataclass(frozen=True)
 class Metric:
-    """One quantity the cockpit knows, in its canonical unit."""
+    """One quantity the cockpit knows, in its canonical unit; ``people`` marks counts of
+    people, which small-group suppression protects."""
 
     name: str
     label: str
@@ -57,22 +60,10 @@ class Metric:
     minimum: float
     maximum: float
     decimals: int = 0
+    people: bool = False
 
 
-_METRIC_LIST: Final = (
-    Metric("vehicle_flow", "Vehicle flow", "veh/h", "traffic", 0, 20_000),
-    Metric("speed", "Speed", "km/h", "traffic", 0, 250),
-    Metric("pm25", "PM2.5", "µg/m³", "air", 0, 1_000, 1),
-    Metric("pm10", "PM10", "µg/m³", "air", 0, 2_000, 1),
-    Metric("no2", "NO₂", "µg/m³", "air", 0, 2_000, 1),
-    Metric("o3", "O₃", "µg/m³", "air", 0, 1_000, 1),
-    Metric("occupancy", "Occupancy", "%", "parking", 0, 100),
-    Metric("free_spaces", "Free spaces", "count", "parking", 0, 100_000),
-    # One parking bay: 1 occupied, 0 free.
-    Metric("bay_occupied", "Bay occupied", "1", "parking", 0, 1),
-    Metric("pedestrians", "Pedestrians", "persons/h", "pedestrians", 0, 100_000),
-)
-METRICS: Final[dict[str, Metric]] = {m.name: m for m in _METRIC_LIST}
+METRICS: Final[dict[str, Metric]] = {}
 
 SITE_COLUMNS: Final[dict[str, str]] = {
     "id": "string",
@@ -171,13 +162,13 @@ def validate_observations(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
     known = frame["metric"].isin(list(METRICS))
     reasons[~known] = "unknown metric"
-    canonical_unit = frame["metric"].map({m.name: m.unit for m in _METRIC_LIST})
+    canonical_unit = frame["metric"].map({m.name: m.unit for m in METRICS.values()})
     reasons[known & (frame["unit"] != canonical_unit)] = "unit is not canonical"
     reasons[reasons.isna() & frame["time"].isna()] = "no time"
     values = frame["value"].to_numpy(dtype="float64", na_value=np.nan)
     reasons[reasons.isna() & ~np.isfinite(values)] = "value missing or not finite"
-    lo = frame["metric"].map({m.name: m.minimum for m in _METRIC_LIST}).astype("float64")
-    hi = frame["metric"].map({m.name: m.maximum for m in _METRIC_LIST}).astype("float64")
+    lo = frame["metric"].map({m.name: m.minimum for m in METRICS.values()}).astype("float64")
+    hi = frame["metric"].map({m.name: m.maximum for m in METRICS.values()}).astype("float64")
     out_of_range = (frame["value"] < lo) | (frame["value"] > hi)
     reasons[reasons.isna() & out_of_range.fillna(False)] = "value outside the metric's range"
     bad = reasons.notna()

@@ -9,10 +9,12 @@ pollutant concentrations and parking bays are not about persons.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Set
 from typing import Final
 
 import pandas as pd
+
+from cockpit.model import METRICS
 
 __all__ = [
     "PEOPLE_METRICS",
@@ -23,9 +25,23 @@ __all__ = [
     "suppressed",
 ]
 
-# Metrics whose value is a number of persons. Pedestrian counts are the only ones so far;
-# a future crowd or bike-share count of people belongs here too.
-PEOPLE_METRICS: Final = frozenset({"pedestrians"})
+
+class _PeopleMetrics(Set[str]):
+    """The registered metrics whose value is a number of persons (``Metric.people``)."""
+
+    def __contains__(self, name: object) -> bool:
+        found = METRICS.get(name) if isinstance(name, str) else None
+        return found is not None and found.people
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([n for n, m in METRICS.items() if m.people])
+
+    def __len__(self) -> int:
+        return sum(1 for m in METRICS.values() if m.people)
+
+
+# Metrics whose value is a number of persons, as their domains declare them.
+PEOPLE_METRICS: Final = _PeopleMetrics()
 
 
 def counts_people(metric: str) -> bool:

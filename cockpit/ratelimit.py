@@ -13,7 +13,7 @@ Counting
     get exactly ``attempts`` checks, however many threads or processes answer them. A
     good password gives its reservation back (``release``).
 
-    Counts live in the city's shared cache (``runtime.store.cache``: diskcache, whose
+    Counts live in the city's shared cache (``City.shared_cache()``: diskcache, whose
     transactions hold across processes, or the Redis backend's cache under a Redis lock),
     so all workers of one cockpit share them and they survive a restart. Each key expires
     with its window.
@@ -31,23 +31,14 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-__all__ = ["Block", "HashSlots", "Reservation", "SharedCache", "SignInLimiter"]
+from cockpit.storage import SharedCache
+
+__all__ = ["Block", "HashSlots", "Reservation", "SignInLimiter"]
 
 _PREFIX = "signin-attempts:"
-
-
-class SharedCache(Protocol):
-    """What the limiter needs of a cache shared by all workers: ``diskcache.Cache`` or
-    the Redis backend's cache."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-    def set(self, key: str, value: Any, expire: float | None = None) -> Any: ...
-    def delete(self, key: str) -> Any: ...
-    def transact(self) -> AbstractContextManager[Any]: ...
 
 
 @dataclass(frozen=True)

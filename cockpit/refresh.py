@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from cockpit.config import CityConfig
 from cockpit.errors import CockpitError
-from cockpit.state.embedded import HistoryStore, SnapshotStore
+from cockpit.storage import HistoryStore, SnapshotStore
 
 __all__ = ["Refresher"]
 

@@ -9,7 +9,6 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-import dash
 import flask
 import flask_compress
 from dash import Dash
@@ -17,8 +16,9 @@ from dash import Dash
 from cockpit.auth import may_see
 from cockpit.city import overall_status
 from layouts.components.shell import shell
+from layouts.page_table import register_pages
 from layouts.pages import cockpit
-from layouts.routes import limits
+from layouts.routes import limits, replay
 from layouts.routes.access import viewer_role
 from wiring.runtime import Runtime
 
@@ -28,15 +28,14 @@ log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
-# Each feature module adds its pages, routes and callbacks with ``register(app, runtime)``.
+# Each feature module adds its routes and callbacks with ``register(app, city, journal)``;
+# what it returns, if anything, prepares a new data version before browsers ask for it.
+# The pages themselves come from the page table (``layouts/page_table.py``).
 FEATURES = (
     "layouts.routes.security",
     "layouts.routes.signin",
     "layouts.routes.audit",
     "layouts.routes.api",
-    "layouts.pages.catalogue",
-    "layouts.pages.methodology",
-    "layouts.pages.data",
     "layouts.routes.downloads",
     "layouts.pages.mobile",
     "layouts.pages.kiosk",
@@ -89,15 +88,21 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     flask_compress.Compress(server)
     limits.install(app)
 
-    city = runtime.city
-    dash.register_page(
-        "cockpit", path="/", name="Cockpit", layout=lambda **q: cockpit.layout(city, **q)
-    )
+    city, journal = runtime.city, runtime.journal
+    register_pages(runtime)
     # The renderer's first request gets the page being opened, not an empty container.
     app.layout = lambda: shell(app)
     cockpit.register_callbacks(app, city)
+    replay.register(app, city)
+    warm_hooks = []
     for name in FEATURES:
-        importlib.import_module(name).register(app, runtime)
+        warm = importlib.import_module(name).register(app, city, journal)
+        if warm is not None:
+            warm_hooks.append(warm)
+    # New data versions are prepared (views, layer files) before browsers ask for them.
+    runtime.warm_hooks.extend(warm_hooks)
+    if warm_hooks:
+        runtime.start_warmer()
 
     # What a request found damaged while serving (the newest only), for /health.
     seen_damage: list[str] = []

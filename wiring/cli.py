@@ -192,8 +192,8 @@ def move_data_command(args: argparse.Namespace) -> int:
     progress bar, and print what was copied; 0 when done, 2 for a bad config, a directory
     without embedded data, a server journal already in use or a server that cannot be
     reached."""
+    from cockpit.errors import BackendUnavailable
     from cockpit.state.move import move_embedded_data
-    from cockpit.state.redis_store import BackendUnavailable
 
     try:
         config = load_config(_config_path(args.config))

@@ -14,15 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
 
 from cockpit.city import City
 from cockpit.config import CityConfig, load_config
 from cockpit.refresh import Refresher
 from cockpit.source import SourceContext, build_connector
 from cockpit.state import open_journal, open_stores
-from cockpit.state.embedded import HistoryStore, SnapshotStore
-from cockpit.state.journal import Journal
+from cockpit.storage import HistoryStore, Journal, SnapshotStore
 
 __all__ = ["Runtime"]
 
@@ -67,14 +65,9 @@ class Runtime:
         connectors = {
             s: build_connector(SourceContext.from_city(cfg, s, environ)) for s in cfg.sources
         }
-        # Both backends answer the same interface (see tests/cockpit/test_*_contract.py and
-        # tests/cockpit/test_journal.py).
-        shared_store = cast(SnapshotStore, store)
-        shared_history = cast(HistoryStore, history)
-        shared_journal = cast(Journal, journal)
-        refresher = Refresher(cfg, shared_store, shared_history, connectors, clock)
-        city = City(cfg, shared_store, shared_history, clock)
-        return cls(cfg, shared_store, shared_history, refresher, city, shared_journal)
+        refresher = Refresher(cfg, store, history, connectors, clock)
+        city = City(cfg, store, history, clock)
+        return cls(cfg, store, history, refresher, city, journal)
 
     @property
     def refreshes_in_process(self) -> bool:

@@ -17,10 +17,12 @@ from typing import Any, Final
 
 from cockpit.city import City, CityView
 from cockpit.config import CityConfig
+from cockpit.domains import domain_names
+from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
 from cockpit.present.export import iso, public_endpoint
 
-__all__ = ["CONTEXT", "THEMES", "catalogue_entries", "dcat_catalog"]
+__all__ = ["CONTEXT", "catalogue_entries", "dcat_catalog"]
 
 CONTEXT: Final[dict[str, str]] = {
     "dcat": "http://www.w3.org/ns/dcat#",
@@ -37,20 +39,16 @@ _EU_THEME = "http://publications.europa.eu/resource/authority/data-theme/"
 _EU_FILE = "http://publications.europa.eu/resource/authority/file-type/"
 _IANA = "https://www.iana.org/assignments/media-types/"
 
-# EU data themes (the DCAT-AP controlled vocabulary) per domain.
-THEMES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "traffic": (("TRAN", "Transport"),),
-    "parking": (("TRAN", "Transport"),),
-    "pedestrians": (("TRAN", "Transport"), ("REGI", "Regions and cities")),
-    "air": (("ENVI", "Environment"), ("HEAL", "Health")),
-}
 
-_DOMAIN_WORDS: Final[dict[str, str]] = {
-    "traffic": "traffic volumes at counting sites",
-    "parking": "occupancy of parking places",
-    "pedestrians": "hourly counts of pedestrians",
-    "air": "air-quality measurements at monitoring stations",
-}
+def _themes(domain: str) -> tuple[tuple[str, str], ...]:
+    """The EU data themes its declaration gives a domain."""
+    return get_domain(domain).themes if domain in domain_names() else ()
+
+
+def _described(domain: str) -> str:
+    """A domain's data in a few words, as its declaration gives them (else its name)."""
+    return (get_domain(domain).description if domain in domain_names() else "") or domain
+
 
 # Export formats: (path suffix, title, EU file type, IANA media type).
 _FORMATS: Final = (
@@ -155,7 +153,7 @@ def dcat_catalog(city: City, view: CityView, base_url: str) -> dict[str, Any]:
             {METRICS[m].label for m in view.latest["metric"].unique()}
             & {m.label for m in METRICS.values() if m.domain in domains}
         )
-        themes = {code: label for d in domains for code, label in THEMES.get(d, ())}
+        themes = {code: label for d in domains for code, label in _themes(d)}
         licence = {
             "@id": info.licence_url or f"{base}/catalogue#licence-{_slug(source)}",
             "@type": "dct:LicenseDocument",
@@ -205,7 +203,7 @@ def dcat_catalog(city: City, view: CityView, base_url: str) -> dict[str, Any]:
             "dct:identifier": source,
             "dct:title": _text(info.name),
             "dct:description": _text(
-                f"{info.name}: {', '.join(_DOMAIN_WORDS[d] for d in domains)} in "
+                f"{info.name}: {', '.join(_described(d) for d in domains)} in "
                 f"{config.city.name}, published by {info.publisher} ({info.licence}); "
                 f"{info.origin}. Read by City Cockpit every {entry['refresh_seconds']:g} s "
                 f"with its {entry['connector']} connector."

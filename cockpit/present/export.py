@@ -19,6 +19,7 @@ import pandas as pd
 
 from cockpit.city import CityView, SourceInfo
 from cockpit.config import CityConfig
+from cockpit.domains import domain_names, domain_of_kpi, kpi_spec
 from cockpit.errors import CockpitError
 from cockpit.model import METRICS
 from cockpit.privacy import mask_frame
@@ -26,8 +27,6 @@ from cockpit.source import redact_url
 
 __all__ = [
     "CSV_COLUMNS",
-    "KPI_DOMAINS",
-    "KPI_METRICS",
     "QueryError",
     "TimeRange",
     "csv_text",
@@ -45,22 +44,6 @@ __all__ = [
     "sites_table",
     "time_range",
 ]
-
-# The domain each KPI is computed from (the KPI's "data behind this").
-KPI_DOMAINS: Final[dict[str, str]] = {
-    "footfall": "pedestrians",
-    "parking": "parking",
-    "traffic": "traffic",
-    "air": "air",
-}
-
-# The metrics each KPI reads (as in ``cockpit.twin.kpi``).
-KPI_METRICS: Final[dict[str, tuple[str, ...]]] = {
-    "footfall": ("pedestrians",),
-    "parking": ("bay_occupied", "occupancy"),
-    "traffic": ("vehicle_flow",),
-    "air": ("pm25", "pm10", "no2", "o3"),
-}
 
 CSV_COLUMNS: Final = (
     "site_id",
@@ -249,6 +232,11 @@ def csv_text(table: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
+def _or_list(names: tuple[str, ...]) -> str:
+    """ "a, b or c" """
+    return " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
 def csvw_metadata(
     url: str, title: str, sources: list[SourceInfo], config: CityConfig
 ) -> dict[str, Any]:
@@ -257,7 +245,7 @@ def csvw_metadata(
     descriptions = {
         "site_id": "Site id (source:native id)",
         "site_name": "Site name",
-        "domain": "Domain: traffic, air, parking or pedestrians",
+        "domain": "Domain: " + _or_list(domain_names()),
         "lat": "Latitude, WGS84",
         "lon": "Longitude, WGS84",
         "metric": "Metric name",
@@ -368,15 +356,16 @@ def kpi_table(view: CityView, config: CityConfig, key: str) -> pd.DataFrame:
     """The observations a KPI was computed from: the latest observations of its metrics at
     the sites of its domain that the view's role may see, masked and with provenance.
 
+    The domain and metrics are those the KPI's declaration names (``cockpit.domains``).
     Footfall counts only sensors within an hour of the newest count, as ``kpi.footfall``
     does. Raises ``KeyError`` for an unknown KPI.
     """
-    domain = KPI_DOMAINS[key]
+    spec, domain = kpi_spec(key), domain_of_kpi(key).name
     sources = [s for s in config.sources_for(domain) if s in view.sources]
     ids = view.sites.loc[view.sites["source"].isin(sources), "id"]
     latest = view.latest[
-        view.latest["site_id"].isin(ids) & view.latest["metric"].isin(KPI_METRICS[key])
+        view.latest["site_id"].isin(ids) & view.latest["metric"].isin(list(spec.metrics))
     ]
-    if key == "footfall" and not latest.empty:
+    if spec.method == "footfall" and not latest.empty:
         latest = latest[latest["time"] >= latest["time"].max() - pd.Timedelta(hours=1)]
     return observation_table(view, latest)

@@ -20,6 +20,8 @@ from babel.dates import format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from cockpit.domains import translation
+
 __all__ = ["LOCALES", "available_languages", "format_number", "format_time", "translator"]
 
 LOCALES = Path(__file__).resolve().parent / "locales"
@@ -47,13 +49,18 @@ def _catalogue(language: str, domain: str) -> dict[str, str]:
 
 
 def translator(language: str, domain: str) -> Callable[[str], str]:
-    """A ``gettext``-like function for ``language`` and ``domain``; unknown messages stay
-    in English, so a missing translation never hides information. Anything that is not
-    a language tag (from a crafted request) reads as English."""
-    table = _catalogue(language if _is_tag(language) else "en", domain)
+    """A ``gettext``-like function for ``language`` and ``domain``; a message an existing
+    catalogue lacks is looked up in the registered city domains' own labels, and stays in
+    English when neither has it, so a missing translation never hides information.
+    Anything that is not a language tag (from a crafted request) reads as English."""
+    language = language if _is_tag(language) else "en"
+    table = _catalogue(language, domain)
 
     def gettext(message: str) -> str:
-        return table.get(message, message)
+        found = table.get(message)
+        if found is None and table:
+            found = translation(language, message)
+        return found or message
 
     return gettext
 

@@ -1,6 +1,7 @@
 """How each KPI is computed, read from the code and the city config so it cannot drift.
 
-``KPI_FUNCTIONS`` names the function in ``cockpit.twin.kpi`` behind each KPI. A
+``kpi_functions()`` names the function in ``cockpit.twin.kpi`` behind each KPI (the
+``method`` its domain declares, else the plain aggregation). A
 ``KpiDefinition`` takes its title and unit from that function (run on empty data), its
 method from the function's docstring, its default limits from the function's signature,
 the limits in force from the city config (``[kpis.<key>]``), its sources from the
@@ -21,42 +22,43 @@ import pandas as pd
 
 from cockpit.auth import may_see
 from cockpit.config import CityConfig
+from cockpit.domains import domain_of_kpi, kpi_names, kpi_spec
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import PEOPLE_METRICS
 from cockpit.twin import airindex, kpi
 
 __all__ = [
-    "KPI_FUNCTIONS",
     "KpiDefinition",
     "LayerDefinition",
     "Threshold",
     "air_bands",
     "kpi_definitions",
+    "kpi_functions",
     "layer_definitions",
     "people_metrics",
 ]
 
-KPI_FUNCTIONS: Final[dict[str, Callable[..., kpi.Kpi]]] = {
-    "traffic": kpi.traffic_flow,
-    "air": kpi.air_quality,
-    "parking": kpi.parking_occupancy,
-    "footfall": kpi.footfall,
-}
 
-# The domain each KPI reads (the same as cockpit.present.export.KPI_DOMAINS).
-_DOMAINS: Final = {
-    "traffic": "traffic",
-    "air": "air",
-    "parking": "parking",
-    "footfall": "pedestrians",
-}
+def kpi_functions() -> dict[str, Callable[..., kpi.Kpi]]:
+    """KPI key -> the function of ``cockpit.twin.kpi`` computing it, for every declared
+    KPI in the registry's order."""
+    return {k: getattr(kpi, kpi_spec(k).method or "aggregate") for k in kpi_names()}
 
-# What the warn / alert limits of a KPI mean, in words (levels of cockpit.twin.kpi).
+
+def __getattr__(name: str) -> Any:
+    # KPI_FUNCTIONS follows the registry, domains registered later included.
+    if name == "KPI_FUNCTIONS":
+        return kpi_functions()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# What the warn / alert limits of a calculation mean, in words (levels of
+# cockpit.twin.kpi), and their unit where it is not the KPI's own.
 _LIMIT_WORDS: Final = {
-    "traffic": ("moderate congestion from", "heavy congestion from"),
-    "parking": ("filling up from", "nearly full from"),
+    "traffic_flow": ("moderate congestion from", "heavy congestion from"),
+    "parking_occupancy": ("filling up from", "nearly full from"),
 }
-_LIMIT_UNITS: Final = {"traffic": "× usual busy-hour flow", "parking": "%"}
+_LIMIT_UNITS: Final = {"traffic_flow": "× usual busy-hour flow"}
 
 
 @dataclass(frozen=True)
@@ -110,13 +112,16 @@ def _paragraphs(function: Callable[..., Any]) -> list[str]:
 def _empty_kpi(key: str, timezone: str) -> kpi.Kpi:
     """The KPI on no data: its title and unit as the code names them."""
     obs, sites = empty_observations(), empty_sites()
-    if key == "traffic":
+    spec = kpi_spec(key)
+    if spec.method == "traffic_flow":
         return kpi.traffic_flow(obs, pd.Series(dtype=float))
-    if key == "air":
+    if spec.method == "air_quality":
         return kpi.air_quality(obs, sites)
-    if key == "parking":
+    if spec.method == "parking_occupancy":
         return kpi.parking_occupancy(obs, sites)
-    return kpi.footfall(obs, obs, timezone)
+    if spec.method == "footfall":
+        return kpi.footfall(obs, obs, timezone)
+    return kpi.aggregate(obs, spec)
 
 
 def _defaults(function: Callable[..., Any]) -> dict[str, Any]:
@@ -127,39 +132,33 @@ def _defaults(function: Callable[..., Any]) -> dict[str, Any]:
     }
 
 
-_KPI_METRICS: Final = {
-    "traffic": ["vehicle_flow"],
-    "air": ["pm25", "pm10", "no2", "o3"],
-    "parking": ["bay_occupied", "occupancy"],
-    "footfall": ["pedestrians"],
-}
-
-
 def kpi_definitions(config: CityConfig, role: str = "public") -> list[KpiDefinition]:
     """Every KPI the cockpit computes, with the limits and sources in force for ``config``
     (sources limited to those ``role`` may see)."""
     out = []
-    for key, function in KPI_FUNCTIONS.items():
+    for key, function in kpi_functions().items():
+        spec = kpi_spec(key)
         empty = _empty_kpi(key, config.city.timezone)
         conf = config.kpis.get(key)
         defaults = _defaults(function)
         thresholds = []
         for i, name in enumerate(("warn", "alert")):
-            if name not in defaults:
+            default = getattr(spec, name)
+            if name not in defaults or default is None:
                 continue
             configured = getattr(conf, name, None) if conf else None
-            words = _LIMIT_WORDS.get(key, ("warn from", "alert from"))[i]
+            words = _LIMIT_WORDS.get(spec.method, ("warn from", "alert from"))[i]
             thresholds.append(
                 Threshold(
                     name,
-                    float(configured if configured is not None else defaults[name]),
-                    _LIMIT_UNITS.get(key, empty.unit),
+                    float(configured if configured is not None else default),
+                    _LIMIT_UNITS.get(spec.method, empty.unit),
                     words,
                     configured is not None,
                 )
             )
         paragraphs = _paragraphs(function)
-        domain = _DOMAINS[key]
+        domain = domain_of_kpi(key).name
         sources = [
             {
                 "id": s,
@@ -179,7 +178,7 @@ def kpi_definitions(config: CityConfig, role: str = "public") -> list[KpiDefinit
                 function=f"{function.__module__}.{function.__name__}",
                 summary=paragraphs[0] if paragraphs else "",
                 method=paragraphs[1:],
-                metrics=[METRICS[m].label for m in _KPI_METRICS[key]],
+                metrics=[METRICS[m].label for m in spec.metrics],
                 sources=sources,
                 thresholds=thresholds,
                 parameters={k: v for k, v in defaults.items() if k not in ("warn", "alert")},

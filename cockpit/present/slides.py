@@ -19,23 +19,25 @@ import pandas as pd
 
 from cockpit.city import CityView, SourceInfo
 from cockpit.config import CityConfig
+from cockpit.domains import Domain, all_domains
+from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_number, format_time, translator
-from cockpit.state.journal import Notice
+from cockpit.storage import Notice
 from cockpit.twin.airindex import BANDS, band_of
 from cockpit.twin.kpi import Kpi
 
 __all__ = [
     "DEFAULT_SCREEN",
-    "DOMAIN_SLIDES",
-    "SLIDES",
     "Freshness",
     "Heading",
     "Item",
     "Screen",
     "Slide",
     "age_text",
+    "all_slides",
     "build_slides",
+    "domain_slides",
     "emergency_notice",
     "freshness",
     "heading",
@@ -49,11 +51,27 @@ __all__ = [
 ]
 
 DEFAULT_SCREEN = "default"
-DOMAIN_SLIDES = ("air", "pedestrians", "parking", "traffic")
-SLIDES = ("overview", *DOMAIN_SLIDES, "notices")
-# Which KPI answers which slide's question.
-_KPI_OF = {"air": "air", "pedestrians": "footfall", "parking": "parking", "traffic": "traffic"}
 _ID = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def domain_slides() -> tuple[str, ...]:
+    """One slide per registered domain, in the order their slide specs give."""
+    ordered = sorted(all_domains(), key=lambda d: d.slide.order)
+    return tuple(d.name for d in ordered)
+
+
+def all_slides() -> tuple[str, ...]:
+    """Every slide a kiosk can show: the overview, the domains' slides, the notices."""
+    return ("overview", *domain_slides(), "notices")
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # DOMAIN_SLIDES and SLIDES follow the registry, domains registered later included.
+    if name == "DOMAIN_SLIDES":
+        return domain_slides()
+    if name == "SLIDES":
+        return all_slides()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _(message: str) -> str:
@@ -61,20 +79,11 @@ def _(message: str) -> str:
     return message
 
 
-# The passer-by's question each slide answers (English msgids of the kiosk catalogue).
+# The passer-by's question the slides other than the domains' answer (English msgids of
+# the kiosk catalogue); each domain declares its own (``Domain.slide``).
 QUESTIONS = {
     "overview": _("The city right now"),
-    "air": _("Is the air good today?"),
-    "pedestrians": _("How busy is the centre?"),
-    "parking": _("Where can I park?"),
-    "traffic": _("How is traffic moving?"),
     "notices": _("News from the city"),
-}
-SHORT = {
-    "air": _("Air"),
-    "pedestrians": _("Crowds"),
-    "parking": _("Parking"),
-    "traffic": _("Traffic"),
 }
 _BAND_WORDS = {
     "good": _("Good"),
@@ -118,7 +127,8 @@ def screen_for(config: CityConfig, screen_id: str | None, language: str | None =
     ``?lang=``) pins one language when the city offers it."""
     kiosk = config.kiosk
     entry = kiosk.screens.get(screen_id or "")
-    slides = tuple(s for s in (entry.slides if entry else []) if s in SLIDES) or SLIDES
+    known = all_slides()
+    slides = tuple(s for s in (entry.slides if entry else []) if s in known) or known
     offered = tuple((entry.languages if entry else []) or kiosk.languages or config.city.languages)
     offered = offered or ("en",)
     if language and language in (*offered, *config.city.languages):
@@ -286,10 +296,10 @@ class _Answer:
     items_title: str = ""
 
 
-def _air(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
+def _air(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
     _t = translator(lang, "kiosk")
-    obs = _domain_latest(config, view, "air")
-    obs = obs[obs["metric"].isin(["pm25", "pm10", "no2", "o3"])]
+    obs = _domain_latest(config, view, domain.name)
+    obs = obs[obs["metric"].isin(list(domain.kpi.metrics))]
     bands = [band_of(str(m), float(v)) for m, v in zip(obs["metric"], obs["value"], strict=True)]
     rated = [(b, i) for i, b in enumerate(bands) if b is not None]
     if not rated:
@@ -315,12 +325,12 @@ def _air(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
     )
 
 
-def _pedestrians(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
+def _crowds(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
     _t = translator(lang, "kiosk")
-    item = _kpi(view, "footfall")
+    item = _kpi(view, domain.kpi.key)
     if item is None or item.value is None:
         return None
-    places = _domain_latest(config, view, "pedestrians")["site_id"].nunique()
+    places = _domain_latest(config, view, domain.name)["site_id"].nunique()
     word = _CROWD_WORDS.get(item.level_label)
     return _Answer(
         answer=_t(word) if word else format_number(item.value, lang),
@@ -334,10 +344,10 @@ def _pedestrians(view: CityView, config: CityConfig, lang: str) -> _Answer | Non
     )
 
 
-def _parking(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
+def _free_bays(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
     _t = translator(lang, "kiosk")
-    obs = _domain_latest(config, view, "parking")
-    bays = obs[obs["metric"] == "bay_occupied"]
+    obs = _domain_latest(config, view, domain.name)
+    bays = obs[obs["metric"] == domain.map.metric]
     if bays.empty:
         return None
     free = bays.assign(free=(bays["value"] < 0.5).astype(int)).merge(
@@ -365,12 +375,12 @@ def _parking(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
     )
 
 
-def _traffic(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
+def _congestion(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
     _t = translator(lang, "kiosk")
-    item = _kpi(view, "traffic")
+    item = _kpi(view, domain.kpi.key)
     if item is None or item.value is None:
         return None
-    sites = _domain_latest(config, view, "traffic")["site_id"].nunique()
+    sites = _domain_latest(config, view, domain.name)["site_id"].nunique()
     known = item.level in _TRAFFIC_WORDS and item.level_label != "no baseline yet"
     return _Answer(
         answer=_t(_TRAFFIC_WORDS[item.level]) if known else format_number(item.value, lang),
@@ -383,11 +393,28 @@ def _traffic(view: CityView, config: CityConfig, lang: str) -> _Answer | None:
     )
 
 
-_DOMAIN_CONTENT: dict[str, Callable[[CityView, CityConfig, str], _Answer | None]] = {
-    "air": _air,
-    "pedestrians": _pedestrians,
-    "parking": _parking,
-    "traffic": _traffic,
+def _figure(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+    """A domain's headline KPI as it is: the figure, its level word and the slide's lines."""
+    _t = translator(lang, "kiosk")
+    spec = domain.kpi
+    item = _kpi(view, spec.key)
+    if item is None or item.value is None:
+        return None
+    return _Answer(
+        answer=format_number(item.value, lang, spec.decimals),
+        level=item.level,
+        figure_label=_t(domain.slide.figure_label or _t(spec.title)),
+        lines=(_t(item.level_label).capitalize(), *(_t(line) for line in domain.slide.lines)),
+    )
+
+
+# How a slide draws its answer, by the name a domain's ``SlideSpec.content`` gives.
+_DOMAIN_CONTENT: dict[str, Callable[[CityView, CityConfig, str, Domain], _Answer | None]] = {
+    "air_index": _air,
+    "crowds": _crowds,
+    "free_bays": _free_bays,
+    "congestion": _congestion,
+    "": _figure,
 }
 
 
@@ -395,9 +422,10 @@ def _domain_slide(
     config: CityConfig, view: CityView, key: str, lang: str, now: datetime, pos: tuple[int, int]
 ) -> Slide:
     _t = translator(lang, "kiosk")
+    domain = get_domain(key)
     sources = _domain_sources(config, view, key)
-    item = _kpi(view, _KPI_OF[key])
-    content = _DOMAIN_CONTENT[key](view, config, lang)
+    item = _kpi(view, domain.kpi.key)
+    content = _DOMAIN_CONTENT.get(domain.slide.content, _figure)(view, config, lang, domain)
     age = freshness(config, sources, item.updated if item else None, now, lang)
     if content is None:
         # Never an empty tile: say plainly that the figure is on its way.
@@ -412,7 +440,7 @@ def _domain_slide(
         language=lang,
         index=pos[0],
         count=pos[1],
-        question=_t(QUESTIONS[key]),
+        question=_t(domain.slide.question),
         answer=content.answer,
         level="none" if age.stale else content.level,
         figure=content.figure,
@@ -433,9 +461,9 @@ def _overview(
     _t = translator(lang, "kiosk")
     key = "overview"
     items, ages = [], []
-    for domain in DOMAIN_SLIDES:
-        slide = _domain_slide(config, view, domain, lang, now, pos)
-        items.append(Item(_t(SHORT[domain]), slide.answer, slide.level))
+    for name in domain_slides():
+        slide = _domain_slide(config, view, name, lang, now, pos)
+        items.append(Item(_t(get_domain(name).slide.short), slide.answer, slide.level))
         if slide.age is not None:
             ages.append(slide.age)
     dated = [a for a in ages if a.updated is not None]

@@ -18,6 +18,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_percent
 
+from cockpit.domains import kpi_names, kpi_spec
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_number, translator
 from cockpit.twin.baseline import Anomaly, KpiComparison
@@ -86,9 +87,10 @@ def _comparison(c: KpiComparison, language: str, timezone: str, _: Callable[[str
 def _kpi(k: Kpi, language: str, _: Callable[[str], str]) -> str | None:
     if k.value is None:
         return None
-    if k.key == "air":
+    method = kpi_spec(k.key).method if k.key in kpi_names() else ""
+    if method == "air_quality":
         return _("Air quality is {band}.").format(band=_(k.level_label))
-    if k.key == "parking":
+    if method == "parking_occupancy":
         return _("{share} of parking places are occupied.").format(
             share=_percent(k.value / 100, language)
         )

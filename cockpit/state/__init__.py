@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from cockpit.config import CityConfig
-from cockpit.state.embedded import HistoryStore, SnapshotStore
-from cockpit.state.journal import Journal
+from cockpit.state import embedded, journal
 from cockpit.state.recover import open_recovering
-
-if TYPE_CHECKING:
-    from cockpit.state.postgres_history import PostgresHistory
-    from cockpit.state.postgres_journal import PostgresJournal
-    from cockpit.state.redis_store import RedisSnapshotStore
+from cockpit.storage import HistoryStore, Journal, SnapshotStore
 
 __all__ = ["open_history", "open_journal", "open_stores", "redis_prefix"]
 
@@ -32,28 +26,26 @@ def redis_prefix(config: CityConfig) -> str:
     return f"city-cockpit:{slug}:"
 
 
-def open_stores(
-    config: CityConfig, directory: Path
-) -> tuple[SnapshotStore | RedisSnapshotStore, HistoryStore | PostgresHistory]:
+def open_stores(config: CityConfig, directory: Path) -> tuple[SnapshotStore, HistoryStore]:
     """The snapshot store and history of ``config``'s backend; raises ``BackendUnavailable``
     when a server cannot be reached."""
     if config.backend.kind == "server":
         # Imported here: an embedded city needs neither redis nor psycopg installed.
         from cockpit.state.redis_store import RedisSnapshotStore
 
-        store: Any = RedisSnapshotStore(config.backend.redis_url, redis_prefix(config))
+        store = RedisSnapshotStore(config.backend.redis_url, redis_prefix(config))
         try:
             return store, open_history(config, directory)
         except BaseException:
             store.close()
             raise
     snapshots = open_recovering(
-        "snapshots", directory / "snapshots", lambda: SnapshotStore(directory)
+        "snapshots", directory / "snapshots", lambda: embedded.SnapshotStore(directory)
     )
     return snapshots, open_history(config, directory)
 
 
-def open_history(config: CityConfig, directory: Path) -> HistoryStore | PostgresHistory:
+def open_history(config: CityConfig, directory: Path) -> HistoryStore:
     """The history of ``config``'s backend alone (no snapshot store, so no Redis)."""
     storage = config.storage
     if config.backend.kind == "server":
@@ -68,11 +60,11 @@ def open_history(config: CityConfig, directory: Path) -> HistoryStore | Postgres
     return open_recovering(
         "history",
         directory / "history.sqlite",
-        lambda: HistoryStore(directory, storage.history_days, storage.rollup_days),
+        lambda: embedded.HistoryStore(directory, storage.history_days, storage.rollup_days),
     )
 
 
-def open_journal(config: CityConfig, directory: Path) -> Journal | PostgresJournal:
+def open_journal(config: CityConfig, directory: Path) -> Journal:
     """The journal of ``config``'s backend: a SQLite file in ``directory`` (embedded) or
     tables in the city's PostgreSQL schema, shared by all its app servers (server); raises
     ``BackendUnavailable`` when PostgreSQL cannot be reached."""
@@ -81,4 +73,6 @@ def open_journal(config: CityConfig, directory: Path) -> Journal | PostgresJourn
         from cockpit.state.postgres_journal import PostgresJournal
 
         return PostgresJournal(config.backend.postgres_dsn, config.backend.postgres_schema)
-    return open_recovering("journal", directory / "journal.sqlite", lambda: Journal(directory))
+    return open_recovering(
+        "journal", directory / "journal.sqlite", lambda: journal.Journal(directory)
+    )

@@ -26,13 +26,12 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from cockpit.config import CityConfig
-from cockpit.errors import ConfigError, MoveError
+from cockpit.errors import BackendUnavailable, ConfigError, MoveError
 from cockpit.state import open_history, open_journal
-from cockpit.state.journal import NOTICE_COLUMNS
 from cockpit.state.postgres import shown_dsn
 from cockpit.state.postgres_history import PostgresHistory
 from cockpit.state.postgres_journal import PostgresJournal
-from cockpit.state.redis_store import BackendUnavailable
+from cockpit.state.sql import NOTICE_COLUMNS
 
 __all__ = ["KINDS", "MoveReport", "MoveStep", "Moved", "move_embedded_data"]
 

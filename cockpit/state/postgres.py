@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from cockpit.state.redis_store import BackendUnavailable
+from cockpit.errors import BackendUnavailable
+from cockpit.state.sql import outcome
 
 __all__ = ["PostgresConnections", "shown_dsn"]
 
@@ -54,6 +57,23 @@ class PostgresConnections:
             with self._guard:
                 self._all.append(db)
         return db
+
+    @contextmanager
+    def _session(self) -> Iterator[psycopg.Connection[Any]]:
+        """This thread's connection, for the statements of one call."""
+        yield self._connect()
+
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows ``query`` (written against ``{schema}``) reads."""
+        with self._session() as db:
+            return db.execute(self._sql(query), params).fetchall()
+
+    def _run(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        """Runs ``statements`` (written against ``{schema}``) in one transaction; the rows
+        each changed, or for one that returns rows (``RETURNING``), the first value of the
+        first."""
+        with self._session() as db, db.transaction():
+            return [outcome(db.execute(self._sql(q), params)) for q, params in statements]
 
     def _lock_schema(self, db: psycopg.Connection[Any]) -> None:
         """Inside a transaction: one process creates the city's schema (history and

@@ -23,27 +23,9 @@ from typing import Any
 
 import psycopg
 
-from cockpit.state.journal import (
-    NOTICE_COLUMNS,
-    REFUSALS_KEPT_PER_HOUR,
-    Acknowledgement,
-    AuditEvent,
-    Decision,
-    Heartbeat,
-    Notice,
-    _dt,
-    _ts,
-    audit_row,
-    check_decision,
-    check_notice,
-    is_refusal,
-    notices_from_rows,
-    refusal_key,
-    refusals_from_counters,
-)
+from cockpit.errors import BackendUnavailable
 from cockpit.state.postgres import PostgresConnections
-from cockpit.state.redis_store import BackendUnavailable
-from cockpit.validate import clip
+from cockpit.state.sql import NOTICE_COLUMNS, POSTGRES, SqlJournal, epoch
 
 __all__ = ["PostgresJournal"]
 
@@ -99,17 +81,20 @@ CREATE TABLE IF NOT EXISTS {schema}.journal_counters (
 INSERT INTO {schema}.journal_counters VALUES ('version', 0) ON CONFLICT DO NOTHING;
 """
 
-_MISSING = datetime.min.replace(tzinfo=UTC)  # a time that is missing, as Journal has it
 
-
-def _text(value: str) -> str:
-    """``value`` as PostgreSQL can store it (it refuses NUL characters)."""
-    return value.replace("\x00", "\ufffd")
-
-
-class PostgresJournal(PostgresConnections):
+class PostgresJournal(PostgresConnections, SqlJournal):
     """The ``Journal`` interface over PostgreSQL (one connection per thread); every write
     is one transaction."""
+
+    dialect = POSTGRES
+    counters = "journal_counters"
+    acknowledge_sql = (
+        'INSERT INTO {schema}.acknowledgements (alert_key, "user", time, note)'
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (alert_key) DO UPDATE SET"
+        ' "user" = EXCLUDED."user", time = EXCLUDED.time, note = EXCLUDED.note,'
+        " seq = EXCLUDED.seq"
+    )
+    acknowledgement_order = " ORDER BY seq"
 
     def __init__(self, dsn: str, schema: str = "city_cockpit") -> None:
         super().__init__(dsn, schema)
@@ -142,89 +127,6 @@ class PostgresJournal(PostgresConnections):
         if not db.closed:
             db.close()
 
-    def _rows(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._session() as db:
-            return db.execute(self._sql(query), params).fetchall()
-
-    def version(self) -> int:
-        """Changes whenever a notice, an acknowledgement or a decision is written, so
-        screens re-read them only then."""
-        rows = self._rows("SELECT value FROM {schema}.journal_counters WHERE name = 'version'")
-        return int(rows[0][0])
-
-    def _bump(self, db: psycopg.Connection[Any]) -> None:
-        db.execute(
-            self._sql(
-                "UPDATE {schema}.journal_counters SET value = value + 1 WHERE name = 'version'"
-            )
-        )
-
-    # -- notices ---------------------------------------------------------------------
-    def publish(self, notice: Notice, now: datetime | None = None) -> int:
-        """Store a notice; returns its id. Raises ValueError for an unusable notice."""
-        check_notice(notice)
-        created = now or datetime.now(UTC)
-        with self._write() as db:
-            row = db.execute(
-                self._sql(
-                    "INSERT INTO {schema}.notices (created, author, severity, starts, expires,"
-                    " texts) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
-                ),
-                (
-                    _ts(created),
-                    _text(notice.author),
-                    notice.severity,
-                    _ts(notice.starts),
-                    _ts(notice.expires),
-                    json.dumps(notice.texts, ensure_ascii=False),
-                ),
-            ).fetchone()
-            self._bump(db)
-        return int(row[0]) if row else 0
-
-    def withdraw(self, notice_id: int, by: str, now: datetime | None = None) -> bool:
-        """Withdraw a notice; False when there is no such active notice."""
-        with self._write() as db:
-            cur = db.execute(
-                self._sql(
-                    "UPDATE {schema}.notices SET withdrawn = %s, withdrawn_by = %s"
-                    " WHERE id = %s AND withdrawn IS NULL"
-                ),
-                (_ts(now or datetime.now(UTC)), _text(by), notice_id),
-            )
-            self._bump(db)
-            return cur.rowcount == 1
-
-    def notices(self, now: datetime | None = None, include_inactive: bool = False) -> list[Notice]:
-        """Notices active at ``now`` (all, newest first, with ``include_inactive``),
-        the most severe first."""
-        rows = self._rows(f"SELECT {NOTICE_COLUMNS} FROM {{schema}}.notices ORDER BY id DESC")
-        return notices_from_rows(rows, now, include_inactive)
-
-    # -- alert acknowledgements -----------------------------------------------------
-    def acknowledge(
-        self, alert_key: str, user: str, now: datetime | None = None, note: str = ""
-    ) -> None:
-        with self._write() as db:
-            db.execute(
-                self._sql(
-                    'INSERT INTO {schema}.acknowledgements (alert_key, "user", time, note)'
-                    " VALUES (%s, %s, %s, %s) ON CONFLICT (alert_key) DO UPDATE SET"
-                    ' "user" = EXCLUDED."user", time = EXCLUDED.time, note = EXCLUDED.note,'
-                    " seq = EXCLUDED.seq"
-                ),
-                (_text(alert_key), _text(user), _ts(now or datetime.now(UTC)), _text(note)),
-            )
-            self._bump(db)
-
-    def acknowledgements(self) -> dict[str, Acknowledgement]:
-        rows = self._rows(
-            'SELECT alert_key, "user", time, note FROM {schema}.acknowledgements ORDER BY seq'
-        )
-        return {
-            key: Acknowledgement(key, user, _dt(t) or _MISSING, note) for key, user, t, note in rows
-        }
-
     # -- kiosk heartbeats -----------------------------------------------------------
     def beat(self, kiosk_id: str, info: dict[str, Any], now: datetime | None = None) -> None:
         """A kiosk's sign of life, with what it shows (screen, language, data version).
@@ -239,110 +141,8 @@ class PostgresJournal(PostgresConnections):
                     " ON CONFLICT (kiosk_id) DO UPDATE SET"
                     " time = EXCLUDED.time, info = EXCLUDED.info"
                 ),
-                (_text(kiosk_id), _ts(now or datetime.now(UTC)), json.dumps(info)),
+                (POSTGRES.text(kiosk_id), epoch(now or datetime.now(UTC)), json.dumps(info)),
             )
-
-    def heartbeats(self) -> list[Heartbeat]:
-        rows = self._rows("SELECT kiosk_id, time, info FROM {schema}.heartbeats ORDER BY kiosk_id")
-        return [Heartbeat(k, _dt(t) or _MISSING, json.loads(i)) for k, t, i in rows]
-
-    # -- audit log ------------------------------------------------------------------
-    def audit(
-        self,
-        actor: str,
-        action: str,
-        detail: str = "",
-        address: str = "",
-        now: datetime | None = None,
-    ) -> None:
-        """Record a sign-in, a failed sign-in or a state-changing action, as the
-        embedded ``Journal.audit`` does (texts cut, refusals sampled)."""
-        when = now or datetime.now(UTC)
-        with self._write() as db:
-            if is_refusal(action):
-                row = db.execute(
-                    self._sql(
-                        "INSERT INTO {schema}.journal_counters VALUES (%s, 1)"
-                        " ON CONFLICT (name) DO UPDATE"
-                        " SET value = {schema}.journal_counters.value + 1 RETURNING value"
-                    ),
-                    (_text(refusal_key(clip(action, 64), when)),),
-                ).fetchone()
-                if row and int(row[0]) > REFUSALS_KEPT_PER_HOUR:
-                    return
-            db.execute(
-                self._sql(
-                    "INSERT INTO {schema}.audit (time, actor, action, detail, address)"
-                    " VALUES (%s, %s, %s, %s, %s)"
-                ),
-                tuple(
-                    _text(v) if isinstance(v, str) else v
-                    for v in audit_row(actor, action, detail, address, when)
-                ),
-            )
-
-    def audit_log(self, limit: int = 200, action: str | None = None) -> list[AuditEvent]:
-        """The newest ``limit`` audit entries, only those of ``action`` when given."""
-        # A negative limit means no limit, as in SQLite (LIMIT NULL in PostgreSQL).
-        where, params = ("WHERE action = %s", (_text(action),)) if action else ("", ())
-        rows = self._rows(
-            "SELECT id, time, actor, action, detail, address FROM {schema}.audit"
-            f" {where} ORDER BY id DESC LIMIT %s",
-            (*params, None if limit < 0 else limit),
-        )
-        return [
-            AuditEvent(_dt(t) or _MISSING, a, act, d, addr, int(i))
-            for i, t, a, act, d, addr in rows
-        ]
-
-    def refusals(self, since: datetime) -> dict[str, int]:
-        """How many refusals of each kind were counted from ``since``'s hour on."""
-        rows = self._rows(
-            "SELECT name, value FROM {schema}.journal_counters WHERE name LIKE %s",
-            ("refused:%",),
-        )
-        return refusals_from_counters(rows, since)
-
-    # -- decision log ---------------------------------------------------------------
-    def record_decision(self, decision: Decision, now: datetime | None = None) -> int:
-        check_decision(decision)
-        with self._write() as db:
-            row = db.execute(
-                self._sql(
-                    "INSERT INTO {schema}.decisions (created, author, what, place, effective,"
-                    " kpis) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
-                ),
-                (
-                    _ts(now or datetime.now(UTC)),
-                    _text(decision.author),
-                    _text(decision.what),
-                    _text(decision.place),
-                    _ts(decision.effective),
-                    json.dumps(decision.kpis),
-                ),
-            ).fetchone()
-            self._bump(db)
-        return int(row[0]) if row else 0
-
-    def decisions(self) -> list[Decision]:
-        # Decisions that took effect at the same second list in the order they were
-        # recorded, as SQLite lists them.
-        rows = self._rows(
-            "SELECT id, created, author, what, place, effective, kpis FROM {schema}.decisions"
-            " ORDER BY effective DESC, id"
-        )
-        return [
-            Decision(
-                what=what,
-                place=place,
-                effective=_dt(eff) or _MISSING,
-                author=author,
-                kpis=json.loads(kpis),
-                id=int(i),
-                created=_dt(created),
-            )
-            for i, created, author, what, place, eff, kpis in rows
-        ]
 
     # -- moving an embedded journal here --------------------------------------------
     # Each takes one batch of rows as the embedded journal keeps them (times in epoch
@@ -388,7 +188,8 @@ class PostgresJournal(PostgresConnections):
     ) -> int:
         """``same`` > 0: the first column is the record's id, and a stored record under
         it must agree in the first ``same`` columns."""
-        values = [tuple(_text(v) if isinstance(v, str) else v for v in row) for row in rows]
+        text = POSTGRES.text
+        values = [tuple(text(v) if isinstance(v, str) else v for v in row) for row in rows]
         if not values:
             return 0
         marks = ", ".join(["%s"] * len(values[0]))
@@ -423,5 +224,5 @@ class PostgresJournal(PostgresConnections):
                     (f'"{self.schema}".{table}',),
                 )
             if bump and added:
-                self._bump(db)
+                db.execute(self._sql(self._bump()[0]))
         return added

@@ -13,22 +13,18 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
 
-from cockpit.errors import CockpitError
+from cockpit.errors import BackendUnavailable
 from cockpit.model import Snapshot
-from cockpit.state.embedded import SourceStatus
+from cockpit.storage import SourceStatus
 
 __all__ = ["BackendUnavailable", "RedisCache", "RedisSnapshotStore"]
-
-
-class BackendUnavailable(CockpitError):
-    """A server backend (Redis, PostgreSQL) cannot be reached or refused the request."""
 
 
 def _dump(value: Any) -> bytes:
@@ -134,7 +130,9 @@ class RedisSnapshotStore:
         status: SourceStatus | None = _load(self.redis.get(self._key(f"status:{source}")))
         return status or SourceStatus(source=source)
 
-    def _update_status(self, source: str, change: Any, extra: dict[str, bytes]) -> None:
+    def _update_status(
+        self, source: str, change: Callable[[SourceStatus], None], extra: dict[str, bytes]
+    ) -> None:
         """Read-modify-write the status of ``source`` atomically (optimistic, retried)."""
         status_key = self._key(f"status:{source}")
 
@@ -152,29 +150,13 @@ class RedisSnapshotStore:
     def put_snapshot(self, snapshot: Snapshot) -> None:
         """Store a good snapshot and mark the source refreshed; bumps the data version."""
 
-        def change(status: SourceStatus) -> None:
-            status.last_attempt = status.last_success = snapshot.fetched_at
-            status.last_error = ""
-            status.failures = 0
-            status.fetches += 1
-            status.rejected = snapshot.rejected
-            status.notes = list(snapshot.notes)
-            if not snapshot.observations.empty:
-                status.newest_observation = snapshot.observations["time"].max().to_pydatetime()
-
         payload = {self._key(f"snapshot:{snapshot.source}"): _dump(snapshot)}
-        self._update_status(snapshot.source, change, payload)
+        self._update_status(snapshot.source, lambda s: s.refreshed(snapshot), payload)
 
     def record_failure(self, source: str, reason: str, when: datetime | None = None) -> None:
         """Note a failed refresh. The last good snapshot stays; the source turns stale."""
-
-        def change(status: SourceStatus) -> None:
-            status.last_attempt = when or datetime.now(UTC)
-            status.last_error = reason
-            status.failures += 1
-            status.fetches += 1
-
-        self._update_status(source, change, {})
+        moment = when or datetime.now(UTC)
+        self._update_status(source, lambda s: s.failed(reason, moment), {})
 
     # -- small shared values -----------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:

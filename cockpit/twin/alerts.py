@@ -26,7 +26,7 @@ import pandas as pd
 
 from cockpit.config import AlertsConfig, CityConfig
 from cockpit.model import METRICS, empty_observations
-from cockpit.state.embedded import HistoryStore
+from cockpit.storage import HistoryStore
 
 __all__ = [
     "AIR_STANDARDS",
@@ -197,15 +197,10 @@ def air_limits(config: AlertsConfig) -> dict[str, AirLimit]:
 
 
 def _alerts(
-    rule: str,
-    site_id: str,
-    name: str,
-    domain: str,
-    metric_name: str,
-    unit: str,
-    basis: str,
-    found: list[Episode],
+    rule: str, site_id: str, name: str, metric_name: str, basis: str, found: list[Episode]
 ) -> list[Alert]:
+    """The alerts of ``found`` episodes, in the metric's domain and canonical unit."""
+    domain, unit = METRICS[metric_name].domain, METRICS[metric_name].unit
     return [
         Alert(
             key=alert_key(rule, site_id, e.opened),
@@ -266,9 +261,7 @@ def air_alerts(
                 f"air.{metric_name}",
                 str(site_id),
                 names.get(str(site_id), str(site_id)),
-                "air",
                 metric_name,
-                METRICS[metric_name].unit,
                 limit.basis,
                 found,
             )
@@ -334,7 +327,7 @@ def parking_alerts(
         area_id = "city" if area == "city" else f"area:{area}"
         name = "All on-street bays" if area == "city" else str(area)
         basis = "share of on-street bays occupied, hourly"
-        out += _alerts("parking", area_id, name, "parking", "occupancy", "%", basis, found)
+        out += _alerts("parking", area_id, name, "occupancy", basis, found)
     names = _names(sites)
     for site_id, group in occupancy.groupby("site_id", sort=True):
         series = _series(group)
@@ -347,9 +340,7 @@ def parking_alerts(
             config.close_after,
         )
         name = names.get(str(site_id), str(site_id))
-        out += _alerts(
-            "parking", str(site_id), name, "parking", "occupancy", "%", "occupancy", found
-        )
+        out += _alerts("parking", str(site_id), name, "occupancy", "occupancy", found)
     return out
 
 
@@ -413,8 +404,6 @@ def crowding_alerts(
             str(site_id),
             names.get(str(site_id), str(site_id)),
             "pedestrians",
-            "pedestrians",
-            METRICS["pedestrians"].unit,
             "hourly count against the usual for the weekday and hour",
             found,
         )
@@ -428,12 +417,14 @@ CHUNK: Final = 500
 def _read(
     history: HistoryStore,
     sites: pd.DataFrame,
-    sources: list[str],
+    config: CityConfig,
     metric_name: str,
     start: pd.Timestamp,
     end: datetime,
 ) -> pd.DataFrame:
-    """``metric_name`` readings of ``sites`` from ``sources`` between ``start`` and ``end``."""
+    """``metric_name`` readings of ``sites`` from the sources of the metric's domain
+    between ``start`` and ``end``."""
+    sources = config.sources_for(METRICS[metric_name].domain)
     own: pd.Series | list[str] = (
         sites.loc[sites["source"].isin(sources), "id"] if not sites.empty else []
     )
@@ -455,22 +446,21 @@ def evaluate(
     rules = config.alerts
     start = window_start(now, rules.window_hours)
     end = pd.Timestamp(now).to_pydatetime() + timedelta(seconds=1)
-    sources = {d: config.sources_for(d) for d in ("air", "parking", "pedestrians")}
     out: list[Alert] = []
     longest = max(a.hours for a in air_limits(rules).values())
     air = pd.concat(
         [
-            _read(history, sites, sources["air"], m, start - pd.Timedelta(hours=longest), end)
+            _read(history, sites, config, m, start - pd.Timedelta(hours=longest), end)
             for m in air_limits(rules)
         ],
         ignore_index=True,
     )
     out += air_alerts(air, sites, rules, start.to_pydatetime())
     lead = start - pd.Timedelta(hours=3)
-    bays = _read(history, sites, sources["parking"], "bay_occupied", lead, end)
-    occupancy = _read(history, sites, sources["parking"], "occupancy", start, end)
+    bays = _read(history, sites, config, "bay_occupied", lead, end)
+    occupancy = _read(history, sites, config, "occupancy", start, end)
     out += parking_alerts(bays, occupancy, sites, rules, start.to_pydatetime())
     back = start - rules.crowding_weeks * WEEK - pd.Timedelta(hours=1)
-    counts = _read(history, sites, sources["pedestrians"], "pedestrians", back, end)
+    counts = _read(history, sites, config, "pedestrians", back, end)
     out += crowding_alerts(counts, sites, rules, start.to_pydatetime())
     return sorted(out, key=lambda a: (not a.active, -a.opened.timestamp(), a.key))

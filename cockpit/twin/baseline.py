@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Literal, cast
 import numpy as np
 import pandas as pd
 
+from cockpit.domains import all_domains, kpi_names, kpi_spec
 from cockpit.model import METRICS, empty_observations
 
 if TYPE_CHECKING:
     from cockpit.config import CityConfig
-    from cockpit.state.embedded import HistoryStore
+    from cockpit.storage import HistoryStore
 
 __all__ = [
-    "KPI_METRICS",
     "MAD_SCALE",
     "Anomaly",
     "BeforeAfter",
@@ -46,24 +46,17 @@ __all__ = [
     "profile",
     "read_history",
     "site_states",
-    "slot_label",
     "todays_anomalies",
 ]
 
 MAD_SCALE = 1.4826  # MAD × this estimates the standard deviation of normal data
-# The metric each KPI of a decision (``Journal`` ``Decision.kpis``) is judged by.
-KPI_METRICS = {
-    "footfall": "pedestrians",
-    "traffic": "vehicle_flow",
-    "parking": "bay_occupied",
-    "air": "no2",
-}
 WEEK = pd.Timedelta(days=7)
 State = Literal["well below", "typical", "well above", "unknown"]
 
 
-# Metrics that count passing people or vehicles.
-COUNT_METRICS = frozenset({"pedestrians", "vehicle_flow"})
+def count_metrics() -> frozenset[str]:
+    """Metrics that count passing people or vehicles: those a declared KPI sums."""
+    return frozenset(k.metric for d in all_domains() for k in d.kpis if k.aggregation == "sum")
 
 
 # -- reading -------------------------------------------------------------------------
@@ -150,7 +143,7 @@ def profile(
     # Counters report zero when they are down as well as when a street is empty, so a
     # usual count of zero is no baseline: nothing is "far above" a sensor outage.
     metrics = table.columns.get_level_values("metric")
-    outage = np.asarray(metrics.isin(list(COUNT_METRICS)))[None, :] & (median <= 0)
+    outage = np.asarray(metrics.isin(list(count_metrics())))[None, :] & (median <= 0)
     enough = enough & ~outage
     median = np.where(enough, median, np.nan)
     spread = np.where(enough, spread, np.nan)
@@ -159,12 +152,6 @@ def profile(
         return pd.DataFrame(values, index=slots, columns=table.columns)
 
     return frame(median), frame(spread), frame(count.astype(float))
-
-
-def slot_label(moment: datetime | pd.Timestamp, timezone: str) -> str:
-    """ "Tuesday 10:00": the weekday and hour of ``moment`` on the city's wall clock."""
-    local = pd.Timestamp(moment).tz_convert(timezone)
-    return f"{local:%A} {local:%H}:00"
 
 
 # -- baselines and states -------------------------------------------------------------
@@ -484,7 +471,8 @@ def before_after(
     days: int = 14,
     weeks: int = 4,
 ) -> BeforeAfter:
-    """Compare ``metric`` (a metric, or a KPI name of ``KPI_METRICS``) at ``site_ids`` in
+    """Compare ``metric`` (a metric, or a KPI key: its ``KpiSpec.learned_metric``, the one
+    a decision's KPI is judged by) at ``site_ids`` in
     the ``days`` days before ``decision_time`` with the ``days`` days after it (or as
     many hours as there are so far).
 
@@ -494,7 +482,7 @@ def before_after(
     means or raw observations reaching ``days`` + ``weeks`` × 7 days back (the hourly
     rollups do: ``read_history(..., hourly=True)``).
     """
-    metric = KPI_METRICS.get(metric, metric)
+    metric = kpi_spec(metric).learned_metric if metric in kpi_names() else metric
     ids = {str(s) for s in site_ids}
     decided = pd.Timestamp(decision_time)
     obs = frame[(frame["metric"] == metric) & frame["site_id"].astype(str).isin(ids)]

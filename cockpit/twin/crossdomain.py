@@ -17,6 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from cockpit.model import METRICS
+
 __all__ = ["Correlation", "PairComparison", "correlation", "pair_comparison", "pair_sites"]
 
 POLLUTANTS = ("no2", "pm25", "pm10")
@@ -37,8 +39,8 @@ def pair_sites(sites: pd.DataFrame, max_km: float = 2.0) -> pd.DataFrame:
     with no station that near are left out.
     """
     columns = ["traffic_site", "traffic_name", "air_site", "air_name", "distance_km"]
-    traffic = sites[sites["domain"] == "traffic"]
-    air = sites[sites["domain"] == "air"]
+    traffic = sites[sites["domain"] == METRICS["vehicle_flow"].domain]
+    air = sites[sites["domain"] == METRICS[POLLUTANTS[0]].domain]
     if traffic.empty or air.empty:
         return pd.DataFrame(columns=columns)
     left, right = _points(traffic), _points(air)

@@ -213,7 +213,7 @@ def free_bays_forecast(
     deviation now, decaying by ``decay`` per hour ahead. ``frame`` is the parking history
     before ``now``. None when no parking site is that near or nothing is known of them.
     """
-    parking = sites[sites["domain"] == "parking"]
+    parking = sites[sites["domain"] == METRICS["bay_occupied"].domain]
     if parking.empty:
         return None
     near = parking[

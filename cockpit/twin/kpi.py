@@ -12,12 +12,14 @@ from datetime import datetime
 
 import pandas as pd
 
+from cockpit.domains import KpiSpec, all_domains
 from cockpit.model import METRICS
 from cockpit.twin.airindex import INDEX_NAME, band_label, band_of
 
 __all__ = [
     "CONGESTION_LEVELS",
     "Kpi",
+    "aggregate",
     "air_quality",
     "footfall",
     "parking_occupancy",
@@ -49,6 +51,12 @@ def _none(key: str, title: str, unit: str) -> Kpi:
     return Kpi(key, title, None, unit, "–", "none", "no data", "No current data.")
 
 
+def _declared(method: str) -> KpiSpec:
+    """The KPI a domain declares with the calculation ``method`` (``KpiSpec.method``):
+    its key, title, unit and metrics."""
+    return next(k for d in all_domains() for k in d.kpis if k.method == method)
+
+
 def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: int = 4) -> Kpi:
     """Pedestrians per hour over all counting sensors now, against the same weekday and
     hour in the previous ``weeks`` weeks of ``history``.
@@ -58,17 +66,18 @@ def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: 
     each past week the change is measured on the sensors reporting both then and now; the
     typical change is the median over the weeks.
     """
-    title = "Footfall"
-    obs = latest[latest["metric"] == "pedestrians"]
+    spec = _declared("footfall")
+    key, title, unit = spec.key, spec.title, spec.unit
+    obs = latest[latest["metric"] == spec.metric]
     if obs.empty:
-        return _none("footfall", title, "persons/h")
+        return _none(key, title, unit)
     newest = obs["time"].max()
     now = obs[obs["time"] >= newest - pd.Timedelta(hours=1)]
     total = float(now["value"].sum())
     local = newest.tz_convert(timezone)
     when = f"{local:%A} {local:%H}:00"
     ratios = []
-    past = history[history["metric"] == "pedestrians"]
+    past = history[history["metric"] == spec.metric]
     for k in range(1, weeks + 1):
         # k weeks earlier on the city's wall clock, so "Tuesday 08:00" stays 08:00 across
         # a daylight-saving change.
@@ -81,10 +90,10 @@ def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: 
     display = f"{total:,.0f}"
     if not ratios:
         return Kpi(
-            "footfall",
+            key,
             title,
             total,
-            "persons/h",
+            unit,
             display,
             "ok",
             "no baseline yet",
@@ -103,9 +112,7 @@ def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: 
         if change > 0.15
         else ("quieter than usual" if change < -0.15 else "as usual")
     )
-    return Kpi(
-        "footfall", title, total, "persons/h", display, level, label, detail, newest.to_pydatetime()
-    )
+    return Kpi(key, title, total, unit, display, level, label, detail, newest.to_pydatetime())
 
 
 def parking_occupancy(
@@ -117,11 +124,12 @@ def parking_occupancy(
     a ``capacity`` attribute count their capacity. Places with no current state are left
     out of both the numerator and the denominator.
     """
-    title = "Parking occupancy"
-    bays = latest[latest["metric"] == "bay_occupied"]
+    spec = _declared("parking_occupancy")
+    bay_metric, park_metric = spec.metrics
+    bays = latest[latest["metric"] == bay_metric]
     occupied = float(bays["value"].sum())
     known = float(len(bays))
-    parks = latest[latest["metric"] == "occupancy"]
+    parks = latest[latest["metric"] == park_metric]
     if not parks.empty:
         capacity = sites.set_index("id")["attributes"].map(
             lambda a: float(a.get("capacity", 0) or 0) if isinstance(a, dict) else 0.0
@@ -130,17 +138,17 @@ def parking_occupancy(
         occupied += float((parks["value"] / 100.0 * cap).sum())
         known += float(cap.sum())
     if known == 0:
-        return _none("parking", title, "%")
+        return _none(spec.key, spec.title, spec.unit)
     share = 100.0 * occupied / known
     level = "alert" if share >= alert else "warn" if share >= warn else "ok"
-    label = {"alert": "nearly full", "warn": "filling up", "ok": "spaces free"}[level]
+    label = spec.levels[level]
     free = round(known - occupied)
     detail = f"{free:,} of {int(known):,} places with a known state are free."
     return Kpi(
-        "parking",
-        title,
+        spec.key,
+        spec.title,
         share,
-        "%",
+        spec.unit,
         f"{share:.0f}",
         level,
         label,
@@ -162,19 +170,20 @@ def traffic_flow(
     divided by reference: below ``warn`` light, below ``alert`` moderate, else heavy.
     Without speeds this is a load proxy, not a travel-time measure, and is named so.
     """
-    title = "Traffic flow"
-    obs = latest[latest["metric"] == "vehicle_flow"]
+    spec = _declared("traffic_flow")
+    key, title, unit = spec.key, spec.title, spec.unit
+    obs = latest[latest["metric"] == spec.metric]
     if obs.empty:
-        return _none("traffic", title, "veh/h")
+        return _none(key, title, unit)
     total = float(obs["value"].sum())
     ref = obs["site_id"].map(reference).astype(float)
     loads = (obs["value"] / ref)[ref > 0]
     if loads.empty:
         return Kpi(
-            "traffic",
+            key,
             title,
             total,
-            "veh/h",
+            unit,
             f"{total:,.0f}",
             "ok",
             "no baseline yet",
@@ -183,14 +192,12 @@ def traffic_flow(
         )
     index = float(loads.median())
     level = "alert" if index >= alert else "warn" if index >= warn else "ok"
-    label = {"ok": "light", "warn": "moderate", "alert": "heavy"}[level]
+    label = spec.levels[level]
     detail = (
         f"{len(obs)} sites; congestion {label}: typical site at {index:.0%} of its "
         "usual busy-hour flow."
     )
-    return Kpi(
-        "traffic", title, total, "veh/h", f"{total:,.0f}", level, label, detail, _newest(obs)
-    )
+    return Kpi(key, title, total, unit, f"{total:,.0f}", level, label, detail, _newest(obs))
 
 
 def air_quality(latest: pd.DataFrame, sites: pd.DataFrame) -> Kpi:
@@ -199,14 +206,15 @@ def air_quality(latest: pd.DataFrame, sites: pd.DataFrame) -> Kpi:
     ``value`` is the band number 1 (good) .. 6 (extremely poor); ``detail`` names the
     pollutant, its concentration and the station that set it.
     """
-    title = "Air quality"
-    obs = latest[latest["metric"].isin(["pm25", "pm10", "no2", "o3"])]
+    spec = _declared("air_quality")
+    key, title, unit = spec.key, spec.title, spec.unit
+    obs = latest[latest["metric"].isin(list(spec.metrics))]
     if obs.empty:
-        return _none("air", title, "EAQI band")
+        return _none(key, title, unit)
     bands = [band_of(m, v) for m, v in zip(obs["metric"], obs["value"], strict=True)]
     obs = obs.assign(band=pd.array(bands, dtype="Int64")).dropna(subset=["band"])
     if obs.empty:
-        return _none("air", title, "EAQI band")
+        return _none(key, title, unit)
     worst = obs.sort_values(["band", "value"]).iloc[-1]
     band = int(worst["band"])
     names = sites.set_index("id")["name"]
@@ -219,13 +227,77 @@ def air_quality(latest: pd.DataFrame, sites: pd.DataFrame) -> Kpi:
         f" at {station}."
     )
     return Kpi(
-        "air",
+        key,
         title,
         float(band + 1),
-        "EAQI band",
+        unit,
         label.capitalize(),
         level,
         label,
+        detail,
+        _newest(obs),
+    )
+
+
+_HOW = {
+    "sum": "sum over {n} sites",
+    "mean": "mean over {n} sites",
+    "share": "share over {n} sites",
+    "max": "highest of {n} sites",
+}
+
+
+def aggregate(
+    latest: pd.DataFrame,
+    spec: KpiSpec,
+    warn: float | None = None,
+    alert: float | None = None,
+) -> Kpi:
+    """A domain's KPI as its declaration says: the sites' latest values of
+    ``spec.metric`` aggregated by ``spec.aggregation`` (see ``KpiSpec``).
+
+    A share is the sum of the values over the sum of each site's ``capacity_metric`` in %
+    (sites without a capacity left out), or the mean of 0/1 values in % without one. The
+    level is ``alert`` from ``alert`` up, ``warn`` from ``warn`` up, else ``ok``; no
+    limits: always ``ok``. No observation (or no capacity for a share): no value.
+    """
+    obs = latest[latest["metric"] == spec.metric]
+    if obs.empty:
+        return _none(spec.key, spec.title, spec.unit)
+    obs = obs.sort_values("time").groupby("site_id", sort=False).tail(1)
+    values = obs["value"].astype(float)
+    if spec.aggregation == "share":
+        if spec.capacity_metric:
+            caps = latest[latest["metric"] == spec.capacity_metric]
+            cap = obs["site_id"].map(caps.groupby("site_id")["value"].last()).astype(float)
+            known = cap > 0
+            if not known.any():
+                return _none(spec.key, spec.title, spec.unit)
+            value = 100.0 * float(values[known].sum()) / float(cap[known].sum())
+        else:
+            value = 100.0 * float(values.mean())
+    elif spec.aggregation == "mean":
+        value = float(values.mean())
+    elif spec.aggregation == "max":
+        value = float(values.max())
+    else:
+        value = float(values.sum())
+    level = (
+        "alert"
+        if alert is not None and value >= alert
+        else "warn"
+        if warn is not None and value >= warn
+        else "ok"
+    )
+    detail = _HOW[spec.aggregation].format(n=len(obs)).capitalize() + "."
+    return Kpi(
+        spec.key,
+        spec.title,
+        value,
+        spec.unit,
+        f"{value:,.{spec.decimals}f}",
+        level,
+        spec.levels.get(level, level),
         detail,
         _newest(obs),
     )

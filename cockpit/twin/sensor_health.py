@@ -20,7 +20,7 @@ import pandas as pd
 
 from cockpit.config import AlertsConfig
 from cockpit.model import DOMAINS, METRICS, empty_observations
-from cockpit.state.embedded import HistoryStore
+from cockpit.storage import HistoryStore
 from cockpit.twin.alerts import Alert, alert_key
 
 __all__ = [

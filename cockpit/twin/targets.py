@@ -22,7 +22,7 @@ from cockpit.model import METRICS
 
 if TYPE_CHECKING:
     from cockpit.config import CityConfig
-    from cockpit.state.embedded import HistoryStore
+    from cockpit.storage import HistoryStore
 
 __all__ = ["TargetProgress", "all_targets", "daily_means", "target_progress"]
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 from dash import html
 from dash.development.base_component import Component
 
+from cockpit.domains import domain_names
+from cockpit.domains import get as get_domain
 from cockpit.present.timefmt import local_time
 from cockpit.twin.sensor_health import DomainCoverage, SiteHealth
 from layouts.components.html_attrs import html_attrs
 
 __all__ = ["health_panel"]
 
-_DOMAIN_TITLES = {
-    "traffic": "Traffic",
-    "air": "Air quality",
-    "parking": "Parking",
-    "pedestrians": "Pedestrians",
-}
 _PROBLEMS = {"flat": "flat line", "impossible": "impossible values"}
+
+
+def _title(domain: str) -> str:
+    return get_domain(domain).title if domain in domain_names() else domain
 
 
 def _describe(site: SiteHealth, timezone: str) -> str:
@@ -53,7 +53,7 @@ def health_panel(
     rows = [
         html.Tr(
             [
-                html.Th(_DOMAIN_TITLES.get(c.domain, c.domain), scope="row"),
+                html.Th(_title(c.domain), scope="row"),
                 html.Td(f"{c.sites:,}"),
                 html.Td(f"{c.reporting:,} ({c.share_reporting:.0%})"),
                 html.Td(f"{c.stale:,}"),

@@ -13,6 +13,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from cockpit.config import CityConfig
+from layouts.components.clientside import js_function
 from layouts.components.html_attrs import html_attrs
 
 __all__ = ["BASEMAP_ROUTE", "LAYER_ID", "SOURCE_ID", "basemap_file", "city_map", "legend"]
@@ -21,12 +22,6 @@ LAYER_ID = "cc-layer"
 # Stores holding each layer's data URL (see layouts/mapdata.py and assets/mapdata.js),
 # set by the cockpit's frame with ``set_props``, never as a callback output.
 SOURCE_ID = "cc-layer-src"
-_JS = "cityCockpit.map."
-
-
-def _fn(name: str) -> dict[str, str]:
-    return {"variable": _JS + name}
-
 
 # The basemap travels as its own file, which the browser keeps, not inside the page.
 BASEMAP_ROUTE = "/map-basemap.json"
@@ -61,8 +56,8 @@ def city_map(
         children.append(
             dl.GeoJSON(
                 url=_basemap_url(config),
-                style=_fn("areaStyle"),
-                onEachFeature=_fn("areaLabel"),
+                style=js_function("areaStyle"),
+                onEachFeature=js_function("areaLabel"),
                 hideout={"label": config.map.basemap_label},
                 interactive=False,
                 id=f"{map_id}-basemap",
@@ -84,9 +79,9 @@ def city_map(
                     "maxZoom": 15,
                     "minZoom": max(0, config.map.zoom - 4),
                 },
-                pointToLayer=_fn("pointToLayer"),
-                clusterToLayer=_fn("clusterToLayer"),
-                onEachFeature=_fn("onEachFeature"),
+                pointToLayer=js_function("pointToLayer"),
+                clusterToLayer=js_function("clusterToLayer"),
+                onEachFeature=js_function("onEachFeature"),
             ),
             name=layer.title,
             checked=True,

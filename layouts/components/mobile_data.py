@@ -1,15 +1,14 @@
 """What the phone view for city staff reads: alerts, sensor health, sites near a place.
 
-Pure functions over a ``CityView`` plus a small per-process cache, so that a poll that
-finds nothing new costs nothing. Everything is computed for the viewer's role: a public
-viewer's alerts and lists come from public sites only.
+Pure functions over a ``CityView``; the alert board is the ``City``'s answer
+(``City.alert_board``), so that a poll that finds nothing new costs nothing. Everything
+is computed for the viewer's role: a public viewer's alerts and lists come from public
+sites only.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,19 +17,12 @@ import numpy as np
 import pandas as pd
 
 from cockpit.city import CityView, format_value
-from cockpit.twin import alerts as alert_rules
-from cockpit.twin import sensor_health
-from cockpit.twin.alerts import Alert
-from cockpit.twin.sensor_health import DomainCoverage, SiteHealth
-from wiring.runtime import Runtime
+from cockpit.twin.panels import Board
 
 __all__ = [
-    "DOMAIN_KPI",
     "Board",
     "SiteState",
     "attributes",
-    "board",
-    "compute_board",
     "distance_m",
     "district_names",
     "district_sites",
@@ -39,9 +31,6 @@ __all__ = [
     "parking_summary",
     "site_states",
 ]
-
-# Order of the domains on the phone, and the KPI that sums each one up.
-DOMAIN_KPI = {"traffic": "traffic", "air": "air", "parking": "parking", "pedestrians": "footfall"}
 
 
 @dataclass(frozen=True)
@@ -53,84 +42,6 @@ class SiteState:
     state: str
     level: str  # ok | warn | alert | stale
     metric: str
-
-
-@dataclass(frozen=True)
-class Board:
-    """Alerts and sensor health for one role at one data version."""
-
-    alerts: list[Alert]  # open ones only, threshold alerts before sensor alerts
-    health: list[SiteHealth]
-    coverage: list[DomainCoverage]
-
-
-# Alerts are evaluated from the history: at most once a minute per set of visible sites,
-# in the background while the previous board is still served (one thread at a time).
-REFRESH_S = 60.0
-
-
-@dataclass
-class _Entry:
-    board: Board
-    version: int
-    made: float  # time.monotonic() when computed
-
-
-_LOCK = threading.Lock()
-_BOARDS: dict[tuple[int, str, int], _Entry] = {}
-_BUSY: set[tuple[int, str, int]] = set()
-
-
-def compute_board(runtime: Runtime, view: CityView) -> Board:
-    """Open alerts and sensor health of ``view``'s sites now (no cache)."""
-    now = runtime.city.clock()
-    rules = runtime.config.alerts
-    threshold = [
-        a
-        for a in alert_rules.evaluate(runtime.config, runtime.history, view.sites, now)
-        if a.active
-    ]
-    health = sensor_health.read_health(runtime.history, view.sites, now, rules, latest=view.latest)
-    start = alert_rules.window_start(now, rules.window_hours).to_pydatetime()
-    sensors = sensor_health.health_alerts(health, start)
-    return Board(threshold + sensors, health, sensor_health.coverage(health))
-
-
-def _refresh(runtime: Runtime, view: CityView, key: tuple[int, str, int]) -> None:
-    try:
-        made = _Entry(compute_board(runtime, view), view.version, time.monotonic())
-        with _LOCK:
-            _BOARDS[key] = made
-    finally:
-        with _LOCK:
-            _BUSY.discard(key)
-
-
-def board(runtime: Runtime, view: CityView) -> Board:
-    """Open alerts and sensor health of ``view``'s sites.
-
-    Computed once for each set of visible sites (roles that see the same sites share
-    it); after new data it is computed again at most every ``REFRESH_S`` seconds, in a
-    background thread, while the previous board is served. The evaluation is
-    deterministic from the history, so a recomputation gives the same alert keys.
-    """
-    sites = tuple(view.sites["id"].astype(str))
-    key = (id(runtime), str(runtime.store.directory), hash(sites))
-    with _LOCK:
-        entry = _BOARDS.get(key)
-        stale = entry is not None and entry.version != view.version
-        due = stale and entry is not None and time.monotonic() - entry.made >= REFRESH_S
-        start_thread = due and key not in _BUSY
-        if start_thread:
-            _BUSY.add(key)
-    if entry is None:
-        made = _Entry(compute_board(runtime, view), view.version, time.monotonic())
-        with _LOCK:
-            _BOARDS[key] = made
-        return made.board
-    if start_thread:
-        threading.Thread(target=_refresh, args=(runtime, view, key), daemon=True).start()
-    return entry.board
 
 
 def site_states(view: CityView) -> dict[str, SiteState]:

@@ -19,7 +19,7 @@ from cockpit.city import CityView, SourceInfo, format_value
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_number, format_time
 from cockpit.privacy import mask_frame
-from cockpit.state.journal import Acknowledgement
+from cockpit.storage import Acknowledgement
 from cockpit.twin.alerts import Alert
 from cockpit.twin.sensor_health import DomainCoverage
 from layouts.components.html_attrs import html_attrs

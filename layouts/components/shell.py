@@ -1,5 +1,5 @@
 """The page shell the Dash renderer asks for first (``/_dash-layout``), holding the page
-being opened.
+being opened, and the navigation between pages, built from the page table.
 
 With Dash pages the renderer first gets an empty page container, mounts it, and only then
 asks the server, through the pages router callback, for the page at its address: a second
@@ -14,6 +14,7 @@ one and the router fills it as before.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,9 +24,47 @@ from dash import Dash, dcc, html, page_container
 # Dash's own routing, so that a page held in the shell is the page its router would give.
 from dash._pages import _parse_query_string, _path_to_page
 
-__all__ = ["opening_address", "page_shell", "shell"]
+from cockpit.auth import Viewer
+from layouts.components.html_attrs import html_attrs
+from layouts.page_table import about_pages, nav_pages
+
+__all__ = ["about_nav", "nav_links", "opening_address", "page_shell", "shell"]
+
+# Links in the dark header of the pages about the data.
+_ABOUT_LINK = {"color": "#ffffff", "marginLeft": "1rem"}
 
 log = logging.getLogger(__name__)
+
+
+def nav_links(viewer: Viewer, language: str, _: Callable[[str], str]) -> html.Nav:
+    """The navigation for ``viewer``: a link to each page of the page table the viewer's
+    role may open (Dash pages in the viewer's ``language``), then signing in or out."""
+    query = f"?lang={language}" if language != "en" else ""
+    links: list[Any] = [
+        html.A(
+            _(page.nav or page.name),
+            href=page.path + (query if page.is_dash_page else ""),
+            id=f"cc-nav-{page.key}",
+        )
+        for page in nav_pages(viewer)
+    ]
+    if viewer.signed_in:
+        links += [
+            html.Span(viewer.user, className="cc-nav-user"),
+            html.A(_("Sign out"), href="/signout", id="cc-nav-signout"),
+        ]
+    else:
+        links.append(html.A(_("Sign in"), href="/signin?next=/", id="cc-nav-signin"))
+    return html.Nav(links, className="cc-nav", **html_attrs({"aria-label": _("Pages")}))
+
+
+def about_nav(current: str, link: Callable[..., Any] = html.A) -> html.Nav:
+    """The header links of a page about the data (``current``, a page key) to the others,
+    as ``link`` components (``html.A``, or ``dcc.Link`` to stay in the page)."""
+    links: list[Any] = []
+    for page in about_pages(current):
+        links += [" · ", link(page.about, href=page.path, style=_ABOUT_LINK)]
+    return html.Nav(links[1:])
 
 
 def opening_address(referrer: str | None, host_url: str) -> tuple[str, str] | None:

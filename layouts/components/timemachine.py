@@ -17,6 +17,7 @@ from dash.exceptions import PreventUpdate
 
 from cockpit.present.i18n import format_time
 from cockpit.validate import bounded_int_or_none, finite_or_none
+from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 
 __all__ = [
@@ -172,37 +173,11 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
     )
 
 
-# Play, pause, step, live and range changes, all in the browser: the slider's value is
-# the only thing the server hears about.
-_CONTROL_JS = """
-function (nTick, nBack, nFwd, nLive, nPlay, range, speed, value, playing, min, step, shown) {
-    var trig = (dash_clientside.callback_context.triggered_id || "");
-    var v = value || 0, s = step || 15, lo = min || -1440, play = !!playing;
-    if (trig === "cc-tm-live") { v = 0; play = false; }
-    else if (trig === "cc-tm-back") { v = Math.max(lo, v - s); play = false; }
-    else if (trig === "cc-tm-fwd") { v = Math.min(0, v + s); play = false; }
-    else if (trig === "cc-tm-play") {
-        play = !play;
-        if (play && v >= 0) { v = lo; }
-    }
-    else if (trig === "cc-tm-range") { v = 0; play = false; }
-    else if (trig === "cc-tm-interval") {
-        // Advance only once the current moment is on screen: a slow server slows the
-        // replay down instead of skipping every frame.
-        if (!play || (shown || 0) !== (v || 0)) { return dash_clientside.no_update; }
-        v = Math.min(0, v + s);
-        if (v >= 0) { play = false; }
-    }
-    v = Math.round(v / s) * s;
-    return [v, play, !play, Math.round(1000 / (speed || 1)), play ? "❚❚" : "▶"];
-}
-"""
-
-
 def register_clientside(app: Dash) -> None:
-    """Wire the controls to the slider in the browser."""
+    """Wire the controls to the slider in the browser (``timeMachine`` in
+    ``assets/cockpit.js``): the slider's value is the only thing the server hears about."""
     app.clientside_callback(
-        _CONTROL_JS,
+        clientside("timeMachine"),
         Output("cc-tm-slider", "value"),
         Output("cc-tm-playing", "data"),
         Output("cc-tm-interval", "disabled"),

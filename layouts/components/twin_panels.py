@@ -1,18 +1,15 @@
 """The digital twin in the cockpit: what is typical, what is unusual, what comes next.
 
-``twin_at`` computes, for a view of the city (live or replayed), each site's value against
-its typical value for that weekday and hour, the KPIs against theirs, and today's
-anomalies (``cockpit.twin.baseline``). It reads only the hours it needs from the history's
-hourly rollups (the same hours of the previous weeks), and keeps the result per role
-and hour. The panel functions turn the results into text-only Dash components
-in the viewer's language.
+``City.twin_at`` answers, for the city live or replayed, each site's value against its
+typical value for that weekday and hour, the KPIs against theirs, and today's anomalies
+(``cockpit.twin.panels``). The panel functions here turn its answers into text-only Dash
+components in the viewer's language.
 """
 
 from __future__ import annotations
 
-import threading
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,10 +17,11 @@ import pandas as pd
 from dash import html
 
 from cockpit.city import City, CityView
-from cockpit.model import METRICS, empty_observations
+from cockpit.model import METRICS
 from cockpit.present import summary
 from cockpit.present.i18n import format_number, format_time
-from cockpit.twin import baseline, climate, crossdomain, sensor_health, targets
+from cockpit.twin import baseline, crossdomain, sensor_health
+from cockpit.twin.panels import KPI_METRICS, TWIN_METRICS, Twin
 from layouts.components.health_panel import health_panel
 from layouts.components.html_attrs import html_attrs
 
@@ -33,94 +31,13 @@ __all__ = [
     "Twin",
     "anomalies_panel",
     "comparison_words",
-    "slot_history",
-    "twin_at",
     "typical_of_sites",
-    "with_baselines",
 ]
 
 Gettext = Callable[[str], str]
 
-# The metrics whose sites get a baseline (parking bays change too rarely to have one).
-TWIN_METRICS = ("vehicle_flow", "pedestrians", "pm25", "pm10", "no2", "o3")
-# KPI key -> (metric, how the sites add up). Footfall compares itself (cockpit.twin.kpi).
-KPI_METRICS: dict[str, tuple[str, str]] = {
-    "traffic": ("vehicle_flow", "sum"),
-    "air": ("pm10", "mean"),
-}
 # baseline state -> the map's word for it (also the marker's CSS class, cc-<word>)
 TYPICAL_CLASS = {"well below": "below", "typical": "typical", "well above": "above"}
-
-
-@dataclass
-class Twin:
-    """Baselines and anomalies for one role at one moment."""
-
-    at: datetime
-    baselines: pd.DataFrame
-    anomalies: list[baseline.Anomaly]
-    states: pd.DataFrame  # baseline.site_states of the view's latest values
-    comparisons: dict[str, baseline.KpiComparison]
-
-
-def slot_history(
-    city: City, sites: pd.DataFrame, at: datetime, weeks: int, metrics: tuple[str, ...]
-) -> pd.DataFrame:
-    """Hourly means of ``metrics`` from the city's midnight to the hour of ``at``, today
-    and on the same weekday of the previous ``weeks`` weeks: all that today's baselines
-    and anomalies need, without reading the weeks in between. Reads each site's rollups
-    by key, for the sites of ``sites`` whose domain has the metric."""
-    tz = city.config.city.timezone
-    local = pd.Timestamp(at).tz_convert(tz)
-    midnight = local.normalize().tz_convert("UTC").to_pydatetime()
-    end = pd.Timestamp(at).floor("h").to_pydatetime() + timedelta(hours=1)
-    frames = []
-    for metric in metrics:
-        ids = list(sites.loc[sites["domain"] == METRICS[metric].domain, "id"].astype(str))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            for k in range(weeks + 1):
-                shift = timedelta(weeks=k)
-                frames.append(
-                    city.history.hourly(chunk, midnight - shift, end - shift, metric=metric)
-                )
-    frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True) if frames else empty_observations()
-
-
-_cache: dict[tuple[int, str, int], tuple[pd.DataFrame, list[baseline.Anomaly]]] = {}
-_lock = threading.Lock()
-
-
-def twin_at(city: City, view: CityView, moment: datetime | None = None) -> Twin:
-    """The twin for ``view`` (live, or replayed at ``moment``)."""
-    cfg = city.config.twin
-    tz = city.config.city.timezone
-    at = moment or city.clock()
-    hour = pd.Timestamp(at).floor("h")
-    key = (id(city), view.role, int(hour.timestamp()))
-    with _lock:
-        found = _cache.get(key)
-    if found is None:
-        frame = slot_history(city, view.sites, at, cfg.baseline_weeks, TWIN_METRICS)
-        base = baseline.baselines(frame, hour, tz, cfg.baseline_weeks, cfg.min_weeks)
-        anomalies = baseline.todays_anomalies(
-            frame, view.sites, at, tz, cfg.anomaly_z, cfg.baseline_weeks, cfg.min_weeks
-        )
-        found = (base, anomalies)
-        with _lock:
-            if len(_cache) > 32:
-                _cache.pop(next(iter(_cache)))
-            _cache[key] = found
-    base, anomalies = found
-    states = baseline.site_states(view.latest, base, cfg.band_z, cfg.anomaly_z)
-    comparisons = {}
-    for key_, (metric, how) in KPI_METRICS.items():
-        label = METRICS[metric].label
-        found_cmp = baseline.compare_kpi(key_, label, metric, view.latest, base, tz, how)  # type: ignore[arg-type]
-        if found_cmp is not None:
-            comparisons[key_] = found_cmp
-    return Twin(at, base, anomalies, states, comparisons)
 
 
 def typical_of_sites(twin: Twin) -> dict[str, str]:
@@ -134,14 +51,6 @@ def typical_of_sites(twin: Twin) -> dict[str, str]:
         str(r.site_id): TYPICAL_CLASS.get(str(r.state), "unknown")
         for r in strongest.itertuples(index=False)
     }
-
-
-def with_baselines(layers: dict[str, dict[str, Any]], typical: dict[str, str]) -> None:
-    """Add each marker's word against typical (``typical``) to its GeoJSON properties."""
-    for collection in layers.values():
-        for feature in collection.get("features", []):
-            props = feature["properties"]
-            props["typical"] = typical.get(str(props["id"]), "unknown")
 
 
 def _slot(at: datetime, language: str, timezone: str) -> str:
@@ -245,53 +154,8 @@ def anomalies_panel(
 
 
 # -- targets, CO2, summary, health, traffic against air ---------------------------------
-_slow: dict[tuple[int, str, int, str], Any] = {}
-
-
-def _hourly_cached(key: tuple[int, str, int, str], make: Callable[[], Any]) -> Any:
-    """``make()`` kept per (city, what, quarter hour, role): these read weeks of rollups."""
-    with _lock:
-        if key in _slow:
-            return _slow[key]
-    value = make()
-    with _lock:
-        if len(_slow) > 64:
-            _slow.pop(next(iter(_slow)))
-        _slow[key] = value
-    return value
-
-
 def _quarter(now: datetime) -> int:
     return int(pd.Timestamp(now).floor("15min").timestamp())
-
-
-def targets_and_co2(city: City, role: str) -> tuple[list[Any], Any]:
-    """KPI target progress (``cockpit.twin.targets``) and yesterday's road-traffic CO₂
-    estimate (``cockpit.twin.climate``), kept per quarter hour. Targets are city-wide figures
-    of the sources ``role`` may see; a target over a source it may not see is left out."""
-    now = city.clock()
-
-    def make() -> tuple[list[Any], Any]:
-        visible = set(city.visible_sources(role))
-        found = [
-            t
-            for t in targets.all_targets(city.config, city.history, now)
-            if set(city.config.sources_for(METRICS[t.metric].domain)) <= visible
-        ]
-        tz = city.config.city.timezone
-        local = pd.Timestamp(now).tz_convert(tz).normalize()
-        start = (local - pd.Timedelta(days=1)).tz_convert("UTC").to_pydatetime()
-        frame = baseline.read_history(
-            city.history, city.config, ["vehicle_flow"], start, now, hourly=True
-        )
-        view = city.view(role)
-        frame = frame[frame["site_id"].isin(set(view.sites["id"].astype(str)))]
-        days = climate.co2_per_day(frame, tz, climate.Co2Factors.from_config(city.config.twin))
-        yesterday = (local - pd.Timedelta(days=1)).date()
-        co2 = next((d for d in days if d.day == yesterday), None)
-        return found, co2
-
-    return _hourly_cached((id(city), "targets", _quarter(now), role), make)  # type: ignore[no-any-return]
 
 
 def targets_panel(
@@ -423,13 +287,13 @@ def summary_lines(
 
 def health_section(city: City, view: CityView) -> Any:
     """The sensor health panel for the sites ``view`` shows, kept per quarter hour."""
-    now = city.clock()
 
     def make() -> Any:
-        found = sensor_health.read_health(city.history, view.sites, now, city.config.alerts)
+        found = city.sensor_health(view.role)
         return health_panel(sensor_health.coverage(found), found, city.config.city.timezone)
 
-    return _hourly_cached((id(city), "health", _quarter(now), view.role), make)
+    question = ("health-panel", _quarter(city.clock()))
+    return city.remember(view, question, make, reuse_s=math.inf)
 
 
 def pair_panel(
@@ -439,10 +303,7 @@ def pair_panel(
     last ``hours``, with their correlation; empty when no station is near enough."""
     from layouts.components.trend import pair_figure
 
-    pairs = _hourly_cached(
-        (id(city), "pairs", 0, view.role),
-        lambda: crossdomain.pair_sites(view.sites, city.config.twin.max_pair_km),
-    )
+    pairs = city.site_pairs(view.role)
     match = pairs[pairs["traffic_site"] == site_id]
     if match.empty:
         return [html.P(_("No air-quality station near this site."), className="cc-muted")]
@@ -450,7 +311,7 @@ def pair_panel(
     now = city.clock()
     start = now - timedelta(hours=hours)
     ids = [site_id, str(pair["air_site"])]
-    frame = city.history.hourly(ids, start, now + timedelta(minutes=1))
+    frame = city.hourly(view.role, ids, start, now + timedelta(minutes=1))
     found = crossdomain.pair_comparison(frame, site_id, str(pair["air_site"]), start, now)
     title = _("Traffic here against air at {station} ({km} km)").format(
         station=pair["air_name"], km=format_number(float(pair["distance_km"]), language, 1)

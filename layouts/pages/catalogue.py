@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash
-from dash import Dash, html
+from dash import html
 
 from cockpit.city import City
 from cockpit.present.dcat import catalogue_entries
 from cockpit.present.timefmt import local_time
+from layouts.components.shell import about_nav
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import export_links
-from wiring.runtime import Runtime
 
-__all__ = ["layout", "register"]
+__all__ = ["layout"]
 
-# Links in the dark page header.
-_NAV = {"color": "#ffffff", "marginLeft": "1rem"}
 
 _HEAD = [
     "Source",
@@ -89,13 +86,7 @@ def layout(city: City, **_: Any) -> html.Div:
             html.Header(
                 [
                     html.H1(f"Open data catalogue · {config.city.name}"),
-                    html.Nav(
-                        [
-                            html.A("Cockpit", href="/", style=_NAV),
-                            " · ",
-                            html.A("Methodology", href="/methodology", style=_NAV),
-                        ]
-                    ),
+                    about_nav("catalogue"),
                 ],
                 className="cc-header",
             ),
@@ -139,16 +130,4 @@ def layout(city: City, **_: Any) -> html.Div:
                 ]
             ),
         ],
-    )
-
-
-def register(app: Dash, runtime: Runtime) -> None:
-    """Register the ``/catalogue`` page."""
-    city = runtime.city
-    dash.register_page(
-        "catalogue",
-        path="/catalogue",
-        name="Open data",
-        title=f"Open data · City Cockpit · {city.config.city.name}",
-        layout=lambda **kwargs: layout(city, **kwargs),
     )

@@ -10,44 +10,48 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
-import flask
 from dash import ALL, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
 from dash._utils import to_json
 from dash.exceptions import PreventUpdate
 
-from cockpit.auth import Viewer
 from cockpit.city import City, CityView, format_value
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.timefmt import local_time
-from cockpit.twin import forecast as twin_forecast
 from cockpit.validate import bounded_int_or_none
 from layouts.components import timemachine as tm
 from layouts.components import twin_panels as twin
+from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kpi_card import kpi_strip
 from layouts.components.map import LAYER_ID, SOURCE_ID, city_map, legend
+from layouts.components.shell import nav_links
 from layouts.components.trend import cursor_shapes, trend_figure
 from layouts.routes.access import current_viewer, viewer_role
-from layouts.routes.mapdata import compact_layer, map_data_urls
+from layouts.routes.mapdata import map_data_urls
+from layouts.routes.replay import replay_urls
 
-__all__ = ["layout", "register_callbacks", "replay_urls", "site_detail"]
+__all__ = [
+    "FRAME_OUTPUTS",
+    "clicked_site",
+    "cockpit_frame",
+    "layout",
+    "live_frame",
+    "register_callbacks",
+    "site_detail",
+    "trend_panel",
+]
 
 MAP_ID = "cc-map"
 Gettext = Callable[[str], str]
-REPLAY_ROUTE = "/map-data-at/<layer_id>.json"
 
 
 def _t(language: str | None) -> Gettext:
     return translator(language or "en", "cockpit")
-
-
-def _layers(city: City, view: CityView) -> dict[str, dict[str, Any]]:
-    tz = city.config.city.timezone
-    return {layer_id: view.layer_features(layer_id, tz) for layer_id in view.layers}
 
 
 def _as_of(city: City, view: CityView) -> str:
@@ -93,29 +97,6 @@ def sources_table(city: City, view: CityView) -> html.Table:
         [html.Th(h) for h in ("Source", "Publisher", "Licence", "Origin", "Status", "Last data")]
     )
     return html.Table([html.Thead(head), html.Tbody(rows)], className="cc-sources")
-
-
-def replay_urls(view: CityView, moment: datetime) -> dict[str, str]:
-    """Each layer's data at ``moment`` (layer id -> URL of the replayed compact file)."""
-    at = int(moment.timestamp())
-    return {layer_id: f"/map-data-at/{layer_id}.json?t={at}" for layer_id in view.layers}
-
-
-def nav_links(viewer: Viewer, language: str, _: Gettext) -> html.Nav:
-    """Links to the other pages: notices, decisions and kiosks for signed-in roles."""
-    query = f"?lang={language}" if language != "en" else ""
-    links: list[Any] = []
-    if viewer.signed_in:
-        links += [
-            html.A(_("Notices"), href=f"/notices{query}", id="cc-nav-notices"),
-            html.A(_("Decisions"), href=f"/decisions{query}", id="cc-nav-decisions"),
-            html.A(_("Kiosks"), href="/kiosks", id="cc-nav-kiosks"),
-            html.Span(viewer.user, className="cc-nav-user"),
-            html.A(_("Sign out"), href="/signout", id="cc-nav-signout"),
-        ]
-    else:
-        links.append(html.A(_("Sign in"), href="/signin?next=/", id="cc-nav-signin"))
-    return html.Nav(links, className="cc-nav", **html_attrs({"aria-label": _("Pages")}))
 
 
 def _colour_toggle(_: Gettext) -> html.Div:
@@ -283,6 +264,7 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
             dcc.Store(id="cc-site", data=None),
             dcc.Store(id="cc-lang", data=language),
             dcc.Store(id="cc-frame", data=None),
+            dcc.Store(id="cc-frame-parts", data=list(FRAME_OUTPUTS)),
             dcc.Interval(id="cc-tick", interval=int(config.ui.poll_seconds * 1000)),
         ],
     )
@@ -346,27 +328,30 @@ def site_detail(city: City, view: CityView, site_id: str, _: Gettext | None = No
 def _live_twin(city: City, view: CityView) -> Any:
     """The live twin of ``view``, computed once per view (data version and role) and
     clock hour (baselines are per hour of the week; new data makes a new view anyway)."""
-    key = f"live-twin:{int(city.clock().timestamp()) // 3600}"
-    found = view.memo.get(key)
-    if found is None:
-        found = view.memo[key] = twin.twin_at(city, view, None)
-    return found
+    return city.twin_at(None, view.role)
 
 
-def _panels(city: City, view: CityView) -> tuple[Any, ...]:
+def _panels(city: City, view: CityView) -> dict[str, Any]:
     """KPI strip, sources table and "as of" lines of ``view``, rendered once per view."""
-    built = view.memo.get("cockpit-panels")
-    if built is None:
-        rendered = (
-            kpi_strip(view.kpis, view.sources, city.config.city.timezone),
-            sources_table(city, view),
-            _as_of(city, view),
-            map_updated(city, view),
-        )
+
+    def make() -> Any:
+        rendered = {
+            "kpis": kpi_strip(view.kpis, view.sources, city.config.city.timezone),
+            **_view_lines(city, view),
+        }
         # Kept as plain JSON data: each browser's refresh then only copies it out.
-        built = json.loads(to_json(rendered))
-        view.memo["cockpit-panels"] = built
-    return tuple(built)
+        return json.loads(to_json(rendered))
+
+    return dict(city.remember(view, "cockpit-panels", make))
+
+
+def _view_lines(city: City, view: CityView) -> dict[str, Any]:
+    """The sources table and the "as of" and "map updated" lines of ``view``."""
+    return {
+        "sources": sources_table(city, view),
+        "as_of": _as_of(city, view),
+        "map_updated": map_updated(city, view),
+    }
 
 
 def kpi_cards(city: City, view: CityView, state: twin.Twin, language: str, _: Gettext) -> list[Any]:
@@ -380,339 +365,376 @@ def kpi_cards(city: City, view: CityView, state: twin.Twin, language: str, _: Ge
     return twin.add_to_cards(cards, extras)
 
 
+# Where each part of a cockpit frame is shown, by the part's name. The browser's
+# ``showFrame`` (assets/cockpit.js) reads the parts by these names, in this order, from
+# the ``cc-frame-parts`` store.
+FRAME_OUTPUTS: dict[str, Output] = {
+    "kpis": Output("cc-kpis", "children"),
+    "hideouts": Output({"type": LAYER_ID, "layer": ALL}, "hideout"),
+    "sources": Output("cc-sources", "children"),
+    "as_of": Output("cc-asof", "children"),
+    "map_updated": Output("cc-map-updated", "children"),
+    "moment": Output("cc-tm-label", "children"),
+    "anomalies": Output("cc-anomalies", "children"),
+    "typical_legend": Output("cc-typical-legend", "style"),
+    "summary": Output("cc-summary", "children"),
+    "targets": Output("cc-targets", "children"),
+    "health": Output("cc-health-slot", "children"),
+    "shown": Output("cc-tm-shown", "data"),
+}
+
+
 def _frame(
     city: City,
     view: CityView,
     moment: datetime | None,
     colour: str,
     language: str,
-    panels: tuple[Any, Any, Any],
-) -> tuple[Any, ...]:
-    """Everything the cockpit shows for ``view`` at ``moment`` (None: live), except the
-    map files' URLs, which the callback fills in per layer."""
+    lines: dict[str, Any],
+) -> dict[str, Any]:
+    """Everything the cockpit shows for ``view`` at ``moment`` (None: live), by part name
+    (``FRAME_OUTPUTS``), with one hideout for every map layer and without ``shown``, which
+    :func:`cockpit_frame` adds. ``lines`` holds the view's sources and "as of" lines."""
     _ = _t(language)
     tz = city.config.city.timezone
     role = view.role
-    sources, as_of, updated = panels
-    state = _live_twin(city, view) if moment is None else twin.twin_at(city, view, moment)
-    found, co2 = twin.targets_and_co2(city, role)
+    state = _live_twin(city, view) if moment is None else city.twin_at(moment, role)
+    found, co2 = city.targets_and_co2(role)
     typical = twin.typical_of_sites(state) if colour == "typical" else {}
-    hideout = {"colour": colour, "typical": typical}
-    return (
-        kpi_cards(city, view, state, language, _),
-        [],
-        [hideout],
-        sources,
-        as_of,
-        updated,
-        tm.moment_label(moment, tz, language, _),
-        twin.anomalies_panel(state, view, language, tz, _),
-        {"display": "block"} if colour == "typical" else {"display": "none"},
-        twin.summary_lines(city, view, state, found, co2, language),
-        twin.targets_panel(found, co2, language, tz, _),
-        twin.health_section(city, city.view(role)),
-    )
+    return {
+        "kpis": kpi_cards(city, view, state, language, _),
+        "hideouts": [{"colour": colour, "typical": typical}],
+        "sources": lines["sources"],
+        "as_of": lines["as_of"],
+        "map_updated": lines["map_updated"],
+        "moment": tm.moment_label(moment, tz, language, _),
+        "anomalies": twin.anomalies_panel(state, view, language, tz, _),
+        "typical_legend": {"display": "block"} if colour == "typical" else {"display": "none"},
+        "summary": twin.summary_lines(city, view, state, found, co2, language),
+        "targets": twin.targets_panel(found, co2, language, tz, _),
+        "health": twin.health_section(city, city.view(role)),
+    }
 
 
-def live_frame(city: City, view: CityView, language: str, colour: str) -> tuple[Any, ...]:
+def live_frame(city: City, view: CityView, language: str, colour: str) -> dict[str, Any]:
     """The live frame of ``view``, rendered once per view, language, colouring and clock
     hour, so that every browser after the first only copies it out."""
     key = f"frame:{language}:{colour}:{int(city.clock().timestamp()) // 3600}"
-    built = view.memo.get(key)
-    if built is None:
-        _k, sources, as_of, updated = _panels(city, view)
-        frame = _frame(city, view, None, colour, language, (sources, as_of, updated))
-        built = view.memo[key] = json.loads(to_json(frame))
-    return tuple(built)
+
+    def make() -> Any:
+        frame = _frame(city, view, None, colour, language, _panels(city, view))
+        return json.loads(to_json(frame))
+
+    return dict(city.remember(view, key, make))
 
 
-def _moment(anchor: int | None, offset: float | None) -> datetime | None:
-    return tm.moment_of(anchor, offset)
+def cockpit_frame(
+    city: City,
+    role: str,
+    offset: float | None,
+    anchor: int | None,
+    colour: str,
+    language: str,
+    store_layers: list[str],
+    layer_count: int,
+    recolour: bool,
+) -> dict[str, Any]:
+    """The cockpit at the slider's ``offset`` from ``anchor`` (live at 0) for ``role``:
+    ``{"offset", "urls", "parts"}`` with the map files' URLs of the layers whose stores are
+    on the page (``store_layers``) and the frame's parts by name (``FRAME_OUTPUTS``).
+
+    Every one of the ``layer_count`` map layers gets the same marker colouring, sent only
+    when ``recolour``: colouring by state needs no hideout, and leaving it unsent spares
+    the browser rebuilding every layer's clusters on each new data version.
+    """
+    moment = tm.moment_of(anchor, offset)
+    if moment is None:
+        view = city.view(role)
+        urls = map_data_urls(view)
+        parts = live_frame(city, view, language, colour)
+    else:
+        view = city.view_at(role, moment)
+        urls = replay_urls(view, moment)
+        parts = _frame(city, view, moment, colour, language, _view_lines(city, view))
+    hideout = parts["hideouts"][0]
+    parts["hideouts"] = [hideout if recolour else no_update for _i in range(layer_count)]
+    parts["shown"] = offset or 0
+    return {
+        "offset": offset or 0,
+        "urls": {layer: urls[layer] for layer in store_layers if layer in urls},
+        "parts": parts,
+    }
 
 
-def register_callbacks(app: Dash, city: City) -> None:
-    """Wire the cockpit's callbacks to ``city``."""
-    tz = city.config.city.timezone
-    tm.register_clientside(app)
+def clicked_site(clicked: Any) -> str | None:
+    """The id of the site whose marker was clicked, or None for a cluster, nothing, or
+    a click no map sends (not a feature with properties)."""
+    if not isinstance(clicked, dict) or not isinstance(clicked.get("properties", {}), dict):
+        return None
+    properties = clicked.get("properties", {})
+    site_id = properties.get("id")
+    if not site_id or properties.get("cluster"):
+        return None
+    return str(site_id)
 
-    @app.server.route(REPLAY_ROUTE)
-    def replay_layer(layer_id: str) -> flask.Response:
-        """A layer at a past moment, from the history, for the viewer's own role."""
-        try:
-            at = int(flask.request.args.get("t", ""))
-        except ValueError:
-            return flask.make_response("t must be a time in epoch seconds", 400)
-        if tm.valid_anchor(at) is None:  # before 1970 or after 2200: no datetime for it
-            return flask.make_response("replay reaches back 7 days at most", 400)
-        now = city.clock()
-        moment = datetime.fromtimestamp(at, now.tzinfo)
-        if moment > now or moment < now - timedelta(days=8):
-            return flask.make_response("replay reaches back 7 days at most", 400)
-        view = city.view_at(viewer_role(), moment)
-        if layer_id not in view.layers:
-            return flask.make_response("no such map layer", 404)
-        response = flask.jsonify(compact_layer(view, layer_id, tz))
-        response.headers["Cache-Control"] = "private, no-store"
-        return response
 
-    @app.callback(
-        Output("cc-version", "data"),
-        Input("cc-tick", "n_intervals"),
-        State("cc-version", "data"),
-        prevent_initial_call=True,
+def trend_panel(
+    city: City,
+    role: str,
+    site_id: str,
+    range_id: str,
+    moment: datetime | None,
+    language: str,
+    new_data: bool,
+) -> dict[str, Any]:
+    """The side panel for ``site_id``: its trend chart with forecast and the cursor at
+    ``moment``, its details, the parking question's visibility and the traffic pair panel,
+    by output name. On ``new_data`` without a series, nothing changes (``no_update``)."""
+    _ = _t(language)
+    range_id = range_id if isinstance(range_id, str) else "24h"
+    view = city.view(role)
+    names = view.sites.set_index("id")["name"]
+    hidden = {"display": "none"}
+    if site_id not in names.index:
+        message = _("This site is not available.")
+        hint = html.P(message, className="cc-muted cc-trend-hint")
+        return {"chart": hint, "detail": [message], "park": hidden, "pair": []}
+    hours = max(city.config.ui.trend_hours, tm.RANGES.get(range_id, (0, 0))[0] // 60)
+    series = city.series(role, site_id, hours)
+    if new_data and series.empty:
+        return dict.fromkeys(("chart", "detail", "park", "pair"), no_update)
+    ahead = city.site_forecast(role, site_id)
+    title = _("{name} · last {hours} h").format(name=names[site_id], hours=hours)
+    if ahead is not None and not ahead.empty:
+        title += " · " + _("next {n} h forecast").format(n=city.config.twin.forecast_hours)
+    figure = trend_figure(
+        series,
+        title,
+        city.config.city.timezone,
+        ahead,
+        moment,
+        {"forecast": _("forecast"), "band": _("likely range")},
     )
-    def poll(_: int, seen: int | None) -> int:
-        version = city.version()
-        if version == seen:
-            raise PreventUpdate  # nothing new: nothing recomputed, nothing sent
-        return version
+    domain = str(view.sites.set_index("id").loc[site_id, "domain"])
+    pair = twin.pair_panel(city, view, site_id, hours, language, _) if domain == "traffic" else []
+    chart = dcc.Graph(
+        id="cc-trend", figure=figure, config={"displaylogo": False}, style={"height": "100%"}
+    )
+    return {
+        "chart": chart,
+        "detail": site_detail(city, view, site_id, _),
+        "park": {"display": "flex"} if domain == "parking" else hidden,
+        "pair": pair,
+    }
 
-    # New data versions get their panels rendered before browsers ask (City.warm).
+
+# The page's server callbacks: each takes the city first, then its inputs and states;
+# ``register_callbacks`` binds them to the city.
+_CALLBACKS: list[tuple[Callable[..., Any], dict[str, Any]]] = []
+
+
+def _callback(**dependencies: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a callback of the page (``output=``, ``inputs=``, ``state=`` as for
+    ``Dash.callback``)."""
+
+    def declare(function: Callable[..., Any]) -> Callable[..., Any]:
+        _CALLBACKS.append((function, dependencies))
+        return function
+
+    return declare
+
+
+@_callback(
+    output=Output("cc-version", "data"),
+    inputs=[Input("cc-tick", "n_intervals")],
+    state=[State("cc-version", "data")],
+    prevent_initial_call=True,
+)
+def poll(city: City, _tick: int, seen: int | None) -> int:
+    """The city's data version when it changed since ``seen``."""
+    version = city.version()
+    if version == seen:
+        raise PreventUpdate  # nothing new: nothing recomputed, nothing sent
+    return version
+
+
+@_callback(
+    output=Output("cc-tm-anchor", "data"),
+    inputs=[Input("cc-version", "data")],
+    state=[State("cc-tm-slider", "value")],
+    prevent_initial_call=True,
+)
+def re_anchor(city: City, _version: int, offset: float | None) -> int:
+    """The time machine's new anchor on new data, unless it is replaying."""
+    if offset:
+        raise PreventUpdate  # replaying: the moment stays where it is
+    return tm.anchor_for(city.clock())
+
+
+@_callback(
+    output={
+        "min": Output("cc-tm-slider", "min"),
+        "step": Output("cc-tm-slider", "step"),
+        "marks": Output("cc-tm-slider", "marks"),
+    },
+    inputs=[Input("cc-tm-range", "value"), Input("cc-tm-anchor", "data")],
+    state=[State("cc-lang", "data")],
+    prevent_initial_call=True,
+)
+def slider_range(city: City, range_id: str, anchor: int, language: str | None) -> dict[str, Any]:
+    """The slider's reach, step and marks for the chosen range."""
+    props = tm.slider_props(range_id, city.config.city.timezone, anchor, language or "en")
+    return {key: props[key] for key in ("min", "step", "marks")}
+
+
+@_callback(
+    output=Output("cc-frame", "data"),
+    inputs=[
+        Input("cc-version", "data"),
+        Input("cc-tm-slider", "value"),
+        Input("cc-colour", "value"),
+    ],
+    state=[
+        State("cc-tm-anchor", "data"),
+        State({"type": SOURCE_ID, "layer": ALL}, "id"),
+        State({"type": LAYER_ID, "layer": ALL}, "id"),
+        State("cc-lang", "data"),
+    ],
+)
+def refresh(
+    city: City,
+    _version: int,
+    offset: float | None,
+    colour: str | None,
+    anchor: int | None,
+    source_ids: list[dict[str, str]],
+    layer_ids: list[dict[str, str]],
+    language: str | None,
+) -> dict[str, Any]:
+    """The frame for the viewer at the slider's moment (see :func:`cockpit_frame`)."""
+    colour = colour or "state"
+    return cockpit_frame(
+        city,
+        viewer_role(),
+        offset,
+        anchor,
+        colour,
+        language or "en",
+        [i["layer"] for i in source_ids],
+        len(layer_ids),
+        recolour=colour == "typical" or ctx.triggered_id == "cc-colour",
+    )
+
+
+@_callback(
+    output=Output("cc-site", "data"),
+    inputs=[Input({"type": LAYER_ID, "layer": ALL}, "clickData")],
+    prevent_initial_call=True,
+)
+def pick(_city: City, _clicks: list[Any]) -> str:
+    """The site whose marker was clicked."""
+    site_id = clicked_site(ctx.triggered[0]["value"] if ctx.triggered else None)
+    if site_id is None:
+        raise PreventUpdate
+    return site_id
+
+
+@_callback(
+    output={
+        "chart": Output("cc-trend-box", "children"),
+        "detail": Output("cc-site-detail", "children"),
+        "park": Output("cc-park", "style"),
+        "pair": Output("cc-pair", "children"),
+    },
+    inputs=[
+        Input("cc-site", "data"),
+        Input("cc-version", "data"),
+        Input("cc-tm-range", "value"),
+    ],
+    state=[
+        State("cc-tm-slider", "value"),
+        State("cc-tm-anchor", "data"),
+        State("cc-lang", "data"),
+    ],
+    prevent_initial_call=True,
+)
+def trend(
+    city: City,
+    site_id: str | None,
+    _version: int,
+    range_id: str,
+    offset: float | None,
+    anchor: int | None,
+    language: str | None,
+) -> dict[str, Any]:
+    """The chosen site's side panel (see :func:`trend_panel`)."""
+    if not site_id or not isinstance(site_id, str):
+        raise PreventUpdate
+    moment = tm.moment_of(anchor, offset)
+    new_data = ctx.triggered_id == "cc-version"
+    return trend_panel(city, viewer_role(), site_id, range_id, moment, language or "en", new_data)
+
+
+@_callback(
+    output=Output("cc-trend", "figure", allow_duplicate=True),
+    inputs=[Input("cc-tm-slider", "value")],
+    state=[State("cc-tm-anchor", "data"), State("cc-site", "data")],
+    prevent_initial_call=True,
+)
+def cursor(city: City, offset: float | None, anchor: int | None, site_id: str | None) -> Patch:
+    """The trend's cursor moved to the slider's moment."""
+    if not site_id or not isinstance(site_id, str):
+        raise PreventUpdate
+    patch = Patch()
+    moment = tm.moment_of(anchor, offset)
+    patch["layout"]["shapes"] = cursor_shapes(moment, city.config.city.timezone)
+    return patch
+
+
+@_callback(
+    output=Output("cc-park-answer", "children"),
+    inputs=[Input("cc-park-hour", "value"), Input("cc-site", "data")],
+    state=[State("cc-lang", "data")],
+    prevent_initial_call=True,
+)
+def free_bays(city: City, hour: int | None, site_id: str | None, language: str | None) -> Any:
+    """The answer to "free bays near here at ``hour``?" for a parking site."""
+    hour = bounded_int_or_none(hour, 0, 23)
+    if not site_id or not isinstance(site_id, str) or hour is None:
+        raise PreventUpdate
+    _ = _t(language)
+    view = city.view(viewer_role())
+    sites = view.sites.set_index("id")
+    if site_id not in sites.index or sites.loc[site_id, "domain"] != "parking":
+        raise PreventUpdate
+    return free_bays_answer(city, view, site_id, int(hour), language or "en", _)
+
+
+def warm(city: City) -> None:
+    """Have new data versions' panels rendered before browsers ask (``City.warm``)."""
     city.warm_hooks.append(lambda view: _panels(city, view))
     city.warm_hooks.append(lambda view: _live_twin(city, view))
     city.warm_hooks.append(
         lambda view: live_frame(city, view, city.config.city.languages[0], "state")
     )
 
-    @app.callback(
-        Output("cc-tm-anchor", "data"),
-        Input("cc-version", "data"),
-        State("cc-tm-slider", "value"),
-        prevent_initial_call=True,
-    )
-    def re_anchor(_: int, offset: float | None) -> int:
-        if offset:
-            raise PreventUpdate  # replaying: the moment stays where it is
-        return tm.anchor_for(city.clock())
 
-    @app.callback(
-        Output("cc-tm-slider", "min"),
-        Output("cc-tm-slider", "step"),
-        Output("cc-tm-slider", "marks"),
-        Input("cc-tm-range", "value"),
-        Input("cc-tm-anchor", "data"),
-        State("cc-lang", "data"),
-        prevent_initial_call=True,
-    )
-    def slider_range(range_id: str, anchor: int, language: str) -> tuple[Any, ...]:
-        props = tm.slider_props(range_id, tz, anchor, language or "en")
-        return props["min"], props["step"], props["marks"]
-
-    # Replayed moments arrive out of order when an older one took longer to compute: the
-    # browser applies a frame only while the slider still shows its moment.
+def register_callbacks(app: Dash, city: City) -> None:
+    """Wire the cockpit's callbacks to ``city`` and warm its panels for new data."""
+    tm.register_clientside(app)
     app.clientside_callback(
-        """
-        function (frame, value, shown, stores) {
-            var none = window.dash_clientside.no_update;
-            if (!frame || (frame.offset || 0) !== (value || 0)) {
-                return [none, none, none, none, none, none, none, none, none, none, none,
-                        none];
-            }
-            var parts = frame.parts.slice();
-            // A layer file is fetched again only when its URL changes. Its store is set
-            // here rather than as an output: Dash holds a callback back while one upstream
-            // of its input runs, and the page's first layer load must not wait for the
-            // first refresh's round trip.
-            var urls = parts.splice(1, 1)[0];
-            stores.forEach(function (id, i) {
-                if (urls[id.layer] && urls[id.layer] !== shown[i]) {
-                    window.dash_clientside.set_props(id, {data: urls[id.layer]});
-                }
-            });
-            // Markers are redrawn only when their colouring changes, not on every frame.
-            var key = JSON.stringify(parts[1]);
-            if (window.__ccHideout === undefined) {
-                window.__ccHideout = JSON.stringify(
-                    parts[1].map(function () { return {colour: "state", typical: {}}; }));
-            }
-            if (key === window.__ccHideout) { parts[1] = none; } else { window.__ccHideout = key; }
-            return parts.concat([frame.offset || 0]);
-        }
-        """,
-        Output("cc-kpis", "children"),
-        Output({"type": LAYER_ID, "layer": ALL}, "hideout"),
-        Output("cc-sources", "children"),
-        Output("cc-asof", "children"),
-        Output("cc-map-updated", "children"),
-        Output("cc-tm-label", "children"),
-        Output("cc-anomalies", "children"),
-        Output("cc-typical-legend", "style"),
-        Output("cc-summary", "children"),
-        Output("cc-targets", "children"),
-        Output("cc-health-slot", "children"),
-        Output("cc-tm-shown", "data"),
+        clientside("showFrame"),
+        list(FRAME_OUTPUTS.values()),
         Input("cc-frame", "data"),
         State("cc-tm-slider", "value"),
         State({"type": SOURCE_ID, "layer": ALL}, "data"),
         State({"type": SOURCE_ID, "layer": ALL}, "id"),
+        State("cc-frame-parts", "data"),
         prevent_initial_call=True,
     )
-
-    @app.callback(
-        Output("cc-frame", "data"),
-        Input("cc-version", "data"),
-        Input("cc-tm-slider", "value"),
-        Input("cc-colour", "value"),
-        State("cc-tm-anchor", "data"),
-        State({"type": SOURCE_ID, "layer": ALL}, "id"),
-        State({"type": LAYER_ID, "layer": ALL}, "id"),
-        State("cc-lang", "data"),
-    )
-    def refresh(
-        _v: int,
-        offset: float | None,
-        colour: str,
-        anchor: int | None,
-        source_ids: list[dict[str, str]],
-        layer_ids: list[dict[str, str]],
-        language: str | None,
-    ) -> dict[str, Any]:
-        language = language or "en"
-        colour = colour or "state"
-        role = viewer_role()
-        moment = _moment(anchor, offset)
-        if moment is None:
-            view = city.view(role)
-            urls = map_data_urls(view)
-            parts = list(live_frame(city, view, language, colour))
-        else:
-            view = city.view_at(role, moment)
-            urls = replay_urls(view, moment)
-            panels = (sources_table(city, view), _as_of(city, view), map_updated(city, view))
-            parts = list(_frame(city, view, moment, colour, language, panels))
-        # The map files' URLs per layer on the map, and the same marker colouring for
-        # every layer. Colouring by state needs no hideout: leaving it unsent spares the
-        # browser rebuilding every layer's clusters on each new data version.
-        parts[1] = {i["layer"]: urls[i["layer"]] for i in source_ids if i["layer"] in urls}
-        recolour = colour == "typical" or ctx.triggered_id == "cc-colour"
-        parts[2] = [parts[2][0] if recolour else no_update for _i in layer_ids]
-        return {"offset": offset or 0, "parts": parts}
-
-    @app.callback(
-        Output("cc-site", "data"),
-        Input({"type": LAYER_ID, "layer": ALL}, "clickData"),
-        prevent_initial_call=True,
-    )
-    def pick(_: list[Any]) -> str:
-        clicked = ctx.triggered[0]["value"] if ctx.triggered else None
-        if not isinstance(clicked, dict) or not isinstance(clicked.get("properties"), dict):
-            raise PreventUpdate
-        site_id = (clicked or {}).get("properties", {}).get("id") if clicked else None
-        if not site_id or (clicked or {}).get("properties", {}).get("cluster"):
-            raise PreventUpdate
-        return str(site_id)
-
-    @app.callback(
-        Output("cc-trend-box", "children"),
-        Output("cc-site-detail", "children"),
-        Output("cc-park", "style"),
-        Output("cc-pair", "children"),
-        Input("cc-site", "data"),
-        Input("cc-version", "data"),
-        Input("cc-tm-range", "value"),
-        State("cc-tm-slider", "value"),
-        State("cc-tm-anchor", "data"),
-        State("cc-lang", "data"),
-        prevent_initial_call=True,
-    )
-    def trend(
-        site_id: str | None,
-        _v: int,
-        range_id: str,
-        offset: float | None,
-        anchor: int | None,
-        language: str | None,
-    ) -> tuple[Any, ...]:
-        if not site_id or not isinstance(site_id, str):
-            raise PreventUpdate
-        range_id = range_id if isinstance(range_id, str) else "24h"
-        _ = _t(language)
-        role = viewer_role()
-        view = city.view(role)
-        names = view.sites.set_index("id")["name"]
-        hidden = {"display": "none"}
-        if site_id not in names.index:
-            message = _("This site is not available.")
-            return html.P(message, className="cc-muted cc-trend-hint"), [message], hidden, []
-        hours = max(city.config.ui.trend_hours, tm.RANGES.get(range_id, (0, 0))[0] // 60)
-        series = city.series(role, site_id, hours)
-        if ctx.triggered_id == "cc-version" and series.empty:
-            return no_update, no_update, no_update, no_update
-        ahead = _site_forecast(city, site_id)
-        title = _("{name} · last {hours} h").format(name=names[site_id], hours=hours)
-        if ahead is not None and not ahead.empty:
-            title += " · " + _("next {n} h forecast").format(n=city.config.twin.forecast_hours)
-        figure = trend_figure(
-            series,
-            title,
-            tz,
-            ahead,
-            _moment(anchor, offset),
-            {"forecast": _("forecast"), "band": _("likely range")},
-        )
-        domain = str(view.sites.set_index("id").loc[site_id, "domain"])
-        park = {"display": "flex"} if domain == "parking" else hidden
-        pair = (
-            twin.pair_panel(city, view, site_id, hours, language or "en", _)
-            if domain == "traffic"
-            else []
-        )
-        chart = dcc.Graph(
-            id="cc-trend", figure=figure, config={"displaylogo": False}, style={"height": "100%"}
-        )
-        return chart, site_detail(city, view, site_id, _), park, pair
-
-    @app.callback(
-        Output("cc-trend", "figure", allow_duplicate=True),
-        Input("cc-tm-slider", "value"),
-        State("cc-tm-anchor", "data"),
-        State("cc-site", "data"),
-        prevent_initial_call=True,
-    )
-    def cursor(offset: float | None, anchor: int | None, site_id: str | None) -> Patch:
-        if not site_id or not isinstance(site_id, str):
-            raise PreventUpdate
-        patch = Patch()
-        patch["layout"]["shapes"] = cursor_shapes(_moment(anchor, offset), tz)
-        return patch
-
-    @app.callback(
-        Output("cc-park-answer", "children"),
-        Input("cc-park-hour", "value"),
-        Input("cc-site", "data"),
-        State("cc-lang", "data"),
-        prevent_initial_call=True,
-    )
-    def free_bays(hour: int | None, site_id: str | None, language: str | None) -> Any:
-        hour = bounded_int_or_none(hour, 0, 23)
-        if not site_id or not isinstance(site_id, str) or hour is None:
-            raise PreventUpdate
-        _ = _t(language)
-        view = city.view(viewer_role())
-        sites = view.sites.set_index("id")
-        if site_id not in sites.index or sites.loc[site_id, "domain"] != "parking":
-            raise PreventUpdate
-        return free_bays_answer(city, view, site_id, int(hour), language or "en", _)
-
-
-def _site_forecast(city: City, site_id: str) -> Any:
-    """The next hours of one site (``cockpit.twin.forecast``), or None without enough history."""
-    cfg = city.config.twin
-    now = city.clock()
-    frame = city.history.hourly(
-        [site_id], now - timedelta(weeks=cfg.baseline_weeks, days=1), now + timedelta(minutes=1)
-    )
-    if frame.empty:
-        return None
-    return twin_forecast.forecast(
-        frame,
-        now,
-        city.config.city.timezone,
-        cfg.forecast_hours,
-        cfg.baseline_weeks,
-        cfg.min_weeks,
-        cfg.forecast_decay,
-    )
+    for function, dependencies in _CALLBACKS:
+        app.callback(**dependencies)(partial(function, city))
+    warm(city)
 
 
 def next_time_at(now: datetime, hour: int, timezone: str) -> datetime:
@@ -736,32 +758,9 @@ def free_bays_answer(
     radius_m: float = 300,
 ) -> Any:
     """ "About 40 free places (30–50) of 176 within 300 m at 17:00", or why not."""
-    import pandas as pd
-
     tz = city.config.city.timezone
-    now = city.clock()
-    site = cast(pd.Series, view.sites.set_index("id").loc[site_id])  # site ids are unique
-    at = next_time_at(now, hour, tz)
-    ids = list(view.sites.loc[view.sites["domain"] == "parking", "id"].astype(str))
-    start = now - timedelta(weeks=city.config.twin.baseline_weeks, days=1)
-    frames = [
-        city.history.hourly(ids[i : i + 900], start, now + timedelta(minutes=1))
-        for i in range(0, len(ids), 900)
-    ]
-    frame = pd.concat([f for f in frames if not f.empty] or [frames[0]], ignore_index=True)
-    found = twin_forecast.free_bays_forecast(
-        view.sites,
-        frame,
-        float(site["lat"]),
-        float(site["lon"]),
-        radius_m,
-        at,
-        now,
-        tz,
-        city.config.twin.baseline_weeks,
-        city.config.twin.min_weeks,
-        city.config.twin.forecast_decay,
-    )
+    at = next_time_at(city.clock(), hour, tz)
+    found = city.free_bays_forecast(view.role, site_id, at, radius_m)
     if found is None:
         return _("Not enough parking history near here yet.")
     when = format_time(at, language, tz, "EEE HH:mm")

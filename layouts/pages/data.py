@@ -10,37 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash
 import pandas as pd
-from dash import Dash, dcc, html
+from dash import dcc, html
 
 from cockpit.city import City, CityView, format_value
+from cockpit.domains import domain_of_kpi, kpi_names
 from cockpit.model import METRICS
-from cockpit.present.export import KPI_DOMAINS, kpi_table
+from cockpit.present.export import kpi_table
 from cockpit.present.timefmt import local_time
+from layouts.components.shell import about_nav
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import export_links
-from wiring.runtime import Runtime
 
-__all__ = ["MAX_ROWS", "layout", "register"]
+__all__ = ["MAX_ROWS", "layout"]
 
 # Rows shown on the page; the CSV export holds them all.
 MAX_ROWS = 300
-
-# Links in the dark page header.
-_NAV = {"color": "#ffffff", "marginLeft": "1rem"}
-
-
-def _nav() -> html.Nav:
-    return html.Nav(
-        [
-            dcc.Link("Cockpit", href="/", style=_NAV),
-            " · ",
-            dcc.Link("Methodology", href="/methodology", style=_NAV),
-            " · ",
-            dcc.Link("Open data catalogue", href="/catalogue", style=_NAV),
-        ]
-    )
 
 
 def _sources_table(city: City, view: CityView, sources: list[str]) -> html.Table:
@@ -84,10 +69,13 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
     view = city.view(viewer_role())
     config = city.config
     item = next((k for k in view.kpis if k.key == kpi), None)
-    if item is None or kpi not in KPI_DOMAINS:
+    if item is None or kpi not in kpi_names():
         return html.Div(
             [
-                html.Header([html.H1("No such figure"), _nav()], className="cc-header"),
+                html.Header(
+                    [html.H1("No such figure"), about_nav("data_page", dcc.Link)],
+                    className="cc-header",
+                ),
                 html.P("This cockpit has no figure by that name."),
             ],
             className="cc-page cc-data-page",
@@ -117,7 +105,7 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
         if len(rows) > MAX_ROWS
         else None
     )
-    domain = KPI_DOMAINS[item.key]
+    domain = domain_of_kpi(item.key).name
     layers = [
         lid for lid, lay in config.layers.items() if lay.domain == domain and lid in view.layers
     ]
@@ -130,7 +118,7 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
         className="cc-page cc-data-page",
         children=[
             html.Header(
-                [html.H1(f"Data behind {item.title}"), _nav()],
+                [html.H1(f"Data behind {item.title}"), about_nav("data_page", dcc.Link)],
                 className="cc-header",
             ),
             html.Main(
@@ -220,15 +208,3 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
 
 def _stamp(text: str | None) -> Any:
     return None if text is None else pd.Timestamp(text)
-
-
-def register(app: Dash, runtime: Runtime) -> None:
-    """Register the ``/data/<kpi>`` page."""
-    city = runtime.city
-    dash.register_page(
-        "data_page",
-        path_template="/data/<kpi>",
-        name="Data behind a figure",
-        title=f"Data · City Cockpit · {city.config.city.name}",
-        layout=lambda kpi=None, **kwargs: layout(city, kpi, **kwargs),
-    )

@@ -22,12 +22,11 @@ from cockpit.city import City
 from cockpit.config import CityConfig
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
-from cockpit.state.journal import Decision
+from cockpit.storage import Decision, Journal
 from cockpit.twin import baseline
 from layouts.components.html_attrs import html_attrs
 from layouts.pages.notices import parse_local, staff_header
 from layouts.routes.access import current_viewer
-from wiring.runtime import Runtime
 
 __all__ = ["KPI_METRICS", "decision_list", "effects", "register"]
 
@@ -63,8 +62,7 @@ def effects(
         if metric is None:
             continue
         ids = list(view.sites.loc[view.sites["domain"] == METRICS[metric].domain, "id"])
-        frame = baseline.read_history(city.history, cfg, [metric], start, end, hourly=True)
-        frame = frame[frame["site_id"].isin(ids)]
+        frame = city.hourly_metric(role, metric, start, end)
         out.append(
             (
                 key,
@@ -199,11 +197,11 @@ def _form(config: CityConfig, now_text: str, _: Gettext) -> html.Section:
     )
 
 
-def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
+def page(city: City, journal: Journal, lang: str = "en", **_query: Any) -> html.Div:
     """The decision log for signed-in viewers; the form for those who may write."""
     language = lang if isinstance(lang, str) and lang.isalpha() else "en"
     _ = translator(language, "cockpit")
-    config = runtime.config
+    config = city.config
     viewer = current_viewer()
     header = staff_header(
         _("Decision log"), config.city.name, "/decisions", ("/notices", _("Notices")), viewer, _
@@ -220,7 +218,7 @@ def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
         ]
     else:
         tz = config.city.timezone
-        now_text = format_time(runtime.city.clock(), "en", tz, "yyyy-MM-dd HH:mm")
+        now_text = format_time(city.clock(), "en", tz, "yyyy-MM-dd HH:mm")
         listing = html.Section(
             [
                 html.H2(_("Decisions and their effect"), className="cc-panel-title"),
@@ -232,9 +230,7 @@ def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
                     className="cc-muted",
                 ),
                 html.Div(
-                    decision_list(
-                        runtime.city, viewer.role, runtime.journal.decisions(), language, _
-                    ),
+                    decision_list(city, viewer.role, journal.decisions(), language, _),
                     id="cc-decision-list",
                 ),
             ],
@@ -258,14 +254,10 @@ def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
     )
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/decisions`` page and its callback."""
-    config = runtime.config
-    journal = runtime.journal
+    config = city.config
     tz = config.city.timezone
-    dash.register_page(
-        "decisions", path="/decisions", name="Decisions", layout=lambda **q: page(runtime, **q)
-    )
 
     @app.callback(
         Output("cc-decision-list", "children"),
@@ -305,7 +297,7 @@ def register(app: Dash, runtime: Runtime) -> None:
                     if isinstance(k, str) and k in KPI_METRICS
                 ],
             )
-            decision_id = journal.record_decision(decision, runtime.city.clock())
+            decision_id = journal.record_decision(decision, city.clock())
         except ValueError as exc:
             return dash.no_update, _("Not recorded: {reason}").format(reason=str(exc))
         journal.audit(
@@ -314,5 +306,5 @@ def register(app: Dash, runtime: Runtime) -> None:
             f"decision {decision_id}: {decision.what} ({', '.join(decision.kpis)})",
             address,
         )
-        listing = decision_list(runtime.city, viewer.role, journal.decisions(), language, _)
+        listing = decision_list(city, viewer.role, journal.decisions(), language, _)
         return listing, _("Decision recorded.")

@@ -19,26 +19,28 @@ from typing import Any
 import dash
 import flask
 import segno
-from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from cockpit.city import CityView
+from cockpit.city import City, CityView
 from cockpit.present import slides as content
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.slides import Heading, Screen, Slide
-from cockpit.state.journal import Notice
+from cockpit.storage import Journal, Notice
 from cockpit.validate import bounded_int_or_none
+from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kiosk_map import free_bay_colour, overview_svg
-from wiring.runtime import Runtime
 
 __all__ = [
     "BodyCache",
     "KioskState",
     "current_state",
+    "default_layout",
     "layout",
     "qr_data_uri",
     "register",
     "render_body",
+    "screen_layout",
 ]
 
 log = logging.getLogger(__name__)
@@ -257,29 +259,29 @@ class KioskState:
     key: str
 
 
-def current_state(runtime: Runtime, now: datetime) -> KioskState:
+def current_state(city: City, journal: Journal, now: datetime) -> KioskState:
     """The public view, the active notices and night mode at ``now``; cheap when nothing
     changed (the view is cached per data version)."""
-    config = runtime.config
-    view = runtime.city.view(ROLE)
-    notices = runtime.journal.notices(now)
+    config = city.config
+    view = city.view(ROLE)
+    notices = journal.notices(now)
     night = content.is_night(
         content.local_time(now, config.city.timezone),
         config.kiosk.night_start,
         config.kiosk.night_end,
     )
     # Ages are shown in minutes: the screen changes at least once a minute.
-    parts = [view.version, runtime.journal.version(), now.strftime("%Y%m%d%H%M"), night]
+    parts = [view.version, journal.version(), now.strftime("%Y%m%d%H%M"), night]
     key = "|".join([*map(str, parts), ",".join(str(n.id) for n in notices)])
     return KioskState(view, notices, night, key)
 
 
 def render_body(
-    runtime: Runtime, screen: Screen, state: KioskState, now: datetime, host: str
+    city: City, screen: Screen, state: KioskState, now: datetime, host: str
 ) -> list[Any]:
     """The kiosk's changing part: the notice banner, the slides and an emergency
     takeover, from the public view in ``state``."""
-    slides = content.build_slides(runtime.config, state.view, state.notices, screen, now)
+    slides = content.build_slides(city.config, state.view, state.notices, screen, now)
     map_src = f"{_prefix()}kiosk-map.svg?v={state.view.version}"
     children: list[Any] = []
     banner = _banner(state.notices, screen)
@@ -334,22 +336,22 @@ def _chrome(heads: list[Heading], phone_url: str) -> list[Any]:
     return [offline, qr]
 
 
-def layout(runtime: Runtime, screen_id: str | None, query: dict[str, Any]) -> html.Main:
+def layout(city: City, journal: Journal, screen_id: str | None, query: dict[str, Any]) -> html.Main:
     """The kiosk page for ``screen_id`` (None: the default set) and the URL's query
     (``id`` the kiosk's name, ``lang`` one language)."""
-    config = runtime.config
+    config = city.config
     lang = query.get("lang") if isinstance(query.get("lang"), str) else None
     screen = content.screen_for(config, screen_id, lang)
     kid = content.kiosk_id(query.get("id"), screen.id)
-    now = runtime.city.clock()
+    now = city.clock()
     prefix = _prefix()
     phone_url = config.kiosk.phone_url or (
         f"{flask.request.host_url.rstrip('/')}{prefix}m" if flask.has_request_context() else "/m"
     )
     heads = [content.heading(lang) for lang in screen.languages]
     try:
-        state = current_state(runtime, now)
-        body = render_body(runtime, screen, state, now, _host())
+        state = current_state(city, journal, now)
+        body = render_body(city, screen, state, now, _host())
         key, night = state.key, state.night
     except Exception:  # a kiosk never shows an error page
         log.exception("kiosk %s: first render failed; the next refresh tries again", kid)
@@ -394,8 +396,8 @@ class BodyCache:
     """Rendered kiosk bodies by (state key, screen, host): kiosks showing the same screen
     set share one rendering per change instead of rendering it once each."""
 
-    def __init__(self, runtime: Runtime, size: int = 32) -> None:
-        self.runtime = runtime
+    def __init__(self, city: City, size: int = 32) -> None:
+        self.city = city
         self.size = size
         self._lock = threading.Lock()
         self._bodies: dict[tuple[str, ...], list[Any]] = {}
@@ -405,7 +407,7 @@ class BodyCache:
         with self._lock:
             found = self._bodies.get(key)
         if found is None:
-            found = render_body(self.runtime, screen, state, now, host)
+            found = render_body(self.city, screen, state, now, host)
             with self._lock:
                 if len(self._bodies) >= self.size:
                     self._bodies.pop(next(iter(self._bodies)))
@@ -413,31 +415,27 @@ class BodyCache:
         return found
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def default_layout(city: City, journal: Journal, **query: Any) -> html.Main:
+    """The kiosk at ``/kiosk``: the default set of screens."""
+    return layout(city, journal, None, query)
+
+
+def screen_layout(
+    city: City, journal: Journal, screen: str | None = None, **query: Any
+) -> html.Main:
+    """The kiosk screen at ``/kiosk/<screen>``."""
+    return layout(city, journal, screen, query)
+
+
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the kiosk pages, its overview map image and its refresh callbacks."""
-    config = runtime.config
-    bodies = BodyCache(runtime)
-
-    def default_page(**query: Any) -> html.Main:
-        return layout(runtime, None, query)
-
-    def screen_page(screen: str | None = None, **query: Any) -> html.Main:
-        return layout(runtime, screen, query)
-
-    title = f"{config.city.name} · City Cockpit"
-    dash.register_page("kiosk", path="/kiosk", name="Kiosk", title=title, layout=default_page)
-    dash.register_page(
-        "kiosk-screen",
-        path_template="/kiosk/<screen>",
-        name="Kiosk screen",
-        title=title,
-        layout=screen_page,
-    )
+    config = city.config
+    bodies = BodyCache(city)
 
     @app.server.route("/kiosk-map.svg")
     def kiosk_map() -> flask.Response:
         try:
-            svg = overview_svg(config, runtime.city.view(ROLE))
+            svg = overview_svg(config, city.view(ROLE))
         except Exception:  # the slide keeps its previous picture
             log.exception("kiosk map could not be drawn")
             return flask.make_response("", 503)
@@ -465,16 +463,16 @@ def register(app: Dash, runtime: Runtime) -> None:
             lang = params.get("lang") if isinstance(params.get("lang"), str) else None
             screen = content.screen_for(config, str(params.get("screen") or ""), lang)
             kid = content.kiosk_id(params.get("id"), screen.id)
-            now = runtime.city.clock()
+            now = city.clock()
             _, showing = content.slide_at(screen, datetime.now().timestamp())
-            registered = {b.kiosk_id for b in runtime.journal.heartbeats()}
+            registered = {b.kiosk_id for b in journal.heartbeats()}
             if content.kiosk_listed(config, kid, registered):  # made-up ids leave no trace
-                runtime.journal.beat(
+                journal.beat(
                     kid,
-                    {"screen": screen.id, "language": showing, "version": runtime.city.version()},
+                    {"screen": screen.id, "language": showing, "version": city.version()},
                     now=now,
                 )
-            current = current_state(runtime, now)
+            current = current_state(city, journal, now)
             if current.key == state.get("key"):
                 return no_update, no_update, beat
             body = bodies.body(screen, current, now, _host())
@@ -486,12 +484,12 @@ def register(app: Dash, runtime: Runtime) -> None:
     # The browser asks for a refresh only when its previous one was answered (or given
     # up): on a slow server, overlapping requests would each make the last one outdated.
     app.clientside_callback(
-        ClientsideFunction(namespace="cityCockpitKiosk", function_name="ask"),
+        clientside("kioskAsk"),
         Output("cc-kiosk-ask", "data"),
         Input("cc-kiosk-tick", "n_intervals"),
     )
     app.clientside_callback(
-        ClientsideFunction(namespace="cityCockpitKiosk", function_name="contact"),
+        clientside("kioskContact"),
         Output("cc-kiosk-contact", "data"),
         Input("cc-kiosk-state", "data"),
     )

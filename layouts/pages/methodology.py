@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash
-from dash import Dash, html
+from dash import html
 
 from cockpit.city import City
 from cockpit.present.methodology import (
@@ -20,13 +19,10 @@ from cockpit.present.methodology import (
     layer_definitions,
     people_metrics,
 )
+from layouts.components.shell import about_nav
 from layouts.routes.access import viewer_role
-from wiring.runtime import Runtime
 
-__all__ = ["layout", "register"]
-
-# Links in the dark page header.
-_NAV = {"color": "#ffffff", "marginLeft": "1rem"}
+__all__ = ["layout"]
 
 
 def _table(head: list[str], rows: list[list[Any]], class_name: str = "cc-sources") -> html.Table:
@@ -71,7 +67,7 @@ def _kpi_section(item: KpiDefinition) -> html.Section:
                 className="cc-method-meta",
             )
         )
-    if item.key == "air":
+    if item.function.endswith(".air_quality"):  # the European Air Quality Index bands
         name, bands, rows = air_bands()
         parts.append(html.H3(name))
         parts.append(_table(["Pollutant (µg/m³)", *bands], [[p, *cells] for p, cells in rows]))
@@ -135,28 +131,10 @@ def layout(city: City, **_: Any) -> html.Div:
             html.Header(
                 [
                     html.H1(f"How the figures are made · {config.city.name}"),
-                    html.Nav(
-                        [
-                            html.A("Cockpit", href="/", style=_NAV),
-                            " · ",
-                            html.A("Open data catalogue", href="/catalogue", style=_NAV),
-                        ]
-                    ),
+                    about_nav("methodology"),
                 ],
                 className="cc-header",
             ),
             html.Main(sections),
         ],
-    )
-
-
-def register(app: Dash, runtime: Runtime) -> None:
-    """Register the ``/methodology`` page."""
-    city = runtime.city
-    dash.register_page(
-        "methodology",
-        path="/methodology",
-        name="Methodology",
-        title=f"Methodology · City Cockpit · {city.config.city.name}",
-        layout=lambda **kwargs: layout(city, **kwargs),
     )

@@ -14,12 +14,10 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-import dash
 import pandas as pd
 from dash import (
     ALL,
     MATCH,
-    ClientsideFunction,
     Dash,
     Input,
     Output,
@@ -32,12 +30,15 @@ from dash import (
 from dash.exceptions import PreventUpdate
 
 from cockpit.auth import may_do
+from cockpit.city import City
+from cockpit.domains import all_domains
+from cockpit.domains import get as get_domain
 from cockpit.present.i18n import available_languages, format_time, translator
+from cockpit.storage import Journal
 from cockpit.twin.alerts import Alert
+from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.mobile_data import (
-    DOMAIN_KPI,
-    board,
     district_names,
     district_sites,
     nearest_sites,
@@ -48,19 +49,26 @@ from layouts.components.mobile_data import (
 from layouts.components.mobile_parts import alert_list, coverage_line, site_button, site_sheet
 from layouts.routes.access import current_viewer, viewer_role
 from layouts.routes.security import client_address
-from wiring.runtime import Runtime
 
-__all__ = ["layout", "register"]
+__all__ = ["domain_titles", "layout", "register"]
 
 log = logging.getLogger(__name__)
 
 PATH = "/m"
-DOMAIN_TITLES = {
-    "traffic": "Traffic",
-    "air": "Air quality",
-    "parking": "Parking",
-    "pedestrians": "Pedestrians",
-}
+
+
+def domain_titles() -> dict[str, str]:
+    """Each registered domain's title on the phone, in the registry's order."""
+    return {d.name: d.phone.title for d in all_domains()}
+
+
+def __getattr__(name: str) -> dict[str, str]:
+    # DOMAIN_TITLES follows the registry, domains registered later included.
+    if name == "DOMAIN_TITLES":
+        return domain_titles()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # Sites listed per domain when a domain is opened (parking lists districts instead).
 LIST_LIMIT = 40
 
@@ -74,38 +82,38 @@ def _triggered_value() -> Any:
     return ctx.triggered[0]["value"] if ctx.triggered else None
 
 
-def _alert_panel(runtime: Runtime, language: str) -> list[Any]:
+def _alert_panel(city: City, journal: Journal, language: str) -> list[Any]:
     viewer = current_viewer()
-    view = runtime.city.view(viewer.role)
-    found = board(runtime, view).alerts
-    may_ack = may_do(runtime.config, viewer.role, "acknowledge_alert")
+    view = city.view(viewer.role)
+    found = city.alert_board(view.role).alerts
+    may_ack = may_do(city.config, viewer.role, "acknowledge_alert")
     return alert_list(
         found,
-        runtime.journal.acknowledgements(),
+        journal.acknowledgements(),
         may_ack,
         set(view.sites["id"].astype(str)),
         translator(language, "mobile"),
         language,
-        runtime.config.city.timezone,
+        city.config.city.timezone,
     )
 
 
-def _seen(runtime: Runtime) -> dict[str, Any]:
+def _seen(city: City, journal: Journal) -> dict[str, Any]:
     return {
-        "data": runtime.city.version(),
-        "journal": runtime.journal.version(),
+        "data": city.version(),
+        "journal": journal.version(),
         "role": viewer_role(),
     }
 
 
-def _domain_block(runtime: Runtime, domain: str, view: Any, cover: Any, _: Any) -> html.Div:
-    kpi = next((k for k in view.kpis if k.key == DOMAIN_KPI[domain]), None)
+def _domain_block(domain: str, view: Any, cover: Any, _: Any) -> html.Div:
+    kpi = next((k for k in view.kpis if k.key == get_domain(domain).phone.kpi), None)
     figure = f"{kpi.display} {kpi.unit if kpi.unit != 'EAQI band' else ''}".strip() if kpi else ""
     heading = f"m-domain-{domain}"
     return html.Div(
         className="m-domain",
         children=[
-            html.H3(_(DOMAIN_TITLES[domain]), id=heading),
+            html.H3(_(get_domain(domain).phone.title), id=heading),
             html.P(
                 [
                     html.Strong(figure),
@@ -125,14 +133,14 @@ def _domain_block(runtime: Runtime, domain: str, view: Any, cover: Any, _: Any) 
     )
 
 
-def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div:
+def layout(city: City, journal: Journal, lang: str | None = None, **_query: Any) -> html.Div:
     """The phone view as the viewer's role sees it now, in ``lang`` (default English)."""
     language = _language(lang)
     _ = translator(language, "mobile")
     viewer = current_viewer()
-    config = runtime.config
-    view = runtime.city.view(viewer.role)
-    found = board(runtime, view)
+    config = city.config
+    view = city.view(viewer.role)
+    found = city.alert_board(view.role)
     covers = {c.domain: c for c in found.coverage}
     tz = config.city.timezone
     if viewer.signed_in:
@@ -145,7 +153,7 @@ def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div
             html.A(_("Staff sign-in"), href=f"/signin?next={PATH}", className="m-header-link")
         ]
     other = "de" if language == "en" else "en"
-    domains = [d for d in DOMAIN_TITLES if d in {lay.domain for lay in config.layers.values()}]
+    domains = [d for d in domain_titles() if d in {lay.domain for lay in config.layers.values()}]
     return html.Div(
         className="cc-mobile",
         lang=language,
@@ -178,7 +186,7 @@ def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div
                         children=[
                             html.H2(_("Alerts"), id="m-alerts-h"),
                             html.Div(
-                                _alert_panel(runtime, language),
+                                _alert_panel(city, journal, language),
                                 id="m-alert-list",
                                 **html_attrs({"aria-live": "polite"}),
                             ),
@@ -221,7 +229,7 @@ def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div
                         **html_attrs({"aria-labelledby": "m-domains-h"}),
                         children=[
                             html.H2(_("City now"), id="m-domains-h"),
-                            *[_domain_block(runtime, d, view, covers.get(d), _) for d in domains],
+                            *[_domain_block(d, view, covers.get(d), _) for d in domains],
                         ],
                     ),
                 ],
@@ -249,7 +257,7 @@ def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div
             ),
             dcc.Store(id="m-lang", data=language),
             dcc.Store(id="m-coords", data=None),
-            dcc.Store(id="m-seen", data=_seen(runtime)),
+            dcc.Store(id="m-seen", data=_seen(city, journal)),
             dcc.Store(id="m-focus", data=None),
             dcc.Store(id="m-scroll", data=None),
             # Polls are version-gated: one with nothing new is answered with no content.
@@ -258,13 +266,13 @@ def layout(runtime: Runtime, lang: str | None = None, **_query: Any) -> html.Div
     )
 
 
-def _near_list(runtime: Runtime, rows: pd.DataFrame, heading: str, language: str) -> list[Any]:
+def _near_list(city: City, rows: pd.DataFrame, heading: str, language: str) -> list[Any]:
     _ = translator(language, "mobile")
-    view = runtime.city.view(viewer_role())
+    view = city.view(viewer_role())
     states = site_states(view)
     out: list[Any] = [html.H3(heading)]
     parking = rows[rows["domain"] == "parking"]
-    for domain in DOMAIN_TITLES:
+    for domain, title in domain_titles().items():
         own = rows[rows["domain"] == domain]
         if own.empty:
             continue
@@ -273,7 +281,7 @@ def _near_list(runtime: Runtime, rows: pd.DataFrame, heading: str, language: str
             distance = getattr(row, "distance_m", None)
             extra = f" · {round(float(distance)):,} m" if distance is not None else ""
             items.append(site_button(row, states.get(str(row.id)), _, extra))
-        out += [html.H4(_(DOMAIN_TITLES[domain])), html.Ul(items, className="m-sites")]
+        out += [html.H4(_(title)), html.Ul(items, className="m-sites")]
     if not parking.empty:
         free, total = parking_summary(view, list(parking["id"].astype(str)))
         out.append(
@@ -284,9 +292,9 @@ def _near_list(runtime: Runtime, rows: pd.DataFrame, heading: str, language: str
     return out
 
 
-def _domain_list(runtime: Runtime, domain: str, language: str) -> list[Any]:
+def _domain_list(city: City, domain: str, language: str) -> list[Any]:
     _ = translator(language, "mobile")
-    view = runtime.city.view(viewer_role())
+    view = city.view(viewer_role())
     sites = view.sites[view.sites["domain"] == domain]
     if domain == "parking":
         rows = []
@@ -321,45 +329,38 @@ def _domain_list(runtime: Runtime, domain: str, language: str) -> list[Any]:
     return out
 
 
-def _acknowledge(runtime: Runtime, key: str) -> None:
+def _acknowledge(city: City, journal: Journal, key: str) -> None:
     """Acknowledge the open alert ``key`` for the signed-in viewer; refuses otherwise."""
     viewer = current_viewer()
-    if not viewer.signed_in or not may_do(runtime.config, viewer.role, "acknowledge_alert"):
+    if not viewer.signed_in or not may_do(city.config, viewer.role, "acknowledge_alert"):
         log.warning("refused to acknowledge %r for role %s", key, viewer.role)
         raise PreventUpdate
-    view = runtime.city.view(viewer.role)
-    open_keys = {a.key for a in board(runtime, view).alerts}
+    view = city.view(viewer.role)
+    open_keys = {a.key for a in city.alert_board(view.role).alerts}
     if key not in open_keys:
         raise PreventUpdate
-    now = runtime.city.clock()
-    runtime.journal.acknowledge(key, viewer.user, now=now)
-    runtime.journal.audit(viewer.user, "acknowledge alert", key, client_address(), now=now)
+    now = city.clock()
+    journal.acknowledge(key, viewer.user, now=now)
+    journal.audit(viewer.user, "acknowledge alert", key, client_address(), now=now)
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/m`` page and its callbacks."""
-    dash.register_page(
-        "mobile",
-        path=PATH,
-        name="Staff view",
-        title=f"City Cockpit · {runtime.config.city.name} · Staff",
-        layout=lambda lang=None, **query: layout(runtime, lang, **query),
-    )
 
     app.clientside_callback(
-        ClientsideFunction(namespace="cc_mobile", function_name="locate"),
+        clientside("locate"),
         Output("m-coords", "data"),
         Input("m-locate", "n_clicks"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
-        ClientsideFunction(namespace="cc_mobile", function_name="showNear"),
+        clientside("showNear"),
         Output("m-scroll", "data"),
         Input("m-near-list", "children"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
-        ClientsideFunction(namespace="cc_mobile", function_name="focusSheet"),
+        clientside("focusSheet"),
         Output("m-focus", "data"),
         Input("m-sheet", "hidden"),
         prevent_initial_call=True,
@@ -377,7 +378,7 @@ def register(app: Dash, runtime: Runtime) -> None:
     def near(coords: Any, _clicks: Any, lang: Any) -> tuple[Any, Any, Any]:
         language = _language(lang)
         _ = translator(language, "mobile")
-        view = runtime.city.view(viewer_role())
+        view = city.view(viewer_role())
         trigger = ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == "m-district":
             if not _triggered_value():
@@ -386,7 +387,7 @@ def register(app: Dash, runtime: Runtime) -> None:
             if name not in district_names(view.sites):
                 raise PreventUpdate
             rows = district_sites(view.sites, name)
-            return _near_list(runtime, rows, name, language), "", no_update
+            return _near_list(city, rows, name, language), "", no_update
         if not isinstance(coords, dict):
             raise PreventUpdate
         if "lat" not in coords or "lon" not in coords:
@@ -397,7 +398,7 @@ def register(app: Dash, runtime: Runtime) -> None:
         except (TypeError, ValueError):
             raise PreventUpdate from None
         rows = nearest_sites(view.sites, lat, lon)
-        return _near_list(runtime, rows, _("Nearest sites"), language), "", False
+        return _near_list(city, rows, _("Nearest sites"), language), "", False
 
     @app.callback(
         Output("m-alert-list", "children"),
@@ -413,10 +414,10 @@ def register(app: Dash, runtime: Runtime) -> None:
         if isinstance(trigger, dict) and trigger.get("type") == "m-ack":
             if not _triggered_value():
                 raise PreventUpdate
-            _acknowledge(runtime, str(trigger.get("key", "")))
-        elif seen == _seen(runtime):
+            _acknowledge(city, journal, str(trigger.get("key", "")))
+        elif seen == _seen(city, journal):
             raise PreventUpdate  # nothing new since the last poll: nothing sent
-        return _alert_panel(runtime, _language(lang)), _seen(runtime)
+        return _alert_panel(city, journal, _language(lang)), _seen(city, journal)
 
     @app.callback(
         Output({"type": "m-domain-list", "domain": MATCH}, "children"),
@@ -430,11 +431,11 @@ def register(app: Dash, runtime: Runtime) -> None:
         language = _language(lang)
         _ = translator(language, "mobile")
         domain = str(ctx.triggered_id["domain"]) if isinstance(ctx.triggered_id, dict) else ""
-        if domain not in DOMAIN_TITLES or not clicks:
+        if domain not in domain_titles() or not clicks:
             raise PreventUpdate
         if clicks % 2 == 0:
             return [], "false", _("Show sites")
-        return _domain_list(runtime, domain, language), "true", _("Hide sites")
+        return _domain_list(city, domain, language), "true", _("Hide sites")
 
     @app.callback(
         Output("m-sheet", "hidden"),
@@ -452,11 +453,11 @@ def register(app: Dash, runtime: Runtime) -> None:
             raise PreventUpdate
         language = _language(lang)
         role = viewer_role()
-        view = runtime.city.view(role)
+        view = city.view(role)
         site_id = str(trigger.get("id", ""))
-        end = runtime.city.clock()
+        end = city.clock()
         start = end - timedelta(hours=24)
-        series = runtime.city.series(role, site_id, hours=24)
+        series = city.series(role, site_id, hours=24)
         return False, site_sheet(
             view,
             site_id,
@@ -466,10 +467,10 @@ def register(app: Dash, runtime: Runtime) -> None:
             end,
             translator(language, "mobile"),
             language,
-            runtime.config.city.timezone,
+            city.config.city.timezone,
         )
 
 
-def open_alerts(runtime: Runtime, role: str) -> list[Alert]:
+def open_alerts(city: City, role: str) -> list[Alert]:
     """The open alerts ``role`` sees now (as on the phone)."""
-    return board(runtime, runtime.city.view(role)).alerts
+    return city.alert_board(role).alerts

@@ -20,12 +20,12 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from cockpit.auth import Viewer, may_do
+from cockpit.city import City
 from cockpit.config import CityConfig
 from cockpit.present.i18n import format_time, translator
-from cockpit.state.journal import SEVERITIES, Notice
+from cockpit.storage import SEVERITIES, Journal, Notice
 from cockpit.validate import bounded_int_or_none
 from layouts.routes.access import current_viewer
-from wiring.runtime import Runtime
 
 __all__ = ["notice_languages", "notice_list", "parse_local", "register", "staff_header"]
 
@@ -208,11 +208,11 @@ def staff_header(
     )
 
 
-def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
+def page(city: City, journal: Journal, lang: str = "en", **_query: Any) -> html.Div:
     """The notices page for the viewer: the form and the list, or a sign-in prompt."""
     language = lang if isinstance(lang, str) and lang.isalpha() else "en"
     _ = translator(language, "cockpit")
-    config = runtime.config
+    config = city.config
     viewer = current_viewer()
     allowed = may_do(config, viewer.role, "publish_notice")
     header = staff_header(
@@ -229,7 +229,7 @@ def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
             )
         ]
     else:
-        now = runtime.city.clock()
+        now = city.clock()
         body = [
             html.Div(
                 [
@@ -238,9 +238,7 @@ def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
                         [
                             html.H2(_("Active notices"), className="cc-panel-title"),
                             html.Div(
-                                notice_list(
-                                    runtime.journal.notices(now), config, language, _, True
-                                ),
+                                notice_list(journal.notices(now), config, language, _, True),
                                 id="cc-notice-list",
                             ),
                         ],
@@ -261,14 +259,10 @@ def page(runtime: Runtime, lang: str = "en", **_query: Any) -> html.Div:
     )
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/notices`` page and its callbacks."""
-    config = runtime.config
-    journal = runtime.journal
+    config = city.config
     tz = config.city.timezone
-    dash.register_page(
-        "notices", path="/notices", name="Notices", layout=lambda **q: page(runtime, **q)
-    )
 
     @app.callback(
         Output("cc-notice-list", "children"),
@@ -301,7 +295,7 @@ def register(app: Dash, runtime: Runtime) -> None:
             flask.abort(403)
         language = language or "en"
         _ = translator(language, "cockpit")
-        now = runtime.city.clock()
+        now = city.clock()
         status: Any = dash.no_update
         if isinstance(trigger, dict) and trigger.get("type") == "cc-notice-withdraw":
             if not ctx.triggered[0]["value"]:

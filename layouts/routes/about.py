@@ -14,9 +14,11 @@ from babel import Locale, UnknownLocaleError
 from dash import Dash
 
 from cockpit.auth import may_see
+from cockpit.city import City
 from cockpit.config import CityConfig
+from cockpit.domains import get as get_domain
 from cockpit.present.i18n import format_number, translator
-from wiring.runtime import Runtime
+from cockpit.storage import Journal
 
 __all__ = ["DOMAINS", "about_text", "register"]
 
@@ -25,6 +27,8 @@ def _(message: str) -> str:
     return message
 
 
+# The built-in domains' texts (msgids of the ``about`` catalogue); another domain brings
+# its own in its declaration (``Domain.about``, translated by its ``labels``).
 DOMAINS: dict[str, dict[str, str]] = {
     "pedestrians": {
         "title": _("How we count pedestrians"),
@@ -114,14 +118,32 @@ def _https(url: str) -> str:
     return url if url.startswith(("https://", "http://")) else ""
 
 
+def _entry(domain: str) -> dict[str, str]:
+    """The page's English texts for ``domain``; raises KeyError when it has none."""
+    if domain in DOMAINS:
+        return DOMAINS[domain]
+    about = get_domain(domain).about
+    if not {"title", "what", "privacy"} <= set(about):
+        raise KeyError(f"domain {domain!r} has no about page")
+    return dict(about)
+
+
+def _has_page(domain: str) -> bool:
+    try:
+        _entry(domain)
+    except KeyError:
+        return False
+    return True
+
+
 def about_text(config: CityConfig, domain: str, lang: str, sites: int) -> dict[str, object]:
     """The page's texts for ``domain`` in ``lang`` and its public sources (name,
     publisher, licence, refresh); raises KeyError for an unknown domain."""
-    entry = DOMAINS[domain]
+    entry = _entry(domain)
     _t = translator(lang, "about")
     k = config.privacy.min_group_size
     small = ""
-    if domain == "pedestrians" and k:
+    if get_domain(domain).counts_people and k:
         small = _t("Counts below {k} are shown as “< {k}”, so that no one can be singled out.")
         small = small.format(k=k)
     sources = []
@@ -164,9 +186,9 @@ def about_text(config: CityConfig, domain: str, lang: str, sites: int) -> dict[s
     return {"t": texts, "sources": sources}
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add ``/about/<domain>`` to the app's server."""
-    config = runtime.config
+    config = city.config
     prefix = app.config.requests_pathname_prefix
 
     @app.server.route("/about/<domain>")
@@ -175,10 +197,10 @@ def register(app: Dash, runtime: Runtime) -> None:
         asked = flask.request.args.get("lang", "")
         lang = asked if asked in languages else None
         lang = lang or flask.request.accept_languages.best_match(languages) or languages[0]
-        if domain not in DOMAINS:
+        if not _has_page(domain):
             _t = translator(lang, "about")
             return flask.make_response(_t("There is no such page."), 404)
-        view = runtime.city.view("public")
+        view = city.view("public")
         count = int(view.sites["source"].isin(config.sources_for(domain)).sum())
         page = about_text(config, domain, lang, count)
         html = flask.render_template_string(

@@ -17,10 +17,10 @@ from dash import Dash
 from werkzeug.exceptions import MethodNotAllowed
 
 from cockpit.city import City, CityView
+from cockpit.domains import kpi_spec
 from cockpit.model import DOMAINS, METRICS
 from cockpit.present.dcat import catalogue_entries, dcat_catalog
 from cockpit.present.export import (
-    KPI_METRICS,
     QueryError,
     iso,
     observation_table,
@@ -30,9 +30,9 @@ from cockpit.present.export import (
 )
 from cockpit.present.openapi import openapi_document
 from cockpit.privacy import kpi_suppressed, masked_label
+from cockpit.storage import Journal
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import error_response
-from wiring.runtime import Runtime
 
 __all__ = ["PREFIX", "register"]
 
@@ -93,7 +93,7 @@ def kpis_json(city: City, view: CityView) -> list[dict[str, Any]]:
     out = []
     for item in view.kpis:
         value, display = item.value, item.display
-        if kpi_suppressed(KPI_METRICS.get(item.key, ()), value, view.min_group_size):
+        if kpi_suppressed(kpi_spec(item.key).metrics, value, view.min_group_size):
             value, display = None, masked_label(view.min_group_size)  # footfall of a few
         out.append(
             {
@@ -118,10 +118,9 @@ def kpis_json(city: City, view: CityView) -> list[dict[str, Any]]:
     return out
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/api/v1`` routes, their CORS headers and JSON errors to the server."""
     server: flask.Flask = app.server
-    city = runtime.city
     config = city.config
     endpoints: set[str] = set()
 
@@ -263,7 +262,7 @@ def register(app: Dash, runtime: Runtime) -> None:
             )
         except QueryError as exc:
             return bad(exc)
-        obs = city.history.window([site_id], window.start, window.end)
+        obs = city.observations(view.role, [site_id], window.start, window.end)
         table = observation_table(view, obs)
         return flask.jsonify(
             {

@@ -17,9 +17,10 @@ from dash import Dash
 from werkzeug.wrappers import Response
 
 from cockpit.auth import may_do
+from cockpit.city import City
 from cockpit.present.timefmt import local_time
+from cockpit.storage import Journal
 from layouts.routes.access import current_viewer
-from wiring.runtime import Runtime
 
 __all__ = ["register"]
 
@@ -70,10 +71,10 @@ _FORBIDDEN = """<!doctype html>
 """
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add ``/audit`` to the app's server."""
     server: flask.Flask = app.server
-    config = runtime.config
+    config = city.config
     prefix = app.config.requests_pathname_prefix
     css = f"{prefix}assets/cockpit.css"
 
@@ -87,8 +88,7 @@ def register(app: Dash, runtime: Runtime) -> None:
             return flask.make_response(html, 403)
         tz = config.city.timezone
         kind = flask.request.args.get("kind", "")[:64] or None
-        journal = runtime.journal
-        refusals = journal.refusals(runtime.city.clock() - timedelta(hours=24))
+        refusals = journal.refusals(city.clock() - timedelta(hours=24))
         kinds = sorted({e.action for e in journal.audit_log(_LIMIT)} | set(_KINDS))
         rows = [
             {

@@ -36,8 +36,8 @@ from cockpit.present.export import (
     parse_hours,
     time_range,
 )
+from cockpit.storage import Journal
 from layouts.routes.access import viewer_role
-from wiring.runtime import Runtime
 
 __all__ = [
     "attribution_text",
@@ -130,10 +130,9 @@ def _filename(city: City, *parts: str) -> str:
     return "-".join(_slug(p) for p in [city.config.city.name, *parts] if p)
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the export routes to the app's server."""
     server: flask.Flask = app.server
-    city = runtime.city
     config = city.config
 
     def layer_table(layer_id: str) -> tuple[CityView, pd.DataFrame]:
@@ -153,7 +152,7 @@ def register(app: Dash, runtime: Runtime) -> None:
                 config.ui.trend_hours,
                 MAX_LAYER_DAYS,
             )
-            obs = city.history.window([site] if site else ids, window.start, window.end)
+            obs = city.observations(view.role, [site] if site else ids, window.start, window.end)
         else:
             obs = layer_latest(view, config, layer_id)
             if site:

@@ -20,12 +20,12 @@ from urllib.parse import quote
 import flask
 from dash import Dash
 
+from cockpit.city import City
 from cockpit.present.slides import kiosk_id
 from cockpit.present.timefmt import local_time
-from cockpit.state.journal import Heartbeat
+from cockpit.storage import Heartbeat, Journal
 from layouts.routes.access import current_viewer
 from layouts.routes.security import client_address, csrf_token, valid_csrf
-from wiring.runtime import Runtime
 
 __all__ = ["KioskContact", "contacts", "register"]
 
@@ -112,9 +112,9 @@ def contacts(
     return sorted(out, key=lambda k: (not k.silent, k.kiosk_id))
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add ``/kiosks`` to the app's server."""
-    config = runtime.config
+    config = city.config
     prefix = app.config.requests_pathname_prefix
     css = f"{prefix}assets/cockpit.css"
 
@@ -129,9 +129,7 @@ def register(app: Dash, runtime: Runtime) -> None:
         if flask.request.method == "POST":
             message, status = _register(viewer.user)
         interval = config.ui.poll_seconds
-        rows = contacts(
-            runtime.journal.heartbeats(), runtime.city.clock(), interval, config.city.timezone
-        )
+        rows = contacts(journal.heartbeats(), city.clock(), interval, config.city.timezone)
         html = flask.render_template_string(
             _PAGE,
             city=config.city.name,
@@ -155,6 +153,6 @@ def register(app: Dash, runtime: Runtime) -> None:
         new = kiosk_id(raw, "")
         if not new or new != raw.strip():
             return "A kiosk id has 1 to 64 letters, digits, dots, dashes or underscores.", 400
-        runtime.journal.beat(new, {"registered_by": user}, now=runtime.city.clock())
-        runtime.journal.audit(user, "register kiosk", new, client_address())
+        journal.beat(new, {"registered_by": user}, now=city.clock())
+        journal.audit(user, "register kiosk", new, client_address())
         return f"Kiosk {new} registered.", 200

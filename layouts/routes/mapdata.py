@@ -23,17 +23,18 @@ import gzip
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import flask
 import pandas as pd
 from dash import MATCH, Dash, Input, Output, State
-from dash.dependencies import ClientsideFunction
 
 from cockpit.city import City, CityView
+from cockpit.storage import Journal
+from layouts.components.clientside import clientside
 from layouts.components.map import BASEMAP_ROUTE, LAYER_ID, SOURCE_ID, basemap_file
 from layouts.routes.access import viewer_role
-from wiring.runtime import Runtime
 
 __all__ = [
     "LayerFiles",
@@ -182,9 +183,9 @@ def layer_response(files: LayerFiles, layer_id: str) -> flask.Response:
     return response
 
 
-def basemap_response(runtime: Runtime) -> flask.Response:
+def basemap_response(city: City) -> flask.Response:
     """The city's offline basemap: the same public file for every viewer."""
-    config = runtime.config
+    config = city.config
     if not config.map.basemap:
         return flask.make_response("this city has no basemap", 404)
     body, digest = basemap_file(str(config.resolve(config.map.basemap)))
@@ -216,16 +217,18 @@ def _cache_assets(response: flask.Response) -> flask.Response:
     return response
 
 
-def register(app: Dash, runtime: Runtime) -> None:
-    """Add the map-data route, the loader callback and asset caching to ``app``."""
-    files = LayerFiles(runtime.city)
+def register(app: Dash, city: City, journal: Journal) -> Callable[[list[str]], None]:
+    """Add the map-data route, the loader callback and asset caching to ``app``; returns
+    what prepares the layer files of a new data version (for the roles given) before
+    browsers ask for them."""
+    files = LayerFiles(city)
     server: flask.Flask = app.server
 
     def map_data(layer_id: str) -> flask.Response:
         return layer_response(files, layer_id)
 
     def map_data_index() -> flask.Response:
-        view = runtime.city.view(viewer_role())
+        view = city.view(viewer_role())
         response = flask.jsonify(
             {"version": view.version, "urls": list(map_data_urls(view).values())}
         )
@@ -245,7 +248,7 @@ def register(app: Dash, runtime: Runtime) -> None:
             )
             for path in LAZY_SCRIPTS
         )
-        view = runtime.city.ready_view(viewer_role())  # never delays the page to build it
+        view = city.ready_view(viewer_role())  # never delays the page to build it
         if view is not None:
             response.headers.extend(
                 ("Link", f"<{url}>; rel=preload; as=fetch; crossorigin")
@@ -256,17 +259,15 @@ def register(app: Dash, runtime: Runtime) -> None:
     server.add_url_rule(ROUTE, "map_data", map_data, methods=["GET"])
     server.add_url_rule(INDEX, "map_data_index", map_data_index, methods=["GET"])
     server.add_url_rule(
-        BASEMAP_ROUTE, "map_basemap", lambda: basemap_response(runtime), methods=["GET"]
+        BASEMAP_ROUTE, "map_basemap", lambda: basemap_response(city), methods=["GET"]
     )
     server.after_request(preload)
     server.after_request(_cache_assets)
-    # New data versions are prepared (views, layer files) before browsers ask for them.
-    runtime.warm_hooks.append(files.warm)
-    runtime.start_warmer()
     app.clientside_callback(
-        ClientsideFunction(namespace="cityCockpitMapData", function_name="load"),
+        clientside("loadLayer"),
         Output({"type": LAYER_ID, "layer": MATCH}, "data"),
         Output({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
         Input({"type": SOURCE_ID, "layer": MATCH}, "data"),
         State({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
     )
+    return files.warm

@@ -63,9 +63,10 @@ from werkzeug.exceptions import InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cockpit.auth import Viewer
+from cockpit.city import City
 from cockpit.config import CityConfig
 from cockpit.ratelimit import HashSlots, SignInLimiter
-from wiring.runtime import Runtime
+from cockpit.storage import Journal
 
 __all__ = [
     "ERROR_MESSAGE",
@@ -156,13 +157,13 @@ class Guard:
     """One app's session registry, sign-in limiter and security settings."""
 
     app: Dash
-    runtime: Runtime
+    city: City
 
     def __post_init__(self) -> None:
-        security = self.runtime.config.security
+        security = self.city.config.security
         self.lifetime = timedelta(hours=security.session_hours)
         self.limiter = SignInLimiter(
-            self.runtime.store.cache,
+            self.city.shared_cache(),
             attempts=security.signin_attempts,
             window_s=security.signin_window_minutes * 60,
         )
@@ -171,7 +172,7 @@ class Guard:
 
     @property
     def cache(self) -> Any:
-        return self.runtime.store.cache
+        return self.city.shared_cache()
 
     # -- sessions ---------------------------------------------------------------------
     def start_session(self, viewer: Viewer) -> None:
@@ -200,7 +201,7 @@ class Guard:
             return
         user = flask.session.get("user")
         session_id = flask.session.get("sid")
-        entry = self.runtime.config.access.users.get(str(user))
+        entry = self.city.config.access.users.get(str(user))
         known = isinstance(session_id, str) and self.cache.get(_SESSION_KEY + session_id) == user
         if not known or entry is None or entry.role != flask.session.get("role"):
             flask.session.clear()
@@ -231,7 +232,7 @@ class Guard:
         return None
 
     def after_request(self, response: flask.Response) -> flask.Response:
-        config = self.runtime.config
+        config = self.city.config
         headers = response.headers
         headers["Content-Security-Policy"] = content_security_policy(
             config, list(self.app.csp_hashes())
@@ -262,30 +263,30 @@ def _server_error(error: InternalServerError) -> flask.Response:
     return _plain(ERROR_MESSAGE, 500)
 
 
-def _secret_key(runtime: Runtime) -> str:
+def _secret_key(city: City) -> str:
     """``$CITY_COCKPIT_SECRET_KEY``, else one random key kept in the city's data folder,
     so that every worker process of one cockpit signs sessions with the same key."""
     configured = os.environ.get("CITY_COCKPIT_SECRET_KEY")
     if configured:
         return configured
-    cache = runtime.store.cache
+    cache = city.shared_cache()
     cache.add("session-secret-key", secrets.token_hex(32))
     return str(cache.get("session-secret-key"))
 
 
-def guard(app: Dash, runtime: Runtime) -> Guard:
+def guard(app: Dash, city: City) -> Guard:
     """The app's ``Guard``, installed on its server on first call (idempotent)."""
     server: flask.Flask = app.server
     existing = server.extensions.get(_EXTENSION)
     if isinstance(existing, Guard):
         return existing
-    security = runtime.config.security
+    security = city.config.security
     if security.trusted_proxies:
         n = security.trusted_proxies
         server.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             server.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n
         )
-    server.secret_key = _secret_key(runtime)
+    server.secret_key = _secret_key(city)
     server.session_interface = _SessionInterface()
     server.config.update(
         SESSION_COOKIE_NAME="city_cockpit_session",
@@ -295,7 +296,7 @@ def guard(app: Dash, runtime: Runtime) -> Guard:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=security.session_hours),
         SESSION_REFRESH_EACH_REQUEST=False,
     )
-    found = Guard(app, runtime)
+    found = Guard(app, city)
     server.before_request(found.before_request)
     server.after_request(found.after_request)
     server.register_error_handler(InternalServerError, _server_error)
@@ -303,7 +304,7 @@ def guard(app: Dash, runtime: Runtime) -> Guard:
     return found
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Install sessions, CSRF and same-origin checks, security headers and the plain
     500 page on ``app``'s server."""
-    guard(app, runtime)
+    guard(app, city)

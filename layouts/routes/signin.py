@@ -21,11 +21,12 @@ from dash import Dash
 from werkzeug.wrappers import Response
 
 from cockpit.auth import authenticate
+from cockpit.city import City
 from cockpit.ratelimit import Block
+from cockpit.storage import Journal
 from cockpit.validate import PASSWORD_MAX, USER_NAME_MAX
 from layouts.routes.access import current_viewer
 from layouts.routes.security import client_address, csrf_token, guard, valid_csrf
-from wiring.runtime import Runtime
 
 __all__ = ["register", "safe_next"]
 
@@ -96,12 +97,12 @@ def _minutes(seconds: int) -> str:
     return "1 minute" if n == 1 else f"{n} minutes"
 
 
-def register(app: Dash, runtime: Runtime) -> None:
+def register(app: Dash, city: City, journal: Journal) -> None:
     """Add ``/signin`` and ``/signout`` to the app's server."""
     server: flask.Flask = app.server
-    config = runtime.config
+    config = city.config
     prefix = app.config.requests_pathname_prefix
-    security = guard(app, runtime)
+    security = guard(app, city)
 
     def page(
         error: str = "", user: str = "", next_url: str = "/", status: int = 200
@@ -128,12 +129,12 @@ def register(app: Dash, runtime: Runtime) -> None:
         next_url = safe_next(form.get("next"))
         address = client_address()
         if not valid_csrf(form.get("csrf")):
-            runtime.journal.audit(user or "(empty)", "sign-in refused", "no CSRF token", address)
+            journal.audit(user or "(empty)", "sign-in refused", "no CSRF token", address)
             return page("The form had expired. Please sign in again.", user, next_url, 400)
         password = form.get("password", "")
         reserved = security.limiter.reserve(user, address)
         if isinstance(reserved, Block):
-            runtime.journal.audit(
+            journal.audit(
                 user or "(empty)",
                 "sign-in refused",
                 f"too many failures ({reserved.scope})",
@@ -154,12 +155,12 @@ def register(app: Dash, runtime: Runtime) -> None:
             response.headers["Retry-After"] = str(reserved.retry_after_s)
             return response
         if len(password) > PASSWORD_MAX:  # wrong without being hashed
-            runtime.journal.audit(user or "(empty)", "sign-in failed", "over-long", address)
+            journal.audit(user or "(empty)", "sign-in failed", "over-long", address)
             return page("User name or password is wrong.", user, next_url, 401)
         with security.hash_slots.slot() as checking:
             if not checking:
                 security.limiter.cancel(reserved)
-                runtime.journal.audit(user or "(empty)", "sign-in refused", "server busy", address)
+                journal.audit(user or "(empty)", "sign-in refused", "server busy", address)
                 response = page(
                     "The server is busy signing others in. Please try again in a moment.",
                     user,
@@ -170,11 +171,11 @@ def register(app: Dash, runtime: Runtime) -> None:
                 return response
             viewer = authenticate(config, user, password)
         if viewer is None:
-            runtime.journal.audit(user or "(empty)", "sign-in failed", "", address)
+            journal.audit(user or "(empty)", "sign-in failed", "", address)
             return page("User name or password is wrong.", user, next_url, 401)
         security.limiter.release(reserved)
         security.start_session(viewer)
-        runtime.journal.audit(viewer.user, "sign-in", viewer.role, address)
+        journal.audit(viewer.user, "sign-in", viewer.role, address)
         return flask.redirect(next_url, 303)
 
     @server.route("/signout", methods=["GET", "POST"])
@@ -195,6 +196,6 @@ def register(app: Dash, runtime: Runtime) -> None:
             )
             return flask.make_response(html, 200 if flask.request.method == "GET" else 400)
         if viewer.signed_in:
-            runtime.journal.audit(viewer.user, "sign-out", "", client_address())
+            journal.audit(viewer.user, "sign-out", "", client_address())
         security.end_session()
         return flask.redirect(next_url, 303)

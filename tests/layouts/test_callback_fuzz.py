@@ -24,12 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cockpit.auth import hash_password
-from cockpit.config import UserConfig
-from tests.browser import demo_runtime_fixture
-from wiring.app import create_app
+from cockpit.config import UserConfig, default_config_path, load_config
+from tests.browser import AppServers
 from wiring.runtime import Runtime
-
-runtime = demo_runtime_fixture(backfill=False)
 
 EXAMPLES = 40
 
@@ -153,11 +150,17 @@ PASSWORD = "fuzzing executive 4321"
 
 
 @pytest.fixture(scope="module")
-def app(runtime: Runtime) -> Dash:
-    runtime.config.access.users = {
+def runtime(app_server: AppServers) -> Runtime:
+    config = load_config(default_config_path())
+    config.access.users = {
         "eve": UserConfig(role="executive", password_hash=hash_password(PASSWORD))
     }
-    built = create_app(runtime, start_refresher=False)
+    return app_server.city(config=config, backfill=False)
+
+
+@pytest.fixture(scope="module")
+def app(app_server: AppServers, runtime: Runtime) -> Dash:
+    built = app_server.app(runtime)
     built.server.test_client().get("/")  # Dash completes its callback map on first use
     return built
 

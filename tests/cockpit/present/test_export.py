@@ -6,17 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
 import requests
-from dash import Dash
-from werkzeug.serving import make_server
 
 from cockpit.config import default_config_path, load_config
 from cockpit.present.export import (
@@ -31,23 +26,20 @@ from cockpit.present.export import (
     time_range,
 )
 from layouts.routes.downloads import attribution_text, chart_config, with_attribution
-from tests.browser import T0, Clock, demo_runtime
+from tests.browser import T0, AppServers
 from tests.cockpit.test_privacy import plant_count
-from wiring.app import create_app
 from wiring.runtime import Runtime
 
 TZ = "Australia/Melbourne"
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(app_server: AppServers) -> Runtime:
     config = load_config(default_config_path())
     # Parking is internal in this city: public exports must not carry it.
     config.sources["parking"].access = "internal"
     config.layers["parking"].access = "internal"
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), config=config)
-    yield rt
-    rt.close()
+    return app_server.city(config=config)
 
 
 @pytest.fixture(scope="module")
@@ -55,24 +47,9 @@ def small_site(runtime: Runtime) -> str:
     return plant_count(runtime, 3)
 
 
-@contextmanager
-def serve(app: Dash) -> Iterator[str]:
-    """``app`` on a free 127.0.0.1 port in a thread, shut down and closed afterwards."""
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
-def base(runtime: Runtime, small_site: str) -> Iterator[str]:
-    with serve(create_app(runtime, start_refresher=False)) as url:
-        yield url
+def base(app_server: AppServers, runtime: Runtime, small_site: str) -> str:
+    return app_server.url(runtime)
 
 
 def _rows(text: str) -> list[dict[str, str]]:

@@ -18,7 +18,7 @@ from cockpit.state.journal import Heartbeat, Notice
 from layouts.components.kiosk_map import overview_svg
 from layouts.routes.kiosks import contacts
 from tests.browser import T0, Clock, demo_runtime
-from tests.layouts.pages.test_kiosk_browser import INTERNAL_NAME, INTERNAL_SOURCE, kiosk_config
+from tests.layouts.pages.test_kiosk import INTERNAL_NAME, INTERNAL_SOURCE, kiosk_config
 from wiring.runtime import Runtime
 
 NOW = T0.to_pydatetime()

@@ -18,9 +18,10 @@ import pytest
 
 from cockpit.config import BackendConfig, default_config_path, load_config
 from cockpit.state import open_journal
-from cockpit.state.journal import REFUSALS_KEPT_PER_HOUR, Decision, Journal, Notice
+from cockpit.state.journal import Decision, Journal, Notice
 from cockpit.state.postgres_journal import PostgresJournal
 from cockpit.state.redis_store import BackendUnavailable
+from cockpit.storage import REFUSALS_KEPT_PER_HOUR
 from cockpit.validate import AUDIT_DETAIL_MAX, NOTICE_LANGUAGES_MAX, NOTICE_TEXT_MAX
 from tests.servers import pg_schema, postgres_server  # noqa: F401 - fixtures
 

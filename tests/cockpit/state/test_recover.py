@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 import pytest
+import requests
 
 from cockpit.config import default_config_path, load_config
 from cockpit.state.journal import Journal
-from tests.browser import T0, Clock, demo_runtime
-from wiring.app import create_app
+from tests.browser import T0, AppServers, Clock, demo_runtime
 from wiring.runtime import Runtime
 
 
@@ -73,29 +73,26 @@ def test_a_damaged_file_is_moved_aside_and_named(
         runtime.close()
 
 
-def test_health_names_the_damaged_part_and_answers_503_without_history(folder: Path) -> None:
+def test_health_names_the_damaged_part_and_answers_503_without_history(
+    app_server: AppServers, folder: Path
+) -> None:
     _damage(folder / "history.sqlite")
-    runtime = _city(folder)
-    try:
-        client = create_app(runtime, start_refresher=False).server.test_client()
-        answer = client.get("/health")
-        assert answer.status_code == 503
-        report = answer.get_json()
-        assert set(report["damaged"]) == {"history"}
-        assert report["damaged"]["history"] == ""  # the public learns no file names
-    finally:
-        runtime.close()
+    runtime = app_server.city(backfill=False, data_dir=folder)
+    answer = app_server.app(runtime).server.test_client().get("/health")
+    assert answer.status_code == 503
+    report = answer.get_json()
+    assert set(report["damaged"]) == {"history"}
+    assert report["damaged"]["history"] == ""  # the public learns no file names
 
 
-def test_health_is_200_when_only_the_cache_was_rebuilt(folder: Path) -> None:
+def test_health_is_200_when_only_the_cache_was_rebuilt(
+    app_server: AppServers, folder: Path
+) -> None:
     _damage(folder / "snapshots" / "cache.db")
-    runtime = _city(folder)
-    try:
-        answer = create_app(runtime, start_refresher=False).server.test_client().get("/health")
-        assert answer.status_code == 200
-        assert set(answer.get_json()["damaged"]) == {"snapshots"}
-    finally:
-        runtime.close()
+    runtime = app_server.city(backfill=False, data_dir=folder)
+    answer = app_server.app(runtime).server.test_client().get("/health")
+    assert answer.status_code == 200
+    assert set(answer.get_json()["damaged"]) == {"snapshots"}
 
 
 def test_an_intact_file_is_left_alone(folder: Path) -> None:
@@ -112,29 +109,23 @@ def test_an_intact_file_is_left_alone(folder: Path) -> None:
         runtime.close()
 
 
-def test_a_history_damaged_while_serving_answers_503_not_500(folder: Path) -> None:
-    import requests
-
-    from tests.layouts.test_permissions import serve
-
-    runtime = _city(folder)
-    try:
-        app = create_app(runtime, start_refresher=False)
-        site = str(runtime.city.view("public").sites["id"].iloc[0])
-        with serve(app) as base:
-            assert requests.get(base + "/health", timeout=30).status_code == 200
-            _damage(folder / "history.sqlite")
-            paths = [
-                "/api/v1/kpis",
-                "/api/v1/observations/latest",
-                f"/api/v1/sites/{site}/observations",
-                f"/export/site/{site}.csv",
-            ]
-            statuses = {p: requests.get(base + p, timeout=30).status_code for p in paths}
-            assert 500 not in statuses.values(), statuses
-            assert 503 in statuses.values(), statuses  # the history is read and found damaged
-            health = requests.get(base + "/health", timeout=30)
-            assert health.status_code == 503
-            assert "storage" in health.json()["damaged"]
-    finally:
-        runtime.close()
+def test_a_history_damaged_while_serving_answers_503_not_500(
+    app_server: AppServers, folder: Path
+) -> None:
+    runtime = app_server.city(backfill=False, data_dir=folder)
+    site = str(runtime.city.view("public").sites["id"].iloc[0])
+    base = app_server.url(runtime)
+    assert requests.get(base + "/health", timeout=30).status_code == 200
+    _damage(folder / "history.sqlite")
+    paths = [
+        "/api/v1/kpis",
+        "/api/v1/observations/latest",
+        f"/api/v1/sites/{site}/observations",
+        f"/export/site/{site}.csv",
+    ]
+    statuses = {p: requests.get(base + p, timeout=30).status_code for p in paths}
+    assert 500 not in statuses.values(), statuses
+    assert 503 in statuses.values(), statuses  # the history is read and found damaged
+    health = requests.get(base + "/health", timeout=30)
+    assert health.status_code == 503
+    assert "storage" in health.json()["damaged"]

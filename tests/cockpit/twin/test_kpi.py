@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from cockpit.config import CityConfig, LayerConfig
+from cockpit.domains import KpiSpec
 from cockpit.model import empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.twin import kpi
 from cockpit.twin.airindex import BANDS, band_label, band_of
@@ -420,3 +421,74 @@ def test_site_states_without_matching_data() -> None:
     empty = site_states(frame(*counts(NOW, a=10)), layer)
     assert empty.empty
     assert list(empty.columns) == ["site_id", "metric", "value", "unit", "time", "state", "level"]
+
+
+# --- a declared KPI's plain aggregation -----------------------------------------------------
+
+
+def declared(aggregation: str, **more: Any) -> KpiSpec:
+    return KpiSpec("k", "Declared", ("free_spaces",), "count", aggregation, **more)  # type: ignore[arg-type]
+
+
+# Two car parks' newest free spaces: a 40, b 10 (a's older 90 is not the latest).
+PARKS = (
+    ("a", "free_spaces", NOW - HOUR, 90),
+    ("a", "free_spaces", NOW, 40),
+    ("b", "free_spaces", NOW, 10),
+)
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "value", "display"),
+    [("sum", 50.0, "50"), ("mean", 25.0, "25"), ("max", 40.0, "40")],
+)
+def test_a_declared_kpi_aggregates_each_sites_newest_value(
+    aggregation: str, value: float, display: str
+) -> None:
+    item = kpi.aggregate(frame(*PARKS), declared(aggregation))
+
+    assert (item.key, item.title, item.unit) == ("k", "Declared", "count")
+    assert (item.value, item.display, item.level, item.level_label) == (value, display, "ok", "ok")
+    assert item.updated == NOW
+
+
+def test_a_declared_share_weighs_each_site_by_its_capacity() -> None:
+    # a: 40 of 100 (capacity), b: 10 of 20; c has no capacity and is left out:
+    # (40 + 10) / (100 + 20) = 41.67 %.
+    latest = frame(
+        *PARKS,
+        ("c", "free_spaces", NOW, 5),
+        ("a", "occupancy", NOW, 100),
+        ("b", "occupancy", NOW, 20),
+    )
+    spec = declared("share", capacity_metric="occupancy", decimals=1)
+
+    item = kpi.aggregate(latest, spec)
+
+    assert item.value == pytest.approx(100 * 50 / 120)
+    assert item.display == "41.7"
+    assert kpi.aggregate(frame(*PARKS), spec).value is None  # no capacity known
+
+
+def test_a_declared_share_without_capacity_is_the_share_of_ones() -> None:
+    latest = frame(("a", "free_spaces", NOW, 1), ("b", "free_spaces", NOW, 0))
+
+    assert kpi.aggregate(latest, declared("share")).value == 50.0
+
+
+@pytest.mark.parametrize(
+    ("warn", "alert", "level", "label"),
+    [(None, None, "ok", "ok"), (30, 60, "warn", "high"), (20, 50, "alert", "very high")],
+)
+def test_a_declared_kpi_takes_its_level_from_its_limits(
+    warn: float | None, alert: float | None, level: str, label: str
+) -> None:
+    item = kpi.aggregate(frame(*PARKS), declared("sum"), warn=warn, alert=alert)
+
+    assert (item.level, item.level_label) == (level, label)
+
+
+def test_a_declared_kpi_without_data_has_no_value() -> None:
+    item = kpi.aggregate(empty_observations(), declared("sum"))
+
+    assert (item.value, item.level, item.display) == (None, "none", "–")

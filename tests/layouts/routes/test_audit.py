@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from cockpit.state.journal import REFUSALS_KEPT_PER_HOUR
+from cockpit.storage import REFUSALS_KEPT_PER_HOUR
 from cockpit.validate import AUDIT_DETAIL_MAX
 from tests.layouts.routes.test_signin import PASSWORDS, Client, app, base, runtime  # noqa: F401
 from wiring.runtime import Runtime

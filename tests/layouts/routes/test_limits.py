@@ -22,12 +22,8 @@ from layouts.routes.limits import (
     check_callback_body,
     json_depth,
 )
-from tests.browser import demo_runtime_fixture
-from tests.layouts.test_permissions import serve
-from wiring.app import create_app
+from tests.browser import AppServers
 from wiring.runtime import Runtime
-
-runtime = demo_runtime_fixture(backfill=False)
 
 CALLBACK = "/_dash-update-component"
 VERSION_CALL = {
@@ -40,15 +36,20 @@ VERSION_CALL = {
 
 
 @pytest.fixture(scope="module")
-def app(runtime: Runtime) -> Dash:
-    return create_app(runtime, start_refresher=False)
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(backfill=False)
 
 
 @pytest.fixture(scope="module")
-def base(app: Dash) -> Iterator[str]:
-    with serve(app) as url:
-        requests.get(url + "/", timeout=30)  # Dash completes its callback map on first use
-        yield url
+def app(app_server: AppServers, runtime: Runtime) -> Dash:
+    return app_server.app(runtime)
+
+
+@pytest.fixture(scope="module")
+def base(app_server: AppServers, app: Dash) -> str:
+    url = app_server.url(app)
+    requests.get(url + "/", timeout=30)  # Dash completes its callback map on first use
+    return url
 
 
 def _post(base: str, body: bytes | str, path: str = CALLBACK) -> requests.Response:

@@ -7,7 +7,6 @@ each test speaks from its own client address through ``X-Forwarded-For``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -22,9 +21,7 @@ from cockpit.config import UserConfig
 from cockpit.state.journal import Journal
 from layouts.routes import security
 from layouts.routes.signin import safe_next
-from tests.browser import T0, Clock, demo_runtime
-from tests.layouts.test_permissions import serve
-from wiring.app import create_app
+from tests.browser import AppServers
 from wiring.runtime import Runtime
 
 PASSWORDS = {
@@ -36,7 +33,7 @@ COOKIE = "city_cockpit_session"
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(app_server: AppServers) -> Runtime:
     from cockpit.config import default_config_path, load_config
 
     config = load_config(default_config_path())
@@ -46,20 +43,17 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         "ana": UserConfig(role="staff", password_hash=hash_password(PASSWORDS["ana"])),
     }
     config.security.trusted_proxies = 1
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), config=config, backfill=False)
-    yield rt
-    rt.close()
+    return app_server.city(config=config, backfill=False)
 
 
 @pytest.fixture(scope="module")
-def app(runtime: Runtime) -> Dash:
-    return create_app(runtime, start_refresher=False)
+def app(app_server: AppServers, runtime: Runtime) -> Dash:
+    return app_server.app(runtime)
 
 
 @pytest.fixture(scope="module")
-def base(app: Dash) -> Iterator[str]:
-    with serve(app) as url:
-        yield url
+def base(app_server: AppServers, app: Dash) -> str:
+    return app_server.url(app)
 
 
 class Client:
@@ -116,7 +110,7 @@ def test_cookie_is_secure_over_https_and_when_configured(app: Dash, runtime: Run
     runtime.config.security.https = True
     try:
         other = Dash(__name__)
-        security.register(other, runtime)
+        security.register(other, runtime.city, runtime.journal)
     finally:
         runtime.config.security.https = False
     assert other.server.config["SESSION_COOKIE_SECURE"] is True
@@ -223,7 +217,7 @@ def test_a_burst_of_guesses_gets_exactly_the_allowed_checks(
     checked, the rest refused before any check."""
     clients = [Client(base, "10.6.0.1") for _ in range(40)]
     tokens = [c.token() for c in clients]
-    checks_before = security.guard(app, runtime).hash_slots.checks
+    checks_before = security.guard(app, runtime.city).hash_slots.checks
 
     def attempt(i: int) -> int:
         data = {"user": "sam", "password": f"wrong {i}", "csrf": tokens[i]}
@@ -233,7 +227,7 @@ def test_a_burst_of_guesses_gets_exactly_the_allowed_checks(
         statuses = list(pool.map(attempt, range(40)))
     assert statuses.count(401) == 5
     assert statuses.count(429) == 35
-    checks = security.guard(app, runtime).hash_slots.checks - checks_before
+    checks = security.guard(app, runtime.city).hash_slots.checks - checks_before
     assert checks == 5
 
 
@@ -242,7 +236,7 @@ def test_a_flood_from_many_addresses_checks_a_few_passwords_at_once(
 ) -> None:
     clients = [Client(base, f"10.7.{n // 200}.{n % 200}") for n in range(60)]
     tokens = [c.token() for c in clients]
-    slots = security.guard(app, runtime).hash_slots
+    slots = security.guard(app, runtime.city).hash_slots
 
     def attempt(i: int) -> int:
         data = {"user": f"user{i}", "password": "wrong", "csrf": tokens[i]}
@@ -258,7 +252,7 @@ def test_a_flood_from_many_addresses_checks_a_few_passwords_at_once(
 def test_an_over_long_password_is_wrong_without_a_check(
     base: str, app: Dash, runtime: Runtime
 ) -> None:
-    slots = security.guard(app, runtime).hash_slots
+    slots = security.guard(app, runtime.city).hash_slots
     before = slots.checks
     client = Client(base, "10.8.0.1")
     answer = client.sign_in("sam", "x" * 100_000)

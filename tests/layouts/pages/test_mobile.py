@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,7 @@ from cockpit.auth import hash_password
 from cockpit.config import UserConfig, default_config_path, load_config
 from layouts.pages.mobile import open_alerts
 from tests.a11y import assert_accessible
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
-from wiring.app import create_app
+from tests.browser import T0, AppServers, Clock, own_errors
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -33,23 +31,18 @@ PHONE = (390, 844)
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(app_server: AppServers, clock: Clock) -> Runtime:
     config = load_config(default_config_path())
     config.access.users = {USER: UserConfig(role="staff", password_hash=hash_password(PASSWORD))}
     config.alerts.air_limits = {"pm10": 5}
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), config)
+    rt = app_server.city(clock, config)
     rt.config.ui.poll_seconds = 1
-    yield rt
-    rt.close()
+    return rt
 
 
 @pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
-    with browser(request, app, tmp_path_factory.mktemp("download"), size=PHONE) as dc:
-        yield dc
+def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
+    return app_server.browser(runtime, size=PHONE)
 
 
 def open_phone(duo: DashComposite, query: str = "") -> None:
@@ -82,7 +75,7 @@ def test_first_view_alerts_then_near_me_then_domains(
     assert top(duo, "#m-alerts") < top(duo, "#m-near") < top(duo, "#m-domains")
     no_horizontal_scroll(duo)
     cards = duo.driver.find_elements(By.CSS_SELECTOR, "#m-alerts .m-alert")
-    public_alerts = open_alerts(runtime, "public")
+    public_alerts = open_alerts(runtime.city, "public")
     assert len(cards) == min(len(public_alerts), 25)
     titles = " ".join(c.text for c in cards)
     assert "PM10 above the limit" in titles and "24-hour mean" in titles
@@ -235,7 +228,7 @@ def _ack_request(duo: DashComposite, key: str) -> dict[str, Any]:
 def test_the_public_cannot_acknowledge_even_by_crafted_request(
     duo: DashComposite, runtime: Runtime
 ) -> None:
-    key = open_alerts(runtime, "public")[0].key
+    key = open_alerts(runtime.city, "public")[0].key
     answer = requests.post(
         duo.server_url + "/_dash-update-component", json=_ack_request(duo, key), timeout=20
     )
@@ -278,7 +271,7 @@ def test_staff_acknowledge_an_alert_end_to_end(
     duo.wait_for_element("#m-alerts .m-ack-button", timeout=30)
     assert f"Signed in as {USER}" in duo.find_element(".m-header").text
     acked = runtime.journal.acknowledgements()
-    open_keys = [a.key for a in open_alerts(runtime, "staff") if a.key not in acked]
+    open_keys = [a.key for a in open_alerts(runtime.city, "staff") if a.key not in acked]
     card = duo.find_element(f'.m-alert[data-key="{open_keys[0]}"]')
     card.find_element(By.CSS_SELECTOR, ".m-ack-button").click()
     duo.wait_for_contains_text(
@@ -299,7 +292,7 @@ def test_staff_acknowledge_an_alert_end_to_end(
     open_phone(duo)
     shown = duo.find_element(f'.m-alert[data-key="{open_keys[0]}"]').text
     assert f"Acknowledged by {USER} at Tue 10:30" in shown
-    crafted = open_alerts(runtime, "public")[0].key
+    crafted = open_alerts(runtime.city, "public")[0].key
     assert crafted in acked
     assert "Acknowledged by" in duo.find_element(f'.m-alert[data-key="{crafted}"]').text
     no_horizontal_scroll(duo)

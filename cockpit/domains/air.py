@@ -1,0 +1,49 @@
+"""Air quality: pollutant concentrations at monitoring stations, rated by the European
+Air Quality Index."""
+
+from __future__ import annotations
+
+from cockpit.domains.registry import Domain, KpiSpec, MapRule, PhoneSummary, SlideSpec
+from cockpit.model import Metric
+
+__all__ = ["DOMAIN"]
+
+POLLUTANTS = ("pm25", "pm10", "no2", "o3")
+
+DOMAIN = Domain(
+    name="air",
+    title="Air quality",
+    metrics=(
+        Metric("pm25", "PM2.5", "µg/m³", "air", 0, 1_000, 1),
+        Metric("pm10", "PM10", "µg/m³", "air", 0, 2_000, 1),
+        Metric("no2", "NO₂", "µg/m³", "air", 0, 2_000, 1),
+        Metric("o3", "O₃", "µg/m³", "air", 0, 1_000, 1),
+    ),
+    kpis=(
+        # The worst: one station in a poor band is what people with asthma need to know;
+        # a mean over stations would hide it. The band (1 good .. 6 extremely poor) sets
+        # the level, so no numeric limits apply.
+        KpiSpec(
+            key="air",
+            title="Air quality",
+            metrics=POLLUTANTS,
+            unit="EAQI band",
+            aggregation="max",
+            method="air_quality",
+            baseline_metric="no2",
+        ),
+    ),
+    map=MapRule("eaqi"),
+    slide=SlideSpec(question="Is the air good today?", short="Air", order=10, content="air_index"),
+    phone=PhoneSummary(title="Air quality", kpi="air"),
+    labels={
+        "de": {
+            "Air": "Luft",
+            "Air quality": "Luftqualität",
+            "Is the air good today?": "Ist die Luft heute gut?",
+        }
+    },
+    entity_types={"AirQualityObserved": "station"},
+    description="air-quality measurements at monitoring stations",
+    themes=(("ENVI", "Environment"), ("HEAL", "Health")),
+)

@@ -1,0 +1,48 @@
+"""Traffic: vehicles counted at intersections and on roads, and how freely they move."""
+
+from __future__ import annotations
+
+from cockpit.domains.registry import Domain, KpiSpec, MapRule, PhoneSummary, SlideSpec
+from cockpit.model import Metric
+
+__all__ = ["DOMAIN"]
+
+DOMAIN = Domain(
+    name="traffic",
+    title="Traffic",
+    metrics=(
+        Metric("vehicle_flow", "Vehicle flow", "veh/h", "traffic", 0, 20_000),
+        Metric("speed", "Speed", "km/h", "traffic", 0, 250),
+    ),
+    kpis=(
+        # A sum: vehicles per hour add up over the counting sites. The level is set by a
+        # congestion index (the median site's flow over its usual busy-hour flow), so the
+        # limits are shares of that usual flow, not vehicles.
+        KpiSpec(
+            key="traffic",
+            title="Traffic flow",
+            metrics=("vehicle_flow",),
+            unit="veh/h",
+            aggregation="sum",
+            warn=0.6,
+            alert=0.85,
+            method="traffic_flow",
+            levels={"ok": "light", "warn": "moderate", "alert": "heavy"},
+        ),
+    ),
+    map=MapRule("vehicle_flow", (1500, 3000), ("light", "moderate", "heavy")),
+    slide=SlideSpec(
+        question="How is traffic moving?", short="Traffic", order=40, content="congestion"
+    ),
+    phone=PhoneSummary(title="Traffic", kpi="traffic"),
+    labels={
+        "de": {
+            "Traffic": "Verkehr",
+            "Traffic flow": "Verkehrsfluss",
+            "How is traffic moving?": "Wie läuft der Verkehr?",
+        }
+    },
+    entity_types={"TrafficFlowObserved": "counter"},
+    description="traffic volumes at counting sites",
+    themes=(("TRAN", "Transport"),),
+)
