@@ -10,7 +10,7 @@ clock: callers pass the view (always the *public* one), the notices and ``now``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -43,6 +43,7 @@ __all__ = [
     "heading",
     "is_night",
     "kiosk_id",
+    "kiosk_listed",
     "local_time",
     "rotation_plan",
     "screen_for",
@@ -140,6 +141,14 @@ def screen_for(config: CityConfig, screen_id: str | None, language: str | None =
         rotate_seconds=kiosk.rotate_seconds,
         reload_hours=kiosk.reload_hours,
     )
+
+
+def kiosk_listed(config: CityConfig, kiosk: str, registered: Collection[str]) -> bool:
+    """True when ``kiosk`` is one the city knows: configured (``[kiosk] ids``), a screen's
+    name or the default screen, or ``registered`` by staff. Only these are recorded
+    and listed; an id made up in a URL is not."""
+    known = {*config.kiosk.ids, *config.kiosk.screens, DEFAULT_SCREEN}
+    return kiosk in known or kiosk in registered
 
 
 def kiosk_id(raw: object, default: str) -> str:

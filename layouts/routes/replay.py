@@ -9,6 +9,7 @@ import flask
 from dash import Dash
 
 from cockpit.city import City, CityView
+from layouts.components.timemachine import valid_anchor
 from layouts.routes.access import viewer_role
 from layouts.routes.mapdata import compact_layer
 
@@ -43,6 +44,8 @@ def replay_moment(t: str | None, now: datetime) -> datetime:
         at = int(t or "")
     except ValueError:
         raise ReplayRequestError("t must be a time in epoch seconds") from None
+    if valid_anchor(at) is None:  # before 1970 or after 2200: no datetime for it
+        raise ReplayRequestError("replay reaches back 7 days at most")
     moment = datetime.fromtimestamp(at, now.tzinfo)
     if moment > now or moment < now - REACH:
         raise ReplayRequestError("replay reaches back 7 days at most")
