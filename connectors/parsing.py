@@ -1,0 +1,400 @@
+"""Helpers the record-shaped connectors share: numbers, times and positions as platforms
+serve them, a flat-record mapping, and options read with errors that name the key.
+
+A record is one flat JSON object (an ArcGIS feature's attributes, a Socrata row, a CSV
+row). ``RecordMapping`` says which of its fields is the site id, the name, the time, the
+position and the value of each metric; ``map_records`` turns a list of records into a
+canonical site frame and observation frame and counts the rows it could not read, with
+a reason each. Values that cannot be read are NaN and times NaT: the model's validators
+then reject them with their reason, never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cockpit.config import Domain
+from cockpit.errors import ConfigError, DataError
+from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
+from cockpit.source import SourceContext, native_id_text
+from connectors.http import HttpLimits
+from connectors.units import canonical_unit_factor
+
+__all__ = [
+    "MappedRecords",
+    "RecordMapping",
+    "ValueSpec",
+    "as_float",
+    "load_options",
+    "map_records",
+    "parse_time",
+]
+
+_HTTP_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
+_HAS_OFFSET: Final = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+_MIN_TIME: Final = datetime(1970, 1, 2, tzinfo=UTC)
+_MAX_TIME: Final = datetime(2200, 1, 1, tzinfo=UTC)
+# Epoch numbers above this are milliseconds (1e11 s is the year 5138).
+_EPOCH_MS_FROM: Final = 1e11
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_options(model: type[M], context: SourceContext) -> M:
+    """``context``'s ``options`` (without the HTTP limits) as ``model``; raises
+    ``ConfigError`` naming the source, the key and the reason."""
+    raw = {k: v for k, v in context.config.options.items() if k not in _HTTP_KEYS}
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in ("options", *first["loc"]))
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"[sources.{context.source_id}]", key, msg) from None
+
+
+def as_float(value: Any) -> float:
+    """A number from a JSON number or a numeric text ("12", " 3.5 "); NaN otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return math.nan
+    try:
+        number = float(value.strip().replace(",", ".") if isinstance(value, str) else value)
+    except (ValueError, OverflowError):
+        return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
+def zone(name: str) -> ZoneInfo:
+    """The time zone ``name``; raises ``DataError`` for an unknown one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DataError(f"unknown time zone {name!r}") from exc
+
+
+def parse_time(value: Any, tz: ZoneInfo, fmt: str = "") -> datetime | None:
+    """A UTC time from what platforms serve, or None.
+
+    ``fmt`` is ``"epoch_s"``, ``"epoch_ms"``, a ``strptime`` format, or empty: then a
+    number is epoch seconds (milliseconds when it is that large), a numeric text too, and
+    any other text is ISO 8601. A time without an offset (or a date alone) is local to
+    ``tz``; local times that do not exist or repeat at a DST change give None.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if fmt in ("", "epoch_s", "epoch_ms") and (
+        isinstance(value, int | float) or (isinstance(value, str) and _numeric(value))
+    ):
+        if fmt == "" and isinstance(value, str) and len(value.strip()) == 8:
+            return _local(value.strip(), tz, "%Y%m%d")  # 20240817 is a date, not a second
+        number = as_float(value)
+        if math.isnan(number):
+            return None
+        if fmt == "epoch_ms" or (fmt == "" and abs(number) >= _EPOCH_MS_FROM):
+            number /= 1000.0
+        return _bounded_epoch(number)
+    if not isinstance(value, str) or not value.strip() or fmt in ("epoch_s", "epoch_ms"):
+        return None
+    text = value.strip()
+    if fmt:
+        return _local(text, tz, fmt)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return _localise(parsed, tz)
+    return _bounded(parsed.astimezone(UTC))
+
+
+def _numeric(text: str) -> bool:
+    return bool(re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", text))
+
+
+def _bounded_epoch(seconds: float) -> datetime | None:
+    try:
+        return _bounded(datetime.fromtimestamp(seconds, UTC))
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _bounded(when: datetime) -> datetime | None:
+    return when if _MIN_TIME <= when <= _MAX_TIME else None
+
+
+def _local(text: str, tz: ZoneInfo, fmt: str) -> datetime | None:
+    try:
+        parsed = datetime.strptime(text, fmt)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        return _bounded(parsed.astimezone(UTC))
+    return _localise(parsed, tz)
+
+
+def _localise(naive: datetime, tz: ZoneInfo) -> datetime | None:
+    """``naive`` read in ``tz``; None for a wall time that is skipped or repeated."""
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        return None  # repeated (autumn) or skipped (spring) local hour
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        return None
+    return _bounded(first.astimezone(UTC))
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_FIELD: Final = re.compile(r"^[^\x00-\x1f]{1,200}$")
+
+
+class ValueSpec(_Strict):
+    """Where one metric's value is: a ``field`` (or ``fields``, added up: e.g. the two
+    directions of a counter), its ``unit`` as published, or a ``map`` of categories."""
+
+    field: str = ""
+    fields: list[str] = []
+    unit: str = ""
+    map: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> ValueSpec:
+        if bool(self.field) == bool(self.fields):
+            raise ValueError("give either field or fields")
+        if not self.unit and not self.map:
+            raise ValueError("give the field's unit (or a map of its categories)")
+        return self
+
+    def names(self) -> list[str]:
+        """The record fields this value reads."""
+        return [self.field] if self.field else list(self.fields)
+
+
+class RecordMapping(_Strict):
+    """Which field of a flat record is what. Without an ``id`` field the dataset is one
+    site, named by ``site_id``; without position fields every site is at ``location``
+    ([lat, lon]) or at the position the platform gives beside the record (a geometry)."""
+
+    domain: Domain
+    kind: str = "sensor"
+    id: str = ""
+    site_id: str = ""
+    name: str = ""
+    site_name: str = ""
+    time: str = ""
+    # A second field holding the hour of day (0-23) added to a date in ``time``.
+    hour: str = ""
+    # "epoch_s", "epoch_ms" or a strptime format; empty: ISO 8601 or epoch numbers.
+    time_format: str = ""
+    # Zone of times without an offset; empty: the city's.
+    timezone: str = ""
+    lat: str = ""
+    lon: str = ""
+    location: tuple[float, float] | None = None
+    values: dict[str, ValueSpec] = Field(min_length=1)
+    # Fields copied into each site's attributes.
+    attributes: list[str] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> RecordMapping:
+        if bool(self.id) == bool(self.site_id):
+            raise ValueError("give either id (a field) or site_id (one site for the dataset)")
+        if bool(self.lat) != bool(self.lon):
+            raise ValueError("lat and lon go together")
+        if self.hour and not self.time:
+            raise ValueError("hour needs a time (date) field")
+        if self.timezone:
+            try:
+                zone(self.timezone)
+            except DataError as exc:
+                raise ValueError(str(exc)) from None
+        if self.location is not None:
+            lat, lon = self.location
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError("location is [lat, lon] in WGS84 degrees")
+        for metric_name, value in self.values.items():
+            if metric_name not in METRICS:
+                raise ValueError(f"values names unknown metric {metric_name!r}")
+            if value.unit:
+                try:
+                    canonical_unit_factor(metric_name, value.unit)
+                except DataError as exc:
+                    raise ValueError(f"values.{metric_name}.unit: {exc}") from None
+        return self
+
+    def fields_read(self) -> list[str]:
+        """Every record field the mapping reads (for a platform's ``outFields``/``$select``)."""
+        names = [self.id, self.name, self.time, self.hour, self.lat, self.lon, *self.attributes]
+        names += [n for v in self.values.values() for n in v.names()]
+        return list(dict.fromkeys(n for n in names if n))
+
+
+@dataclass
+class MappedRecords:
+    """Sites and observations read from records, and why rows were dropped (counts)."""
+
+    sites: pd.DataFrame
+    observations: pd.DataFrame
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+def _value(record: dict[str, Any], spec: ValueSpec, factor: float) -> tuple[float, str]:
+    """(canonical value, reason when it is NaN)."""
+    if spec.map:
+        raw = record.get(spec.field)
+        key = raw.strip() if isinstance(raw, str) else native_id_text(raw)
+        if key is None or key not in spec.map:
+            return math.nan, f"value {str(raw)[:40]!r} of {spec.field} not in the map"
+        return spec.map[key], ""
+    total = 0.0
+    for name in spec.names():
+        number = as_float(record.get(name))
+        if math.isnan(number):
+            return math.nan, f"no number in {name}"
+        total += number
+    return total * factor, ""
+
+
+def map_records(
+    records: Iterable[Any],
+    mapping: RecordMapping,
+    source: str,
+    timezone: str,
+    access: str = "public",
+    positions: Iterable[tuple[float, float] | None] | None = None,
+) -> MappedRecords:
+    """Map flat records to canonical frames.
+
+    ``positions`` gives each record's (lat, lon) from beside it (e.g. an ArcGIS feature's
+    geometry), used when the mapping names no position fields. Items that are not
+    objects, have no site id or no time are counted in ``rejected``; values that cannot
+    be read stay NaN for the model's validators to reject.
+    """
+    tz = zone(mapping.timezone or timezone)
+    factors = {m: canonical_unit_factor(m, v.unit) if v.unit else 1.0 for m, v in mapping.values.items()}
+    units = {m: METRICS[m].unit for m in mapping.values}
+    where = iter(positions) if positions is not None else None
+    sites: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    rejected: Counter[str] = Counter()
+    for record in records:
+        beside = next(where, None) if where is not None else None
+        if not isinstance(record, dict):
+            rejected["record is not a JSON object"] += 1
+            continue
+        native = mapping.site_id or native_id_text(record.get(mapping.id))
+        if native is None:
+            rejected[f"no site id in {mapping.id}"] += 1
+            continue
+        site_id = f"{source}:{native}"
+        when = _record_time(record, mapping, tz) if mapping.time else datetime.now(UTC)
+        if when is None:
+            rejected[f"no usable time in {mapping.time}"] += 1
+            continue
+        if site_id not in sites:
+            sites[site_id] = _site(record, mapping, site_id, native, source, access, beside)
+        for metric_name, spec in mapping.values.items():
+            value, why = _value(record, spec, factors[metric_name])
+            if why:
+                rejected[why] += 1
+                continue
+            rows.append(
+                {
+                    "site_id": site_id,
+                    "metric": metric_name,
+                    "time": when,
+                    "value": value,
+                    "unit": units[metric_name],
+                }
+            )
+    site_frame = sites_frame(list(sites.values())) if sites else empty_sites()
+    obs = observations_frame(rows) if rows else empty_observations()
+    return MappedRecords(site_frame, obs, rejected)
+
+
+def _record_time(record: dict[str, Any], mapping: RecordMapping, tz: ZoneInfo) -> datetime | None:
+    raw = record.get(mapping.time)
+    if not mapping.hour:
+        return parse_time(raw, tz, mapping.time_format)
+    hour = as_float(record.get(mapping.hour))
+    if math.isnan(hour) or not (0 <= hour <= 23) or hour != int(hour) or not isinstance(raw, str):
+        return None
+    try:
+        day = datetime.strptime(raw.strip()[:10], mapping.time_format or "%Y-%m-%d")
+    except ValueError:
+        return None
+    return _localise(day.replace(hour=int(hour)), tz)
+
+
+def _site(
+    record: dict[str, Any],
+    mapping: RecordMapping,
+    site_id: str,
+    native: str,
+    source: str,
+    access: str,
+    beside: tuple[float, float] | None,
+) -> dict[str, Any]:
+    if mapping.lat:
+        lat, lon = as_float(record.get(mapping.lat)), as_float(record.get(mapping.lon))
+    elif mapping.location is not None:
+        lat, lon = mapping.location
+    elif beside is not None:
+        lat, lon = beside
+    else:
+        lat = lon = math.nan
+    raw_name = record.get(mapping.name) if mapping.name else None
+    name = raw_name.strip() if isinstance(raw_name, str) and raw_name.strip() else ""
+    attributes = {
+        a: record[a]
+        for a in mapping.attributes
+        if isinstance(record.get(a), str | int | float) and not isinstance(record.get(a), bool)
+    }
+    return {
+        "id": site_id,
+        "name": name or mapping.site_name or f"{mapping.kind.replace('_', ' ').capitalize()} {native}",
+        "domain": mapping.domain,
+        "kind": mapping.kind,
+        "lat": lat,
+        "lon": lon,
+        "source": source,
+        "access": access,
+        "attributes": attributes,
+    }
+
+
+def newest(observations: pd.DataFrame) -> pd.DataFrame:
+    """The newest observation per site and metric."""
+    if observations.empty:
+        return observations
+    ordered = observations.sort_values("time")
+    return ordered.groupby(["site_id", "metric"], sort=False).tail(1).reset_index(drop=True)
+
+
+def in_window(observations: pd.DataFrame, sites: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    """Observations of ``sites`` with ``start <= time < end``, sorted."""
+    lo, hi = _utc(start), _utc(end)
+    obs = observations
+    keep = obs["site_id"].isin(sites["id"]) & (obs["time"] >= lo) & (obs["time"] < hi)
+    obs = obs[keep].drop_duplicates(["site_id", "metric", "time"], keep="first")
+    return obs.sort_values(["site_id", "metric", "time"]).reset_index(drop=True)
+
+
+def _utc(when: datetime) -> pd.Timestamp:
+    stamp = pd.Timestamp(when)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
