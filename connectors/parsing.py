@@ -286,7 +286,9 @@ def map_records(
     be read stay NaN for the model's validators to reject.
     """
     tz = zone(mapping.timezone or timezone)
-    factors = {m: canonical_unit_factor(m, v.unit) if v.unit else 1.0 for m, v in mapping.values.items()}
+    factors = {
+        m: canonical_unit_factor(m, v.unit) if v.unit else 1.0 for m, v in mapping.values.items()
+    }
     units = {m: METRICS[m].unit for m in mapping.values}
     where = iter(positions) if positions is not None else None
     sites: dict[str, dict[str, Any]] = {}
@@ -367,7 +369,9 @@ def _site(
     }
     return {
         "id": site_id,
-        "name": name or mapping.site_name or f"{mapping.kind.replace('_', ' ').capitalize()} {native}",
+        "name": name
+        or mapping.site_name
+        or f"{mapping.kind.replace('_', ' ').capitalize()} {native}",
         "domain": mapping.domain,
         "kind": mapping.kind,
         "lat": lat,
@@ -386,7 +390,9 @@ def newest(observations: pd.DataFrame) -> pd.DataFrame:
     return ordered.groupby(["site_id", "metric"], sort=False).tail(1).reset_index(drop=True)
 
 
-def in_window(observations: pd.DataFrame, sites: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+def in_window(
+    observations: pd.DataFrame, sites: pd.DataFrame, start: datetime, end: datetime
+) -> pd.DataFrame:
     """Observations of ``sites`` with ``start <= time < end``, sorted."""
     lo, hi = _utc(start), _utc(end)
     obs = observations

@@ -43,8 +43,11 @@ DOMAIN = Domain(
             aggregation="share",
             warn=15,
             alert=30,
-            levels={"ok": "bikes almost everywhere", "warn": "some stations empty",
-                    "alert": "many stations empty"},
+            levels={
+                "ok": "bikes almost everywhere",
+                "warn": "some stations empty",
+                "alert": "many stations empty",
+            },
         ),
         KpiSpec(
             key="full_stations",
@@ -54,8 +57,11 @@ DOMAIN = Domain(
             aggregation="share",
             warn=15,
             alert=30,
-            levels={"ok": "docks almost everywhere", "warn": "some stations full",
-                    "alert": "many stations full"},
+            levels={
+                "ok": "docks almost everywhere",
+                "warn": "some stations full",
+                "alert": "many stations full",
+            },
         ),
         KpiSpec(
             key="parked_vehicles",

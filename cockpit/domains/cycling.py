@@ -13,8 +13,9 @@ DOMAIN = Domain(
     metrics=(
         Metric("cyclists", "Cyclists", "cyclists/h", "cycling", 0, 100_000, people=True),
         # Counters that publish one total a day (many cities' yearly files).
-        Metric("cyclists_daily", "Cyclists a day", "cyclists/day", "cycling", 0, 1_000_000,
-               people=True),
+        Metric(
+            "cyclists_daily", "Cyclists a day", "cyclists/day", "cycling", 0, 1_000_000, people=True
+        ),
     ),
     kpis=(
         # A sum: riders per hour add up over the counting places.
