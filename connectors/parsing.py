@@ -35,9 +35,12 @@ __all__ = [
     "RecordMapping",
     "ValueSpec",
     "as_float",
+    "in_window",
     "load_options",
     "map_records",
+    "newest",
     "parse_time",
+    "zone",
 ]
 
 _HTTP_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
