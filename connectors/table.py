@@ -128,7 +128,7 @@ class TableOptions(_Strict):
 
     def mapping(self) -> RecordMapping:
         """The record mapping rows are read with (wide rows after ``wide_to_long``)."""
-        common = {
+        common: dict[str, Any] = {
             "domain": self.domain,
             "kind": self.kind,
             "time": self.time,
@@ -285,16 +285,15 @@ class TableConnector(Connector):
         rows = self._rows()
         places = self._site_positions()
         mapping = self.mapping
-        positions = None
+        positions: list[tuple[float, float] | None] | None = None
         if places and not mapping.lat:
-            key_field = mapping.id
-            positions = [
-                places.get(str(r.get(key_field, "")).strip() if key_field else mapping.site_id)
-                if isinstance(r, dict)
-                else None
-                for r in rows
-            ]
-            positions = [(p[0], p[1]) if p else None for p in positions]
+            positions = []
+            for row in rows:
+                key = mapping.site_id
+                if isinstance(row, dict) and mapping.id:
+                    key = str(row.get(mapping.id, "")).strip()
+                place = places.get(key) if isinstance(row, dict) else None
+                positions.append((place[0], place[1]) if place else None)
         mapped = map_records(
             rows,
             mapping,
