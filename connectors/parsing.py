@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 _HTTP_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
-_HAS_OFFSET: Final = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+_HAS_OFFSET: Final = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 _MIN_TIME: Final = datetime(1970, 1, 2, tzinfo=UTC)
 _MAX_TIME: Final = datetime(2200, 1, 1, tzinfo=UTC)
 # Epoch numbers above this are milliseconds (1e11 s is the year 5138).
@@ -256,21 +257,88 @@ class MappedRecords:
     rejected: Counter[str] = field(default_factory=Counter)
 
 
-def _value(record: dict[str, Any], spec: ValueSpec, factor: float) -> tuple[float, str]:
-    """(canonical value, reason when it is NaN)."""
-    if spec.map:
-        raw = record.get(spec.field)
-        key = raw.strip() if isinstance(raw, str) else native_id_text(raw)
-        if key is None or key not in spec.map:
-            return math.nan, f"value {str(raw)[:40]!r} of {spec.field} not in the map"
-        return spec.map[key], ""
-    total = 0.0
-    for name in spec.names():
-        number = as_float(record.get(name))
-        if math.isnan(number):
-            return math.nan, f"no number in {name}"
-        total += number
-    return total * factor, ""
+def _numbers(values: pd.Series) -> pd.Series:
+    """``as_float`` of each value, vectorised: numbers and numeric texts, NaN otherwise."""
+    is_bool = values.map(lambda v: isinstance(v, bool)).astype(bool)
+    numbers = pd.to_numeric(values.where(~is_bool), errors="coerce").astype("float64")
+    retry = numbers.isna() & values.map(lambda v: isinstance(v, str)).astype(bool)
+    if retry.any():
+        numbers[retry] = values[retry].map(as_float).astype("float64")
+    return numbers.where(np.isfinite(numbers))
+
+
+def _as_utc(parsed: pd.Series) -> pd.Series:
+    out = pd.to_datetime(parsed, utc=True, errors="coerce")
+    return out.where((out >= _MIN_TIME) & (out <= _MAX_TIME))
+
+
+def _localised(naive: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """Naive wall times read in ``tz``; skipped or repeated hours give NaT."""
+    if naive.empty:
+        return pd.Series(pd.NaT, index=naive.index, dtype="datetime64[ns, UTC]")
+    local = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    return _as_utc(local.dt.tz_convert("UTC"))
+
+
+def _times(raw: pd.Series, fmt: str, tz: ZoneInfo) -> pd.Series:
+    """``parse_time`` of each value, vectorised (UTC, NaT where unusable)."""
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    if raw.empty:
+        return out
+    is_text = raw.map(lambda v: isinstance(v, str) and bool(v.strip())).astype(bool)
+    text = raw.where(is_text).map(lambda v: v.strip() if isinstance(v, str) else None)
+    numbers = _numbers(raw) if fmt in ("", "epoch_s", "epoch_ms") else None
+    if numbers is not None:
+        date_like = is_text & text.str.fullmatch(r"\d{8}").fillna(False).astype(bool)
+        if fmt == "":
+            numbers = numbers.where(~date_like)
+        epoch = numbers.notna()
+        if epoch.any():
+            scale = 1000.0 if fmt == "epoch_ms" else 1.0
+            seconds = numbers[epoch] / scale
+            if fmt == "":
+                seconds = seconds.where(seconds.abs() < _EPOCH_MS_FROM, seconds / 1000.0)
+            seconds = seconds.where(seconds.abs() < 1e11)
+            out[epoch] = _as_utc(pd.to_datetime(seconds, unit="s", utc=True, errors="coerce"))
+        if fmt in ("epoch_s", "epoch_ms"):
+            return out
+        if date_like.any():
+            naive = pd.to_datetime(text[date_like], format="%Y%m%d", errors="coerce")
+            out[date_like] = _localised(naive, tz)
+        is_text = is_text & ~epoch & ~date_like
+    if not is_text.any():
+        return out
+    text = text[is_text].astype("object")
+    if fmt:
+        if "%z" in fmt or "%Z" in fmt:
+            out[is_text] = _as_utc(pd.to_datetime(text, format=fmt, errors="coerce", utc=True))
+        else:
+            naive = pd.to_datetime(text, format=fmt, errors="coerce")
+            out[is_text] = _localised(naive, tz)
+        return out
+    aware = text.str.contains(_HAS_OFFSET, regex=True).fillna(False).astype(bool)
+    if aware.any():
+        shown = text[aware].str.replace(r"[zZ]$", "+00:00", regex=True)
+        parsed = pd.to_datetime(shown, utc=True, errors="coerce", format="ISO8601")
+        out[aware[aware].index] = _as_utc(parsed)
+    naive_text = text[~aware]
+    if not naive_text.empty:
+        naive = pd.to_datetime(naive_text, errors="coerce", format="ISO8601")
+        out[naive_text.index] = _localised(naive, tz)
+    return out
+
+
+def _hour_times(days: pd.Series, hours: pd.Series, fmt: str, tz: ZoneInfo) -> pd.Series:
+    """A date column plus an hour-of-day column, read in ``tz``."""
+    text = days.map(lambda v: v.strip()[:10] if isinstance(v, str) else None).astype("object")
+    dates = pd.to_datetime(text, format=fmt or "%Y-%m-%d", errors="coerce")
+    hour = _numbers(hours)
+    hour = hour.where((hour >= 0) & (hour <= 23) & (hour == np.floor(hour)))
+    return _localised(dates + pd.to_timedelta(hour, unit="h"), tz)
+
+
+def _column(dicts: list[dict[str, Any]], name: str, index: pd.Index) -> pd.Series:
+    return pd.Series([d.get(name) for d in dicts], index=index, dtype="object")
 
 
 def map_records(
@@ -281,69 +349,96 @@ def map_records(
     access: str = "public",
     positions: Iterable[tuple[float, float] | None] | None = None,
 ) -> MappedRecords:
-    """Map flat records to canonical frames.
+    """Map flat records to canonical frames (vectorised over the records).
 
     ``positions`` gives each record's (lat, lon) from beside it (e.g. an ArcGIS feature's
     geometry), used when the mapping names no position fields. Items that are not
-    objects, have no site id or no time are counted in ``rejected``; values that cannot
-    be read stay NaN for the model's validators to reject.
+    objects, have no site id or no time, and values that cannot be read, are counted in
+    ``rejected`` by reason; kept values are in the metric's canonical unit.
     """
     tz = zone(mapping.timezone or timezone)
-    factors = {
-        m: canonical_unit_factor(m, v.unit) if v.unit else 1.0 for m, v in mapping.values.items()
-    }
-    units = {m: METRICS[m].unit for m in mapping.values}
-    where = iter(positions) if positions is not None else None
-    sites: dict[str, dict[str, Any]] = {}
-    rows: list[dict[str, Any]] = []
+    items = list(records)
+    beside = list(positions) if positions is not None else [None] * len(items)
+    keep = [i for i, r in enumerate(items) if isinstance(r, dict)]
     rejected: Counter[str] = Counter()
-    for record in records:
-        beside = next(where, None) if where is not None else None
-        if not isinstance(record, dict):
-            rejected["record is not a JSON object"] += 1
-            continue
-        native = mapping.site_id or native_id_text(record.get(mapping.id))
-        if native is None:
-            rejected[f"no site id in {mapping.id}"] += 1
-            continue
-        site_id = f"{source}:{native}"
-        when = _record_time(record, mapping, tz) if mapping.time else datetime.now(UTC)
-        if when is None:
-            rejected[f"no usable time in {mapping.time}"] += 1
-            continue
-        if site_id not in sites:
-            sites[site_id] = _site(record, mapping, site_id, native, source, access, beside)
-        for metric_name, spec in mapping.values.items():
-            value, why = _value(record, spec, factors[metric_name])
-            if why:
-                rejected[why] += 1
-                continue
-            rows.append(
+    if len(keep) < len(items):
+        rejected["record is not a JSON object"] = len(items) - len(keep)
+    if not keep:
+        return MappedRecords(empty_sites(), empty_observations(), rejected)
+    dicts: list[dict[str, Any]] = [items[i] for i in keep]
+    index = pd.RangeIndex(len(dicts))
+    if mapping.site_id:
+        natives = pd.Series(mapping.site_id, index=index, dtype="object")
+    else:
+        natives = _column(dicts, mapping.id, index).map(native_id_text).astype("object")
+    ok = natives.notna()
+    if (~ok).any():
+        rejected[f"no site id in {mapping.id}"] = int((~ok).sum())
+    if not mapping.time:
+        times = pd.Series(pd.Timestamp.now(tz="UTC"), index=index).astype("datetime64[ns, UTC]")
+    elif mapping.hour:
+        times = _hour_times(
+            _column(dicts, mapping.time, index),
+            _column(dicts, mapping.hour, index),
+            mapping.time_format,
+            tz,
+        )
+    else:
+        times = _times(_column(dicts, mapping.time, index), mapping.time_format, tz)
+    timeless = ok & times.isna()
+    if timeless.any():
+        rejected[f"no usable time in {mapping.time}"] = int(timeless.sum())
+    ok &= times.notna()
+    site_ids = source + ":" + natives.where(ok, "").astype(str)
+    parts: list[pd.DataFrame] = []
+    for metric_name, spec in mapping.values.items():
+        values, reasons = _values(dicts, index, spec, metric_name)
+        bad = ok & values.isna()
+        for reason, n in reasons[bad].value_counts().items():
+            rejected[str(reason)] += int(n)
+        good = ok & values.notna()
+        parts.append(
+            pd.DataFrame(
                 {
-                    "site_id": site_id,
+                    "site_id": site_ids[good],
                     "metric": metric_name,
-                    "time": when,
-                    "value": value,
-                    "unit": units[metric_name],
+                    "time": times[good],
+                    "value": values[good],
+                    "unit": METRICS[metric_name].unit,
                 }
             )
-    site_frame = sites_frame(list(sites.values())) if sites else empty_sites()
-    obs = observations_frame(rows) if rows else empty_observations()
-    return MappedRecords(site_frame, obs, rejected)
+        )
+    obs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    first = (~site_ids.duplicated()) & ok
+    sites = [
+        _site(dicts[i], mapping, site_ids[i], natives[i], source, access, beside[keep[i]])
+        for i in np.flatnonzero(first.to_numpy())
+    ]
+    return MappedRecords(
+        sites_frame(sites) if sites else empty_sites(),
+        observations_frame(obs) if not obs.empty else empty_observations(),
+        rejected,
+    )
 
 
-def _record_time(record: dict[str, Any], mapping: RecordMapping, tz: ZoneInfo) -> datetime | None:
-    raw = record.get(mapping.time)
-    if not mapping.hour:
-        return parse_time(raw, tz, mapping.time_format)
-    hour = as_float(record.get(mapping.hour))
-    if math.isnan(hour) or not (0 <= hour <= 23) or hour != int(hour) or not isinstance(raw, str):
-        return None
-    try:
-        day = datetime.strptime(raw.strip()[:10], mapping.time_format or "%Y-%m-%d")
-    except ValueError:
-        return None
-    return _localise(day.replace(hour=int(hour)), tz)
+def _values(
+    dicts: list[dict[str, Any]], index: pd.Index, spec: ValueSpec, metric_name: str
+) -> tuple[pd.Series, pd.Series]:
+    """(canonical values, reason where a value is NaN) of one metric over the records."""
+    if spec.map:
+        raw = _column(dicts, spec.field, index)
+        keys = raw.map(lambda v: v.strip() if isinstance(v, str) else native_id_text(v))
+        values = keys.map(lambda k: spec.map.get(k, math.nan) if k is not None else math.nan)
+        reasons = raw.map(lambda v: f"value {str(v)[:40]!r} of {spec.field} not in the map")
+        return values.astype("float64"), reasons
+    factor = canonical_unit_factor(metric_name, spec.unit)
+    total = pd.Series(0.0, index=index)
+    reasons = pd.Series("", index=index, dtype="object")
+    for name in spec.names():
+        numbers = _numbers(_column(dicts, name, index))
+        reasons = reasons.where((reasons != "") | numbers.notna(), f"no number in {name}")
+        total = total + numbers
+    return total * factor, reasons
 
 
 def _site(
@@ -365,6 +460,7 @@ def _site(
         lat = lon = math.nan
     raw_name = record.get(mapping.name) if mapping.name else None
     name = raw_name.strip() if isinstance(raw_name, str) and raw_name.strip() else ""
+    fallback = f"{mapping.kind.replace('_', ' ').capitalize()} {native}"
     attributes = {
         a: record[a]
         for a in mapping.attributes
@@ -372,9 +468,7 @@ def _site(
     }
     return {
         "id": site_id,
-        "name": name
-        or mapping.site_name
-        or f"{mapping.kind.replace('_', ' ').capitalize()} {native}",
+        "name": name or mapping.site_name or fallback,
         "domain": mapping.domain,
         "kind": mapping.kind,
         "lat": lat,
