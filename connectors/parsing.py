@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -259,11 +260,16 @@ class MappedRecords:
 
 def _numbers(values: pd.Series) -> pd.Series:
     """``as_float`` of each value, vectorised: numbers and numeric texts, NaN otherwise."""
-    is_bool = values.map(lambda v: isinstance(v, bool)).astype(bool)
-    numbers = pd.to_numeric(values.where(~is_bool), errors="coerce").astype("float64")
-    retry = numbers.isna() & values.map(lambda v: isinstance(v, str)).astype(bool)
-    if retry.any():
-        numbers[retry] = values[retry].map(as_float).astype("float64")
+    raw = values.to_numpy(dtype=object)
+    if any(type(v) is bool for v in raw):
+        values = values.where([type(v) is not bool for v in raw])
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    missing = numbers.isna().to_numpy()
+    if missing.any():
+        # Texts to_numeric refuses but as_float reads ("3,5", " 12 ").
+        retry = [i for i in np.flatnonzero(missing) if isinstance(raw[i], str) and raw[i].strip()]
+        if retry:
+            numbers.iloc[retry] = [as_float(raw[i]) for i in retry]
     return numbers.where(np.isfinite(numbers))
 
 
@@ -280,51 +286,67 @@ def _localised(naive: pd.Series, tz: ZoneInfo) -> pd.Series:
     return _as_utc(local.dt.tz_convert("UTC"))
 
 
+def _iso_texts(text: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """ISO 8601 texts to UTC: with an offset as given, without one local to ``tz``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    except (ValueError, TypeError, Warning):
+        parsed = None
+    if parsed is not None and isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return _as_utc(parsed.dt.tz_convert("UTC"))
+    if parsed is not None and parsed.dtype.kind == "M":
+        return _localised(parsed, tz)  # every text without an offset
+    # Texts with and without offsets mixed: each group on its own.
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    aware = text.str.contains(_HAS_OFFSET, regex=True).fillna(False).astype(bool)
+    if aware.any():
+        shown = text[aware].str.replace(r"[zZ]$", "+00:00", regex=True)
+        out[aware] = _as_utc(pd.to_datetime(shown, utc=True, errors="coerce", format="ISO8601"))
+    if (~aware).any():
+        naive = pd.to_datetime(text[~aware], errors="coerce", format="ISO8601")
+        out[~aware] = _localised(naive, tz)
+    return out
+
+
 def _times(raw: pd.Series, fmt: str, tz: ZoneInfo) -> pd.Series:
     """``parse_time`` of each value, vectorised (UTC, NaT where unusable)."""
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     if raw.empty:
         return out
-    is_text = raw.map(lambda v: isinstance(v, str) and bool(v.strip())).astype(bool)
-    text = raw.where(is_text).map(lambda v: v.strip() if isinstance(v, str) else None)
-    numbers = _numbers(raw) if fmt in ("", "epoch_s", "epoch_ms") else None
-    if numbers is not None:
-        date_like = is_text & text.str.fullmatch(r"\d{8}").fillna(False).astype(bool)
-        if fmt == "":
-            numbers = numbers.where(~date_like)
-        epoch = numbers.notna()
-        if epoch.any():
-            scale = 1000.0 if fmt == "epoch_ms" else 1.0
-            seconds = numbers[epoch] / scale
-            if fmt == "":
-                seconds = seconds.where(seconds.abs() < _EPOCH_MS_FROM, seconds / 1000.0)
-            seconds = seconds.where(seconds.abs() < 1e11)
-            out[epoch] = _as_utc(pd.to_datetime(seconds, unit="s", utc=True, errors="coerce"))
-        if fmt in ("epoch_s", "epoch_ms"):
-            return out
-        if date_like.any():
-            naive = pd.to_datetime(text[date_like], format="%Y%m%d", errors="coerce")
-            out[date_like] = _localised(naive, tz)
-        is_text = is_text & ~epoch & ~date_like
-    if not is_text.any():
-        return out
-    text = text[is_text].astype("object")
-    if fmt:
-        if "%z" in fmt or "%Z" in fmt:
-            out[is_text] = _as_utc(pd.to_datetime(text, format=fmt, errors="coerce", utc=True))
+    values = raw.to_numpy(dtype=object)
+    is_text = np.fromiter(
+        (isinstance(v, str) and not v.isspace() and v != "" for v in values), bool, len(values)
+    )
+    if fmt not in ("epoch_s", "epoch_ms") and is_text.any():
+        text = raw[is_text]
+        if fmt:
+            if "%z" in fmt or "%Z" in fmt:
+                parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+                out[is_text] = _as_utc(parsed)
+            else:
+                out[is_text] = _localised(pd.to_datetime(text, format=fmt, errors="coerce"), tz)
         else:
-            naive = pd.to_datetime(text, format=fmt, errors="coerce")
-            out[is_text] = _localised(naive, tz)
-        return out
-    aware = text.str.contains(_HAS_OFFSET, regex=True).fillna(False).astype(bool)
-    if aware.any():
-        shown = text[aware].str.replace(r"[zZ]$", "+00:00", regex=True)
-        parsed = pd.to_datetime(shown, utc=True, errors="coerce", format="ISO8601")
-        out[aware[aware].index] = _as_utc(parsed)
-    naive_text = text[~aware]
-    if not naive_text.empty:
-        naive = pd.to_datetime(naive_text, errors="coerce", format="ISO8601")
-        out[naive_text.index] = _localised(naive, tz)
+            # ISO 8601 (a plain 20240817 is ISO's basic date); the rest tried as epoch texts.
+            out[is_text] = _iso_texts(text, tz)
+            padded = is_text & out.isna().to_numpy()
+            if padded.any():  # texts with spaces around them
+                out[padded] = _iso_texts(raw[padded].str.strip(), tz)
+        if fmt:
+            return out
+    # Epoch numbers (and numeric texts): seconds, or milliseconds when that large.
+    rest = out.isna().to_numpy()
+    if rest.any():
+        numbers = _numbers(raw[rest])
+        seconds = numbers / 1000.0 if fmt == "epoch_ms" else numbers
+        if fmt == "":
+            seconds = seconds.where(seconds.abs() < _EPOCH_MS_FROM, seconds / 1000.0)
+        seconds = seconds.where(seconds.abs() < _EPOCH_MS_FROM)
+        epoch = seconds.notna()
+        if epoch.any():
+            parsed = pd.to_datetime(seconds[epoch], unit="s", utc=True, errors="coerce")
+            out[epoch[epoch].index] = _as_utc(parsed)
     return out
 
 
