@@ -15,7 +15,7 @@ import math
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
@@ -262,15 +262,32 @@ def _numbers(values: pd.Series) -> pd.Series:
     """``as_float`` of each value, vectorised: numbers and numeric texts, NaN otherwise."""
     raw = values.to_numpy(dtype=object)
     if any(type(v) is bool for v in raw):
-        values = values.where([type(v) is not bool for v in raw])
+        values = values.where(pd.Series([type(v) is not bool for v in raw], index=values.index))
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     missing = numbers.isna().to_numpy()
     if missing.any():
         # Texts to_numeric refuses but as_float reads ("3,5", " 12 ").
         retry = [i for i in np.flatnonzero(missing) if isinstance(raw[i], str) and raw[i].strip()]
         if retry:
-            numbers.iloc[retry] = [as_float(raw[i]) for i in retry]
+            fixed = [as_float(raw[i]) for i in retry]
+            array = numbers.to_numpy(dtype="float64", copy=True)
+            array[np.asarray(retry, dtype=np.intp)] = fixed
+            numbers = pd.Series(array, index=values.index)
     return numbers.where(np.isfinite(numbers))
+
+
+def _per_value(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """``values.map(func)``, calling ``func`` once per distinct value (ids and dates
+    repeat over many rows); values that cannot be hashed are mapped one by one."""
+    raw = values.to_numpy(dtype=object)
+    if any(type(v) is bool for v in raw):  # True == 1 would share 1's result
+        return values.map(func).astype("object")
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:
+        return values.map(func).astype("object")
+    mapped = np.array([func(u) for u in uniques] + [func(None)], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype="object")
 
 
 def _as_utc(parsed: pd.Series) -> pd.Series:
@@ -352,19 +369,15 @@ def _times(raw: pd.Series, fmt: str, tz: ZoneInfo) -> pd.Series:
 
 def _hour_times(days: pd.Series, hours: pd.Series, fmt: str, tz: ZoneInfo) -> pd.Series:
     """A date column plus an hour-of-day column, read in ``tz``."""
-    text = days.map(lambda v: v.strip()[:10] if isinstance(v, str) else None).astype("object")
+    text = _per_value(days, lambda v: v.strip()[:10] if isinstance(v, str) else None)
     dates = pd.to_datetime(text, format=fmt or "%Y-%m-%d", errors="coerce")
     hour = _numbers(hours)
     hour = hour.where((hour >= 0) & (hour <= 23) & (hour == np.floor(hour)))
     return _localised(dates + pd.to_timedelta(hour, unit="h"), tz)
 
 
-def _column(dicts: list[dict[str, Any]], name: str, index: pd.Index) -> pd.Series:
-    return pd.Series([d.get(name) for d in dicts], index=index, dtype="object")
-
-
 def map_records(
-    records: Iterable[Any],
+    records: Iterable[Any] | pd.DataFrame,
     mapping: RecordMapping,
     source: str,
     timezone: str,
@@ -379,34 +392,53 @@ def map_records(
     ``rejected`` by reason; kept values are in the metric's canonical unit.
     """
     tz = zone(mapping.timezone or timezone)
-    items = list(records)
-    beside = list(positions) if positions is not None else [None] * len(items)
-    keep = [i for i, r in enumerate(items) if isinstance(r, dict)]
     rejected: Counter[str] = Counter()
-    if len(keep) < len(items):
-        rejected["record is not a JSON object"] = len(items) - len(keep)
-    if not keep:
-        return MappedRecords(empty_sites(), empty_observations(), rejected)
-    dicts: list[dict[str, Any]] = [items[i] for i in keep]
-    index = pd.RangeIndex(len(dicts))
+    if isinstance(records, pd.DataFrame):
+        frame = records.reset_index(drop=True)
+        beside = list(positions) if positions is not None else [None] * len(frame)
+        keep = list(range(len(frame)))
+        if frame.empty:
+            return MappedRecords(empty_sites(), empty_observations(), rejected)
+        index = pd.RangeIndex(len(frame))
+
+        def column(name: str) -> pd.Series:
+            if name in frame.columns:
+                return frame[name].astype("object")
+            return pd.Series(None, index=index, dtype="object")
+
+        def record(i: int) -> dict[str, Any]:
+            return {str(k): v for k, v in frame.iloc[i].items()}
+
+    else:
+        items = list(records)
+        beside = list(positions) if positions is not None else [None] * len(items)
+        keep = [i for i, r in enumerate(items) if isinstance(r, dict)]
+        if len(keep) < len(items):
+            rejected["record is not a JSON object"] = len(items) - len(keep)
+        if not keep:
+            return MappedRecords(empty_sites(), empty_observations(), rejected)
+        dicts: list[dict[str, Any]] = [items[i] for i in keep]
+        index = pd.RangeIndex(len(dicts))
+
+        def column(name: str) -> pd.Series:
+            return pd.Series([d.get(name) for d in dicts], index=index, dtype="object")
+
+        def record(i: int) -> dict[str, Any]:
+            return dicts[i]
+
     if mapping.site_id:
         natives = pd.Series(mapping.site_id, index=index, dtype="object")
     else:
-        natives = _column(dicts, mapping.id, index).map(native_id_text).astype("object")
+        natives = _per_value(column(mapping.id), native_id_text)
     ok = natives.notna()
     if (~ok).any():
         rejected[f"no site id in {mapping.id}"] = int((~ok).sum())
     if not mapping.time:
         times = pd.Series(pd.Timestamp.now(tz="UTC"), index=index).astype("datetime64[ns, UTC]")
     elif mapping.hour:
-        times = _hour_times(
-            _column(dicts, mapping.time, index),
-            _column(dicts, mapping.hour, index),
-            mapping.time_format,
-            tz,
-        )
+        times = _hour_times(column(mapping.time), column(mapping.hour), mapping.time_format, tz)
     else:
-        times = _times(_column(dicts, mapping.time, index), mapping.time_format, tz)
+        times = _times(column(mapping.time), mapping.time_format, tz)
     timeless = ok & times.isna()
     if timeless.any():
         rejected[f"no usable time in {mapping.time}"] = int(timeless.sum())
@@ -414,7 +446,7 @@ def map_records(
     site_ids = source + ":" + natives.where(ok, "").astype(str)
     parts: list[pd.DataFrame] = []
     for metric_name, spec in mapping.values.items():
-        values, reasons = _values(dicts, index, spec, metric_name)
+        values, reasons = _values(column, index, spec, metric_name)
         bad = ok & values.isna()
         for reason, n in reasons[bad].value_counts().items():
             rejected[str(reason)] += int(n)
@@ -433,7 +465,7 @@ def map_records(
     obs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     first = (~site_ids.duplicated()) & ok
     sites = [
-        _site(dicts[i], mapping, site_ids[i], natives[i], source, access, beside[keep[i]])
+        _site(record(int(i)), mapping, site_ids[i], natives[i], source, access, beside[keep[i]])
         for i in np.flatnonzero(first.to_numpy())
     ]
     return MappedRecords(
@@ -444,11 +476,11 @@ def map_records(
 
 
 def _values(
-    dicts: list[dict[str, Any]], index: pd.Index, spec: ValueSpec, metric_name: str
+    column: Callable[[str], pd.Series], index: pd.Index, spec: ValueSpec, metric_name: str
 ) -> tuple[pd.Series, pd.Series]:
     """(canonical values, reason where a value is NaN) of one metric over the records."""
     if spec.map:
-        raw = _column(dicts, spec.field, index)
+        raw = column(spec.field)
         keys = raw.map(lambda v: v.strip() if isinstance(v, str) else native_id_text(v))
         values = keys.map(lambda k: spec.map.get(k, math.nan) if k is not None else math.nan)
         reasons = raw.map(lambda v: f"value {str(v)[:40]!r} of {spec.field} not in the map")
@@ -457,7 +489,7 @@ def _values(
     total = pd.Series(0.0, index=index)
     reasons = pd.Series("", index=index, dtype="object")
     for name in spec.names():
-        numbers = _numbers(_column(dicts, name, index))
+        numbers = _numbers(column(name))
         reasons = reasons.where((reasons != "") | numbers.notna(), f"no number in {name}")
         total = total + numbers
     return total * factor, reasons

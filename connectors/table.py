@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from collections import Counter
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -50,6 +51,9 @@ from connectors.parsing import (
 )
 
 __all__ = ["SiteTable", "TableConnector", "TableOptions", "parse_table", "wide_to_long"]
+
+# The rows of a file: a JSON array, or a CSV file as a frame of texts.
+Rows = list[Any] | pd.DataFrame
 
 _SITE: Final = "__site__"
 _VALUE: Final = "__value__"
@@ -164,8 +168,9 @@ def parse_table(
     delimiter: str = "",
     records: str = "",
     url: str | None = None,
-) -> list[Any]:
-    """The rows of a CSV or JSON file (CSV rows as dicts of text); raises ``ParseError``."""
+) -> Rows:
+    """The rows of a JSON file (a list) or a CSV file (a frame of texts, an empty cell
+    being ""); raises ``ParseError``."""
     if fmt == "json":
         try:
             payload: Any = json.loads(body)
@@ -187,51 +192,77 @@ def parse_table(
     first = text.split("\n", 1)[0]
     sep = delimiter or max((";", ",", "\t"), key=first.count)
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sep)
-        rows = [
-            {(k or "").strip(): v for k, v in row.items() if isinstance(v, str)} for row in reader
-        ]
-    except csv.Error as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=True,
+                engine="c",
+            )
+    except (ValueError, csv.Error, pd.errors.ParserError, Warning) as exc:
         raise ParseError(source, f"the CSV file cannot be read ({exc})", url) from exc
-    return rows
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
 
 
-def _require(rows: list[Any], fields: list[str], source: str, url: str | None) -> None:
+def _require(rows: Rows, fields: list[str], source: str, url: str | None) -> None:
     """``ParseError`` when no row has a mapped field: the file is not the one configured."""
-    dicts = [r for r in rows if isinstance(r, dict)]
-    if not dicts:
-        return
-    seen = set().union(*(r.keys() for r in dicts[:50]))
+    if isinstance(rows, pd.DataFrame):
+        seen = {str(c) for c in rows.columns}
+    else:
+        dicts = [r for r in rows if isinstance(r, dict)]
+        if not dicts:
+            return
+        seen = set().union(*(map(str, r.keys()) for r in dicts[:50]))
     missing = [f for f in fields if f and f not in seen]
     if missing:
-        shown = ", ".join(sorted(map(str, seen))[:20])
+        shown = ", ".join(sorted(seen)[:20])
         raise ParseError(source, f"the file has no column(s) {missing} (seen: {shown})", url)
 
 
-def wide_to_long(rows: list[Any], options: TableOptions) -> list[dict[str, Any]]:
-    """One record per (row, site column) with a value; a ``names_row`` row names sites."""
-    time_keys = {options.time, options.hour} - {""}
+def wide_to_long(rows: Rows, options: TableOptions) -> pd.DataFrame:
+    """One record per (row, site column) holding a value; a ``names_row`` row names sites."""
+    frame = rows if isinstance(rows, pd.DataFrame) else _frame(rows)
+    time_keys = [k for k in (options.time, options.hour) if k and k in frame.columns]
     names: dict[str, str] = {}
-    out: list[dict[str, Any]] = []
+    if options.names_row and options.time in frame.columns:
+        stamps = frame[options.time].map(lambda v: v.strip() if isinstance(v, str) else v)
+        titled = stamps == options.names_row
+        if titled.any():
+            row = frame[titled].iloc[-1]
+            names = {str(k).strip(): str(v).strip() for k, v in row.items() if k not in time_keys}
+            frame = frame[~titled]
     skip = {c.strip() for c in options.skip_columns}
     wanted = {c.strip() for c in options.columns}
-    for row in rows:
-        if not isinstance(row, dict):
-            continue
-        stamp = row.get(options.time)
-        if options.names_row and isinstance(stamp, str) and stamp.strip() == options.names_row:
-            names = {str(k).strip(): str(v).strip() for k, v in row.items() if k not in time_keys}
-            continue
-        for column, value in row.items():
-            key = str(column).strip()
-            if column in time_keys or key in skip or (wanted and key not in wanted) or not key:
-                continue
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue
-            record = {k: row.get(k) for k in time_keys}
-            record.update({_SITE: key, _VALUE: value, "__name__": names.get(key, "")})
-            out.append(record)
-    return out
+    sites = [
+        c
+        for c in frame.columns
+        if c not in time_keys
+        and str(c).strip()
+        and str(c).strip() not in skip
+        and (not wanted or str(c).strip() in wanted)
+    ]
+    if not sites or frame.empty:
+        return pd.DataFrame(columns=[*time_keys, _SITE, _VALUE, "__name__"])
+    long = frame.melt(id_vars=time_keys, value_vars=sites, var_name=_SITE, value_name=_VALUE)
+    values = long[_VALUE]
+    empty = values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
+    long = long[~empty.astype(bool)].reset_index(drop=True)
+    long[_SITE] = long[_SITE].astype(str).str.strip()
+    long["__name__"] = long[_SITE].map(lambda k: names.get(k, "")).astype("object")
+    return long
+
+
+def _frame(rows: list[Any]) -> pd.DataFrame:
+    dicts = [r for r in rows if isinstance(r, dict)]
+    if not dicts:
+        return pd.DataFrame()
+    frame = pd.DataFrame.from_records(dicts)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
 
 
 class TableConnector(Connector):
@@ -248,12 +279,12 @@ class TableConnector(Connector):
     def close(self) -> None:
         self.http.close()
 
-    def _rows(self) -> list[Any]:
+    def _rows(self) -> Rows:
         o = self.options
         url = self.context.config.url
         body, _ = self.http.get_bytes(url)
         rows = parse_table(body, o.format, self.source_id, o.delimiter, o.records, url)
-        if not rows and o.format == "csv":
+        if isinstance(rows, pd.DataFrame) and rows.empty:
             raise ParseError(self.source_id, "the CSV file holds a header and no rows", url)
         needed = [o.time, o.hour] + (self.mapping.fields_read() if o.layout == "long" else [])
         _require(rows, needed, self.source_id, url)
@@ -269,7 +300,8 @@ class TableConnector(Connector):
                 body, table.format, self.source_id, table.delimiter, table.records, table.url
             )
             _require(rows, [table.id, table.lat, table.lon], self.source_id, table.url)
-            for row in rows:
+            listed = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+            for row in listed:
                 if not isinstance(row, dict):
                     continue
                 key = str(row.get(table.id, "")).strip()
@@ -287,13 +319,18 @@ class TableConnector(Connector):
         mapping = self.mapping
         positions: list[tuple[float, float] | None] | None = None
         if places and not mapping.lat:
-            positions = []
-            for row in rows:
-                key = mapping.site_id
-                if isinstance(row, dict) and mapping.id:
-                    key = str(row.get(mapping.id, "")).strip()
-                place = places.get(key) if isinstance(row, dict) else None
-                positions.append((place[0], place[1]) if place else None)
+            keys: list[Any]
+            if mapping.site_id:
+                keys = [mapping.site_id] * len(rows)
+            elif isinstance(rows, pd.DataFrame):
+                keys = [str(k).strip() for k in rows[mapping.id].tolist()]
+            else:
+                keys = [
+                    str(r.get(mapping.id, "")).strip() if isinstance(r, dict) else None
+                    for r in rows
+                ]
+            found = [places.get(k) if k is not None else None for k in keys]
+            positions = [(p[0], p[1]) if p else None for p in found]
         mapped = map_records(
             rows,
             mapping,
@@ -304,8 +341,8 @@ class TableConnector(Connector):
         )
         if places and not mapped.sites.empty:
             prefix = f"{self.source_id}:"
-            keys = mapped.sites["id"].str.slice(len(prefix))
-            named = keys.map(lambda k: places.get(str(k), (0, 0, ""))[2])
+            site_keys = mapped.sites["id"].str.slice(len(prefix))
+            named = site_keys.map(lambda k: places.get(str(k), (0, 0, ""))[2])
             mapped.sites["name"] = named.where(named != "", mapped.sites["name"]).astype("string")
         self.rejected = mapped.rejected
         return mapped
