@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import Field
 
 from cockpit.errors import ParseError, TooManyPages, UpstreamStatusError
-from cockpit.model import empty_observations, empty_sites
+from cockpit.model import Snapshot, empty_observations, empty_sites
 from cockpit.source import Connector, SourceContext
 from connectors.http import HttpClient, HttpLimits
 from connectors.parsing import (
@@ -37,6 +37,7 @@ from connectors.parsing import (
     load_options,
     map_records,
     newest,
+    note_rejections,
 )
 
 __all__ = ["ArcGisConnector", "ArcGisOptions", "QueryPage", "parse_query"]
@@ -233,6 +234,11 @@ class ArcGisConnector(Connector):
         mapped = self._read(start, None)
         self.rejected = mapped.rejected
         return mapped
+
+    def snapshot(self, now: datetime | None = None) -> Snapshot:
+        """``Connector.snapshot``, also counting the rows the mapping refused."""
+        self.rejected = Counter()
+        return note_rejections(super().snapshot(now), self.rejected)
 
     def discover_sites(self) -> pd.DataFrame:
         """The layer's features as sites. Raises ``ConnectorError``."""

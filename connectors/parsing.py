@@ -27,7 +27,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cockpit.config import Domain
 from cockpit.errors import ConfigError, DataError
-from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
+from cockpit.model import (
+    METRICS,
+    Snapshot,
+    empty_observations,
+    empty_sites,
+    observations_frame,
+    sites_frame,
+)
 from cockpit.source import SourceContext, native_id_text
 from connectors.http import HttpLimits
 from connectors.units import canonical_unit_factor
@@ -41,6 +48,7 @@ __all__ = [
     "load_options",
     "map_records",
     "newest",
+    "note_rejections",
     "parse_time",
     "zone",
 ]
@@ -531,6 +539,14 @@ def _site(
         "access": access,
         "attributes": attributes,
     }
+
+
+def note_rejections(snap: Snapshot, rejected: Counter[str]) -> Snapshot:
+    """``snap`` also counting the rows the mapping refused, with a note per reason."""
+    for reason, n in rejected.most_common():
+        snap.rejected += n
+        snap.notes.append(f"rejected {n} row(s): {reason}")
+    return snap
 
 
 def newest(observations: pd.DataFrame) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from cockpit.errors import ParseError, TooManyPages
-from cockpit.model import empty_observations, empty_sites
+from cockpit.model import Snapshot, empty_observations, empty_sites
 from cockpit.source import Connector, SourceContext
 from connectors.http import HttpClient, HttpLimits
 from connectors.parsing import (
@@ -37,6 +37,7 @@ from connectors.parsing import (
     load_options,
     map_records,
     newest,
+    note_rejections,
     zone,
 )
 
@@ -177,6 +178,11 @@ class SocrataConnector(Connector):
         mapped = self._fetch(start, None, newest_first=True, one_page=True)
         self.rejected = mapped.rejected
         return mapped
+
+    def snapshot(self, now: datetime | None = None) -> Snapshot:
+        """``Connector.snapshot``, also counting the rows the mapping refused."""
+        self.rejected = Counter()
+        return note_rejections(super().snapshot(now), self.rejected)
 
     def discover_sites(self) -> pd.DataFrame:
         """Sites of the newest rows. Raises ``ConnectorError``."""

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cockpit.config import Domain
 from cockpit.errors import ParseError
-from cockpit.model import METRICS, empty_observations
+from cockpit.model import METRICS, Snapshot, empty_observations
 from cockpit.source import Connector, SourceContext
 from connectors.http import HttpClient, HttpLimits
 from connectors.parsing import (
@@ -48,6 +48,7 @@ from connectors.parsing import (
     load_options,
     map_records,
     newest,
+    note_rejections,
 )
 
 __all__ = ["SiteTable", "TableConnector", "TableOptions", "parse_table", "wide_to_long"]
@@ -346,6 +347,11 @@ class TableConnector(Connector):
             mapped.sites["name"] = named.where(named != "", mapped.sites["name"]).astype("string")
         self.rejected = mapped.rejected
         return mapped
+
+    def snapshot(self, now: datetime | None = None) -> Snapshot:
+        """``Connector.snapshot``, also counting the rows the mapping refused."""
+        self.rejected = Counter()
+        return note_rejections(super().snapshot(now), self.rejected)
 
     def discover_sites(self) -> pd.DataFrame:
         """The sites of the file. Raises ``ConnectorError``."""

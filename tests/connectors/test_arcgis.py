@@ -124,8 +124,10 @@ def test_vrn_geojson_park_and_ride_with_nulls(httpserver: HTTPServer) -> None:
     path = "/data/rest/services/P_R_Sensorik__Realtime_/FeatureServer/1/query"
     serve_layer(httpserver, path, load(VRN_FILE))
     snap = make(httpserver.url_for(path), VRN, VRN_BBOX).snapshot()
-    # 16 sites; the 2 without realtime values have no time: sites are not kept for them.
+    # 16 sites; the 2 without realtime values have no time: refused and counted.
     assert len(snap.sites) == 14
+    assert snap.rejected == 2
+    assert "rejected 2 row(s): no usable time in reatime_data_updated" in snap.notes
     obs = snap.observations
     wiesloch = obs[obs["site_id"] == "p:13"].set_index("metric")
     assert wiesloch.loc["free_spaces", "value"] == 234
