@@ -2,7 +2,10 @@
 
 The built-in domains (traffic, air, parking, pedestrians) are registered when this
 package is imported; a city adds its own by naming modules in its config's
-``domains = ["mycity.bikes"]`` (see ``cockpit.domains.registry``).
+``domains = ["mycity.bikes"]`` (see ``cockpit.domains.registry``). Four more ship here and
+are named the same way by the cities that have their data, so a city without them shows
+no empty cards: ``cockpit.domains.bike_share``, ``cockpit.domains.cycling``,
+``cockpit.domains.weather`` and ``cockpit.domains.noise``.
 """
 
 from __future__ import annotations
