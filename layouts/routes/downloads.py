@@ -169,16 +169,23 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             )
         return response
 
-    @server.route("/export/<layer_id>.csv")
-    def export_layer_csv(layer_id: str) -> flask.Response:
+    def layer_export(layer_id: str) -> tuple[CityView, pd.DataFrame] | flask.Response:
+        """The layer's observation table for this viewer, or the 404 or 400 answer."""
         view = city.view(viewer_role())
         missing = _layer_or_404(city, view, layer_id)
         if missing is not None:
             return missing
         try:
-            view, table = layer_table(layer_id)
+            return layer_table(layer_id)
         except QueryError as exc:
             return error_response(400, "bad request", exc.reason, exc.parameter)
+
+    @server.route("/export/<layer_id>.csv")
+    def export_layer_csv(layer_id: str) -> flask.Response:
+        found = layer_export(layer_id)
+        if isinstance(found, flask.Response):
+            return found
+        _, table = found
         stamp = f"{city.clock():%Y%m%dT%H%M}"
         return csv_response(
             csv_text(table),
@@ -203,14 +210,10 @@ def register(app: Dash, city: City, journal: Journal) -> None:
 
     @server.route("/export/<layer_id>.geojson")
     def export_layer_geojson(layer_id: str) -> flask.Response:
-        view = city.view(viewer_role())
-        missing = _layer_or_404(city, view, layer_id)
-        if missing is not None:
-            return missing
-        try:
-            view, table = layer_table(layer_id)
-        except QueryError as exc:
-            return error_response(400, "bad request", exc.reason, exc.parameter)
+        found = layer_export(layer_id)
+        if isinstance(found, flask.Response):
+            return found
+        view, table = found
         layer = config.layers[layer_id]
         body = geojson(
             table,
