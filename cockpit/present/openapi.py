@@ -29,6 +29,13 @@ def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[
     }
 
 
+# What every download of observations carries: whom to credit, under which licence, from where.
+_ATTRIBUTED: Final[dict[str, Any]] = {
+    "attribution": {"type": "string"},
+    "license": {"type": "string"},
+    "sources": {"type": "array", "items": _ref("Provenance")},
+}
+
 _SCHEMAS: Final[dict[str, Any]] = {
     "Error": _object(
         {
@@ -96,9 +103,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     "SiteCollection": _object(
         {
             "type": {"type": "string", "enum": ["FeatureCollection"]},
-            "attribution": {"type": "string"},
-            "license": {"type": "string"},
-            "sources": {"type": "array", "items": _ref("Provenance")},
+            **_ATTRIBUTED,
             "features": {"type": "array", "items": _ref("SiteFeature")},
         }
     ),
@@ -126,9 +131,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
         {
             "city": {"type": "string"},
             "generated": _TIME,
-            "attribution": {"type": "string"},
-            "license": {"type": "string"},
-            "sources": {"type": "array", "items": _ref("Provenance")},
+            **_ATTRIBUTED,
             "observations": {"type": "array", "items": _ref("Observation")},
         }
     ),
@@ -137,9 +140,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "site": _ref("Site"),
             "from": _TIME,
             "to": _TIME,
-            "attribution": {"type": "string"},
-            "license": {"type": "string"},
-            "sources": {"type": "array", "items": _ref("Provenance")},
+            **_ATTRIBUTED,
             "observations": {"type": "array", "items": _ref("Observation")},
         }
     ),
