@@ -274,6 +274,17 @@ def _domain_latest(config: CityConfig, view: CityView, domain: str) -> pd.DataFr
     return view.latest[view.latest["site_id"].isin(ids)]
 
 
+def _counted_kpi(
+    view: CityView, config: CityConfig, domain: Domain
+) -> tuple[Kpi, float, int] | None:
+    """The domain's headline KPI when it has a value, the value, and how many of the
+    domain's places report now."""
+    item = _kpi(view, domain.kpi.key)
+    if item is None or item.value is None:
+        return None
+    return item, item.value, _domain_latest(config, view, domain.name)["site_id"].nunique()
+
+
 @dataclass(frozen=True)
 class _Answer:
     """A domain slide's answer before it is dated and credited."""
@@ -318,15 +329,15 @@ def _air(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answ
 
 def _crowds(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
     _t = translator(lang, "kiosk")
-    item = _kpi(view, domain.kpi.key)
-    if item is None or item.value is None:
+    counted = _counted_kpi(view, config, domain)
+    if counted is None:
         return None
-    places = _domain_latest(config, view, domain.name)["site_id"].nunique()
+    item, value, places = counted
     word = _CROWD_WORDS.get(item.level_label)
     return _Answer(
-        answer=_t(word) if word else format_number(item.value, lang),
+        answer=_t(word) if word else format_number(value, lang),
         level=item.level,
-        figure=format_number(item.value, lang) if word else "",
+        figure=format_number(value, lang) if word else "",
         figure_label=_t("people walking past per hour"),
         lines=(
             _t("Counted at {n} places in the city").format(n=format_number(places, lang)),
@@ -368,15 +379,15 @@ def _free_bays(view: CityView, config: CityConfig, lang: str, domain: Domain) ->
 
 def _congestion(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
     _t = translator(lang, "kiosk")
-    item = _kpi(view, domain.kpi.key)
-    if item is None or item.value is None:
+    counted = _counted_kpi(view, config, domain)
+    if counted is None:
         return None
-    sites = _domain_latest(config, view, domain.name)["site_id"].nunique()
+    item, value, sites = counted
     known = item.level in _TRAFFIC_WORDS and item.level_label != "no baseline yet"
     return _Answer(
-        answer=_t(_TRAFFIC_WORDS[item.level]) if known else format_number(item.value, lang),
+        answer=_t(_TRAFFIC_WORDS[item.level]) if known else format_number(value, lang),
         level=item.level if known else "none",
-        figure=format_number(item.value, lang) if known else "",
+        figure=format_number(value, lang) if known else "",
         figure_label=_t("vehicles per hour at {n} counting points").format(
             n=format_number(sites, lang)
         ),
