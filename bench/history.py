@@ -119,29 +119,27 @@ class Sqlite:
         start, end = pd.Timestamp(lo, unit="s", tz="UTC"), pd.Timestamp(hi, unit="s", tz="UTC")
         return len(self.store.window([site], start.to_pydatetime(), end.to_pydatetime()))
 
+    def _hours(self, sql: str, metric: str, lo: int, hi: int) -> int:
+        """How many hourly rows ``sql`` returns for ``metric`` in [lo, hi)."""
+        return len(self.store._connect().execute(sql, (metric, lo, hi)).fetchall())
+
     def city_hourly(self, metric: str, lo: int, hi: int) -> int:
-        rows = (
-            self.store._connect()
-            .execute(
-                "SELECT time - time % 3600 AS h, SUM(value) FROM observations"
-                " WHERE metric = ? AND time >= ? AND time < ? GROUP BY h ORDER BY h",
-                (metric, lo, hi),
-            )
-            .fetchall()
+        return self._hours(
+            "SELECT time - time % 3600 AS h, SUM(value) FROM observations"
+            " WHERE metric = ? AND time >= ? AND time < ? GROUP BY h ORDER BY h",
+            metric,
+            lo,
+            hi,
         )
-        return len(rows)
 
     def city_hourly_rollup(self, metric: str, lo: int, hi: int) -> int:
-        rows = (
-            self.store._connect()
-            .execute(
-                "SELECT hour, SUM(total / n) FROM hourly WHERE metric = ? AND hour >= ?"
-                " AND hour < ? GROUP BY hour ORDER BY hour",
-                (metric, lo, hi),
-            )
-            .fetchall()
+        return self._hours(
+            "SELECT hour, SUM(total / n) FROM hourly WHERE metric = ? AND hour >= ?"
+            " AND hour < ? GROUP BY hour ORDER BY hour",
+            metric,
+            lo,
+            hi,
         )
-        return len(rows)
 
     def size_mb(self, root: Path) -> float:
         self.store.close()
