@@ -37,11 +37,6 @@ def counts(when: pd.Timestamp, **per_site: float) -> list[tuple[str, str, pd.Tim
 # --- footfall -------------------------------------------------------------------------------
 
 
-def assert_shows(result: kpi.Kpi, **expected: Any) -> None:
-    """``result`` has the ``expected`` value in each field named."""
-    assert {name: getattr(result, name) for name in expected} == expected
-
-
 def test_footfall_sums_current_sensors_against_four_weeks() -> None:
     latest = frame(
         *counts(NOW, a=300, b=200),
@@ -64,17 +59,14 @@ def test_footfall_sums_current_sensors_against_four_weeks() -> None:
     )
     result = kpi.footfall(latest, history, TZ)
     # Median of the ratios (1.2, 1.0, 1.2) is 1.2: 20 % above usual.
-    assert_shows(
-        result,
-        key="footfall",
-        value=600,
-        unit="persons/h",
-        display="600",
-        detail="20% above a typical Tuesday 08:00.",
-        level="ok",
-        level_label="busier than usual",
-        updated=NOW.to_pydatetime(),
-    )
+    assert result.key == "footfall"
+    assert result.value == 600
+    assert result.unit == "persons/h"
+    assert result.display == "600"
+    assert result.detail == "20% above a typical Tuesday 08:00."
+    assert result.level == "ok"
+    assert result.level_label == "busier than usual"
+    assert result.updated == NOW.to_pydatetime()
 
 
 def test_footfall_below_usual() -> None:
@@ -161,16 +153,13 @@ def car_parks(**capacity: Any) -> pd.DataFrame:
 def test_parking_counts_bays() -> None:
     result = kpi.parking_occupancy(frame(*bays(3, 1)), empty_sites())
     # 3 of 4 bays occupied = 75 %.
-    assert_shows(
-        result,
-        value=75,
-        display="75",
-        unit="%",
-        level="ok",
-        level_label="spaces free",
-        detail="1 of 4 places with a known state are free.",
-        updated=NOW.to_pydatetime(),
-    )
+    assert result.value == 75
+    assert result.display == "75"
+    assert result.unit == "%"
+    assert result.level == "ok"
+    assert result.level_label == "spaces free"
+    assert result.detail == "1 of 4 places with a known state are free."
+    assert result.updated == NOW.to_pydatetime()
 
 
 def test_parking_weighs_car_parks_by_capacity() -> None:
@@ -230,13 +219,12 @@ def test_traffic_total_and_congestion_index() -> None:
     result = kpi.traffic_flow(latest, reference)
     # Total 600 + 900 + 1500 + 400 = 3400 veh/h. Loads 0.6, 0.9, 0.75 (s4 has no usable
     # reference); the median 0.75 lies between warn 0.6 and alert 0.85: moderate.
-    assert_shows(
-        result,
-        value=3_400,
-        display="3,400",
-        level="warn",
-        level_label="moderate",
-        detail="4 sites; congestion moderate: typical site at 75% of its usual busy-hour flow.",
+    assert result.value == 3_400
+    assert result.display == "3,400"
+    assert result.level == "warn"
+    assert result.level_label == "moderate"
+    assert result.detail == (
+        "4 sites; congestion moderate: typical site at 75% of its usual busy-hour flow."
     )
 
 
@@ -290,15 +278,14 @@ def test_air_quality_worst_band_over_stations_and_pollutants() -> None:
         ("air:10239", "o3", NOW, 60.0),  # 50 < 60 <= 100: fair
     )
     result = kpi.air_quality(latest, STATIONS)
-    assert_shows(
-        result,
-        key="air",
-        value=3,  # band 3 of 6
-        unit="EAQI band",
-        display="Moderate",
-        level="warn",
-        level_label="moderate",
-        detail="European Air Quality Index (EEA): worst is NO₂ 95 µg/m³ at Alphington.",
+    assert result.key == "air"
+    assert result.value == 3  # band 3 of 6
+    assert result.unit == "EAQI band"
+    assert result.display == "Moderate"
+    assert result.level == "warn"
+    assert result.level_label == "moderate"
+    assert result.detail == (
+        "European Air Quality Index (EEA): worst is NO₂ 95 µg/m³ at Alphington."
     )
 
 
