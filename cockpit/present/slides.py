@@ -274,17 +274,6 @@ def _domain_latest(config: CityConfig, view: CityView, domain: str) -> pd.DataFr
     return view.latest[view.latest["site_id"].isin(ids)]
 
 
-def _counted_kpi(
-    view: CityView, config: CityConfig, domain: Domain
-) -> tuple[Kpi, float, int] | None:
-    """The domain's headline KPI when it has a value, the value, and how many of the
-    domain's places report now."""
-    item = _kpi(view, domain.kpi.key)
-    if item is None or item.value is None:
-        return None
-    return item, item.value, _domain_latest(config, view, domain.name)["site_id"].nunique()
-
-
 @dataclass(frozen=True)
 class _Answer:
     """A domain slide's answer before it is dated and credited."""
@@ -327,12 +316,25 @@ def _air(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answ
     )
 
 
-def _crowds(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+_Content = Callable[[CityView, CityConfig, str, Domain], _Answer | None]
+
+
+def _counted(answer: Callable[[Kpi, float, int, str], _Answer]) -> _Content:
+    """A slide's content drawn by ``answer`` from the domain's headline KPI (when it has a
+    value), that value, and how many of the domain's places report now."""
+
+    def content(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+        item = _kpi(view, domain.kpi.key)
+        if item is None or item.value is None:
+            return None
+        places = _domain_latest(config, view, domain.name)["site_id"].nunique()
+        return answer(item, item.value, places, lang)
+
+    return content
+
+
+def _crowds(item: Kpi, value: float, places: int, lang: str) -> _Answer:
     _t = translator(lang, "kiosk")
-    counted = _counted_kpi(view, config, domain)
-    if counted is None:
-        return None
-    item, value, places = counted
     word = _CROWD_WORDS.get(item.level_label)
     return _Answer(
         answer=_t(word) if word else format_number(value, lang),
@@ -377,12 +379,8 @@ def _free_bays(view: CityView, config: CityConfig, lang: str, domain: Domain) ->
     )
 
 
-def _congestion(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+def _congestion(item: Kpi, value: float, sites: int, lang: str) -> _Answer:
     _t = translator(lang, "kiosk")
-    counted = _counted_kpi(view, config, domain)
-    if counted is None:
-        return None
-    item, value, sites = counted
     known = item.level in _TRAFFIC_WORDS and item.level_label != "no baseline yet"
     return _Answer(
         answer=_t(_TRAFFIC_WORDS[item.level]) if known else format_number(value, lang),
@@ -411,11 +409,11 @@ def _figure(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _A
 
 
 # How a slide draws its answer, by the name a domain's ``SlideSpec.content`` gives.
-_DOMAIN_CONTENT: dict[str, Callable[[CityView, CityConfig, str, Domain], _Answer | None]] = {
+_DOMAIN_CONTENT: dict[str, _Content] = {
     "air_index": _air,
-    "crowds": _crowds,
+    "crowds": _counted(_crowds),
     "free_bays": _free_bays,
-    "congestion": _congestion,
+    "congestion": _counted(_congestion),
     "": _figure,
 }
 
