@@ -29,6 +29,15 @@ def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[
     }
 
 
+# Who a source is and under which licence it publishes, in its provenance and its listing.
+_SOURCE: Final[dict[str, Any]] = {
+    "id": {"type": "string"},
+    "name": {"type": "string"},
+    "publisher": {"type": "string"},
+    "licence": {"type": "string"},
+    "licence_url": _NULLABLE_STRING,
+}
+
 # What every download of observations carries: whom to credit, under which licence, from where.
 _ATTRIBUTED: Final[dict[str, Any]] = {
     "attribution": {"type": "string"},
@@ -47,11 +56,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     ),
     "Provenance": _object(
         {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "publisher": {"type": "string"},
-            "licence": {"type": "string"},
-            "licence_url": _NULLABLE_STRING,
+            **_SOURCE,
             "url": _NULLABLE_STRING,
             "origin": {"type": "string", "description": "measured, replayed or simulated"},
             "status": {"type": "string", "enum": ["ok", "stale", "down"]},
@@ -169,11 +174,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     ),
     "Source": _object(
         {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "publisher": {"type": "string"},
-            "licence": {"type": "string"},
-            "licence_url": _NULLABLE_STRING,
+            **_SOURCE,
             "connector": {"type": "string"},
             "endpoint": {**_NULLABLE_STRING, "description": "without credentials"},
             "access": {"type": "string", "enum": ["public", "internal"]},
