@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,11 @@ def median_ms(run: Callable[[int], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
+def _row_count(db: Any, sql: str, params: Sequence[Any]) -> int:
+    """How many rows ``sql`` returns on ``db`` (a DB-API or DuckDB connection)."""
+    return len(db.execute(sql, params).fetchall())
+
+
 class Sqlite:
     name = "sqlite"
 
@@ -119,26 +124,20 @@ class Sqlite:
         start, end = pd.Timestamp(lo, unit="s", tz="UTC"), pd.Timestamp(hi, unit="s", tz="UTC")
         return len(self.store.window([site], start.to_pydatetime(), end.to_pydatetime()))
 
-    def _hours(self, sql: str, metric: str, lo: int, hi: int) -> int:
-        """How many hourly rows ``sql`` returns for ``metric`` in [lo, hi)."""
-        return len(self.store._connect().execute(sql, (metric, lo, hi)).fetchall())
-
     def city_hourly(self, metric: str, lo: int, hi: int) -> int:
-        return self._hours(
+        return _row_count(
+            self.store._connect(),
             "SELECT time - time % 3600 AS h, SUM(value) FROM observations"
             " WHERE metric = ? AND time >= ? AND time < ? GROUP BY h ORDER BY h",
-            metric,
-            lo,
-            hi,
+            (metric, lo, hi),
         )
 
     def city_hourly_rollup(self, metric: str, lo: int, hi: int) -> int:
-        return self._hours(
+        return _row_count(
+            self.store._connect(),
             "SELECT hour, SUM(total / n) FROM hourly WHERE metric = ? AND hour >= ?"
             " AND hour < ? GROUP BY hour ORDER BY hour",
-            metric,
-            lo,
-            hi,
+            (metric, lo, hi),
         )
 
     def size_mb(self, root: Path) -> float:
@@ -177,21 +176,19 @@ class Duck:
         self.load(frame)
 
     def site_window(self, site: str, lo: int, hi: int) -> int:
-        return len(
-            self.db.execute(
-                "SELECT site_id, metric, time, value FROM observations WHERE site_id = ?"
-                " AND time >= ? AND time < ? ORDER BY time",
-                [site, lo, hi],
-            ).fetchall()
+        return _row_count(
+            self.db,
+            "SELECT site_id, metric, time, value FROM observations WHERE site_id = ?"
+            " AND time >= ? AND time < ? ORDER BY time",
+            [site, lo, hi],
         )
 
     def city_hourly(self, metric: str, lo: int, hi: int) -> int:
-        return len(
-            self.db.execute(
-                "SELECT time - time % 3600 AS h, SUM(value) FROM observations WHERE metric = ?"
-                " AND time >= ? AND time < ? GROUP BY h ORDER BY h",
-                [metric, lo, hi],
-            ).fetchall()
+        return _row_count(
+            self.db,
+            "SELECT time - time % 3600 AS h, SUM(value) FROM observations WHERE metric = ?"
+            " AND time >= ? AND time < ? GROUP BY h ORDER BY h",
+            [metric, lo, hi],
         )
 
     def size_mb(self, root: Path) -> float:
