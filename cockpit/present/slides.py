@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -261,6 +262,12 @@ class Slide:
     about_path: str = ""  # e.g. "/about/air"
 
 
+def _placed(key: str, lang: str, pos: tuple[int, int], question: str, **content: Any) -> Slide:
+    """The slide ``key`` in ``lang`` asking ``question``, at ``pos`` (its index, and the
+    count of slides) in its language's rotation."""
+    return Slide(key=key, language=lang, index=pos[0], count=pos[1], question=question, **content)
+
+
 def _kpi(view: CityView, key: str) -> Kpi | None:
     return next((k for k in view.kpis if k.key == key), None)
 
@@ -435,12 +442,11 @@ def _domain_slide(
     lines = content.lines
     if content.items_title and content.items:
         lines = (*lines, content.items_title)
-    return Slide(
-        key=key,
-        language=lang,
-        index=pos[0],
-        count=pos[1],
-        question=_t(domain.slide.question),
+    return _placed(
+        key,
+        lang,
+        pos,
+        _t(domain.slide.question),
         answer=content.answer,
         level="none" if age.stale else content.level,
         figure=content.figure,
@@ -474,12 +480,11 @@ def _overview(
         stale,
         age_text(oldest.updated if oldest else None, now, stale, lang, config.city.timezone),
     )
-    return Slide(
-        key=key,
-        language=lang,
-        index=pos[0],
-        count=pos[1],
-        question=_t(QUESTIONS[key]),
+    return _placed(
+        key,
+        lang,
+        pos,
+        _t(QUESTIONS[key]),
         items=tuple(items),
         lines=(_t("Coloured marks show where the city measures."),),
         age=age,
@@ -500,12 +505,11 @@ def _notices_slide(notices: list[Notice], lang: str, pos: tuple[int, int], timez
         )
         for n in shown
     )
-    return Slide(
-        key=key,
-        language=lang,
-        index=pos[0],
-        count=pos[1],
-        question=_t(QUESTIONS[key]),
+    return _placed(
+        key,
+        lang,
+        pos,
+        _t(QUESTIONS[key]),
         answer="" if items else _t("No notices at the moment."),
         items=items,
     )
