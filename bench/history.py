@@ -78,6 +78,13 @@ def median_ms(run: Callable[[int], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
+# One metric summed over all sites per hour (the city-wide trend), asked of the SQL engines.
+CITY_HOURLY = (
+    "SELECT time - time % 3600 AS h, SUM(value) FROM observations"
+    " WHERE metric = ? AND time >= ? AND time < ? GROUP BY h ORDER BY h"
+)
+
+
 def _row_count(db: Any, sql: str, params: Sequence[Any]) -> int:
     """How many rows ``sql`` returns on ``db`` (a DB-API or DuckDB connection)."""
     return len(db.execute(sql, params).fetchall())
@@ -127,8 +134,7 @@ class Sqlite:
     def city_hourly(self, metric: str, lo: int, hi: int) -> int:
         return _row_count(
             self.store._connect(),
-            "SELECT time - time % 3600 AS h, SUM(value) FROM observations"
-            " WHERE metric = ? AND time >= ? AND time < ? GROUP BY h ORDER BY h",
+            CITY_HOURLY,
             (metric, lo, hi),
         )
 
@@ -186,8 +192,7 @@ class Duck:
     def city_hourly(self, metric: str, lo: int, hi: int) -> int:
         return _row_count(
             self.db,
-            "SELECT time - time % 3600 AS h, SUM(value) FROM observations WHERE metric = ?"
-            " AND time >= ? AND time < ? GROUP BY h ORDER BY h",
+            CITY_HOURLY,
             [metric, lo, hi],
         )
 
