@@ -89,9 +89,7 @@ def _rounded(values: Any) -> list[float]:
     return [round(float(v), 5) for v in values]
 
 
-def view_body(
-    city: City, view: CityView, layer_id: str, answer: ViewAnswer
-) -> dict[str, Any]:
+def view_body(city: City, view: CityView, layer_id: str, answer: ViewAnswer) -> dict[str, Any]:
     """A view's answer as JSON: ``clusters`` (columns ``lon``, ``lat``, ``count``,
     ``states`` per ``levels``, ``bounds`` as [west, south, east, north]) and ``sites``
     (the single sites, in the compact form)."""

@@ -155,9 +155,7 @@ def test_an_internal_layer_never_reaches_a_public_view(
             assert not traffic_ids & set(data["sites"]["columns"]["id"])
 
 
-def test_public_answers_are_kept_by_version_and_view(
-    public: FlaskClient, runtime: Runtime
-) -> None:
+def test_public_answers_are_kept_by_version_and_view(public: FlaskClient, runtime: Runtime) -> None:
     url = url_of(runtime, "public", "parking", runtime.config.map.zoom)
     public.get("/health")  # the process's first request is never kept
     first = ask(public, url)
