@@ -85,11 +85,8 @@ class _Level:
     member: npt.NDArray[np.int32]  # one member (the only one when count == 1)
 
     def nbytes(self) -> int:
-        return sum(
-            a.nbytes
-            for a in (self.keys, self.count, self.states, self.x, self.y, self.west)
-            + (self.south, self.east, self.north, self.member)
-        )
+        arrays = (self.keys, self.count, self.states, self.x, self.y, self.member)
+        return sum(a.nbytes for a in (*arrays, self.west, self.south, self.east, self.north))
 
 
 @dataclass
@@ -108,7 +105,7 @@ class ViewAnswer:
 
     @property
     def cluster_count(self) -> int:
-        return int(len(self.clusters.get("count", ())))
+        return len(self.clusters.get("count", ()))
 
 
 @dataclass

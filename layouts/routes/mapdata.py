@@ -48,14 +48,14 @@ __all__ = [
     "SERVER_CLUSTER_SITES",
     "LayerFiles",
     "basemap_response",
+    "cluster_url",
     "compact_layer",
     "compact_table",
-    "cluster_url",
     "is_cluster_url",
-    "server_clustered",
     "map_data_url",
     "map_data_urls",
     "register",
+    "server_clustered",
 ]
 
 ROUTE = "/map-data/<layer_id>.json"

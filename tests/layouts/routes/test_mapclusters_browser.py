@@ -85,7 +85,8 @@ def expected_markers(runtime: Runtime, urls: list[str]) -> Counter[tuple[str, An
         zoom = int(args["z"][0])
         x0, y0, x1, y1 = (int(b) for b in args["b"][0].split(","))
         answer = layer_index(city, view, layer, None).view(zoom, (x0, y0, x1, y1))
-        for n, states in zip(answer.clusters.get("count", []), answer.clusters.get("states", [])):
+        found = answer.clusters
+        for n, states in zip(found.get("count", []), found.get("states", []), strict=True):
             counts = dict(zip(LEVELS, (int(s) for s in states), strict=True))
             wanted["cluster", int(n), colour(counts, int(n))] += 1
         table = view.layer_table(layer, tz).iloc[answer.sites]
