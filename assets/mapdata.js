@@ -131,9 +131,11 @@
         var z = Math.round(zoom);
         var full = url + "&z=" + z + "&b=" + viewBlocks(mapId, center, z).join(",");
         if (shownUrl[layer] === full) { return [noUpdate, noUpdate]; }
+        var first = !asked[layer];
         var ticket = (asked[layer] = (asked[layer] || 0) + 1);
-        // Wait a moment: a wheel turned through several zoom levels asks only once.
-        return new Promise(function (resolve) { setTimeout(resolve, 120); })
+        // Wait a moment (but not for the first view): a wheel turned through several zoom
+        // levels asks only once.
+        return new Promise(function (resolve) { setTimeout(resolve, first ? 0 : 120); })
             .then(function () {
                 if (asked[layer] !== ticket) { return null; }
                 return fetch(full, {credentials: "same-origin"}).then(function (answer) {
