@@ -121,7 +121,7 @@
     }
 
     // The newest view asked for each layer, and the URL of the layer's last answer.
-    var asked = {}, shownUrl = {};
+    var asked = {}, askedUrl = {}, shownUrl = {};
 
     function loadView(layer, url, mapId, center, zoom) {
         var noUpdate = dc.no_update;
@@ -130,7 +130,9 @@
         }
         var z = Math.round(zoom);
         var full = url + "&z=" + z + "&b=" + viewBlocks(mapId, center, z).join(",");
-        if (shownUrl[layer] === full) { return [noUpdate, noUpdate]; }
+        // The same view again (the map reporting where it already is) asks for nothing.
+        if (shownUrl[layer] === full || askedUrl[layer] === full) { return [noUpdate, noUpdate]; }
+        askedUrl[layer] = full;
         var first = !asked[layer];
         var ticket = (asked[layer] = (asked[layer] || 0) + 1);
         // Wait a moment (but not for the first view): a wheel turned through several zoom
@@ -148,6 +150,7 @@
                 shownUrl[layer] = full;
                 return [decodeView(view), noUpdate];
             }, function (error) {
+                if (askedUrl[layer] === full) { delete askedUrl[layer]; }
                 console.warn("City Cockpit: map layer not updated", String(error));
                 return [noUpdate, noUpdate];
             });
