@@ -24,10 +24,13 @@ import gzip
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import flask
+import numpy as np
+import pandas as pd
 from dash import Dash
 
 from cockpit.city import City, CityView
@@ -42,14 +45,26 @@ from cockpit.storage import Journal
 from layouts.routes.access import viewer_role
 from layouts.routes.mapdata import (
     CLUSTERS_ROUTE,
-    compact_table,
+    CODED,
+    FORMAT,
+    PLAIN,
+    SCALE,
     dumps,
     encoding_for,
     server_clustered,
 )
 from layouts.routes.replay import ReplayRequestError, replay_moment
 
-__all__ = ["MAX_ZOOM", "ViewAnswers", "layer_index", "parse_view", "register", "view_body"]
+__all__ = [
+    "MAX_ZOOM",
+    "CodedTable",
+    "ViewAnswers",
+    "coded_table",
+    "layer_index",
+    "parse_view",
+    "register",
+    "view_body",
+]
 
 # Clusters down to this zoom (80 px cells are about 60 m wide at 17); single sites beyond.
 MAX_ZOOM = 17
@@ -85,37 +100,92 @@ def parse_view(args: Any) -> tuple[int, tuple[int, int, int, int]]:
     return zoom, (parts[0], parts[1], parts[2], parts[3])
 
 
-def _rounded(values: Any) -> list[float]:
-    return [round(float(v), 5) for v in values]
+@dataclass
+class CodedTable:
+    """A layer's table ready to be cut into views: positions as whole ``SCALE`` steps,
+    each text column as codes into its distinct texts (made once per index)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    plain: dict[str, np.ndarray]
+    coded: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (texts, codes)
+
+    @classmethod
+    def of(cls, table: pd.DataFrame) -> CodedTable:
+        coded = {}
+        for name in CODED:
+            codes, texts = pd.factorize(table[name].astype(str), sort=False)
+            coded[name] = (np.asarray(texts, dtype=object), codes)
+        return cls(
+            x=(table["lon"].to_numpy(dtype=float) * SCALE).round().astype(np.int64),
+            y=(table["lat"].to_numpy(dtype=float) * SCALE).round().astype(np.int64),
+            plain={name: table[name].astype(str).to_numpy(dtype=object) for name in PLAIN},
+            coded=coded,
+        )
+
+    def compact(self, rows: np.ndarray, layer_id: str, version: int) -> dict[str, Any]:
+        """``rows`` in the compact form of ``layouts.routes.mapdata.compact_table``."""
+        columns: dict[str, Any] = {name: self.plain[name][rows].tolist() for name in PLAIN}
+        for name, (texts, codes) in self.coded.items():
+            used, local = np.unique(codes[rows], return_inverse=True)
+            # Texts in order of first use, as ``pd.factorize`` gives them.
+            first = np.full(len(used), len(rows), dtype=np.int64)
+            np.minimum.at(first, local, np.arange(len(rows)))
+            order = np.argsort(first, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            columns[name] = {
+                "keys": texts[used[order]].tolist(),
+                "codes": rank[local].tolist(),
+            }
+        x, y = self.x[rows], self.y[rows]
+        return {
+            "format": FORMAT,
+            "layer": layer_id,
+            "version": version,
+            "n": len(rows),
+            "scale": SCALE,
+            "x": np.diff(x, prepend=0).tolist(),
+            "y": np.diff(y, prepend=0).tolist(),
+            "columns": columns,
+        }
 
 
-def view_body(city: City, view: CityView, layer_id: str, answer: ViewAnswer) -> dict[str, Any]:
+def coded_table(city: City, view: CityView, layer_id: str, at: int | None) -> CodedTable:
+    """The layer's :class:`CodedTable` for ``view`` (made once per version, role and
+    moment)."""
+    return city.remember(
+        view,
+        ("clusters-table", layer_id, at),
+        lambda: CodedTable.of(view.layer_table(layer_id, city.config.city.timezone)),
+    )
+
+
+def view_body(
+    city: City, view: CityView, layer_id: str, answer: ViewAnswer, at: int | None = None
+) -> dict[str, Any]:
     """A view's answer as JSON: ``clusters`` (columns ``lon``, ``lat``, ``count``,
     ``states`` per ``levels``, ``bounds`` as [west, south, east, north]) and ``sites``
     (the single sites, in the compact form)."""
-    table = view.layer_table(layer_id, city.config.city.timezone)
     found = answer.clusters
     clusters: dict[str, Any] = {"lon": [], "lat": [], "count": [], "states": [], "bounds": []}
     if answer.cluster_count:
+        edges = np.column_stack([found[k] for k in ("west", "south", "east", "north")])
         clusters = {
-            "lon": _rounded(found["lon"]),
-            "lat": _rounded(found["lat"]),
+            "lon": np.round(found["lon"], 5).tolist(),
+            "lat": np.round(found["lat"], 5).tolist(),
             "count": found["count"].tolist(),
             "states": found["states"].tolist(),
-            "bounds": [
-                _rounded(edges)
-                for edges in zip(
-                    found["west"], found["south"], found["east"], found["north"], strict=True
-                )
-            ],
+            "bounds": np.round(edges.astype(np.float64), 5).tolist(),
         }
+    sites = coded_table(city, view, layer_id, at).compact(answer.sites, layer_id, view.version)
     return {
         "layer": layer_id,
         "version": view.version,
         "zoom": answer.zoom,
         "levels": list(LEVELS),
         "clusters": clusters,
-        "sites": compact_table(table.iloc[answer.sites], layer_id, view.version),
+        "sites": sites,
     }
 
 
@@ -145,7 +215,7 @@ class ViewAnswers:
                 self._bodies.move_to_end(key)
                 return found
         answer = layer_index(self.city, view, layer_id, at).view(zoom, blocks)
-        plain = dumps(view_body(self.city, view, layer_id, answer))
+        plain = dumps(view_body(self.city, view, layer_id, answer, at))
         found = {"identity": plain, "gzip": gzip.compress(plain, 6)}
         with self._lock:
             self._bodies[key] = found
@@ -160,6 +230,7 @@ class ViewAnswers:
             for layer_id in view.layers:
                 if server_clustered(view, layer_id):
                     layer_index(self.city, view, layer_id, None)
+                    coded_table(self.city, view, layer_id, None)
 
 
 def _error(message: str, status: int) -> flask.Response:

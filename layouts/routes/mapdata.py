@@ -65,8 +65,8 @@ FORMAT = 1
 # Coordinates travel as integers of this many degrees (1e-5 degrees is about 1 m).
 SCALE = 100_000
 # Text columns sent as-is; the others as distinct texts plus indices.
-_PLAIN = ("id", "name")
-_CODED = ("district", "value", "metric", "state", "level", "time", "source", "origin", "fetched")
+PLAIN = ("id", "name")
+CODED = ("district", "value", "metric", "state", "level", "time", "source", "origin", "fetched")
 
 
 # A layer of at least this many sites is clustered on the server
@@ -124,8 +124,8 @@ def compact_layer(view: CityView, layer_id: str, timezone: str) -> dict[str, Any
 
 def compact_table(table: pd.DataFrame, layer_id: str, version: int) -> dict[str, Any]:
     """Rows of a layer's table (``CityView.layer_table``) in the compact form."""
-    columns: dict[str, Any] = {name: table[name].astype(str).tolist() for name in _PLAIN}
-    for name in _CODED:
+    columns: dict[str, Any] = {name: table[name].astype(str).tolist() for name in PLAIN}
+    for name in CODED:
         codes, keys = pd.factorize(table[name].astype(str), sort=False)
         columns[name] = {"keys": [str(k) for k in keys], "codes": codes.tolist()}
     return {

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from dash import Dash
@@ -19,7 +20,7 @@ import layouts.routes.mapdata as mapdata
 from cockpit.auth import hash_password
 from cockpit.config import CityConfig, UserConfig, default_config_path, load_config
 from cockpit.present.clusters import LEVELS, block_range
-from layouts.routes.mapclusters import MAX_ZOOM
+from layouts.routes.mapclusters import MAX_ZOOM, CodedTable
 from tests.browser import T0, Clock, demo_runtime
 from wiring.app import create_app
 from wiring.runtime import Runtime
@@ -183,3 +184,13 @@ def test_views_out_of_bounds_are_refused(public: FlaskClient, runtime: Runtime, 
     answer = public.get(f"/map-clusters/parking.json?v={version}&r=public&{view}")
     assert answer.status_code == 400
     assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_single_sites_travel_in_the_layer_files_compact_form(runtime: Runtime) -> None:
+    view = runtime.city.view("public")
+    table = view.layer_table("parking", runtime.config.city.timezone)
+    coded = CodedTable.of(table)
+    for rows in ([], [0], [5, 2, 9, 3, 2000], list(range(0, len(table), 7))):
+        picked = np.asarray(rows, dtype=np.int64)
+        expected = mapdata.compact_table(table.iloc[picked], "parking", view.version)
+        assert coded.compact(picked, "parking", view.version) == expected
