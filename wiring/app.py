@@ -42,6 +42,7 @@ FEATURES = (
     "layouts.routes.about",
     "layouts.routes.kiosks",
     "layouts.routes.mapdata",
+    "layouts.routes.mapclusters",
     "layouts.pages.notices",
     "layouts.pages.decisions",
 )

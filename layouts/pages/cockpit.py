@@ -28,7 +28,7 @@ from layouts.components import twin_panels as twin
 from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kpi_card import kpi_strip
-from layouts.components.map import LAYER_ID, SOURCE_ID, city_map, legend
+from layouts.components.map import LAYER_ID, MAP_ID, SOURCE_ID, city_map, legend
 from layouts.components.shell import nav_links
 from layouts.components.trend import cursor_shapes, trend_figure
 from layouts.routes.access import current_viewer, viewer_role
@@ -46,7 +46,6 @@ __all__ = [
     "trend_panel",
 ]
 
-MAP_ID = "cc-map"
 Gettext = Callable[[str], str]
 
 
