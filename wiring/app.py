@@ -87,7 +87,6 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     # the file behind it (one open file per request, a leak under load).
     server.config["COMPRESS_STREAMS"] = False
     flask_compress.Compress(server)
-    limits.install(app)
 
     city, journal = runtime.city, runtime.journal
     register_pages(runtime)
@@ -100,6 +99,9 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
         warm = importlib.import_module(name).register(app, city, journal)
         if warm is not None:
             warm_hooks.append(warm)
+    # After the security guard: a cross-site request is refused as such before its body
+    # is read or judged.
+    limits.install(app)
     # New data versions are prepared (views, layer files) before browsers ask for them.
     runtime.warm_hooks.extend(warm_hooks)
     if warm_hooks:

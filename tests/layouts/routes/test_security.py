@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from dash import Dash
+from dash import Dash, Input, Output
 from dash.testing.composite import DashComposite
 
 from layouts.routes.security import ERROR_MESSAGE, content_security_policy
@@ -32,6 +32,10 @@ def app(app_server: AppServers, runtime: Runtime) -> Dash:
     @app.server.route("/test-broken")
     def broken() -> str:
         raise RuntimeError(f"broken route in {__file__}")
+
+    @app.callback(Output("cc-test-broken", "children"), Input("cc-test-poke", "n_clicks"))
+    def broken_callback(_clicks: int | None) -> str:
+        raise AttributeError(f"broken callback in {__file__}")
 
     return app
 
@@ -135,14 +139,13 @@ def test_a_failing_route_shows_no_stack_trace(duo: DashComposite) -> None:
 
 
 def test_a_failing_callback_shows_no_stack_trace(duo: DashComposite) -> None:
-    """The map-click callback fed a malformed click fails inside; the browser learns
-    nothing of where or why."""
-    layer = {"type": "cc-layer", "layer": "traffic"}
+    """A callback that fails inside answers 500; the browser learns nothing of where or
+    why. A malformed input is refused before any callback runs, with as little."""
     body = {
-        "output": "cc-site.data",
-        "outputs": {"id": "cc-site", "property": "data"},
-        "inputs": [[{"id": layer, "property": "clickData", "value": "not a click"}]],
-        "changedPropIds": ['{"layer":"traffic","type":"cc-layer"}.clickData'],
+        "output": "cc-test-broken.children",
+        "outputs": {"id": "cc-test-broken", "property": "children"},
+        "inputs": [{"id": "cc-test-poke", "property": "n_clicks", "value": 1}],
+        "changedPropIds": ["cc-test-poke.n_clicks"],
         "state": [],
     }
     response = requests.post(duo.server_url + "/_dash-update-component", json=body, timeout=10)
@@ -150,6 +153,19 @@ def test_a_failing_callback_shows_no_stack_trace(duo: DashComposite) -> None:
     assert response.text == ERROR_MESSAGE
     for leak in ("Traceback", SECRET_PATH_HINT, "AttributeError", ".py"):
         assert leak not in response.text
+
+    layer = {"type": "cc-layer", "layer": "traffic"}
+    malformed = {
+        "output": "cc-site.data",
+        "outputs": {"id": "cc-site", "property": "data"},
+        "inputs": [[{"id": layer, "property": "clickData", "value": "not a click"}]],
+        "changedPropIds": ['{"layer":"traffic","type":"cc-layer"}.clickData'],
+        "state": [],
+    }
+    refused = requests.post(duo.server_url + "/_dash-update-component", json=malformed, timeout=10)
+    assert refused.status_code == 400
+    for leak in ("Traceback", SECRET_PATH_HINT, "AttributeError", ".py"):
+        assert leak not in refused.text
 
 
 def test_a_cross_site_callback_post_is_refused(duo: DashComposite) -> None:
