@@ -26,6 +26,7 @@ from pydantic import (
 
 from cockpit import domains as registry
 from cockpit.errors import ConfigError
+from cockpit.mapping import mapping_from_options
 from cockpit.model import DOMAINS, METRICS
 from cockpit.source import known_connectors
 
@@ -526,6 +527,7 @@ def _check_references(config: CityConfig) -> None:
 def _check_connectors(config: CityConfig) -> None:
     known = known_connectors()
     for source_id, source in config.sources.items():
+        mapping_from_options(source.options, config.file, f"sources.{source_id}.options")
         if source.connector not in known:
             raise ConfigError(
                 config.file,

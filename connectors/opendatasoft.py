@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cockpit.config import Domain
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages
+from cockpit.mapping import RecordMapping
 from cockpit.model import (
     METRICS,
     Snapshot,
@@ -70,6 +71,8 @@ _FIELD_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MIN_TIME: Final = pd.Timestamp("1970-01-01", tz="UTC")
 _MAX_TIME: Final = pd.Timestamp("2200-01-01", tz="UTC")
 _REJECTED_COLUMNS: Final = ("site_id", "metric", "reason")
+# Records API v1 keeps these beside a record's fields; they are read as fields.
+_V1_METADATA: Final = ("record_timestamp", "recordid")
 
 
 class _Strict(BaseModel):
@@ -116,11 +119,9 @@ class ValueMap(_Strict):
     map: dict[str, float] = {}
 
     @model_validator(mode="after")
-    def _unit_or_map(self) -> ValueMap:
+    def _field_name(self) -> ValueMap:
         if not _FIELD_NAME.match(self.field):
             raise ValueError(f"field = {self.field!r} is not a dataset field name")
-        if not self.unit and not self.map:
-            raise ValueError("give the field's unit (or a map of its categories)")
         return self
 
 
@@ -156,6 +157,8 @@ class OdsOptions(_Strict):
     # At most this many rows from one export (an export is one answer, held in memory).
     export_limit: int = Field(default=100_000, ge=1)
     timezone: str = ""  # for date-only fields; default: the city's
+    # Fields computed from each record (``cockpit.mapping``); the keys above may name them.
+    mapping: RecordMapping | None = None
 
     @model_validator(mode="after")
     def _known(self) -> OdsOptions:
@@ -163,14 +166,31 @@ class OdsOptions(_Strict):
         if unknown:
             raise ValueError(f"values names unknown metrics {unknown}; known: {list(METRICS)}")
         for metric_name, value in self.values.items():
-            if value.unit:
+            unit = self.unit_of(value)
+            if not unit and not value.map:
+                raise ValueError(
+                    f"values.{metric_name}: give the field's unit (or a map of its categories)"
+                )
+            if unit:
                 try:
-                    canonical_unit_factor(metric_name, value.unit)
+                    canonical_unit_factor(metric_name, unit)
                 except DataError as exc:
                     raise ValueError(f"values.{metric_name}.unit: {exc}") from None
         if self.api == "v2.1" and self.page_size > 100:
             raise ValueError("the Explore API v2.1 returns at most 100 records a page")
         return self
+
+    def unit_of(self, value: ValueMap) -> str:
+        """The unit of a value field: its own, else the one its mapping states."""
+        if value.unit or self.mapping is None:
+            return value.unit
+        return self.mapping.units().get(value.field, "")
+
+    def computed(self, name: str) -> bool:
+        """Whether ``name`` is not a dataset field the portal can filter or sort on: a
+        mapped field or Records API v1 record metadata."""
+        mapped = self.mapping is not None and name in self.mapping.fields
+        return mapped or (self.api == "v1" and name in _V1_METADATA)
 
     @classmethod
     def from_context(cls, context: SourceContext) -> OdsOptions:
@@ -203,6 +223,11 @@ def _empty_rejected() -> pd.DataFrame:
 
 def _rows(payload: Any, source: str) -> list[Any]:
     """The flat records of any of the answer shapes, as a list (items may be junk)."""
+    return [_flat(item) for item in _items(payload, source)]
+
+
+def _items(payload: Any, source: str) -> list[Any]:
+    """The items of any of the answer shapes as served, envelopes and all."""
     if isinstance(payload, dict):
         if isinstance(payload.get("results"), list):  # v2.1 records
             items = payload["results"]
@@ -216,7 +241,7 @@ def _rows(payload: Any, source: str) -> list[Any]:
         items = payload
     else:
         raise ParseError(source, f"expected a JSON object or array, got {type(payload).__name__}")
-    return [_flat(item) for item in items]
+    return list(items)
 
 
 def _flat(item: Any) -> Any:
@@ -229,6 +254,9 @@ def _flat(item: Any) -> Any:
     if isinstance(item.get("fields"), dict):
         flat = dict(item["fields"])
         flat.setdefault("geometry", item.get("geometry"))
+        for key in _V1_METADATA:
+            if key in item:
+                flat.setdefault(key, item[key])
         return flat
     return item
 
@@ -311,10 +339,21 @@ def _parse_times(values: pd.Series, hours: pd.Series | None, timezone: str) -> p
     return parsed.where((parsed >= _MIN_TIME) & (parsed <= _MAX_TIME))
 
 
-def _records_frame(payload: Any, source: str) -> tuple[pd.DataFrame, int]:
-    """(records as a frame, count of items that were not JSON objects)."""
-    rows = _rows(payload, source)
+def _records_frame(
+    payload: Any, source: str, mapping: RecordMapping | None = None, timezone: str = "UTC"
+) -> tuple[pd.DataFrame, int]:
+    """(records as a frame, count of items that were not JSON objects); with a
+    ``mapping``, each record carries its mapped fields (``$.`` paths read the item as
+    served)."""
+    items = _items(payload, source)
+    rows = [_flat(item) for item in items]
     records = [r for r in rows if isinstance(r, dict)]
+    if mapping is not None:
+        records = [
+            mapping.apply(_flat(item), item, timezone).values
+            for item in items
+            if isinstance(_flat(item), dict)
+        ]
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     frame.columns = [str(c) for c in frame.columns]
     return frame, len(rows) - len(records)
@@ -411,7 +450,7 @@ def parse_records(
     every record (a drifted schema).
     """
     tz = options.timezone or timezone
-    frame, junk = _records_frame(payload, source)
+    frame, junk = _records_frame(payload, source, options.mapping, tz)
     f = options.fields
     needed = [f.id, f.time, f.hour, f.position, f.lat, f.lon]
     needed += [v.field for v in options.values.values()]
@@ -465,7 +504,7 @@ def parse_records(
             keep = ~no_id & ~unmapped
         else:
             value = raw.map(_as_float).astype("float64")
-            value = value * canonical_unit_factor(metric_name, spec.unit)
+            value = value * canonical_unit_factor(metric_name, options.unit_of(spec))
             keep = ~no_id
         parts.append(
             pd.DataFrame(
@@ -643,12 +682,18 @@ class OpenDataSoftConnector(Connector):
 
     def _time_order(self) -> list[tuple[str, bool]]:
         f = self.options.fields
-        return [(name, True) for name in (f.time, f.hour) if name]
+        names = [name for name in (f.time, f.hour) if name]
+        if any(self.options.computed(n) for n in names):
+            return []  # the portal cannot sort on it; the rows are sorted here
+        return [(name, True) for name in names]
 
     def _time_filter(self, start: datetime | None, end: datetime | None) -> str:
-        """An ODSQL (or v1 ``q``) filter on the time field for [start, end)."""
+        """An ODSQL (or v1 ``q``) filter on the time field for [start, end); none for a
+        time the portal does not know as a field (it is filtered here)."""
         f = self.options.fields
         if not f.time or (start is None and end is None):
+            return ""
+        if self.options.computed(f.time) or (f.hour and self.options.computed(f.hour)):
             return ""
         v1 = self.options.api == "v1"
         clauses: list[str] = []
@@ -673,6 +718,10 @@ class OpenDataSoftConnector(Connector):
     def _read_records(self, start: datetime | None, end: datetime | None) -> ParsedRecords:
         o = self.options
         select = [*o.fields.selected(), *(v.field for v in o.values.values()), *o.attributes]
+        if o.mapping is not None:
+            select = ["*"]  # mapped fields read fields the mapping names by path or expression
+        elif o.api == "v1":
+            select = [name for name in select if name not in _V1_METADATA]
         where = _and(o.where, self._time_filter(start, end))
         params = self._query(o.dataset, select, where, self._time_order())
         parts = [
