@@ -46,7 +46,14 @@ from cockpit.config import Domain
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages, UpstreamStatusError
 from cockpit.mapping import RecordMapping
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
-from cockpit.source import Connector, SourceContext, native_id_text, redact_url
+from cockpit.source import (
+    Connector,
+    Explanation,
+    SourceContext,
+    explain_rows,
+    native_id_text,
+    redact_url,
+)
 from connectors.http import HttpClient, HttpLimits
 from connectors.units import canonical_unit_factor
 
@@ -579,6 +586,26 @@ class CkanConnector(Connector):
             self.source_id,
             self.context.timezone,
         )
+
+    def explain(self, limit: int = 5) -> list[Explanation]:
+        """The first ``limit`` rows of the resource (newest first), as served, as mapped
+        and why each was kept or dropped. Raises ``ConnectorError``."""
+        o = self.options
+        needed = [*o.site_fields(), *o.observation_fields()]
+        page = next(self._pages(self._newest_first(), list(dict.fromkeys(needed))), None)
+        out = []
+        tz = o.timezone or self.context.timezone
+        for record in (page.records if page else [])[:limit]:
+            mapped, problems = None, []
+            row = dict(record)
+            if o.mapping is not None:
+                result = o.mapping.apply(record, record, tz)
+                mapped = row = result.values
+                problems = [f"mapping {k}: {v}" for k, v in result.problems.items()]
+            sites = sites_from_records([row], o, self.source_id, self.context.config.access)
+            observations = observations_from_records([row], o, self.source_id, tz)
+            out.append(explain_rows(record, mapped, sites, observations, self.context, problems))
+        return out
 
     def read_latest(self, sites: pd.DataFrame) -> pd.DataFrame:
         """The newest row per site and metric, reading the resource newest first.

@@ -63,7 +63,7 @@ from cockpit.model import (
     observations_frame,
     sites_frame,
 )
-from cockpit.source import Connector, SourceContext
+from cockpit.source import Connector, SourceContext, rejection_examples
 from connectors.http import HttpClient, HttpLimits
 from connectors.units import canonical_unit_factor, normalise_unit
 
@@ -1003,6 +1003,7 @@ class _NgsiConnector(Connector):
         if not refused.empty:
             snap.rejected += len(refused)
             counts = refused["reason"].value_counts()
+            snap.examples.update(rejection_examples("row", refused, "reading(s)"))
             snap.notes.extend(f"rejected {n} reading(s): {reason}" for reason, n in counts.items())
         return snap
 

@@ -47,7 +47,14 @@ from cockpit.model import (
     observations_frame,
     sites_frame,
 )
-from cockpit.source import Connector, SourceContext, native_id_text
+from cockpit.source import (
+    Connector,
+    Explanation,
+    SourceContext,
+    explain_rows,
+    native_id_text,
+    rejection_examples,
+)
 from connectors.http import HttpClient, HttpLimits
 from connectors.units import canonical_unit_factor
 
@@ -799,6 +806,40 @@ class OpenDataSoftConnector(Connector):
         obs = obs[keep].drop_duplicates(["site_id", "metric", "time"], keep="first")
         return obs.sort_values(["site_id", "metric", "time"]).reset_index(drop=True)
 
+    def explain(self, limit: int = 5) -> list[Explanation]:
+        """The first ``limit`` records of the latest query, as served, as mapped and why
+        each was kept or dropped. Raises ``ConnectorError``."""
+        o = self.options
+        hours = o.latest_hours
+        start = datetime.now(UTC) - timedelta(hours=hours) if hours else None
+        select = [*o.fields.selected(), *(v.field for v in o.values.values()), *o.attributes]
+        if o.mapping is not None:
+            select = ["*"]
+        elif o.api == "v1":
+            select = [name for name in select if name not in _V1_METADATA]
+        params = self._query(o.dataset, select, _and(o.where, self._time_filter(start, None)), [])
+        payload, _ = self.http.get_json(
+            self._records_url(o.dataset), {**params, **self._paging(0, min(limit, o.page_size))}
+        )
+        out = []
+        for item in _items(payload, self.source_id)[:limit]:
+            flat = _flat(item)
+            mapped, problems = None, []
+            if o.mapping is not None and isinstance(flat, dict):
+                result = o.mapping.apply(flat, item, o.timezone or self.timezone)
+                mapped = result.values
+                problems = [f"mapping {k}: {v}" for k, v in result.problems.items()]
+            parsed = parse_records(
+                [item], self.source_id, o, self.timezone, self.context.config.access
+            )
+            problems += [str(r) for r in parsed.rejected["reason"].unique()]
+            out.append(
+                explain_rows(
+                    item, mapped, parsed.sites, parsed.observations, self.context, problems
+                )
+            )
+        return out
+
     def snapshot(self, now: datetime | None = None) -> Snapshot:
         """``Connector.snapshot``, also counting rows refused while parsing."""
         self._rejected = []
@@ -808,6 +849,7 @@ class OpenDataSoftConnector(Connector):
         if not refused.empty:
             snap.rejected += len(refused)
             counts = refused["reason"].value_counts()
+            snap.examples.update(rejection_examples("row", refused, "row(s)"))
             snap.notes.extend(f"rejected {n} row(s): {reason}" for reason, n in counts.items())
         return snap
 
