@@ -256,18 +256,23 @@ class NgsiOptions(BaseModel):
     # An attribute naming the site when entities are one per observation (e.g. refDevice).
     site_attribute: str = ""
 
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, value: list[str], info: Any) -> list[str]:
+        known = [*ENTITY_TYPES, *info.data.get("entity_types", {})]
+        unknown = [t for t in value if t not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown entity types {unknown}; known: {known}; map another type under "
+                "options.entity_types.<Type> (domain, kind, values)"
+            )
+        return value
+
     @model_validator(mode="after")
-    def _known_types(self) -> NgsiOptions:
+    def _default_types(self) -> NgsiOptions:
         if not self.types:
             default = list(self.entity_types) or list(ENTITY_TYPES)
             object.__setattr__(self, "types", default)
-        known = [*ENTITY_TYPES, *self.entity_types]
-        unknown = [t for t in self.types if t not in known]
-        if unknown:
-            raise ValueError(
-                f"unknown entity types {unknown}; known: {known} — map another type under "
-                "options.entity_types.<Type> (domain, kind, values)"
-            )
         return self
 
     def readable(self, etype: str) -> bool:
