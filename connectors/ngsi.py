@@ -213,6 +213,10 @@ class EntityTypeMap(BaseModel):
     kind: str = "sensor"
     values: dict[str, EntityValue] = Field(min_length=1)
     mapping: RecordMapping | None = None
+    # The attribute holding the observation time when values carry none of their own
+    # (e.g. BikeHireDockingStation's observationDate); default: observationDateTime or
+    # dateModified.
+    time: str = ""
 
 
 class NgsiOptions(BaseModel):
@@ -565,12 +569,11 @@ def parse_entities(
             native = _text(attrs[opts.site_attribute].value) or eid
         site_id = f"{source}:{native}"
         start, period_s = _period(attrs)
+        time_keys = ("observationDateTime", "dateModified")
+        if custom is not None and custom.time:
+            time_keys = (custom.time, *time_keys)
         fallback = next(
-            (
-                _text(attrs[k].value)
-                for k in ("observationDateTime", "dateModified")
-                if k in attrs and _text(attrs[k].value)
-            ),
+            (_text(attrs[k].value) for k in time_keys if k in attrs and _text(attrs[k].value)),
             None,
         )
         item_type = _text(attrs["itemType"].value) if "itemType" in attrs else None
