@@ -274,6 +274,8 @@ domain = "parking"
 title = "Parking"
 sources = ["parking"]
 metric = "occupancy"
+thresholds = [85]
+labels = ["free", "full"]
 """
 
 
