@@ -746,7 +746,7 @@ def test_explain_follows_records_through_the_mapping(httpserver: HTTPServer) -> 
 
 def test_a_unit_is_required_from_the_value_or_its_mapping() -> None:
     options = {**PARKING, "values": {"occupancy": {"field": "percent"}}}
-    with pytest.raises(ConfigError, match="values.occupancy: give the field's unit"):
+    with pytest.raises(ConfigError, match=r"values\.occupancy: give the field's unit"):
         make(None, options)
     options["mapping"] = {"fields": {"percent": {"expr": "1 * 2", "unit": "%"}}}
     assert make(None, options).options.unit_of(ValueMap(field="percent")) == "%"
