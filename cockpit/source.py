@@ -155,6 +155,9 @@ class Explanation:
 
 
 def _plain(value: Any) -> Any:
+    """A frame cell as plain JSON-friendly data: times as ISO text, gaps as None."""
+    if value is pd.NaT or value is pd.NA:
+        return None
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
