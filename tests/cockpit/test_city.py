@@ -199,3 +199,47 @@ def test_public_never_gets_internal_sources(city: City) -> None:
 def test_shared_cache_is_the_store_every_process_shares(runtime: Runtime, city: City) -> None:
     city.shared_cache().set("facade-test", "seen")
     assert runtime.store.cache.get("facade-test") == "seen"
+
+
+# -- per-stream freshness ------------------------------------------------------------
+
+
+def test_a_dead_stream_leaves_kpis_and_is_named_in_sensor_health(
+    runtime: Runtime, city: City
+) -> None:
+    from cockpit.twin import kpi
+
+    original = runtime.store.snapshot("air")
+    assert original is not None
+    before = city.view("public")
+    obs = original.observations.copy()
+    row = obs.index[obs["metric"] == "pm25"][0]
+    site_id, limit = obs.at[row, "site_id"], runtime.config.sources["air"].stale_after_seconds
+    # One stream's newest value is two years old (and would colour the whole air index).
+    obs.at[row, "time"] = pd.Timestamp(before.generated) - pd.Timedelta(days=730)
+    obs.at[row, "value"] = 900.0
+    try:
+        runtime.store.put_snapshot(replace(original, observations=obs))
+        view = city.view("public")
+
+        stale = view.stale_streams
+        assert list(zip(stale["site_id"], stale["metric"], strict=True)) == [(site_id, "pm25")]
+        assert stale["limit_s"].tolist() == [limit]
+        assert not ((view.fresh["site_id"] == site_id) & (view.fresh["metric"] == "pm25")).any()
+        # still on the map with its time: a person sees how old it is
+        assert ((view.latest["site_id"] == site_id) & (view.latest["metric"] == "pm25")).any()
+        air_ids = view.sites.loc[view.sites["domain"] == "air", "id"]
+        fresh_air = view.fresh[view.fresh["site_id"].isin(air_ids)]
+        [air_kpi] = [k for k in view.kpis if k.key == "air"]
+        assert air_kpi.value == kpi.air_quality(fresh_air, view.sites).value
+        without = before.latest[
+            ~((before.latest["site_id"] == site_id) & (before.latest["metric"] == "pm25"))
+            & before.latest["site_id"].isin(air_ids)
+        ]
+        assert air_kpi.value == kpi.air_quality(without, before.sites).value
+
+        [flagged] = [h for h in city.sensor_health("public") if h.site_id == site_id]
+        assert "stale_stream" in flagged.problems
+        assert "pm25 last reading" in flagged.detail
+    finally:
+        runtime.store.put_snapshot(replace(original))
