@@ -86,7 +86,7 @@ class CityView:
     # Counts of people below this are shown as "< k" (config privacy.min_group_size).
     min_group_size: int = 0
     # Rows of ``latest`` whose stream's newest observation is older than its source's
-    # stale limit (with ``limit_s``): left out of KPIs and alerts, named in sensor health.
+    # stream limit (with ``limit_s``): left out of KPIs and alerts, named in sensor health.
     stale_streams: pd.DataFrame = field(default_factory=empty_observations)
     # Per-view cache of ``layer_table`` results (a view never changes once built).
     _tables: dict[tuple[str, str], pd.DataFrame] = field(
@@ -382,7 +382,11 @@ class City:
         }
         view = CityView(version, role, self.clock(), site_frame, obs, infos, [], layers)
         view.min_group_size = self.config.privacy.min_group_size
-        limits = {s: cfg.stale_after_seconds for s, cfg in self.config.sources.items()}
+        limits = {
+            s: cfg.stream_stale_after_seconds
+            for s, cfg in self.config.sources.items()
+            if cfg.stream_stale_after_seconds is not None
+        }
         _, view.stale_streams = freshness.split_stale_streams(
             obs, site_frame, limits, view.generated
         )

@@ -137,6 +137,11 @@ class SourceConfig(_Strict):
     access: Access = "public"
     refresh_seconds: float = Field(default=60, ge=1)
     stale_after_seconds: float = Field(default=600, ge=1)
+    # A stream (a site's metric) whose newest observation is older than this leaves the
+    # KPIs and alerts and is named in sensor health (None: streams are not judged one by
+    # one; sources whose values are states held until they change, such as parking
+    # bays, leave it unset).
+    stream_stale_after_seconds: float | None = Field(default=None, ge=1)
     # Hours of the source's own history read at first start, so trends are not empty.
     backfill_hours: float = Field(default=24, ge=0)
     # Days this source's observations are kept; shorter than storage.history_days for

@@ -213,8 +213,9 @@ def test_a_dead_stream_leaves_kpis_and_is_named_in_sensor_health(
     assert original is not None
     before = city.view("public")
     obs = original.observations.copy()
-    row = obs.index[obs["metric"] == "pm25"][0]
-    site_id, limit = obs.at[row, "site_id"], runtime.config.sources["air"].stale_after_seconds
+    row = obs.index[obs["metric"] == "pm10"][0]
+    site_id, limit = obs.at[row, "site_id"], 7200.0
+    runtime.config.sources["air"].stream_stale_after_seconds = limit
     # One stream's newest value is two years old (and would colour the whole air index).
     obs.at[row, "time"] = pd.Timestamp(before.generated) - pd.Timedelta(days=730)
     obs.at[row, "value"] = 900.0
@@ -223,23 +224,24 @@ def test_a_dead_stream_leaves_kpis_and_is_named_in_sensor_health(
         view = city.view("public")
 
         stale = view.stale_streams
-        assert list(zip(stale["site_id"], stale["metric"], strict=True)) == [(site_id, "pm25")]
+        assert list(zip(stale["site_id"], stale["metric"], strict=True)) == [(site_id, "pm10")]
         assert stale["limit_s"].tolist() == [limit]
-        assert not ((view.fresh["site_id"] == site_id) & (view.fresh["metric"] == "pm25")).any()
+        assert not ((view.fresh["site_id"] == site_id) & (view.fresh["metric"] == "pm10")).any()
         # still on the map with its time: a person sees how old it is
-        assert ((view.latest["site_id"] == site_id) & (view.latest["metric"] == "pm25")).any()
+        assert ((view.latest["site_id"] == site_id) & (view.latest["metric"] == "pm10")).any()
         air_ids = view.sites.loc[view.sites["domain"] == "air", "id"]
         fresh_air = view.fresh[view.fresh["site_id"].isin(air_ids)]
         [air_kpi] = [k for k in view.kpis if k.key == "air"]
         assert air_kpi.value == kpi.air_quality(fresh_air, view.sites).value
         without = before.latest[
-            ~((before.latest["site_id"] == site_id) & (before.latest["metric"] == "pm25"))
+            ~((before.latest["site_id"] == site_id) & (before.latest["metric"] == "pm10"))
             & before.latest["site_id"].isin(air_ids)
         ]
         assert air_kpi.value == kpi.air_quality(without, before.sites).value
 
         [flagged] = [h for h in city.sensor_health("public") if h.site_id == site_id]
         assert "stale_stream" in flagged.problems
-        assert "pm25 last reading" in flagged.detail
+        assert "pm10 last reading" in flagged.detail
     finally:
+        runtime.config.sources["air"].stream_stale_after_seconds = None
         runtime.store.put_snapshot(replace(original))
