@@ -241,9 +241,10 @@ class TimeSpec(_Strict):
         if self.hour is not None and moment.tzinfo is None:
             moment = moment.replace(hour=self.hour, minute=0, second=0, microsecond=0)
         if moment.tzinfo is None:
-            moment = _localise(moment, zone)
-            if moment is None:
+            local = _localise(moment, zone)
+            if local is None:
                 return None
+            moment = local
         moment = moment.astimezone(UTC)
         return moment if _MIN_TIME <= moment <= _MAX_TIME else None
 

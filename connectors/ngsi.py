@@ -569,7 +569,7 @@ def parse_entities(
             native = _text(attrs[opts.site_attribute].value) or eid
         site_id = f"{source}:{native}"
         start, period_s = _period(attrs)
-        time_keys = ("observationDateTime", "dateModified")
+        time_keys: tuple[str, ...] = ("observationDateTime", "dateModified")
         if custom is not None and custom.time:
             time_keys = (custom.time, *time_keys)
         fallback = next(

@@ -389,7 +389,7 @@ def check_config(
             known = ", ".join(config.sources)
             return _invalid(config.file, "--explain", f"no source {explain!r} (have: {known})", out)
         return _explain(config, explain, records, out)
-    connectors = {}
+    connectors: dict[str, Any] = {}
     for source_id in config.sources:
         connector = _build(config, source_id, out)
         if isinstance(connector, int):
