@@ -244,3 +244,64 @@ def test_main_passes_explain_and_records(
     out = capsys.readouterr().out
     assert code == 0
     assert out.count("record ") == 1 and "KEPT" in out
+
+
+STA_CITY = """
+[city]
+name = "Test city"
+timezone = "Europe/Berlin"
+bbox = [9.72, 53.38, 10.34, 53.75]
+
+[map]
+center = [53.55, 9.99]
+zoom = 12
+
+[sources.air]
+connector = "sensorthings"
+name = "Sensors"
+publisher = "City"
+licence = "CC BY 4.0"
+url = "{url}"
+
+[sources.air.options]
+domain = "air"
+streams = [{{ observed_property = "^PM10", metric = "pm10" }}]
+connect_timeout_s = 2
+read_timeout_s = 5
+retries = 0
+
+[layers.air]
+domain = "air"
+title = "Air"
+sources = ["air"]
+metric = "pm10"
+thresholds = [20]
+labels = ["good", "poor"]
+"""
+
+
+def test_a_sensorthings_server_giving_no_site_exits_1(
+    httpserver: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The specification's Thing, served without $expand; its one Datastream measures
+    # the temperature of an oven, which no rule of this source asks for.
+    spec = ROOT / "tests" / "fixtures" / "sensorthings" / "ogc-sta-1.1-spec"
+    thing = json.loads((spec / "thing_entity.json").read_text(encoding="utf-8"))
+    datastream = json.loads((spec / "datastream_entity.json").read_text(encoding="utf-8"))
+    answers = {
+        "/v1.1/Things": {"value": [thing]},
+        "/v1.1/Things(1)/Datastreams": {"value": [datastream]},
+        "/v1.1/Things(1)/Locations": {"value": []},
+        "/v1.1/Datastreams(1)/ObservedProperty": {"name": "Temperature"},
+    }
+    for path, body in answers.items():
+        httpserver.expect_request(path).respond_with_json(body)
+    path = tmp_path / "city.toml"
+    path.write_text(STA_CITY.format(url=httpserver.url_for("/v1.1")), encoding="utf-8")
+
+    code, out = run(capsys, str(path))
+
+    assert code == 1
+    assert "air: no sites; newest observation None; 0 rows rejected" in out
+    assert "air: FAILED no usable site" in out
+    assert "nothing in it could be read" in out
