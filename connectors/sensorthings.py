@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cockpit.config import Domain
 from cockpit.errors import ConfigError, ConnectorError, DataError, ParseError, TooManyPages
+from cockpit.mapping import RecordMapping
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import Connector, SourceContext, native_id_text, redact_url
 from connectors.http import HttpClient, HttpLimits
@@ -187,6 +188,10 @@ class SensorThingsOptions(BaseModel):
     # the newest Observations are read through each entity's navigation links. Servers
     # that ignore $expand are followed the same way without saying so.
     expand: bool = True
+    # Applied to each Observation (``cockpit.mapping``): a mapped ``result`` or
+    # ``phenomenonTime`` replaces the served one (e.g. a status text mapped to a number,
+    # or the time taken from ``resultTime``).
+    mapping: RecordMapping | None = None
     window_page_size: int = Field(default=1000, ge=1, le=100_000)
     ids_per_request: int = Field(default=50, ge=1, le=500)
     api_key_header: str = "X-API-Key"
@@ -904,11 +909,13 @@ class SensorThingsConnector(Connector):
         if not streams:
             return empty_observations()
         expand = f"Observations($select={_OBSERVATION_SELECT};$orderby=phenomenonTime desc;$top=1)"
+        if self.options.mapping is not None:
+            expand = "Observations($orderby=phenomenonTime desc;$top=1)"
         found: list[Any] = []
         chunk = self.options.ids_per_request
         items = list(streams.values())
         if not self.options.expand:
-            return latest_from_datastreams(self._newest_each(items), streams)
+            return latest_from_datastreams(self._mapped(self._newest_each(items)), streams)
         for i in range(0, len(items), chunk):
             part = items[i : i + chunk]
             params = {
@@ -925,7 +932,25 @@ class SensorThingsConnector(Connector):
             if isinstance(d, dict) and not isinstance(d.get("Observations"), list)
         }
         missing = [s for key, s in streams.items() if key in bare]
-        return latest_from_datastreams([*found, *self._newest_each(missing)], streams)
+        return latest_from_datastreams(self._mapped([*found, *self._newest_each(missing)]), streams)
+
+    def _map_observations(self, observations: list[Any]) -> list[Any]:
+        """Observations with the source's mapping applied (as served without one)."""
+        mapping = self.options.mapping
+        if mapping is None:
+            return observations
+        tz = self.context.timezone
+        return [mapping.apply(o, o, tz).values if isinstance(o, dict) else o for o in observations]
+
+    def _mapped(self, datastreams: list[Any]) -> list[Any]:
+        if self.options.mapping is None:
+            return datastreams
+        out = []
+        for d in datastreams:
+            if isinstance(d, dict) and isinstance(d.get("Observations"), list):
+                d = {**d, "Observations": self._map_observations(d["Observations"])}
+            out.append(d)
+        return out
 
     def _newest_each(self, streams: Sequence[Stream]) -> list[dict[str, Any]]:
         """Datastreams with their newest Observation, one request per Datastream."""
@@ -957,9 +982,12 @@ class SensorThingsConnector(Connector):
                 "$top": self.options.window_page_size,
                 "$select": _OBSERVATION_SELECT,
             }
+            if self.options.mapping is not None:
+                params.pop("$select")  # the mapping may read any member
             path = quote(f"Datastreams({_literal(stream.datastream)})/Observations", safe="()/'")
             pages = self._pages(f"{self.base_url}/{path}", params)
-            frame = observations_from_entities(list(chain.from_iterable(pages)), stream)
+            entities = self._map_observations(list(chain.from_iterable(pages)))
+            frame = observations_from_entities(entities, stream)
             frame = frame[(frame["time"] >= lo) & (frame["time"] < hi)]
             if not frame.empty:
                 frames.append(frame)

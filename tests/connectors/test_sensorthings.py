@@ -1003,3 +1003,33 @@ def test_plural_observed_properties_and_unit_shapes_match() -> None:
     streams = {s["id"]: s for s in sites.iloc[0]["attributes"]["datastreams"]}
     assert (streams[7]["unit"], streams[7]["factor"]) == ("km/h", 1.0)
     assert (streams[8]["unit"], streams[8]["factor"]) == ("m/s", pytest.approx(3.6))
+
+
+def test_a_mapping_rewrites_each_observation(httpserver: HTTPServer) -> None:
+    datastream = {
+        **load("ogc-sta-1.1-spec/datastream_entity.json"),
+        "unitOfMeasurement": {"unit": "ug/m3"},
+    }
+    serve_links_only(httpserver, datastream)
+    mapping = {
+        "fields": {
+            "result": {"expr": "result - 1000"},
+            "phenomenonTime": {"path": "resultTime", "time": "iso"},
+        }
+    }
+    conn = make_connector(
+        httpserver.url_for("/v1.1"),
+        {
+            "domain": "air",
+            "streams": [{"observed_property": "^DewPoint", "metric": "pm10"}],
+            "expand": False,
+            "mapping": mapping,
+        },
+    )
+
+    snap = conn.snapshot()
+
+    [row] = snap.observations.to_dict("records")
+    assert row["value"] == pytest.approx(9.86)
+    assert row["time"] == pd.Timestamp("2023-03-28T10:30:00Z")
+    conn.close()
