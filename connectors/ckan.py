@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cockpit.config import Domain
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages, UpstreamStatusError
@@ -55,6 +55,16 @@ from cockpit.source import (
     redact_url,
 )
 from connectors.http import HttpClient, HttpLimits
+from connectors.options import MetricName, source_options
+from connectors.parsing import (
+    HAS_OFFSET,
+    as_float,
+    as_floats,
+    local_to_utc,
+    nanosecond_times,
+    utc,
+    whole_hours,
+)
 from connectors.units import canonical_unit_factor
 
 __all__ = [
@@ -76,10 +86,7 @@ _CKAN_ERRORS: Final = {
     "Not Found Error": 404,
     "Validation Error": 409,
 }
-_OFFSET: Final = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
 _IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NS_MIN: Final = pd.Timestamp.min.tz_localize("UTC")
-_NS_MAX: Final = pd.Timestamp.max.tz_localize("UTC")
 
 
 class ValueField(BaseModel):
@@ -88,15 +95,8 @@ class ValueField(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    metric: str
+    metric: MetricName
     unit: str = ""
-
-    @field_validator("metric")
-    @classmethod
-    def _known_metric(cls, value: str) -> str:
-        if value not in METRICS:
-            raise ValueError(f"unknown metric {value!r}; expected one of {list(METRICS)}")
-        return value
 
 
 class CkanOptions(BaseModel):
@@ -278,21 +278,6 @@ def require_fields(
         )
 
 
-def _number(value: Any) -> float:
-    kind = type(value)
-    try:
-        if kind is float or kind is int or kind is str:
-            # Text columns of numbers are common in DataStore tables.
-            return float(value)
-    except (ValueError, OverflowError):
-        pass
-    return math.nan
-
-
-def _numbers(values: list[Any]) -> np.ndarray:
-    return np.fromiter(map(_number, values), dtype=np.float64, count=len(values))
-
-
 def _coordinates(record: Mapping[str, Any], options: CkanOptions) -> tuple[float, float]:
     if options.location is not None:
         return options.location
@@ -300,11 +285,11 @@ def _coordinates(record: Mapping[str, Any], options: CkanOptions) -> tuple[float
         value = record.get(options.location_field)
         if isinstance(value, str) and value.count(",") == 1:
             lat, lon = value.split(",")
-            return _number(lat.strip()), _number(lon.strip())
+            return as_float(lat.strip()), as_float(lon.strip())
         if isinstance(value, dict):
-            return _number(value.get("lat")), _number(value.get("lon"))
+            return as_float(value.get("lat")), as_float(value.get("lon"))
         return math.nan, math.nan
-    return _number(record.get(options.lat_field or "")), _number(
+    return as_float(record.get(options.lat_field or "")), as_float(
         record.get(options.lon_field or "")
     )
 
@@ -340,13 +325,7 @@ def sites_from_records(
     return sites_frame(list(seen.values())) if seen else empty_sites()
 
 
-def _guard(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """``index`` in UTC nanoseconds; times that do not fit (e.g. year 0001) become NaT."""
-    inside = (index >= _NS_MIN) & (index <= _NS_MAX)
-    return pd.DatetimeIndex(index.where(inside)).as_unit("ns")
-
-
-def _parse_times(
+def _row_times(
     texts: list[Any], hours: list[Any] | None, options: CkanOptions, zone: str
 ) -> pd.DatetimeIndex:
     """UTC times of the rows: ISO 8601 (or ``time_format``) text, plus an hour column.
@@ -359,7 +338,9 @@ def _parse_times(
     if options.time_format and "%z" in options.time_format:
         aware = np.array([s is not None for s in strings], dtype=bool)
     else:
-        aware = np.array([s is not None and bool(_OFFSET.search(s)) for s in strings], dtype=bool)
+        aware = np.array(
+            [s is not None and bool(HAS_OFFSET.search(s)) for s in strings], dtype=bool
+        )
     try:
         naive = [None if a else s for s, a in zip(strings, aware, strict=True)]
         boxed = pd.Index(naive, dtype=object)
@@ -367,13 +348,10 @@ def _parse_times(
         if local.tz is not None:
             local = local.tz_localize(None)
         if hours is not None:
-            numbers = _numbers(hours)
-            whole = (numbers >= 0) & (numbers <= 23) & (numbers == np.floor(numbers))
-            local = local + pd.to_timedelta(np.where(whole, numbers, np.nan), unit="h")
-        local = local.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-        local = _guard(local.tz_convert("UTC"))
+            local = local + pd.to_timedelta(whole_hours(as_floats(hours)), unit="h")
+        local = nanosecond_times(local_to_utc(local, zone))
         offset = [s if a else None for s, a in zip(strings, aware, strict=True)]
-        utc = _guard(
+        aware_utc = nanosecond_times(
             pd.DatetimeIndex(
                 pd.to_datetime(
                     pd.Index(offset, dtype=object), format=fmt, errors="coerce", utc=True
@@ -384,7 +362,7 @@ def _parse_times(
         # Last resort for values pandas cannot even coerce: the rows get no time and are
         # rejected with that reason.
         return pd.DatetimeIndex([pd.NaT] * len(texts), tz="UTC").as_unit("ns")
-    return local.where(~aware, utc)
+    return local.where(~aware, aware_utc)
 
 
 def _factor(field: str, value: ValueField, unit: str, source: str) -> tuple[float, str]:
@@ -414,11 +392,11 @@ def observations_from_records(
         for r in records
     ]
     hours = [r.get(options.hour_field) for r in records] if options.hour_field else None
-    times = _parse_times([r.get(options.time_field) for r in records], hours, options, tz)
+    times = _row_times([r.get(options.time_field) for r in records], hours, options, tz)
     frames = []
     for field, value in options.values.items():
         factor, unit = _factor(field, value, options.unit_of(field), source)
-        raw = _numbers([r.get(field) for r in records])
+        raw = as_floats([r.get(field) for r in records])
         frames.append(
             pd.DataFrame(
                 {
@@ -461,20 +439,6 @@ def _sort_key(field: str) -> str:
     return field if _IDENTIFIER.match(field) else '"' + field.replace('"', '""') + '"'
 
 
-def _options(context: SourceContext) -> CkanOptions:
-    limits = HttpLimits.__dataclass_fields__
-    raw = {k: v for k, v in context.config.options.items() if k not in limits}
-    try:
-        return CkanOptions.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(options)"
-        reason = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(
-            "city config", f"sources.{context.source_id}.options.{key}", reason
-        ) from None
-
-
 class CkanConnector(Connector):
     """Reads one CKAN DataStore resource through ``datastore_search``.
 
@@ -486,7 +450,7 @@ class CkanConnector(Connector):
 
     def __init__(self, context: SourceContext) -> None:
         super().__init__(context)
-        self.options = _options(context)
+        self.options = source_options(CkanOptions, context)
         if not context.config.url:
             raise ConfigError(
                 "city config", f"sources.{context.source_id}.url", "the CKAN site URL is required"
@@ -640,7 +604,7 @@ class CkanConnector(Connector):
         and reading stops at the first page that reaches back before ``start``. Raises
         ``ConnectorError`` subclasses.
         """
-        lo, hi = _utc(start), _utc(end)
+        lo, hi = utc(start), utc(end)
         wanted = set(sites["id"].astype(str)) if not sites.empty else set()
         frames = []
         for page in self._pages(self._newest_first(), self.options.observation_fields()):
@@ -664,9 +628,3 @@ def _dkan2_sorts(sort: str) -> dict[str, str]:
         out[f"sorts[{i}][property]"] = name.strip('"')
         out[f"sorts[{i}][order]"] = order.lower() if order.lower() in ("asc", "desc") else "asc"
     return out
-
-
-def _utc(moment: datetime | pd.Timestamp) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    # The interface promises UTC; a naive time is read as UTC rather than refused.
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

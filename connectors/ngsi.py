@@ -45,7 +45,7 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cockpit.config import Domain
 from cockpit.domains import all_domains
@@ -65,8 +65,21 @@ from cockpit.model import (
     observations_frame,
     sites_frame,
 )
-from cockpit.source import Connector, SourceContext, rejection_examples
+from cockpit.source import Connector, SourceContext
 from connectors.http import HttpClient, HttpLimits
+from connectors.options import source_options
+from connectors.parsing import (
+    ISO_START,
+    PLATFORM_MAX,
+    PLATFORM_MIN,
+    Parsed,
+    RefusedRows,
+    as_float,
+    combine,
+    iso_utc,
+    rejected_frame,
+    utc,
+)
 from connectors.units import canonical_unit_factor, normalise_unit
 
 __all__ = [
@@ -116,11 +129,6 @@ EXTRA_UNIT_FACTORS: Final[dict[tuple[str, str], float]] = {
 _ITEM: Final = "*item*"  # placeholder metric: decided by the entity's itemType
 _STATUS: Final[dict[str, float]] = {"occupied": 1.0, "free": 0.0}
 _LINK_REL: Final = "http://www.w3.org/ns/json-ld#context"
-_HTTP_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
-_ISO_START: Final = re.compile(r"^\d{4}-\d{2}-\d{2}")
-# Outside these bounds a time is a platform error (and would overflow nanosecond frames).
-_MIN_TIME: Final = pd.Timestamp("1970-01-01", tz="UTC")
-_MAX_TIME: Final = pd.Timestamp("2200-01-01", tz="UTC")
 _REJECTED_COLUMNS: Final = ("site_id", "metric", "attr", "reason")
 
 
@@ -305,29 +313,11 @@ class NgsiOptions(BaseModel):
     @classmethod
     def from_context(cls, context: SourceContext) -> NgsiOptions:
         """The options of ``context``'s source; raises ``ConfigError`` naming the bad key."""
-        raw = {k: v for k, v in context.config.options.items() if k not in _HTTP_KEYS}
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in ("options", *first["loc"]))
-            raise ConfigError(f"[sources.{context.source_id}]", key, first["msg"]) from None
+        return source_options(cls, context)
 
 
-@dataclass(frozen=True)
-class ParsedFrames:
-    """What one answer gave: canonical sites and observations, and the rows refused.
-
-    ``rejected`` has columns site_id, metric, attr and reason.
-    """
-
-    sites: pd.DataFrame
-    observations: pd.DataFrame
-    rejected: pd.DataFrame
-
-
-def _empty_rejected() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype="object") for c in _REJECTED_COLUMNS})
+# What one answer gave; ``rejected`` has columns site_id, metric, attr and reason.
+ParsedFrames = Parsed
 
 
 def _reject(site_id: str, reason: str, attr: str = "", metric: str = "") -> dict[str, str]:
@@ -394,23 +384,13 @@ def _attribute(raw: Any) -> _Attr:
     return _Attr(_plain(raw), None, None)
 
 
-def _as_float(value: Any) -> float:
-    """A JSON number (or numeric text) as float; NaN for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return math.nan
-    try:
-        return float(value)
-    except (ValueError, OverflowError):
-        return math.nan
-
-
 def _pairs(coords: Any, out: list[tuple[float, float]], depth: int = 0) -> None:
     if depth > 6 or not isinstance(coords, list):
         return
     if len(coords) >= 2 and all(
         isinstance(c, int | float) and not isinstance(c, bool) for c in coords[:2]
     ):
-        lon, lat = _as_float(coords[0]), _as_float(coords[1])
+        lon, lat = as_float(coords[0]), as_float(coords[1])
         if math.isfinite(lon) and math.isfinite(lat):
             out.append((lon, lat))
         return
@@ -426,7 +406,7 @@ def _position(geo: Any) -> tuple[float, float]:
     if isinstance(geo, str):
         parts = geo.split(",")
         if len(parts) == 2:
-            return _as_float(parts[0].strip()), _as_float(parts[1].strip())
+            return as_float(parts[0].strip()), as_float(parts[1].strip())
         return math.nan, math.nan
     if not isinstance(geo, dict):
         return math.nan, math.nan
@@ -443,7 +423,7 @@ def _position(geo: Any) -> tuple[float, float]:
 
 def _timestamp(text: Any) -> pd.Timestamp | None:
     """An ISO 8601 text as a UTC timestamp (naive means UTC, as NGSI says), else None."""
-    if not isinstance(text, str) or not _ISO_START.match(text):
+    if not isinstance(text, str) or not ISO_START.match(text):
         return None
     try:
         stamp = pd.Timestamp(text)
@@ -451,17 +431,8 @@ def _timestamp(text: Any) -> pd.Timestamp | None:
         return None
     if stamp is pd.NaT:
         return None
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp if _MIN_TIME <= stamp <= _MAX_TIME else None
-
-
-def _parse_times(values: pd.Series) -> pd.Series:
-    """Vectorised ``_timestamp``: NaT for anything that is not an ISO 8601 time in range."""
-    ok = values.map(lambda v: isinstance(v, str) and _ISO_START.match(v) is not None)
-    text = values.where(ok, None).astype("object")
-    parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-    parsed = parsed.astype("datetime64[ns, UTC]") if len(parsed) else parsed
-    return parsed.where((parsed >= _MIN_TIME) & (parsed <= _MAX_TIME))
+    stamp = utc(stamp)
+    return stamp if PLATFORM_MIN <= stamp <= PLATFORM_MAX else None
 
 
 def _period(attrs: Mapping[str, _Attr]) -> tuple[str | None, float]:
@@ -505,6 +476,24 @@ def _entity_list(payload: Any, source: str, what: str) -> list[Any]:
     raise ParseError(source, f"expected a JSON array of {what}, got {type(payload).__name__}")
 
 
+def _known_entities(
+    payload: Any,
+    source: str,
+    what: str,
+    rejected: list[dict[str, str]],
+    options: NgsiOptions,
+) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """(compacted entity, id, type) of each entity of a type the cockpit reads, built in
+    or configured (the query may have asked for others); an entity that cannot be read is
+    refused in ``rejected``."""
+    for raw in _entity_list(payload, source, what):
+        head = _entity_head(raw)
+        if isinstance(head, str):
+            rejected.append(_reject("", head))
+        elif options.readable(head[2]):
+            yield head
+
+
 def _entity_head(raw: Any) -> tuple[dict[str, Any], str, str] | str:
     """(compacted entity, id, type) or the reason the entity cannot be read."""
     if not isinstance(raw, dict):
@@ -524,12 +513,12 @@ def _synthesised(etype: str, attrs: dict[str, _Attr]) -> None:
     if etype == "CrowdFlowObserved" and "peopleCount" not in attrs:
         towards, away = attrs.get("peopleCountTowards"), attrs.get("peopleCountAway")
         if towards is not None and away is not None:
-            total = _as_float(towards.value) + _as_float(away.value)
+            total = as_float(towards.value) + as_float(away.value)
             attrs["peopleCount"] = _Attr(total, towards.unit, towards.observed)
     if etype in ("OffStreetParking", "OnStreetParking") and "availableSpotNumber" not in attrs:
         spots, occupied = attrs.get("totalSpotNumber"), attrs.get("occupiedSpotNumber")
         if spots is not None and occupied is not None:
-            free = _as_float(spots.value) - _as_float(occupied.value)
+            free = as_float(spots.value) - as_float(occupied.value)
             attrs["availableSpotNumber"] = _Attr(free, None, occupied.observed)
 
 
@@ -550,20 +539,13 @@ def parse_entities(
     sites: list[dict[str, Any]] = []
     readings: list[dict[str, Any]] = []
     rejected: list[dict[str, str]] = []
-    for raw in _entity_list(payload, source, "entities"):
-        head = _entity_head(raw)
-        if isinstance(head, str):
-            rejected.append(_reject("", head))
-            continue
-        entity, eid, etype = head
-        if not opts.readable(etype):
-            continue  # a type the cockpit does not read; the query asked for others
+    for entity, eid, etype in _known_entities(payload, source, "entities", rejected, opts):
         attrs = {k: _attribute(v) for k, v in entity.items() if k not in ("id", "type", "@context")}
         custom = opts.entity_types.get(etype)
         if custom is None:
             _synthesised(etype, attrs)
         elif custom.mapping is not None:
-            _mapped_attributes(custom.mapping, attrs, raw)
+            _mapped_attributes(custom.mapping, attrs, entity)
         native = eid
         if opts.site_attribute and opts.site_attribute in attrs:
             native = _text(attrs[opts.site_attribute].value) or eid
@@ -579,7 +561,7 @@ def parse_entities(
         item_type = _text(attrs["itemType"].value) if "itemType" in attrs else None
         item_metric = opts.item_types.get(item_type.lower()) if item_type else None
         capacity = (
-            _as_float(attrs["totalSpotNumber"].value) if "totalSpotNumber" in attrs else math.nan
+            as_float(attrs["totalSpotNumber"].value) if "totalSpotNumber" in attrs else math.nan
         )
         domain, kind = ENTITY_TYPES[etype] if custom is None else (custom.domain, custom.kind)
         if etype == "ItemFlowObserved" and custom is None:
@@ -636,7 +618,9 @@ def parse_entities(
     observations, refused = _to_observations(_readings_frame(readings), opts)
     site_frame = sites_frame(sites).drop_duplicates("id").reset_index(drop=True)
     return ParsedFrames(
-        site_frame, observations, _concat_rejected([pd.DataFrame(rejected), refused])
+        site_frame,
+        observations,
+        rejected_frame([pd.DataFrame(rejected), refused], _REJECTED_COLUMNS),
     )
 
 
@@ -684,13 +668,6 @@ def _readings_frame(rows: list[dict[str, Any]] | dict[str, list[Any]]) -> pd.Dat
     return frame
 
 
-def _concat_rejected(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    keep = [f for f in frames if not f.empty]
-    if not keep:
-        return _empty_rejected()
-    return pd.concat(keep, ignore_index=True)[list(_REJECTED_COLUMNS)]
-
-
 def _factor(metric: str, unit: str) -> float | str:
     """The factor to ``metric``'s canonical unit, or the reason there is none."""
     try:
@@ -713,10 +690,10 @@ def _to_observations(
     looked up once per (metric, unit) pair.
     """
     if readings.empty:
-        return empty_observations(), _empty_rejected()
+        return empty_observations(), rejected_frame([], _REJECTED_COLUMNS)
     df = readings.merge(_spec_frame(options), on=["entity_type", "attr"], how="inner")
     if df.empty:
-        return empty_observations(), _empty_rejected()
+        return empty_observations(), rejected_frame([], _REJECTED_COLUMNS)
     item_metric = pd.Series(
         [
             options.item_types.get(t.lower()) if isinstance(t, str) else None
@@ -735,7 +712,7 @@ def _to_observations(
     reasons[df["metric"].isna()] = "item type has no cockpit metric (see options.item_types)"
 
     kind = df["kind"]
-    value = df["value"].map(_as_float).astype("float64")
+    value = df["value"].map(as_float).astype("float64")
     status = kind == "status"
     status_value = df["value"].map(
         lambda v: _STATUS.get(v.strip().lower(), math.nan) if isinstance(v, str) else math.nan
@@ -791,7 +768,7 @@ def _to_observations(
             {
                 "site_id": df.loc[good, "site_id"].astype(str),
                 "metric": df.loc[good, "metric"].astype(str),
-                "time": _parse_times(df.loc[good, "time"]),
+                "time": iso_utc(df.loc[good, "time"]),
                 "value": (value * factor.astype("float64"))[good],
                 "unit": canonical[good],
             }
@@ -805,7 +782,7 @@ def _to_observations(
             "reason": reasons[~good],
         }
     )
-    return observations, _concat_rejected([rejected])
+    return observations, rejected_frame([rejected], _REJECTED_COLUMNS)
 
 
 # --------------------------------------------------------------------------- history
@@ -847,8 +824,8 @@ def _series_frame(
             "value": pd.Series(values, dtype="object"),
             "unit": pd.Series([u if u else fallback for u in unit_col], dtype="object"),
             "time": pd.Series(times, dtype="object"),
-            "period_s": [_as_float(site.get("period_s"))] * n,
-            "capacity": [_as_float(site.get("capacity"))] * n,
+            "period_s": [as_float(site.get("period_s"))] * n,
+            "capacity": [as_float(site.get("capacity"))] * n,
             "item_type": [site.get("item_type")] * n,
         }
     )
@@ -881,14 +858,9 @@ def parse_ld_temporal(
     site_attrs, by_entity = _site_lookup(sites)
     frames: list[pd.DataFrame] = []
     rejected: list[dict[str, str]] = []
-    for raw in _entity_list(entities, source, "temporal entities"):
-        head = _entity_head(raw)
-        if isinstance(head, str):
-            rejected.append(_reject("", head))
-            continue
-        entity, eid, etype = head
-        if not opts.readable(etype):
-            continue
+    for entity, eid, etype in _known_entities(
+        entities, source, "temporal entities", rejected, opts
+    ):
         site_id = by_entity.get(eid, f"{source}:{eid}")
         site = site_attrs.get(site_id, {})
         for attr in opts.attributes_of(etype):
@@ -896,7 +868,7 @@ def parse_ld_temporal(
             if times:
                 frames.append(_series_frame(site_id, etype, attr, times, values, units, site))
     result = _history_result(frames, opts)
-    extra = _concat_rejected([pd.DataFrame(rejected), result.rejected])
+    extra = rejected_frame([pd.DataFrame(rejected), result.rejected], _REJECTED_COLUMNS)
     return ParsedFrames(result.sites, result.observations, extra)
 
 
@@ -1022,7 +994,7 @@ class _NgsiConnector(Connector):
         # when that follows discover_sites within the same refresh.
         self._reuse_s = max(1.0, min(30.0, context.config.refresh_seconds / 2))
         self._pending: tuple[float, pd.DataFrame] | None = None
-        self._rejected: list[pd.DataFrame] = []
+        self._refused = RefusedRows(self.source_id, _REJECTED_COLUMNS, "reading")
 
     @classmethod
     def _root(cls, url: str) -> str:
@@ -1038,13 +1010,6 @@ class _NgsiConnector(Connector):
     def close(self) -> None:
         """Close the HTTP session."""
         self.http.close()
-
-    def _note(self, rejected: pd.DataFrame) -> None:
-        if rejected.empty:
-            return
-        for reason, n in rejected["reason"].value_counts().items():
-            log.warning("source %s: rejected %d reading(s): %s", self.source_id, n, reason)
-        self._rejected = [*self._rejected[-50:], rejected]
 
     def _pages(self, url: str, params: dict[str, str], page_size: int) -> Iterator[Any]:
         """Each page of a limit/offset query, stopping at the broker's count header or
@@ -1085,7 +1050,7 @@ class _NgsiConnector(Connector):
         id and type, units, capacity, counting period). Raises ``ConnectorError``.
         """
         frames = self._read_entities()
-        self._note(frames.rejected)
+        self._refused.note(frames.rejected)
         self._pending = (time.monotonic(), frames.observations)
         return frames.sites
 
@@ -1100,23 +1065,15 @@ class _NgsiConnector(Connector):
             observations = pending[1]
         else:
             frames = self._read_entities()
-            self._note(frames.rejected)
+            self._refused.note(frames.rejected)
             observations = frames.observations
         observations = observations[observations["site_id"].isin(sites["id"])]
         return _newest(observations)
 
     def snapshot(self, now: datetime | None = None) -> Snapshot:
         """``Connector.snapshot``, also counting readings refused while parsing."""
-        self._rejected = []
-        snap = super().snapshot(now)
-        refused = _concat_rejected(self._rejected)
-        self._rejected = []
-        if not refused.empty:
-            snap.rejected += len(refused)
-            counts = refused["reason"].value_counts()
-            snap.examples.update(rejection_examples("row", refused, "reading(s)"))
-            snap.notes.extend(f"rejected {n} reading(s): {reason}" for reason, n in counts.items())
-        return snap
+        self._refused.clear()
+        return self._refused.count_into(super().snapshot(now))
 
     def _types_of(self, sites: pd.DataFrame) -> list[str]:
         seen = {a.get("entity_type") for a in sites["attributes"] if isinstance(a, dict)}
@@ -1126,7 +1083,7 @@ class _NgsiConnector(Connector):
         self, parts: list[ParsedFrames], sites: pd.DataFrame, start: datetime, end: datetime
     ) -> pd.DataFrame:
         frames = _combine(parts)
-        self._note(frames.rejected)
+        self._refused.note(frames.rejected)
         obs = frames.observations
         lo, hi = pd.Timestamp(_iso(start)), pd.Timestamp(_iso(end))
         keep = obs["site_id"].isin(sites["id"]) & (obs["time"] >= lo) & (obs["time"] < hi)
@@ -1135,17 +1092,7 @@ class _NgsiConnector(Connector):
 
 
 def _combine(parts: list[ParsedFrames]) -> ParsedFrames:
-    if not parts:
-        return ParsedFrames(empty_sites(), empty_observations(), _empty_rejected())
-    sites = [p.sites for p in parts if not p.sites.empty]
-    obs = [p.observations for p in parts if not p.observations.empty]
-    return ParsedFrames(
-        pd.concat(sites, ignore_index=True).drop_duplicates("id").reset_index(drop=True)
-        if sites
-        else empty_sites(),
-        pd.concat(obs, ignore_index=True) if obs else empty_observations(),
-        _concat_rejected([p.rejected for p in parts]),
-    )
+    return combine(parts, _REJECTED_COLUMNS)
 
 
 class NgsiLdConnector(_NgsiConnector):

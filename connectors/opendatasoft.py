@@ -27,14 +27,12 @@ import math
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cockpit.config import Domain
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages
@@ -53,9 +51,22 @@ from cockpit.source import (
     SourceContext,
     explain_rows,
     native_id_text,
-    rejection_examples,
 )
 from connectors.http import HttpClient, HttpLimits
+from connectors.options import source_options
+from connectors.parsing import (
+    HAS_OFFSET,
+    ISO_START,
+    Parsed,
+    RefusedRows,
+    as_float,
+    combine,
+    local_to_utc,
+    rejected_frame,
+    utc,
+    whole_hours,
+    within_platform_range,
+)
 from connectors.units import canonical_unit_factor
 
 __all__ = [
@@ -71,12 +82,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_HTTP_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
-_ISO_START: Final = re.compile(r"^\d{4}-\d{2}-\d{2}")
-_HAS_OFFSET: Final = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 _FIELD_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_MIN_TIME: Final = pd.Timestamp("1970-01-01", tz="UTC")
-_MAX_TIME: Final = pd.Timestamp("2200-01-01", tz="UTC")
 _REJECTED_COLUMNS: Final = ("site_id", "metric", "reason")
 # Records API v1 keeps these beside a record's fields; they are read as fields.
 _V1_METADATA: Final = ("record_timestamp", "recordid")
@@ -202,27 +208,11 @@ class OdsOptions(_Strict):
     @classmethod
     def from_context(cls, context: SourceContext) -> OdsOptions:
         """The options of ``context``'s source; raises ``ConfigError`` naming the bad key."""
-        raw = {k: v for k, v in context.config.options.items() if k not in _HTTP_KEYS}
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in ("options", *first["loc"]))
-            msg = str(first["msg"]).removeprefix("Value error, ")
-            raise ConfigError(f"[sources.{context.source_id}]", key, msg) from None
+        return source_options(cls, context)
 
 
-@dataclass(frozen=True)
-class ParsedRecords:
-    """What one answer gave: sites, observations and rejected rows (with a reason)."""
-
-    sites: pd.DataFrame
-    observations: pd.DataFrame
-    rejected: pd.DataFrame
-
-
-def _empty_rejected() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype="object") for c in _REJECTED_COLUMNS})
+# What one answer gave: sites, observations and rejected rows (with a reason).
+ParsedRecords = Parsed
 
 
 # --------------------------------------------------------------------------- records
@@ -277,29 +267,20 @@ def _total(payload: Any) -> int | None:
     return None
 
 
-def _as_float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return math.nan
-    try:
-        return float(value)
-    except (ValueError, OverflowError):
-        return math.nan
-
-
 def _latlon(value: Any) -> tuple[float, float]:
     """(lat, lon) of one position value in any of the portal's shapes."""
     if isinstance(value, dict):
         if "lat" in value and "lon" in value:
-            return _as_float(value["lat"]), _as_float(value["lon"])
+            return as_float(value["lat"]), as_float(value["lon"])
         coords = value.get("coordinates")
         if value.get("type") == "Point" and isinstance(coords, list) and len(coords) >= 2:
-            return _as_float(coords[1]), _as_float(coords[0])  # GeoJSON is [lon, lat]
+            return as_float(coords[1]), as_float(coords[0])  # GeoJSON is [lon, lat]
     elif isinstance(value, str):
         parts = value.split(",")
         if len(parts) == 2:
-            return _as_float(parts[0].strip()), _as_float(parts[1].strip())
+            return as_float(parts[0].strip()), as_float(parts[1].strip())
     elif isinstance(value, list) and len(value) == 2:
-        return _as_float(value[0]), _as_float(value[1])  # geo_point_2d pair is [lat, lon]
+        return as_float(value[0]), as_float(value[1])  # geo_point_2d pair is [lat, lon]
     return math.nan, math.nan
 
 
@@ -321,29 +302,24 @@ def _require(frame: pd.DataFrame, fields: list[str], source: str, dataset: str) 
         )
 
 
-def _parse_times(values: pd.Series, hours: pd.Series | None, timezone: str) -> pd.Series:
+def _record_times(values: pd.Series, hours: pd.Series | None, timezone: str) -> pd.Series:
     """UTC times from ISO texts; a date with an hour field, or a text without offset, is
     local to ``timezone``. Ambiguous or missing local hours (DST changes) give NaT."""
-    text = values.map(lambda v: v if isinstance(v, str) and _ISO_START.match(v) else None)
+    text = values.map(lambda v: v if isinstance(v, str) and ISO_START.match(v) else None)
     text = text.astype("object")
     if hours is not None:
         days = text.map(lambda v: v[:10] if isinstance(v, str) else None).astype("object")
         dates = pd.to_datetime(days, errors="coerce", format="%Y-%m-%d")
-        hour = hours.map(_as_float).astype("float64")
-        hour = hour.where((hour >= 0) & (hour <= 23) & (hour == np.floor(hour)))
-        naive = dates + pd.to_timedelta(hour, unit="h")
-        local = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-        parsed = local.dt.tz_convert("UTC")
+        hour = whole_hours(hours.map(as_float).astype("float64").to_numpy())
+        parsed = local_to_utc(dates + pd.to_timedelta(hour, unit="h"), timezone)
     else:
-        aware = text.map(lambda v: isinstance(v, str) and _HAS_OFFSET.search(v) is not None)
+        aware = text.map(lambda v: isinstance(v, str) and HAS_OFFSET.search(v) is not None)
         parsed = pd.to_datetime(text.where(aware), utc=True, errors="coerce", format="ISO8601")
         naive_text = text.where(~aware & text.notna())
         if naive_text.notna().any():
             naive = pd.to_datetime(naive_text, errors="coerce", format="ISO8601")
-            local = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-            parsed = parsed.where(aware, local.dt.tz_convert("UTC"))
-    parsed = parsed.astype("datetime64[ns, UTC]") if len(parsed) else parsed
-    return parsed.where((parsed >= _MIN_TIME) & (parsed <= _MAX_TIME))
+            parsed = parsed.where(aware, local_to_utc(naive, timezone))
+    return within_platform_range(parsed)
 
 
 def _records_frame(
@@ -381,8 +357,8 @@ def _site_frame(
         lat = pairs.map(lambda p: p[0]).astype("float64")
         lon = pairs.map(lambda p: p[1]).astype("float64")
     elif fields.lat:
-        lat = _column(frame, fields.lat).map(_as_float).astype("float64")
-        lon = _column(frame, fields.lon).map(_as_float).astype("float64")
+        lat = _column(frame, fields.lat).map(as_float).astype("float64")
+        lon = _column(frame, fields.lon).map(as_float).astype("float64")
     else:
         lat = lon = pd.Series(math.nan, index=frame.index)
     names = _column(frame, fields.name).map(lambda v: v.strip() if isinstance(v, str) else None)
@@ -470,7 +446,9 @@ def parse_records(
             )
         )
     if frame.empty:
-        return ParsedRecords(empty_sites(), empty_observations(), _concat(rejected))
+        return ParsedRecords(
+            empty_sites(), empty_observations(), rejected_frame(rejected, _REJECTED_COLUMNS)
+        )
     ids = _column(frame, f.id).map(native_id_text).astype("object")
     site_ids = (source + ":" + ids.fillna("")).astype("object")
     no_id = ids.isna()
@@ -481,7 +459,7 @@ def parse_records(
             )
         )
     times = (
-        _parse_times(_column(frame, f.time), _column(frame, f.hour) if f.hour else None, tz)
+        _record_times(_column(frame, f.time), _column(frame, f.hour) if f.hour else None, tz)
         if f.time
         else pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     )
@@ -510,7 +488,7 @@ def parse_records(
                 )
             keep = ~no_id & ~unmapped
         else:
-            value = raw.map(_as_float).astype("float64")
+            value = raw.map(as_float).astype("float64")
             value = value * canonical_unit_factor(metric_name, options.unit_of(spec))
             keep = ~no_id
         parts.append(
@@ -531,15 +509,8 @@ def parse_records(
     return ParsedRecords(
         sites,
         observations_frame(observations) if not observations.empty else empty_observations(),
-        _concat(rejected),
+        rejected_frame(rejected, _REJECTED_COLUMNS),
     )
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    keep = [f for f in frames if not f.empty]
-    if not keep:
-        return _empty_rejected()
-    return pd.concat(keep, ignore_index=True)[list(_REJECTED_COLUMNS)]
 
 
 def _newest(observations: pd.DataFrame) -> pd.DataFrame:
@@ -550,11 +521,6 @@ def _newest(observations: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- connector
-
-
-def _utc(moment: datetime) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _and(*clauses: str) -> str:
@@ -591,7 +557,7 @@ class OpenDataSoftConnector(Connector):
         )
         self._reuse_s = max(1.0, min(30.0, context.config.refresh_seconds / 2))
         self._pending: tuple[float, pd.DataFrame] | None = None
-        self._rejected: list[pd.DataFrame] = []
+        self._refused = RefusedRows(self.source_id, _REJECTED_COLUMNS, "row")
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -707,18 +673,18 @@ class OpenDataSoftConnector(Connector):
         if f.hour:  # a date field: compare local dates, the exact hours are cut later
             tz = ZoneInfo(self.timezone)
             if start is not None:
-                day = _utc(start).tz_convert(tz).strftime("%Y/%m/%d" if v1 else "%Y-%m-%d")
+                day = utc(start).tz_convert(tz).strftime("%Y/%m/%d" if v1 else "%Y-%m-%d")
                 clauses.append(f"{f.time} >= {day}" if v1 else f"{f.time} >= date'{day}'")
             if end is not None:
-                day = _utc(end).tz_convert(tz).strftime("%Y/%m/%d" if v1 else "%Y-%m-%d")
+                day = utc(end).tz_convert(tz).strftime("%Y/%m/%d" if v1 else "%Y-%m-%d")
                 clauses.append(f"{f.time} <= {day}" if v1 else f"{f.time} <= date'{day}'")
         else:
             fmt = "%Y-%m-%dT%H:%M:%S" if v1 else "%Y-%m-%dT%H:%M:%SZ"
             if start is not None:
-                when = _utc(start).strftime(fmt)
+                when = utc(start).strftime(fmt)
                 clauses.append(f"{f.time} >= {when}" if v1 else f"{f.time} >= date'{when}'")
             if end is not None:
-                when = _utc(end).strftime(fmt)
+                when = utc(end).strftime(fmt)
                 clauses.append(f"{f.time} < {when}" if v1 else f"{f.time} < date'{when}'")
         return " AND ".join(clauses)
 
@@ -737,18 +703,11 @@ class OpenDataSoftConnector(Connector):
         ]
         return _combine(parts)
 
-    def _note(self, rejected: pd.DataFrame) -> None:
-        if rejected.empty:
-            return
-        for reason, n in rejected["reason"].value_counts().items():
-            log.warning("source %s: rejected %d row(s): %s", self.source_id, n, reason)
-        self._rejected = [*self._rejected[-50:], rejected]
-
     def _latest_records(self) -> ParsedRecords:
         hours = self.options.latest_hours
         start = datetime.now(UTC) - timedelta(hours=hours) if hours else None
         records = self._read_records(start, None)
-        self._note(records.rejected)
+        self._refused.note(records.rejected)
         return records
 
     def discover_sites(self) -> pd.DataFrame:
@@ -799,9 +758,9 @@ class OpenDataSoftConnector(Connector):
         ``ConnectorError``.
         """
         records = self._read_records(start, end)
-        self._note(records.rejected)
+        self._refused.note(records.rejected)
         obs = records.observations
-        lo, hi = _utc(start), _utc(end)
+        lo, hi = utc(start), utc(end)
         keep = obs["site_id"].isin(sites["id"]) & (obs["time"] >= lo) & (obs["time"] < hi)
         obs = obs[keep].drop_duplicates(["site_id", "metric", "time"], keep="first")
         return obs.sort_values(["site_id", "metric", "time"]).reset_index(drop=True)
@@ -842,16 +801,8 @@ class OpenDataSoftConnector(Connector):
 
     def snapshot(self, now: datetime | None = None) -> Snapshot:
         """``Connector.snapshot``, also counting rows refused while parsing."""
-        self._rejected = []
-        snap = super().snapshot(now)
-        refused = _concat(self._rejected)
-        self._rejected = []
-        if not refused.empty:
-            snap.rejected += len(refused)
-            counts = refused["reason"].value_counts()
-            snap.examples.update(rejection_examples("row", refused, "row(s)"))
-            snap.notes.extend(f"rejected {n} row(s): {reason}" for reason, n in counts.items())
-        return snap
+        self._refused.clear()
+        return self._refused.count_into(super().snapshot(now))
 
 
 def _page_len(payload: Any) -> int:
@@ -864,12 +815,4 @@ def _page_len(payload: Any) -> int:
 
 
 def _combine(parts: list[ParsedRecords]) -> ParsedRecords:
-    sites = [p.sites for p in parts if not p.sites.empty]
-    obs = [p.observations for p in parts if not p.observations.empty]
-    return ParsedRecords(
-        pd.concat(sites, ignore_index=True).drop_duplicates("id").reset_index(drop=True)
-        if sites
-        else empty_sites(),
-        pd.concat(obs, ignore_index=True) if obs else empty_observations(),
-        _concat([p.rejected for p in parts]),
-    )
+    return combine(parts, _REJECTED_COLUMNS)

@@ -40,7 +40,7 @@ from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cockpit.config import Domain
 from cockpit.errors import ConfigError, ConnectorError, DataError, ParseError, TooManyPages
@@ -48,6 +48,8 @@ from cockpit.mapping import RecordMapping
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import Connector, SourceContext, native_id_text, redact_url
 from connectors.http import HttpClient, HttpLimits
+from connectors.options import MetricName, source_options
+from connectors.parsing import as_floats, iso_times, utc
 from connectors.units import canonical_unit_factor, normalise_unit
 
 __all__ = [
@@ -78,8 +80,6 @@ _DURATION: Final = re.compile(
 _QUERY_SAFE: Final = "$(),;:/'@"
 _TIME = operator.itemgetter("phenomenonTime")
 _RESULT = operator.itemgetter("result")
-_NS_MIN: Final = pd.Timestamp.min.tz_localize("UTC")
-_NS_MAX: Final = pd.Timestamp.max.tz_localize("UTC")
 
 
 def duration_seconds(text: Any) -> float | None:
@@ -102,7 +102,7 @@ class StreamRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    metric: str
+    metric: MetricName
     observed_property: str | None = None
     name: str | None = None
     properties: dict[str, str] = {}
@@ -111,13 +111,6 @@ class StreamRule(BaseModel):
     # The aggregation interval (ISO 8601, e.g. "PT15M") when the platform does not say it
     # in the Datastream's properties.aggregationDuration or the Observation's interval.
     interval: str | None = None
-
-    @field_validator("metric")
-    @classmethod
-    def _known_metric(cls, value: str) -> str:
-        if value not in METRICS:
-            raise ValueError(f"unknown metric {value!r}; expected one of {list(METRICS)}")
-        return value
 
     @field_validator("observed_property", "name")
     @classmethod
@@ -447,29 +440,6 @@ def _interval_parts(times: list[Any], part: int) -> list[str | None]:
     return [t.partition("/")[0] if isinstance(t, str) and "/" in t else None for t in times]
 
 
-def _parse_times(texts: list[str | None]) -> pd.DatetimeIndex:
-    """UTC times of ISO 8601 texts; anything unreadable or out of range becomes NaT."""
-    try:
-        boxed = pd.Index(texts, dtype=object)
-        parsed = pd.DatetimeIndex(
-            pd.to_datetime(boxed, format="ISO8601", utc=True, errors="coerce")
-        )
-    except (ValueError, TypeError, OverflowError):
-        parsed = pd.DatetimeIndex([_one_time(t) for t in texts], tz="UTC")
-    # The canonical frame holds nanoseconds; years like 0001 parse but do not fit.
-    return pd.DatetimeIndex(parsed.where((parsed >= _NS_MIN) & (parsed <= _NS_MAX))).as_unit("ns")
-
-
-def _one_time(text: str | None) -> Any:
-    if text is None:
-        return pd.NaT
-    try:
-        stamp = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    except (ValueError, TypeError, OverflowError):
-        return pd.NaT
-    return stamp if isinstance(stamp, pd.Timestamp) else pd.NaT
-
-
 def _phenomenon_times(
     times: list[Any], with_start: bool
 ) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex | None]:
@@ -481,8 +451,8 @@ def _phenomenon_times(
     fast = _fixed_width_times(times, with_start)
     if fast is not None:
         return fast
-    ends = _parse_times(_interval_parts(times, 2))
-    return ends, _parse_times(_interval_parts(times, 0)) if with_start else None
+    ends = iso_times(_interval_parts(times, 2))
+    return ends, iso_times(_interval_parts(times, 0)) if with_start else None
 
 
 _LAYOUT: Final = re.compile(
@@ -529,9 +499,9 @@ def _fixed_width_times(
     if not good.all():
         bad = np.flatnonzero(~good)
         odd = [times[i] for i in bad]
-        end[bad] = _parse_times(_interval_parts(odd, 2)).tz_localize(None).to_numpy()
+        end[bad] = iso_times(_interval_parts(odd, 2)).tz_localize(None).to_numpy()
         if start is not None:
-            start[bad] = _parse_times(_interval_parts(odd, 0)).tz_localize(None).to_numpy()
+            start[bad] = iso_times(_interval_parts(odd, 0)).tz_localize(None).to_numpy()
     ends = pd.DatetimeIndex(end).tz_localize("UTC")
     return ends, None if start is None else pd.DatetimeIndex(start).tz_localize("UTC")
 
@@ -553,19 +523,6 @@ def _datetime_column(grid: np.ndarray, good: np.ndarray, a: int, b: int) -> np.n
     return np.where(usable, parsed, np.datetime64("NaT", "ns"))
 
 
-def _number(value: Any) -> float:
-    kind = type(value)
-    try:
-        if kind is float or kind is int:
-            return float(value)
-        if kind is str:
-            # Some platforms send numeric results as strings ("12.5").
-            return float(value)
-    except (ValueError, OverflowError):
-        pass
-    return math.nan
-
-
 def _parse_results(results: list[Any]) -> np.ndarray:
     """Results as float64; null, booleans, objects and non-numeric text become NaN."""
     if set(map(type, results)) <= {int, float}:
@@ -573,7 +530,7 @@ def _parse_results(results: list[Any]) -> np.ndarray:
             return np.asarray(results, dtype=np.float64)
         except OverflowError:
             pass
-    return np.fromiter(map(_number, results), dtype=np.float64, count=len(results))
+    return as_floats(results)
 
 
 def _columns(observations: Sequence[Any]) -> tuple[list[Any], list[Any]]:
@@ -700,12 +657,6 @@ def _iso(stamp: pd.Timestamp) -> str:
     return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _utc(moment: datetime | pd.Timestamp) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    # The interface promises UTC; a naive time is read as UTC rather than refused.
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def _encode(params: Mapping[str, Any]) -> str:
     return "&".join(
         f"{quote(str(k), safe='$@')}={quote(str(v), safe=_QUERY_SAFE)}" for k, v in params.items()
@@ -715,19 +666,6 @@ def _encode(params: Mapping[str, Any]) -> str:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
-
-
-def _options(context: SourceContext) -> SensorThingsOptions:
-    limits = HttpLimits.__dataclass_fields__
-    raw = {k: v for k, v in context.config.options.items() if k not in limits}
-    try:
-        return SensorThingsOptions.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            "city config", f"sources.{context.source_id}.options.{key}", str(first["msg"])
-        ) from None
 
 
 def _credentials(
@@ -762,7 +700,7 @@ class SensorThingsConnector(Connector):
 
     def __init__(self, context: SourceContext) -> None:
         super().__init__(context)
-        self.options = _options(context)
+        self.options = source_options(SensorThingsOptions, context)
         if not context.config.url:
             raise ConfigError(
                 "city config", f"sources.{context.source_id}.url", "the service root is required"
@@ -971,7 +909,7 @@ class SensorThingsConnector(Connector):
         phenomenonTime lt …&$orderby=phenomenonTime asc`` per Datastream. Raises
         ``ConnectorError`` subclasses when the platform cannot be read.
         """
-        lo, hi = _utc(start), _utc(end)
+        lo, hi = utc(start), utc(end)
         frames = []
         for stream in streams_from_sites(sites):
             # An interval that ends inside the window may start before it.

@@ -1,12 +1,14 @@
-"""Building blocks for browser tests: a pinned replay clock, a demo-city runtime and one
-app server with a headless Chromium per test module."""
+"""Building blocks for browser and HTTP tests: a pinned replay clock, a demo-city runtime
+and ``AppServers``, the one factory behind the ``app_server`` fixture (tests/conftest.py)
+that opens a module's city, serves it on 127.0.0.1 and drives it with headless Chromium."""
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from dash.testing.composite import DashComposite
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from cockpit.config import CityConfig, default_config_path, load_config
+from wiring.app import create_app
 from wiring.runtime import Runtime
 
 # Replay time pinned so that the figures on screen can be recomputed exactly.
@@ -52,19 +55,6 @@ def demo_runtime(
     if backfill:
         rt.refresher.backfill()
     return rt
-
-
-def demo_runtime_fixture(backfill: bool = True) -> Any:
-    """A module-scoped ``runtime`` fixture: the demo city at ``T0``, closed after the
-    module. Use as ``runtime = demo_runtime_fixture()`` in a test module."""
-
-    @pytest.fixture(scope="module")
-    def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-        rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), backfill=backfill)
-        yield rt
-        rt.close()
-
-    return runtime
 
 
 class WerkzeugRunner(BaseDashRunner):  # type: ignore[misc]
@@ -120,6 +110,84 @@ def browser(
         dc.start_server(app, port=free_port())
         dc.driver.set_window_size(*size)
         yield dc
+
+
+@contextmanager
+def serve(app: Dash) -> Iterator[str]:
+    """``app`` on a free 127.0.0.1 port in a thread, stopped cleanly: requests still
+    being answered finish before the server goes."""
+    server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        wait_for_idle_server()
+        server.server_close()
+
+
+def wait_for_idle_server(limit_s: float = 10) -> None:
+    """Wait (at most ``limit_s``) until no request of a test server is still being
+    answered, so that stopping the server interrupts nothing."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if not [t for t in threading.enumerate() if "process_request_thread" in t.name]:
+            return
+        time.sleep(0.05)
+
+
+class AppServers:
+    """A test module's cities and app servers, all stopped and closed after the module
+    in reverse order (servers before the runtimes they serve).
+
+    ``city`` opens a runtime, ``app`` builds its Dash app (to add request hooks),
+    ``url`` serves it over plain HTTP and ``browser`` serves it to a headless Chromium.
+    """
+
+    def __init__(self, request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> None:
+        self._request = request
+        self._tmp = tmp
+        self._stack = ExitStack()
+
+    def city(
+        self,
+        clock: Clock | None = None,
+        config: CityConfig | None = None,
+        backfill: bool = True,
+        data_dir: Path | None = None,
+    ) -> Runtime:
+        """The demo city (or ``config``) refreshed once at ``clock``'s time (default
+        ``T0``), history filled unless ``backfill`` is false; closed after the module."""
+        folder = data_dir or self._tmp.mktemp("data")
+        runtime = demo_runtime(folder, clock or Clock(T0), config, backfill=backfill)
+        self._stack.callback(runtime.close)
+        return runtime
+
+    def app(self, runtime: Runtime) -> Dash:
+        """The cockpit's Dash app over ``runtime``, without a refresher thread."""
+        return create_app(runtime, start_refresher=False)
+
+    def url(self, served: Runtime | Dash) -> str:
+        """``served`` (a runtime or its app) on a free port: its base URL."""
+        app = served if isinstance(served, Dash) else self.app(served)
+        return self._stack.enter_context(serve(app))
+
+    def browser(
+        self, served: Runtime | Dash, size: tuple[int, int] = (1600, 1000), **options: Any
+    ) -> DashComposite:
+        """``served`` on a free port with a headless Chromium of ``size``; at the end the
+        browser leaves the app and answers in flight finish before the server stops."""
+        app = served if isinstance(served, Dash) else self.app(served)
+        download = self._tmp.mktemp("download")
+        dc = self._stack.enter_context(browser(self._request, app, download, size, **options))
+        self._stack.callback(wait_for_idle_server)
+        self._stack.callback(dc.driver.get, "about:blank")  # no more polling
+        return dc
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 def own_errors(duo: DashComposite, config: CityConfig) -> list[dict[str, Any]]:

@@ -46,7 +46,6 @@ __all__ = [
     "profile",
     "read_history",
     "site_states",
-    "slot_label",
     "todays_anomalies",
 ]
 
@@ -153,12 +152,6 @@ def profile(
         return pd.DataFrame(values, index=slots, columns=table.columns)
 
     return frame(median), frame(spread), frame(count.astype(float))
-
-
-def slot_label(moment: datetime | pd.Timestamp, timezone: str) -> str:
-    """ "Tuesday 10:00": the weekday and hour of ``moment`` on the city's wall clock."""
-    local = pd.Timestamp(moment).tz_convert(timezone)
-    return f"{local:%A} {local:%H}:00"
 
 
 # -- baselines and states -------------------------------------------------------------

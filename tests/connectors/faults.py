@@ -8,6 +8,7 @@ each connector's own test module.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 
@@ -33,15 +34,8 @@ TEST_LIMITS = HttpLimits(
     max_bytes=64 * 1024,
     max_pages=5,
 )
-TEST_OPTIONS = {
-    "connect_timeout_s": 0.5,
-    "read_timeout_s": 0.4,
-    "retries": 2,
-    "backoff_s": 0.01,
-    "max_retry_after_s": 0.2,
-    "max_bytes": 64 * 1024,
-    "max_pages": 5,
-}
+# The same limits as a source's ``options`` table in a city config.
+TEST_OPTIONS = dataclasses.asdict(TEST_LIMITS)
 
 # kind -> the error class a connector must raise for it
 TRANSPORT_FAULTS: dict[str, type[ConnectorError]] = {

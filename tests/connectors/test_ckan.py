@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from cockpit.config import SourceConfig
 from cockpit.errors import (
     ConfigError,
     ConnectorError,
@@ -31,7 +30,7 @@ from cockpit.errors import (
     UpstreamStatusError,
 )
 from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS, validate_observations, validate_sites
-from cockpit.source import SourceContext, build_connector
+from cockpit.source import build_connector
 from connectors.ckan import (
     CkanConnector,
     CkanOptions,
@@ -40,6 +39,7 @@ from connectors.ckan import (
     sites_from_records,
 )
 from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
+from tests.connectors.sources import source_context
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ckan"
 ACTION = "/api/3/action/datastore_search"
@@ -90,16 +90,17 @@ def make_connector(
     bbox: tuple[float, float, float, float] = MELBOURNE_BBOX,
     timezone: str = "Australia/Melbourne",
 ) -> CkanConnector:
-    config = SourceConfig(
-        connector="ckan",
-        name="Pedestrian Counting System",
-        publisher="City of Melbourne",
-        licence="CC BY 4.0",
-        url=url,
-        credentials=credentials or {},
-        options={**TEST_OPTIONS, **PEDESTRIAN_OPTIONS, **(options or {})},
+    context = source_context(
+        "ped",
+        "ckan",
+        url,
+        ("Pedestrian Counting System", "City of Melbourne", "CC BY 4.0"),
+        {**PEDESTRIAN_OPTIONS, **(options or {})},
+        credentials,
+        environ,
+        bbox,
+        timezone,
     )
-    context = SourceContext("ped", config, bbox=bbox, timezone=timezone, environ=environ or {})
     connector = build_connector(context)
     assert isinstance(connector, CkanConnector)
     return connector

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from cockpit.config import SourceConfig, load_config
+from cockpit.config import load_config
 from cockpit.errors import ConfigError, ConnectorError, ParseError, TooManyPages
 from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS
 from cockpit.source import SourceContext, build_connector
@@ -35,6 +35,7 @@ from connectors.ngsi import (
     parse_quantumleap,
 )
 from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
+from tests.connectors.sources import source_context
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "ngsi"
@@ -104,16 +105,16 @@ def make(
     environ: dict[str, str] | None = None,
     url: str | None = None,
 ) -> NgsiLdConnector | NgsiV2Connector:
-    config = SourceConfig(
-        connector="ngsi-ld" if flavour == "ld" else "ngsi-v2",
-        name="City broker",
-        publisher="City",
-        licence="CC BY 4.0",
-        url=url or (server.url_for("/") if server else "http://127.0.0.1:9"),
-        credentials=credentials or {},
-        options={**TEST_OPTIONS, **(options or {})},
+    context = source_context(
+        "city",
+        "ngsi-ld" if flavour == "ld" else "ngsi-v2",
+        url or (server.url_for("/") if server else "http://127.0.0.1:9"),
+        ("City broker", "City", "CC BY 4.0"),
+        options,
+        credentials,
+        environ,
+        bbox,
     )
-    context = SourceContext("city", config, bbox=bbox, environ=environ or {})
     cls = NgsiLdConnector if flavour == "ld" else NgsiV2Connector
     return cls(context)
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from cockpit.config import SourceConfig, load_config
+from cockpit.config import load_config
 from cockpit.errors import ConfigError, ConnectorError, FetchError, ParseError, TooManyPages
 from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS
 from cockpit.source import SourceContext, build_connector
@@ -35,6 +35,8 @@ from connectors.opendatasoft import (
     parse_sites,
 )
 from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
+from tests.connectors.sources import source_context
+from tests.faultserver import MICROCLIMATE_OPTIONS, PARKING_OPTIONS, PEDESTRIAN_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "opendatasoft"
@@ -48,54 +50,11 @@ BAYS = "on-street-parking-bay-sensors"
 MICRO = "microclimate-sensors-data"
 MICRO_PAGE = "microclimate-sensors-data_v2.1_records.json"
 
-PEDESTRIANS: dict[str, Any] = {
-    "dataset": COUNTS,
-    "domain": "pedestrians",
-    "kind": "counter",
-    "fields": {
-        "id": "location_id",
-        "name": "sensor_name",
-        "time": "sensing_date",
-        "hour": "hourday",
-        "position": "location",
-    },
-    "values": {"pedestrians": {"field": "pedestriancount", "unit": "persons/h"}},
-    "latest_hours": 72,
-    "sites": {
-        "dataset": LOCATIONS,
-        "fields": {"id": "location_id", "name": "sensor_description", "position": "location"},
-        "where": "status = 'A'",
-        "attributes": ["sensor_name", "installation_date"],
-    },
-}
-PARKING: dict[str, Any] = {
-    "dataset": BAYS,
-    "domain": "parking",
-    "kind": "bay",
-    "fields": {"id": "kerbsideid", "time": "lastupdated", "position": "location"},
-    "values": {
-        "bay_occupied": {
-            "field": "status_description",
-            "map": {"Present": 1, "Unoccupied": 0},
-        }
-    },
-    "attributes": ["zone_number"],
-}
-MICROCLIMATE: dict[str, Any] = {
-    "dataset": MICRO,
-    "domain": "air",
-    "kind": "station",
-    "fields": {
-        "id": "device_id",
-        "name": "sensorlocation",
-        "time": "received_at",
-        "position": "latlong",
-    },
-    "values": {
-        "pm25": {"field": "pm25", "unit": "ug/m3"},
-        "pm10": {"field": "pm10", "unit": "ug/m3"},
-    },
-}
+# The fault server's options for the same answers, plus what these tests read besides.
+PEDESTRIANS: dict[str, Any] = {**copy.deepcopy(PEDESTRIAN_OPTIONS), "latest_hours": 72}
+PEDESTRIANS["sites"]["attributes"] = ["sensor_name", "installation_date"]
+PARKING: dict[str, Any] = {**copy.deepcopy(PARKING_OPTIONS), "attributes": ["zone_number"]}
+MICROCLIMATE: dict[str, Any] = copy.deepcopy(MICROCLIMATE_OPTIONS)
 
 
 def load(name: str) -> Any:
@@ -135,17 +94,16 @@ def make(
     environ: dict[str, str] | None = None,
     url: str | None = None,
 ) -> OpenDataSoftConnector:
-    config = SourceConfig(
-        connector="opendatasoft",
-        name="Melbourne open data",
-        publisher="City of Melbourne",
-        licence="CC BY 4.0",
-        url=url or (server.url_for("/") if server else "http://127.0.0.1:9"),
-        credentials=credentials or {},
-        options={**TEST_OPTIONS, **options},
-    )
-    context = SourceContext(
-        "melbourne", config, bbox=bbox, timezone="Australia/Melbourne", environ=environ or {}
+    context = source_context(
+        "melbourne",
+        "opendatasoft",
+        url or (server.url_for("/") if server else "http://127.0.0.1:9"),
+        ("Melbourne open data", "City of Melbourne", "CC BY 4.0"),
+        options,
+        credentials,
+        environ,
+        bbox,
+        "Australia/Melbourne",
     )
     return OpenDataSoftConnector(context)
 

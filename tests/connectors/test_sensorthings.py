@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from cockpit.config import SourceConfig, load_config
+from cockpit.config import load_config
 from cockpit.errors import (
     ConfigError,
     ConnectorError,
@@ -56,6 +56,7 @@ from connectors.sensorthings import (
     streams_from_sites,
 )
 from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
+from tests.connectors.sources import source_context
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sensorthings"
 HAMBURG_TOML = Path(__file__).resolve().parents[2] / "cities" / "hamburg.toml"
@@ -142,17 +143,16 @@ def make_connector(
     credentials: dict[str, str] | None = None,
     environ: dict[str, str] | None = None,
 ) -> SensorThingsConnector:
-    config = SourceConfig(
-        connector="sensorthings",
-        name="Verkehrszählstellen",
-        publisher="Freie und Hansestadt Hamburg",
-        licence="dl-de/by-2-0",
-        url=url,
-        credentials=credentials or {},
-        options={**TEST_OPTIONS, **OPTIONS, **(options or {})},
-    )
-    context = SourceContext(
-        "hh", config, bbox=BBOX, timezone="Europe/Berlin", environ=environ or {}
+    context = source_context(
+        "hh",
+        "sensorthings",
+        url,
+        ("Verkehrszählstellen", "Freie und Hansestadt Hamburg", "dl-de/by-2-0"),
+        {**OPTIONS, **(options or {})},
+        credentials,
+        environ,
+        BBOX,
+        "Europe/Berlin",
     )
     return SensorThingsConnector(context)
 

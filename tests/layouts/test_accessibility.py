@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dash.testing.composite import DashComposite
 
 from tests.a11y import assert_accessible, axe_violations
-from tests.browser import browser, demo_runtime_fixture
-from wiring.app import create_app
+from tests.browser import AppServers
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
 
 
-runtime = demo_runtime_fixture()
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city()
 
 
 @pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        yield dc
+def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
+    return app_server.browser(runtime)
 
 
 def test_desktop_cockpit_has_no_serious_violations(duo: DashComposite, screenshots: Path) -> None:

@@ -14,11 +14,15 @@ from cockpit.auth import Viewer
 from layouts import page_table
 from layouts.components.shell import about_nav, nav_links
 from layouts.page_table import PAGES, SIGNED_IN, Page, nav_pages, register_pages
-from tests.browser import demo_runtime_fixture
+from tests.browser import AppServers
 from wiring.app import create_app
 from wiring.runtime import Runtime
 
-runtime = demo_runtime_fixture(backfill=False)
+
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(backfill=False)
+
 
 PUBLIC = Viewer()
 STAFF = Viewer(user="sam", role="staff")

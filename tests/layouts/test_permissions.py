@@ -12,10 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +21,12 @@ import pandas as pd
 import pytest
 import requests
 from dash import Dash
-from werkzeug.serving import make_server
 
 from cockpit.auth import hash_password
 from cockpit.config import CityConfig, LayerConfig, SourceConfig, UserConfig, load_config
 from cockpit.config import default_config_path as demo_path
 from cockpit.state.journal import Decision
-from tests.browser import T0, Clock, demo_runtime, free_port
-from wiring.app import create_app
+from tests.browser import T0, AppServers
 from wiring.runtime import Runtime
 
 DEMO_DIR = demo_path().parent / "demo-melbourne"
@@ -104,32 +99,6 @@ def sign_in(base: str, user: str, password: str) -> requests.Session:
     )
     assert answer.status_code == 303, answer.text
     return session
-
-
-@contextmanager
-def serve(app: Dash) -> Iterator[str]:
-    """``app`` on a free 127.0.0.1 port in a thread, stopped cleanly: requests still
-    being answered finish before the server goes."""
-    server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        wait_for_idle_server()
-        server.server_close()
-
-
-def wait_for_idle_server(limit_s: float = 10) -> None:
-    """Wait (at most ``limit_s``) until no request of a test server is still being
-    answered, so that stopping the server interrupts nothing."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if not [t for t in threading.enumerate() if "process_request_thread" in t.name]:
-            return
-        time.sleep(0.05)
 
 
 # -- the generic sweep ----------------------------------------------------------------
@@ -309,23 +278,21 @@ def _journal_state(runtime: Runtime) -> tuple[Any, ...]:
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(app_server: AppServers, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     folder = tmp_path_factory.mktemp("city")
-    rt = demo_runtime(folder / "data", Clock(T0), config=internal_city(folder), backfill=False)
+    rt = app_server.city(config=internal_city(folder), backfill=False, data_dir=folder / "data")
     rt.journal.audit("eve", AUDIT_MARKER, "planted", "127.0.0.1")
-    yield rt
-    rt.close()
+    return rt
 
 
 @pytest.fixture(scope="module")
-def app(runtime: Runtime) -> Dash:
-    return create_app(runtime, start_refresher=False)
+def app(app_server: AppServers, runtime: Runtime) -> Dash:
+    return app_server.app(runtime)
 
 
 @pytest.fixture(scope="module")
-def base(app: Dash) -> Iterator[str]:
-    with serve(app) as url:
-        yield url
+def base(app_server: AppServers, app: Dash) -> str:
+    return app_server.url(app)
 
 
 @pytest.fixture(scope="module")

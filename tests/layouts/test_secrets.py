@@ -23,9 +23,7 @@ from werkzeug import Request, Response
 from cockpit.auth import hash_password
 from cockpit.config import CityConfig, SourceConfig, UserConfig, load_config
 from cockpit.config import default_config_path as demo_path
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
-from tests.layouts.test_permissions import wait_for_idle_server
-from wiring.app import create_app
+from tests.browser import AppServers, own_errors
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -94,18 +92,11 @@ def platform() -> Iterator[HTTPServer]:
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory, platform: HTTPServer) -> Iterator[Runtime]:
+def runtime(platform: HTTPServer, app_server: AppServers) -> Iterator[Runtime]:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in ENVIRONMENT.items():
             patch.setenv(name, value)
-        rt = demo_runtime(
-            tmp_path_factory.mktemp("data"),
-            Clock(T0),
-            config=city(platform.url_for("/v1.1")),
-            backfill=False,
-        )
-        yield rt
-        rt.close()
+        yield app_server.city(config=city(platform.url_for("/v1.1")), backfill=False)
 
 
 @pytest.fixture(scope="module")
@@ -115,13 +106,10 @@ def recorded() -> list[tuple[str, str, int, bytes]]:
 
 @pytest.fixture(scope="module")
 def duo(
-    request: pytest.FixtureRequest,
-    runtime: Runtime,
-    recorded: list[tuple[str, str, int, bytes]],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[DashComposite]:
+    app_server: AppServers, runtime: Runtime, recorded: list[tuple[str, str, int, bytes]]
+) -> DashComposite:
     assert os.environ.get("CITY_COCKPIT_SECRET_KEY") == SIGNING_KEY
-    app = create_app(runtime, start_refresher=False)
+    app = app_server.app(runtime)
 
     @app.server.after_request
     def record(response: flask.Response) -> flask.Response:
@@ -132,10 +120,7 @@ def duo(
         recorded.append((request_line, flask.request.path, response.status_code, headers + body))
         return response
 
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        yield dc
-        dc.driver.get("about:blank")  # no more polling; let answers in flight finish
-        wait_for_idle_server()
+    return app_server.browser(app)
 
 
 def sign_in(duo: DashComposite, user: str) -> None:

@@ -9,7 +9,6 @@ Content-Security-Policy alone: the DOM itself must hold no planted element, hand
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,9 +21,7 @@ from cockpit.auth import hash_password
 from cockpit.config import CityConfig, UserConfig, load_config
 from cockpit.config import default_config_path as demo_path
 from cockpit.state.journal import Notice
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
-from tests.layouts.test_permissions import wait_for_idle_server
-from wiring.app import create_app
+from tests.browser import T0, AppServers, own_errors
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -79,9 +76,9 @@ def planted_city(folder: Path) -> CityConfig:
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(app_server: AppServers, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     folder = tmp_path_factory.mktemp("city")
-    rt = demo_runtime(folder / "data", Clock(T0), config=planted_city(folder), backfill=False)
+    rt = app_server.city(config=planted_city(folder), backfill=False, data_dir=folder / "data")
     now = T0.to_pydatetime()
     for text, severity in ((NOTICE_TEXT, "warning"), (EMERGENCY_TEXT, "emergency")):
         NOTICE_IDS[severity] = rt.journal.publish(
@@ -95,19 +92,12 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
             now=now,
         )
     rt.journal.audit(USER_NAME, "sign-in failed", "", "127.0.0.1")
-    yield rt
-    rt.close()
+    return rt
 
 
 @pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        yield dc
-        dc.driver.get("about:blank")  # no more polling; let answers in flight finish
-        wait_for_idle_server()
+def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
+    return app_server.browser(runtime)
 
 
 def assert_inert(duo: DashComposite, runtime: Runtime) -> None:

@@ -1,22 +1,16 @@
 """Exports carry their licence, attribution and times, mask small counts of people, and
-read only what the viewer's role may see; served over real HTTP on 127.0.0.1."""
+read only what the viewer's role may see (the export routes over HTTP are tested in
+``tests/layouts/routes/test_downloads.py``)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pandas as pd
-import plotly.graph_objects as go
 import pytest
-import requests
-from dash import Dash
-from werkzeug.serving import make_server
 
 from cockpit.config import default_config_path, load_config
 from cockpit.present.export import (
@@ -30,49 +24,25 @@ from cockpit.present.export import (
     parse_time,
     time_range,
 )
-from layouts.routes.downloads import attribution_text, chart_config, with_attribution
-from tests.browser import T0, Clock, demo_runtime
+from tests.browser import T0, AppServers
 from tests.cockpit.test_privacy import plant_count
-from wiring.app import create_app
 from wiring.runtime import Runtime
 
 TZ = "Australia/Melbourne"
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(app_server: AppServers) -> Runtime:
     config = load_config(default_config_path())
     # Parking is internal in this city: public exports must not carry it.
     config.sources["parking"].access = "internal"
     config.layers["parking"].access = "internal"
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), config=config)
-    yield rt
-    rt.close()
+    return app_server.city(config=config)
 
 
 @pytest.fixture(scope="module")
 def small_site(runtime: Runtime) -> str:
     return plant_count(runtime, 3)
-
-
-@contextmanager
-def serve(app: Dash) -> Iterator[str]:
-    """``app`` on a free 127.0.0.1 port in a thread, shut down and closed afterwards."""
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def base(runtime: Runtime, small_site: str) -> Iterator[str]:
-    with serve(create_app(runtime, start_refresher=False)) as url:
-        yield url
 
 
 def _rows(text: str) -> list[dict[str, str]]:
@@ -146,65 +116,3 @@ def test_query_parameters_are_checked() -> None:
     for bad in ("0", "-1", "x", "1000"):
         with pytest.raises(QueryError):
             parse_hours(bad, 24, 744)
-
-
-def test_layer_csv_over_http(base: str, small_site: str) -> None:
-    answer = requests.get(f"{base}/export/pedestrians.csv", timeout=30)
-    assert answer.status_code == 200
-    assert answer.headers["Content-Type"].startswith("text/csv")
-    assert "attachment" in answer.headers["Content-Disposition"]
-    assert "describedby" in answer.headers["Link"]
-    rows = _rows(answer.text)
-    assert {r["licence"] for r in rows} == {"CC BY 4.0"}
-    assert next(r["value"] for r in rows if r["site_id"] == small_site) == "< 5"
-    sidecar = requests.get(f"{base}/export/pedestrians.csv-metadata.json", timeout=30).json()
-    assert sidecar["dc:license"] == ["https://creativecommons.org/licenses/by/4.0/"]
-    assert [c["name"] for c in sidecar["tableSchema"]["columns"]] == list(CSV_COLUMNS)
-
-
-def test_layer_csv_time_range_and_site(base: str, small_site: str) -> None:
-    start = (T0 - pd.Timedelta(hours=3)).isoformat()
-    answer = requests.get(
-        f"{base}/export/pedestrians.csv",
-        params={"from": start, "to": T0.isoformat(), "site": small_site},
-        timeout=30,
-    )
-    rows = _rows(answer.text)
-    assert {r["site_id"] for r in rows} == {small_site}
-    assert len(rows) >= 3  # hourly counts over three hours
-    assert all(pd.Timestamp(start) <= pd.Timestamp(r["time"]) < T0 for r in rows)
-    bad = requests.get(f"{base}/export/pedestrians.csv", params={"from": "soon"}, timeout=30)
-    assert bad.status_code == 400
-    assert bad.json()["parameter"] == "from"
-
-
-def test_geojson_and_site_csv_over_http(base: str, small_site: str) -> None:
-    doc = requests.get(f"{base}/export/pedestrians.geojson", timeout=30).json()
-    assert doc["type"] == "FeatureCollection" and doc["license"] and doc["attribution"]
-    feature = next(f for f in doc["features"] if f["id"] == small_site)
-    assert feature["properties"]["observations"][0]["display"] == "< 5"
-    site = requests.get(f"{base}/export/site/{small_site}.csv", params={"hours": 24}, timeout=30)
-    assert site.status_code == 200
-    rows = _rows(site.text)
-    assert rows[-1]["value"] == "< 5"
-    assert {r["attribution"] for r in rows} == {doc["attribution"]}
-
-
-def test_public_gets_no_internal_export(base: str, runtime: Runtime) -> None:
-    for path in ("/export/parking.csv", "/export/parking.geojson"):
-        assert requests.get(base + path, timeout=30).status_code == 404
-    bay = str(runtime.city.view("staff").sites.query("source == 'parking'")["id"].iloc[0])
-    assert requests.get(f"{base}/export/site/{bay}.csv", timeout=30).status_code == 404
-
-
-def test_chart_png_keeps_site_and_licence(runtime: Runtime) -> None:
-    view = runtime.city.view("public")
-    sources = [view.sources["pedestrians"]]
-    config = chart_config("Bourke Street Mall (North)", sources)
-    options = config["toImageButtonOptions"]
-    assert options["format"] == "png"
-    assert options["filename"] == "bourke-street-mall-north-cc-by-4-0"
-    figure = with_attribution(go.Figure(), sources)
-    texts = [a.text for a in figure.layout.annotations]
-    assert texts == [attribution_text(sources)]
-    assert "CC BY 4.0" in texts[0] and "City of Melbourne" in texts[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 
 import pandas as pd
 import pytest
@@ -14,11 +14,10 @@ from cockpit.config import CityConfig, KioskScreenConfig
 from cockpit.model import empty_observations, empty_sites
 from cockpit.present import slides as kiosk
 from cockpit.present.i18n import format_number
-from cockpit.state.journal import Heartbeat, Notice
+from cockpit.state.journal import Notice
 from layouts.components.kiosk_map import overview_svg
-from layouts.routes.kiosks import contacts
 from tests.browser import T0, Clock, demo_runtime
-from tests.layouts.pages.test_kiosk_browser import INTERNAL_NAME, INTERNAL_SOURCE, kiosk_config
+from tests.layouts.pages.test_kiosk import INTERNAL_NAME, INTERNAL_SOURCE, kiosk_config
 from wiring.runtime import Runtime
 
 NOW = T0.to_pydatetime()
@@ -263,24 +262,3 @@ def test_notices_slide_and_emergency(config: CityConfig, view: CityView) -> None
     assert notices.items[0].value == "bis Di. 11:30" and notices.answer == ""
     assert kiosk.emergency_notice([warning]) is None
     assert kiosk.emergency_notice([emergency, warning]) is emergency
-
-
-# -- the staff page's contacts -----------------------------------------------------------
-def test_silent_kiosks_are_flagged_after_three_intervals() -> None:
-    now = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
-    beats = [
-        Heartbeat("a", now - timedelta(seconds=25), {"screen": "default", "language": "en"}),
-        Heartbeat("b", now - timedelta(seconds=31), {"screen": "station"}),
-        Heartbeat("c", now - timedelta(hours=3), {}),
-    ]
-    rows = contacts(beats, now, 10, TZ)
-    assert [(r.kiosk_id, r.silent) for r in rows] == [("b", True), ("c", True), ("a", False)]
-    assert rows[2].age == "25 s" and rows[1].age == "3.0 h" and rows[0].screen == "station"
-    assert rows[2].last == "2026-11-24 10:59:35"  # UTC+11 in summer
-
-
-def test_overview_map_is_a_picture_of_public_places(config: CityConfig, view: CityView) -> None:
-    svg = overview_svg(config, view, title="The city & its <sensors>")
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
-    assert "<title>The city &amp; its &lt;sensors&gt;</title>" in svg
-    assert svg.count("<polygon") + svg.count("<rect") > 2  # warn and alert marks

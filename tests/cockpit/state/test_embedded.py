@@ -8,36 +8,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from cockpit.model import Snapshot, observations_frame, sites_frame
+from cockpit.model import observations_frame
 from cockpit.state.embedded import HistoryStore, SnapshotStore, SourceStatus
+from tests.cockpit.state.test_store_contract import air_snapshot
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-
-def _snapshot(source: str = "air", value: float = 12.0, when: datetime = NOW) -> Snapshot:
-    sites = sites_frame(
-        [
-            {
-                "id": f"{source}:1",
-                "name": "Alphington",
-                "domain": "air",
-                "lat": -37.78,
-                "lon": 145.03,
-                "source": source,
-            }
-        ]
-    )
-    obs = observations_frame(
-        [{"site_id": f"{source}:1", "metric": "pm25", "time": when, "value": value}]
-    )
-    return Snapshot(source=source, sites=sites, observations=obs, fetched_at=when)
 
 
 def test_snapshot_round_trip_and_version(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path)
     assert store.snapshot("air") is None
     v0 = store.version()
-    store.put_snapshot(_snapshot(value=12.0))
+    store.put_snapshot(air_snapshot(value=12.0))
     assert store.version() == v0 + 1
     again = SnapshotStore(tmp_path)  # another worker on the same data directory
     snap = again.snapshot("air")
@@ -48,7 +30,7 @@ def test_snapshot_round_trip_and_version(tmp_path: Path) -> None:
 
 def test_failure_keeps_last_good_snapshot_and_turns_stale(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path)
-    store.put_snapshot(_snapshot(value=12.0))
+    store.put_snapshot(air_snapshot(value=12.0))
     store.record_failure("air", "source 'air': HTTP 503", NOW + timedelta(minutes=1))
     snap = store.snapshot("air")
     assert snap is not None and snap.observations["value"].tolist() == [12.0]
@@ -113,16 +95,4 @@ def test_history_appends_once_and_reads_windows(tmp_path: Path) -> None:
     assert len(per_source) == 4
 
 
-def test_history_drops_rows_past_retention(tmp_path: Path) -> None:
-    history = HistoryStore(tmp_path, retention_days=1)
-    old = datetime.now(UTC) - timedelta(days=3)
-    new = datetime.now(UTC) - timedelta(hours=1)
-    history.append(
-        observations_frame(
-            [
-                {"site_id": "air:1", "metric": "no2", "time": old, "value": 1.0},
-                {"site_id": "air:1", "metric": "no2", "time": new, "value": 2.0},
-            ]
-        )
-    )
-    assert history.count() == 1
+# Retention is checked on this engine and on PostgreSQL in test_history_contract.py.

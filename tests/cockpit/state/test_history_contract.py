@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import psycopg
 import pytest
 
 from cockpit.model import observations_frame
 from cockpit.state.embedded import HistoryStore
 from cockpit.state.postgres_history import PostgresHistory
-from cockpit.state.redis_store import BackendUnavailable
 from tests.servers import pg_schema, postgres_server  # noqa: F401 - fixtures
 
 
@@ -133,38 +131,6 @@ def test_many_rows_round_trip(histories: Any) -> None:
         "traffic", "vehicle_flow", times[0], times[-1] + pd.Timedelta(1, "s")
     )
     assert got["value"].tolist() == [float(i) for i in range(len(times))]
-
-
-def test_postgres_schema_is_a_plain_table_with_time_index(
-    postgres_server: str,  # noqa: F811 - fixture
-    pg_schema: str,  # noqa: F811 - fixture
-) -> None:
-    history = PostgresHistory(postgres_server, 35, pg_schema)
-    try:
-        with psycopg.connect(postgres_server) as db:
-            indexes = {
-                row[0]
-                for row in db.execute(
-                    "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (pg_schema,)
-                )
-            }
-            has_timescale = db.execute(
-                "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"
-            ).fetchone()
-        assert "observations_time" in indexes
-        assert history.hypertable == bool(has_timescale)
-    finally:
-        history.close()
-
-
-def test_unreachable_postgres_is_a_typed_error(pg_schema: str) -> None:  # noqa: F811
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with pytest.raises(BackendUnavailable, match="cannot be reached"):
-        PostgresHistory(f"postgresql://postgres@127.0.0.1:{port}/test", 35, pg_schema)
 
 
 def test_hourly_rollups_summarise_each_hour(histories: Any) -> None:

@@ -5,9 +5,6 @@ of a city shares."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +17,6 @@ from cockpit.config import BackendConfig, default_config_path, load_config
 from cockpit.state import open_journal
 from cockpit.state.journal import Decision, Journal, Notice
 from cockpit.state.postgres_journal import PostgresJournal
-from cockpit.state.redis_store import BackendUnavailable
 from tests.servers import pg_schema, postgres_server  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -281,67 +277,6 @@ def test_a_sign_in_name_with_a_nul_character_is_still_audited(journal: Any) -> N
     (event,) = journal.audit_log()
     assert event.action == "sign-in failed" and event.address == "10.9.9.9"
     assert event.actor.startswith("mal") and event.actor.endswith("lory")
-
-
-def test_another_process_sees_the_postgres_journal(
-    postgres_server: str,  # noqa: F811 - fixture
-    pg_schema: str,  # noqa: F811 - fixture
-) -> None:
-    journal = PostgresJournal(postgres_server, pg_schema)
-    try:
-        nid = journal.publish(notice("emergency", en="Evacuate Federation Square"), now=T)
-        script = (
-            "import sys\n"
-            "from datetime import datetime\n"
-            "from cockpit.state.postgres_journal import PostgresJournal\n"
-            "j = PostgresJournal(sys.argv[1], sys.argv[2])\n"
-            "(n,) = j.notices(datetime.fromisoformat(sys.argv[3]))\n"
-            "print(n.id, n.text('en'))\n"
-            "j.acknowledge('air:pm10:cbd', 'duty', datetime.fromisoformat(sys.argv[3]))\n"
-            "j.close()\n"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", script, postgres_server, pg_schema, T.isoformat()],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        assert done.stdout.strip() == f"{nid} Evacuate Federation Square"
-        assert journal.acknowledgements()["air:pm10:cbd"].user == "duty"
-    finally:
-        journal.close()
-
-
-def test_unreachable_postgres_is_a_typed_error(pg_schema: str) -> None:  # noqa: F811
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with pytest.raises(BackendUnavailable, match="cannot be reached") as caught:
-        PostgresJournal(f"postgresql://postgres:s3cret@127.0.0.1:{port}/test", pg_schema)
-    said = str(caught.value)
-    assert f"port={port}" in said and "127.0.0.1" in said  # which server, for the operator
-    assert "s3cret" not in said
-
-
-def test_a_lost_connection_is_a_typed_error_and_the_next_call_reconnects(
-    postgres_server: str,  # noqa: F811 - fixture
-    pg_schema: str,  # noqa: F811 - fixture
-) -> None:
-    import psycopg
-
-    journal = PostgresJournal(postgres_server, pg_schema)
-    try:
-        pid = journal._connect().info.backend_pid
-        with psycopg.connect(postgres_server, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(BackendUnavailable):
-            journal.acknowledge("parking:cbd", "sam", now=T)
-        journal.acknowledge("parking:cbd", "sam", now=T)
-        assert list(journal.acknowledgements()) == ["parking:cbd"]
-    finally:
-        journal.close()
 
 
 def test_open_journal_follows_the_backend_kind(

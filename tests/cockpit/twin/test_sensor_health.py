@@ -18,7 +18,6 @@ from cockpit.twin.sensor_health import (
     read_health,
     reporting_interval,
 )
-from layouts.components.health_panel import health_panel
 
 NOW = pd.Timestamp("2026-11-24 12:00", tz="UTC")
 RULES = AlertsConfig()  # stale after 3 intervals, silent after 24 h, flat after 8 readings
@@ -177,28 +176,6 @@ def test_read_health_from_the_history_store(tmp_path: Path) -> None:
     assert health["ped:late"].status == "stale"
     assert health["ped:gone"].status == "silent"  # older than the 24 h read
     assert health["ped:flat"].problems == ("flat",)
-
-
-def _text(node: object) -> str:
-    children = getattr(node, "children", node)
-    if isinstance(children, list):
-        return " ".join(_text(c) for c in children)
-    if isinstance(children, str):
-        return children
-    return "" if children is None else _text(children)
-
-
-def test_health_panel_shows_coverage_and_flagged_sites() -> None:
-    health = list(by_id().values())
-    panel = health_panel(coverage(health), health, "Australia/Melbourne", limit=3)
-    text = _text(panel)
-    assert "Sensor health" in text
-    assert "Pedestrians" in text and "2 (40%)" in text
-    # Silent sites first, then stale ones; the rest are counted.
-    assert "Ped:Gone" in text and "Ped:Never" in text and "Ped:Late" in text
-    assert "and 3 more" in text
-    quiet = [h for h in health if not h.flagged]
-    assert "Every site reports as expected." in _text(health_panel(coverage(quiet), quiet, "UTC"))
 
 
 def test_read_health_with_latest_readings_agrees(tmp_path: Path) -> None:

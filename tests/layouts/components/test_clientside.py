@@ -12,13 +12,16 @@ from dash._utils import to_json
 
 from layouts.components.clientside import NAMESPACE, clientside, js_function
 from layouts.pages import cockpit
-from tests.browser import demo_runtime_fixture
+from tests.browser import AppServers
 from wiring.app import create_app
 from wiring.runtime import Runtime
 
 ASSETS = Path(__file__).resolve().parents[3] / "assets"
 
-runtime = demo_runtime_fixture(backfill=False)
+
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(backfill=False)
 
 
 def namespace_functions(source: str) -> set[str]:

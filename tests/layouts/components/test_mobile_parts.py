@@ -6,46 +6,15 @@ import base64
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from cockpit.model import sites_frame
 from cockpit.present.i18n import translator
 from cockpit.twin.alerts import AIR_STANDARDS, Alert
 from layouts.components import mobile_parts
-from layouts.components.mobile_data import distance_m, district_names, district_sites, nearest_sites
 from layouts.components.mobile_parts import alert_detail, alert_title, sparkline
 from layouts.pages import mobile
 
 T = pd.Timestamp("2026-11-24 00:00", tz="UTC")
-
-
-def test_distance_in_metres() -> None:
-    # One degree of latitude is about 111.2 km.
-    far = distance_m(0.0, 0.0, np.array([1.0, 0.0]), np.array([0.0, 0.0]))
-    assert abs(far[0] - 111_195) < 50 and far[1] == 0
-
-
-def test_nearest_sites_per_domain_and_districts() -> None:
-    sites = sites_frame(
-        [
-            {
-                "id": f"{d}:{i}",
-                "name": f"{d} {i}",
-                "domain": d,
-                "lat": -37.81 + i * 0.001,
-                "lon": 144.96,
-                "source": d,
-            }
-            for d in ("traffic", "parking")
-            for i in range(5)
-        ]
-    ).assign(district=["A", "B"] * 5)
-    near = nearest_sites(sites, -37.81, 144.96, per_domain=2)
-    assert sorted(near["id"]) == ["parking:0", "parking:1", "traffic:0", "traffic:1"]
-    assert near["distance_m"].is_monotonic_increasing
-    assert district_names(sites) == ["A", "B"]
-    assert set(district_sites(sites, "A")["district"]) == {"A"}
 
 
 def test_sparkline_is_an_svg_with_gaps_for_missing_values() -> None:

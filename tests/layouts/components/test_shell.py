@@ -1,5 +1,7 @@
 """The first layout a renderer gets holds the page being opened, for the viewer's role,
-and falls back to Dash's empty page container whenever it cannot."""
+and falls back to Dash's empty page container whenever it cannot. In a real headless
+Chromium: a page opens without asking the pages router for itself, gets its title, and
+moving between pages inside the app still goes through the router."""
 
 from __future__ import annotations
 
@@ -10,25 +12,30 @@ from pathlib import Path
 from typing import Any
 
 import dash
+import flask
 import pytest
 from dash import Dash, html
+from dash.testing.composite import DashComposite
+from dash.testing.wait import until
 from flask.testing import FlaskClient
 
 from cockpit.config import default_config_path, load_config
 from layouts.components.shell import opening_address
-from tests.browser import T0, Clock, demo_runtime, demo_runtime_fixture
+from tests.browser import T0, AppServers, Clock, demo_runtime, own_errors
 from wiring.app import create_app
 from wiring.runtime import Runtime
 
 HOST = "http://localhost/"
 
 
-runtime = demo_runtime_fixture(backfill=False)
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(backfill=False)
 
 
 @pytest.fixture(scope="module")
-def app(runtime: Runtime) -> Dash:
-    return create_app(runtime, start_refresher=False)
+def app(app_server: AppServers, runtime: Runtime) -> Dash:
+    return app_server.app(runtime)
 
 
 @pytest.fixture
@@ -171,3 +178,80 @@ def test_behind_a_trusted_proxy_the_page_is_held(tmp_path: Path) -> None:
         assert "pathname" not in _by_id(plain)["_pages_location"]
     finally:
         rt.close()
+
+
+# -- in a real headless Chromium ------------------------------------------------------
+
+ROUTER = "_pages_content.children"
+
+
+@pytest.fixture(scope="module")
+def filled(app_server: AppServers) -> Runtime:
+    """The demo city with its history filled, as the browser shows it."""
+    return app_server.city()
+
+
+@pytest.fixture(scope="module")
+def outputs() -> list[str]:
+    """The outputs of every callback the browsers asked the server for."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def duo(app_server: AppServers, filled: Runtime, outputs: list[str]) -> DashComposite:
+    app = app_server.app(filled)
+
+    @app.server.before_request
+    def record() -> None:
+        if flask.request.path == "/_dash-update-component":
+            outputs.append(str((flask.request.get_json(silent=True) or {}).get("output")))
+
+    return app_server.browser(app)
+
+
+def _routed(outputs: list[str]) -> int:
+    return sum(ROUTER in output for output in outputs)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("address", "ready", "page"),
+    [
+        ("/", "#cc-kpis .cc-kpi", "cockpit"),
+        ("/m", "#m-alert-list", "mobile"),
+        ("/kiosk?lang=de", "#cc-kiosk-qr", "kiosk"),
+    ],
+)
+def test_a_page_opens_without_the_router(
+    duo: DashComposite,
+    filled: Runtime,
+    outputs: list[str],
+    address: str,
+    ready: str,
+    page: str,
+) -> None:
+    outputs.clear()
+    duo.driver.get(duo.server_url + address)
+    duo.wait_for_element(ready, timeout=20)
+    title = dash.page_registry[page]["title"]
+    until(lambda: duo.driver.title == title, timeout=10)
+    assert outputs, "the page's own callbacks ran"
+    assert _routed(outputs) == 0
+    assert own_errors(duo, filled.config) == []
+
+
+@pytest.mark.browser
+def test_links_inside_the_app_still_use_the_router(
+    duo: DashComposite, filled: Runtime, outputs: list[str]
+) -> None:
+    duo.driver.get(duo.server_url + "/")
+    duo.wait_for_element("#kpi-footfall-data", timeout=20)
+    outputs.clear()
+    duo.find_element("#kpi-footfall-data").click()
+    duo.wait_for_element("#data-values", timeout=20)
+    assert duo.driver.current_url.endswith("/data/footfall")
+    assert _routed(outputs) == 1
+    duo.driver.back()
+    duo.wait_for_element("#cc-kpis .cc-kpi", timeout=20)
+    assert _routed(outputs) == 2
+    assert own_errors(duo, filled.config) == []

@@ -5,7 +5,6 @@ errors and "< k" for small counts of people."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,10 +17,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from cockpit.auth import hash_password
 from cockpit.config import CityConfig, UserConfig, default_config_path, load_config
 from cockpit.present.openapi import openapi_document
-from tests.browser import T0, Clock, demo_runtime
-from tests.cockpit.present.test_export import serve
+from tests.browser import T0, AppServers
 from tests.cockpit.test_privacy import plant_count
-from wiring.app import create_app
 from wiring.runtime import Runtime
 
 PASSWORD = "kerbside-7-bluestone"
@@ -42,10 +39,8 @@ schema = schemathesis.openapi.from_dict(openapi_document(CITY.city.name, PUBLIC_
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), config=CITY)
-    yield rt
-    rt.close()
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(config=CITY)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +49,8 @@ def small_site(runtime: Runtime) -> str:
 
 
 @pytest.fixture(scope="module")
-def app(runtime: Runtime, small_site: str) -> Dash:
-    return create_app(runtime, start_refresher=False)
+def app(app_server: AppServers, runtime: Runtime, small_site: str) -> Dash:
+    return app_server.app(runtime)
 
 
 @pytest.fixture
@@ -78,10 +73,9 @@ def staff(app: Dash) -> FlaskClient:
 
 
 @pytest.fixture(scope="module")
-def served(app: Dash, runtime: Runtime) -> Iterator[str]:
+def served(app_server: AppServers, app: Dash, runtime: Runtime) -> str:
     runtime.city.view("public")  # built once before the first request
-    with serve(app) as url:
-        yield url
+    return app_server.url(app)
 
 
 @schema.parametrize()

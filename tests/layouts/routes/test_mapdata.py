@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,7 @@ from layouts.routes.mapdata import (
     map_data_url,
     map_data_urls,
 )
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
-from wiring.app import create_app
+from tests.browser import AppServers, own_errors
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -69,23 +67,18 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> CityConfig:
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory, config: CityConfig) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), config, backfill=False)
-    yield rt
-    rt.close()
+def runtime(app_server: AppServers, config: CityConfig) -> Runtime:
+    return app_server.city(config=config, backfill=False)
 
 
 @pytest.fixture(scope="module")
-def app(runtime: Runtime) -> Dash:
-    return create_app(runtime, start_refresher=False)
+def app(app_server: AppServers, runtime: Runtime) -> Dash:
+    return app_server.app(runtime)
 
 
 @pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, app: Dash, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        yield dc
+def duo(app_server: AppServers, app: Dash) -> DashComposite:
+    return app_server.browser(app)
 
 
 def test_compact_layer_decodes_to_the_same_features(runtime: Runtime) -> None:

@@ -10,13 +10,16 @@ from dash import Dash
 from flask.testing import FlaskClient
 
 from layouts.routes.replay import ReplayRequestError, replay_moment, replay_urls
-from tests.browser import demo_runtime_fixture
+from tests.browser import AppServers
 from wiring.app import create_app
 from wiring.runtime import Runtime
 
 NOW = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
 
-runtime = demo_runtime_fixture(backfill=False)
+
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(backfill=False)
 
 
 @pytest.fixture(scope="module")

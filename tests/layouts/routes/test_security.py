@@ -3,7 +3,6 @@ and error pages without stack traces: one app server for the module."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,7 @@ from dash import Dash
 from dash.testing.composite import DashComposite
 
 from layouts.routes.security import ERROR_MESSAGE, content_security_policy
-from tests.browser import browser, demo_runtime_fixture, own_errors
-from tests.layouts.test_permissions import wait_for_idle_server
-from wiring.app import create_app
+from tests.browser import AppServers, own_errors
 from wiring.cli import _parser
 from wiring.runtime import Runtime
 
@@ -23,12 +20,14 @@ pytestmark = pytest.mark.browser
 SECRET_PATH_HINT = "layouts/"  # any source path in an error page would contain this
 
 
-runtime = demo_runtime_fixture(backfill=False)
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(backfill=False)
 
 
 @pytest.fixture(scope="module")
-def app(runtime: Runtime) -> Dash:
-    app = create_app(runtime, start_refresher=False)
+def app(app_server: AppServers, runtime: Runtime) -> Dash:
+    app = app_server.app(runtime)
 
     @app.server.route("/test-broken")
     def broken() -> str:
@@ -38,13 +37,8 @@ def app(runtime: Runtime) -> Dash:
 
 
 @pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, app: Dash, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        yield dc
-        dc.driver.get("about:blank")  # no more polling; let answers in flight finish
-        wait_for_idle_server()
+def duo(app_server: AppServers, app: Dash) -> DashComposite:
+    return app_server.browser(app)
 
 
 def _assert_common(response: requests.Response) -> None:

@@ -7,7 +7,6 @@ each test speaks from its own client address through ``X-Forwarded-For``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -21,9 +20,7 @@ from cockpit.config import UserConfig
 from cockpit.state.journal import Journal
 from layouts.routes import security
 from layouts.routes.signin import safe_next
-from tests.browser import T0, Clock, demo_runtime
-from tests.layouts.test_permissions import serve
-from wiring.app import create_app
+from tests.browser import AppServers
 from wiring.runtime import Runtime
 
 PASSWORDS = {
@@ -35,7 +32,7 @@ COOKIE = "city_cockpit_session"
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(app_server: AppServers) -> Runtime:
     from cockpit.config import default_config_path, load_config
 
     config = load_config(default_config_path())
@@ -45,20 +42,17 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         "ana": UserConfig(role="staff", password_hash=hash_password(PASSWORDS["ana"])),
     }
     config.security.trusted_proxies = 1
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), config=config, backfill=False)
-    yield rt
-    rt.close()
+    return app_server.city(config=config, backfill=False)
 
 
 @pytest.fixture(scope="module")
-def app(runtime: Runtime) -> Dash:
-    return create_app(runtime, start_refresher=False)
+def app(app_server: AppServers, runtime: Runtime) -> Dash:
+    return app_server.app(runtime)
 
 
 @pytest.fixture(scope="module")
-def base(app: Dash) -> Iterator[str]:
-    with serve(app) as url:
-        yield url
+def base(app_server: AppServers, app: Dash) -> str:
+    return app_server.url(app)
 
 
 class Client:

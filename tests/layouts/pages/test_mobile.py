@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,7 @@ from cockpit.auth import hash_password
 from cockpit.config import UserConfig, default_config_path, load_config
 from layouts.pages.mobile import open_alerts
 from tests.a11y import assert_accessible
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
-from wiring.app import create_app
+from tests.browser import T0, AppServers, Clock, own_errors
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -33,23 +31,18 @@ PHONE = (390, 844)
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(app_server: AppServers, clock: Clock) -> Runtime:
     config = load_config(default_config_path())
     config.access.users = {USER: UserConfig(role="staff", password_hash=hash_password(PASSWORD))}
     config.alerts.air_limits = {"pm10": 5}
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), Clock(T0), config)
+    rt = app_server.city(clock, config)
     rt.config.ui.poll_seconds = 1
-    yield rt
-    rt.close()
+    return rt
 
 
 @pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
-    with browser(request, app, tmp_path_factory.mktemp("download"), size=PHONE) as dc:
-        yield dc
+def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
+    return app_server.browser(runtime, size=PHONE)
 
 
 def open_phone(duo: DashComposite, query: str = "") -> None:

@@ -4,22 +4,22 @@ attribution on the offline basemap when no tile can be loaded (one app server)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dash.testing.composite import DashComposite
 from selenium.webdriver.common.by import By
 
-from tests.browser import T0, browser, demo_runtime_fixture, own_errors
+from tests.browser import T0, AppServers, own_errors
 from tests.cockpit.test_privacy import plant_count
-from wiring.app import create_app
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
 
 
-runtime = demo_runtime_fixture()
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city()
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +28,8 @@ def small_site(runtime: Runtime) -> str:
 
 
 @pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest,
-    runtime: Runtime,
-    small_site: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        yield dc
+def duo(app_server: AppServers, runtime: Runtime, small_site: str) -> DashComposite:
+    return app_server.browser(runtime)
 
 
 def _open(duo: DashComposite, path: str) -> None:

@@ -28,17 +28,17 @@ from tests.browser import free_port
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 RELOAD_HOURS = 6 / 3600  # a full reload every 6 seconds
 
-# The child process: the kiosk test city (see test_kiosk_browser.kiosk_config), read once
-# at the real time, served by werkzeug until the process is killed.
+# The child process: the kiosk test city (see tests.layouts.pages.test_kiosk.kiosk_config),
+# read once at the real time, served by werkzeug until the process is killed.
 _SERVER = """
 import sys
 from werkzeug.serving import make_server
 from wiring.runtime import Runtime
 from wiring.app import create_app
-from tests.layouts.pages.test_kiosk_browser import kiosk_config
+from tests.layouts.pages.test_kiosk import kiosk_config
 
 port, data_dir, reload_hours = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 runtime = Runtime.open(kiosk_config(poll_seconds=1, reload_hours=reload_hours), data_dir)

@@ -25,7 +25,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from cockpit.auth import hash_password
 from cockpit.config import load_config
-from tests.browser import browser, own_errors
+from tests.browser import AppServers, own_errors
 from tests.connectors.faults import TEST_OPTIONS
 from tests.faultserver import (
     FAULTS,
@@ -35,7 +35,6 @@ from tests.faultserver import (
     parking_routes,
     pedestrian_routes,
 )
-from wiring.app import create_app
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -96,25 +95,20 @@ def statuses() -> list[tuple[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest,
-    runtime: Runtime,
-    statuses: list[tuple[str, int]],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
+def duo(runtime: Runtime, statuses: list[tuple[str, int]], app_server: AppServers) -> DashComposite:
+    app = app_server.app(runtime)
 
     @app.server.after_request
     def _log(response: flask.Response) -> flask.Response:
         statuses.append((flask.request.path, response.status_code))
         return response
 
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        dc.wait_for_page(dc.server_url + "/")
-        dc.wait_for_element("#cc-kpis .cc-kpi", timeout=WAIT_S)
-        # Chromium keeps every response's status (Resource Timing) for the whole drill.
-        dc.driver.execute_script("performance.setResourceTimingBufferSize(100000);")
-        yield dc
+    dc = app_server.browser(app)
+    dc.wait_for_page(dc.server_url + "/")
+    dc.wait_for_element("#cc-kpis .cc-kpi", timeout=WAIT_S)
+    # Chromium keeps every response's status (Resource Timing) for the whole drill.
+    dc.driver.execute_script("performance.setResourceTimingBufferSize(100000);")
+    return dc
 
 
 @pytest.fixture(scope="module")

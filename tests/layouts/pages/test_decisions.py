@@ -4,7 +4,6 @@ server refuses a crafted request)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,9 +12,8 @@ from dash.testing.composite import DashComposite
 from selenium.webdriver.common.keys import Keys
 
 from cockpit.present.i18n import format_time
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
-from tests.layouts.pages.test_notices_browser import dash_post, sign_in, sign_out, staff_config
-from wiring.app import create_app
+from tests.browser import T0, AppServers, Clock, own_errors
+from tests.layouts.pages.test_notices import dash_post, sign_in, sign_out, staff_config
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -24,24 +22,13 @@ WHAT = "Bus lane opened on Hoddle St"
 
 
 @pytest.fixture(scope="module")
-def clock() -> Clock:
-    return Clock(T0)
+def runtime(app_server: AppServers, clock: Clock) -> Runtime:
+    return app_server.city(clock, staff_config())
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), clock, staff_config())
-    yield rt
-    rt.close()
-
-
-@pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        yield dc
+def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
+    return app_server.browser(runtime)
 
 
 def _record_request(duo: DashComposite, cookies: dict[str, str]) -> object:

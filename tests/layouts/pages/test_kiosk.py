@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,7 @@ from cockpit.state.journal import Notice
 from layouts.components.kiosk_map import overview_svg
 from layouts.pages.kiosk import qr_data_uri
 from tests.a11y import assert_accessible
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
-from wiring.app import create_app
+from tests.browser import T0, AppServers, Clock, own_errors
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -107,25 +105,15 @@ def signed_in(base: str, user: str) -> requests.Session:
 
 
 @pytest.fixture(scope="module")
-def clock() -> Clock:
-    return Clock(T0)
+def runtime(app_server: AppServers, clock: Clock) -> Runtime:
+    return app_server.city(clock, kiosk_config())
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), clock, config=kiosk_config())
-    yield rt
-    rt.close()
-
-
-@pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
-    with browser(request, app, tmp_path_factory.mktemp("download"), size=(1920, 1200)) as dc:
-        viewport(dc, 1920, 1080)
-        yield dc
+def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
+    dc = app_server.browser(runtime, size=(1920, 1200))
+    viewport(dc, 1920, 1080)
+    return dc
 
 
 def viewport(duo: DashComposite, width: int, height: int) -> None:

@@ -4,7 +4,6 @@ history's values at the chosen moment; "live" returns to now; play advances."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,8 +13,7 @@ from selenium.webdriver.common.keys import Keys
 
 from cockpit.present.i18n import format_time
 from layouts.components.timemachine import anchor_for
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
-from wiring.app import create_app
+from tests.browser import T0, AppServers, Clock, own_errors
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -24,25 +22,15 @@ THUMB = "#cc-tm-slider [role=slider]"
 
 
 @pytest.fixture(scope="module")
-def clock() -> Clock:
-    return Clock(T0)
+def runtime(app_server: AppServers, clock: Clock) -> Runtime:
+    return app_server.city(clock)
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Runtime]:
-    rt = demo_runtime(tmp_path_factory.mktemp("data"), clock)
-    yield rt
-    rt.close()
-
-
-@pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        dc.wait_for_element(".leaflet-marker-pane .cc-marker[data-site]", timeout=30)
-        yield dc
+def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
+    dc = app_server.browser(runtime)
+    dc.wait_for_element(".leaflet-marker-pane .cc-marker[data-site]", timeout=30)
+    return dc
 
 
 def _titles(duo: DashComposite) -> dict[str, str]:

@@ -1,37 +1,29 @@
-"""Responses travel compressed and assets are cached by fingerprint, over real HTTP."""
+"""The app factory over real HTTP: responses travel compressed and assets are cached by
+fingerprint."""
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
-from tests.browser import demo_runtime_fixture, free_port
-from wiring.app import create_app
+from tests.browser import AppServers
 from wiring.runtime import Runtime
 
 YEAR = "max-age=31536000"
 
 
-runtime = demo_runtime_fixture(backfill=False)
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(backfill=False)
 
 
 @pytest.fixture(scope="module")
-def base(runtime: Runtime) -> Iterator[str]:
-    app = create_app(runtime, start_refresher=False)
-    port = free_port()
-    server = make_server("127.0.0.1", port, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(10)
+def base(app_server: AppServers, runtime: Runtime) -> str:
+    return app_server.url(runtime)
 
 
 def _get(url: str, encoding: str, **kwargs: Any) -> requests.Response:

@@ -4,7 +4,6 @@ request is refused on the server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,7 @@ from dash.testing.composite import DashComposite
 
 from cockpit.auth import hash_password
 from cockpit.config import CityConfig, UserConfig, default_config_path, load_config
-from tests.browser import T0, Clock, browser, demo_runtime, own_errors
-from wiring.app import create_app
+from tests.browser import T0, AppServers, Clock, own_errors
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -71,29 +69,18 @@ def dash_post(
 
 
 @pytest.fixture(scope="module")
-def clock() -> Clock:
-    return Clock(T0)
-
-
-@pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
 
 
 @pytest.fixture(scope="module")
-def runtime(data_dir: Path, clock: Clock) -> Iterator[Runtime]:
-    rt = demo_runtime(data_dir, clock, staff_config(), backfill=False)
-    yield rt
-    rt.close()
+def runtime(app_server: AppServers, data_dir: Path, clock: Clock) -> Runtime:
+    return app_server.city(clock, staff_config(), backfill=False, data_dir=data_dir)
 
 
 @pytest.fixture(scope="module")
-def duo(
-    request: pytest.FixtureRequest, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashComposite]:
-    app = create_app(runtime, start_refresher=False)
-    with browser(request, app, tmp_path_factory.mktemp("download")) as dc:
-        yield dc
+def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
+    return app_server.browser(runtime)
 
 
 def _publish_request(duo: DashComposite, text: str, cookies: dict[str, str] | None) -> Any:

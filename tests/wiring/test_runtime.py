@@ -1,6 +1,8 @@
-"""A City Cockpit process killed outright (SIGKILL) loses nothing it had written.
+"""One city's runtime: what ``Runtime.open`` assembles, the warmer that prepares each new
+data version's views, and a process killed outright (SIGKILL) losing nothing it had
+written.
 
-Each test starts a real Python process on a data directory, lets it report what it has
+Each kill test starts a real Python process on a data directory, lets it report what it has
 durably written (one line per commit on stdout), kills it with SIGKILL while it is in
 the middle of more writes, then opens the same directory again and checks: SQLite's
 ``integrity_check`` is ``ok`` for history and journal, every source's diskcache snapshot
@@ -31,7 +33,7 @@ from cockpit.state.embedded import HistoryStore, SnapshotStore
 from cockpit.state.journal import Journal
 from wiring.runtime import Runtime
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LINES_BEFORE_KILL = 3  # commits the process reports before the kill lands mid-write
 DEADLINE_S = 300  # only a guard against a hung process; no assertion depends on time
 
@@ -235,3 +237,86 @@ def test_killed_mid_history_and_journal_writes_loses_no_notice_or_acknowledgemen
     finally:
         history.close()
         journal.close()
+
+
+# -- what Runtime.open assembles, and the warmer -----------------------------------------
+
+
+@pytest.fixture
+def opened(tmp_path: Path) -> Iterator[Runtime]:
+    runtime = Runtime.open(default_config_path(), tmp_path)
+    yield runtime
+    runtime.close()
+
+
+def _until(check: Any, what: str) -> None:
+    """Wait for ``check()`` to hold (the limit only guards against a hang)."""
+    deadline = time.monotonic() + 60
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_open_assembles_one_connector_per_source_over_one_directory(opened: Runtime) -> None:
+    assert set(opened.refresher.connectors) == set(opened.config.sources)
+    assert opened.refreshes_in_process  # the demo city keeps its state in embedded files
+    assert opened.history.path.parent == opened.store.directory
+
+
+def test_open_takes_a_config_path_and_keeps_data_where_told(tmp_path: Path) -> None:
+    runtime = Runtime.open(str(default_config_path()), tmp_path / "data")
+    try:
+        assert runtime.config.city.name == load_config(default_config_path()).city.name
+        runtime.refresher.refresh_due()
+        assert runtime.city.version() > 0
+    finally:
+        runtime.close()
+    assert (tmp_path / "data").is_dir() and any((tmp_path / "data").iterdir())
+
+
+def test_a_bad_config_is_a_config_error(tmp_path: Path) -> None:
+    from cockpit.errors import ConfigError
+
+    bad = tmp_path / "city.toml"
+    bad.write_text("[city]\nname = 'X'\n")
+    with pytest.raises(ConfigError, match=r"city\.timezone"):
+        Runtime.open(bad, tmp_path / "data")
+    assert not (tmp_path / "data").exists()
+
+
+def test_the_warmer_prepares_each_new_version_once(opened: Runtime) -> None:
+    seen: list[list[str]] = []
+    opened.warm_hooks.append(seen.append)
+    opened.city.view("public")  # a role served at the current version
+    opened.start_warmer(every_s=0.01)
+    first = opened._warmer
+    opened.start_warmer(every_s=0.01)
+    assert opened._warmer is first  # starting twice keeps one thread
+    opened.refresher.refresh_due()
+    version = opened.city.version()
+    _until(lambda: opened.warmed_version == version, "the warmer saw the new version")
+    assert seen and "public" in seen[-1]
+    calls = len(seen)
+    opened.stop_warmer()
+    assert opened._warmer is None
+    assert len(seen) == calls  # nothing more once stopped
+
+
+def test_a_failed_warm_up_is_logged_and_tried_again(
+    opened: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    failures = [RuntimeError("a view could not be built")]
+
+    def hook(roles: list[str]) -> None:
+        if failures:
+            raise failures.pop()
+
+    opened.warm_hooks.append(hook)
+    opened.refresher.refresh_due()
+    opened.start_warmer(every_s=0.01)
+    try:
+        version = opened.city.version()
+        _until(lambda: opened.warmed_version == version, "the second try succeeded")
+    finally:
+        opened.stop_warmer()
+    assert "preparing the views of a new data version failed" in caplog.text

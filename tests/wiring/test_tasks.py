@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from cockpit.state.redis_store import RedisSnapshotStore
 from tests.browser import free_port
 from tests.servers import pg_schema, postgres_server, redis_prefix, redis_server  # noqa: F401
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 INTERVAL = 3  # seconds between refreshes of each source in this test
 
@@ -310,3 +311,76 @@ def test_runtime_opens_the_server_backend_and_leaves_refreshing_to_workers(
         assert runtime.history.count() > 0
     finally:
         runtime.close()
+
+
+# -- the tasks themselves, on the embedded demo city --------------------------------------
+
+
+@pytest.fixture
+def worker_city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The demo city at ``T0`` as this process's worker runtime."""
+    from tests.browser import T0, Clock, demo_runtime
+    from wiring import tasks
+
+    runtime = demo_runtime(tmp_path, Clock(T0), backfill=False)
+    monkeypatch.setattr(tasks, "_runtime", runtime)
+    monkeypatch.setattr(tasks, "_runtime_pid", os.getpid())
+    yield runtime
+    runtime.close()
+
+
+def test_a_worker_keeps_one_runtime_per_process(worker_city: Any) -> None:
+    from wiring import tasks
+
+    assert tasks.runtime() is worker_city
+    assert tasks.runtime() is worker_city
+
+
+def test_refresh_due_reads_a_source_once_per_lease(worker_city: Any) -> None:
+    from wiring.tasks import refresh_due
+
+    worker_city.store.release("refresh:air")  # the opening refresh's lease has run out
+    before = worker_city.store.status("air").fetches
+    assert refresh_due.run("air") == ["air"]
+    assert refresh_due.run("air") == []  # a duplicated beat finds the lease taken
+    assert worker_city.store.status("air").fetches == before + 1
+
+
+def test_catch_up_reads_only_the_gap_of_sources_that_missed_intervals(
+    worker_city: Any,
+) -> None:
+    from wiring.tasks import catch_up
+
+    now = worker_city.refresher.clock()
+    since = {
+        "air": (now - timedelta(days=3)).isoformat(),
+        "parking": (now - timedelta(seconds=30)).isoformat(),  # within two intervals
+        "trams": (now - timedelta(hours=1)).isoformat(),  # not a source of this city
+    }
+    rows = worker_city.history.count()
+    added = catch_up.run(since)
+    assert set(added) == {"air"}
+    assert added["air"] > 0
+    assert rows < worker_city.history.count() <= rows + added["air"]  # duplicates are kept once
+    assert catch_up.run(since) == {}  # another worker holds the catch-up lease
+
+
+def test_the_celery_app_uses_the_city_broker_and_late_acknowledgement() -> None:
+    from wiring.tasks import make_celery
+
+    config = load_config(ROOT / "cities" / "server-example.toml")
+    celery = make_celery(config)
+    assert celery.conf.broker_url == (config.backend.broker_url or config.backend.redis_url)
+    assert celery.conf.task_acks_late and celery.conf.task_reject_on_worker_lost
+    assert celery.conf.worker_prefetch_multiplier == 1
+    for source, cfg in config.sources.items():
+        assert celery.conf.beat_schedule[f"refresh:{source}"]["options"] == {
+            "expires": float(cfg.refresh_seconds)
+        }
+
+
+def test_an_embedded_city_has_no_shared_last_successes() -> None:
+    from cockpit.config import default_config_path
+    from wiring.tasks import last_successes
+
+    assert last_successes(load_config(default_config_path())) == {}

@@ -1,0 +1,83 @@
+"""The cockpit's map as Dash components: one clustered overlay per layer whose data URL
+is given, the basemap from its own cached file, credits escaped, and a legend in words."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import dash_leaflet as dl
+from dash import dcc
+
+from cockpit.config import CityConfig
+from layouts.components.map import (
+    BASEMAP_ROUTE,
+    LAYER_ID,
+    SOURCE_ID,
+    basemap_file,
+    city_map,
+    legend,
+)
+from tests.dashtree import components, text_of
+
+URLS = {"parking": "/map-data/parking.json?v=3", "air": "/map-data/air.json?v=3"}
+
+
+def of(node: Any, kind: type) -> list[Any]:
+    return [c for c in components(node) if isinstance(c, kind)]
+
+
+def test_one_overlay_and_one_data_store_per_layer_given(demo_config: CityConfig) -> None:
+    built = city_map(demo_config, [], "m", URLS)
+    assert isinstance(built, dl.Map) and built.id == "m"
+    assert list(built.center) == list(demo_config.map.center)
+    (control,) = of(built, dl.LayersControl)
+    titles = {demo_config.layers[k].title for k in URLS}
+    assert set(control.overlays) == titles  # the traffic and pedestrian layers are left out
+    layers = [g for g in of(built, dl.GeoJSON) if isinstance(g.id, dict)]
+    assert {g.id["layer"] for g in layers} == set(URLS)
+    assert all(g.id["type"] == LAYER_ID and g.cluster for g in layers)
+    # The data arrives after the page, from each layer's URL: the page carries none.
+    assert all(g.data == {"type": "FeatureCollection", "features": []} for g in layers)
+    stores = {s.id["layer"]: s.data for s in of(built, dcc.Store) if s.id["type"] == SOURCE_ID}
+    assert stores == URLS
+
+
+def test_the_basemap_is_its_own_file_named_by_its_digest(demo_config: CityConfig) -> None:
+    body, digest = basemap_file(str(demo_config.resolve(demo_config.map.basemap)))
+    assert body.startswith(b"{") and digest == hashlib.sha256(body).hexdigest()[:16]
+    built = city_map(demo_config, [], "m", {})
+    (basemap,) = [g for g in of(built, dl.GeoJSON) if g.id == "m-basemap"]
+    assert basemap.url == f"{BASEMAP_ROUTE}?h={digest}"
+    assert basemap.interactive is False
+    (tiles,) = of(built, dl.TileLayer)
+    assert tiles.url == demo_config.map.tile_url
+
+
+def test_without_tiles_or_basemap_the_map_still_has_its_controls(demo_config: CityConfig) -> None:
+    demo_config.map.tile_url = ""
+    demo_config.map.basemap = ""
+    built = city_map(demo_config, [], "m", {"parking": URLS["parking"]})
+    assert not of(built, dl.TileLayer)
+    assert [g.id for g in of(built, dl.GeoJSON)] == [{"type": LAYER_ID, "layer": "parking"}]
+
+
+def test_credits_name_leaflet_the_basemap_and_each_source_escaped(demo_config: CityConfig) -> None:
+    built = city_map(demo_config, ["Counts © <b>Melbourne</b> & friends"], "m", URLS)
+    (attribution,) = of(built, dl.AttributionControl)
+    parts = attribution.prefix.split(" | ")
+    assert parts[0] == "Leaflet"
+    assert parts[1] == demo_config.map.basemap_attribution.replace("&", "&amp;")
+    assert parts[2] == "Counts © &lt;b&gt;Melbourne&lt;/b&gt; &amp; friends"
+
+
+def test_the_legend_says_each_state_in_words_with_its_symbol(demo_config: CityConfig) -> None:
+    shown = legend(demo_config, ["pedestrians", "parking", "air"])
+    rows = [text_of(row) for row in shown.children]
+    assert rows == [
+        "Pedestrians ● quiet ▲ busy ■ crowded",
+        f"{demo_config.layers['parking'].title} ● free ■ occupied",
+        f"{demo_config.layers['air'].title} ● good / fair ▲ moderate ■ poor or worse",
+        "? stale data",
+    ]
+    assert shown.to_plotly_json()["props"]["aria-label"] == "Map legend"
