@@ -599,7 +599,8 @@ class City:
         return self.answers.get(
             view.version,
             role,
-            ("sensor-health", _quarter(now)),
+            # A stream that died since is named at once, not at the next quarter hour.
+            ("sensor-health", _quarter(now), _streams_key(view.stale_streams)),
             lambda: _with_stale_streams(
                 sensor_health.read_health(self.history, view.sites, now, self.config.alerts),
                 view.stale_streams,
@@ -668,6 +669,10 @@ class City:
             "time": now.isoformat(),
             "sources": sources,
         }
+
+
+def _streams_key(stale: pd.DataFrame) -> int:
+    return hash(tuple(zip(stale["site_id"].astype(str), stale["metric"].astype(str), strict=True)))
 
 
 def _with_stale_streams(
