@@ -120,6 +120,10 @@ class CityView:
         source = joined["source"].astype(str)
         stale = source.isin([s for s, i in infos.items() if i.stale])
         metric = joined["metric"].astype(str)
+        if not self.stale_streams.empty:
+            dead = pd.MultiIndex.from_frame(self.stale_streams[["site_id", "metric"]])
+            keys = pd.MultiIndex.from_arrays([joined["site_id"].astype(str), metric])
+            stale = stale | pd.Series(keys.isin(dead), index=joined.index)
         value = joined["value"].astype(float)
         pairs = pd.MultiIndex.from_arrays([metric, value]).unique()
         texts = {(m, v): format_value(m, v, self.min_group_size) for m, v in pairs}

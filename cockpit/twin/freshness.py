@@ -3,8 +3,8 @@
 A source can be live while one of its streams (a site's metric) died long ago: its
 newest observation is still the "latest" value. A stream whose newest observation is
 older than its source's stream limit (``stream_stale_after_seconds``) leaves the KPIs
-and the alerts, and is named in sensor health; it stays on the map with its time, so a
-person sees how old it is.
+and the alerts, and is named in sensor health; it stays on the map, drawn stale with
+its time, so a person sees how old it is.
 """
 
 from __future__ import annotations

@@ -227,8 +227,12 @@ def test_a_dead_stream_leaves_kpis_and_is_named_in_sensor_health(
         assert list(zip(stale["site_id"], stale["metric"], strict=True)) == [(site_id, "pm10")]
         assert stale["limit_s"].tolist() == [limit]
         assert not ((view.fresh["site_id"] == site_id) & (view.fresh["metric"] == "pm10")).any()
-        # still on the map with its time: a person sees how old it is
+        # still on the map with its time, drawn stale: a person sees how old it is
         assert ((view.latest["site_id"] == site_id) & (view.latest["metric"] == "pm10")).any()
+        layer = next(i for i, lay in runtime.config.layers.items() if lay.domain == "air")
+        table = view.layer_table(layer, runtime.config.city.timezone).set_index("id")
+        assert table.loc[site_id, "level"] == "stale"
+        assert (table.drop(index=site_id)["level"] != "stale").all()
         air_ids = view.sites.loc[view.sites["domain"] == "air", "id"]
         fresh_air = view.fresh[view.fresh["site_id"].isin(air_ids)]
         [air_kpi] = [k for k in view.kpis if k.key == "air"]
