@@ -38,6 +38,8 @@
 
     function pointToLayer(feature, latlng, context) {
         var p = feature.properties;
+        // A cluster made on the server (assets/mapdata.js) draws as the browser's would.
+        if (p.cluster) { return clusterToLayer(feature, latlng, null, context); }
         var typical = typicalOf(p, context);
         var level = typical || p.level;
         var symbol = typical ? TYPICAL_SYMBOL[typical] : (SYMBOL[p.level] || "●");
@@ -55,7 +57,7 @@
     }
 
     function clusterToLayer(feature, latlng, index, context) {
-        if (typicalOf({}, context)) {
+        if (index && typicalOf({}, context)) {
             // A cluster takes the word most of its members with a baseline share.
             var typical = {below: 0, typical: 0, above: 0, unknown: 0};
             var leaves = index.getLeaves(feature.properties.cluster_id, Infinity);
@@ -92,6 +94,16 @@
 
     function onEachFeature(feature, layer) {
         var p = feature.properties;
+        if (p && p.cluster && p.bounds) {
+            // A server cluster zooms to its members' extent when clicked.
+            var b = p.bounds;
+            layer.on("click", function () {
+                if (layer._map) {
+                    layer._map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {padding: [24, 24]});
+                }
+            });
+            return;
+        }
         if (!p || p.cluster) { return; }
         var box = document.createElement("div");
         box.className = "cc-popup";

@@ -71,11 +71,103 @@
         return match ? match[1] : "";
     }
 
-    // The layer's features and its cluster options (as laid out, plus the counting).
-    function loadLayer(url, options) {
+    // Server clusters (layouts/routes/mapclusters.py): the view is asked for as a zoom
+    // and a range of 512 px blocks, so that a small pan asks for the same URL again (the
+    // browser keeps it) and many screens on one view share one answer.
+    var BLOCK = 512, TILE = 256, MAX_BLOCKS = 16;
+
+    function isClusterUrl(url) { return url.indexOf("/map-clusters/") === 0; }
+
+    function worldXY(lat, lng, zoom) {
+        var size = TILE * Math.pow(2, zoom);
+        var phi = Math.max(-85.05112878, Math.min(85.05112878, lat)) * Math.PI / 180;
+        var y = 0.5 - Math.log(Math.tan(Math.PI / 4 + phi / 2)) / (2 * Math.PI);
+        return [(lng + 180) / 360 * size, y * size];
+    }
+
+    // The blocks [x0, y0, x1, y1] the map element shows around ``center`` at ``zoom``.
+    function viewBlocks(mapId, center, zoom) {
+        var el = document.getElementById(mapId);
+        var w = el ? el.clientWidth : 1024, h = el ? el.clientHeight : 768;
+        var lat = Array.isArray(center) ? center[0] : center.lat;
+        var lng = Array.isArray(center) ? center[1] : (center.lng !== undefined ? center.lng : center.lon);
+        var xy = worldXY(lat, lng, zoom);
+        var last = Math.max(Math.floor(TILE * Math.pow(2, zoom) / BLOCK) - 1, 0);
+        function block(v) { return Math.max(0, Math.min(last, Math.floor(v / BLOCK))); }
+        var b = [block(xy[0] - w / 2), block(xy[1] - h / 2), block(xy[0] + w / 2), block(xy[1] + h / 2)];
+        // A view wider than the route answers keeps the blocks around its centre.
+        while ((b[2] - b[0] + 1) * (b[3] - b[1] + 1) > MAX_BLOCKS) {
+            if (b[2] - b[0] >= b[3] - b[1]) { b[0] += 1; if (b[2] - b[0] >= 1) { b[2] -= 1; } }
+            else { b[1] += 1; if (b[3] - b[1] >= 1) { b[3] -= 1; } }
+        }
+        return b;
+    }
+
+    // A view's answer as the features the map draws: one marker per cluster (its count,
+    // its members per state and their extent) and one per single site.
+    function decodeView(view) {
+        var c = view.clusters, levels = view.levels;
+        var features = decode(view.sites).features;
+        for (var i = 0; i < c.count.length; i++) {
+            var props = {cluster: true, point_count: c.count[i], bounds: c.bounds[i]};
+            for (var k = 0; k < levels.length; k++) { props[levels[k]] = c.states[i][k]; }
+            features.push({
+                type: "Feature",
+                geometry: {type: "Point", coordinates: [c.lon[i], c.lat[i]]},
+                properties: props,
+            });
+        }
+        return {type: "FeatureCollection", features: features};
+    }
+
+    // The newest view asked for each layer, and the URL of the layer's last answer.
+    var asked = {}, askedUrl = {}, shownUrl = {};
+
+    function loadView(layer, url, mapId, center, zoom) {
+        var noUpdate = dc.no_update;
+        if (center === undefined || center === null || zoom === undefined || zoom === null) {
+            return [noUpdate, noUpdate];
+        }
+        var z = Math.round(zoom);
+        var full = url + "&z=" + z + "&b=" + viewBlocks(mapId, center, z).join(",");
+        // The same view again (the map reporting where it already is) asks for nothing.
+        if (shownUrl[layer] === full || askedUrl[layer] === full) { return [noUpdate, noUpdate]; }
+        askedUrl[layer] = full;
+        var first = !asked[layer];
+        var ticket = (asked[layer] = (asked[layer] || 0) + 1);
+        // Wait a moment (but not for the first view): a wheel turned through several zoom
+        // levels asks only once.
+        return new Promise(function (resolve) { setTimeout(resolve, first ? 0 : 120); })
+            .then(function () {
+                if (asked[layer] !== ticket) { return null; }
+                return fetch(full, {credentials: "same-origin"}).then(function (answer) {
+                    if (!answer.ok) { throw new Error("map clusters: HTTP " + answer.status); }
+                    return answer.json();
+                });
+            })
+            .then(function (view) {
+                if (view === null || asked[layer] !== ticket) { return [noUpdate, noUpdate]; }
+                shownUrl[layer] = full;
+                return [decodeView(view), noUpdate];
+            }, function (error) {
+                if (askedUrl[layer] === full) { delete askedUrl[layer]; }
+                console.warn("City Cockpit: map layer not updated", String(error));
+                return [noUpdate, noUpdate];
+            });
+    }
+
+    // The layer's features and its cluster options (as laid out, plus the counting); a
+    // layer clustered on the server gets the clusters of the map's view instead.
+    function loadLayer(url, center, zoom, options, mapId) {
         var noUpdate = dc.no_update;
         if (!url) { return [noUpdate, noUpdate]; }
         var layer = layerOf(url);
+        if (isClusterUrl(url)) {
+            newest[layer] = url;
+            return loadView(layer, url, mapId, center, zoom);
+        }
+        // A file layer clusters in the browser: a new view needs nothing from the server.
+        if (newest[layer] === url) { return [noUpdate, noUpdate]; }
         newest[layer] = url;
         var features = early[url] || get(url);
         delete early[url];
@@ -105,5 +197,7 @@
 
     if (window.location.pathname === "/") { prefetch(); }
 
-    Object.assign(cockpit, {loadLayer: loadLayer, decodeLayer: decode});
+    Object.assign(cockpit, {
+        loadLayer: loadLayer, decodeLayer: decode, decodeView: decodeView, viewBlocks: viewBlocks,
+    });
 })();

@@ -11,8 +11,12 @@ in the same run:
   vehicles per hour from each Observation's own interval).
 
 ``ratio_to_parse`` = normalize_s / parse_s; the target is at most 3. Each figure is the
-best of a few repeats. ``--quick`` uses 250,000 observations instead of 1,000,000 and
-fewer repeats so the run stays well under a minute.
+best of a few repeats. The GBFS, CSV/JSON table, ArcGIS and Socrata connectors are then
+measured the same way on answers in their real servers' shapes (``bench/
+record_connectors.py``), one ``RESULT connector=…`` line each; the CSV baseline is
+pandas' C reader. The SensorThings RESULT line stays the last line. ``--quick`` uses
+250,000 observations instead of 1,000,000 and fewer repeats so the run stays well under a
+minute.
 
     python bench/connectors.py [--quick] [--observations N]
 """
@@ -35,6 +39,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # The repository root is put on the path above so the script runs from anywhere.
+from bench.record_connectors import cases
 from connectors.sensorthings import (
     Stream,
     observations_from_entities,
@@ -107,6 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     first = orjson.loads(body)["value"][0]["result"]
     assert frame["value"].iloc[0] == first * 12
     assert frame["time"].iloc[0] == pd.Timestamp("2024-01-01T00:04:59Z")
+
+    for case in cases(max(min(count // 2, 200_000), 1000)):
+        case_parse_s, _ = best_of(repeats, case.parse)
+        case_norm_s, result = best_of(repeats, case.normalize)
+        case.check(result)
+        print(
+            f"RESULT connector={case.name} bytes={case.size} parse_s={case_parse_s:.4f} "
+            f"normalize_s={case_norm_s:.4f} ratio_to_parse={case_norm_s / case_parse_s:.3f}"
+        )
 
     obs_per_s = count / normalize_s
     ratio = normalize_s / parse_s

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,18 @@ def median_ms(run: Callable[[int], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
+# One metric summed over all sites per hour (the city-wide trend), asked of the SQL engines.
+CITY_HOURLY = (
+    "SELECT time - time % 3600 AS h, SUM(value) FROM observations"
+    " WHERE metric = ? AND time >= ? AND time < ? GROUP BY h ORDER BY h"
+)
+
+
+def _row_count(db: Any, sql: str, params: Sequence[Any]) -> int:
+    """How many rows ``sql`` returns on ``db`` (a DB-API or DuckDB connection)."""
+    return len(db.execute(sql, params).fetchall())
+
+
 class Sqlite:
     name = "sqlite"
 
@@ -120,28 +132,19 @@ class Sqlite:
         return len(self.store.window([site], start.to_pydatetime(), end.to_pydatetime()))
 
     def city_hourly(self, metric: str, lo: int, hi: int) -> int:
-        rows = (
-            self.store._connect()
-            .execute(
-                "SELECT time - time % 3600 AS h, SUM(value) FROM observations"
-                " WHERE metric = ? AND time >= ? AND time < ? GROUP BY h ORDER BY h",
-                (metric, lo, hi),
-            )
-            .fetchall()
+        return _row_count(
+            self.store._connect(),
+            CITY_HOURLY,
+            (metric, lo, hi),
         )
-        return len(rows)
 
     def city_hourly_rollup(self, metric: str, lo: int, hi: int) -> int:
-        rows = (
-            self.store._connect()
-            .execute(
-                "SELECT hour, SUM(total / n) FROM hourly WHERE metric = ? AND hour >= ?"
-                " AND hour < ? GROUP BY hour ORDER BY hour",
-                (metric, lo, hi),
-            )
-            .fetchall()
+        return _row_count(
+            self.store._connect(),
+            "SELECT hour, SUM(total / n) FROM hourly WHERE metric = ? AND hour >= ?"
+            " AND hour < ? GROUP BY hour ORDER BY hour",
+            (metric, lo, hi),
         )
-        return len(rows)
 
     def size_mb(self, root: Path) -> float:
         self.store.close()
@@ -179,21 +182,18 @@ class Duck:
         self.load(frame)
 
     def site_window(self, site: str, lo: int, hi: int) -> int:
-        return len(
-            self.db.execute(
-                "SELECT site_id, metric, time, value FROM observations WHERE site_id = ?"
-                " AND time >= ? AND time < ? ORDER BY time",
-                [site, lo, hi],
-            ).fetchall()
+        return _row_count(
+            self.db,
+            "SELECT site_id, metric, time, value FROM observations WHERE site_id = ?"
+            " AND time >= ? AND time < ? ORDER BY time",
+            [site, lo, hi],
         )
 
     def city_hourly(self, metric: str, lo: int, hi: int) -> int:
-        return len(
-            self.db.execute(
-                "SELECT time - time % 3600 AS h, SUM(value) FROM observations WHERE metric = ?"
-                " AND time >= ? AND time < ? GROUP BY h ORDER BY h",
-                [metric, lo, hi],
-            ).fetchall()
+        return _row_count(
+            self.db,
+            CITY_HOURLY,
+            [metric, lo, hi],
         )
 
     def size_mb(self, root: Path) -> float:

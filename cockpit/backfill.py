@@ -8,11 +8,18 @@ does and appends them to the history. Each completed chunk is recorded with
 ``HistoryStore.set_mark``, so a backfill that was interrupted (even killed) and started
 again continues with the first chunk not yet done. ``city-cockpit backfill`` runs it
 from the command line with a progress bar.
+
+The first-start backfill journals its plan (``plan_key``: where it starts) and its holder
+(``holder_key``: the machine and process filling it), so that a restart after a crash
+resumes the same chunks, and takes over a backfill whose holder process has died
+instead of waiting for its lease to expire (``holder_gone``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,7 +33,18 @@ if TYPE_CHECKING:
     from cockpit.source import Connector
     from cockpit.storage import HistoryStore
 
-__all__ = ["BackfillReport", "Chunk", "chunk_key", "chunks", "fill_history"]
+__all__ = [
+    "BackfillReport",
+    "Chunk",
+    "chunk_key",
+    "chunks",
+    "fill_history",
+    "holder_gone",
+    "holder_key",
+    "plan_key",
+    "planned_start",
+    "this_holder",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +92,47 @@ def chunk_key(source: str, start: datetime, size: timedelta) -> str:
     """The history mark recording a completed chunk; its value is the chunk's end."""
     begin = pd.Timestamp(start).tz_convert("UTC").isoformat()
     return f"history-backfill:{source}:{begin}:{int(size.total_seconds())}s"
+
+
+def plan_key(source: str) -> str:
+    """The history mark holding where ``source``'s first-start backfill starts."""
+    return f"history-backfill-plan:{source}"
+
+
+def holder_key(source: str) -> str:
+    """The history mark naming the process that fills ``source``'s history."""
+    return f"history-backfill-holder:{source}"
+
+
+def planned_start(history: HistoryStore, source: str, start: datetime) -> tuple[datetime, bool]:
+    """Where ``source``'s backfill starts: the start an earlier, unfinished run journaled
+    (and True), else ``start``, journaled now (and False). Resuming from the same start
+    keeps the chunks, and so the marks of those already done."""
+    journaled = history.mark(plan_key(source))
+    if journaled:
+        return pd.Timestamp(journaled).to_pydatetime(), True
+    history.set_mark(plan_key(source), pd.Timestamp(start).isoformat())
+    return start, False
+
+
+def this_holder() -> str:
+    """This process, as a backfill holder: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_gone(holder: str | None) -> bool:
+    """True when ``holder`` (``host:pid``) was a process on this machine that no longer
+    runs. A holder on another machine, or one still running, is not gone."""
+    host, _, pid = (holder or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False
 
 
 def _done(history: HistoryStore, key: str, end: datetime) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -35,7 +35,7 @@ from cockpit.twin.panels import Board, Twin
 from cockpit.twin.states import site_states
 from cockpit.twin.targets import TargetProgress
 
-__all__ = ["City", "CityView", "SourceInfo"]
+__all__ = ["City", "CityView", "SourceInfo", "overall_status"]
 
 T = TypeVar("T")
 
@@ -661,14 +661,11 @@ class City:
             s: self.store.status(s).as_json(now, cfg.stale_after_seconds)
             for s, cfg in self.config.sources.items()
         }
-        worst = "ok"
         for entry in sources.values():
             entry.pop("notes", None)
-            if entry["status"] == "down" or (entry["status"] == "stale" and worst == "ok"):
-                worst = entry["status"]
         return {
             "city": self.config.city.name,
-            "status": worst,
+            "status": overall_status(sources.values()),
             "version": self.version(),
             "time": now.isoformat(),
             "sources": sources,
@@ -704,6 +701,16 @@ def _with_stale_streams(
             )
         )
     return out
+
+
+def overall_status(entries: Iterable[dict[str, Any]]) -> str:
+    """The worst of the sources' ``status`` in ``entries``: ``down``, else ``stale``, else
+    ``ok`` (also for no sources at all)."""
+    worst = "ok"
+    for entry in entries:
+        if entry["status"] == "down" or (entry["status"] == "stale" and worst == "ok"):
+            worst = entry["status"]
+    return worst
 
 
 def _quarter(now: datetime) -> int:

@@ -303,6 +303,10 @@ class KioskConfig(_Strict):
     # The phone view a passer-by opens from the kiosk's QR code.
     phone_url: str = ""
     screens: dict[str, KioskScreenConfig] = {}
+    # The kiosks (``/kiosk?id=...``) listed on the staff's /kiosks page, besides the
+    # screen names and the kiosks staff register there. Any other id is still served,
+    # as a generic public kiosk, but not recorded or listed.
+    ids: list[str] = []
 
 
 class PrivacyConfig(_Strict):
@@ -321,7 +325,7 @@ class SecurityConfig(_Strict):
     trusted_proxies: int = Field(default=0, ge=0, le=5)
     # A sign-in lasts this long, then the user signs in again.
     session_hours: float = Field(default=8, gt=0, le=24 * 30)
-    # Failed sign-ins allowed per user name and per address within the window.
+    # Sign-in attempts allowed per address and per user name at an address in the window.
     signin_attempts: int = Field(default=5, ge=1, le=1000)
     signin_window_minutes: float = Field(default=15, gt=0, le=24 * 60)
 

@@ -9,14 +9,21 @@ pollutant concentrations and parking bays are not about persons.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Set
+from collections.abc import Iterable, Iterator, Set
 from typing import Final
 
 import pandas as pd
 
 from cockpit.model import METRICS
 
-__all__ = ["PEOPLE_METRICS", "counts_people", "mask_frame", "masked_label", "suppressed"]
+__all__ = [
+    "PEOPLE_METRICS",
+    "counts_people",
+    "kpi_suppressed",
+    "mask_frame",
+    "masked_label",
+    "suppressed",
+]
 
 
 class _PeopleMetrics(Set[str]):
@@ -48,6 +55,16 @@ def suppressed(metric: str, value: float, min_group_size: int) -> bool:
     if min_group_size <= 0 or not counts_people(metric):
         return False
     return not math.isnan(value) and value < min_group_size
+
+
+def kpi_suppressed(metrics: Iterable[str], value: float | None, min_group_size: int) -> bool:
+    """True when a KPI computed from ``metrics`` must not show ``value``: the KPI counts
+    people (every metric it reads does) and ``value`` is below ``min_group_size``. A KPI
+    that reads no people count (air quality, parking, traffic) is never masked."""
+    read = list(metrics)
+    if value is None or not read or not all(counts_people(m) for m in read):
+        return False
+    return suppressed(read[0], float(value), min_group_size)
 
 
 def masked_label(min_group_size: int) -> str:

@@ -1,49 +1,65 @@
-"""Failed sign-ins counted per user name and per address, shared by every process.
+"""Sign-in attempts limited per address and per user name at an address, shared by every
+process, and a cap on password checks running at once.
 
-A guessing attacker gets ``attempts`` wrong passwords per user name and per address
-within a sliding window of ``window_s`` seconds; after that the sign-in page answers
-429 until the oldest failure leaves the window. Counting both ways stops one address
-trying many names and many addresses trying one name.
+Counting
+    A guessing attacker gets ``attempts`` wrong passwords per address (whatever the user
+    names) and per user name from one address, within a sliding window of ``window_s``
+    seconds; after that the sign-in page answers 429 until the oldest attempt leaves the
+    window. A user name is not limited on its own: five wrong passwords typed elsewhere
+    do not lock its owner out (anyone could otherwise lock any account).
 
-Counters live in the city's ``SnapshotStore`` diskcache (``City.shared_cache()``), so
-all workers of one cockpit (gunicorn processes, threads) share them without a server,
-and they survive a restart. Each key expires with its window, so the cache never keeps
-more than the failures of the last window.
+    Each attempt is *reserved* before its password is checked: ``reserve`` counts it and
+    answers, in one transaction, whether it may go ahead, so forty attempts sent at once
+    get exactly ``attempts`` checks, however many threads or processes answer them. A
+    good password gives its reservation back (``release``).
+
+    Counts live in the city's shared cache (``City.shared_cache()``: diskcache, whose
+    transactions hold across processes, or the Redis backend's cache under a Redis lock),
+    so all workers of one cockpit share them and they survive a restart. Each key expires
+    with its window.
+
+Password checks
+    An argon2 check takes tens of MiB of memory for a fraction of a second. ``HashSlots``
+    lets at most a few run at once in a process; a sign-in that cannot get a slot within a
+    short wait is answered 429, so a flood of sign-ins from many addresses costs bounded
+    memory.
 """
 
 from __future__ import annotations
 
+import secrets
+import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-__all__ = ["Block", "SharedCache", "SignInLimiter"]
+from cockpit.storage import SharedCache
 
-_PREFIX = "signin-failures:"
+__all__ = ["Block", "HashSlots", "Reservation", "SignInLimiter"]
 
-
-class SharedCache(Protocol):
-    """What the limiter needs of a cache shared by all workers: ``diskcache.Cache`` or
-    the Redis backend's cache."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-    def set(self, key: str, value: Any, expire: float | None = None) -> Any: ...
-    def delete(self, key: str) -> Any: ...
-    def transact(self) -> AbstractContextManager[Any]: ...
+_PREFIX = "signin-attempts:"
 
 
 @dataclass(frozen=True)
 class Block:
     """Why sign-in is refused for now, and for how long."""
 
-    scope: str  # "user" or "address"
+    scope: str  # "address" or "pair" (this user name from this address)
     retry_after_s: int
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """One counted attempt, to be given back if its password was right."""
+
+    user: str
+    address: str
+    token: str
+
+
 class SignInLimiter:
-    """Sliding-window counts of failed sign-ins in a diskcache shared across processes."""
+    """Sliding-window counts of sign-in attempts in a cache shared across processes."""
 
     def __init__(
         self,
@@ -62,39 +78,108 @@ class SignInLimiter:
     @staticmethod
     def _keys(user: str, address: str) -> dict[str, str]:
         # User names compare case-insensitively here, so "Ana" and "ana" share a count.
+        name = user.strip().lower()[:100]
         return {
-            "user": f"{_PREFIX}user:{user.strip().lower()[:100]}",
             "address": f"{_PREFIX}address:{address[:64]}",
+            "pair": f"{_PREFIX}pair:{address[:64]}:{name}",
         }
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        times: list[float] = self.cache.get(key, default=[]) or []
-        return [t for t in times if now - t < self.window_s]
+    def _recent(self, key: str, now: float) -> list[tuple[float, str]]:
+        entries = self.cache.get(key, default=[]) or []
+        return [(t, tok) for t, tok in entries if now - t < self.window_s]
 
-    def blocked(self, user: str, address: str) -> Block | None:
-        """A ``Block`` when ``user`` or ``address`` has used up its failures, else None."""
-        now = self.clock()
+    def _block(self, user: str, address: str, now: float) -> Block | None:
         for scope, key in self._keys(user, address).items():
             recent = self._recent(key, now)
             if len(recent) >= self.attempts:
-                wait = min(recent) + self.window_s - now
+                wait = min(t for t, _ in recent) + self.window_s - now
                 return Block(scope, max(1, int(wait + 0.999)))
         return None
 
+    def blocked(self, user: str, address: str) -> Block | None:
+        """A ``Block`` when ``address``, or ``user`` at ``address``, has used up its
+        attempts, else None. Only a hint: ``reserve`` is the check that counts."""
+        return self._block(user, address, self.clock())
+
+    def reserve(self, user: str, address: str) -> Reservation | Block:
+        """Count one attempt for ``user`` at ``address`` before its password is checked;
+        a ``Block`` (and nothing counted) when the attempts are used up."""
+        now = self.clock()
+        token = secrets.token_hex(8)
+        with self.cache.transact():
+            block = self._block(user, address, now)
+            if block is not None:
+                return block
+            for key in self._keys(user, address).values():
+                kept = [*self._recent(key, now), (now, token)][-self.attempts :]
+                self.cache.set(key, kept, expire=self.window_s)
+        return Reservation(user, address, token)
+
+    def release(self, reservation: Reservation) -> None:
+        """Give back a reservation whose password was right; the user's earlier failures
+        at that address are forgotten too (the address keeps its other attempts, so one
+        known password cannot reset a guessing address)."""
+        self._forget(reservation, forget_pair=True)
+
+    def cancel(self, reservation: Reservation) -> None:
+        """Give back a reservation whose password was never checked."""
+        self._forget(reservation, forget_pair=False)
+
+    def _forget(self, reservation: Reservation, forget_pair: bool) -> None:
+        keys = self._keys(reservation.user, reservation.address)
+        now = self.clock()
+        with self.cache.transact():
+            for scope, key in keys.items():
+                if scope == "pair" and forget_pair:
+                    self.cache.delete(key)
+                    continue
+                kept = [e for e in self._recent(key, now) if e[1] != reservation.token]
+                self.cache.set(key, kept, expire=self.window_s)
+
     def failed(self, user: str, address: str) -> None:
-        """Count one failed sign-in for ``user`` and for ``address``."""
+        """Count one failed attempt for ``user`` at ``address`` (as ``reserve`` does, even
+        past the limit)."""
         now = self.clock()
         with self.cache.transact():
             for key in self._keys(user, address).values():
-                recent = [*self._recent(key, now), now][-self.attempts :]
-                self.cache.set(key, recent, expire=self.window_s)
-
-    def succeeded(self, user: str) -> None:
-        """Forget ``user``'s failures after a good sign-in (the address keeps its count,
-        so one known password cannot reset a guessing address)."""
-        self.cache.delete(self._keys(user, "")["user"])
+                kept = [*self._recent(key, now), (now, secrets.token_hex(8))][-self.attempts :]
+                self.cache.set(key, kept, expire=self.window_s)
 
     def failures(self, user: str, address: str) -> dict[str, int]:
-        """Failures in the window per scope (for the audit log and tests)."""
+        """Attempts counted in the window per scope (for the audit log and tests)."""
         now = self.clock()
         return {s: len(self._recent(k, now)) for s, k in self._keys(user, address).items()}
+
+
+class HashSlots:
+    """At most ``slots`` password checks at once in this process; ``wait_s`` is how long
+    one waits for a slot before it is refused."""
+
+    def __init__(self, slots: int = 4, wait_s: float = 5.0) -> None:
+        if slots < 1 or wait_s < 0:
+            raise ValueError("slots must be at least 1 and the wait not negative")
+        self.slots = slots
+        self.wait_s = wait_s
+        self._semaphore = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self.busy = 0
+        self.most_busy = 0  # the most checks seen running at once (for tests and benches)
+        self.checks = 0  # slots granted, ever
+
+    @contextmanager
+    def slot(self) -> Iterator[bool]:
+        """Yields True while holding a slot, or False when none came free in time (the
+        caller then refuses the attempt without checking the password)."""
+        if not self._semaphore.acquire(timeout=self.wait_s):
+            yield False
+            return
+        with self._lock:
+            self.busy += 1
+            self.checks += 1
+            self.most_busy = max(self.most_busy, self.busy)
+        try:
+            yield True
+        finally:
+            with self._lock:
+                self.busy -= 1
+            self._semaphore.release()

@@ -22,6 +22,9 @@ __all__ = ["Refresher"]
 
 log = logging.getLogger(__name__)
 
+# How often (in refresher ticks) a pending backfill is looked for while serving.
+_BACKFILL_EVERY_TICKS = 60
+
 if TYPE_CHECKING:
     from cockpit.backfill import Chunk
     from cockpit.source import Connector
@@ -99,17 +102,44 @@ class Refresher:
     def backfill(self, progress: Callable[[Chunk], None] | None = None) -> None:
         """Fill history with each source's recent past, once per data directory, so that
         trends and baselines work at first start. The past is read a day at a time;
-        ``progress`` is called after each day (the command line draws a bar with it)."""
-        from cockpit.backfill import fill_history
+        ``progress`` is called after each day (the command line draws a bar with it).
+
+        A backfill interrupted by a crash resumes: its start and its completed days are
+        journaled in the history, and a lease left by a process that has died is taken
+        over. The log says what was resumed."""
+        from cockpit.backfill import (
+            fill_history,
+            holder_gone,
+            holder_key,
+            planned_start,
+            this_holder,
+        )
 
         for source in self.pending_backfill():
             cfg = self.config.sources[source]
             mark = f"backfill:{source}"
-            if not self.store.claim(mark, ttl_s=600):
+            me = this_holder()
+            if not self.store.claim(mark, ttl_s=600, owner=me):
+                holder = self.history.mark(holder_key(source))
+                if not holder_gone(holder):
+                    log.info(
+                        "backfill of %s is under way in %s", source, holder or "another process"
+                    )
+                    continue
+                log.warning(
+                    "backfill of %s was left by %s, which has stopped: resuming", source, holder
+                )
+                self.store.release(mark)
+                if not self.store.claim(mark, ttl_s=600, owner=me):
+                    continue
+            if self.history.mark(mark):  # another process finished it meanwhile
                 continue
+            self.history.set_mark(holder_key(source), me)
             connector = self.connectors[source]
             end = self.clock()
-            start = end - timedelta(hours=cfg.backfill_hours)
+            start, resumed = planned_start(
+                self.history, source, end - timedelta(hours=cfg.backfill_hours)
+            )
             try:
                 report = fill_history(
                     self.history,
@@ -122,11 +152,20 @@ class Refresher:
                     end,
                 )
             except CockpitError as exc:
-                log.warning("backfill of %s failed: %s", source, exc)
+                log.warning("backfill of %s failed (resumed at the next try): %s", source, exc)
                 self.store.release(mark)
                 continue
+            # The lease is kept until it expires: a process that read the source list
+            # before this mark was set finds the lease taken, not a backfill to redo.
             self.history.set_mark(mark, end.isoformat())
-            log.info("backfilled %s: %d observations since %s", source, report.rows, start)
+            if resumed:
+                log.info(
+                    "resumed the backfill of %s from %s: %d of %d days were done before, "
+                    "%d observations added",
+                    source, start, report.done_before, report.chunks, report.rows,
+                )  # fmt: skip
+            else:
+                log.info("backfilled %s: %d observations since %s", source, report.rows, start)
 
     def _run(self, tick_s: float) -> None:
         # Fresh data first, then the past: screens fill at once, trends a moment later.
@@ -135,9 +174,14 @@ class Refresher:
             self.backfill()
         except Exception:  # keep polling even if history could not be filled
             log.exception("first refresh or backfill failed")
+        ticks = 0
         while not self._stop.wait(tick_s):
+            ticks += 1
             try:
                 self.refresh_due()
+                # A backfill another process left unfinished is taken up while serving.
+                if ticks % _BACKFILL_EVERY_TICKS == 0 and self.pending_backfill():
+                    self.backfill()
             except Exception:
                 log.exception("refresh loop error")
 

@@ -252,6 +252,10 @@ _CONNECTORS: dict[str, str] = {
     "ngsi-v2": "connectors.ngsi:NgsiV2Connector",
     "opendatasoft": "connectors.opendatasoft:OpenDataSoftConnector",
     "ckan": "connectors.ckan:CkanConnector",
+    "gbfs": "connectors.gbfs:GbfsConnector",
+    "table": "connectors.table:TableConnector",
+    "arcgis": "connectors.arcgis:ArcGisConnector",
+    "socrata": "connectors.socrata:SocrataConnector",
 }
 
 

@@ -19,8 +19,16 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 
 from cockpit.model import Snapshot
+from cockpit.validate import (
+    DECISION_PLACE_MAX,
+    DECISION_WHAT_MAX,
+    NOTICE_LANGUAGES_MAX,
+    NOTICE_TEXT_MAX,
+    check_length,
+)
 
 __all__ = [
+    "REFUSALS_KEPT_PER_HOUR",
     "SEVERITIES",
     "Acknowledgement",
     "AuditEvent",
@@ -34,10 +42,16 @@ __all__ = [
     "SourceStatus",
     "check_decision",
     "check_notice",
+    "is_refusal",
 ]
 
 # The severities of a notice, least severe first.
 SEVERITIES = ("info", "warning", "emergency")
+
+# Refused actions (a public visitor's attempt to publish, a sign-in without a token...)
+# cost an attacker nothing: each kind is counted per hour, and only the first
+# ``REFUSALS_KEPT_PER_HOUR`` of each kind are written to the audit log as samples.
+REFUSALS_KEPT_PER_HOUR = 20
 
 
 # -- what the snapshot store hands out ---------------------------------------------------
@@ -167,7 +181,13 @@ class Decision:
 
 def check_notice(notice: Notice) -> None:
     """Raises ValueError for a notice no kiosk could show: an unknown severity, no text in
-    any language, or an expiry not after its start."""
+    any language, a text longer than ``NOTICE_TEXT_MAX``, too many languages, or an expiry
+    not after its start."""
+    if len(notice.texts) > NOTICE_LANGUAGES_MAX:
+        raise ValueError(f"a notice may have at most {NOTICE_LANGUAGES_MAX} languages")
+    for language, text in notice.texts.items():
+        check_length(str(language), "a language code", 16)
+        check_length(text, f"the notice text ({language})", NOTICE_TEXT_MAX)
     if notice.severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}, not {notice.severity!r}")
     if not any(t.strip() for t in notice.texts.values()):
@@ -177,9 +197,19 @@ def check_notice(notice: Notice) -> None:
 
 
 def check_decision(decision: Decision) -> None:
-    """Raises ValueError for a decision that does not say what was done."""
+    """Raises ValueError for a decision that does not say what was done, or says it (or
+    where) at more than ``DECISION_WHAT_MAX`` (``DECISION_PLACE_MAX``) characters."""
     if not decision.what.strip():
         raise ValueError("a decision needs a description of what was done")
+    check_length(decision.what, "what was done", DECISION_WHAT_MAX)
+    check_length(decision.place, "the place", DECISION_PLACE_MAX)
+    if len(decision.kpis) > 50:
+        raise ValueError("a decision may name at most 50 indicators")
+
+
+def is_refusal(action: str) -> bool:
+    """True for an action that records something refused ("notice refused", ...)."""
+    return action.endswith(" refused")
 
 
 # -- the protocols -----------------------------------------------------------------------
@@ -371,12 +401,18 @@ class Journal(Protocol):
         now: datetime | None = None,
     ) -> None:
         """Record a sign-in, a failed sign-in or a state-changing action of ``actor``
-        from ``address`` at ``now`` (default: now)."""
+        from ``address`` at ``now`` (default: now). Texts are cut to their limits
+        (``cockpit.validate``); a refusal (``is_refusal``) is counted in its hour, and
+        beyond ``REFUSALS_KEPT_PER_HOUR`` of one kind in one hour only counted."""
         ...
 
-    def audit_log(self, limit: int = 200) -> list[AuditEvent]:
+    def audit_log(self, limit: int = 200, action: str | None = None) -> list[AuditEvent]:
         """The newest ``limit`` audit events (all of them for a negative limit), newest
-        first."""
+        first; only those of ``action`` when given."""
+        ...
+
+    def refusals(self, since: datetime) -> dict[str, int]:
+        """How many refusals of each kind were counted from ``since``'s hour on."""
         ...
 
     def record_decision(self, decision: Decision, now: datetime | None = None) -> int:

@@ -88,6 +88,26 @@ _ALIASES: dict[str, str] = {
     "mts": "m/s",
     "metre per second": "m/s",
     "meter per second": "m/s",
+    # weather and noise
+    "°c": "degC",
+    "degc": "degC",
+    "cel": "degC",
+    "celsius": "degC",
+    "degree celsius": "degC",
+    "mm/h": "mm/h",
+    "mm/hr": "mm/h",
+    "millimetre per hour": "mm/h",
+    "db(a)": "dBA",
+    "dba": "dBA",
+    "db": "dBA",
+    "2n": "dBA",
+    "cyclists/h": "per/h",
+    "bicycles/h": "per/h",
+    "bikes/h": "per/h",
+    "cyclists/day": "per/d",
+    "bicycles/day": "per/d",
+    "/d": "per/d",
+    "1/d": "per/d",
 }
 
 # (metric, normalised unit) -> factor to the canonical unit
@@ -105,6 +125,14 @@ _FACTORS: dict[tuple[str, str], float] = {
     ("occupancy", "%"): 1.0,
     ("free_spaces", "count"): 1.0,
     ("bay_occupied", "count"): 1.0,
+    ("air_temperature", "degC"): 1.0,
+    ("wind_speed", "m/s"): 1.0,
+    ("wind_speed", "km/h"): 1 / 3.6,
+    ("precipitation", "mm/h"): 1.0,
+    ("laeq", "dBA"): 1.0,
+    ("cyclists", "per/h"): 1.0,
+    ("cyclists_daily", "per/d"): 1.0,
+    **{(m, "count"): 1.0 for m in ("hire_bikes", "free_docks", "dock_places", "parked_vehicles")},
 }
 
 

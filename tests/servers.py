@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -138,26 +138,34 @@ def own_postgres() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _running_or_own(
+    variable: str,
+    default: str,
+    answers: Callable[[str], bool],
+    own: Callable[[], contextlib.AbstractContextManager[str]],
+) -> Iterator[str]:
+    """The address in ``variable`` (or ``default``) when a server answers there, else the
+    address of a private one started by ``own`` for the session."""
+    address = os.environ.get(variable, default)
+    if not _own_only() and answers(address):
+        yield address
+        return
+    with own() as started:
+        yield started
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     """The URL of a Redis answering on 127.0.0.1 (running service or a private one)."""
-    url = os.environ.get("CITY_COCKPIT_TEST_REDIS", REDIS_DEFAULT)
-    if not _own_only() and _redis_answers(url):
-        yield url
-        return
-    with own_redis() as own:
-        yield own
+    yield from _running_or_own("CITY_COCKPIT_TEST_REDIS", REDIS_DEFAULT, _redis_answers, own_redis)
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """The DSN of a PostgreSQL answering on 127.0.0.1 (running service or a private one)."""
-    dsn = os.environ.get("CITY_COCKPIT_TEST_POSTGRES", POSTGRES_DEFAULT)
-    if not _own_only() and _postgres_answers(dsn):
-        yield dsn
-        return
-    with own_postgres() as own:
-        yield own
+    yield from _running_or_own(
+        "CITY_COCKPIT_TEST_POSTGRES", POSTGRES_DEFAULT, _postgres_answers, own_postgres
+    )
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 import flask
@@ -13,10 +14,11 @@ import flask_compress
 from dash import Dash
 
 from cockpit.auth import may_see
+from cockpit.city import overall_status
 from layouts.components.shell import shell
 from layouts.page_table import register_pages
 from layouts.pages import cockpit
-from layouts.routes import replay
+from layouts.routes import limits, replay
 from layouts.routes.access import viewer_role
 from wiring.runtime import Runtime
 
@@ -40,9 +42,20 @@ FEATURES = (
     "layouts.routes.about",
     "layouts.routes.kiosks",
     "layouts.routes.mapdata",
+    "layouts.routes.mapclusters",
     "layouts.pages.notices",
     "layouts.pages.decisions",
 )
+
+
+def _damaged_parts(runtime: Runtime) -> dict[str, str]:
+    """The stores found damaged at start-up and started afresh: part -> what happened."""
+    found = {}
+    for store in (runtime.store, runtime.history, runtime.journal):
+        recovery = getattr(store, "recovered", None)
+        if recovery is not None:
+            found[recovery.part] = recovery.message()
+    return found
 
 
 def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
@@ -74,6 +87,7 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     # the file behind it (one open file per request, a leak under load).
     server.config["COMPRESS_STREAMS"] = False
     flask_compress.Compress(server)
+    limits.install(app)
 
     city, journal = runtime.city, runtime.journal
     register_pages(runtime)
@@ -91,6 +105,9 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     if warm_hooks:
         runtime.start_warmer()
 
+    # What a request found damaged while serving (the newest only), for /health.
+    seen_damage: list[str] = []
+
     @server.route("/health")
     def health() -> flask.Response:
         report = city.health()
@@ -100,8 +117,34 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
                 del report["sources"][source_id]
             elif role == "public":
                 entry.pop("last_error", None)
-        status = 503 if report["status"] == "down" else 200
+        # The overall status speaks of the sources this viewer may see, no others.
+        report["status"] = overall_status(report["sources"].values())
+        damaged = _damaged_parts(runtime)
+        if seen_damage:  # a request met a damaged file since start-up
+            damaged["storage"] = seen_damage[-1]
+        if damaged:  # operators read the files' names; the public only which parts
+            report["damaged"] = damaged if role != "public" else dict.fromkeys(damaged, "")
+        lost_history = "history" in damaged or "storage" in damaged
+        status = 503 if report["status"] == "down" or lost_history else 200
         return flask.make_response(flask.jsonify(report), status)
+
+    def damaged_database(error: sqlite3.DatabaseError) -> flask.Response:
+        folder = getattr(runtime.store, "directory", "the data folder")
+        seen_damage[:] = [f"a database file in {folder} is damaged ({error})"]
+        log.error(
+            "a database file in %s is damaged (%s): stop the cockpit and check "
+            "history.sqlite, journal.sqlite and snapshots/; a restart moves a damaged "
+            "file aside and starts it afresh",
+            folder,
+            error,
+        )
+        response = flask.make_response(
+            "Part of City Cockpit's stored data is damaged. The operators have been told.", 503
+        )
+        response.mimetype = "text/plain"
+        return response
+
+    server.register_error_handler(sqlite3.DatabaseError, damaged_database)
 
     if start_refresher and runtime.refreshes_in_process:
         runtime.refresher.start()

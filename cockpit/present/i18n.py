@@ -8,6 +8,7 @@ no catalogue. Numbers and times are formatted for the language with Babel too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
@@ -24,6 +25,7 @@ from cockpit.domains import translation
 __all__ = ["LOCALES", "available_languages", "format_number", "format_time", "translator"]
 
 LOCALES = Path(__file__).resolve().parent / "locales"
+_TAG = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})?")
 
 
 def available_languages() -> list[str]:
@@ -49,7 +51,9 @@ def _catalogue(language: str, domain: str) -> dict[str, str]:
 def translator(language: str, domain: str) -> Callable[[str], str]:
     """A ``gettext``-like function for ``language`` and ``domain``; a message an existing
     catalogue lacks is looked up in the registered city domains' own labels, and stays in
-    English when neither has it, so a missing translation never hides information."""
+    English when neither has it, so a missing translation never hides information.
+    Anything that is not a language tag (from a crafted request) reads as English."""
+    language = language if _is_tag(language) else "en"
     table = _catalogue(language, domain)
 
     def gettext(message: str) -> str:
@@ -61,7 +65,14 @@ def translator(language: str, domain: str) -> Callable[[str], str]:
     return gettext
 
 
+def _is_tag(language: object) -> bool:
+    """True for a plausible language tag ("en", "de", "pt_BR"), never a path."""
+    return isinstance(language, str) and bool(_TAG.fullmatch(language))
+
+
 def _locale(language: str) -> Locale:
+    if not _is_tag(language):
+        return Locale.parse("en")
     try:
         return Locale.parse(language)
     except (UnknownLocaleError, ValueError):

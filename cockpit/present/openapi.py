@@ -29,6 +29,22 @@ def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[
     }
 
 
+# Who a source is and under which licence it publishes, in its provenance and its listing.
+_SOURCE: Final[dict[str, Any]] = {
+    "id": {"type": "string"},
+    "name": {"type": "string"},
+    "publisher": {"type": "string"},
+    "licence": {"type": "string"},
+    "licence_url": _NULLABLE_STRING,
+}
+
+# What every download of observations carries: whom to credit, under which licence, from where.
+_ATTRIBUTED: Final[dict[str, Any]] = {
+    "attribution": {"type": "string"},
+    "license": {"type": "string"},
+    "sources": {"type": "array", "items": _ref("Provenance")},
+}
+
 _SCHEMAS: Final[dict[str, Any]] = {
     "Error": _object(
         {
@@ -40,11 +56,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     ),
     "Provenance": _object(
         {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "publisher": {"type": "string"},
-            "licence": {"type": "string"},
-            "licence_url": _NULLABLE_STRING,
+            **_SOURCE,
             "url": _NULLABLE_STRING,
             "origin": {"type": "string", "description": "measured, replayed or simulated"},
             "status": {"type": "string", "enum": ["ok", "stale", "down"]},
@@ -96,9 +108,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     "SiteCollection": _object(
         {
             "type": {"type": "string", "enum": ["FeatureCollection"]},
-            "attribution": {"type": "string"},
-            "license": {"type": "string"},
-            "sources": {"type": "array", "items": _ref("Provenance")},
+            **_ATTRIBUTED,
             "features": {"type": "array", "items": _ref("SiteFeature")},
         }
     ),
@@ -126,9 +136,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
         {
             "city": {"type": "string"},
             "generated": _TIME,
-            "attribution": {"type": "string"},
-            "license": {"type": "string"},
-            "sources": {"type": "array", "items": _ref("Provenance")},
+            **_ATTRIBUTED,
             "observations": {"type": "array", "items": _ref("Observation")},
         }
     ),
@@ -137,9 +145,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "site": _ref("Site"),
             "from": _TIME,
             "to": _TIME,
-            "attribution": {"type": "string"},
-            "license": {"type": "string"},
-            "sources": {"type": "array", "items": _ref("Provenance")},
+            **_ATTRIBUTED,
             "observations": {"type": "array", "items": _ref("Observation")},
         }
     ),
@@ -168,11 +174,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     ),
     "Source": _object(
         {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "publisher": {"type": "string"},
-            "licence": {"type": "string"},
-            "licence_url": _NULLABLE_STRING,
+            **_SOURCE,
             "connector": {"type": "string"},
             "endpoint": {**_NULLABLE_STRING, "description": "without credentials"},
             "access": {"type": "string", "enum": ["public", "internal"]},

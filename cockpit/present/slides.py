@@ -10,9 +10,10 @@ clock: callers pass the view (always the *public* one), the notices and ``now``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -43,6 +44,7 @@ __all__ = [
     "heading",
     "is_night",
     "kiosk_id",
+    "kiosk_listed",
     "local_time",
     "rotation_plan",
     "screen_for",
@@ -140,6 +142,14 @@ def screen_for(config: CityConfig, screen_id: str | None, language: str | None =
         rotate_seconds=kiosk.rotate_seconds,
         reload_hours=kiosk.reload_hours,
     )
+
+
+def kiosk_listed(config: CityConfig, kiosk: str, registered: Collection[str]) -> bool:
+    """True when ``kiosk`` is one the city knows: configured (``[kiosk] ids``), a screen's
+    name or the default screen, or ``registered`` by staff. Only these are recorded
+    and listed; an id made up in a URL is not."""
+    known = {*config.kiosk.ids, *config.kiosk.screens, DEFAULT_SCREEN}
+    return kiosk in known or kiosk in registered
 
 
 def kiosk_id(raw: object, default: str) -> str:
@@ -261,6 +271,12 @@ class Slide:
     about_path: str = ""  # e.g. "/about/air"
 
 
+def _placed(key: str, lang: str, pos: tuple[int, int], question: str, **content: Any) -> Slide:
+    """The slide ``key`` in ``lang`` asking ``question``, at ``pos`` (its index, and the
+    count of slides) in its language's rotation."""
+    return Slide(key=key, language=lang, index=pos[0], count=pos[1], question=question, **content)
+
+
 def _kpi(view: CityView, key: str) -> Kpi | None:
     return next((k for k in view.kpis if k.key == key), None)
 
@@ -316,17 +332,30 @@ def _air(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answ
     )
 
 
-def _crowds(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+_Content = Callable[[CityView, CityConfig, str, Domain], _Answer | None]
+
+
+def _counted(answer: Callable[[Kpi, float, int, str], _Answer]) -> _Content:
+    """A slide's content drawn by ``answer`` from the domain's headline KPI (when it has a
+    value), that value, and how many of the domain's places report now."""
+
+    def content(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+        item = _kpi(view, domain.kpi.key)
+        if item is None or item.value is None:
+            return None
+        places = _domain_latest(config, view, domain.name)["site_id"].nunique()
+        return answer(item, item.value, places, lang)
+
+    return content
+
+
+def _crowds(item: Kpi, value: float, places: int, lang: str) -> _Answer:
     _t = translator(lang, "kiosk")
-    item = _kpi(view, domain.kpi.key)
-    if item is None or item.value is None:
-        return None
-    places = _domain_latest(config, view, domain.name)["site_id"].nunique()
     word = _CROWD_WORDS.get(item.level_label)
     return _Answer(
-        answer=_t(word) if word else format_number(item.value, lang),
+        answer=_t(word) if word else format_number(value, lang),
         level=item.level,
-        figure=format_number(item.value, lang) if word else "",
+        figure=format_number(value, lang) if word else "",
         figure_label=_t("people walking past per hour"),
         lines=(
             _t("Counted at {n} places in the city").format(n=format_number(places, lang)),
@@ -366,17 +395,13 @@ def _free_bays(view: CityView, config: CityConfig, lang: str, domain: Domain) ->
     )
 
 
-def _congestion(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+def _congestion(item: Kpi, value: float, sites: int, lang: str) -> _Answer:
     _t = translator(lang, "kiosk")
-    item = _kpi(view, domain.kpi.key)
-    if item is None or item.value is None:
-        return None
-    sites = _domain_latest(config, view, domain.name)["site_id"].nunique()
     known = item.level in _TRAFFIC_WORDS and item.level_label != "no baseline yet"
     return _Answer(
-        answer=_t(_TRAFFIC_WORDS[item.level]) if known else format_number(item.value, lang),
+        answer=_t(_TRAFFIC_WORDS[item.level]) if known else format_number(value, lang),
         level=item.level if known else "none",
-        figure=format_number(item.value, lang) if known else "",
+        figure=format_number(value, lang) if known else "",
         figure_label=_t("vehicles per hour at {n} counting points").format(
             n=format_number(sites, lang)
         ),
@@ -400,11 +425,11 @@ def _figure(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _A
 
 
 # How a slide draws its answer, by the name a domain's ``SlideSpec.content`` gives.
-_DOMAIN_CONTENT: dict[str, Callable[[CityView, CityConfig, str, Domain], _Answer | None]] = {
+_DOMAIN_CONTENT: dict[str, _Content] = {
     "air_index": _air,
-    "crowds": _crowds,
+    "crowds": _counted(_crowds),
     "free_bays": _free_bays,
-    "congestion": _congestion,
+    "congestion": _counted(_congestion),
     "": _figure,
 }
 
@@ -426,12 +451,11 @@ def _domain_slide(
     lines = content.lines
     if content.items_title and content.items:
         lines = (*lines, content.items_title)
-    return Slide(
-        key=key,
-        language=lang,
-        index=pos[0],
-        count=pos[1],
-        question=_t(domain.slide.question),
+    return _placed(
+        key,
+        lang,
+        pos,
+        _t(domain.slide.question),
         answer=content.answer,
         level="none" if age.stale else content.level,
         figure=content.figure,
@@ -465,12 +489,11 @@ def _overview(
         stale,
         age_text(oldest.updated if oldest else None, now, stale, lang, config.city.timezone),
     )
-    return Slide(
-        key=key,
-        language=lang,
-        index=pos[0],
-        count=pos[1],
-        question=_t(QUESTIONS[key]),
+    return _placed(
+        key,
+        lang,
+        pos,
+        _t(QUESTIONS[key]),
         items=tuple(items),
         lines=(_t("Coloured marks show where the city measures."),),
         age=age,
@@ -491,12 +514,11 @@ def _notices_slide(notices: list[Notice], lang: str, pos: tuple[int, int], timez
         )
         for n in shown
     )
-    return Slide(
-        key=key,
-        language=lang,
-        index=pos[0],
-        count=pos[1],
-        question=_t(QUESTIONS[key]),
+    return _placed(
+        key,
+        lang,
+        pos,
+        _t(QUESTIONS[key]),
         answer="" if items else _t("No notices at the moment."),
         items=items,
     )

@@ -52,6 +52,8 @@ def summary_languages() -> list[str]:
 
 
 def _locale(language: str) -> Locale:
+    if not isinstance(language, str):  # a crafted request: English
+        return Locale.parse("en")
     try:
         return Locale.parse(language)
     except (UnknownLocaleError, ValueError):

@@ -2,7 +2,8 @@
 processes and machines (Redis for snapshots, leases and the data version; PostgreSQL for
 history and the journal of notices, acknowledgements, decisions, kiosk heartbeats and
 audit). ``open_stores`` and ``open_journal`` pick by ``[backend] kind`` in the city
-config."""
+config. A damaged embedded file is moved aside and started afresh
+(``cockpit.state.recover``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from cockpit.config import CityConfig
 from cockpit.state import embedded, journal
+from cockpit.state.recover import open_recovering
 from cockpit.storage import HistoryStore, Journal, SnapshotStore
 
 __all__ = ["open_history", "open_journal", "open_stores", "redis_prefix"]
@@ -37,7 +39,10 @@ def open_stores(config: CityConfig, directory: Path) -> tuple[SnapshotStore, His
         except BaseException:
             store.close()
             raise
-    return embedded.SnapshotStore(directory), open_history(config, directory)
+    snapshots = open_recovering(
+        "snapshots", directory / "snapshots", lambda: embedded.SnapshotStore(directory)
+    )
+    return snapshots, open_history(config, directory)
 
 
 def open_history(config: CityConfig, directory: Path) -> HistoryStore:
@@ -52,7 +57,11 @@ def open_history(config: CityConfig, directory: Path) -> HistoryStore:
             config.backend.postgres_schema,
             storage.rollup_days,
         )
-    return embedded.HistoryStore(directory, storage.history_days, storage.rollup_days)
+    return open_recovering(
+        "history",
+        directory / "history.sqlite",
+        lambda: embedded.HistoryStore(directory, storage.history_days, storage.rollup_days),
+    )
 
 
 def open_journal(config: CityConfig, directory: Path) -> Journal:
@@ -64,4 +73,6 @@ def open_journal(config: CityConfig, directory: Path) -> Journal:
         from cockpit.state.postgres_journal import PostgresJournal
 
         return PostgresJournal(config.backend.postgres_dsn, config.backend.postgres_schema)
-    return journal.Journal(directory)
+    return open_recovering(
+        "journal", directory / "journal.sqlite", lambda: journal.Journal(directory)
+    )

@@ -23,6 +23,7 @@ import pandas as pd
 from cockpit import storage
 from cockpit.model import empty_observations, observations_frame
 from cockpit.storage import Acknowledgement, AuditEvent, Decision, Heartbeat, Notice
+from cockpit.validate import AUDIT_DETAIL_MAX, clip
 
 __all__ = [
     "NOTICE_COLUMNS",
@@ -33,12 +34,15 @@ __all__ = [
     "SqlJournal",
     "SqlTables",
     "Statement",
+    "audit_row",
     "epoch",
     "moment",
     "notices_from_rows",
     "observation_rows",
     "observations_from_rows",
     "outcome",
+    "refusal_key",
+    "refusals_from_counters",
     "source_range",
     "utc",
 ]
@@ -396,6 +400,39 @@ def notices_from_rows(
     return sorted(active, key=lambda n: -storage.SEVERITIES.index(n.severity))
 
 
+_REFUSAL_PREFIX = "refused:"
+
+
+def refusal_key(action: str, when: datetime) -> str:
+    """The counter that counts refusals of ``action`` in ``when``'s hour."""
+    return f"{_REFUSAL_PREFIX}{epoch(when) // 3600}:{action}"
+
+
+def refusals_from_counters(rows: Iterable[Sequence[Any]], since: datetime) -> dict[str, int]:
+    """Refusals per action since ``since``'s hour, from ``(name, value)`` counter rows."""
+    first_hour = epoch(since) // 3600
+    out: dict[str, int] = {}
+    for name, value in rows:
+        hour, _, action = str(name).removeprefix(_REFUSAL_PREFIX).partition(":")
+        if str(name).startswith(_REFUSAL_PREFIX) and hour.isdigit() and int(hour) >= first_hour:
+            out[action] = out.get(action, 0) + int(value)
+    return out
+
+
+def audit_row(
+    actor: str, action: str, detail: str, address: str, when: datetime
+) -> tuple[int, str, str, str, str]:
+    """An audit entry as stored: time, then each text cut to its length limit, so a
+    5 kB id in a refused request stores a few hundred characters of it."""
+    return (
+        epoch(when),
+        clip(actor, 100),
+        clip(action, 64),
+        clip(detail, AUDIT_DETAIL_MAX),
+        clip(address, 64),
+    )
+
+
 class SqlJournal(SqlTables):
     """The journal's records in SQL. A backend sets ``dialect`` and the SQL of the two
     writes the dialects spell differently, and supplies ``_rows``, ``_run`` and ``beat``.
@@ -495,21 +532,48 @@ class SqlJournal(SqlTables):
         address: str = "",
         now: datetime | None = None,
     ) -> None:
-        """Record a sign-in, a failed sign-in or a state-changing action."""
-        values = (epoch(now or datetime.now(UTC)), actor, action, detail, address)
+        """Record a sign-in, a failed sign-in or a state-changing action. Texts are cut
+        to their limits; refusals beyond ``REFUSALS_KEPT_PER_HOUR`` of one kind in one
+        hour are only counted (``refusals``)."""
+        when = now or datetime.now(UTC)
+        if storage.is_refusal(action):
+            # The upsert counts atomically, so of many refusals at once exactly the
+            # first ``REFUSALS_KEPT_PER_HOUR`` of the hour are kept as samples.
+            counters = self.dialect.table(self.counters)
+            count = (
+                f"INSERT INTO {counters} VALUES ({self.dialect.marks(2)})"
+                f" ON CONFLICT (name) DO UPDATE SET value = {counters}.value + 1"
+                " RETURNING value"
+            )
+            key = self.dialect.text(refusal_key(clip(action, 64), when))
+            (seen,) = self._run([(count, (key, 1))])
+            if seen > storage.REFUSALS_KEPT_PER_HOUR:
+                return
+        values = audit_row(actor, action, detail, address, when)
         self._insert("audit", "time, actor, action, detail, address", values, False)
 
-    def audit_log(self, limit: int = 200) -> list[AuditEvent]:
+    def audit_log(self, limit: int = 200, action: str | None = None) -> list[AuditEvent]:
+        """The newest ``limit`` audit entries, only those of ``action`` when given."""
         d = self.dialect
+        where, params = (f" WHERE action = {d.mark}", [d.text(action)]) if action else ("", [])
         rows = self._rows(
             "SELECT id, time, actor, action, detail, address"
-            f" FROM {d.table('audit')} ORDER BY id DESC LIMIT {d.mark}",
-            (d.no_limit if limit < 0 else limit,),  # a negative limit: all of them
+            f" FROM {d.table('audit')}{where} ORDER BY id DESC LIMIT {d.mark}",
+            (*params, d.no_limit if limit < 0 else limit),  # a negative limit: all of them
         )
         return [
             AuditEvent(moment(t) or MISSING, a, act, d, addr, int(i))
             for i, t, a, act, d, addr in rows
         ]
+
+    def refusals(self, since: datetime) -> dict[str, int]:
+        """How many refusals of each kind were counted from ``since``'s hour on."""
+        d = self.dialect
+        rows = self._rows(
+            f"SELECT name, value FROM {d.table(self.counters)} WHERE name LIKE {d.mark}",
+            (_REFUSAL_PREFIX + "%",),
+        )
+        return refusals_from_counters(rows, since)
 
     # -- decision log ---------------------------------------------------------------
     def record_decision(self, decision: Decision, now: datetime | None = None) -> int:

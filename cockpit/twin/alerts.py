@@ -227,6 +227,20 @@ def _series(group: pd.DataFrame) -> pd.Series:
     return series[~series.index.duplicated(keep="last")]
 
 
+def _episodes_over(
+    series: pd.Series, begin: pd.Timestamp, limit: float, config: AlertsConfig
+) -> list[Episode]:
+    """The episodes of ``series`` from ``begin`` on against one fixed ``limit``."""
+    series = series[series.index >= begin]
+    return episodes(
+        series.index,
+        series.to_numpy(),
+        np.full(len(series), limit),
+        config.hysteresis,
+        config.close_after,
+    )
+
+
 def _names(sites: pd.DataFrame) -> dict[str, str]:
     if sites.empty:
         return {}
@@ -248,15 +262,7 @@ def air_alerts(
         obs = observations[observations["metric"] == metric_name]
         for site_id, group in obs.groupby("site_id", sort=True):
             series = _series(group)
-            means = rolling_mean(series, limit.hours)
-            means = means[means.index >= begin]
-            found = episodes(
-                means.index,
-                means.to_numpy(),
-                np.full(len(means), limit.limit),
-                config.hysteresis,
-                config.close_after,
-            )
+            found = _episodes_over(rolling_mean(series, limit.hours), begin, limit.limit, config)
             out += _alerts(
                 f"air.{metric_name}",
                 str(site_id),
@@ -315,30 +321,14 @@ def parking_alerts(
     )
     shares = area_occupancy(bays, districts)
     for area in shares.columns:
-        series = shares[area]
-        series = series[series.index >= begin]
-        found = episodes(
-            series.index,
-            series.to_numpy(),
-            np.full(len(series), limit),
-            config.hysteresis,
-            config.close_after,
-        )
+        found = _episodes_over(shares[area], begin, limit, config)
         area_id = "city" if area == "city" else f"area:{area}"
         name = "All on-street bays" if area == "city" else str(area)
         basis = "share of on-street bays occupied, hourly"
         out += _alerts("parking", area_id, name, "occupancy", basis, found)
     names = _names(sites)
     for site_id, group in occupancy.groupby("site_id", sort=True):
-        series = _series(group)
-        series = series[series.index >= begin]
-        found = episodes(
-            series.index,
-            series.to_numpy(),
-            np.full(len(series), limit),
-            config.hysteresis,
-            config.close_after,
-        )
+        found = _episodes_over(_series(group), begin, limit, config)
         name = names.get(str(site_id), str(site_id))
         out += _alerts("parking", str(site_id), name, "occupancy", "occupancy", found)
     return out

@@ -11,7 +11,7 @@ start to the target at the end of the target year.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -107,24 +107,25 @@ def target_progress(
     else:
         start_date, start_value = None, None
     below = target.direction == "below"
+    no_data = TargetProgress(
+        key,
+        label,
+        target.metric,
+        unit,
+        target.direction,
+        target.value,
+        target.by,
+        None,
+        start_value,
+        start_date,
+        None,
+        None,
+        "no data",
+        0,
+        target.window_days,
+    )
     if current is None:
-        return TargetProgress(
-            key,
-            label,
-            target.metric,
-            unit,
-            target.direction,
-            target.value,
-            target.by,
-            None,
-            start_value,
-            start_date,
-            None,
-            None,
-            "no data",
-            0,
-            target.window_days,
-        )
+        return no_data
     progress = expected = None
     if start_value is not None and start_value != target.value:
         progress = (start_value - current) / (start_value - target.value)
@@ -141,22 +142,13 @@ def target_progress(
         status = "on track"
     else:
         status = "off track"
-    return TargetProgress(
-        key,
-        label,
-        target.metric,
-        unit,
-        target.direction,
-        target.value,
-        target.by,
-        current,
-        start_value,
-        start_date,
-        expected,
-        progress,
-        status,
-        covered,
-        target.window_days,
+    return replace(
+        no_data,
+        current=current,
+        expected_now=expected,
+        progress=progress,
+        status=status,
+        days_covered=covered,
     )
 
 

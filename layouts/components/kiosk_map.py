@@ -38,10 +38,24 @@ def _areas(path: str) -> list[list[list[tuple[float, float]]]]:
     return polygons
 
 
+_MIN_SPAN_DEG = 0.005
+
+
+def _widened(low: float, high: float) -> tuple[float, float]:
+    """``low``–``high`` widened about its middle to at least ``_MIN_SPAN_DEG``."""
+    if high - low >= _MIN_SPAN_DEG:
+        return low, high
+    middle = (low + high) / 2
+    return middle - _MIN_SPAN_DEG / 2, middle + _MIN_SPAN_DEG / 2
+
+
 class _Frame:
     """Equirectangular projection of a lon/lat box onto a ``_WIDTH``-wide picture."""
 
     def __init__(self, west: float, south: float, east: float, north: float) -> None:
+        # Sites on one street (or one site) span no width: give the box a few hundred metres.
+        west, east = _widened(west, east)
+        south, north = _widened(south, north)
         pad_x, pad_y = (east - west) * 0.04, (north - south) * 0.04
         self.west, self.east = west - pad_x, east + pad_x
         self.south, self.north = south - pad_y, north + pad_y

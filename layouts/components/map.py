@@ -16,8 +16,19 @@ from cockpit.config import CityConfig
 from layouts.components.clientside import js_function
 from layouts.components.html_attrs import html_attrs
 
-__all__ = ["BASEMAP_ROUTE", "LAYER_ID", "SOURCE_ID", "basemap_file", "city_map", "legend"]
+__all__ = [
+    "BASEMAP_ROUTE",
+    "CLUSTERS_PREFIX",
+    "LAYER_ID",
+    "MAP_ID",
+    "SOURCE_ID",
+    "basemap_file",
+    "city_map",
+    "is_cluster_url",
+    "legend",
+]
 
+MAP_ID = "cc-map"
 LAYER_ID = "cc-layer"
 # Stores holding each layer's data URL (see layouts/mapdata.py and assets/mapdata.js),
 # set by the cockpit's frame with ``set_props``, never as a callback output.
@@ -25,6 +36,14 @@ SOURCE_ID = "cc-layer-src"
 
 # The basemap travels as its own file, which the browser keeps, not inside the page.
 BASEMAP_ROUTE = "/map-basemap.json"
+# A large layer's URL names its views, clustered on the server (layouts/routes/mapclusters.py),
+# instead of a file of all its sites.
+CLUSTERS_PREFIX = "/map-clusters/"
+
+
+def is_cluster_url(url: str) -> bool:
+    """Whether ``url`` names a layer clustered on the server (its views, not a file)."""
+    return url.startswith(CLUSTERS_PREFIX)
 
 
 @lru_cache(maxsize=8)
@@ -44,6 +63,8 @@ def city_map(
 ) -> dl.Map:
     """The map of the layers in ``urls`` (layer id -> URL of its compact data,
     ``layouts.routes.mapdata``): the browser loads each after the page, from a URL it may cache.
+    A layer whose URL names server clusters (:func:`is_cluster_url`) is not clustered in
+    the browser: it loads the clusters of the view shown each time the view changes.
     Tiles come from the config; the bundled basemap keeps the city visible when no tile
     can be loaded.
     """
@@ -68,7 +89,7 @@ def city_map(
             dl.GeoJSON(
                 id={"type": LAYER_ID, "layer": layer_id},
                 data={"type": "FeatureCollection", "features": []},
-                cluster=True,
+                cluster=not is_cluster_url(urls[layer_id]),
                 zoomToBoundsOnClick=True,
                 # Clusters are indexed from a few zoom levels above the city's own zoom,
                 # not from the whole world, down to street level (zoom 15; single sites

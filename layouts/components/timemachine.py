@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 from cockpit.present.i18n import format_time
+from cockpit.validate import bounded_int_or_none, finite_or_none
 from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 
@@ -33,6 +35,8 @@ RANGES: dict[str, tuple[int, int]] = {"24h": (24 * 60, 15), "7d": (7 * 24 * 60, 
 # Steps per second while playing.
 SPEEDS = (1, 2, 4)
 ANCHOR_STEP_S = 15 * 60
+MAX_ANCHOR_S = 7_258_118_400  # 2200-01-01
+MAX_OFFSET_MIN = 366 * 24 * 60
 
 
 def anchor_for(now: datetime) -> int:
@@ -41,11 +45,19 @@ def anchor_for(now: datetime) -> int:
     return seconds - seconds % ANCHOR_STEP_S
 
 
+def valid_anchor(anchor: Any) -> int | None:
+    """``anchor`` when it is a whole number of epoch seconds before the year 2200."""
+    return bounded_int_or_none(anchor, 0, MAX_ANCHOR_S)
+
+
 def moment_of(anchor: int | None, offset_min: float | None) -> datetime | None:
-    """The replayed moment for a slider value, or None for live (offset 0 or unset)."""
-    if anchor is None or not offset_min:
+    """The replayed moment for a slider value, or None for live (offset 0 or unset, or
+    an anchor or offset no slider could send: not a finite number, or out of range)."""
+    stamp = valid_anchor(anchor)
+    offset = finite_or_none(offset_min, -MAX_OFFSET_MIN, MAX_OFFSET_MIN)
+    if stamp is None or not offset:
         return None
-    return datetime.fromtimestamp(int(anchor), UTC) + timedelta(minutes=float(offset_min))
+    return datetime.fromtimestamp(stamp, UTC) + timedelta(minutes=offset)
 
 
 def moment_label(
@@ -69,8 +81,13 @@ def _marks(minutes: int, timezone: str, anchor: int, language: str) -> dict[int,
 
 
 def slider_props(range_id: str, timezone: str, anchor: int, language: str) -> dict[str, Any]:
-    """min, step and marks of the slider for a range."""
-    minutes, step = RANGES.get(range_id, RANGES["24h"])
+    """min, step and marks of the slider for a range (the last 24 hours for an unknown
+    one). Raises ``PreventUpdate`` for an anchor no page sends (see ``valid_anchor``)."""
+    stamp = valid_anchor(anchor)
+    if stamp is None:
+        raise PreventUpdate
+    anchor = stamp
+    minutes, step = RANGES.get(range_id if isinstance(range_id, str) else "", RANGES["24h"])
     return {"min": -minutes, "step": step, "marks": _marks(minutes, timezone, anchor, language)}
 
 

@@ -37,6 +37,26 @@ def empty_trend(message: str) -> go.Figure:
     return fig
 
 
+def _styled(
+    fig: go.Figure,
+    title: str,
+    title_size: int,
+    right_margin: int,
+    legend_y: float,
+    **layout: Any,
+) -> go.Figure:
+    """``fig`` in the cockpit's chart style: white, titled, legend below, one hover per hour."""
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "font": {"size": title_size}},
+        margin={"l": 50, "r": right_margin, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": legend_y},
+        hovermode="x unified",
+        **layout,
+    )
+    return fig
+
+
 def _local(times: pd.Series, timezone: str) -> pd.Series:
     return pd.to_datetime(times, utc=True).dt.tz_convert(timezone).dt.tz_localize(None)
 
@@ -106,29 +126,16 @@ def trend_figure(
         start = float(last["value"])
         low = [start, *ahead["low"].astype(float)]
         high = [start, *ahead["high"].astype(float)]
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=high,
-                mode="lines",
-                line={"width": 0},
-                hoverinfo="skip",
-                showlegend=False,
-                name=f"{m.label} {words['band']} (high)",
-            )
+        band = f"{m.label} {words['band']}"
+        # The band's upper edge, unseen, then its lower edge filled up to it.
+        edges: tuple[tuple[list[float], dict[str, Any]], ...] = (
+            (high, {"showlegend": False, "name": f"{band} (high)"}),
+            (low, {"fill": "tonexty", "fillcolor": _BANDS[i % len(_BANDS)], "name": band}),
         )
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=low,
-                mode="lines",
-                line={"width": 0},
-                fill="tonexty",
-                fillcolor=_BANDS[i % len(_BANDS)],
-                name=f"{m.label} {words['band']}",
-                hoverinfo="skip",
+        for edge, look in edges:
+            fig.add_trace(
+                go.Scatter(x=x, y=edge, mode="lines", line={"width": 0}, hoverinfo="skip", **look)
             )
-        )
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -139,15 +146,7 @@ def trend_figure(
                 name=f"{m.label} {words['forecast']}",
             )
         )
-    fig.update_layout(
-        template="plotly_white",
-        title={"text": title, "font": {"size": 15}},
-        margin={"l": 50, "r": 10, "t": 40, "b": 40},
-        legend={"orientation": "h", "y": -0.2},
-        hovermode="x unified",
-        shapes=cursor_shapes(moment, timezone),
-    )
-    return fig
+    return _styled(fig, title, 15, 10, -0.2, shapes=cursor_shapes(moment, timezone))
 
 
 def pair_figure(frame: pd.DataFrame, title: str, timezone: str, flow_label: str) -> go.Figure:
@@ -178,13 +177,12 @@ def pair_figure(frame: pd.DataFrame, title: str, timezone: str, flow_label: str)
                     line={"color": colour, "width": 2, "dash": "dot"},
                 )
             )
-    fig.update_layout(
-        template="plotly_white",
-        title={"text": title, "font": {"size": 14}},
-        margin={"l": 50, "r": 50, "t": 40, "b": 40},
-        legend={"orientation": "h", "y": -0.25},
-        hovermode="x unified",
+    return _styled(
+        fig,
+        title,
+        14,
+        50,
+        -0.25,
         yaxis={"title": {"text": "veh/h"}},
         yaxis2={"title": {"text": "µg/m³"}, "overlaying": "y", "side": "right", "showgrid": False},
     )
-    return fig

@@ -14,7 +14,7 @@ from dash import html
 from cockpit.city import City
 from cockpit.present.dcat import catalogue_entries
 from cockpit.present.timefmt import local_time
-from layouts.components.shell import about_nav
+from layouts.components.about_page import about_page
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import export_links
 
@@ -80,54 +80,43 @@ def layout(city: City, **_: Any) -> html.Div:
         className="cc-sources cc-catalogue",
         id="cc-catalogue",
     )
-    return html.Div(
-        className="cc-page cc-catalogue-page",
-        children=[
-            html.Header(
-                [
-                    html.H1(f"Open data catalogue · {config.city.name}"),
-                    about_nav("catalogue"),
-                ],
-                className="cc-header",
-            ),
-            html.Main(
-                [
-                    html.Section(
-                        [
-                            html.H2("Sources", className="cc-panel-title"),
-                            table,
-                            html.P(
-                                "Times are retrieval times in the city's time zone; each "
-                                "export carries its source, licence and times.",
-                                className="cc-updated",
-                            ),
-                        ],
-                        className="cc-sources-panel",
-                    ),
-                    html.Section(
-                        [
-                            html.H2("For developers", className="cc-panel-title"),
-                            html.Ul(
-                                [
-                                    html.Li(
-                                        html.A(
-                                            "DCAT-AP 3 catalogue (JSON-LD)",
-                                            href="/api/v1/catalog.jsonld",
-                                        )
-                                    ),
-                                    html.Li(
-                                        html.A(
-                                            "API description (OpenAPI 3)",
-                                            href="/api/v1/openapi.json",
-                                        )
-                                    ),
-                                    html.Li(html.A("Sources as JSON", href="/api/v1/sources")),
-                                ]
-                            ),
-                        ],
-                        className="cc-sources-panel",
-                    ),
-                ]
-            ),
-        ],
+    sections = [
+        html.Section(
+            [
+                html.H2("Sources", className="cc-panel-title"),
+                table,
+                html.P(
+                    "Times are retrieval times in the city's time zone; each "
+                    "export carries its source, licence and times.",
+                    className="cc-updated",
+                ),
+            ],
+            className="cc-sources-panel",
+        ),
+        html.Section(
+            [
+                html.H2("For developers", className="cc-panel-title"),
+                html.Ul(
+                    [
+                        html.Li(
+                            html.A(
+                                "DCAT-AP 3 catalogue (JSON-LD)",
+                                href="/api/v1/catalog.jsonld",
+                            )
+                        ),
+                        html.Li(
+                            html.A(
+                                "API description (OpenAPI 3)",
+                                href="/api/v1/openapi.json",
+                            )
+                        ),
+                        html.Li(html.A("Sources as JSON", href="/api/v1/sources")),
+                    ]
+                ),
+            ],
+            className="cc-sources-panel",
+        ),
+    ]
+    return about_page(
+        "catalogue", f"Open data catalogue · {config.city.name}", "cc-catalogue-page", sections
     )

@@ -22,12 +22,13 @@ from cockpit.city import City, CityView, format_value
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.timefmt import local_time
+from cockpit.validate import bounded_int_or_none
 from layouts.components import timemachine as tm
 from layouts.components import twin_panels as twin
 from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kpi_card import kpi_strip
-from layouts.components.map import LAYER_ID, SOURCE_ID, city_map, legend
+from layouts.components.map import LAYER_ID, MAP_ID, SOURCE_ID, city_map, legend
 from layouts.components.shell import nav_links
 from layouts.components.trend import cursor_shapes, trend_figure
 from layouts.routes.access import current_viewer, viewer_role
@@ -45,7 +46,6 @@ __all__ = [
     "trend_panel",
 ]
 
-MAP_ID = "cc-map"
 Gettext = Callable[[str], str]
 
 
@@ -465,9 +465,12 @@ def cockpit_frame(
     }
 
 
-def clicked_site(clicked: dict[str, Any] | None) -> str | None:
-    """The id of the site whose marker was clicked, or None for a cluster or nothing."""
-    properties = (clicked or {}).get("properties", {})
+def clicked_site(clicked: Any) -> str | None:
+    """The id of the site whose marker was clicked, or None for a cluster, nothing, or
+    a click no map sends (not a feature with properties)."""
+    if not isinstance(clicked, dict) or not isinstance(clicked.get("properties", {}), dict):
+        return None
+    properties = clicked.get("properties", {})
     site_id = properties.get("id")
     if not site_id or properties.get("cluster"):
         return None
@@ -487,6 +490,7 @@ def trend_panel(
     ``moment``, its details, the parking question's visibility and the traffic pair panel,
     by output name. On ``new_data`` without a series, nothing changes (``no_update``)."""
     _ = _t(language)
+    range_id = range_id if isinstance(range_id, str) else "24h"
     view = city.view(role)
     names = view.sites.set_index("id")["name"]
     hidden = {"display": "none"}
@@ -663,7 +667,7 @@ def trend(
     language: str | None,
 ) -> dict[str, Any]:
     """The chosen site's side panel (see :func:`trend_panel`)."""
-    if not site_id:
+    if not site_id or not isinstance(site_id, str):
         raise PreventUpdate
     moment = tm.moment_of(anchor, offset)
     new_data = ctx.triggered_id == "cc-version"
@@ -678,7 +682,7 @@ def trend(
 )
 def cursor(city: City, offset: float | None, anchor: int | None, site_id: str | None) -> Patch:
     """The trend's cursor moved to the slider's moment."""
-    if not site_id:
+    if not site_id or not isinstance(site_id, str):
         raise PreventUpdate
     patch = Patch()
     moment = tm.moment_of(anchor, offset)
@@ -694,7 +698,8 @@ def cursor(city: City, offset: float | None, anchor: int | None, site_id: str | 
 )
 def free_bays(city: City, hour: int | None, site_id: str | None, language: str | None) -> Any:
     """The answer to "free bays near here at ``hour``?" for a parking site."""
-    if not site_id or hour is None:
+    hour = bounded_int_or_none(hour, 0, 23)
+    if not site_id or not isinstance(site_id, str) or hour is None:
         raise PreventUpdate
     _ = _t(language)
     view = city.view(viewer_role())

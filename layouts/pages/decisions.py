@@ -287,11 +287,15 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         _ = translator(language, "cockpit")
         try:
             decision = Decision(
-                what=(what or "").strip(),
-                place=(place or "").strip(),
+                what=what.strip() if isinstance(what, str) else "",
+                place=place.strip() if isinstance(place, str) else "",
                 effective=parse_local(when, tz),
                 author=viewer.user,
-                kpis=[k for k in (kpis or []) if k in KPI_METRICS],
+                kpis=[
+                    k
+                    for k in (kpis if isinstance(kpis, list) else [])
+                    if isinstance(k, str) and k in KPI_METRICS
+                ],
             )
             decision_id = journal.record_decision(decision, city.clock())
         except ValueError as exc:

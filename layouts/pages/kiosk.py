@@ -26,6 +26,7 @@ from cockpit.present import slides as content
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.slides import Heading, Screen, Slide
 from cockpit.storage import Journal, Notice
+from cockpit.validate import bounded_int_or_none
 from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kiosk_map import free_bay_colour, overview_svg
@@ -457,18 +458,20 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         # reads the public view: only "screen", "id" and "lang" are used, as names.
         params = params if isinstance(params, dict) else {}
         state = state if isinstance(state, dict) else {}
-        beat = {"key": state.get("key", ""), "beat": int(n or 0)}
+        beat = {"key": state.get("key", ""), "beat": bounded_int_or_none(n, 0, 2**53) or 0}
         try:
             lang = params.get("lang") if isinstance(params.get("lang"), str) else None
             screen = content.screen_for(config, str(params.get("screen") or ""), lang)
             kid = content.kiosk_id(params.get("id"), screen.id)
             now = city.clock()
             _, showing = content.slide_at(screen, datetime.now().timestamp())
-            journal.beat(
-                kid,
-                {"screen": screen.id, "language": showing, "version": city.version()},
-                now=now,
-            )
+            registered = {b.kiosk_id for b in journal.heartbeats()}
+            if content.kiosk_listed(config, kid, registered):  # made-up ids leave no trace
+                journal.beat(
+                    kid,
+                    {"screen": screen.id, "language": showing, "version": city.version()},
+                    now=now,
+                )
             current = current_state(city, journal, now)
             if current.key == state.get("key"):
                 return no_update, no_update, beat

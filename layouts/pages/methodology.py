@@ -19,7 +19,7 @@ from cockpit.present.methodology import (
     layer_definitions,
     people_metrics,
 )
-from layouts.components.shell import about_nav
+from layouts.components.about_page import about_page
 from layouts.routes.access import viewer_role
 
 __all__ = ["layout"]
@@ -125,16 +125,6 @@ def layout(city: City, **_: Any) -> html.Div:
             className="cc-sources-panel",
         )
     )
-    return html.Div(
-        className="cc-page cc-methodology",
-        children=[
-            html.Header(
-                [
-                    html.H1(f"How the figures are made · {config.city.name}"),
-                    about_nav("methodology"),
-                ],
-                className="cc-header",
-            ),
-            html.Main(sections),
-        ],
+    return about_page(
+        "methodology", f"How the figures are made · {config.city.name}", "cc-methodology", sections
     )

@@ -24,6 +24,7 @@ from cockpit.city import City
 from cockpit.config import CityConfig
 from cockpit.present.i18n import format_time, translator
 from cockpit.storage import SEVERITIES, Journal, Notice
+from cockpit.validate import bounded_int_or_none
 from layouts.routes.access import current_viewer
 
 __all__ = ["notice_languages", "notice_list", "parse_local", "register", "staff_header"]
@@ -45,7 +46,7 @@ def notice_languages(config: CityConfig) -> list[str]:
 def parse_local(value: str | None, timezone: str) -> datetime:
     """A ``datetime-local`` input ("2026-11-24T10:30") on the city's clock, as UTC.
     Raises ValueError for an empty or malformed value."""
-    if not value:
+    if not value or not isinstance(value, str):
         raise ValueError("missing time")
     naive = datetime.strptime(value.strip()[:16].replace(" ", "T"), _INPUT)
     return naive.replace(tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
@@ -299,12 +300,20 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         if isinstance(trigger, dict) and trigger.get("type") == "cc-notice-withdraw":
             if not ctx.triggered[0]["value"]:
                 raise PreventUpdate
-            notice_id = int(trigger["id"])
+            notice_id = bounded_int_or_none(trigger.get("id"), 1, 2**62)
+            if notice_id is None:  # no withdraw button carries such an id
+                raise PreventUpdate
             if journal.withdraw(notice_id, viewer.user, now):
                 journal.audit(viewer.user, "withdraw notice", f"notice {notice_id}", address)
                 status = _("Notice withdrawn.")
         else:
-            by_lang = {i["lang"]: (t or "").strip() for i, t in zip(text_ids, texts, strict=True)}
+            if len(texts) != len(text_ids):  # one text box per language, always
+                raise PreventUpdate
+            by_lang = {
+                str(i["lang"]): t.strip()
+                for i, t in zip(text_ids, texts, strict=True)
+                if isinstance(t, str)
+            }
             try:
                 notice = Notice(
                     texts={k: v for k, v in by_lang.items() if v},

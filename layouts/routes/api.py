@@ -17,6 +17,7 @@ from dash import Dash
 from werkzeug.exceptions import MethodNotAllowed
 
 from cockpit.city import City, CityView
+from cockpit.domains import kpi_spec
 from cockpit.model import DOMAINS, METRICS
 from cockpit.present.dcat import catalogue_entries, dcat_catalog
 from cockpit.present.export import (
@@ -28,7 +29,7 @@ from cockpit.present.export import (
     time_range,
 )
 from cockpit.present.openapi import openapi_document
-from cockpit.privacy import masked_label, suppressed
+from cockpit.privacy import kpi_suppressed, masked_label
 from cockpit.storage import Journal
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import error_response
@@ -92,7 +93,7 @@ def kpis_json(city: City, view: CityView) -> list[dict[str, Any]]:
     out = []
     for item in view.kpis:
         value, display = item.value, item.display
-        if value is not None and suppressed("pedestrians", value, view.min_group_size):
+        if kpi_suppressed(kpi_spec(item.key).metrics, value, view.min_group_size):
             value, display = None, masked_label(view.min_group_size)  # footfall of a few
         out.append(
             {

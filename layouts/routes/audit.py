@@ -2,11 +2,14 @@
 
 Only roles granted ``read_audit`` in the city config (executives by default) may read
 it: a public visitor is sent to sign in, a signed-in role without the grant gets 403.
-The page is plain server-rendered HTML; every entry is escaped text.
+The page is plain server-rendered HTML; every entry is escaped text. ``?kind=`` shows
+only one kind of entry (``sign-in failed``, ``publish notice``...), and the page counts
+the refusals of the last day, of which the log keeps only samples.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import quote
 
 import flask
@@ -22,6 +25,8 @@ from layouts.routes.access import current_viewer
 __all__ = ["register"]
 
 _LIMIT = 500
+# Kinds offered as filters even before the newest entries hold one of them.
+_KINDS = ("sign-in", "sign-in failed", "sign-in refused", "publish notice", "record decision")
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -39,8 +44,15 @@ _PAGE = """<!doctype html>
 <body class="cc-audit-page"><main class="cc-page cc-audit">
 <nav><a href="{{ home }}">Cockpit</a> · <a href="{{ signout }}">Sign out</a></nav>
 <h1>Audit log</h1>
-<p>{{ city }} · the newest {{ rows|length }} entries, times in {{ tz }} ·
+<p>{{ city }} · the newest {{ rows|length }} entries{% if kind %} of kind
+<strong>{{ kind }}</strong> (<a href="{{ here }}">all kinds</a>){% endif %}, times in {{ tz }} ·
 signed in as {{ user }}</p>
+<nav class="cc-audit-kinds" aria-label="Kinds of entry">Show only:
+{% for k in kinds %}<a href="{{ here }}?kind={{ k|urlencode }}">{{ k }}</a>{% if not loop.last %} ·
+{% endif %}{% endfor %}</nav>
+{% if refusals %}<p class="cc-audit-refusals">Refused in the last 24 hours (the log keeps
+samples only): {% for action, n in refusals %}{{ action }} {{ n }}{% if not loop.last %},
+{% endif %}{% endfor %}</p>{% endif %}
 <table class="cc-audit-table">
 <thead><tr><th>Time</th><th>Who</th><th>What</th><th>Detail</th><th>From</th></tr></thead>
 <tbody>
@@ -75,6 +87,9 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             html = flask.render_template_string(_FORBIDDEN, css=css, home=prefix)
             return flask.make_response(html, 403)
         tz = config.city.timezone
+        kind = flask.request.args.get("kind", "")[:64] or None
+        refusals = journal.refusals(city.clock() - timedelta(hours=24))
+        kinds = sorted({e.action for e in journal.audit_log(_LIMIT)} | set(_KINDS))
         rows = [
             {
                 "time": local_time(event.time, tz, "%Y-%m-%d %H:%M:%S"),
@@ -83,7 +98,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
                 "detail": event.detail,
                 "address": event.address,
             }
-            for event in journal.audit_log(_LIMIT)
+            for event in journal.audit_log(_LIMIT, action=kind)
         ]
         html = flask.render_template_string(
             _PAGE,
@@ -94,5 +109,9 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             tz=tz,
             user=viewer.user,
             rows=rows,
+            kind=kind or "",
+            kinds=kinds,
+            here=f"{prefix}audit",
+            refusals=sorted(refusals.items()),
         )
         return flask.make_response(html, 200)

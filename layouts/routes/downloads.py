@@ -18,6 +18,7 @@ the licence into the file name and onto the picture.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import flask
@@ -169,8 +170,11 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             )
         return response
 
-    @server.route("/export/<layer_id>.csv")
-    def export_layer_csv(layer_id: str) -> flask.Response:
+    def layer_download(
+        layer_id: str, answer: Callable[[CityView, pd.DataFrame, str], flask.Response]
+    ) -> flask.Response:
+        """``answer`` for the layer's observation table for this viewer and the download's
+        file name (without extension), or the 404 or 400 answer."""
         view = city.view(viewer_role())
         missing = _layer_or_404(city, view, layer_id)
         if missing is not None:
@@ -179,12 +183,15 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             view, table = layer_table(layer_id)
         except QueryError as exc:
             return error_response(400, "bad request", exc.reason, exc.parameter)
-        stamp = f"{city.clock():%Y%m%dT%H%M}"
-        return csv_response(
-            csv_text(table),
-            _filename(city, layer_id, stamp),
-            f"/export/{layer_id}.csv-metadata.json",
-        )
+        return answer(view, table, _filename(city, layer_id, f"{city.clock():%Y%m%dT%H%M}"))
+
+    @server.route("/export/<layer_id>.csv")
+    def export_layer_csv(layer_id: str) -> flask.Response:
+        def answer(_: CityView, table: pd.DataFrame, name: str) -> flask.Response:
+            metadata = f"/export/{layer_id}.csv-metadata.json"
+            return csv_response(csv_text(table), name, metadata)
+
+        return layer_download(layer_id, answer)
 
     @server.route("/export/<layer_id>.csv-metadata.json")
     def export_layer_metadata(layer_id: str) -> flask.Response:
@@ -203,28 +210,20 @@ def register(app: Dash, city: City, journal: Journal) -> None:
 
     @server.route("/export/<layer_id>.geojson")
     def export_layer_geojson(layer_id: str) -> flask.Response:
-        view = city.view(viewer_role())
-        missing = _layer_or_404(city, view, layer_id)
-        if missing is not None:
-            return missing
-        try:
-            view, table = layer_table(layer_id)
-        except QueryError as exc:
-            return error_response(400, "bad request", exc.reason, exc.parameter)
-        layer = config.layers[layer_id]
-        body = geojson(
-            table,
-            _sources(view, table, layer.sources),
-            config,
-            f"{config.city.name}: {layer.title}",
-        )
-        response = flask.make_response(flask.jsonify(body))
-        response.headers["Content-Type"] = "application/geo+json"
-        stamp = f"{city.clock():%Y%m%dT%H%M}"
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{_filename(city, layer_id, stamp)}.geojson"'
-        )
-        return response
+        def answer(view: CityView, table: pd.DataFrame, name: str) -> flask.Response:
+            layer = config.layers[layer_id]
+            body = geojson(
+                table,
+                _sources(view, table, layer.sources),
+                config,
+                f"{config.city.name}: {layer.title}",
+            )
+            response = flask.make_response(flask.jsonify(body))
+            response.headers["Content-Type"] = "application/geo+json"
+            response.headers["Content-Disposition"] = f'attachment; filename="{name}.geojson"'
+            return response
+
+        return layer_download(layer_id, answer)
 
     @server.route("/export/site/<path:site_id>.csv")
     def export_site_csv(site_id: str) -> flask.Response:

@@ -4,6 +4,11 @@ Each kiosk reports a heartbeat with each refresh (``Journal.beat``). Staff and
 executives see every kiosk's id, screen, language, last contact and its age; a kiosk
 silent for more than three refresh intervals is flagged. Anyone else gets a link to sign
 in and nothing about the kiosks. Plain server-rendered HTML, every value escaped.
+
+Only known kiosks report: those in ``[kiosk] ids``, the screens' names, and those staff
+register here (a form posting the new id with the CSRF token). A kiosk opened with any
+other ``?id=`` works as a generic public kiosk but leaves no heartbeat, so made-up ids
+cannot flood this list.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ import flask
 from dash import Dash
 
 from cockpit.city import City
+from cockpit.present.slides import kiosk_id
 from cockpit.present.timefmt import local_time
 from cockpit.storage import Heartbeat, Journal
 from layouts.routes.access import current_viewer
+from layouts.routes.security import client_address, csrf_token, valid_csrf
 
 __all__ = ["KioskContact", "contacts", "register"]
 
@@ -43,7 +50,14 @@ data-kiosk="{{ k.kiosk_id }}"><td>{{ k.kiosk_id }}</td><td>{{ k.screen }}</td>
 <td>{{ k.language }}</td><td>{{ k.last }}</td><td>{{ k.age }}</td>
 <td>{% if k.silent %}<strong>■ silent</strong>{% else %}● reporting{% endif %}</td></tr>
 {% else %}<tr><td colspan="6">No kiosk has reported yet.</td></tr>{% endfor %}
-</tbody></table></main></body></html>
+</tbody></table>
+{% if message %}<p class="cc-kiosks-message" role="status">{{ message }}</p>{% endif %}
+<form method="post" action="{{ action }}" class="cc-kiosks-register">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<label for="cc-kiosk-new">Register a kiosk (letters, digits, <code>._-</code>)</label>
+<input id="cc-kiosk-new" name="id" maxlength="64" required>
+<button type="submit">Register</button>
+</form></main></body></html>
 """
 
 _SIGN_IN = """<!doctype html>
@@ -104,13 +118,16 @@ def register(app: Dash, city: City, journal: Journal) -> None:
     prefix = app.config.requests_pathname_prefix
     css = f"{prefix}assets/cockpit.css"
 
-    @app.server.route("/kiosks")
+    @app.server.route("/kiosks", methods=["GET", "POST"])
     def kiosks() -> flask.Response:
         viewer = current_viewer()
         if not viewer.signed_in or viewer.role not in _STAFF:
             signin = f"{prefix}signin?next={quote(prefix + 'kiosks')}"
             html = flask.render_template_string(_SIGN_IN, css=css, signin=signin)
             return flask.make_response(html, 401)
+        message, status = "", 200
+        if flask.request.method == "POST":
+            message, status = _register(viewer.user)
         interval = config.ui.poll_seconds
         rows = contacts(journal.heartbeats(), city.clock(), interval, config.city.timezone)
         html = flask.render_template_string(
@@ -121,5 +138,21 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             limit=f"{SILENT_AFTER_INTERVALS * interval:.0f}",
             user=viewer.user,
             rows=rows,
+            message=message,
+            csrf=csrf_token(),
+            action=f"{prefix}kiosks",
         )
-        return flask.make_response(html, 200)
+        return flask.make_response(html, status)
+
+    def _register(user: str) -> tuple[str, int]:
+        """Register the posted kiosk id for ``user``; the message to show and the status."""
+        form = flask.request.form
+        if not valid_csrf(form.get("csrf")):
+            return "The form had expired. Please try again.", 400
+        raw = form.get("id", "")
+        new = kiosk_id(raw, "")
+        if not new or new != raw.strip():
+            return "A kiosk id has 1 to 64 letters, digits, dots, dashes or underscores.", 400
+        journal.beat(new, {"registered_by": user}, now=city.clock())
+        journal.audit(user, "register kiosk", new, client_address())
+        return f"Kiosk {new} registered.", 200

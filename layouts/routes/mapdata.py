@@ -33,16 +33,29 @@ from dash import MATCH, Dash, Input, Output, State
 from cockpit.city import City, CityView
 from cockpit.storage import Journal
 from layouts.components.clientside import clientside
-from layouts.components.map import BASEMAP_ROUTE, LAYER_ID, SOURCE_ID, basemap_file
+from layouts.components.map import (
+    BASEMAP_ROUTE,
+    LAYER_ID,
+    MAP_ID,
+    SOURCE_ID,
+    basemap_file,
+    is_cluster_url,
+)
 from layouts.routes.access import viewer_role
 
 __all__ = [
+    "CLUSTERS_ROUTE",
+    "SERVER_CLUSTER_SITES",
     "LayerFiles",
     "basemap_response",
+    "cluster_url",
     "compact_layer",
+    "compact_table",
+    "is_cluster_url",
     "map_data_url",
     "map_data_urls",
     "register",
+    "server_clustered",
 ]
 
 ROUTE = "/map-data/<layer_id>.json"
@@ -52,8 +65,18 @@ FORMAT = 1
 # Coordinates travel as integers of this many degrees (1e-5 degrees is about 1 m).
 SCALE = 100_000
 # Text columns sent as-is; the others as distinct texts plus indices.
-_PLAIN = ("id", "name")
-_CODED = ("district", "value", "metric", "state", "level", "time", "source", "origin", "fetched")
+PLAIN = ("id", "name")
+CODED = ("district", "value", "metric", "state", "level", "time", "source", "origin", "fetched")
+
+
+# A layer of at least this many sites is clustered on the server
+# (``layouts/routes/mapclusters.py``): the browser asks for the clusters of its view, never
+# for every site. Smaller layers travel whole and cluster in the browser, which answers a
+# pan without a round trip (the crossover is measured by ``bench/map_scale.py``).
+SERVER_CLUSTER_SITES = 20_000
+# The clusters of a view of a server-clustered layer; the browser adds the view
+# (``&z=<zoom>&b=<blocks>``) to the URL the page names.
+CLUSTERS_ROUTE = "/map-clusters/<layer_id>.json"
 
 
 def map_data_url(layer_id: str, version: int, role: str) -> str:
@@ -61,9 +84,26 @@ def map_data_url(layer_id: str, version: int, role: str) -> str:
     return f"/map-data/{layer_id}.json?v={version}&r={role}"
 
 
+def server_clustered(view: CityView, layer_id: str) -> bool:
+    """Whether the layer's map is clustered on the server (it has enough sites)."""
+    states = view.layers.get(layer_id)
+    return states is not None and len(states) >= SERVER_CLUSTER_SITES
+
+
+def cluster_url(layer_id: str, version: int, role: str) -> str:
+    """The URL of a server-clustered layer's views at ``version`` as served to ``role``."""
+    return f"/map-clusters/{layer_id}.json?v={version}&r={role}"
+
+
 def map_data_urls(view: CityView) -> dict[str, str]:
-    """Each layer of ``view`` (layer id -> the URL of its data)."""
-    return {layer_id: map_data_url(layer_id, view.version, view.role) for layer_id in view.layers}
+    """Each layer of ``view`` (layer id -> the URL of its data, or of its views when
+    the layer is clustered on the server)."""
+    return {
+        layer_id: (cluster_url if server_clustered(view, layer_id) else map_data_url)(
+            layer_id, view.version, view.role
+        )
+        for layer_id in view.layers
+    }
 
 
 def _deltas(values: pd.Series) -> list[int]:
@@ -79,15 +119,19 @@ def compact_layer(view: CityView, layer_id: str, timezone: str) -> dict[str, Any
     from the running sums of ``x``/``y`` over ``scale``, and each property either
     ``columns[name][i]`` or ``columns[name].keys[columns[name].codes[i]]``.
     """
-    table = view.layer_table(layer_id, timezone)
-    columns: dict[str, Any] = {name: table[name].astype(str).tolist() for name in _PLAIN}
-    for name in _CODED:
+    return compact_table(view.layer_table(layer_id, timezone), layer_id, view.version)
+
+
+def compact_table(table: pd.DataFrame, layer_id: str, version: int) -> dict[str, Any]:
+    """Rows of a layer's table (``CityView.layer_table``) in the compact form."""
+    columns: dict[str, Any] = {name: table[name].astype(str).tolist() for name in PLAIN}
+    for name in CODED:
         codes, keys = pd.factorize(table[name].astype(str), sort=False)
         columns[name] = {"keys": [str(k) for k in keys], "codes": codes.tolist()}
     return {
         "format": FORMAT,
         "layer": layer_id,
-        "version": view.version,
+        "version": version,
         "n": len(table),
         "scale": SCALE,
         "x": _deltas(table["lon"]),
@@ -96,7 +140,7 @@ def compact_layer(view: CityView, layer_id: str, timezone: str) -> dict[str, Any
     }
 
 
-def _dumps(data: dict[str, Any]) -> bytes:
+def dumps(data: dict[str, Any]) -> bytes:
     try:
         import orjson
     except ImportError:  # orjson is optional: the standard library gives the same JSON
@@ -123,7 +167,7 @@ class LayerFiles:
         with self._lock:
             found = self._files.get(key)
         if found is None:
-            plain = _dumps(compact_layer(view, layer_id, self.city.config.city.timezone))
+            plain = dumps(compact_layer(view, layer_id, self.city.config.city.timezone))
             found = {"identity": plain, "gzip": gzip.compress(plain, 6)}
             try:
                 import brotli
@@ -140,11 +184,13 @@ class LayerFiles:
     def warm(self, roles: list[str]) -> None:
         """Build the layer files of ``roles`` at the current version ahead of requests."""
         for role in roles:
-            for layer_id in self.city.view(role).layers:
-                self.get(role, layer_id)
+            view = self.city.view(role)
+            for layer_id in view.layers:
+                if not server_clustered(view, layer_id):
+                    self.get(role, layer_id)
 
 
-def _encoding(accepted: str, available: dict[str, bytes]) -> str:
+def encoding_for(accepted: str, available: dict[str, bytes]) -> str:
     offered = {p.split(";")[0].strip().lower() for p in accepted.split(",")}
     for name in ("br", "gzip"):
         if name in offered and name in available:
@@ -164,7 +210,7 @@ def layer_response(files: LayerFiles, layer_id: str) -> flask.Response:
     if request.if_none_match.contains(etag.strip('"')):
         response = flask.make_response("", 304)
     else:
-        encoding = _encoding(request.headers.get("Accept-Encoding", ""), bodies)
+        encoding = encoding_for(request.headers.get("Accept-Encoding", ""), bodies)
         response = flask.make_response(bodies[encoding])
         response.mimetype = "application/json"
         if encoding != "identity":
@@ -229,9 +275,8 @@ def register(app: Dash, city: City, journal: Journal) -> Callable[[list[str]], N
 
     def map_data_index() -> flask.Response:
         view = city.view(viewer_role())
-        response = flask.jsonify(
-            {"version": view.version, "urls": list(map_data_urls(view).values())}
-        )
+        urls = [url for url in map_data_urls(view).values() if not is_cluster_url(url)]
+        response = flask.jsonify({"version": view.version, "urls": urls})
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -253,6 +298,7 @@ def register(app: Dash, city: City, journal: Journal) -> Callable[[list[str]], N
             response.headers.extend(
                 ("Link", f"<{url}>; rel=preload; as=fetch; crossorigin")
                 for url in map_data_urls(view).values()
+                if not is_cluster_url(url)
             )
         return response
 
@@ -268,6 +314,10 @@ def register(app: Dash, city: City, journal: Journal) -> Callable[[list[str]], N
         Output({"type": LAYER_ID, "layer": MATCH}, "data"),
         Output({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
         Input({"type": SOURCE_ID, "layer": MATCH}, "data"),
+        # A layer clustered on the server loads the clusters of each new view.
+        Input(MAP_ID, "center"),
+        Input(MAP_ID, "zoom"),
         State({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
+        State(MAP_ID, "id"),
     )
     return files.warm

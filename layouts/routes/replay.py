@@ -9,8 +9,9 @@ import flask
 from dash import Dash
 
 from cockpit.city import City, CityView
+from layouts.components.timemachine import valid_anchor
 from layouts.routes.access import viewer_role
-from layouts.routes.mapdata import compact_layer
+from layouts.routes.mapdata import cluster_url, compact_layer, server_clustered
 
 __all__ = ["REACH", "ROUTE", "ReplayRequestError", "register", "replay_moment", "replay_urls"]
 
@@ -28,9 +29,15 @@ class ReplayRequestError(ValueError):
 
 
 def replay_urls(view: CityView, moment: datetime) -> dict[str, str]:
-    """Each layer's data at ``moment`` (layer id -> URL of the replayed compact file)."""
+    """Each layer's data at ``moment`` (layer id -> URL of the replayed compact file, or
+    of the replayed views of a layer clustered on the server)."""
     at = int(moment.timestamp())
-    return {layer_id: f"/map-data-at/{layer_id}.json?t={at}" for layer_id in view.layers}
+    return {
+        layer_id: f"{cluster_url(layer_id, view.version, view.role)}&t={at}"
+        if server_clustered(view, layer_id)
+        else f"/map-data-at/{layer_id}.json?t={at}"
+        for layer_id in view.layers
+    }
 
 
 def replay_moment(t: str | None, now: datetime) -> datetime:
@@ -43,6 +50,8 @@ def replay_moment(t: str | None, now: datetime) -> datetime:
         at = int(t or "")
     except ValueError:
         raise ReplayRequestError("t must be a time in epoch seconds") from None
+    if valid_anchor(at) is None:  # before 1970 or after 2200: no datetime for it
+        raise ReplayRequestError("replay reaches back 7 days at most")
     moment = datetime.fromtimestamp(at, now.tzinfo)
     if moment > now or moment < now - REACH:
         raise ReplayRequestError("replay reaches back 7 days at most")

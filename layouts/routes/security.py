@@ -65,7 +65,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from cockpit.auth import Viewer
 from cockpit.city import City
 from cockpit.config import CityConfig
-from cockpit.ratelimit import SignInLimiter
+from cockpit.ratelimit import HashSlots, SignInLimiter
 from cockpit.storage import Journal
 
 __all__ = [
@@ -167,6 +167,8 @@ class Guard:
             attempts=security.signin_attempts,
             window_s=security.signin_window_minutes * 60,
         )
+        # A few argon2 checks at once per process: each takes tens of MiB.
+        self.hash_slots = HashSlots(slots=4, wait_s=5.0)
 
     @property
     def cache(self) -> Any:

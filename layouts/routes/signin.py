@@ -2,9 +2,11 @@
 
 The form posts a user name, a password and the session's CSRF token. A good sign-in
 starts a fresh session (new id, new token: ``layouts.routes.security.Guard.start_session``);
-wrong passwords are counted per user name and per address, and after
-``[security] signin_attempts`` failures within ``signin_window_minutes`` the page
-answers 429 until the window has passed. Sign-out is a POST with the token; a GET of
+each attempt is counted per address and per user name at that address before its
+password is checked, and after ``[security] signin_attempts`` attempts within
+``signin_window_minutes`` the page answers 429 until the window has passed; a good
+password gives its attempt back. A few password checks run at once; beyond them the
+page answers 429 (``cockpit.ratelimit``). Sign-out is a POST with the token; a GET of
 ``/signout`` only shows the button. Every sign-in, failed or refused sign-in and
 sign-out goes to the audit log with the user name and the client's address.
 """
@@ -20,7 +22,9 @@ from werkzeug.wrappers import Response
 
 from cockpit.auth import authenticate
 from cockpit.city import City
+from cockpit.ratelimit import Block
 from cockpit.storage import Journal
+from cockpit.validate import PASSWORD_MAX, USER_NAME_MAX
 from layouts.routes.access import current_viewer
 from layouts.routes.security import client_address, csrf_token, guard, valid_csrf
 
@@ -121,33 +125,55 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         if flask.request.method == "GET":
             return page(next_url=safe_next(flask.request.args.get("next")))
         form = flask.request.form
-        user = form.get("user", "").strip()[:100]
+        user = form.get("user", "").strip()[:USER_NAME_MAX]
         next_url = safe_next(form.get("next"))
         address = client_address()
         if not valid_csrf(form.get("csrf")):
             journal.audit(user or "(empty)", "sign-in refused", "no CSRF token", address)
             return page("The form had expired. Please sign in again.", user, next_url, 400)
-        block = security.limiter.blocked(user, address)
-        if block is not None:
+        password = form.get("password", "")
+        reserved = security.limiter.reserve(user, address)
+        if isinstance(reserved, Block):
             journal.audit(
-                user or "(empty)", "sign-in refused", f"too many failures ({block.scope})", address
+                user or "(empty)",
+                "sign-in refused",
+                f"too many failures ({reserved.scope})",
+                address,
             )
-            which = "for this user name" if block.scope == "user" else "from this address"
+            which = (
+                "for this user name from this address"
+                if reserved.scope == "pair"
+                else "from this address"
+            )
             response = page(
                 f"Too many failed sign-ins {which}. "
-                f"Please wait {_minutes(block.retry_after_s)} and try again.",
+                f"Please wait {_minutes(reserved.retry_after_s)} and try again.",
                 user,
                 next_url,
                 429,
             )
-            response.headers["Retry-After"] = str(block.retry_after_s)
+            response.headers["Retry-After"] = str(reserved.retry_after_s)
             return response
-        viewer = authenticate(config, user, form.get("password", ""))
+        if len(password) > PASSWORD_MAX:  # wrong without being hashed
+            journal.audit(user or "(empty)", "sign-in failed", "over-long", address)
+            return page("User name or password is wrong.", user, next_url, 401)
+        with security.hash_slots.slot() as checking:
+            if not checking:
+                security.limiter.cancel(reserved)
+                journal.audit(user or "(empty)", "sign-in refused", "server busy", address)
+                response = page(
+                    "The server is busy signing others in. Please try again in a moment.",
+                    user,
+                    next_url,
+                    429,
+                )
+                response.headers["Retry-After"] = "5"
+                return response
+            viewer = authenticate(config, user, password)
         if viewer is None:
-            security.limiter.failed(user, address)
             journal.audit(user or "(empty)", "sign-in failed", "", address)
             return page("User name or password is wrong.", user, next_url, 401)
-        security.limiter.succeeded(user)
+        security.limiter.release(reserved)
         security.start_session(viewer)
         journal.audit(viewer.user, "sign-in", viewer.role, address)
         return flask.redirect(next_url, 303)

@@ -14,9 +14,10 @@ import pytest
 
 from cockpit.city import format_value
 from cockpit.config import CityConfig, default_config_path, load_config
+from cockpit.domains import kpi_names, kpi_spec
 from cockpit.errors import ConfigError
 from cockpit.model import METRICS, observations_frame
-from cockpit.privacy import PEOPLE_METRICS, mask_frame, masked_label, suppressed
+from cockpit.privacy import PEOPLE_METRICS, kpi_suppressed, mask_frame, masked_label, suppressed
 from cockpit.state.embedded import HistoryStore
 from tests.browser import T0, Clock, demo_runtime
 from wiring.runtime import Runtime
@@ -168,3 +169,16 @@ def test_refresher_applies_a_source_retention(tmp_path: Path, demo_config: CityC
         assert old in list(traffic["time"])  # other sources keep the storage's retention
     finally:
         rt.close()
+
+
+@pytest.mark.parametrize(
+    ("kpi", "masked"),
+    [("footfall", True), ("parking", False), ("traffic", False), ("air", False)],
+)
+def test_only_the_kpi_that_counts_people_is_masked(kpi: str, masked: bool) -> None:
+    assert set(kpi_names()) == {"footfall", "parking", "traffic", "air"}  # one case each
+    metrics = kpi_spec(kpi).metrics
+    assert kpi_suppressed(metrics, 2.0, 5) is masked
+    assert not kpi_suppressed(metrics, 7.0, 5)
+    assert not kpi_suppressed(metrics, None, 5)
+    assert not kpi_suppressed(metrics, 2.0, 0)  # rule off

@@ -1,15 +1,19 @@
-"""Failed sign-ins counted per user name and per address in the city's diskcache."""
+"""Sign-in attempts reserved per address and per user at an address in the city's
+diskcache, atomically across threads and processes; password checks capped."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from cockpit.ratelimit import SignInLimiter
+from cockpit.ratelimit import Block, HashSlots, Reservation, SignInLimiter
 from cockpit.state.embedded import SnapshotStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,18 +36,28 @@ def store(tmp_path: Path) -> Iterator[SnapshotStore]:
     opened.close()
 
 
-def test_a_user_is_blocked_after_the_allowed_failures(store: SnapshotStore) -> None:
+def test_a_user_at_an_address_is_blocked_after_the_allowed_attempts(
+    store: SnapshotStore,
+) -> None:
     clock = FakeTime()
     limiter = SignInLimiter(store.cache, attempts=3, window_s=600, clock=clock)
-    for n in range(3):
-        assert limiter.blocked("ana", f"10.0.0.{n}") is None
-        limiter.failed("ana", f"10.0.0.{n}")
+    for _ in range(3):
+        assert isinstance(limiter.reserve("ana", "10.0.0.1"), Reservation)
         clock.now += 10
-    block = limiter.blocked("ana", "10.0.0.9")
-    assert block is not None and block.scope == "user"
-    assert block.retry_after_s == 600 - 30  # the first failure leaves the window then
-    assert limiter.blocked("ANA ", "10.0.0.9") is not None  # same name, other spelling
-    assert limiter.blocked("ben", "10.0.0.9") is None
+    block = limiter.reserve("ANA ", "10.0.0.1")  # same name, other spelling
+    assert isinstance(block, Block) and block.scope in ("pair", "address")
+    assert block.retry_after_s == 600 - 30  # the first attempt leaves the window then
+    assert limiter.failures("ana", "10.0.0.1") == {"address": 3, "pair": 3}
+
+
+def test_a_user_name_alone_is_never_locked_from_everywhere(store: SnapshotStore) -> None:
+    """Wrong passwords for ana from many addresses do not lock ana out of her own."""
+    limiter = SignInLimiter(store.cache, attempts=3, window_s=600, clock=FakeTime())
+    for n in range(10):
+        for _ in range(3):
+            limiter.failed("ana", f"203.0.113.{n}")
+    assert limiter.blocked("ana", "198.51.100.1") is None
+    assert isinstance(limiter.reserve("ana", "198.51.100.1"), Reservation)
 
 
 def test_an_address_is_blocked_for_every_user(store: SnapshotStore) -> None:
@@ -55,58 +69,105 @@ def test_an_address_is_blocked_for_every_user(store: SnapshotStore) -> None:
     assert limiter.blocked("someone-else", "192.0.2.8") is None
 
 
-def test_failures_leave_the_window(store: SnapshotStore) -> None:
+def test_attempts_leave_the_window(store: SnapshotStore) -> None:
     clock = FakeTime()
     limiter = SignInLimiter(store.cache, attempts=2, window_s=60, clock=clock)
     limiter.failed("ana", "a")
     clock.now += 30
     limiter.failed("ana", "a")
     assert limiter.blocked("ana", "a") is not None
-    clock.now += 31  # the first failure is now 61 s old
+    clock.now += 31  # the first attempt is now 61 s old
     assert limiter.blocked("ana", "a") is None
-    assert limiter.failures("ana", "a") == {"user": 1, "address": 1}
+    assert limiter.failures("ana", "a") == {"address": 1, "pair": 1}
 
 
-def test_a_good_sign_in_clears_the_user_but_not_the_address(store: SnapshotStore) -> None:
-    limiter = SignInLimiter(store.cache, attempts=2, window_s=600, clock=FakeTime())
+def test_a_good_password_gives_its_attempt_back(store: SnapshotStore) -> None:
+    limiter = SignInLimiter(store.cache, attempts=3, window_s=600, clock=FakeTime())
     limiter.failed("ana", "a")
+    good = limiter.reserve("ana", "a")
+    assert isinstance(good, Reservation)
+    limiter.release(good)
+    # The user's failures at that address are forgotten; the address keeps its failure.
+    assert limiter.failures("ana", "a") == {"address": 1, "pair": 0}
+
+
+def test_a_cancelled_attempt_is_not_counted(store: SnapshotStore) -> None:
+    limiter = SignInLimiter(store.cache, attempts=3, window_s=600, clock=FakeTime())
     limiter.failed("ana", "a")
-    limiter.succeeded("ana")
-    assert limiter.failures("ana", "a") == {"user": 0, "address": 2}
-    assert limiter.blocked("ana", "b") is None
-    assert limiter.blocked("ana", "a") is not None
+    unchecked = limiter.reserve("ana", "a")
+    assert isinstance(unchecked, Reservation)
+    limiter.cancel(unchecked)
+    assert limiter.failures("ana", "a") == {"address": 1, "pair": 1}
+
+
+def test_reservations_from_many_threads_never_exceed_the_limit(store: SnapshotStore) -> None:
+    limiter = SignInLimiter(store.cache, attempts=5, window_s=600)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: limiter.reserve("ana", "10.9.9.9"), range(40)))
+    assert sum(isinstance(a, Reservation) for a in answers) == 5
+
+
+def test_reservations_from_many_processes_never_exceed_the_limit(tmp_path: Path) -> None:
+    code = (
+        "import sys; from cockpit.state.embedded import SnapshotStore;"
+        "from cockpit.ratelimit import Block, HashSlots, Reservation, SignInLimiter, Reservation;"
+        "s = SnapshotStore(sys.argv[1]); l = SignInLimiter(s.cache, attempts=5, window_s=900);"
+        "n = sum(isinstance(l.reserve('ana', '198.51.100.1'), Reservation) for _ in range(10));"
+        "print(n); s.close()"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE
+        )
+        for _ in range(4)
+    ]
+    granted = [int(run.communicate(timeout=120)[0]) for run in runs]
+    assert sum(granted) == 5
+    here = SnapshotStore(tmp_path)
+    try:
+        limiter = SignInLimiter(here.cache, attempts=5, window_s=900)
+        assert limiter.failures("ana", "198.51.100.1") == {"address": 5, "pair": 5}
+    finally:
+        here.close()
 
 
 def test_counts_expire_from_the_cache(store: SnapshotStore) -> None:
     limiter = SignInLimiter(store.cache, attempts=2, window_s=600)
     limiter.failed("ana", "a")
-    keys = [k for k in store.cache.iterkeys() if str(k).startswith("signin-failures:")]
+    keys = [k for k in store.cache.iterkeys() if str(k).startswith("signin-attempts:")]
     assert len(keys) == 2
     for key in keys:
         _, expires = store.cache.get(key, expire_time=True)
         assert expires is not None
 
 
-def test_counts_are_shared_across_processes(tmp_path: Path) -> None:
-    """Failures counted by another worker process block here too."""
-    code = (
-        "import sys; from cockpit.state.embedded import SnapshotStore;"
-        "from cockpit.ratelimit import SignInLimiter;"
-        "s = SnapshotStore(sys.argv[1]); l = SignInLimiter(s.cache, attempts=5, window_s=900);"
-        "[l.failed('ana', '198.51.100.1') for _ in range(5)]; s.close()"
-    )
-    subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, check=True, timeout=60)
-    here = SnapshotStore(tmp_path)
-    try:
-        limiter = SignInLimiter(here.cache, attempts=5, window_s=900)
-        block = limiter.blocked("ana", "203.0.113.5")
-        assert block is not None and block.scope == "user"
-        assert limiter.failures("x", "198.51.100.1")["address"] == 5
-    finally:
-        here.close()
+def test_hash_slots_cap_checks_running_at_once() -> None:
+    slots = HashSlots(slots=2, wait_s=0.05)
+    release = threading.Event()
+    outcomes: list[bool] = []
+
+    def check() -> None:
+        with slots.slot() as got:
+            outcomes.append(got)
+            if got:
+                release.wait(10)
+
+    first = [threading.Thread(target=check) for _ in range(2)]
+    for thread in first:
+        thread.start()
+    while slots.busy < 2:
+        time.sleep(0.01)
+    check()  # a third finds no free slot within its wait
+    release.set()
+    for thread in first:
+        thread.join()
+    assert sorted(outcomes) == [False, True, True]
+    assert slots.most_busy == 2 and slots.busy == 0
 
 
 @pytest.mark.parametrize(("attempts", "window"), [(0, 60), (3, 0)])
 def test_nonsense_limits_are_refused(store: SnapshotStore, attempts: int, window: float) -> None:
     with pytest.raises(ValueError):
         SignInLimiter(store.cache, attempts=attempts, window_s=window)
+    with pytest.raises(ValueError):
+        HashSlots(slots=0)

@@ -131,3 +131,139 @@ def test_backfill_fills_history_once(tmp_path: Path) -> None:
     runtime.refresher.backfill()
     assert runtime.history.count() == first
     runtime.close()
+
+
+# -- a first-start backfill killed half-way -----------------------------------------
+
+_KILLED_BACKFILL = """
+import os, signal, sys
+from tests.browser import T0, Clock
+from tests.cockpit.test_refresh import traffic_city
+from wiring.runtime import Runtime
+
+clock = Clock(T0)
+runtime = Runtime.open(traffic_city(), sys.argv[1], clock=lambda: clock().to_pydatetime())
+for connector in runtime.refresher.connectors.values():
+    connector.clock_now = clock
+done = []
+
+def progress(chunk):
+    done.append(chunk)
+    print(f"chunk {len(done)} of {chunk.total}", flush=True)
+    if len(done) == int(sys.argv[2]):
+        os.kill(os.getpid(), signal.SIGKILL)  # kill -9, mid-backfill
+
+runtime.refresher.backfill(progress=progress)
+"""
+
+
+def traffic_city() -> CityConfig:
+    """The demo city with its traffic source only (four weeks of backfill)."""
+    demo = load_config(default_config_path())
+    return demo.model_copy(
+        update={
+            "sources": {"traffic": demo.sources["traffic"]},
+            "layers": {"traffic": demo.layers["traffic"]},
+            "kpis": {},
+        }
+    )
+
+
+def _observations_before(folder: Path, moment: pd.Timestamp) -> int:
+    import sqlite3
+
+    with sqlite3.connect(folder / "history.sqlite") as db:
+        row = db.execute(
+            "SELECT COUNT(*) FROM observations WHERE time < ?", (int(moment.timestamp()),)
+        ).fetchone()
+    return int(row[0])
+
+
+def _runtime_at(folder: Path, when: pd.Timestamp) -> Runtime:
+    from tests.browser import Clock
+
+    clock = Clock(when)
+    runtime = Runtime.open(traffic_city(), folder, clock=lambda: clock().to_pydatetime())
+    for connector in runtime.refresher.connectors.values():
+        connector.clock_now = clock  # type: ignore[attr-defined]
+    return runtime
+
+
+def test_a_killed_backfill_resumes_at_the_next_start_without_a_hole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.browser import T0
+
+    root = Path(__file__).resolve().parents[2]
+    killed = tmp_path / "killed"
+    run = subprocess.run(
+        [sys.executable, "-c", _KILLED_BACKFILL, str(killed), "6"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == -9, run.stderr
+    assert "chunk 6 of 28" in run.stdout and "chunk 7" not in run.stdout
+    before = _observations_before(killed, T0)
+    assert before > 0
+
+    # A clean, uninterrupted first start: the history the killed one should end up with.
+    clean = _runtime_at(tmp_path / "clean", T0)
+    try:
+        clean.refresher.backfill()
+    finally:
+        clean.close()
+    expected = _observations_before(tmp_path / "clean", T0)
+    assert before < expected  # the kill did leave a hole
+
+    # Restarted two hours later: the lease of the dead process is taken over at once.
+    later = T0 + pd.Timedelta(hours=2)
+    restarted = _runtime_at(killed, later)
+    try:
+        assert restarted.refresher.pending_backfill() == ["traffic"]
+        with caplog.at_level("INFO", logger="cockpit.refresh"):
+            restarted.refresher.backfill()
+        assert restarted.refresher.pending_backfill() == []
+    finally:
+        restarted.close()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("which has stopped: resuming" in m for m in messages), messages
+    resumed = next(m for m in messages if m.startswith("resumed the backfill of traffic"))
+    # The same plan as the first start's: its six days are kept, the rest (and the two
+    # hours the cockpit was away) are read now.
+    assert "6 of 29 days were done before" in resumed, resumed
+    assert _observations_before(killed, T0) == expected
+
+
+def test_a_live_holder_is_left_alone(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from cockpit.backfill import holder_gone, holder_key, this_holder
+    from tests.browser import T0
+
+    runtime = _runtime_at(tmp_path, T0)
+    try:
+        assert runtime.store.claim("backfill:traffic", ttl_s=600, owner="elsewhere")
+        runtime.history.set_mark(holder_key("traffic"), "another-host:1")
+        with caplog.at_level("INFO", logger="cockpit.refresh"):
+            runtime.refresher.backfill()
+        assert runtime.refresher.pending_backfill() == ["traffic"]
+        assert any("under way in another-host:1" in r.getMessage() for r in caplog.records)
+    finally:
+        runtime.close()
+    assert not holder_gone(this_holder())  # this very process
+    import socket
+    import subprocess
+    import sys
+
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert holder_gone(f"{socket.gethostname()}:{ended.stdout.strip()}")
+    assert not holder_gone("another-host:1")
+    assert not holder_gone(None)

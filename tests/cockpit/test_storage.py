@@ -200,6 +200,7 @@ def test_the_protocols_declare_what_the_cockpit_calls() -> None:
         "notices",
         "publish",
         "record_decision",
+        "refusals",
         "version",
         "withdraw",
     }

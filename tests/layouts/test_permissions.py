@@ -426,6 +426,22 @@ def test_public_health_hides_internal_sources(base: str) -> None:
     assert INTERNAL_SOURCE not in report["sources"]
 
 
+def test_public_health_status_ignores_internal_sources(base: str, runtime: Runtime) -> None:
+    key = f"status:{INTERNAL_SOURCE}"
+    kept = runtime.store.cache.get(key)
+    runtime.store.cache.delete(key)  # the internal source has never answered: down
+    try:
+        public = requests.get(base + "/health", timeout=10)
+        assert public.status_code == 200
+        assert public.json()["status"] != "down"
+        staff = sign_in(base, "sam", PASSWORDS["sam"]).get(base + "/health", timeout=10)
+        assert staff.status_code == 503
+        assert staff.json()["status"] == "down"
+        assert staff.json()["sources"][INTERNAL_SOURCE]["status"] == "down"
+    finally:
+        runtime.store.cache.set(key, kept)
+
+
 def test_a_decision_journal_entry_is_not_made_by_a_public_sweep(runtime: Runtime) -> None:
     """The journal the sweeps watch does record decisions (so the check can fail)."""
     before = _journal_state(runtime)

@@ -17,6 +17,8 @@ from cockpit.config import BackendConfig, default_config_path, load_config
 from cockpit.state import open_journal
 from cockpit.state.journal import Decision, Journal, Notice
 from cockpit.state.postgres_journal import PostgresJournal
+from cockpit.storage import REFUSALS_KEPT_PER_HOUR
+from cockpit.validate import AUDIT_DETAIL_MAX, NOTICE_LANGUAGES_MAX, NOTICE_TEXT_MAX
 from tests.servers import pg_schema, postgres_server  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -270,6 +272,62 @@ def test_audit_log_limits(journal: Any) -> None:
     assert [e.detail for e in journal.audit_log(limit=-1)] == ["try 2", "try 1", "try 0"]
     ids = [e.id for e in journal.audit_log()]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 3
+
+
+def test_audit_texts_are_cut_to_their_limits(journal: Any) -> None:
+    journal.audit("a" * 5000, "notice refused", "x" * 5000, "1" * 5000, now=T)
+    (event,) = journal.audit_log()
+    assert len(event.detail) == AUDIT_DETAIL_MAX and event.detail.endswith("…")
+    assert len(event.actor) <= 100 and len(event.address) <= 64
+
+
+def test_refusals_are_counted_and_only_sampled_into_the_log(journal: Any) -> None:
+    for i in range(200):
+        journal.audit("(public)", "notice refused", f"id {i}", "10.9.0.1", now=T)
+    journal.audit("sam", "publish notice", "notice 1", "10.0.0.1", now=T)
+    log = journal.audit_log(limit=500)
+    assert len(log) == REFUSALS_KEPT_PER_HOUR + 1
+    assert log[0].action == "publish notice"  # the real entry is not buried
+    assert journal.refusals(T) == {"notice refused": 200}
+    # The next hour keeps its own samples; an earlier start counts both hours.
+    journal.audit("(public)", "notice refused", "later", "10.9.0.1", now=T + timedelta(hours=1))
+    assert journal.audit_log(1)[0].detail == "later"
+    assert journal.refusals(T) == {"notice refused": 201}
+    assert journal.refusals(T + timedelta(hours=1)) == {"notice refused": 1}
+
+
+def test_the_audit_log_filters_by_kind(journal: Any) -> None:
+    journal.audit("sam", "sign-in", "staff", now=T)
+    journal.audit("sam", "sign-in failed", "", now=T)
+    journal.audit("eve", "sign-in", "executive", now=T)
+    assert [e.actor for e in journal.audit_log(action="sign-in")] == ["eve", "sam"]
+    assert [e.action for e in journal.audit_log(action="sign-in failed")] == ["sign-in failed"]
+    assert journal.audit_log(action="publish notice") == []
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (notice(en="x" * (NOTICE_TEXT_MAX + 1)), "at most 500 characters"),
+        (
+            notice(**{f"l{i}": "text" for i in range(NOTICE_LANGUAGES_MAX + 1)}),
+            "at most 12 languages",
+        ),
+    ],
+)
+def test_over_long_notices_are_refused(journal: Any, bad: Notice, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        journal.publish(bad, now=T)
+    assert journal.notices(T, include_inactive=True) == []
+    assert journal.publish(notice(en="x" * NOTICE_TEXT_MAX), now=T) > 0
+
+
+def test_over_long_decisions_are_refused(journal: Any) -> None:
+    with pytest.raises(ValueError, match="what was done may be at most 300"):
+        journal.record_decision(Decision("w" * 301, "CBD", T, "erin"), now=T)
+    with pytest.raises(ValueError, match="the place may be at most 200"):
+        journal.record_decision(Decision("Bus lane", "p" * 201, T, "erin"), now=T)
+    assert journal.decisions() == []
 
 
 def test_a_sign_in_name_with_a_nul_character_is_still_audited(journal: Any) -> None:

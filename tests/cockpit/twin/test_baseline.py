@@ -52,6 +52,23 @@ def tuesday_ten(values: dict[int, float], other: float = 50.0) -> Callable[[pd.T
     return value
 
 
+def walkways(*named: tuple[str, str]) -> pd.DataFrame:
+    """Pedestrian counting sites (id, name) along one street, 0.01° of longitude apart."""
+    return sites_frame(
+        [
+            {
+                "id": site_id,
+                "name": name,
+                "domain": "pedestrians",
+                "lat": -37.81,
+                "lon": round(144.96 + k / 100, 2),
+                "source": "pedestrians",
+            }
+            for k, (site_id, name) in enumerate(named)
+        ]
+    )
+
+
 def history() -> pd.DataFrame:
     one = hourly(
         "pedestrians:1",
@@ -177,14 +194,7 @@ def test_todays_anomalies_list_the_unusual_hour_of_each_site() -> None:
         ],
         ignore_index=True,
     )
-    sites = sites_frame(
-        [
-            {"id": "pedestrians:1", "name": "Swanston St", "domain": "pedestrians",
-             "lat": -37.81, "lon": 144.96, "source": "pedestrians"},
-            {"id": "pedestrians:2", "name": "Bourke St", "domain": "pedestrians",
-             "lat": -37.81, "lon": 144.97, "source": "pedestrians"},
-        ]
-    )  # fmt: skip
+    sites = walkways(("pedestrians:1", "Swanston St"), ("pedestrians:2", "Bourke St"))
     found = todays_anomalies(frame, sites, AT, TZ, z=3.5)
     assert [a.site_id for a in found] == ["pedestrians:1"]
     anomaly = found[0]
@@ -250,12 +260,5 @@ def test_a_counter_that_usually_reads_zero_is_not_an_anomaly() -> None:
         ],
         ignore_index=True,
     )
-    sites = sites_frame(
-        [
-            {"id": "pedestrians:9", "name": "Outage St", "domain": "pedestrians",
-             "lat": -37.81, "lon": 144.96, "source": "pedestrians"},
-            {"id": "pedestrians:1", "name": "Swanston St", "domain": "pedestrians",
-             "lat": -37.81, "lon": 144.97, "source": "pedestrians"},
-        ]
-    )  # fmt: skip
+    sites = walkways(("pedestrians:9", "Outage St"), ("pedestrians:1", "Swanston St"))
     assert [a.site_id for a in todays_anomalies(frame, sites, AT, TZ)] == ["pedestrians:1"]

@@ -47,6 +47,19 @@ def test_without_a_basemap_the_picture_frames_the_sites(demo_config: CityConfig)
     assert bare.count("<circle") == 2 and bare.count("<polygon") == 1 and "<rect x=" not in bare
 
 
+@pytest.mark.parametrize(
+    "rows", [[0, 1, 2], [0], [0, 4]], ids=["one-street", "one-site", "one-row"]
+)
+def test_sites_on_one_line_still_make_a_picture(demo_config: CityConfig, rows: list[int]) -> None:
+    # Counters along one street share a longitude (or a latitude): the picture still has a
+    # width and a height, and every place is drawn inside it.
+    demo_config.map.basemap = ""
+    svg = overview_svg(demo_config, replace(view(), sites=view().sites.iloc[rows]))
+    width, height = (float(v) for v in svg.split('viewBox="0 0 ')[1].split('"')[0].split())
+    assert width > 0 and height > 0
+    assert svg.count("<circle") + svg.count("<polygon") + svg.count("<rect x=") == len(rows)
+
+
 @pytest.fixture(scope="module")
 def public(app_server: AppServers, clock: Clock) -> tuple[CityConfig, CityView]:
     runtime = app_server.city(clock, backfill=False)

@@ -80,6 +80,7 @@ def kiosk_config(poll_seconds: float = 1, reload_hours: float = 6) -> CityConfig
     config.kiosk.languages = ["en", "de"]
     config.kiosk.night_start = "22:00"
     config.kiosk.night_end = "06:00"
+    config.kiosk.ids = ["station-3"]  # a kiosk the city knows: it reports
     config.kiosk.screens = {
         "station": KioskScreenConfig(
             title="Flinders Street Station", slides=["overview", "parking"], languages=[]

@@ -42,6 +42,8 @@ def test_a_moment_is_read_in_epoch_seconds() -> None:
         ("1.5", "epoch seconds"),
         (str(int((NOW + timedelta(minutes=1)).timestamp())), "7 days"),
         (str(int((NOW - timedelta(days=9)).timestamp())), "7 days"),
+        ("-1", "7 days"),  # before 1970
+        ("9" * 30, "7 days"),  # no datetime reaches it
     ],
 )
 def test_a_moment_outside_the_replay_is_refused(t: str | None, message: str) -> None:

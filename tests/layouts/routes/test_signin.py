@@ -7,6 +7,7 @@ each test speaks from its own client address through ``X-Forwarded-For``.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ import requests
 from dash import Dash
 
 from cockpit.auth import hash_password
-from cockpit.config import UserConfig
+from cockpit.config import CityConfig, UserConfig, default_config_path, load_config
 from cockpit.state.journal import Journal
 from layouts.routes import security
 from layouts.routes.signin import safe_next
@@ -31,10 +32,8 @@ PASSWORDS = {
 COOKIE = "city_cockpit_session"
 
 
-@pytest.fixture(scope="module")
-def runtime(app_server: AppServers) -> Runtime:
-    from cockpit.config import default_config_path, load_config
-
+def signin_config() -> CityConfig:
+    """The demo city with three users, behind one trusted proxy."""
     config = load_config(default_config_path())
     config.access.users = {
         "sam": UserConfig(role="staff", password_hash=hash_password(PASSWORDS["sam"])),
@@ -42,7 +41,12 @@ def runtime(app_server: AppServers) -> Runtime:
         "ana": UserConfig(role="staff", password_hash=hash_password(PASSWORDS["ana"])),
     }
     config.security.trusted_proxies = 1
-    return app_server.city(config=config, backfill=False)
+    return config
+
+
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(config=signin_config(), backfill=False)
 
 
 @pytest.fixture(scope="module")
@@ -188,19 +192,75 @@ def test_a_role_change_in_the_config_ends_the_session(base: str, runtime: Runtim
         runtime.config.access.users = users
 
 
-def test_failures_per_user_are_limited_from_any_address(base: str, runtime: Runtime) -> None:
+def test_failures_for_a_user_at_one_address_are_limited(base: str, runtime: Runtime) -> None:
     for n in range(5):
-        answer = Client(base, f"10.2.0.{n}").sign_in("ana", f"guess {n}")
+        answer = Client(base, "10.2.0.1").sign_in("ana", f"guess {n}")
         assert answer.status_code == 401
-    blocked = Client(base, "10.2.0.99").sign_in("ana", PASSWORDS["ana"])
+    blocked = Client(base, "10.2.0.1").sign_in("ana", PASSWORDS["ana"])
     assert blocked.status_code == 429
-    assert "Too many failed sign-ins for this user name" in blocked.text
+    assert "Too many failed sign-ins" in blocked.text
     assert 0 < int(blocked.headers["Retry-After"]) <= 15 * 60
     entry = runtime.journal.audit_log(1)[0]
     assert (entry.actor, entry.action) == ("ana", "sign-in refused")
-    assert entry.address == "10.2.0.99"
-    # Another user is not affected.
+    assert entry.address == "10.2.0.1"
+    # Another user elsewhere is not affected.
     assert Client(base, "10.2.0.98").sign_in("eve", PASSWORDS["eve"]).status_code == 303
+
+
+def test_nobody_can_lock_a_user_out_from_other_addresses(base: str) -> None:
+    for n in range(8):
+        assert Client(base, f"10.2.1.{n}").sign_in("ana", f"guess {n}").status_code == 401
+    assert Client(base, "10.2.1.99").sign_in("ana", PASSWORDS["ana"]).status_code == 303
+
+
+def test_a_burst_of_guesses_gets_exactly_the_allowed_checks(
+    base: str, app: Dash, runtime: Runtime
+) -> None:
+    """Forty wrong passwords for one user from one address, sent at once: five are
+    checked, the rest refused before any check."""
+    clients = [Client(base, "10.6.0.1") for _ in range(40)]
+    tokens = [c.token() for c in clients]
+    checks_before = security.guard(app, runtime.city).hash_slots.checks
+
+    def attempt(i: int) -> int:
+        data = {"user": "sam", "password": f"wrong {i}", "csrf": tokens[i]}
+        return clients[i].post("/signin", data).status_code
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        statuses = list(pool.map(attempt, range(40)))
+    assert statuses.count(401) == 5
+    assert statuses.count(429) == 35
+    checks = security.guard(app, runtime.city).hash_slots.checks - checks_before
+    assert checks == 5
+
+
+def test_a_flood_from_many_addresses_checks_a_few_passwords_at_once(
+    base: str, app: Dash, runtime: Runtime
+) -> None:
+    clients = [Client(base, f"10.7.{n // 200}.{n % 200}") for n in range(60)]
+    tokens = [c.token() for c in clients]
+    slots = security.guard(app, runtime.city).hash_slots
+
+    def attempt(i: int) -> int:
+        data = {"user": f"user{i}", "password": "wrong", "csrf": tokens[i]}
+        return clients[i].post("/signin", data).status_code
+
+    with ThreadPoolExecutor(max_workers=60) as pool:
+        statuses = list(pool.map(attempt, range(60)))
+    assert set(statuses) <= {401, 429}
+    assert statuses.count(401) >= 1
+    assert slots.most_busy <= slots.slots
+
+
+def test_an_over_long_password_is_wrong_without_a_check(
+    base: str, app: Dash, runtime: Runtime
+) -> None:
+    slots = security.guard(app, runtime.city).hash_slots
+    before = slots.checks
+    client = Client(base, "10.8.0.1")
+    answer = client.sign_in("sam", "x" * 100_000)
+    assert answer.status_code == 401
+    assert slots.checks == before
 
 
 def test_failures_per_address_are_limited_for_any_user(base: str) -> None:
@@ -265,3 +325,105 @@ def test_signed_in_answers_are_kept_out_of_shared_caches(base: str) -> None:
     assert client.get("/").headers["Cache-Control"] == "private, no-store"
     # Scripts and styles are the same for everyone and stay cacheable.
     assert "no-store" not in client.get("/assets/cockpit.css").headers.get("Cache-Control", "")
+
+
+def test_a_burst_of_guesses_on_two_gunicorn_workers_gets_the_allowed_checks(
+    tmp_path: Path,
+) -> None:
+    """The same burst against two worker processes sharing the city's data folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.browser import free_port
+
+    root = Path(__file__).resolve().parents[3]
+    demo = (root / "cities" / "demo-melbourne.toml").read_text(encoding="utf-8")
+    text = demo.replace('"demo-melbourne/', f'"{root / "cities" / "demo-melbourne"}/')
+    digest = hash_password(PASSWORDS["sam"])
+    text += f'\n[access.users.sam]\nrole = "staff"\npassword_hash = "{digest}"\n'
+    text += "\n[security]\ntrusted_proxies = 1\n"
+    config = tmp_path / "city.toml"
+    config.write_text(text, encoding="utf-8")
+    port = free_port()
+    env = {
+        **os.environ,
+        "CITY_COCKPIT_CONFIG": str(config),
+        "CITY_COCKPIT_DATA": str(tmp_path / "data"),
+        "CITY_COCKPIT_SECRET_KEY": "test-secret-for-two-workers",
+    }
+    log = (tmp_path / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--no-control-socket", "-w", "2",
+         "--threads", "20", "-b", f"127.0.0.1:{port}", "app:server"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(base + "/signin", timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        clients = [Client(base, "10.90.0.1") for _ in range(40)]
+        tokens = [c.token() for c in clients]
+
+        def attempt(i: int) -> int:
+            data = {"user": "sam", "password": f"wrong {i}", "csrf": tokens[i]}
+            return clients[i].post("/signin", data).status_code
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            statuses = list(pool.map(attempt, range(40)))
+
+        # Sixty sign-ins from sixty addresses at once: each password check (argon2) takes
+        # 64 MiB, and at most four run at once in a worker.
+        workers = _children(server.pid)
+        assert len(workers) == 2
+        peak_before = {w: _peak_mib(w) for w in workers}
+        flood = [Client(base, f"10.91.0.{n}") for n in range(60)]
+        flood_tokens = [c.token() for c in flood]
+
+        def guess(i: int) -> int:
+            data = {"user": f"user{i}", "password": "wrong", "csrf": flood_tokens[i]}
+            answer = flood[i].http.post(
+                base + "/signin", data=data, allow_redirects=False, timeout=120
+            )
+            return answer.status_code
+
+        with ThreadPoolExecutor(max_workers=60) as pool:
+            flood_statuses = list(pool.map(guess, range(60)))
+        growth = {w: _peak_mib(w) - peak_before[w] for w in workers}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+        log.close()
+    assert statuses.count(401) == 5, statuses
+    assert statuses.count(429) == 35
+    assert set(flood_statuses) <= {401, 429} and flood_statuses.count(401) >= 4
+    # Twenty threads a worker could otherwise check twenty passwords at once (1,280 MiB).
+    assert max(growth.values()) <= 4 * 64 + 128, growth
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (gunicorn's workers)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if re.search(rf"^PPid:\s+{pid}$", text, re.MULTILINE):
+            found.append(int(status.parent.name))
+    return found
+
+
+def _peak_mib(pid: int) -> float:
+    """The most memory process ``pid`` has held so far (VmHWM), in MiB."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"^VmHWM:\s+(\d+) kB", text, re.MULTILINE)
+    assert found
+    return int(found.group(1)) / 1024

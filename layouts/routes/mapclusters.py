@@ -1,0 +1,294 @@
+"""The clusters of one view of a large map layer: ``/map-clusters/<layer>.json``.
+
+A layer with at least ``SERVER_CLUSTER_SITES`` sites is never sent whole: the browser
+(``assets/mapdata.js``) asks for the view it shows, as a zoom and a range of blocks of
+``BLOCK_PX`` pixels (``?v=<version>&r=<role>&z=<zoom>&b=<x0>,<y0>,<x1>,<y1>``, plus
+``&t=<epoch seconds>`` for a replayed moment), and gets that view's clusters, with their
+members' counts per state and extent, and its single sites in the compact form of
+``layouts/routes/mapdata.py``. An answer holds a few hundred cells at most, whatever the
+size of the city.
+
+The layer's index (``cockpit.present.clusters``) is built once per data version, role and
+moment through the city's cache; the warmer builds the live ones when a new data version
+arrives. Answers are serialized and compressed once per (version, role, layer, moment,
+zoom, blocks) in each process; a public answer for the version it names may be kept by
+browsers and shared caches for good, an internal one is never kept in a shared cache.
+
+Access: the index is built for the viewer's role (``viewer_role()``), never for a role
+named in the URL; a layer the role may not see answers 404.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import flask
+import numpy as np
+import pandas as pd
+from dash import Dash
+
+from cockpit.city import City, CityView
+from cockpit.present.clusters import (
+    LEVELS,
+    ClusterIndex,
+    ViewAnswer,
+    ViewRequestError,
+    build_index,
+)
+from cockpit.storage import Journal
+from layouts.routes.access import viewer_role
+from layouts.routes.mapdata import (
+    CLUSTERS_ROUTE,
+    CODED,
+    FORMAT,
+    PLAIN,
+    SCALE,
+    dumps,
+    encoding_for,
+    server_clustered,
+)
+from layouts.routes.replay import ReplayRequestError, replay_moment
+
+__all__ = [
+    "MAX_ZOOM",
+    "CodedTable",
+    "ViewAnswers",
+    "coded_table",
+    "layer_index",
+    "parse_view",
+    "register",
+    "view_body",
+]
+
+# Clusters down to this zoom (80 px cells are about 60 m wide at 17); single sites beyond.
+MAX_ZOOM = 17
+# Clusters from this many zoom levels above the city's own zoom, as the browser's do.
+ZOOMS_OUT = 4
+RADIUS_PX = 80
+
+
+def layer_index(city: City, view: CityView, layer_id: str, at: int | None) -> ClusterIndex:
+    """The layer's cluster index for ``view`` (made once per version, role and moment)."""
+
+    def make() -> ClusterIndex:
+        table = view.layer_table(layer_id, city.config.city.timezone)
+        return build_index(
+            table["lon"].to_numpy(dtype=float),
+            table["lat"].to_numpy(dtype=float),
+            table["level"].to_numpy(dtype=object),
+            min_zoom=min(max(0, city.config.map.zoom - ZOOMS_OUT), MAX_ZOOM),
+            max_zoom=MAX_ZOOM,
+            radius=RADIUS_PX,
+        )
+
+    return city.remember(view, ("clusters", layer_id, at), make)
+
+
+def parse_view(args: Any) -> tuple[int, tuple[int, int, int, int]]:
+    """The zoom and blocks of a request's ``z`` and ``b`` arguments; ValueError if
+    they are not whole numbers (one zoom, four blocks)."""
+    zoom = int(args.get("z", ""))
+    parts = [int(p) for p in args.get("b", "").split(",")]
+    if len(parts) != 4:
+        raise ValueError("b names four blocks: x0,y0,x1,y1")
+    return zoom, (parts[0], parts[1], parts[2], parts[3])
+
+
+@dataclass
+class CodedTable:
+    """A layer's table ready to be cut into views: positions as whole ``SCALE`` steps,
+    each text column as codes into its distinct texts (made once per index)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    plain: dict[str, np.ndarray]
+    coded: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (texts, codes)
+
+    @classmethod
+    def of(cls, table: pd.DataFrame) -> CodedTable:
+        coded = {}
+        for name in CODED:
+            codes, texts = pd.factorize(table[name].astype(str), sort=False)
+            coded[name] = (np.asarray(texts, dtype=object), codes)
+        return cls(
+            x=(table["lon"].to_numpy(dtype=float) * SCALE).round().astype(np.int64),
+            y=(table["lat"].to_numpy(dtype=float) * SCALE).round().astype(np.int64),
+            plain={name: table[name].astype(str).to_numpy(dtype=object) for name in PLAIN},
+            coded=coded,
+        )
+
+    def compact(self, rows: np.ndarray, layer_id: str, version: int) -> dict[str, Any]:
+        """``rows`` in the compact form of ``layouts.routes.mapdata.compact_table``."""
+        columns: dict[str, Any] = {name: self.plain[name][rows].tolist() for name in PLAIN}
+        for name, (texts, codes) in self.coded.items():
+            used, local = np.unique(codes[rows], return_inverse=True)
+            # Texts in order of first use, as ``pd.factorize`` gives them.
+            first = np.full(len(used), len(rows), dtype=np.int64)
+            np.minimum.at(first, local, np.arange(len(rows)))
+            order = np.argsort(first, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            columns[name] = {
+                "keys": texts[used[order]].tolist(),
+                "codes": rank[local].tolist(),
+            }
+        x, y = self.x[rows], self.y[rows]
+        return {
+            "format": FORMAT,
+            "layer": layer_id,
+            "version": version,
+            "n": len(rows),
+            "scale": SCALE,
+            "x": np.diff(x, prepend=0).tolist(),
+            "y": np.diff(y, prepend=0).tolist(),
+            "columns": columns,
+        }
+
+
+def coded_table(city: City, view: CityView, layer_id: str, at: int | None) -> CodedTable:
+    """The layer's :class:`CodedTable` for ``view`` (made once per version, role and
+    moment)."""
+    return city.remember(
+        view,
+        ("clusters-table", layer_id, at),
+        lambda: CodedTable.of(view.layer_table(layer_id, city.config.city.timezone)),
+    )
+
+
+def view_body(
+    city: City, view: CityView, layer_id: str, answer: ViewAnswer, at: int | None = None
+) -> dict[str, Any]:
+    """A view's answer as JSON: ``clusters`` (columns ``lon``, ``lat``, ``count``,
+    ``states`` per ``levels``, ``bounds`` as [west, south, east, north]) and ``sites``
+    (the single sites, in the compact form)."""
+    found = answer.clusters
+    clusters: dict[str, Any] = {"lon": [], "lat": [], "count": [], "states": [], "bounds": []}
+    if answer.cluster_count:
+        edges = np.column_stack([found[k] for k in ("west", "south", "east", "north")])
+        clusters = {
+            "lon": np.round(found["lon"], 5).tolist(),
+            "lat": np.round(found["lat"], 5).tolist(),
+            "count": found["count"].tolist(),
+            "states": found["states"].tolist(),
+            "bounds": np.round(edges.astype(np.float64), 5).tolist(),
+        }
+    sites = coded_table(city, view, layer_id, at).compact(answer.sites, layer_id, view.version)
+    return {
+        "layer": layer_id,
+        "version": view.version,
+        "zoom": answer.zoom,
+        "levels": list(LEVELS),
+        "clusters": clusters,
+        "sites": sites,
+    }
+
+
+class ViewAnswers:
+    """Serialized, compressed view answers, the most recent ``keep`` of them."""
+
+    def __init__(self, city: City, keep: int = 512) -> None:
+        self.city = city
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._bodies: OrderedDict[tuple[Any, ...], dict[str, bytes]] = OrderedDict()
+
+    def get(
+        self,
+        view: CityView,
+        layer_id: str,
+        at: int | None,
+        zoom: int,
+        blocks: tuple[int, int, int, int],
+    ) -> dict[str, bytes]:
+        """The view's answer as plain and gzip bytes. Raises ViewRequestError for a view
+        out of bounds."""
+        key = (view.version, view.role, layer_id, at, zoom, blocks)
+        with self._lock:
+            found = self._bodies.get(key)
+            if found is not None:
+                self._bodies.move_to_end(key)
+                return found
+        answer = layer_index(self.city, view, layer_id, at).view(zoom, blocks)
+        plain = dumps(view_body(self.city, view, layer_id, answer, at))
+        found = {"identity": plain, "gzip": gzip.compress(plain, 6)}
+        with self._lock:
+            self._bodies[key] = found
+            while len(self._bodies) > self.keep:
+                self._bodies.popitem(last=False)
+        return found
+
+    def warm(self, roles: list[str]) -> None:
+        """Build the live cluster indexes of ``roles`` at the current version."""
+        for role in roles:
+            view = self.city.view(role)
+            for layer_id in view.layers:
+                if server_clustered(view, layer_id):
+                    layer_index(self.city, view, layer_id, None)
+                    coded_table(self.city, view, layer_id, None)
+
+
+def _error(message: str, status: int) -> flask.Response:
+    response = flask.make_response(message, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def clusters_response(city: City, answers: ViewAnswers, layer_id: str) -> flask.Response:
+    """The answer of the clusters route for the current viewer."""
+    request = flask.request
+    role = viewer_role()
+    at: int | None = None
+    moment: datetime | None = None
+    if "t" in request.args:
+        try:
+            moment = replay_moment(request.args.get("t"), city.clock())
+        except ReplayRequestError as exc:
+            return _error(str(exc), exc.status)
+        at = int(moment.timestamp())
+    view = city.view(role) if moment is None else city.view_at(role, moment)
+    if layer_id not in view.layers:
+        return _error("no such map layer", 404)
+    try:
+        zoom, blocks = parse_view(request.args)
+        bodies = answers.get(view, layer_id, at, zoom, blocks)
+    except (ValueError, ViewRequestError) as exc:
+        return _error(str(exc), 400)
+    etag = f"{layer_id}-{view.version}-{role}-{at}-{zoom}-{'.'.join(map(str, blocks))}"
+    if request.if_none_match.contains(etag):
+        response = flask.make_response("", 304)
+    else:
+        encoding = encoding_for(request.headers.get("Accept-Encoding", ""), bodies)
+        response = flask.make_response(bodies[encoding])
+        response.mimetype = "application/json"
+        if encoding != "identity":
+            response.headers["Content-Encoding"] = encoding
+    response.headers["ETag"] = f'"{etag}"'
+    response.headers["Vary"] = "Accept-Encoding, Cookie"
+    if role != "public" or request.args.get("r") != role:
+        # Internal data never rests in a shared cache.
+        response.headers["Cache-Control"] = "private, no-store"
+    elif request.args.get("v") == str(view.version):
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def register(app: Dash, city: City, _journal: Journal) -> Callable[[list[str]], None]:
+    """Add the clusters route to ``app``; returns what builds the cluster indexes of a
+    new data version (for the roles given) before browsers ask for them."""
+    answers = ViewAnswers(city)
+    server: flask.Flask = app.server
+    server.add_url_rule(
+        CLUSTERS_ROUTE,
+        "map_clusters",
+        lambda layer_id: clusters_response(city, answers, layer_id),
+        methods=["GET"],
+    )
+    return answers.warm

@@ -1,0 +1,253 @@
+"""Socrata connector against SODA answers served over real HTTP on 127.0.0.1.
+
+Answers are real rows of data.seattle.gov (tests/fixtures/socrata/, see its
+PROVENANCE.md): the Spokane St. Bridge bicycle counter (hourly, January 2014, counts as
+texts, floating timestamps) and a page of the police's 911 incident responses (a
+``location`` column beside latitude/longitude columns).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from cockpit.config import SourceConfig
+from cockpit.domains import register, unregister
+from cockpit.domains.cycling import DOMAIN
+from cockpit.errors import ConfigError, ConnectorError, ParseError, TooManyPages
+from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS, validate_observations
+from cockpit.source import SourceContext, build_connector
+from connectors.records import map_records
+from connectors.socrata import SocrataConnector, SocrataOptions, parse_rows, position_of
+from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "socrata"
+COUNTER_FILE = "seattle_spokane-st-bridge-bike-counter_v6y4-2gyc_2014-01.json"
+INCIDENTS_FILE = "seattle_spd-911-incident-response_3k2p-39jp_page-offset1_trimmed.json"
+RESOURCE = "/resource/v6y4-2gyc.json"
+SEATTLE = (-122.46, 47.48, -122.22, 47.74)
+COUNTER: dict[str, Any] = {
+    "dataset": "v6y4-2gyc",
+    "domain": "cycling",
+    "kind": "counter",
+    "site_id": "spokane-st-bridge",
+    "site_name": "Spokane St. Bridge",
+    "location": [47.5714, -122.3487],
+    "time": "date",
+    "values": {"cyclists": {"field": "spokane_st_bridge_total", "unit": "cyclists/h"}},
+}
+
+
+@pytest.fixture(autouse=True)
+def cycling() -> Iterator[None]:
+    register(DOMAIN)
+    yield
+    unregister(DOMAIN.name)
+
+
+def rows(name: str = COUNTER_FILE) -> list[dict[str, Any]]:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def serve_soda(server: HTTPServer, path: str, answer: list[dict[str, Any]]) -> None:
+    """Answer ``path`` as a SODA server: ordered by ``$order``, cut by ``$offset`` and
+    ``$limit`` (the ``$where`` is checked by the tests, the rows are cut exactly later)."""
+
+    def handler(request: Request) -> Response:
+        order = request.args.get("$order", ":id").split(",")[0].split()
+        page = list(answer)
+        if order[0] != ":id":
+            page.sort(key=lambda r: str(r.get(order[0], "")), reverse=order[-1] == "DESC")
+        offset = int(request.args.get("$offset", "0"))
+        limit = int(request.args.get("$limit", "1000"))
+        body = json.dumps(page[offset : offset + limit])
+        return Response(body, content_type="application/json;charset=utf-8")
+
+    server.expect_request(path).respond_with_handler(handler)
+
+
+def make(
+    url: str,
+    options: dict[str, Any] | None = None,
+    credentials: dict[str, str] | None = None,
+    environ: dict[str, str] | None = None,
+) -> SocrataConnector:
+    config = SourceConfig(
+        connector="socrata",
+        name="Seattle bicycle counters",
+        publisher="City of Seattle",
+        licence="open data",
+        url=url,
+        credentials=credentials or {},
+        options={**TEST_OPTIONS, "max_bytes": 1_000_000, **COUNTER, **(options or {})},
+    )
+    context = SourceContext(
+        "sea", config, bbox=SEATTLE, timezone="America/Los_Angeles", environ=environ or {}
+    )
+    connector = build_connector(context)
+    assert isinstance(connector, SocrataConnector)
+    return connector
+
+
+def test_latest_hour_of_the_counter_in_utc(httpserver: HTTPServer) -> None:
+    serve_soda(httpserver, RESOURCE, rows())
+    snap = make(httpserver.url_for("/")).snapshot()
+    assert list(snap.sites["id"]) == ["sea:spokane-st-bridge"]
+    assert (snap.sites["lat"].iloc[0], snap.sites["lon"].iloc[0]) == (47.5714, -122.3487)
+    obs = snap.observations
+    assert len(obs) == 1
+    # The newest row: 2014-01-31T23:00:00.000, a floating Seattle time (PST, UTC-8).
+    assert obs["time"].iloc[0] == pd.Timestamp("2014-02-01T07:00:00Z")
+    newest_row = max(rows(), key=lambda r: r["date"])
+    assert obs["value"].iloc[0] == float(newest_row["spokane_st_bridge_total"])
+    request = httpserver.log[0][0]
+    assert request.args["$order"] == "date DESC,:id"
+    assert request.args["$limit"] == "1000" and request.args["$offset"] == "0"
+
+
+def test_two_directions_add_up_to_the_total() -> None:
+    options = SocrataOptions.model_validate(
+        {**COUNTER, "values": {"cyclists": {"fields": ["east", "west"], "unit": "cyclists/h"}}}
+    )
+    both = map_records(rows(), options, "sea", "America/Los_Angeles").observations
+    total = map_records(
+        rows(), SocrataOptions.model_validate(COUNTER), "sea", "America/Los_Angeles"
+    ).observations
+    assert len(both) == len(total) == 744
+    assert (both["value"].to_numpy() == total["value"].to_numpy()).all()
+
+
+def test_read_window_pages_with_a_local_where(httpserver: HTTPServer) -> None:
+    serve_soda(httpserver, RESOURCE, rows())
+    connector = make(httpserver.url_for("/"), {"page_size": 300})
+    sites = connector.discover_sites()
+    start = datetime(2014, 1, 10, 8, tzinfo=UTC)  # 00:00 in Seattle
+    end = datetime(2014, 1, 11, 8, tzinfo=UTC)
+    window = connector.read_window(sites, start, end)
+    assert len(window) == 24
+    assert window["time"].min() == pd.Timestamp(start)
+    paged = [r for r, _ in httpserver.log[1:]]
+    assert [r.args["$offset"] for r in paged] == ["0", "300", "600"]
+    assert (
+        paged[0].args["$where"] == "date >= '2014-01-10T00:00:00' AND date < '2014-01-11T00:00:00'"
+    )
+    assert paged[0].args["$order"] == "date,:id"
+
+
+def test_app_token_is_a_header_and_never_shown(httpserver: HTTPServer) -> None:
+    serve_soda(httpserver, RESOURCE, rows())
+    connector = make(
+        httpserver.url_for("/"),
+        credentials={"app_token": "SEATTLE_APP_TOKEN"},
+        environ={"SEATTLE_APP_TOKEN": "s3cr3t-t0ken"},
+    )
+    connector.snapshot()
+    request = httpserver.log[0][0]
+    assert request.headers["X-App-Token"] == "s3cr3t-t0ken"
+    assert "s3cr3t" not in request.url
+    httpserver.clear()
+    httpserver.expect_request(RESOURCE).respond_with_data("no", status=500)
+    with pytest.raises(ConnectorError) as caught:
+        connector.snapshot()
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_without_token_no_header(httpserver: HTTPServer) -> None:
+    serve_soda(httpserver, RESOURCE, rows())
+    make(httpserver.url_for("/")).snapshot()
+    assert "X-App-Token" not in httpserver.log[0][0].headers
+
+
+def test_location_column_matches_the_latitude_longitude_columns() -> None:
+    incidents = rows(INCIDENTS_FILE)
+    assert len(incidents) == 200
+    for row in incidents:
+        lat, lon = position_of(row["incident_location"]) or (None, None)
+        assert lat == pytest.approx(float(row["latitude"]))
+        assert lon == pytest.approx(float(row["longitude"]))
+    assert position_of({"type": "Point", "coordinates": [-122.3, 47.6]}) == (47.6, -122.3)
+
+
+def test_error_object_is_a_parse_error(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(RESOURCE).respond_with_json(
+        {"code": "query.compiler.malformed", "error": True, "message": "Could not parse SoQL"}
+    )
+    with pytest.raises(ParseError, match="Could not parse SoQL"):
+        make(httpserver.url_for("/")).snapshot()
+
+
+def test_full_pages_forever_raise_too_many_pages(httpserver: HTTPServer) -> None:
+    full = rows()[:10]
+    httpserver.expect_request(RESOURCE).respond_with_json(full)
+    connector = make(httpserver.url_for("/"), {"page_size": 10})
+    with pytest.raises(TooManyPages):
+        connector.read_window(
+            connector.discover_sites(),
+            datetime(2014, 1, 1, tzinfo=UTC),
+            datetime(2014, 2, 1, tzinfo=UTC),
+        )
+
+
+@pytest.mark.parametrize("kind", sorted(TRANSPORT_FAULTS))
+def test_transport_faults_raise_typed_errors(httpserver: HTTPServer, kind: str) -> None:
+    serve_fault(httpserver, RESOURCE, kind, (FIXTURES / COUNTER_FILE).read_bytes()[:4000])
+    connector = make(httpserver.url_for("/"), {"max_bytes": 64 * 1024})
+    with pytest.raises(TRANSPORT_FAULTS[kind]):
+        connector.snapshot()
+
+
+def test_connection_refused_is_a_connector_error() -> None:
+    with pytest.raises(ConnectorError):
+        make(closed_port_url()).snapshot()
+
+
+def test_wrong_options_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="dataset"):
+        make("http://127.0.0.1", {"dataset": "not an id"})
+    with pytest.raises(ConfigError, match="site_id"):
+        make("http://127.0.0.1", {"site_id": ""})
+    with pytest.raises(ConfigError, match="location"):
+        make("http://127.0.0.1", {"location": [-122.3, 47.6, 1]})
+
+
+# --------------------------------------------------------------------------- fuzz
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+SCALAR = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=24)
+ROW = st.fixed_dictionaries(
+    {}, optional={"date": SCALAR, "spokane_st_bridge_total": SCALAR, "east": SCALAR}
+)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=st.lists(ROW | JSON, max_size=6) | JSON)
+def test_any_json_gives_frames_or_typed_errors(payload: Any) -> None:
+    try:
+        page = parse_rows(payload, "sea")
+    except ConnectorError:
+        return
+    options = SocrataOptions.model_validate(COUNTER)  # the domain is registered per test
+    mapped = map_records(page, options, "sea", "America/Los_Angeles")
+    assert list(mapped.sites.columns) == list(SITE_COLUMNS)
+    assert list(mapped.observations.columns) == list(OBSERVATION_COLUMNS)
+    good, bad = validate_observations(mapped.observations)
+    assert len(good) + len(bad) == len(mapped.observations)
+    for row in page:
+        if isinstance(row, dict):
+            position_of(row.get("date"))

@@ -1,0 +1,324 @@
+"""The clusters of a view of a large map layer, over the Flask test client: for the
+viewer's role only, compressed, small, cacheable by version and view, refused when out
+of bounds; then the cockpit's map in a real Chromium: at three zoom levels the clusters'
+counts and colours are those of the data in the view the browser asked for, and an
+internal layer never appears in a public view."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+import pandas as pd
+import pytest
+from dash import Dash
+from dash.testing.composite import DashComposite
+from flask.testing import FlaskClient
+
+import layouts.routes.mapdata as mapdata
+from cockpit.auth import hash_password
+from cockpit.config import CityConfig, UserConfig, default_config_path, load_config
+from cockpit.present.clusters import LEVELS, block_range
+from layouts.routes.mapclusters import MAX_ZOOM, CodedTable, layer_index
+from tests.browser import T0, AppServers, own_errors
+from wiring.app import create_app
+from wiring.runtime import Runtime
+
+PASSWORD = "kerbside-7-bluestone"
+MAX_BYTES = 64 * 1024
+
+
+def _city() -> CityConfig:
+    config = load_config(default_config_path())
+    config.layers["traffic"].access = "internal"  # staff only: never sent to the public
+    config.access.users["ana"] = UserConfig(role="staff", password_hash=hash_password(PASSWORD))
+    return config
+
+
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(config=_city(), backfill=False)
+
+
+@pytest.fixture(scope="module")
+def app(runtime: Runtime) -> Iterator[Dash]:
+    # Every layer of the demo city is clustered on the server here.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mapdata, "SERVER_CLUSTER_SITES", 1)
+        yield create_app(runtime, start_refresher=False)
+
+
+@pytest.fixture
+def public(app: Dash) -> FlaskClient:
+    return app.server.test_client()
+
+
+@pytest.fixture
+def staff(app: Dash) -> FlaskClient:
+    client = app.server.test_client()
+    form = client.get("/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([^"]*)"', form)
+    assert token
+    answer = client.post(
+        "/signin",
+        data={"user": "ana", "password": PASSWORD, "csrf": token.group(1), "next": "/"},
+    )
+    assert answer.status_code == 303
+    return client
+
+
+def city_blocks(runtime: Runtime, zoom: int) -> str:
+    lat, lon = runtime.config.map.center
+    span = 360 / 2**zoom  # about four 256 px tiles wide
+    x0, y0, x1, y1 = block_range(zoom, lon - span, lat - span / 2, lon + span, lat + span / 2)
+    return f"{x0},{y0},{x1},{y1}"
+
+
+def ask(client: FlaskClient, url: str, **headers: str) -> Any:
+    return client.get(url, headers={"Accept-Encoding": "gzip", **headers})
+
+
+def body(answer: Any) -> dict[str, Any]:
+    data = answer.data
+    if answer.headers.get("Content-Encoding") == "gzip":
+        data = gzip.decompress(data)
+    return dict(json.loads(data))
+
+
+def url_of(runtime: Runtime, role: str, layer: str, zoom: int) -> str:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mapdata, "SERVER_CLUSTER_SITES", 1)
+        url = mapdata.map_data_urls(runtime.city.view(role))[layer]
+    assert url.startswith("/map-clusters/")
+    return f"{url}&z={zoom}&b={city_blocks(runtime, zoom)}"
+
+
+def test_the_page_names_server_clusters_for_large_layers(runtime: Runtime) -> None:
+    view = runtime.city.view("public")
+    assert all(not u.startswith("/map-clusters/") for u in mapdata.map_data_urls(view).values())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mapdata, "SERVER_CLUSTER_SITES", 1)
+        urls = mapdata.map_data_urls(view)
+    assert set(urls) == set(view.layers) and "traffic" not in urls
+    assert all(u.startswith("/map-clusters/") for u in urls.values())
+
+
+def test_a_city_view_counts_every_site_and_its_state(public: FlaskClient, runtime: Runtime) -> None:
+    zoom = runtime.config.map.zoom - 4  # the whole city in one view
+    answer = ask(public, url_of(runtime, "public", "parking", zoom))
+    assert answer.status_code == 200
+    assert answer.headers["Content-Encoding"] == "gzip"
+    data = body(answer)
+    table = runtime.city.view("public").layer_table("parking", runtime.config.city.timezone)
+    clusters = data["clusters"]
+    assert sum(clusters["count"]) + data["sites"]["n"] == len(table)
+    assert data["levels"] == list(LEVELS)
+    level = data["sites"]["columns"]["level"]
+    singles = pd.Series([level["keys"][c] for c in level["codes"]], dtype=object)
+    per_state = [
+        sum(s[k] for s in clusters["states"]) + int((singles == name).sum())
+        for k, name in enumerate(LEVELS)
+    ]
+    expected = table["level"].value_counts()
+    assert per_state == [int(expected.get(name, 0)) for name in LEVELS]
+    for (west, south, east, north), lon, lat in zip(
+        clusters["bounds"], clusters["lon"], clusters["lat"], strict=True
+    ):
+        assert west - 1e-5 <= lon <= east + 1e-5 and south - 1e-5 <= lat <= north + 1e-5
+
+
+@pytest.mark.parametrize("zoom", [8, 12, 14, MAX_ZOOM, MAX_ZOOM + 2])
+def test_every_answer_is_small(public: FlaskClient, runtime: Runtime, zoom: int) -> None:
+    answer = ask(public, url_of(runtime, "public", "parking", zoom))
+    assert answer.status_code == 200
+    assert len(answer.data) <= MAX_BYTES
+
+
+def test_an_internal_layer_never_reaches_a_public_view(
+    public: FlaskClient, staff: FlaskClient, runtime: Runtime
+) -> None:
+    zoom = runtime.config.map.zoom
+    url = url_of(runtime, "staff", "traffic", zoom)
+    assert ask(public, url).status_code == 404
+    assert ask(public, url.replace("r=staff", "r=public")).status_code == 404
+    seen = ask(staff, url)
+    assert seen.status_code == 200
+    assert seen.headers["Cache-Control"] == "private, no-store"
+    traffic_ids = set(
+        runtime.city.view("staff").layer_table("traffic", runtime.config.city.timezone)["id"]
+    )
+    for layer in runtime.city.view("public").layers:
+        for z in (zoom - 4, zoom, MAX_ZOOM + 1):
+            data = body(ask(public, url_of(runtime, "public", layer, z)))
+            assert not traffic_ids & set(data["sites"]["columns"]["id"])
+
+
+def test_public_answers_are_kept_by_version_and_view(public: FlaskClient, runtime: Runtime) -> None:
+    url = url_of(runtime, "public", "parking", runtime.config.map.zoom)
+    public.get("/health")  # the process's first request is never kept
+    first = ask(public, url)
+    assert first.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Cookie" in first.headers["Vary"] and "Accept-Encoding" in first.headers["Vary"]
+    again = ask(public, url, **{"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    old = ask(public, re.sub(r"v=\d+", "v=0", url))
+    assert old.status_code == 200 and old.headers["Cache-Control"] == "no-cache"
+
+
+def test_a_replayed_moment_has_its_own_views(public: FlaskClient, runtime: Runtime) -> None:
+    at = int((T0 - pd.Timedelta(hours=1)).timestamp())
+    url = url_of(runtime, "public", "parking", runtime.config.map.zoom) + f"&t={at}"
+    assert ask(public, url).status_code == 200
+    future = int((T0 + pd.Timedelta(hours=1)).timestamp())
+    assert ask(public, url.replace(f"t={at}", f"t={future}")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "view", ["z=12", "z=x&b=1,2,3,4", "z=12&b=1,2,3", "z=30&b=0,0,0,0", "z=12&b=10,0,0,0"]
+)
+def test_views_out_of_bounds_are_refused(public: FlaskClient, runtime: Runtime, view: str) -> None:
+    version = runtime.city.version()
+    answer = public.get(f"/map-clusters/parking.json?v={version}&r=public&{view}")
+    assert answer.status_code == 400
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_single_sites_travel_in_the_layer_files_compact_form(runtime: Runtime) -> None:
+    view = runtime.city.view("public")
+    table = view.layer_table("parking", runtime.config.city.timezone)
+    coded = CodedTable.of(table)
+    for rows in ([], [0], [5, 2, 9, 3, 2000], list(range(0, len(table), 7))):
+        picked = np.asarray(rows, dtype=np.int64)
+        expected = mapdata.compact_table(table.iloc[picked], "parking", view.version)
+        assert coded.compact(picked, "parking", view.version) == expected
+
+
+MARKERS = """
+return Array.from(document.querySelectorAll('.leaflet-marker-pane .cc-marker')).map(el => {
+    const level = ['ok', 'warn', 'alert', 'stale'].find(l => el.classList.contains('cc-' + l));
+    return el.classList.contains('cc-cluster')
+        ? ['cluster', Number(el.textContent), level]
+        : ['site', el.dataset.site || '', level];
+});
+"""
+ASKED = """
+return performance.getEntriesByType('resource').map(r => r.name)
+    .filter(n => n.includes('/map-clusters/'));
+"""
+
+
+@pytest.fixture(scope="module")
+def duo(app_server: AppServers, app: Dash) -> DashComposite:
+    return app_server.browser(app)
+
+
+def colour(counts: dict[str, int], n: int) -> str:
+    """A cluster's level: the state of most of its members (as assets/map.js draws it)."""
+    if counts["stale"] * 2 >= n:
+        return "stale"
+    if counts["alert"] * 2 >= n:
+        return "alert"
+    if (counts["alert"] + counts["warn"]) * 2 >= n:
+        return "warn"
+    return "ok"
+
+
+def expected_markers(runtime: Runtime, urls: list[str]) -> Counter[tuple[str, Any, str]]:
+    """The markers the data gives for the views named by ``urls`` (one per layer)."""
+    city = runtime.city
+    view = city.view("public")
+    tz = runtime.config.city.timezone
+    wanted: Counter[tuple[str, Any, str]] = Counter()
+    for url in urls:
+        layer = urlparse(url).path.rsplit("/", 1)[1].removesuffix(".json")
+        args = parse_qs(urlparse(url).query)
+        zoom = int(args["z"][0])
+        x0, y0, x1, y1 = (int(b) for b in args["b"][0].split(","))
+        answer = layer_index(city, view, layer, None).view(zoom, (x0, y0, x1, y1))
+        found = answer.clusters
+        for n, states in zip(found.get("count", []), found.get("states", []), strict=True):
+            counts = dict(zip(LEVELS, (int(s) for s in states), strict=True))
+            wanted["cluster", int(n), colour(counts, int(n))] += 1
+        table = view.layer_table(layer, tz).iloc[answer.sites]
+        for site_id, level in zip(table["id"], table["level"], strict=True):
+            wanted["site", site_id, level] += 1
+    return wanted
+
+
+def show(duo: DashComposite, runtime: Runtime, centre: tuple[float, float], zoom: int) -> list[str]:
+    """The map moved to ``centre`` (lat, lon) at ``zoom``; the newest view URL per layer."""
+    lat, lon = centre
+    duo.driver.execute_script(
+        "window.dash_clientside.set_props('cc-map', {viewport: "
+        "{center: arguments[0], zoom: arguments[1], transition: 'setView'}});",
+        [lat, lon],
+        zoom,
+    )
+    layers = set(runtime.city.view("public").layers)
+    deadline = time.monotonic() + 30
+    while True:
+        newest: dict[str, str] = {}
+        for url in duo.driver.execute_script(ASKED):
+            if f"z={zoom}&" in url:
+                newest[urlparse(url).path] = url
+        if len(newest) == len(layers):
+            return list(newest.values())
+        assert time.monotonic() < deadline, f"the map never asked for zoom {zoom}: {newest}"
+        time.sleep(0.2)
+
+
+@pytest.mark.browser
+def test_clusters_follow_the_data_at_three_zooms(duo: DashComposite, runtime: Runtime) -> None:
+    duo.wait_for_page(f"{duo.server_url}/")
+    duo.wait_for_element(".leaflet-container .cc-cluster", timeout=30)
+    staff_ids = set(
+        runtime.city.view("staff").layer_table("traffic", runtime.config.city.timezone)["id"]
+    )
+    assert staff_ids
+    city_zoom = runtime.config.map.zoom
+    middle = tuple(runtime.config.map.center)
+    parking = runtime.city.view("public").layer_table("parking", runtime.config.city.timezone)
+    street = (float(parking["lat"].iloc[0]), float(parking["lon"].iloc[0]))
+    kinds = set()
+    for centre, zoom in ((middle, city_zoom - 2), (middle, city_zoom + 1), (street, MAX_ZOOM + 1)):
+        urls = show(duo, runtime, centre, zoom)
+        wanted = expected_markers(runtime, urls)
+        deadline = time.monotonic() + 30
+        shown = Counter(tuple(m) for m in duo.driver.execute_script(MARKERS))
+        while shown != wanted and time.monotonic() < deadline:
+            time.sleep(0.3)
+            shown = Counter(tuple(m) for m in duo.driver.execute_script(MARKERS))
+        assert shown == wanted, f"zoom {zoom}"
+        kinds |= {m[0] for m in shown}
+        assert not {m[1] for m in shown if m[0] == "site"} & staff_ids
+    assert kinds == {"cluster", "site"}
+    # Clicking a cluster zooms to its members' extent: the map asks for a closer view.
+    duo.driver.execute_script(
+        "window.dash_clientside.set_props('cc-map', {viewport: "
+        "{center: arguments[0], zoom: arguments[1], transition: 'setView'}});",
+        list(middle),
+        city_zoom - 2,
+    )
+    time.sleep(1)  # the view was asked for before: it is drawn from the browser's answer
+    before = len(duo.driver.execute_script(ASKED))
+    duo.driver.execute_script(
+        "document.querySelector('.leaflet-marker-pane .cc-cluster')"
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true}));"
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        newer = duo.driver.execute_script(ASKED)[before:]
+        zooms = {int(parse_qs(urlparse(u).query)["z"][0]) for u in newer}
+        if zooms and min(zooms) > city_zoom - 2:
+            break
+        assert time.monotonic() < deadline, "a clicked cluster did not zoom the map in"
+        time.sleep(0.2)
+    assert not [u for u in duo.driver.execute_script(ASKED) if "/traffic.json" in u]
+    assert own_errors(duo, runtime.config) == []
