@@ -14,7 +14,7 @@ import json
 import math
 import threading
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -27,7 +27,7 @@ from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
 from cockpit.storage import HistoryStore, SharedCache, SnapshotStore
-from cockpit.twin import crossdomain, kpi, panels, sensor_health
+from cockpit.twin import crossdomain, freshness, kpi, panels, sensor_health
 from cockpit.twin.answers import Answers
 from cockpit.twin.climate import Co2Estimate
 from cockpit.twin.forecast import FreeBays
@@ -85,10 +85,22 @@ class CityView:
     layers: dict[str, pd.DataFrame]  # layer id -> site states
     # Counts of people below this are shown as "< k" (config privacy.min_group_size).
     min_group_size: int = 0
+    # Rows of ``latest`` whose stream's newest observation is older than its source's
+    # stream limit (with ``limit_s``): left out of KPIs and alerts, named in sensor health.
+    stale_streams: pd.DataFrame = field(default_factory=empty_observations)
     # Per-view cache of ``layer_table`` results (a view never changes once built).
     _tables: dict[tuple[str, str], pd.DataFrame] = field(
         default_factory=dict, repr=False, compare=False
     )
+
+    @property
+    def fresh(self) -> pd.DataFrame:
+        """``latest`` without the stale streams: what KPIs and alerts are made of."""
+        if self.stale_streams.empty:
+            return self.latest
+        stale = pd.MultiIndex.from_frame(self.stale_streams[["site_id", "metric"]])
+        keys = pd.MultiIndex.from_frame(self.latest[["site_id", "metric"]])
+        return self.latest[~keys.isin(stale)].reset_index(drop=True)
 
     def layer_table(self, layer_id: str, timezone: str) -> pd.DataFrame:
         """The layer's sites with the text the map shows, one row per site (columns
@@ -108,6 +120,10 @@ class CityView:
         source = joined["source"].astype(str)
         stale = source.isin([s for s, i in infos.items() if i.stale])
         metric = joined["metric"].astype(str)
+        if not self.stale_streams.empty:
+            dead = pd.MultiIndex.from_frame(self.stale_streams[["site_id", "metric"]])
+            keys = pd.MultiIndex.from_arrays([joined["site_id"].astype(str), metric])
+            stale = stale | pd.Series(keys.isin(dead), index=joined.index)
         value = joined["value"].astype(float)
         pairs = pd.MultiIndex.from_arrays([metric, value]).unique()
         texts = {(m, v): format_value(m, v, self.min_group_size) for m, v in pairs}
@@ -370,6 +386,14 @@ class City:
         }
         view = CityView(version, role, self.clock(), site_frame, obs, infos, [], layers)
         view.min_group_size = self.config.privacy.min_group_size
+        limits = {
+            s: cfg.stream_stale_after_seconds
+            for s, cfg in self.config.sources.items()
+            if cfg.stream_stale_after_seconds is not None
+        }
+        _, view.stale_streams = freshness.split_stale_streams(
+            obs, site_frame, limits, view.generated
+        )
         view.kpis = self._kpis(view)
         return view
 
@@ -392,7 +416,8 @@ class City:
     def _domain(self, view: CityView, domain: str) -> tuple[pd.DataFrame, list[str]]:
         sources = [s for s in self.config.sources_for(domain) if s in view.sources]
         ids = view.sites.loc[view.sites["source"].isin(sources), "id"]
-        return view.latest[view.latest["site_id"].isin(ids)], sources
+        fresh = view.fresh
+        return fresh[fresh["site_id"].isin(ids)], sources
 
     def _kpis(self, view: CityView) -> list[kpi.Kpi]:
         """Every registered domain's KPIs, in registration order."""
@@ -551,7 +576,7 @@ class City:
             role,
             ("alert-board",),
             lambda: panels.alert_board(
-                self.config, self.history, view.sites, view.latest, self.clock()
+                self.config, self.history, view.sites, view.fresh, self.clock()
             ),
             reuse_s=BOARD_REFRESH_S,
             background=True,
@@ -578,8 +603,13 @@ class City:
         return self.answers.get(
             view.version,
             role,
-            ("sensor-health", _quarter(now)),
-            lambda: sensor_health.read_health(self.history, view.sites, now, self.config.alerts),
+            # A stream that died since is named at once, not at the next quarter hour.
+            ("sensor-health", _quarter(now), _streams_key(view.stale_streams)),
+            lambda: _with_stale_streams(
+                sensor_health.read_health(self.history, view.sites, now, self.config.alerts),
+                view.stale_streams,
+                self.config.city.timezone,
+            ),
             reuse_s=math.inf,
         )
 
@@ -640,6 +670,37 @@ class City:
             "time": now.isoformat(),
             "sources": sources,
         }
+
+
+def _streams_key(stale: pd.DataFrame) -> int:
+    return hash(tuple(zip(stale["site_id"].astype(str), stale["metric"].astype(str), strict=True)))
+
+
+def _with_stale_streams(
+    health: list[sensor_health.SiteHealth], stale: pd.DataFrame, timezone: str
+) -> list[sensor_health.SiteHealth]:
+    """``health`` with each site that has a stale stream flagged ``stale_stream`` and the
+    streams named in its detail."""
+    if stale.empty:
+        return health
+    details = freshness.stale_detail(stale, timezone)
+    since = stale.groupby("site_id")["time"].min()
+    out = []
+    for item in health:
+        detail = details.get(item.site_id)
+        if detail is None:
+            out.append(item)
+            continue
+        joined = "; ".join(p for p in (item.detail, detail) if p)
+        out.append(
+            replace(
+                item,
+                problems=(*item.problems, "stale_stream"),
+                since=item.since or pd.Timestamp(since[item.site_id]).to_pydatetime(),
+                detail=joined,
+            )
+        )
+    return out
 
 
 def overall_status(entries: Iterable[dict[str, Any]]) -> str:

@@ -26,6 +26,7 @@ from pydantic import (
 
 from cockpit import domains as registry
 from cockpit.errors import ConfigError
+from cockpit.mapping import mapping_from_options
 from cockpit.model import DOMAINS, METRICS
 from cockpit.source import known_connectors
 
@@ -136,6 +137,11 @@ class SourceConfig(_Strict):
     access: Access = "public"
     refresh_seconds: float = Field(default=60, ge=1)
     stale_after_seconds: float = Field(default=600, ge=1)
+    # A stream (a site's metric) whose newest observation is older than this leaves the
+    # KPIs and alerts and is named in sensor health (None: streams are not judged one by
+    # one; sources whose values are states held until they change, such as parking
+    # bays, leave it unset).
+    stream_stale_after_seconds: float | None = Field(default=None, ge=1)
     # Hours of the source's own history read at first start, so trends are not empty.
     backfill_hours: float = Field(default=24, ge=0)
     # Days this source's observations are kept; shorter than storage.history_days for
@@ -530,6 +536,7 @@ def _check_references(config: CityConfig) -> None:
 def _check_connectors(config: CityConfig) -> None:
     known = known_connectors()
     for source_id, source in config.sources.items():
+        mapping_from_options(source.options, config.file, f"sources.{source_id}.options")
         if source.connector not in known:
             raise ConfigError(
                 config.file,

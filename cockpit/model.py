@@ -216,3 +216,5 @@ class Snapshot:
     fetched_at: datetime
     rejected: int = 0
     notes: list[str] = field(default_factory=list)
+    # One rejected row per note that counts rejected rows (note -> the row, as read).
+    examples: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -27,12 +27,15 @@ if TYPE_CHECKING:
 __all__ = [
     "SECRET_PARAMS",
     "Connector",
+    "Explanation",
     "SourceContext",
     "build_connector",
+    "explain_rows",
     "known_connectors",
     "native_id_text",
     "redact_url",
     "register_connector",
+    "rejection_examples",
 ]
 
 log = logging.getLogger(__name__)
@@ -113,7 +116,77 @@ class Connector(ABC):
             fetched_at=now or datetime.now(UTC),
             rejected=len(bad_sites) + len(bad_obs),
             notes=notes,
+            examples={
+                **rejection_examples("site", bad_sites),
+                **rejection_examples("observation", bad_obs),
+            },
         )
+
+    def explain(self, limit: int = 5) -> list[Explanation]:
+        """The first ``limit`` records of the source, each as read, as mapped and whether
+        it was kept (with the reasons it was dropped).
+
+        This default reads the canonical frames (a site and its observations stand for a
+        record); connectors that read records override it to show them as served.
+        Raises ``ConnectorError`` when the platform cannot be read.
+        """
+        sites = self.discover_sites()
+        observations = self.read_latest(sites)
+        out = []
+        for _, site in sites.head(limit).iterrows():
+            row = {k: _plain(v) for k, v in site.items()}
+            obs = observations[observations["site_id"] == site["id"]]
+            out.append(explain_rows(row, None, sites[sites["id"] == site["id"]], obs, self.context))
+        return out
+
+
+@dataclass
+class Explanation:
+    """One record of a source followed through the connector: ``read`` as served,
+    ``mapped`` after the source's mapping (None without one), what it gave and why it was
+    kept or dropped."""
+
+    read: Any
+    mapped: Any
+    sites: int
+    observations: int
+    kept: bool
+    reasons: list[str]
+
+
+def _plain(value: Any) -> Any:
+    """A frame cell as plain JSON-friendly data: times as ISO text, gaps as None."""
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def explain_rows(
+    read: Any,
+    mapped: Any,
+    sites: pd.DataFrame,
+    observations: pd.DataFrame,
+    context: SourceContext,
+    problems: list[str] | None = None,
+) -> Explanation:
+    """An ``Explanation`` of one record that gave ``sites`` and ``observations`` (canonical
+    frames): kept when a site and an observation pass the validators; the reasons are
+    the validators' and ``problems`` (e.g. the mapping's)."""
+    good_sites, bad_sites = validate_sites(sites, context.bbox)
+    good_obs, bad_obs = validate_observations(observations)
+    reasons = list(problems or [])
+    reasons += [f"site: {r}" for r in bad_sites["reason"].unique()]
+    reasons += [f"observation: {r}" for r in bad_obs["reason"].unique()]
+    if sites.empty:
+        reasons.append("gave no site")
+    if observations.empty:
+        reasons.append("gave no observation")
+    kept = not good_sites.empty and not good_obs.empty
+    return Explanation(read, mapped, len(good_sites), len(good_obs), kept, reasons)
 
 
 def _summarise(what: str, rejected: pd.DataFrame) -> list[str]:
@@ -121,6 +194,21 @@ def _summarise(what: str, rejected: pd.DataFrame) -> list[str]:
         return []
     counts = rejected["reason"].value_counts()
     return [f"rejected {n} {what}(s): {reason}" for reason, n in counts.items()]
+
+
+def rejection_examples(
+    what: str, rejected: pd.DataFrame, noun: str = ""
+) -> dict[str, dict[str, Any]]:
+    """Note text (as ``snapshot`` writes it) -> the first rejected row with that reason."""
+    if rejected.empty:
+        return {}
+    counts = rejected["reason"].value_counts()
+    out: dict[str, dict[str, Any]] = {}
+    for reason, n in counts.items():
+        row = rejected[rejected["reason"] == reason].iloc[0]
+        note = f"rejected {n} {noun or what + '(s)'}: {reason}"
+        out[note] = {str(k): _plain(v) for k, v in row.items() if k != "reason"}
+    return out
 
 
 def native_id_text(value: Any) -> str | None:

@@ -19,7 +19,11 @@ value columns feed which metric in which unit. Example::
     values = { Total_of_Directions = { metric = "pedestrians", unit = "persons/h" } }
 
 ``datastore_search`` is paged with ``limit``/``offset`` until ``total`` is reached. The
-parsing functions are pure (JSON in, frames out).
+URL may be the site, its action API (``/api/3/action``), a full action URL (CKAN's
+``…/datastore_search`` or DKAN 1's ``…/api/action/datastore/search.json``: used as
+given), or a DKAN 2 query URL (``…/api/1/datastore/query/{dataset}/{index}``, answering
+``{"results", "count"}``). ``options.mapping`` (``cockpit.mapping``) adds computed fields
+the other options may name. The parsing functions are pure (JSON in, frames out).
 """
 
 from __future__ import annotations
@@ -40,8 +44,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cockpit.config import Domain
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages, UpstreamStatusError
+from cockpit.mapping import RecordMapping
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
-from cockpit.source import Connector, SourceContext, native_id_text, redact_url
+from cockpit.source import (
+    Connector,
+    Explanation,
+    SourceContext,
+    explain_rows,
+    native_id_text,
+    redact_url,
+)
 from connectors.http import HttpClient, HttpLimits
 from connectors.options import MetricName, source_options
 from connectors.parsing import (
@@ -78,12 +90,13 @@ _IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ValueField(BaseModel):
-    """One value column: the metric it feeds and the unit the portal publishes it in."""
+    """One value column: the metric it feeds and the unit the portal publishes it in
+    (or, for a mapped field, the unit its mapping states)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     metric: MetricName
-    unit: str
+    unit: str = ""
 
 
 class CkanOptions(BaseModel):
@@ -116,6 +129,8 @@ class CkanOptions(BaseModel):
     latest_lookback_hours: float = Field(default=48, gt=0)
     api_key_header: str = "Authorization"
     api_key_param: str | None = None
+    # Fields computed from each row (``cockpit.mapping``); the keys above may name them.
+    mapping: RecordMapping | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -139,7 +154,33 @@ class CkanOptions(BaseModel):
                 "give the coordinates one way: lat_field and lon_field, location_field, "
                 "or location = [lat, lon]"
             )
+        units = self.mapping.units() if self.mapping is not None else {}
+        for name, value in self.values.items():
+            if not value.unit and name not in units:
+                raise ValueError(f"values.{name}: give the column's unit")
         return self
+
+    def unit_of(self, column: str) -> str:
+        """The unit of a value column: its own, else the one its mapping states."""
+        unit = self.values[column].unit
+        if unit or self.mapping is None:
+            return unit
+        return self.mapping.units().get(column, "")
+
+    def computed(self, name: str) -> bool:
+        """Whether ``name`` is a mapped field rather than a column of the resource."""
+        return self.mapping is not None and name in self.mapping.fields
+
+    def served(self, names: Sequence[str]) -> list[str]:
+        """The columns among ``names`` the resource itself has (mapped fields left out)."""
+        return [n for n in names if not self.computed(n)]
+
+    def mapped(self, records: Sequence[Mapping[str, Any]], zone: str) -> list[dict[str, Any]]:
+        """``records`` with their mapped fields (the records themselves without a mapping)."""
+        if self.mapping is None:
+            return [dict(r) for r in records]
+        tz = self.timezone or zone
+        return [self.mapping.apply(r, r, tz).values for r in records]
 
     def site_fields(self) -> list[str]:
         """The columns that describe a site."""
@@ -173,6 +214,8 @@ def parse_datastore_search(body: Any, source: str, url: str | None = None) -> Da
     """
     if not isinstance(body, dict):
         raise ParseError(source, f"expected a JSON object, got {type(body).__name__}", url)
+    if "success" not in body and isinstance(body.get("results"), list):
+        return _dkan_query(body, source, url)
     if body.get("success") is False:
         error = body.get("error")
         error = error if isinstance(error, dict) else {}
@@ -192,6 +235,23 @@ def parse_datastore_search(body: Any, source: str, url: str | None = None) -> Da
     fields = None
     if isinstance(raw_fields, list):
         fields = [str(f["id"]) for f in raw_fields if isinstance(f, dict) and "id" in f]
+    return DatastorePage(records, total, fields)
+
+
+def _dkan_query(body: dict[str, Any], source: str, url: str | None) -> DatastorePage:
+    """A DKAN 2 datastore query answer ``{"results": […], "count": n, "schema": …}``."""
+    records = body["results"]
+    if not all(isinstance(r, dict) for r in records):
+        raise ParseError(source, "results is not a list of objects", url)
+    total = body.get("count")
+    total = total if isinstance(total, int) and not isinstance(total, bool) else None
+    fields = None
+    schema = body.get("schema")
+    if isinstance(schema, dict):
+        for table in schema.values():
+            if isinstance(table, dict) and isinstance(table.get("fields"), dict):
+                fields = [str(name) for name in table["fields"]]
+                break
     return DatastorePage(records, total, fields)
 
 
@@ -305,14 +365,14 @@ def _row_times(
     return local.where(~aware, aware_utc)
 
 
-def _factor(field: str, value: ValueField, source: str) -> tuple[float, str]:
+def _factor(field: str, value: ValueField, unit: str, source: str) -> tuple[float, str]:
     """(factor to the canonical unit, unit of the output rows)."""
     try:
-        return canonical_unit_factor(value.metric, value.unit), METRICS[value.metric].unit
+        return canonical_unit_factor(value.metric, unit), METRICS[value.metric].unit
     except DataError as exc:
         # Kept with the published unit so the validators reject and count the rows.
         log.warning("source %s: column %s: %s", source, field, exc)
-        return math.nan, value.unit
+        return math.nan, unit
 
 
 def observations_from_records(
@@ -335,7 +395,7 @@ def observations_from_records(
     times = _row_times([r.get(options.time_field) for r in records], hours, options, tz)
     frames = []
     for field, value in options.values.items():
-        factor, unit = _factor(field, value, source)
+        factor, unit = _factor(field, value, options.unit_of(field), source)
         raw = as_floats([r.get(field) for r in records])
         frames.append(
             pd.DataFrame(
@@ -354,13 +414,25 @@ def observations_from_records(
 # --------------------------------------------------------------------------- requests
 
 
+_DKAN2_QUERY: Final = re.compile(r"/api/1/datastore/query(/[^/?#]+){1,2}$")
+_FULL_ACTION: Final = re.compile(
+    r"/api(/\d+)?/action/(datastore_search|datastore/search(\.json)?)$"
+)
+
+
 def _action_url(url: str) -> str:
+    """The URL to query: a full action or DKAN 2 query URL as given, else the site's (or
+    the action API's) ``datastore_search``."""
     base = url.rstrip("/")
-    if base.endswith("/datastore_search"):
+    if _FULL_ACTION.search(base) or _DKAN2_QUERY.search(base) or base.endswith("/datastore_search"):
         return base
     if base.endswith("/api/3/action") or base.endswith("/api/action"):
         return f"{base}/datastore_search"
     return f"{base}/api/3/action/datastore_search"
+
+
+def _is_dkan2(url: str) -> bool:
+    return bool(_DKAN2_QUERY.search(url))
 
 
 def _sort_key(field: str) -> str:
@@ -384,6 +456,7 @@ class CkanConnector(Connector):
                 "city config", f"sources.{context.source_id}.url", "the CKAN site URL is required"
             )
         self.url = _action_url(context.config.url)
+        self.dkan2 = _is_dkan2(self.url)
         api_key = context.secret("api_key")
         headers: dict[str, str] = {}
         self._auth_params: dict[str, str] = {}
@@ -416,19 +489,28 @@ class CkanConnector(Connector):
                     "(raise max_pages or page_size, or add filters)",
                     shown,
                 )
-            query = {
-                "resource_id": self.options.resource_id,
-                "limit": limit,
-                "offset": offset,
-                **params,
-                **self._auth_params,
-            }
-            if self.options.filters:
+            query: dict[str, Any]
+            if self.dkan2:
+                query = {"limit": limit, "offset": offset, "count": "true", "schema": "true"}
+                query.update(_dkan2_sorts(params.get("sort", "")))
+                query.update(self._auth_params)
+                for i, (name, value) in enumerate(self.options.filters.items()):
+                    query[f"conditions[{i}][property]"] = name
+                    query[f"conditions[{i}][value]"] = str(value)
+            else:
+                query = {
+                    "resource_id": self.options.resource_id,
+                    "limit": limit,
+                    "offset": offset,
+                    **params,
+                    **self._auth_params,
+                }
+            if self.options.filters and not self.dkan2:
                 query["filters"] = json.dumps(self.options.filters, separators=(",", ":"))
             body, _ = self.http.get_json(self.url, params=query)
             page = parse_datastore_search(body, self.source_id, shown)
             if pages == 1:
-                require_fields(page, needed, self.source_id, shown)
+                require_fields(page, self.options.served(needed), self.source_id, shown)
             yield page
             offset += len(page.records)
             done = page.total is not None and offset >= page.total
@@ -437,6 +519,8 @@ class CkanConnector(Connector):
 
     def _newest_first(self) -> dict[str, str]:
         keys = [self.options.time_field, self.options.hour_field]
+        if any(k and self.options.computed(k) for k in keys):
+            return {}  # the resource cannot sort on a mapped field; every page is read
         return {"sort": ", ".join(f"{_sort_key(k)} desc" for k in keys if k)}
 
     def discover_sites(self) -> pd.DataFrame:
@@ -450,13 +534,42 @@ class CkanConnector(Connector):
             "distinct": "true",
             "sort": _sort_key(self.options.site_field),
         }
+        if self.dkan2 or self.options.mapping is not None:
+            # Whole rows: DKAN 2 has no distinct, and mapped fields read other columns.
+            params = {} if self.options.computed(self.options.site_field) else params
+            params.pop("fields", None)
+            params.pop("distinct", None)
         records = [r for page in self._pages(params, fields) for r in page.records]
+        records = self.options.mapped(records, self.context.timezone)
         return sites_from_records(records, self.options, self.source_id, self.context.config.access)
 
     def _observations(self, records: list[dict[str, Any]]) -> pd.DataFrame:
         return observations_from_records(
-            records, self.options, self.source_id, self.context.timezone
+            self.options.mapped(records, self.context.timezone),
+            self.options,
+            self.source_id,
+            self.context.timezone,
         )
+
+    def explain(self, limit: int = 5) -> list[Explanation]:
+        """The first ``limit`` rows of the resource (newest first), as served, as mapped
+        and why each was kept or dropped. Raises ``ConnectorError``."""
+        o = self.options
+        needed = [*o.site_fields(), *o.observation_fields()]
+        page = next(self._pages(self._newest_first(), list(dict.fromkeys(needed))), None)
+        out = []
+        tz = o.timezone or self.context.timezone
+        for record in (page.records if page else [])[:limit]:
+            mapped, problems = None, []
+            row = dict(record)
+            if o.mapping is not None:
+                result = o.mapping.apply(record, record, tz)
+                mapped = row = result.values
+                problems = [f"mapping {k}: {v}" for k, v in result.problems.items()]
+            sites = sites_from_records([row], o, self.source_id, self.context.config.access)
+            observations = observations_from_records([row], o, self.source_id, tz)
+            out.append(explain_rows(record, mapped, sites, observations, self.context, problems))
+        return out
 
     def read_latest(self, sites: pd.DataFrame) -> pd.DataFrame:
         """The newest row per site and metric, reading the resource newest first.
@@ -505,3 +618,13 @@ class CkanConnector(Connector):
         frame = pd.concat(frames, ignore_index=True)
         frame = frame[frame["site_id"].isin(wanted)].sort_values("time", kind="stable")
         return frame.reset_index(drop=True)
+
+
+def _dkan2_sorts(sort: str) -> dict[str, str]:
+    """CKAN's ``sort`` text ("a desc, b desc") as DKAN 2 ``sorts[i][property|order]``."""
+    out: dict[str, str] = {}
+    for i, part in enumerate(p.strip() for p in sort.split(",") if p.strip()):
+        name, _, order = part.rpartition(" ") if " " in part else (part, "", "asc")
+        out[f"sorts[{i}][property]"] = name.strip('"')
+        out[f"sorts[{i}][order]"] = order.lower() if order.lower() in ("asc", "desc") else "asc"
+    return out

@@ -45,8 +45,9 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cockpit.config import Domain
 from cockpit.domains import all_domains
 from cockpit.errors import (
     ConfigError,
@@ -55,6 +56,7 @@ from cockpit.errors import (
     TooManyPages,
     UpstreamStatusError,
 )
+from cockpit.mapping import RecordMapping
 from cockpit.model import (
     METRICS,
     Snapshot,
@@ -83,6 +85,8 @@ from connectors.units import canonical_unit_factor, normalise_unit
 __all__ = [
     "ENTITY_TYPES",
     "EXTRA_UNIT_FACTORS",
+    "EntityTypeMap",
+    "EntityValue",
     "NgsiLdConnector",
     "NgsiOptions",
     "NgsiV2Connector",
@@ -188,13 +192,51 @@ _READING_COLUMNS: Final = (
 )
 
 
+class EntityValue(BaseModel):
+    """An attribute (served or mapped) of a configured entity type and the metric it feeds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: str
+    # The attribute's unit when the broker sends no unitCode (e.g. "CEL", "km/h", "%").
+    unit: str = ""
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if value not in METRICS:
+            raise ValueError(f"unknown metric {value!r}; expected one of {list(METRICS)}")
+        return value
+
+
+class EntityTypeMap(BaseModel):
+    """How any entity type (a Smart Data Model or a city's own) becomes sites and
+    observations: its domain, kind of site, and which attributes feed which metrics,
+    with a ``mapping`` (``cockpit.mapping``) for values computed from its attributes.
+    A type named here is read this way even when it is one of ``ENTITY_TYPES``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    domain: Domain
+    kind: str = "sensor"
+    values: dict[str, EntityValue] = Field(min_length=1)
+    mapping: RecordMapping | None = None
+    # The attribute holding the observation time when values carry none of their own
+    # (e.g. BikeHireDockingStation's observationDate); default: observationDateTime or
+    # dateModified.
+    time: str = ""
+
+
 class NgsiOptions(BaseModel):
     """A broker source's ``options`` table (the HTTP limits of ``HttpLimits`` aside)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Entity types to read; each must be one of ``ENTITY_TYPES``.
-    types: list[str] = Field(default_factory=lambda: list(ENTITY_TYPES), min_length=1)
+    # Any entity type mapped by config: type name -> how it is read.
+    entity_types: dict[str, EntityTypeMap] = {}
+    # Entity types to read; each is one of ``ENTITY_TYPES`` or of ``entity_types``
+    # (default: the built-in ones, and the configured ones when any are configured).
+    types: list[str] = Field(default_factory=list)
     # normalized, or keyValues (v2) / simplified (NGSI-LD): both names work for both.
     form: Literal["normalized", "keyValues", "simplified"] = "normalized"
     # NGSI-LD @context sent in the Link header (the Smart Data Models' context, usually).
@@ -228,11 +270,40 @@ class NgsiOptions(BaseModel):
 
     @field_validator("types")
     @classmethod
-    def _known_types(cls, value: list[str]) -> list[str]:
-        unknown = [t for t in value if t not in ENTITY_TYPES]
+    def _known_types(cls, value: list[str], info: Any) -> list[str]:
+        known = [*ENTITY_TYPES, *info.data.get("entity_types", {})]
+        unknown = [t for t in value if t not in known]
         if unknown:
-            raise ValueError(f"unknown entity types {unknown}; known: {list(ENTITY_TYPES)}")
+            raise ValueError(
+                f"unknown entity types {unknown}; known: {known}; map another type under "
+                "options.entity_types.<Type> (domain, kind, values)"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _default_types(self) -> NgsiOptions:
+        if not self.types:
+            default = list(self.entity_types) or list(ENTITY_TYPES)
+            object.__setattr__(self, "types", default)
+        return self
+
+    def readable(self, etype: str) -> bool:
+        """Whether entities of ``etype`` are read (built in or configured)."""
+        return etype in self.entity_types or etype in ENTITY_TYPES
+
+    def attributes_of(self, etype: str) -> list[str]:
+        """The attributes read from entities of ``etype``, served ones only."""
+        custom = self.entity_types.get(etype)
+        if custom is None:
+            return list(dict.fromkeys(r.attr for r in _READINGS[etype]))
+        mapped = custom.mapping.fields if custom.mapping is not None else {}
+        names = [n for n in custom.values if n not in mapped]
+        if custom.mapping is not None:
+            for spec in custom.mapping.fields.values():
+                if spec.path and not spec.path.startswith("$."):
+                    names.append(spec.path.split(".")[0])
+                names += spec.reads
+        return list(dict.fromkeys(names))
 
     @field_validator("item_types")
     @classmethod
@@ -406,15 +477,20 @@ def _entity_list(payload: Any, source: str, what: str) -> list[Any]:
 
 
 def _known_entities(
-    payload: Any, source: str, what: str, rejected: list[dict[str, str]]
+    payload: Any,
+    source: str,
+    what: str,
+    rejected: list[dict[str, str]],
+    options: NgsiOptions,
 ) -> Iterator[tuple[dict[str, Any], str, str]]:
-    """(compacted entity, id, type) of each entity of a type the cockpit reads (the query
-    may have asked for others); an entity that cannot be read is refused in ``rejected``."""
+    """(compacted entity, id, type) of each entity of a type the cockpit reads, built in
+    or configured (the query may have asked for others); an entity that cannot be read is
+    refused in ``rejected``."""
     for raw in _entity_list(payload, source, what):
         head = _entity_head(raw)
         if isinstance(head, str):
             rejected.append(_reject("", head))
-        elif head[2] in ENTITY_TYPES:
+        elif options.readable(head[2]):
             yield head
 
 
@@ -463,20 +539,23 @@ def parse_entities(
     sites: list[dict[str, Any]] = []
     readings: list[dict[str, Any]] = []
     rejected: list[dict[str, str]] = []
-    for entity, eid, etype in _known_entities(payload, source, "entities", rejected):
+    for entity, eid, etype in _known_entities(payload, source, "entities", rejected, opts):
         attrs = {k: _attribute(v) for k, v in entity.items() if k not in ("id", "type", "@context")}
-        _synthesised(etype, attrs)
+        custom = opts.entity_types.get(etype)
+        if custom is None:
+            _synthesised(etype, attrs)
+        elif custom.mapping is not None:
+            _mapped_attributes(custom.mapping, attrs, entity)
         native = eid
         if opts.site_attribute and opts.site_attribute in attrs:
             native = _text(attrs[opts.site_attribute].value) or eid
         site_id = f"{source}:{native}"
         start, period_s = _period(attrs)
+        time_keys: tuple[str, ...] = ("observationDateTime", "dateModified")
+        if custom is not None and custom.time:
+            time_keys = (custom.time, *time_keys)
         fallback = next(
-            (
-                _text(attrs[k].value)
-                for k in ("observationDateTime", "dateModified")
-                if k in attrs and _text(attrs[k].value)
-            ),
+            (_text(attrs[k].value) for k in time_keys if k in attrs and _text(attrs[k].value)),
             None,
         )
         item_type = _text(attrs["itemType"].value) if "itemType" in attrs else None
@@ -484,13 +563,13 @@ def parse_entities(
         capacity = (
             as_float(attrs["totalSpotNumber"].value) if "totalSpotNumber" in attrs else math.nan
         )
-        domain, kind = ENTITY_TYPES[etype]
-        if etype == "ItemFlowObserved":
+        domain, kind = ENTITY_TYPES[etype] if custom is None else (custom.domain, custom.kind)
+        if etype == "ItemFlowObserved" and custom is None:
             domain = METRICS[item_metric].domain if item_metric else ""
         lat, lon = (
             _position(attrs["location"].value) if "location" in attrs else (math.nan, math.nan)
         )
-        names = list(dict.fromkeys(r.attr for r in _READINGS[etype]))
+        names = list(custom.values) if custom is not None else opts.attributes_of(etype)
         present = [n for n in names if n in attrs]
         if not present:
             reason = f"{etype} has none of the attributes {', '.join(names)}"
@@ -545,6 +624,43 @@ def parse_entities(
     )
 
 
+def _mapped_attributes(mapping: RecordMapping, attrs: dict[str, _Attr], raw: Any) -> None:
+    """Add the mapping's fields to ``attrs`` (in place), computed over the attributes'
+    bare values; each takes the time of the first attribute it reads that has one."""
+    bare = {name: attr.value for name, attr in attrs.items()}
+    mapped = mapping.apply(bare, raw)
+    units = mapping.units()
+    for name, spec in mapping.fields.items():
+        sources = spec.reads or ([spec.path.split(".")[0]] if spec.path else [])
+        observed = next(
+            (attrs[s].observed for s in sources if s in attrs and attrs[s].observed), None
+        )
+        unit = units.get(name) or next(
+            (attrs[s].unit for s in sources if s in attrs and attrs[s].unit), None
+        )
+        attrs[name] = _Attr(mapped.values.get(name), unit, observed)
+
+
+def _spec_frame(options: NgsiOptions) -> pd.DataFrame:
+    """The readings table: the built-in types' and the configured ones'."""
+    if not options.entity_types:
+        return _SPEC_FRAME
+    rows = [
+        {
+            "entity_type": etype,
+            "attr": attr,
+            "metric": value.metric,
+            "kind": "value",
+            "default_unit": value.unit or None,
+            "vehicles_only": False,
+        }
+        for etype, custom in options.entity_types.items()
+        for attr, value in custom.values.items()
+    ]
+    builtin = _SPEC_FRAME[~_SPEC_FRAME["entity_type"].isin(list(options.entity_types))]
+    return pd.concat([builtin, pd.DataFrame(rows)], ignore_index=True)
+
+
 def _readings_frame(rows: list[dict[str, Any]] | dict[str, list[Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -575,7 +691,7 @@ def _to_observations(
     """
     if readings.empty:
         return empty_observations(), rejected_frame([], _REJECTED_COLUMNS)
-    df = readings.merge(_SPEC_FRAME, on=["entity_type", "attr"], how="inner")
+    df = readings.merge(_spec_frame(options), on=["entity_type", "attr"], how="inner")
     if df.empty:
         return empty_observations(), rejected_frame([], _REJECTED_COLUMNS)
     item_metric = pd.Series(
@@ -742,10 +858,12 @@ def parse_ld_temporal(
     site_attrs, by_entity = _site_lookup(sites)
     frames: list[pd.DataFrame] = []
     rejected: list[dict[str, str]] = []
-    for entity, eid, etype in _known_entities(entities, source, "temporal entities", rejected):
+    for entity, eid, etype in _known_entities(
+        entities, source, "temporal entities", rejected, opts
+    ):
         site_id = by_entity.get(eid, f"{source}:{eid}")
         site = site_attrs.get(site_id, {})
-        for attr in dict.fromkeys(r.attr for r in _READINGS[etype]):
+        for attr in opts.attributes_of(etype):
             times, values, units = _temporal_instances(entity.get(attr))
             if times:
                 frames.append(_series_frame(site_id, etype, attr, times, values, units, site))
@@ -794,7 +912,7 @@ def parse_quantumleap(
     ``ParseError`` for another shape or index/values arrays of different lengths.
     """
     opts = options or NgsiOptions()
-    if entity_type not in ENTITY_TYPES:
+    if not opts.readable(entity_type):
         raise ParseError(source, f"entity type {entity_type!r} is not one the cockpit reads")
     if not isinstance(payload, dict):
         raise ParseError(
@@ -1015,7 +1133,7 @@ class NgsiLdConnector(_NgsiConnector):
         for entity_type in self._types_of(sites):
             params = {
                 "type": entity_type,
-                "attrs": ",".join(dict.fromkeys(r.attr for r in _READINGS[entity_type])),
+                "attrs": ",".join(self.options.attributes_of(entity_type)),
                 "timerel": "between",
                 "timeAt": _iso(start),
                 "endTimeAt": _iso(end),
@@ -1087,7 +1205,7 @@ class NgsiV2Connector(_NgsiConnector):
         window = {"fromDate": _iso(start), "toDate": _iso(end)}
         parts: list[ParsedFrames] = []
         for entity_type in self._types_of(sites):
-            attrs = list(dict.fromkeys(r.attr for r in _READINGS[entity_type]))
+            attrs = self.options.attributes_of(entity_type)
             for attr in attrs:
                 for url, params in self._ql_requests(sites, entity_type, attr, window):
                     for page in self._ql_series(url, params):

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cockpit.config import Domain
 from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages
+from cockpit.mapping import RecordMapping
 from cockpit.model import (
     METRICS,
     Snapshot,
@@ -44,7 +45,13 @@ from cockpit.model import (
     observations_frame,
     sites_frame,
 )
-from cockpit.source import Connector, SourceContext, native_id_text
+from cockpit.source import (
+    Connector,
+    Explanation,
+    SourceContext,
+    explain_rows,
+    native_id_text,
+)
 from connectors.http import HttpClient, HttpLimits
 from connectors.options import source_options
 from connectors.parsing import (
@@ -77,6 +84,8 @@ log = logging.getLogger(__name__)
 
 _FIELD_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REJECTED_COLUMNS: Final = ("site_id", "metric", "reason")
+# Records API v1 keeps these beside a record's fields; they are read as fields.
+_V1_METADATA: Final = ("record_timestamp", "recordid")
 
 
 class _Strict(BaseModel):
@@ -123,11 +132,9 @@ class ValueMap(_Strict):
     map: dict[str, float] = {}
 
     @model_validator(mode="after")
-    def _unit_or_map(self) -> ValueMap:
+    def _field_name(self) -> ValueMap:
         if not _FIELD_NAME.match(self.field):
             raise ValueError(f"field = {self.field!r} is not a dataset field name")
-        if not self.unit and not self.map:
-            raise ValueError("give the field's unit (or a map of its categories)")
         return self
 
 
@@ -163,6 +170,8 @@ class OdsOptions(_Strict):
     # At most this many rows from one export (an export is one answer, held in memory).
     export_limit: int = Field(default=100_000, ge=1)
     timezone: str = ""  # for date-only fields; default: the city's
+    # Fields computed from each record (``cockpit.mapping``); the keys above may name them.
+    mapping: RecordMapping | None = None
 
     @model_validator(mode="after")
     def _known(self) -> OdsOptions:
@@ -170,14 +179,31 @@ class OdsOptions(_Strict):
         if unknown:
             raise ValueError(f"values names unknown metrics {unknown}; known: {list(METRICS)}")
         for metric_name, value in self.values.items():
-            if value.unit:
+            unit = self.unit_of(value)
+            if not unit and not value.map:
+                raise ValueError(
+                    f"values.{metric_name}: give the field's unit (or a map of its categories)"
+                )
+            if unit:
                 try:
-                    canonical_unit_factor(metric_name, value.unit)
+                    canonical_unit_factor(metric_name, unit)
                 except DataError as exc:
                     raise ValueError(f"values.{metric_name}.unit: {exc}") from None
         if self.api == "v2.1" and self.page_size > 100:
             raise ValueError("the Explore API v2.1 returns at most 100 records a page")
         return self
+
+    def unit_of(self, value: ValueMap) -> str:
+        """The unit of a value field: its own, else the one its mapping states."""
+        if value.unit or self.mapping is None:
+            return value.unit
+        return self.mapping.units().get(value.field, "")
+
+    def computed(self, name: str) -> bool:
+        """Whether ``name`` is not a dataset field the portal can filter or sort on: a
+        mapped field or Records API v1 record metadata."""
+        mapped = self.mapping is not None and name in self.mapping.fields
+        return mapped or (self.api == "v1" and name in _V1_METADATA)
 
     @classmethod
     def from_context(cls, context: SourceContext) -> OdsOptions:
@@ -194,6 +220,11 @@ ParsedRecords = Parsed
 
 def _rows(payload: Any, source: str) -> list[Any]:
     """The flat records of any of the answer shapes, as a list (items may be junk)."""
+    return [_flat(item) for item in _items(payload, source)]
+
+
+def _items(payload: Any, source: str) -> list[Any]:
+    """The items of any of the answer shapes as served, envelopes and all."""
     if isinstance(payload, dict):
         if isinstance(payload.get("results"), list):  # v2.1 records
             items = payload["results"]
@@ -207,7 +238,7 @@ def _rows(payload: Any, source: str) -> list[Any]:
         items = payload
     else:
         raise ParseError(source, f"expected a JSON object or array, got {type(payload).__name__}")
-    return [_flat(item) for item in items]
+    return list(items)
 
 
 def _flat(item: Any) -> Any:
@@ -220,6 +251,9 @@ def _flat(item: Any) -> Any:
     if isinstance(item.get("fields"), dict):
         flat = dict(item["fields"])
         flat.setdefault("geometry", item.get("geometry"))
+        for key in _V1_METADATA:
+            if key in item:
+                flat.setdefault(key, item[key])
         return flat
     return item
 
@@ -288,10 +322,21 @@ def _record_times(values: pd.Series, hours: pd.Series | None, timezone: str) -> 
     return within_platform_range(parsed)
 
 
-def _records_frame(payload: Any, source: str) -> tuple[pd.DataFrame, int]:
-    """(records as a frame, count of items that were not JSON objects)."""
-    rows = _rows(payload, source)
+def _records_frame(
+    payload: Any, source: str, mapping: RecordMapping | None = None, timezone: str = "UTC"
+) -> tuple[pd.DataFrame, int]:
+    """(records as a frame, count of items that were not JSON objects); with a
+    ``mapping``, each record carries its mapped fields (``$.`` paths read the item as
+    served)."""
+    items = _items(payload, source)
+    rows = [_flat(item) for item in items]
     records = [r for r in rows if isinstance(r, dict)]
+    if mapping is not None:
+        records = [
+            mapping.apply(_flat(item), item, timezone).values
+            for item in items
+            if isinstance(_flat(item), dict)
+        ]
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     frame.columns = [str(c) for c in frame.columns]
     return frame, len(rows) - len(records)
@@ -388,7 +433,7 @@ def parse_records(
     every record (a drifted schema).
     """
     tz = options.timezone or timezone
-    frame, junk = _records_frame(payload, source)
+    frame, junk = _records_frame(payload, source, options.mapping, tz)
     f = options.fields
     needed = [f.id, f.time, f.hour, f.position, f.lat, f.lon]
     needed += [v.field for v in options.values.values()]
@@ -444,7 +489,7 @@ def parse_records(
             keep = ~no_id & ~unmapped
         else:
             value = raw.map(as_float).astype("float64")
-            value = value * canonical_unit_factor(metric_name, spec.unit)
+            value = value * canonical_unit_factor(metric_name, options.unit_of(spec))
             keep = ~no_id
         parts.append(
             pd.DataFrame(
@@ -610,12 +655,18 @@ class OpenDataSoftConnector(Connector):
 
     def _time_order(self) -> list[tuple[str, bool]]:
         f = self.options.fields
-        return [(name, True) for name in (f.time, f.hour) if name]
+        names = [name for name in (f.time, f.hour) if name]
+        if any(self.options.computed(n) for n in names):
+            return []  # the portal cannot sort on it; the rows are sorted here
+        return [(name, True) for name in names]
 
     def _time_filter(self, start: datetime | None, end: datetime | None) -> str:
-        """An ODSQL (or v1 ``q``) filter on the time field for [start, end)."""
+        """An ODSQL (or v1 ``q``) filter on the time field for [start, end); none for a
+        time the portal does not know as a field (it is filtered here)."""
         f = self.options.fields
         if not f.time or (start is None and end is None):
+            return ""
+        if self.options.computed(f.time) or (f.hour and self.options.computed(f.hour)):
             return ""
         v1 = self.options.api == "v1"
         clauses: list[str] = []
@@ -640,6 +691,10 @@ class OpenDataSoftConnector(Connector):
     def _read_records(self, start: datetime | None, end: datetime | None) -> ParsedRecords:
         o = self.options
         select = [*o.fields.selected(), *(v.field for v in o.values.values()), *o.attributes]
+        if o.mapping is not None:
+            select = ["*"]  # mapped fields read fields the mapping names by path or expression
+        elif o.api == "v1":
+            select = [name for name in select if name not in _V1_METADATA]
         where = _and(o.where, self._time_filter(start, end))
         params = self._query(o.dataset, select, where, self._time_order())
         parts = [
@@ -709,6 +764,40 @@ class OpenDataSoftConnector(Connector):
         keep = obs["site_id"].isin(sites["id"]) & (obs["time"] >= lo) & (obs["time"] < hi)
         obs = obs[keep].drop_duplicates(["site_id", "metric", "time"], keep="first")
         return obs.sort_values(["site_id", "metric", "time"]).reset_index(drop=True)
+
+    def explain(self, limit: int = 5) -> list[Explanation]:
+        """The first ``limit`` records of the latest query, as served, as mapped and why
+        each was kept or dropped. Raises ``ConnectorError``."""
+        o = self.options
+        hours = o.latest_hours
+        start = datetime.now(UTC) - timedelta(hours=hours) if hours else None
+        select = [*o.fields.selected(), *(v.field for v in o.values.values()), *o.attributes]
+        if o.mapping is not None:
+            select = ["*"]
+        elif o.api == "v1":
+            select = [name for name in select if name not in _V1_METADATA]
+        params = self._query(o.dataset, select, _and(o.where, self._time_filter(start, None)), [])
+        payload, _ = self.http.get_json(
+            self._records_url(o.dataset), {**params, **self._paging(0, min(limit, o.page_size))}
+        )
+        out = []
+        for item in _items(payload, self.source_id)[:limit]:
+            flat = _flat(item)
+            mapped, problems = None, []
+            if o.mapping is not None and isinstance(flat, dict):
+                result = o.mapping.apply(flat, item, o.timezone or self.timezone)
+                mapped = result.values
+                problems = [f"mapping {k}: {v}" for k, v in result.problems.items()]
+            parsed = parse_records(
+                [item], self.source_id, o, self.timezone, self.context.config.access
+            )
+            problems += [str(r) for r in parsed.rejected["reason"].unique()]
+            out.append(
+                explain_rows(
+                    item, mapped, parsed.sites, parsed.observations, self.context, problems
+                )
+            )
+        return out
 
     def snapshot(self, now: datetime | None = None) -> Snapshot:
         """``Connector.snapshot``, also counting rows refused while parsing."""

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cockpit.model import Snapshot, empty_observations, empty_sites
+from cockpit.source import rejection_examples
 
 __all__ = [
     "HAS_OFFSET",
@@ -210,4 +211,5 @@ class RefusedRows:
             snap.notes.extend(
                 f"rejected {n} {self.what}(s): {reason}" for reason, n in counts.items()
             )
+            snap.examples.update(rejection_examples(self.what, refused, f"{self.what}(s)"))
         return snap

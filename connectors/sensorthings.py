@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cockpit.config import Domain
 from cockpit.errors import ConfigError, ConnectorError, DataError, ParseError, TooManyPages
+from cockpit.mapping import RecordMapping
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import Connector, SourceContext, native_id_text, redact_url
 from connectors.http import HttpClient, HttpLimits
@@ -133,12 +134,15 @@ class StreamRule(BaseModel):
         return value
 
     def matches(self, datastream: Mapping[str, Any]) -> bool:
-        """True when ``datastream`` (a SensorThings Datastream object) fits every matcher."""
-        observed = datastream.get("ObservedProperty")
-        checks = [
-            (self.observed_property, observed.get("name") if isinstance(observed, dict) else None),
-            (self.name, datastream.get("name")),
-        ]
+        """True when ``datastream`` (a SensorThings Datastream object) fits every matcher.
+
+        The ObservedProperty may be one object or, on a MultiDatastream, a list under
+        ``ObservedProperties``: the rule matches when one of their names does."""
+        if self.observed_property is not None:
+            names = _observed_names(datastream)
+            if not any(re.search(self.observed_property, n) for n in names):
+                return False
+        checks: list[tuple[str | None, Any]] = [(self.name, datastream.get("name"))]
         props = datastream.get("properties")
         props = props if isinstance(props, dict) else {}
         checks += [(pattern, props.get(key)) for key, pattern in self.properties.items()]
@@ -146,6 +150,13 @@ class StreamRule(BaseModel):
             pattern is None or (value is not None and re.search(pattern, str(value)) is not None)
             for pattern, value in checks
         )
+
+
+def _observed_names(datastream: Mapping[str, Any]) -> list[str]:
+    observed = datastream.get("ObservedProperty")
+    many = datastream.get("ObservedProperties")
+    items = [observed] + (many if isinstance(many, list) else [])
+    return [str(o["name"]) for o in items if isinstance(o, dict) and o.get("name") is not None]
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -166,6 +177,14 @@ class SensorThingsOptions(BaseModel):
     things_filter: str | None = None
     datastreams_filter: str | None = None
     page_size: int = Field(default=100, ge=1, le=10_000)
+    # False for servers without $expand: Locations, Datastreams, ObservedProperties and
+    # the newest Observations are read through each entity's navigation links. Servers
+    # that ignore $expand are followed the same way without saying so.
+    expand: bool = True
+    # Applied to each Observation (``cockpit.mapping``): a mapped ``result`` or
+    # ``phenomenonTime`` replaces the served one (e.g. a status text mapped to a number,
+    # or the time taken from ``resultTime``).
+    mapping: RecordMapping | None = None
     window_page_size: int = Field(default=1000, ge=1, le=100_000)
     ids_per_request: int = Field(default=50, ge=1, le=500)
     api_key_header: str = "X-API-Key"
@@ -289,10 +308,18 @@ def _location(
 
 
 def _units_of(datastream: Mapping[str, Any]) -> list[str]:
+    """The unit texts a Datastream states: ``unitOfMeasurement`` as the standard's
+    {symbol, name, definition}, as {"unit": …} or as plain text; a MultiDatastream's
+    first ``unitOfMeasurements`` entry."""
     uom = datastream.get("unitOfMeasurement")
+    many = datastream.get("unitOfMeasurements")
+    if uom is None and isinstance(many, list) and many:
+        uom = many[0]
+    if isinstance(uom, str):
+        return [uom.strip()] if uom.strip() else []
     if not isinstance(uom, dict):
         return []
-    values = (uom.get(key) for key in ("symbol", "name", "definition"))
+    values = (uom.get(key) for key in ("symbol", "unit", "name", "definition"))
     return [v.strip() for v in values if isinstance(v, str) and v.strip()]
 
 
@@ -737,14 +764,77 @@ class SensorThingsConnector(Connector):
         inner = ["$expand=ObservedProperty"]
         if self.options.datastreams_filter:
             inner.insert(0, f"$filter={self.options.datastreams_filter}")
-        params: dict[str, Any] = {
-            "$expand": f"Locations,Datastreams({';'.join(inner)})",
-            "$top": self.options.page_size,
-        }
+        params: dict[str, Any] = {"$top": self.options.page_size}
+        if self.options.expand:
+            params["$expand"] = f"Locations,Datastreams({';'.join(inner)})"
         if self.options.things_filter:
             params["$filter"] = self.options.things_filter
         things = list(chain.from_iterable(self._pages(f"{self.base_url}/Things", params)))
+        things = [self._completed(t) if isinstance(t, dict) else t for t in things]
         return sites_from_things(things, self.options, self.source_id, self.context.config.access)
+
+    def _link(self, entity: Mapping[str, Any], member: str, collection: str) -> str | None:
+        """The navigation link of ``entity``'s ``member``, or the standard path to it (also
+        for a link to another host, which would carry the source's credentials away)."""
+        link = entity.get(f"{member}@iot.navigationLink")
+        if isinstance(link, str) and link:
+            resolved = urljoin(self.base_url + "/", link)
+            if _origin(resolved) == _origin(self.base_url):
+                return resolved
+        native = entity.get("@iot.id")
+        if not isinstance(native, int | str) or native_id_text(native) is None:
+            return None
+        return f"{self.base_url}/{collection}({_literal(native)})/{member}"
+
+    def _members(self, entity: Mapping[str, Any], member: str, collection: str) -> list[Any]:
+        url = self._link(entity, member, collection)
+        if url is None:
+            return []
+        params: dict[str, Any] = {}
+        if member == "Datastreams" and self.options.datastreams_filter:
+            params["$filter"] = self.options.datastreams_filter
+        split = urlsplit(url)
+        if split.query:  # a link with its own query keeps it
+            params = {**dict(parse_qsl(split.query)), **params}
+            url = url.split("?", 1)[0]
+        return list(chain.from_iterable(self._pages(url, params)))
+
+    def _one(self, entity: Mapping[str, Any], member: str, collection: str) -> Any:
+        url = self._link(entity, member, collection)
+        if url is None:
+            return None
+        body, _ = self.http.get_json(self._with_auth(url))
+        return body if isinstance(body, dict) else None
+
+    def _completed(self, thing: dict[str, Any]) -> dict[str, Any]:
+        """``thing`` with its Locations, Datastreams and their ObservedProperties, read
+        through navigation links where the answer did not expand them."""
+        thing = dict(thing)
+        if isinstance(thing.get("Datastreams"), list) and self.options.expand:
+            return thing  # the server expanded what was asked
+        if not isinstance(thing.get("Datastreams"), list):
+            thing["Datastreams"] = self._members(thing, "Datastreams", "Things")
+            thing.pop("Datastreams@iot.nextLink", None)  # every page was read
+        if not isinstance(thing.get("Locations"), list):
+            thing["Locations"] = self._members(thing, "Locations", "Things")
+        wants_property = any(r.observed_property is not None for r in self.options.streams)
+        streams = []
+        for datastream in thing["Datastreams"]:
+            if not isinstance(datastream, dict):
+                continue
+            known = "ObservedProperty" in datastream or "ObservedProperties" in datastream
+            if wants_property and not known:
+                datastream = dict(datastream)
+                if "ObservedProperties@iot.navigationLink" in datastream:
+                    many = self._members(datastream, "ObservedProperties", "MultiDatastreams")
+                    datastream["ObservedProperties"] = many
+                else:
+                    datastream["ObservedProperty"] = self._one(
+                        datastream, "ObservedProperty", "Datastreams"
+                    )
+            streams.append(datastream)
+        thing["Datastreams"] = streams
+        return thing
 
     def read_latest(self, sites: pd.DataFrame) -> pd.DataFrame:
         """The newest Observation of each Datastream of ``sites``.
@@ -757,9 +847,13 @@ class SensorThingsConnector(Connector):
         if not streams:
             return empty_observations()
         expand = f"Observations($select={_OBSERVATION_SELECT};$orderby=phenomenonTime desc;$top=1)"
+        if self.options.mapping is not None:
+            expand = "Observations($orderby=phenomenonTime desc;$top=1)"
         found: list[Any] = []
         chunk = self.options.ids_per_request
         items = list(streams.values())
+        if not self.options.expand:
+            return latest_from_datastreams(self._mapped(self._newest_each(items)), streams)
         for i in range(0, len(items), chunk):
             part = items[i : i + chunk]
             params = {
@@ -769,7 +863,44 @@ class SensorThingsConnector(Connector):
             }
             for page in self._pages(f"{self.base_url}/Datastreams", params):
                 found += page
-        return latest_from_datastreams(found, streams)
+        # A server that ignored $expand answered Datastreams without Observations.
+        bare = {
+            native_id_text(d.get("@iot.id")) or ""
+            for d in found
+            if isinstance(d, dict) and not isinstance(d.get("Observations"), list)
+        }
+        missing = [s for key, s in streams.items() if key in bare]
+        return latest_from_datastreams(self._mapped([*found, *self._newest_each(missing)]), streams)
+
+    def _map_observations(self, observations: list[Any]) -> list[Any]:
+        """Observations with the source's mapping applied (as served without one)."""
+        mapping = self.options.mapping
+        if mapping is None:
+            return observations
+        tz = self.context.timezone
+        return [mapping.apply(o, o, tz).values if isinstance(o, dict) else o for o in observations]
+
+    def _mapped(self, datastreams: list[Any]) -> list[Any]:
+        if self.options.mapping is None:
+            return datastreams
+        out = []
+        for d in datastreams:
+            if isinstance(d, dict) and isinstance(d.get("Observations"), list):
+                d = {**d, "Observations": self._map_observations(d["Observations"])}
+            out.append(d)
+        return out
+
+    def _newest_each(self, streams: Sequence[Stream]) -> list[dict[str, Any]]:
+        """Datastreams with their newest Observation, one request per Datastream."""
+        out = []
+        for stream in streams:
+            path = quote(f"Datastreams({_literal(stream.datastream)})/Observations", safe="()/'")
+            params = {"$orderby": "phenomenonTime desc", "$top": 1}
+            url = self._with_auth(f"{self.base_url}/{path}?{_encode(params)}")
+            body, _ = self.http.get_json(url)
+            values, _ = parse_collection(body, self.source_id, self._shown(url))
+            out.append({"@iot.id": stream.datastream, "Observations": values[:1]})
+        return out
 
     def read_window(self, sites: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
         """Observations of ``sites`` whose time (an interval's end) is in [start, end).
@@ -789,9 +920,12 @@ class SensorThingsConnector(Connector):
                 "$top": self.options.window_page_size,
                 "$select": _OBSERVATION_SELECT,
             }
+            if self.options.mapping is not None:
+                params.pop("$select")  # the mapping may read any member
             path = quote(f"Datastreams({_literal(stream.datastream)})/Observations", safe="()/'")
             pages = self._pages(f"{self.base_url}/{path}", params)
-            frame = observations_from_entities(list(chain.from_iterable(pages)), stream)
+            entities = self._map_observations(list(chain.from_iterable(pages)))
+            frame = observations_from_entities(entities, stream)
             frame = frame[(frame["time"] >= lo) & (frame["time"] < hi)]
             if not frame.empty:
                 frames.append(frame)

@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a city config and probe sources")
     check.add_argument("file")
     check.add_argument("--offline", action="store_true", help="validate only, send no request")
+    check.add_argument(
+        "--explain",
+        metavar="SOURCE",
+        default=None,
+        help="print the source's first records as read, as mapped, and why kept or dropped",
+    )
+    check.add_argument("--records", type=int, default=5, help="records --explain prints")
     hasher = commands.add_parser("hash-password", help="an argon2 hash for [access.users]")
     hasher.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     fill = commands.add_parser(
@@ -271,46 +278,145 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_config(path: str, offline: bool = False, out: Any = None) -> int:
+def _invalid(file: str, key: str, reason: str, out: Any) -> int:
+    print(f"INVALID {file}\n  key: {key}\n  problem: {reason}", file=out)
+    return 2
+
+
+def _build(config: Any, source_id: str, out: Any) -> Any:
+    """The source's connector, or the exit code 2 after printing why its options are wrong."""
+    from cockpit.source import SourceContext, build_connector
+
+    context = SourceContext.from_city(config, source_id, dict(os.environ))
+    try:
+        return build_connector(context)
+    except ConfigError as exc:
+        key = exc.key if exc.key.startswith("sources.") else f"sources.{source_id}.{exc.key}"
+        return _invalid(config.file, key, exc.reason, out)
+    except Exception as exc:  # an option no model caught must not be a traceback
+        reason = f"{type(exc).__name__}: {exc}"
+        return _invalid(config.file, f"sources.{source_id}.options", reason, out)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str, ensure_ascii=False)[:2000]
+
+
+def _report(source_id: str, snap: Any, out: Any) -> bool:
+    """Print what a source gave; True when it gave usable sites and observations."""
+    per_domain = snap.sites["domain"].value_counts().to_dict()
+    newest = snap.observations["time"].max() if not snap.observations.empty else None
+    domains = ", ".join(f"{n} {d}" for d, n in per_domain.items()) or "no sites"
+    print(
+        f"  {source_id}: {domains}; newest observation {newest}; {snap.rejected} rows rejected",
+        file=out,
+    )
+    for note in snap.notes:
+        print(f"    {note}", file=out)
+        example = snap.examples.get(note)
+        if example is not None:
+            print(f"      e.g. {_json(example)}", file=out)
+    usable = not snap.sites.empty and not snap.observations.empty
+    if not usable:
+        what = "no usable site" if snap.sites.empty else "no usable observation"
+        print(f"  {source_id}: FAILED {what}", file=out)
+        if not snap.notes:
+            print("    the source answered but nothing in it could be read; check its "
+                  "options (try --explain)", file=out)  # fmt: skip
+    return usable
+
+
+def _explain(config: Any, source_id: str, limit: int, out: Any) -> int:
+    connector = _build(config, source_id, out)
+    if isinstance(connector, int):
+        return connector
+    try:
+        explained = connector.explain(limit)
+    except CockpitError as exc:
+        print(f"  {source_id}: FAILED {exc}", file=out)
+        return 1
+    except Exception as exc:  # reported, never a traceback
+        print(f"  {source_id}: FAILED {type(exc).__name__}: {exc}", file=out)
+        return 1
+    finally:
+        connector.close()
+    if not explained:
+        print(f"  {source_id}: the source answered no record", file=out)
+        return 1
+    for number, item in enumerate(explained, 1):
+        print(f"record {number}", file=out)
+        print(f"  read:   {_json(item.read)}", file=out)
+        if item.mapped is not None:
+            print(f"  mapped: {_json(item.mapped)}", file=out)
+        verdict = "KEPT" if item.kept else "DROPPED"
+        print(
+            f"  {verdict}: {item.sites} site(s), {item.observations} observation(s)"
+            + (f"; {'; '.join(item.reasons)}" if item.reasons else ""),
+            file=out,
+        )
+    return 0 if any(item.kept for item in explained) else 1
+
+
+def check_config(
+    path: str,
+    offline: bool = False,
+    out: Any = None,
+    explain: str | None = None,
+    records: int = 5,
+) -> int:
     """Validate ``path`` and, unless ``offline``, read each source once and report what it
-    found. Returns 0 when the config is valid and every source answered, 1 when a source
-    failed, 2 when the config is invalid."""
+    found. Returns 0 when the config is valid and every source gave usable sites and
+    observations, 1 when a source failed or gave none (with the rejection reasons, their
+    counts and an example row each), 2 when the config or a source's options are invalid.
+
+    ``explain`` names a source whose first ``records`` records are printed as read, as
+    mapped, and kept or dropped with the reasons (exit 1 when none was kept).
+    """
     out = out or sys.stdout
     try:
         config = load_config(path)
     except ConfigError as exc:
-        print(f"INVALID {exc.file}\n  key: {exc.key}\n  problem: {exc.reason}", file=out)
-        return 2
+        return _invalid(exc.file, exc.key, exc.reason, out)
     print(
         f"OK {path}: {config.city.name}, {len(config.sources)} sources, "
         f"{len(config.layers)} layers",
         file=out,
     )
-    if offline:
-        return 0
-    from cockpit.source import SourceContext, build_connector
-
-    failed = 0
+    if explain is not None:
+        if explain not in config.sources:
+            known = ", ".join(config.sources)
+            return _invalid(config.file, "--explain", f"no source {explain!r} (have: {known})", out)
+        return _explain(config, explain, records, out)
+    connectors: dict[str, Any] = {}
     for source_id in config.sources:
-        context = SourceContext.from_city(config, source_id, dict(os.environ))
-        connector = build_connector(context)
+        connector = _build(config, source_id, out)
+        if isinstance(connector, int):
+            for built in connectors.values():
+                built.close()
+            return connector
+        connectors[source_id] = connector
+    if offline:
+        for built in connectors.values():
+            built.close()
+        return 0
+    failed = 0
+    for source_id, connector in connectors.items():
         try:
             snap = connector.snapshot(now=datetime.now(UTC))
         except CockpitError as exc:
             failed += 1
             print(f"  {source_id}: FAILED {exc}", file=out)
             continue
+        except Exception as exc:  # reported, never a traceback
+            failed += 1
+            print(f"  {source_id}: FAILED {type(exc).__name__}: {exc}", file=out)
+            continue
         finally:
             connector.close()
-        per_domain = snap.sites["domain"].value_counts().to_dict()
-        newest = snap.observations["time"].max() if not snap.observations.empty else None
-        domains = ", ".join(f"{n} {d}" for d, n in per_domain.items()) or "no sites"
-        print(
-            f"  {source_id}: {domains}; newest observation {newest}; {snap.rejected} rows rejected",
-            file=out,
-        )
-        for note in snap.notes:
-            print(f"    {note}", file=out)
+        if not _report(source_id, snap, out):
+            failed += 1
     return 1 if failed else 0
 
 
@@ -328,4 +434,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return backfill_command(args)
     if args.command == "move-data":
         return move_data_command(args)
-    return check_config(args.file, args.offline)
+    return check_config(args.file, args.offline, explain=args.explain, records=args.records)

@@ -17,7 +17,7 @@ from layouts.components.html_attrs import html_attrs
 
 __all__ = ["health_panel"]
 
-_PROBLEMS = {"flat": "flat line", "impossible": "impossible values"}
+_PROBLEMS = {"flat": "flat line", "impossible": "impossible values", "stale_stream": "stale stream"}
 
 
 def _title(domain: str) -> str:

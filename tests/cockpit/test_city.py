@@ -199,3 +199,53 @@ def test_public_never_gets_internal_sources(city: City) -> None:
 def test_shared_cache_is_the_store_every_process_shares(runtime: Runtime, city: City) -> None:
     city.shared_cache().set("facade-test", "seen")
     assert runtime.store.cache.get("facade-test") == "seen"
+
+
+# -- per-stream freshness ------------------------------------------------------------
+
+
+def test_a_dead_stream_leaves_kpis_and_is_named_in_sensor_health(
+    runtime: Runtime, city: City
+) -> None:
+    from cockpit.twin import kpi
+
+    original = runtime.store.snapshot("air")
+    assert original is not None
+    before = city.view("public")
+    obs = original.observations.copy()
+    row = obs.index[obs["metric"] == "pm10"][0]
+    site_id, limit = obs.at[row, "site_id"], 7200.0
+    runtime.config.sources["air"].stream_stale_after_seconds = limit
+    # One stream's newest value is two years old (and would colour the whole air index).
+    obs.at[row, "time"] = pd.Timestamp(before.generated) - pd.Timedelta(days=730)
+    obs.at[row, "value"] = 900.0
+    try:
+        runtime.store.put_snapshot(replace(original, observations=obs))
+        view = city.view("public")
+
+        stale = view.stale_streams
+        assert list(zip(stale["site_id"], stale["metric"], strict=True)) == [(site_id, "pm10")]
+        assert stale["limit_s"].tolist() == [limit]
+        assert not ((view.fresh["site_id"] == site_id) & (view.fresh["metric"] == "pm10")).any()
+        # still on the map with its time, drawn stale: a person sees how old it is
+        assert ((view.latest["site_id"] == site_id) & (view.latest["metric"] == "pm10")).any()
+        layer = next(i for i, lay in runtime.config.layers.items() if lay.domain == "air")
+        table = view.layer_table(layer, runtime.config.city.timezone).set_index("id")
+        assert table.loc[site_id, "level"] == "stale"
+        assert (table.drop(index=site_id)["level"] != "stale").all()
+        air_ids = view.sites.loc[view.sites["domain"] == "air", "id"]
+        fresh_air = view.fresh[view.fresh["site_id"].isin(air_ids)]
+        [air_kpi] = [k for k in view.kpis if k.key == "air"]
+        assert air_kpi.value == kpi.air_quality(fresh_air, view.sites).value
+        without = before.latest[
+            ~((before.latest["site_id"] == site_id) & (before.latest["metric"] == "pm10"))
+            & before.latest["site_id"].isin(air_ids)
+        ]
+        assert air_kpi.value == kpi.air_quality(without, before.sites).value
+
+        [flagged] = [h for h in city.sensor_health("public") if h.site_id == site_id]
+        assert "stale_stream" in flagged.problems
+        assert "pm10 last reading" in flagged.detail
+    finally:
+        runtime.config.sources["air"].stream_stale_after_seconds = None
+        runtime.store.put_snapshot(replace(original))

@@ -109,6 +109,35 @@ def test_a_snapshot_keeps_valid_rows_of_known_sites_and_counts_the_rest(
     assert all("source air: rejected" in r.getMessage() for r in caplog.records)
 
 
+def test_a_snapshot_keeps_an_example_row_per_rejection_reason(demo_config: CityConfig) -> None:
+    context = SourceContext("air", _config(demo_config, "air"), bbox=(144.0, -39.0, 146.0, -37.0))
+    sites = sites_frame([_site("air:1", -37.8, 144.9), _site("air:far", 10.0, 10.0)])
+    latest = observations_frame([_row("air:1", 12.5), _row("air:1", -1), _row("air:1", -2)])
+    snap = _Fixed(context, sites, latest).snapshot(now=NOW)
+    assert snap.examples["rejected 1 site(s): coordinates outside the city"]["id"] == "air:far"
+    example = snap.examples["rejected 2 observation(s): value outside the metric's range"]
+    assert example == {
+        "site_id": "air:1",
+        "metric": "pm10",
+        "time": "2026-11-23T23:00:00+00:00",
+        "value": -1.0,
+        "unit": "µg/m³",
+    }
+
+
+def test_explain_follows_each_site_and_says_why_it_was_dropped(
+    demo_config: CityConfig,
+) -> None:
+    context = SourceContext("air", _config(demo_config, "air"), bbox=(144.0, -39.0, 146.0, -37.0))
+    sites = sites_frame([_site("air:1", -37.8, 144.9), _site("air:far", 10.0, 10.0)])
+    latest = observations_frame([_row("air:1", 12.5), _row("air:far", 3.0)])
+    kept, dropped = _Fixed(context, sites, latest).explain(5)
+    assert kept.kept and (kept.sites, kept.observations) == (1, 1) and kept.reasons == []
+    assert kept.read["id"] == "air:1" and kept.mapped is None
+    assert not dropped.kept
+    assert dropped.reasons == ["site: coordinates outside the city"]
+
+
 def test_native_ids_read_as_text() -> None:
     assert native_id_text(17) == "17"
     assert native_id_text(17.0) == "17"

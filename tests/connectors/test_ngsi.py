@@ -906,3 +906,92 @@ def test_any_quantumleap_series_gives_frames_or_connector_errors(
     only_connector_errors(
         lambda: parse_quantumleap(payload, "city", "TrafficFlowObserved", "intensity")
     )
+
+
+# --------------------------------------------------------------------------- any entity type
+
+BIKE_STATIONS: dict[str, Any] = {
+    "BikeHireDockingStation": {
+        "domain": "parking",
+        "kind": "bike_station",
+        "time": "observationDate",
+        "values": {
+            "freeSlotNumber": {"metric": "free_spaces", "unit": "count"},
+            "occupied": {"metric": "occupancy"},
+        },
+        "mapping": {
+            "fields": {
+                "occupied": {"expr": "100 * (1 - freeSlotNumber / totalSlotNumber)", "unit": "%"}
+            }
+        },
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("flavour", "name", "path", "count_header"),
+    [
+        ("v2", "example-normalized.json", V2, "Fiware-Total-Count"),
+        ("ld", "example-normalized.jsonld", LD, "NGSILD-Results-Count"),
+    ],
+)
+def test_an_entity_type_without_preset_is_read_as_configured(
+    httpserver: HTTPServer, flavour: str, name: str, path: str, count_header: str
+) -> None:
+    entity = json.loads((SDM / "BikeHireDockingStation" / name).read_text(encoding="utf-8"))
+    entity.pop("@context", None)
+    serve_entities(httpserver, path, {"BikeHireDockingStation": [entity]}, count_header)
+    conn = make(httpserver, flavour, options={"entity_types": BIKE_STATIONS})
+
+    snap = conn.snapshot()
+
+    [site] = snap.sites.to_dict("records")
+    assert (site["domain"], site["kind"]) == ("parking", "bike_station")
+    # GeoJSON [lon, lat]: Gran Via Corts Catalanes 760, Barcelona
+    assert (site["lat"], site["lon"]) == (41.397952, 2.180042)
+    site_id = site["id"]
+    observed = pd.Timestamp("2021-03-11T10:21:02Z")  # 15:51:02+05:30
+    assert value_of(snap.observations, site_id, "free_spaces") == (observed, 10.0, "count")
+    # 10 free of 100 slots
+    assert value_of(snap.observations, site_id, "occupancy") == (observed, 90.0, "%")
+    [request] = [r for r, _ in httpserver.log]
+    assert request.args["type"] == "BikeHireDockingStation"
+
+
+def test_a_type_neither_built_in_nor_configured_names_where_to_map_it() -> None:
+    with pytest.raises(ConfigError, match=r"options\.types") as caught:
+        make(None, options={"types": ["WeatherObserved"], "entity_types": BIKE_STATIONS})
+    assert "options.entity_types.<Type>" in caught.value.reason
+
+
+def test_a_configured_type_needs_a_known_metric() -> None:
+    bad = {"WeatherObserved": {"domain": "air", "values": {"temperature": {"metric": "heat"}}}}
+    with pytest.raises(ConfigError, match="unknown metric 'heat'"):
+        make(None, options={"entity_types": bad})
+
+
+def test_weather_without_unit_codes_takes_the_configured_unit(httpserver: HTTPServer) -> None:
+    entity = json.loads(
+        (SDM / "WeatherObserved" / "example-normalized.json").read_text(encoding="utf-8")
+    )
+    serve_entities(httpserver, V2, {"WeatherObserved": [entity]}, "Fiware-Total-Count")
+    # The cockpit has no weather metric yet: wind speed stands in as a speed in m/s.
+    types = {
+        "WeatherObserved": {
+            "domain": "traffic",
+            "kind": "weather_station",
+            "time": "dateObserved",
+            "values": {"windSpeed": {"metric": "speed", "unit": "m/s"}},
+        }
+    }
+    conn = make(httpserver, "v2", options={"entity_types": types}, bbox=VALLADOLID)
+
+    snap = conn.snapshot()
+
+    site_id = snap.sites["id"].iloc[0]
+    # 2 m/s is 7.2 km/h
+    assert value_of(snap.observations, site_id, "speed") == (
+        pd.Timestamp("2016-11-30T07:00:00Z"),
+        pytest.approx(7.2),
+        "km/h",
+    )

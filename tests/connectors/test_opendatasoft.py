@@ -30,6 +30,7 @@ from connectors.opendatasoft import (
     OdsOptions,
     OpenDataSoftConnector,
     SitesDataset,
+    ValueMap,
     parse_records,
     parse_sites,
 )
@@ -600,3 +601,110 @@ def test_any_records_give_frames_or_connector_errors(
         only_connector_errors(
             lambda o=options: parse_records(payload, "m", o, "Australia/Melbourne")
         )
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def serve_v1_recorded(httpserver: HTTPServer) -> None:
+    recorded = json.loads(
+        (FIXTURES / "melbourne" / "ods_v1_on-street-parking-bay-sensors_records.json").read_text()
+    )
+
+    def handler(request: Request) -> Response:
+        page = recorded if request.args.get("start", "0") == "0" else {**recorded, "records": []}
+        return Response(json.dumps(page), content_type="application/json")
+
+    httpserver.expect_request("/api/records/1.0/search/").respond_with_handler(handler)
+
+
+def test_v1_record_timestamp_outside_the_fields_is_a_time_field(httpserver: HTTPServer) -> None:
+    serve_v1_recorded(httpserver)
+    options = {**PARKING, "api": "v1", "max_pages": 50}
+    options["fields"] = {**PARKING["fields"], "time": "record_timestamp"}
+    connector = make(httpserver, options)
+
+    snap = connector.snapshot()
+
+    assert len(snap.sites) == 22
+    # record_timestamp sits beside "fields" in each v1 record: 2024-12-30T00:44:39.551Z
+    assert value_of(snap.observations, "melbourne:9344", "bay_occupied") == (
+        pd.Timestamp("2024-12-30T00:44:39.551Z"),
+        0.0,
+        "1",
+    )
+    [first, *_] = (r.args for r, _ in httpserver.log)
+    # the portal cannot sort on record metadata: no sort is asked for
+    assert "sort" not in first
+
+
+def test_mapping_reads_outside_paths_value_maps_and_expressions(httpserver: HTTPServer) -> None:
+    serve_v1_recorded(httpserver)
+    options: dict[str, Any] = {
+        "dataset": BAYS,
+        "api": "v1",
+        "max_pages": 50,
+        "domain": "parking",
+        "kind": "bay",
+        "fields": {"id": "bay", "time": "seen", "lat": "lat", "lon": "lon"},
+        "values": {
+            "bay_occupied": {"field": "taken"},
+            "occupancy": {"field": "percent"},
+        },
+        "mapping": {
+            "fields": {
+                "bay": "kerbsideid",
+                "seen": {"path": "$.record_timestamp", "time": "iso"},
+                "lat": "location.0",
+                "lon": {"path": "$.geometry.coordinates.0"},
+                "taken": {
+                    "path": "status_description",
+                    "map": {"PRESENT": 1, "unoccupied": 0},
+                    "unit": "1",
+                },
+                "percent": {"expr": "100 * taken", "unit": "%"},
+            }
+        },
+    }
+    connector = make(httpserver, options)
+
+    snap = connector.snapshot()
+
+    assert len(snap.sites) == 22
+    bay = row(snap.sites, "melbourne:9344")
+    assert (bay["lat"], bay["lon"]) == (-37.80494402936792, 144.95916129121264)
+    assert value_of(snap.observations, "melbourne:8735", "bay_occupied")[1] == 1.0
+    assert value_of(snap.observations, "melbourne:8735", "occupancy")[1:] == (100.0, "%")
+    assert value_of(snap.observations, "melbourne:9344", "occupancy")[0] == pd.Timestamp(
+        "2024-12-30T00:44:39.551Z"
+    )
+
+
+def test_explain_follows_records_through_the_mapping(httpserver: HTTPServer) -> None:
+    serve_v1_recorded(httpserver)
+    options = {**PARKING, "api": "v1", "max_pages": 50}
+    options["values"] = {"bay_occupied": {"field": "taken"}}
+    options["mapping"] = {
+        "fields": {"taken": {"path": "status_description", "map": {"Present": 1}, "unit": "1"}}
+    }
+    connector = make(httpserver, options)
+
+    explained = connector.explain(3)
+
+    assert len(explained) == 3
+    first = explained[0]
+    assert first.read["recordid"] == "ef89d7e1bd2cb6d49717a00601e874718add3c44"
+    # "Unoccupied" is not in this map: the record is dropped, with the reasons
+    assert first.mapped["taken"] is None
+    assert not first.kept
+    assert "mapping taken: value 'Unoccupied' is not in the field's map" in first.reasons
+    kept = [e for e in explained if e.kept]
+    assert kept and all(e.mapped["taken"] == 1 for e in kept)
+
+
+def test_a_unit_is_required_from_the_value_or_its_mapping() -> None:
+    options = {**PARKING, "values": {"occupancy": {"field": "percent"}}}
+    with pytest.raises(ConfigError, match=r"values\.occupancy: give the field's unit"):
+        make(None, options)
+    options["mapping"] = {"fields": {"percent": {"expr": "1 * 2", "unit": "%"}}}
+    assert make(None, options).options.unit_of(ValueMap(field="percent")) == "%"

@@ -186,6 +186,14 @@ def test_refused_rows_are_logged_then_counted_by_the_next_snapshot(
     assert again.rejected == 1 and len(again.notes) == 1
 
 
+def test_each_reason_counted_keeps_its_first_row_as_an_example() -> None:
+    refused = RefusedRows("air", COLUMNS, "reading")
+    refused.note(_refused(("a", "pm10", "no time"), ("b", "pm10", "no time")))
+    snap = refused.count_into(_snapshot())
+    example = snap.examples["rejected 2 reading(s): no time"]
+    assert example["site_id"] == "a" and "reason" not in example
+
+
 def test_clear_forgets_rows_refused_before_a_snapshot() -> None:
     refused = RefusedRows("air", COLUMNS, "row")
     refused.note(_refused(("a", "pm10", "no time")))

@@ -46,6 +46,7 @@ from connectors.sensorthings import (
     SensorThingsConnector,
     SensorThingsOptions,
     Stream,
+    StreamRule,
     duration_seconds,
     latest_from_datastreams,
     observation_from_message,
@@ -882,3 +883,153 @@ def test_fixed_width_times_read_like_the_general_parser(
     general = observations_from_entities([{"result": 1}, *observations], STREAMS["0"]).iloc[1:]
     fast = observations_from_entities(observations, STREAMS["0"])
     pd.testing.assert_frame_equal(fast, general.reset_index(drop=True))
+
+
+# --------------------------------------------------------------------------- without $expand
+
+# Written by the tests in the specification's shapes (no recorded answer holds them): a
+# Location of the Thing (a Point at Hamburg's town hall, inside the test city) and the
+# Datastream's ObservedProperty (the specification's own example).
+TOWN_HALL = {
+    "@iot.id": 1,
+    "name": "Rathaus",
+    "encodingType": "application/geo+json",
+    "location": {"type": "Point", "coordinates": [9.9937, 53.5503]},
+}
+DEW_POINT = {
+    "@iot.id": 1,
+    "name": "DewPoint Temperature",
+    "definition": "http://dbpedia.org/page/Dew_point",
+    "description": "The dewpoint temperature is the temperature to which the air must be "
+    "cooled, at constant pressure, for dew to form.",
+}
+BGS_PAGE = "bgs-glasgow/datastream1_observations_page_nextlink.json"
+
+
+def serve_links_only(server: HTTPServer, datastream: dict[str, Any]) -> None:
+    """A server that expands nothing: each entity carries navigation links only."""
+    serve_json(server, "/v1.1/Things", collection([load("ogc-sta-1.1-spec/thing_entity.json")]))
+    serve_json(server, "/v1.1/Things(1)/Datastreams", collection([datastream]))
+    serve_json(server, "/v1.1/Things(1)/Locations", collection([TOWN_HALL]))
+    serve_json(server, "/v1.1/Datastreams(1)/ObservedProperty", DEW_POINT)
+    serve_json(server, "/v1.1/Datastreams", collection([datastream]))
+    serve_json(server, "/v1.1/Datastreams(1)/Observations", load(BGS_PAGE))
+
+
+@pytest.mark.parametrize("expand", [True, False])
+def test_a_server_without_expand_is_read_through_navigation_links(
+    httpserver: HTTPServer, expand: bool
+) -> None:
+    # One member changed: the unit as some servers state it, {"unit": …}.
+    datastream = {
+        **load("ogc-sta-1.1-spec/datastream_entity.json"),
+        "unitOfMeasurement": {"unit": "ug/m3"},
+    }
+    serve_links_only(httpserver, datastream)
+    rules = [{"observed_property": "^DewPoint", "metric": "pm10"}]
+    conn = make_connector(
+        httpserver.url_for("/v1.1"),
+        {"domain": "air", "kind": "station", "streams": rules, "expand": expand},
+    )
+
+    snap = conn.snapshot()
+
+    [site] = snap.sites.to_dict("records")
+    assert (site["id"], site["name"]) == ("hh:1", "Oven")
+    assert (site["lat"], site["lon"]) == (53.5503, 9.9937)
+    [stream] = site["attributes"]["datastreams"]
+    assert (stream["id"], stream["unit"], stream["factor"]) == (1, "ug/m3", 1.0)
+    # The recorded BGS page's first Observation
+    assert snap.observations.to_dict("records") == [
+        {
+            "site_id": "hh:1",
+            "metric": "pm10",
+            "time": pd.Timestamp("2023-03-28T10:30:00Z"),
+            "value": 1009.86,
+            "unit": "µg/m³",
+        }
+    ]
+    [things] = requests_to(httpserver, "/v1.1/Things")
+    assert ("$expand" in things.args) is expand
+    [newest] = requests_to(httpserver, "/v1.1/Datastreams(1)/Observations")
+    assert newest.args["$orderby"] == "phenomenonTime desc" and newest.args["$top"] == "1"
+    conn.close()
+
+
+def test_a_unit_that_cannot_be_converted_is_rejected_with_its_reason(
+    httpserver: HTTPServer,
+) -> None:
+    serve_links_only(httpserver, load("ogc-sta-1.1-spec/datastream_entity.json"))
+    rules = [{"observed_property": "^DewPoint", "metric": "pm10"}]
+    conn = make_connector(
+        httpserver.url_for("/v1.1"),
+        {"domain": "air", "kind": "station", "streams": rules, "expand": False},
+    )
+
+    snap = conn.snapshot()
+
+    assert len(snap.sites) == 1 and snap.observations.empty
+    assert snap.notes == ["rejected 1 observation(s): unit is not canonical"]
+    [example] = snap.examples.values()
+    assert example["unit"] == "°C" and example["value"] == 1009.86
+
+
+def test_plural_observed_properties_and_unit_shapes_match() -> None:
+    multi = {
+        "@iot.id": 7,
+        "name": "weather",
+        "ObservedProperties": [{"name": "wind speed"}, {"name": "wind direction"}],
+        "unitOfMeasurements": [{"unit": "km/h"}, {"unit": "deg"}],
+    }
+    rule = StreamRule(observed_property="^wind speed$", metric="speed")
+    assert rule.matches(multi)
+    assert not StreamRule(observed_property="^gust", metric="speed").matches(multi)
+    options = SensorThingsOptions(domain="traffic", streams=[rule])
+    thing = {
+        "@iot.id": 3,
+        "name": "Station",
+        "Locations": [TOWN_HALL],
+        "Datastreams": [
+            multi,
+            {
+                **multi,
+                "@iot.id": 8,
+                "unitOfMeasurement": "m/s",
+                "ObservedProperties": [{"name": "wind speed"}],
+            },
+        ],
+    }
+    sites = sites_from_things([thing], options, "hh")
+    streams = {s["id"]: s for s in sites.iloc[0]["attributes"]["datastreams"]}
+    assert (streams[7]["unit"], streams[7]["factor"]) == ("km/h", 1.0)
+    assert (streams[8]["unit"], streams[8]["factor"]) == ("m/s", pytest.approx(3.6))
+
+
+def test_a_mapping_rewrites_each_observation(httpserver: HTTPServer) -> None:
+    datastream = {
+        **load("ogc-sta-1.1-spec/datastream_entity.json"),
+        "unitOfMeasurement": {"unit": "ug/m3"},
+    }
+    serve_links_only(httpserver, datastream)
+    mapping = {
+        "fields": {
+            "result": {"expr": "result - 1000"},
+            "phenomenonTime": {"path": "resultTime", "time": "iso"},
+        }
+    }
+    conn = make_connector(
+        httpserver.url_for("/v1.1"),
+        {
+            "domain": "air",
+            "streams": [{"observed_property": "^DewPoint", "metric": "pm10"}],
+            "expand": False,
+            "mapping": mapping,
+        },
+    )
+
+    snap = conn.snapshot()
+
+    [row] = snap.observations.to_dict("records")
+    assert row["value"] == pytest.approx(9.86)
+    assert row["time"] == pd.Timestamp("2023-03-28T10:30:00Z")
+    conn.close()
