@@ -38,6 +38,7 @@ __all__ = [
     "default_layout",
     "layout",
     "qr_data_uri",
+    "refresh_outputs",
     "register",
     "render_body",
     "screen_layout",
@@ -311,6 +312,12 @@ def _class(night: bool) -> str:
     return "cc-kiosk" + (" cc-night" if night else "")
 
 
+def refresh_outputs(body: Any, class_name: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """The refresh callback's outputs by name: the slides, the page's class (day or
+    night) and the state the browser sends back (``no_update`` leaves one as it is)."""
+    return {"body": body, "class_name": class_name, "state": state}
+
+
 def _chrome(heads: list[Heading], phone_url: str) -> list[Any]:
     offline = html.Div(
         [html.Span(h.offline, **_lang_attrs(h.language)) for h in heads],
@@ -445,15 +452,16 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         return response
 
     @app.callback(
-        Output("cc-kiosk-body", "children"),
-        Output("cc-kiosk", "className"),
-        Output("cc-kiosk-state", "data"),
-        Input("cc-kiosk-ask", "data"),
-        State("cc-kiosk-params", "data"),
-        State("cc-kiosk-state", "data"),
+        output={
+            "body": Output("cc-kiosk-body", "children"),
+            "class_name": Output("cc-kiosk", "className"),
+            "state": Output("cc-kiosk-state", "data"),
+        },
+        inputs=[Input("cc-kiosk-ask", "data")],
+        state=[State("cc-kiosk-params", "data"), State("cc-kiosk-state", "data")],
         prevent_initial_call=True,
     )
-    def refresh(n: int | None, params: Any, state: Any) -> tuple[Any, Any, Any]:
+    def refresh(n: int | None, params: Any, state: Any) -> dict[str, Any]:
         # Whatever the request claims (a session, a role, other parameters), the kiosk
         # reads the public view: only "screen", "id" and "lang" are used, as names.
         params = params if isinstance(params, dict) else {}
@@ -474,12 +482,14 @@ def register(app: Dash, city: City, journal: Journal) -> None:
                 )
             current = current_state(city, journal, now)
             if current.key == state.get("key"):
-                return no_update, no_update, beat
+                return refresh_outputs(no_update, no_update, beat)
             body = bodies.body(screen, current, now, _host())
         except Exception:  # keep the last screen, never an error page
             log.exception("kiosk refresh failed; keeping the last screen")
-            return no_update, no_update, beat
-        return body, _class(current.night), {"key": current.key, "beat": beat["beat"]}
+            return refresh_outputs(no_update, no_update, beat)
+        return refresh_outputs(
+            body, _class(current.night), {"key": current.key, "beat": beat["beat"]}
+        )
 
     # The browser asks for a refresh only when its previous one was answered (or given
     # up): on a slow server, overlapping requests would each make the last one outdated.
