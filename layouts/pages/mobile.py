@@ -50,7 +50,15 @@ from layouts.components.mobile_parts import alert_list, coverage_line, site_butt
 from layouts.routes.access import current_viewer, viewer_role
 from layouts.routes.security import client_address
 
-__all__ = ["domain_titles", "layout", "register"]
+__all__ = [
+    "alert_outputs",
+    "domain_list_outputs",
+    "domain_titles",
+    "layout",
+    "near_outputs",
+    "register",
+    "sheet_outputs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -344,6 +352,28 @@ def _acknowledge(city: City, journal: Journal, key: str) -> None:
     journal.audit(viewer.user, "acknowledge alert", key, client_address(), now=now)
 
 
+def near_outputs(sites: Any, status: Any, choose: Any) -> dict[str, Any]:
+    """The near-me callback's outputs by name: the site list, the location message and
+    whether the district chooser is open (``no_update`` leaves one as it is)."""
+    return {"sites": sites, "status": status, "choose": choose}
+
+
+def alert_outputs(alerts: Any, seen: Any) -> dict[str, Any]:
+    """The alert panel's outputs by name: its list and what the phone has now seen."""
+    return {"alerts": alerts, "seen": seen}
+
+
+def domain_list_outputs(sites: Any, expanded: str, label: str) -> dict[str, Any]:
+    """A domain block's outputs by name: its site list, its button's ``aria-expanded``
+    and the button's label."""
+    return {"sites": sites, "expanded": expanded, "label": label}
+
+
+def sheet_outputs(hidden: bool, body: Any) -> dict[str, Any]:
+    """The site sheet's outputs by name: whether it is hidden and what it holds."""
+    return {"hidden": hidden, "body": body}
+
+
 def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/m`` page and its callbacks."""
 
@@ -367,15 +397,16 @@ def register(app: Dash, city: City, journal: Journal) -> None:
     )
 
     @app.callback(
-        Output("m-near-list", "children"),
-        Output("m-geo-status", "children"),
-        Output("m-choose", "open"),
-        Input("m-coords", "data"),
-        Input({"type": "m-district", "name": ALL}, "n_clicks"),
-        State("m-lang", "data"),
+        output={
+            "sites": Output("m-near-list", "children"),
+            "status": Output("m-geo-status", "children"),
+            "choose": Output("m-choose", "open"),
+        },
+        inputs=[Input("m-coords", "data"), Input({"type": "m-district", "name": ALL}, "n_clicks")],
+        state=[State("m-lang", "data")],
         prevent_initial_call=True,
     )
-    def near(coords: Any, _clicks: Any, lang: Any) -> tuple[Any, Any, Any]:
+    def near(coords: Any, _clicks: Any, lang: Any) -> dict[str, Any]:
         language = _language(lang)
         _ = translator(language, "mobile")
         view = city.view(viewer_role())
@@ -387,29 +418,26 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             if name not in district_names(view.sites):
                 raise PreventUpdate
             rows = district_sites(view.sites, name)
-            return _near_list(city, rows, name, language), "", no_update
+            return near_outputs(_near_list(city, rows, name, language), "", no_update)
         if not isinstance(coords, dict):
             raise PreventUpdate
         if "lat" not in coords or "lon" not in coords:
             message = _("Your location is not available. Choose a district instead.")
-            return no_update, message, True
+            return near_outputs(no_update, message, True)
         try:
             lat, lon = float(coords["lat"]), float(coords["lon"])
         except (TypeError, ValueError):
             raise PreventUpdate from None
         rows = nearest_sites(view.sites, lat, lon)
-        return _near_list(city, rows, _("Nearest sites"), language), "", False
+        return near_outputs(_near_list(city, rows, _("Nearest sites"), language), "", False)
 
     @app.callback(
-        Output("m-alert-list", "children"),
-        Output("m-seen", "data"),
-        Input("m-tick", "n_intervals"),
-        Input({"type": "m-ack", "key": ALL}, "n_clicks"),
-        State("m-lang", "data"),
-        State("m-seen", "data"),
+        output={"alerts": Output("m-alert-list", "children"), "seen": Output("m-seen", "data")},
+        inputs=[Input("m-tick", "n_intervals"), Input({"type": "m-ack", "key": ALL}, "n_clicks")],
+        state=[State("m-lang", "data"), State("m-seen", "data")],
         prevent_initial_call=True,
     )
-    def alerts_panel(_tick: Any, _acks: Any, lang: Any, seen: Any) -> tuple[Any, Any]:
+    def alerts_panel(_tick: Any, _acks: Any, lang: Any, seen: Any) -> dict[str, Any]:
         trigger = ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == "m-ack":
             if not _triggered_value():
@@ -417,38 +445,38 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             _acknowledge(city, journal, str(trigger.get("key", "")))
         elif seen == _seen(city, journal):
             raise PreventUpdate  # nothing new since the last poll: nothing sent
-        return _alert_panel(city, journal, _language(lang)), _seen(city, journal)
+        return alert_outputs(_alert_panel(city, journal, _language(lang)), _seen(city, journal))
 
     @app.callback(
-        Output({"type": "m-domain-list", "domain": MATCH}, "children"),
-        Output({"type": "m-domain-btn", "domain": MATCH}, "aria-expanded"),
-        Output({"type": "m-domain-btn", "domain": MATCH}, "children"),
-        Input({"type": "m-domain-btn", "domain": MATCH}, "n_clicks"),
-        State("m-lang", "data"),
+        output={
+            "sites": Output({"type": "m-domain-list", "domain": MATCH}, "children"),
+            "expanded": Output({"type": "m-domain-btn", "domain": MATCH}, "aria-expanded"),
+            "label": Output({"type": "m-domain-btn", "domain": MATCH}, "children"),
+        },
+        inputs=[Input({"type": "m-domain-btn", "domain": MATCH}, "n_clicks")],
+        state=[State("m-lang", "data")],
         prevent_initial_call=True,
     )
-    def domain_list(clicks: Any, lang: Any) -> tuple[Any, str, str]:
+    def domain_list(clicks: Any, lang: Any) -> dict[str, Any]:
         language = _language(lang)
         _ = translator(language, "mobile")
         domain = str(ctx.triggered_id["domain"]) if isinstance(ctx.triggered_id, dict) else ""
         if domain not in domain_titles() or not clicks:
             raise PreventUpdate
         if clicks % 2 == 0:
-            return [], "false", _("Show sites")
-        return _domain_list(city, domain, language), "true", _("Hide sites")
+            return domain_list_outputs([], "false", _("Show sites"))
+        return domain_list_outputs(_domain_list(city, domain, language), "true", _("Hide sites"))
 
     @app.callback(
-        Output("m-sheet", "hidden"),
-        Output("m-sheet-body", "children"),
-        Input({"type": "m-site", "id": ALL}, "n_clicks"),
-        Input("m-close", "n_clicks"),
-        State("m-lang", "data"),
+        output={"hidden": Output("m-sheet", "hidden"), "body": Output("m-sheet-body", "children")},
+        inputs=[Input({"type": "m-site", "id": ALL}, "n_clicks"), Input("m-close", "n_clicks")],
+        state=[State("m-lang", "data")],
         prevent_initial_call=True,
     )
-    def sheet(_clicks: Any, _close: Any, lang: Any) -> tuple[bool, Any]:
+    def sheet(_clicks: Any, _close: Any, lang: Any) -> dict[str, Any]:
         trigger = ctx.triggered_id
         if trigger == "m-close":
-            return True, []
+            return sheet_outputs(True, [])
         if not isinstance(trigger, dict) or not _triggered_value():
             raise PreventUpdate
         language = _language(lang)
@@ -458,7 +486,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         end = city.clock()
         start = end - timedelta(hours=24)
         series = city.series(role, site_id, hours=24)
-        return False, site_sheet(
+        body = site_sheet(
             view,
             site_id,
             series,
@@ -469,6 +497,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             language,
             city.config.city.timezone,
         )
+        return sheet_outputs(False, body)
 
 
 def open_alerts(city: City, role: str) -> list[Alert]:
