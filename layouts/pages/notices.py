@@ -27,7 +27,14 @@ from cockpit.storage import SEVERITIES, Journal, Notice
 from cockpit.validate import bounded_int_or_none
 from layouts.routes.access import current_viewer
 
-__all__ = ["notice_languages", "notice_list", "parse_local", "register", "staff_header"]
+__all__ = [
+    "act_outputs",
+    "notice_languages",
+    "notice_list",
+    "parse_local",
+    "register",
+    "staff_header",
+]
 
 Gettext = Callable[[str], str]
 _INPUT = "%Y-%m-%dT%H:%M"
@@ -259,22 +266,34 @@ def page(city: City, journal: Journal, lang: str = "en", **_query: Any) -> html.
     )
 
 
+def act_outputs(listing: Any, status: Any) -> dict[str, Any]:
+    """The notice form's outputs by name: the list of notices and the status line
+    (``no_update`` leaves one as it is)."""
+    return {"listing": listing, "status": status}
+
+
 def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/notices`` page and its callbacks."""
     config = city.config
     tz = config.city.timezone
 
     @app.callback(
-        Output("cc-notice-list", "children"),
-        Output("cc-notice-status", "children"),
-        Input("cc-notice-publish", "n_clicks"),
-        Input({"type": "cc-notice-withdraw", "id": ALL}, "n_clicks"),
-        State({"type": "cc-notice-text", "lang": ALL}, "value"),
-        State({"type": "cc-notice-text", "lang": ALL}, "id"),
-        State("cc-notice-severity", "value"),
-        State("cc-notice-starts", "value"),
-        State("cc-notice-expires", "value"),
-        State("cc-notice-lang", "data"),
+        output={
+            "listing": Output("cc-notice-list", "children"),
+            "status": Output("cc-notice-status", "children"),
+        },
+        inputs=[
+            Input("cc-notice-publish", "n_clicks"),
+            Input({"type": "cc-notice-withdraw", "id": ALL}, "n_clicks"),
+        ],
+        state=[
+            State({"type": "cc-notice-text", "lang": ALL}, "value"),
+            State({"type": "cc-notice-text", "lang": ALL}, "id"),
+            State("cc-notice-severity", "value"),
+            State("cc-notice-starts", "value"),
+            State("cc-notice-expires", "value"),
+            State("cc-notice-lang", "data"),
+        ],
         prevent_initial_call=True,
     )
     def act(
@@ -286,7 +305,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         starts: str | None,
         expires: str | None,
         language: str | None,
-    ) -> tuple[Any, Any]:
+    ) -> dict[str, Any]:
         viewer = current_viewer()
         address = flask.request.remote_addr or ""
         trigger = ctx.triggered_id
@@ -326,7 +345,8 @@ def register(app: Dash, city: City, journal: Journal) -> None:
                     raise ValueError("a notice needs text in at least one language")
                 notice_id = journal.publish(notice, now)
             except ValueError as exc:
-                return dash.no_update, _("Not published: {reason}").format(reason=str(exc))
+                reason = _("Not published: {reason}").format(reason=str(exc))
+                return act_outputs(dash.no_update, reason)
             journal.audit(
                 viewer.user,
                 "publish notice",
@@ -336,4 +356,4 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             )
             status = _("Notice published.")
         listing = notice_list(journal.notices(now), config, language, _, True)
-        return listing, status
+        return act_outputs(listing, status)
