@@ -28,7 +28,7 @@ from layouts.components.html_attrs import html_attrs
 from layouts.pages.notices import parse_local, staff_header
 from layouts.routes.access import current_viewer
 
-__all__ = ["KPI_METRICS", "decision_list", "effects", "register"]
+__all__ = ["KPI_METRICS", "decision_list", "effects", "record_outputs", "register"]
 
 Gettext = Callable[[str], str]
 # KPI key -> the metric its before/after is measured on.
@@ -254,20 +254,30 @@ def page(city: City, journal: Journal, lang: str = "en", **_query: Any) -> html.
     )
 
 
+def record_outputs(listing: Any, status: Any) -> dict[str, Any]:
+    """The decision form's outputs by name: the list of decisions and the status line
+    (``no_update`` leaves one as it is)."""
+    return {"listing": listing, "status": status}
+
+
 def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/decisions`` page and its callback."""
     config = city.config
     tz = config.city.timezone
 
     @app.callback(
-        Output("cc-decision-list", "children"),
-        Output("cc-decision-status", "children"),
-        Input("cc-decision-record", "n_clicks"),
-        State("cc-decision-what", "value"),
-        State("cc-decision-place", "value"),
-        State("cc-decision-when", "value"),
-        State("cc-decision-kpis", "value"),
-        State("cc-decision-lang", "data"),
+        output={
+            "listing": Output("cc-decision-list", "children"),
+            "status": Output("cc-decision-status", "children"),
+        },
+        inputs=[Input("cc-decision-record", "n_clicks")],
+        state=[
+            State("cc-decision-what", "value"),
+            State("cc-decision-place", "value"),
+            State("cc-decision-when", "value"),
+            State("cc-decision-kpis", "value"),
+            State("cc-decision-lang", "data"),
+        ],
         prevent_initial_call=True,
     )
     def record(
@@ -277,7 +287,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         when: str | None,
         kpis: list[str] | None,
         language: str | None,
-    ) -> tuple[Any, Any]:
+    ) -> dict[str, Any]:
         viewer = current_viewer()
         address = flask.request.remote_addr or ""
         if not may_do(config, viewer.role, "write_decision"):
@@ -299,7 +309,8 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             )
             decision_id = journal.record_decision(decision, city.clock())
         except ValueError as exc:
-            return dash.no_update, _("Not recorded: {reason}").format(reason=str(exc))
+            reason = _("Not recorded: {reason}").format(reason=str(exc))
+            return record_outputs(dash.no_update, reason)
         journal.audit(
             viewer.user,
             "record decision",
@@ -307,4 +318,4 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             address,
         )
         listing = decision_list(city, viewer.role, journal.decisions(), language, _)
-        return listing, _("Decision recorded.")
+        return record_outputs(listing, _("Decision recorded."))
