@@ -5,7 +5,6 @@ errors and "< k" for small counts of people."""
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from cockpit.present.openapi import openapi_document
 from layouts.routes.api import kpis_json
 from tests.browser import T0, AppServers
 from tests.cockpit.test_privacy import plant_count
+from tests.layouts.viewing import signed_in
 from wiring.runtime import Runtime
 
 PASSWORD = "kerbside-7-bluestone"
@@ -62,16 +62,7 @@ def public(app: Dash) -> FlaskClient:
 
 @pytest.fixture
 def staff(app: Dash) -> FlaskClient:
-    client = app.server.test_client()
-    form = client.get("/signin").get_data(as_text=True)
-    token = re.search(r'name="csrf" value="([^"]*)"', form)
-    assert token
-    answer = client.post(
-        "/signin",
-        data={"user": "ana", "password": PASSWORD, "csrf": token.group(1), "next": "/"},
-    )
-    assert answer.status_code == 303
-    return client
+    return signed_in(app.server, "ana", PASSWORD)
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from cockpit.config import CityConfig, UserConfig, default_config_path, load_con
 from cockpit.present.clusters import LEVELS, block_range
 from layouts.routes.mapclusters import MAX_ZOOM, CodedTable, layer_index
 from tests.browser import T0, AppServers, own_errors
+from tests.layouts.viewing import signed_in
 from wiring.app import create_app
 from wiring.runtime import Runtime
 
@@ -62,16 +63,7 @@ def public(app: Dash) -> FlaskClient:
 
 @pytest.fixture
 def staff(app: Dash) -> FlaskClient:
-    client = app.server.test_client()
-    form = client.get("/signin").get_data(as_text=True)
-    token = re.search(r'name="csrf" value="([^"]*)"', form)
-    assert token
-    answer = client.post(
-        "/signin",
-        data={"user": "ana", "password": PASSWORD, "csrf": token.group(1), "next": "/"},
-    )
-    assert answer.status_code == 303
-    return client
+    return signed_in(app.server, "ana", PASSWORD)
 
 
 def city_blocks(runtime: Runtime, zoom: int) -> str:
