@@ -26,6 +26,7 @@ from connectors.gbfs import parse_stations
 from connectors.records import map_records
 from connectors.socrata import SocrataOptions, parse_rows
 from connectors.table import TableOptions, parse_table
+from tests.connectors.counters import EDINBURGH_HOURLY, SPOKANE_BRIDGE
 
 __all__ = ["Case", "cases"]
 
@@ -85,16 +86,7 @@ def _table(count: int) -> Case:
     for i in range(count):
         writer.writerow({**rows[i % len(rows)], "counter_id": str(i // len(rows))})
     body = out.getvalue().encode()
-    options = TableOptions.model_validate(
-        {
-            "domain": "cycling",
-            "id": "counter_id",
-            "time": "date",
-            "time_format": "%d/%m/%Y",
-            "hour": "time",
-            "values": {"cyclists": {"fields": ["channel_1", "channel_2"], "unit": "cyclists/h"}},
-        }
-    )
+    options = TableOptions.model_validate(EDINBURGH_HOURLY)
 
     def normalize() -> Any:
         return map_records(parse_table(body, "csv", "c"), options.mapping(), "c", "Europe/London")
@@ -142,16 +134,7 @@ def _socrata(count: int) -> Case:
     rows = _load("socrata/seattle_spokane-st-bridge-bike-counter_v6y4-2gyc_2014-01.json")
     hours = pd.date_range("2014-01-01", periods=count, freq="h").strftime("%Y-%m-%dT%H:%M:%S.000")
     body = orjson.dumps([{**rows[i % len(rows)], "date": hours[i]} for i in range(count)])
-    options = SocrataOptions.model_validate(
-        {
-            "dataset": "v6y4-2gyc",
-            "domain": "cycling",
-            "site_id": "spokane-st-bridge",
-            "location": [47.5714, -122.3487],
-            "time": "date",
-            "values": {"cyclists": {"field": "spokane_st_bridge_total", "unit": "cyclists/h"}},
-        }
-    )
+    options = SocrataOptions.model_validate({"dataset": "v6y4-2gyc", **SPOKANE_BRIDGE})
 
     def normalize() -> Any:
         return map_records(parse_rows(orjson.loads(body), "s"), options, "s", "America/Los_Angeles")

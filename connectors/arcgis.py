@@ -19,25 +19,25 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import pandas as pd
 from pydantic import Field
 
 from cockpit.errors import ParseError, TooManyPages, UpstreamStatusError
-from cockpit.model import Snapshot, empty_observations, empty_sites
-from cockpit.source import Connector, SourceContext
+from cockpit.model import empty_observations, empty_sites
+from cockpit.source import SourceContext
 from connectors.http import HttpClient, HttpLimits
 from connectors.options import source_options
 from connectors.records import (
+    MappedConnector,
     MappedRecords,
     RecordMapping,
     as_number,
     in_window,
+    latest_start,
     map_records,
-    newest,
-    note_rejections,
 )
 
 __all__ = ["ArcGisConnector", "ArcGisOptions", "QueryPage", "parse_query"]
@@ -151,7 +151,7 @@ def parse_query(payload: Any, source: str, url: str | None = None) -> QueryPage:
     return QueryPage(records, positions, more)
 
 
-class ArcGisConnector(Connector):
+class ArcGisConnector(MappedConnector):
     """Reads one ArcGIS layer through its ``/query`` endpoint."""
 
     def __init__(self, context: SourceContext) -> None:
@@ -160,8 +160,6 @@ class ArcGisConnector(Connector):
         self.http = HttpClient(self.source_id, HttpLimits.from_options(context.config.options))
         url = context.config.url.rstrip("/")
         self.query_url = url if url.endswith("/query") else f"{url}/query"
-        self._pending: pd.DataFrame | None = None
-        self.rejected: Counter[str] = Counter()
 
     def close(self) -> None:
         self.http.close()
@@ -229,28 +227,9 @@ class ArcGisConnector(Connector):
         )
 
     def _latest(self) -> MappedRecords:
-        hours = self.options.latest_hours
-        start = datetime.now(UTC) - timedelta(hours=hours) if hours else None
-        mapped = self._read(start, None)
+        mapped = self._read(latest_start(self.options.latest_hours), None)
         self.rejected = mapped.rejected
         return mapped
-
-    def snapshot(self, now: datetime | None = None) -> Snapshot:
-        """``Connector.snapshot``, also counting the rows the mapping refused."""
-        self.rejected = Counter()
-        return note_rejections(super().snapshot(now), self.rejected)
-
-    def discover_sites(self) -> pd.DataFrame:
-        """The layer's features as sites. Raises ``ConnectorError``."""
-        mapped = self._latest()
-        self._pending = mapped.observations
-        return mapped.sites
-
-    def read_latest(self, sites: pd.DataFrame) -> pd.DataFrame:
-        """The newest value per site and metric. Raises ``ConnectorError``."""
-        pending, self._pending = self._pending, None
-        obs = pending if pending is not None else self._latest().observations
-        return newest(obs[obs["site_id"].isin(sites["id"])])
 
     def read_window(self, sites: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
         """Observations in [start, end): filtered by the server on the time attribute when

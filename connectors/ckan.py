@@ -43,7 +43,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cockpit.config import Domain
-from cockpit.errors import ConfigError, DataError, ParseError, TooManyPages, UpstreamStatusError
+from cockpit.errors import DataError, ParseError, TooManyPages, UpstreamStatusError
 from cockpit.mapping import RecordMapping
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import (
@@ -55,7 +55,7 @@ from cockpit.source import (
     redact_url,
 )
 from connectors.http import HttpClient, HttpLimits
-from connectors.options import MetricName, source_options
+from connectors.options import MetricName, required_url, source_options
 from connectors.parsing import (
     HAS_OFFSET,
     as_float,
@@ -451,11 +451,7 @@ class CkanConnector(Connector):
     def __init__(self, context: SourceContext) -> None:
         super().__init__(context)
         self.options = source_options(CkanOptions, context)
-        if not context.config.url:
-            raise ConfigError(
-                "city config", f"sources.{context.source_id}.url", "the CKAN site URL is required"
-            )
-        self.url = _action_url(context.config.url)
+        self.url = _action_url(required_url(context, "the CKAN site URL"))
         self.dkan2 = _is_dkan2(self.url)
         api_key = context.secret("api_key")
         headers: dict[str, str] = {}

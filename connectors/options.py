@@ -17,7 +17,7 @@ from cockpit.model import METRICS
 from cockpit.source import SourceContext
 from connectors.http import HttpLimits
 
-__all__ = ["HTTP_LIMIT_KEYS", "MetricName", "known_metric", "source_options"]
+__all__ = ["HTTP_LIMIT_KEYS", "MetricName", "known_metric", "required_url", "source_options"]
 
 HTTP_LIMIT_KEYS: Final = frozenset(HttpLimits.__dataclass_fields__)
 
@@ -49,3 +49,10 @@ def source_options(model: type[Options], context: SourceContext) -> Options:
         key = ".".join(str(p) for p in ("sources", context.source_id, "options", *first["loc"]))
         reason = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError("city config", key, reason) from None
+
+
+def required_url(context: SourceContext, what: str) -> str:
+    """The source's ``url``; raises ``ConfigError`` saying that ``what`` is required."""
+    if not context.config.url:
+        raise ConfigError("city config", f"sources.{context.source_id}.url", f"{what} is required")
+    return context.config.url

@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,15 +36,17 @@ from cockpit.model import (
     observations_frame,
     sites_frame,
 )
-from cockpit.source import native_id_text
+from cockpit.source import Connector, SourceContext, native_id_text
 from connectors.units import canonical_unit_factor
 
 __all__ = [
+    "MappedConnector",
     "MappedRecords",
     "RecordMapping",
     "ValueSpec",
     "as_number",
     "in_window",
+    "latest_start",
     "map_records",
     "newest",
     "note_rejections",
@@ -554,3 +557,45 @@ def in_window(
 def _utc(when: datetime) -> pd.Timestamp:
     stamp = pd.Timestamp(when)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def latest_start(hours: float | None) -> datetime | None:
+    """The start of the newest state read ``hours`` back from now; ``None``: all of it."""
+    return datetime.now(UTC) - timedelta(hours=hours) if hours else None
+
+
+class MappedConnector(Connector):
+    """A connector whose newest state is one read of mapped records (``_latest``).
+
+    The sites are found with their observations: ``discover_sites`` keeps those for the
+    next ``read_latest``, which then asks the platform nothing more. ``snapshot`` also
+    counts the rows the mapping refused (``rejected``, set by ``_latest``).
+    """
+
+    def __init__(self, context: SourceContext) -> None:
+        super().__init__(context)
+        self._pending: pd.DataFrame | None = None
+        self.rejected: Counter[str] = Counter()
+
+    @abstractmethod
+    def _latest(self) -> MappedRecords:
+        """The newest state, setting ``rejected``. Raises ``ConnectorError``."""
+
+    def snapshot(self, now: datetime | None = None) -> Snapshot:
+        """``Connector.snapshot``, also counting the rows the mapping refused."""
+        self.rejected = Counter()
+        return note_rejections(super().snapshot(now), self.rejected)
+
+    def discover_sites(self) -> pd.DataFrame:
+        """The sites of the newest state. Raises ``ConnectorError``."""
+        mapped = self._latest()
+        self._pending = mapped.observations
+        return mapped.sites if not mapped.sites.empty else empty_sites()
+
+    def read_latest(self, sites: pd.DataFrame) -> pd.DataFrame:
+        """The newest value per site and metric. Raises ``ConnectorError``."""
+        pending, self._pending = self._pending, None
+        obs = pending if pending is not None else self._latest().observations
+        if obs.empty:
+            return empty_observations()
+        return newest(obs[obs["site_id"].isin(sites["id"])])

@@ -48,7 +48,7 @@ from cockpit.mapping import RecordMapping
 from cockpit.model import METRICS, empty_observations, empty_sites, observations_frame, sites_frame
 from cockpit.source import Connector, SourceContext, native_id_text, redact_url
 from connectors.http import HttpClient, HttpLimits
-from connectors.options import MetricName, source_options
+from connectors.options import MetricName, required_url, source_options
 from connectors.parsing import as_floats, iso_times, utc
 from connectors.units import canonical_unit_factor, normalise_unit
 
@@ -701,11 +701,7 @@ class SensorThingsConnector(Connector):
     def __init__(self, context: SourceContext) -> None:
         super().__init__(context)
         self.options = source_options(SensorThingsOptions, context)
-        if not context.config.url:
-            raise ConfigError(
-                "city config", f"sources.{context.source_id}.url", "the service root is required"
-            )
-        self.base_url = context.config.url.rstrip("/")
+        self.base_url = required_url(context, "the service root").rstrip("/")
         headers, self._auth_params, secrets = _credentials(context, self.options)
         self.http = HttpClient(
             self.source_id, HttpLimits.from_options(context.config.options), headers, secrets

@@ -18,26 +18,24 @@ longitude}``) or a ``point`` column (GeoJSON), named by ``position``.
 from __future__ import annotations
 
 import math
-from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import pandas as pd
 from pydantic import Field, field_validator
 
 from cockpit.errors import ParseError, TooManyPages
-from cockpit.model import Snapshot, empty_observations, empty_sites
-from cockpit.source import Connector, SourceContext
+from cockpit.source import SourceContext
 from connectors.http import HttpClient, HttpLimits
 from connectors.options import source_options
 from connectors.records import (
+    MappedConnector,
     MappedRecords,
     RecordMapping,
     as_number,
     in_window,
+    latest_start,
     map_records,
-    newest,
-    note_rejections,
     zone,
 )
 
@@ -93,7 +91,7 @@ def position_of(value: Any) -> tuple[float, float] | None:
     return None if math.isnan(lat) or math.isnan(lon) else (lat, lon)
 
 
-class SocrataConnector(Connector):
+class SocrataConnector(MappedConnector):
     """Reads one Socrata dataset through SODA."""
 
     def __init__(self, context: SourceContext) -> None:
@@ -108,8 +106,6 @@ class SocrataConnector(Connector):
         )
         base = context.config.url.rstrip("/")
         self.rows_url = f"{base}/resource/{self.options.dataset}.json"
-        self._pending: pd.DataFrame | None = None
-        self.rejected: Counter[str] = Counter()
 
     def close(self) -> None:
         self.http.close()
@@ -173,30 +169,10 @@ class SocrataConnector(Connector):
         return self._map(rows)
 
     def _latest(self) -> MappedRecords:
-        hours = self.options.latest_hours
-        start = datetime.now(UTC) - timedelta(hours=hours) if hours else None
+        start = latest_start(self.options.latest_hours)
         mapped = self._fetch(start, None, newest_first=True, one_page=True)
         self.rejected = mapped.rejected
         return mapped
-
-    def snapshot(self, now: datetime | None = None) -> Snapshot:
-        """``Connector.snapshot``, also counting the rows the mapping refused."""
-        self.rejected = Counter()
-        return note_rejections(super().snapshot(now), self.rejected)
-
-    def discover_sites(self) -> pd.DataFrame:
-        """Sites of the newest rows. Raises ``ConnectorError``."""
-        mapped = self._latest()
-        self._pending = mapped.observations
-        return mapped.sites if not mapped.sites.empty else empty_sites()
-
-    def read_latest(self, sites: pd.DataFrame) -> pd.DataFrame:
-        """The newest value per site and metric. Raises ``ConnectorError``."""
-        pending, self._pending = self._pending, None
-        obs = pending if pending is not None else self._latest().observations
-        if obs.empty:
-            return empty_observations()
-        return newest(obs[obs["site_id"].isin(sites["id"])])
 
     def read_window(self, sites: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
         """Observations in [start, end): a ``$where`` on the server, exact here."""

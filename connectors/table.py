@@ -27,7 +27,6 @@ import csv
 import io
 import json
 import warnings
-from collections import Counter
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -36,19 +35,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cockpit.config import Domain
 from cockpit.errors import ParseError
-from cockpit.model import METRICS, Snapshot, empty_observations
-from cockpit.source import Connector, SourceContext
+from cockpit.model import METRICS
+from cockpit.source import SourceContext
 from connectors.http import HttpClient, HttpLimits
 from connectors.options import source_options
 from connectors.records import (
+    MappedConnector,
     MappedRecords,
     RecordMapping,
     ValueSpec,
     as_number,
     in_window,
     map_records,
-    newest,
-    note_rejections,
 )
 
 __all__ = ["SiteTable", "TableConnector", "TableOptions", "parse_table", "wide_to_long"]
@@ -266,7 +264,7 @@ def _frame(rows: list[Any]) -> pd.DataFrame:
     return frame
 
 
-class TableConnector(Connector):
+class TableConnector(MappedConnector):
     """Reads one CSV or JSON file over HTTP (and its sites file, if any)."""
 
     def __init__(self, context: SourceContext) -> None:
@@ -274,8 +272,6 @@ class TableConnector(Connector):
         self.options = source_options(TableOptions, context)
         self.mapping = self.options.mapping()
         self.http = HttpClient(self.source_id, HttpLimits.from_options(context.config.options))
-        self._pending: pd.DataFrame | None = None
-        self.rejected: Counter[str] = Counter()
 
     def close(self) -> None:
         self.http.close()
@@ -314,7 +310,8 @@ class TableConnector(Connector):
             found[key.strip()] = (where.lat, where.lon, where.name)
         return found
 
-    def _read(self) -> MappedRecords:
+    def _latest(self) -> MappedRecords:
+        """The whole file, mapped (a file is its newest state). Raises ``ConnectorError``."""
         rows = self._rows()
         places = self._site_positions()
         mapping = self.mapping
@@ -348,28 +345,9 @@ class TableConnector(Connector):
         self.rejected = mapped.rejected
         return mapped
 
-    def snapshot(self, now: datetime | None = None) -> Snapshot:
-        """``Connector.snapshot``, also counting the rows the mapping refused."""
-        self.rejected = Counter()
-        return note_rejections(super().snapshot(now), self.rejected)
-
-    def discover_sites(self) -> pd.DataFrame:
-        """The sites of the file. Raises ``ConnectorError``."""
-        mapped = self._read()
-        self._pending = mapped.observations
-        return mapped.sites
-
-    def read_latest(self, sites: pd.DataFrame) -> pd.DataFrame:
-        """The newest value per site and metric in the file. Raises ``ConnectorError``."""
-        pending, self._pending = self._pending, None
-        obs = pending if pending is not None else self._read().observations
-        if obs.empty:
-            return empty_observations()
-        return newest(obs[obs["site_id"].isin(sites["id"])])
-
     def read_window(self, sites: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
         """Observations in [start, end): the file is read whole and cut here."""
-        return in_window(self._read().observations, sites, start, end)
+        return in_window(self._latest().observations, sites, start, end)
 
 
 def _number(value: Any) -> float | None:

@@ -25,6 +25,7 @@ from cockpit.backfill import chunk_key, chunks, fill_history
 from cockpit.config import load_config
 from cockpit.source import SourceContext, build_connector
 from cockpit.state.embedded import HistoryStore
+from tests.city_toml import city_tables
 from tests.connectors.test_sensorthings import _bundle, collection, kfz_observation, kfz_thing
 
 TZ = "Europe/Berlin"
@@ -91,17 +92,12 @@ class RecordedSensorThings:
 
 def city_file(tmp_path: Path, url: str) -> Path:
     path = tmp_path / "hamburg-test.toml"
+    head = city_tables(
+        "Hamburg (backfill test)", TZ, [9.72, 53.38, 10.34, 53.75], (53.55, 10.0), 11
+    )
     path.write_text(
-        f"""
-[city]
-name = "Hamburg (backfill test)"
-timezone = "{TZ}"
-bbox = [9.72, 53.38, 10.34, 53.75]
-
-[map]
-center = [53.55, 10.0]
-zoom = 11
-
+        head
+        + f"""
 [storage]
 data_dir = "data"
 

@@ -10,6 +10,7 @@ import pytest
 from cockpit.config import load_config
 from cockpit.errors import ConfigError
 from cockpit.mapping import RecordMapping, TimeSpec, compile_expression, mapping_from_options
+from tests.city_toml import city_tables
 
 
 def mapping(fields: dict[str, Any], **extra: Any) -> RecordMapping:
@@ -245,16 +246,11 @@ def test_no_mapping_is_none() -> None:
     assert mapping_from_options({"dataset": "x"}, "city.toml", "options") is None
 
 
-CITY = """
-[city]
-name = "Test city"
-timezone = "Australia/Melbourne"
-bbox = [144.55, -38.05, 145.40, -37.55]
-
-[map]
-center = [-37.81, 144.96]
-zoom = 13
-
+CITY = (
+    city_tables(
+        "Test city", "Australia/Melbourne", [144.55, -38.05, 145.40, -37.55], (-37.81, 144.96), 13
+    )
+    + """
 [sources.parking]
 connector = "opendatasoft"
 name = "Parking"
@@ -277,6 +273,7 @@ metric = "occupancy"
 thresholds = [85]
 labels = ["free", "full"]
 """
+)
 
 
 def test_a_typo_in_a_source_mapping_fails_when_the_city_loads(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS, validate_observatio
 from cockpit.source import SourceContext, build_connector
 from connectors.records import map_records
 from connectors.socrata import SocrataConnector, SocrataOptions, parse_rows, position_of
+from tests.connectors.counters import SPOKANE_BRIDGE
 from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "socrata"
@@ -38,13 +39,9 @@ RESOURCE = "/resource/v6y4-2gyc.json"
 SEATTLE = (-122.46, 47.48, -122.22, 47.74)
 COUNTER: dict[str, Any] = {
     "dataset": "v6y4-2gyc",
-    "domain": "cycling",
+    **SPOKANE_BRIDGE,
     "kind": "counter",
-    "site_id": "spokane-st-bridge",
     "site_name": "Spokane St. Bridge",
-    "location": [47.5714, -122.3487],
-    "time": "date",
-    "values": {"cyclists": {"field": "spokane_st_bridge_total", "unit": "cyclists/h"}},
 }
 
 

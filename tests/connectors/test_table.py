@@ -29,6 +29,7 @@ from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS, validate_observatio
 from cockpit.source import SourceContext, build_connector
 from connectors.records import map_records
 from connectors.table import TableConnector, TableOptions, parse_table, wide_to_long
+from tests.connectors.counters import EDINBURGH_HOURLY, SPOKANE_BRIDGE
 from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures"
@@ -55,13 +56,8 @@ OTTAWA: dict[str, Any] = {
     },
 }
 EDINBURGH: dict[str, Any] = {
-    "domain": "cycling",
+    **EDINBURGH_HOURLY,
     "kind": "counter",
-    "id": "counter_id",
-    "time": "date",
-    "time_format": "%d/%m/%Y",
-    "hour": "time",
-    "values": {"cyclists": {"fields": ["channel_1", "channel_2"], "unit": "cyclists/h"}},
     "site_locations": {"15": {"lat": 55.9419, "lon": -3.1893, "name": "Middle Meadow Walk"}},
 }
 MELBOURNE: dict[str, Any] = {
@@ -172,14 +168,7 @@ def test_melbourne_wide_hourly_with_a_sites_file(httpserver: HTTPServer) -> None
 
 def test_json_file_in_long_layout(httpserver: HTTPServer) -> None:
     url = serve_file(httpserver, "/spokane.json", SEATTLE_FILE, "text/plain")
-    options = {
-        "format": "json",
-        "domain": "cycling",
-        "site_id": "spokane-st-bridge",
-        "location": [47.5714, -122.3487],
-        "time": "date",
-        "values": {"cyclists": {"field": "spokane_st_bridge_total", "unit": "cyclists/h"}},
-    }
+    options = {"format": "json", **SPOKANE_BRIDGE}
     snap = make(url, options, timezone="America/Los_Angeles").snapshot()
     assert snap.observations["time"].iloc[0] == pd.Timestamp("2014-02-01T07:00:00Z")
 

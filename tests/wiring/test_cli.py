@@ -28,6 +28,7 @@ from werkzeug import Request, Response
 from cockpit.backfill import Chunk
 from cockpit.state.move import MoveStep
 from tests.browser import free_port
+from tests.city_toml import city_tables
 from wiring.cli import MoveProgressBar, ProgressBar, _moment, check_config, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,16 +191,11 @@ def test_the_move_progress_bar_keeps_one_bar_per_kind(
 ROWS = ROOT / "tests" / "fixtures" / "ckan" / "melbourne-pedestrians_datastore_search.json"
 ACTION = "/api/3/action/datastore_search"
 
-CITY = """
-[city]
-name = "Test city"
-timezone = "Australia/Melbourne"
-bbox = [144.55, -38.05, 145.40, -37.55]
-
-[map]
-center = [-37.81, 144.96]
-zoom = 13
-
+CITY = (
+    city_tables(
+        "Test city", "Australia/Melbourne", [144.55, -38.05, 145.40, -37.55], (-37.81, 144.96), 13
+    )
+    + """
 [sources.ped]
 connector = "ckan"
 name = "Pedestrian Counting System"
@@ -227,6 +223,7 @@ title = "Pedestrians"
 sources = ["ped"]
 metric = "pedestrians"
 """
+)
 VALUES = 'values = { Total_of_Directions = { metric = "pedestrians", unit = "persons/h" } }'
 
 
@@ -418,16 +415,9 @@ def test_main_passes_explain_and_records(
     assert out.count("record ") == 1 and "KEPT" in out
 
 
-STA_CITY = """
-[city]
-name = "Test city"
-timezone = "Europe/Berlin"
-bbox = [9.72, 53.38, 10.34, 53.75]
-
-[map]
-center = [53.55, 9.99]
-zoom = 12
-
+STA_CITY = (
+    city_tables("Test city", "Europe/Berlin", [9.72, 53.38, 10.34, 53.75], (53.55, 9.99), 12)
+    + """
 [sources.air]
 connector = "sensorthings"
 name = "Sensors"
@@ -450,6 +440,7 @@ metric = "pm10"
 thresholds = [20]
 labels = ["good", "poor"]
 """
+)
 
 
 def test_a_sensorthings_server_giving_no_site_exits_1(

@@ -15,6 +15,7 @@ from cockpit.twin.kpi import aggregate
 from connectors.records import map_records
 from connectors.table import TableOptions, parse_table
 from tests.cockpit.domains._city import city_with
+from tests.connectors.counters import EDINBURGH_HOURLY
 
 CSV = Path(__file__).resolve().parents[2] / "fixtures" / "csv"
 
@@ -40,16 +41,7 @@ def test_a_city_names_the_domain_and_its_layer_takes_the_map_rule(tmp_path: Path
 
 def test_the_kpi_sums_the_counters_latest_hour() -> None:
     register(DOMAIN)
-    options = TableOptions.model_validate(
-        {
-            "domain": "cycling",
-            "id": "counter_id",
-            "time": "date",
-            "time_format": "%d/%m/%Y",
-            "hour": "time",
-            "values": {"cyclists": {"fields": ["channel_1", "channel_2"], "unit": "cyclists/h"}},
-        }
-    )
+    options = TableOptions.model_validate(EDINBURGH_HOURLY)
     body = (CSV / "edinburgh_bike-counter-15-middle-meadow-walk_hourly-long_2012.csv").read_bytes()
     obs = map_records(parse_table(body, "csv", "c"), options.mapping(), "c", "Europe/London")
     latest = obs.observations.sort_values("time").tail(1)

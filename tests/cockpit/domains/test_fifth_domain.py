@@ -25,6 +25,7 @@ from cockpit.present.slides import build_slides, screen_for
 from layouts.components.kpi_card import kpi_card
 from layouts.routes.mapdata import map_data_url
 from tests.browser import T0, Clock, demo_runtime
+from tests.city_toml import city_tables
 from wiring.app import create_app
 
 PACKAGE = "bikeshare_city"
@@ -93,20 +94,19 @@ STATIONS = [
 
 
 def city_toml(url: str) -> str:
-    return textwrap.dedent(
-        f"""
-        domains = ["{MODULE}"]
-
-        [city]
-        name = "Bike town"
-        timezone = "Australia/Melbourne"
-        bbox = [144.55, -38.05, 145.40, -37.55]
-        languages = ["en", "de"]
-
-        [map]
-        center = [-37.81, 144.96]
-        zoom = 13
-
+    head = city_tables(
+        "Bike town",
+        "Australia/Melbourne",
+        [144.55, -38.05, 145.40, -37.55],
+        (-37.81, 144.96),
+        13,
+        ["en", "de"],
+    )
+    return (
+        f'domains = ["{MODULE}"]\n\n'
+        + head
+        + textwrap.dedent(
+            f"""
         [sources.bikes]
         connector = "opendatasoft"
         name = "Bike share docks"
@@ -126,6 +126,7 @@ docks = {{ field = "docks", unit = "count" }} }} }}
         sources = ["bikes"]
         metric = "bikes_available"
         """
+        )
     )
 
 

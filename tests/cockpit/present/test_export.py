@@ -12,7 +12,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from cockpit.config import default_config_path, load_config
+from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.present.export import (
     CSV_COLUMNS,
     QueryError,
@@ -31,13 +31,17 @@ from wiring.runtime import Runtime
 TZ = "Australia/Melbourne"
 
 
-@pytest.fixture(scope="module")
-def runtime(app_server: AppServers) -> Runtime:
+def parking_internal_config() -> CityConfig:
+    """The demo city with parking internal: public exports must not carry it."""
     config = load_config(default_config_path())
-    # Parking is internal in this city: public exports must not carry it.
     config.sources["parking"].access = "internal"
     config.layers["parking"].access = "internal"
-    return app_server.city(config=config)
+    return config
+
+
+@pytest.fixture(scope="module")
+def runtime(app_server: AppServers) -> Runtime:
+    return app_server.city(config=parking_internal_config())
 
 
 @pytest.fixture(scope="module")

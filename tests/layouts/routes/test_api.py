@@ -5,7 +5,6 @@ errors and "< k" for small counts of people."""
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 import pytest
@@ -15,15 +14,13 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from cockpit.auth import hash_password
-from cockpit.config import CityConfig, UserConfig, default_config_path, load_config
+from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.present.openapi import openapi_document
 from layouts.routes.api import kpis_json
 from tests.browser import T0, AppServers
 from tests.cockpit.test_privacy import plant_count
+from tests.layouts.routes.conftest import with_staff
 from wiring.runtime import Runtime
-
-PASSWORD = "kerbside-7-bluestone"
 
 
 def _city() -> CityConfig:
@@ -31,7 +28,7 @@ def _city() -> CityConfig:
     # In this city parking is internal: for staff only.
     config.sources["parking"].access = "internal"
     config.layers["parking"].access = "internal"
-    config.access.users["ana"] = UserConfig(role="staff", password_hash=hash_password(PASSWORD))
+    with_staff(config)
     return config
 
 
@@ -53,25 +50,6 @@ def small_site(runtime: Runtime) -> str:
 @pytest.fixture(scope="module")
 def app(app_server: AppServers, runtime: Runtime, small_site: str) -> Dash:
     return app_server.app(runtime)
-
-
-@pytest.fixture
-def public(app: Dash) -> FlaskClient:
-    return app.server.test_client()
-
-
-@pytest.fixture
-def staff(app: Dash) -> FlaskClient:
-    client = app.server.test_client()
-    form = client.get("/signin").get_data(as_text=True)
-    token = re.search(r'name="csrf" value="([^"]*)"', form)
-    assert token
-    answer = client.post(
-        "/signin",
-        data={"user": "ana", "password": PASSWORD, "csrf": token.group(1), "next": "/"},
-    )
-    assert answer.status_code == 303
-    return client
 
 
 @pytest.fixture(scope="module")

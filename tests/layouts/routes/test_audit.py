@@ -19,7 +19,7 @@ from cockpit.validate import AUDIT_DETAIL_MAX
 from tests.browser import Clock
 from tests.conftest import AppServers
 from tests.layouts.pages.test_kiosk import PASSWORD, kiosk_config
-from tests.layouts.routes.test_signin import PASSWORDS, Client, signin_config
+from tests.layouts.routes.test_signin import PASSWORDS, Client
 from tests.layouts.viewing import signed_in
 from wiring.runtime import Runtime
 
@@ -66,17 +66,6 @@ def test_executives_read_the_newest_entries_as_text(
 
 
 FLOOD = 200
-
-
-@pytest.fixture(scope="module")
-def proxied(app_server: AppServers) -> Runtime:
-    """The sign-in tests' city, behind one trusted proxy, served over real HTTP."""
-    return app_server.city(config=signin_config(), backfill=False)
-
-
-@pytest.fixture(scope="module")
-def proxied_base(app_server: AppServers, proxied: Runtime) -> str:
-    return app_server.url(proxied)
 
 
 def _refused_withdrawal(url: str, n: int) -> int:

@@ -13,7 +13,6 @@ import plotly.graph_objects as go
 import pytest
 import requests
 
-from cockpit.config import default_config_path, load_config
 from cockpit.present.export import CSV_COLUMNS
 from layouts.routes.downloads import (
     attribution_text,
@@ -23,17 +22,14 @@ from layouts.routes.downloads import (
     with_attribution,
 )
 from tests.browser import T0, AppServers
+from tests.cockpit.present.test_export import parking_internal_config
 from tests.cockpit.test_privacy import plant_count
 from wiring.runtime import Runtime
 
 
 @pytest.fixture(scope="module")
 def runtime(app_server: AppServers) -> Runtime:
-    config = load_config(default_config_path())
-    # Parking is internal in this city: public exports must not carry it.
-    config.sources["parking"].access = "internal"
-    config.layers["parking"].access = "internal"
-    return app_server.city(config=config)
+    return app_server.city(config=parking_internal_config())
 
 
 @pytest.fixture(scope="module")

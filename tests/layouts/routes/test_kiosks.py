@@ -22,7 +22,7 @@ from layouts.routes.kiosks import SILENT_AFTER_INTERVALS, contacts
 from tests.browser import Clock
 from tests.conftest import AppServers
 from tests.layouts.pages.test_kiosk import PASSWORD, kiosk_config
-from tests.layouts.routes.test_signin import PASSWORDS, Client, signin_config
+from tests.layouts.routes.test_signin import PASSWORDS, Client
 from tests.layouts.viewing import signed_in
 from wiring.runtime import Runtime
 
@@ -90,17 +90,6 @@ def test_staff_see_each_kiosk_silent_ones_flagged(
 
 
 OUTPUT = "..cc-kiosk-body.children...cc-kiosk.className...cc-kiosk-state.data.."
-
-
-@pytest.fixture(scope="module")
-def proxied(app_server: AppServers) -> Runtime:
-    """The sign-in tests' city, behind one trusted proxy, served over real HTTP."""
-    return app_server.city(config=signin_config(), backfill=False)
-
-
-@pytest.fixture(scope="module")
-def proxied_base(app_server: AppServers, proxied: Runtime) -> str:
-    return app_server.url(proxied)
 
 
 def _ask(url: str, kiosk: str, n: int = 1) -> int:

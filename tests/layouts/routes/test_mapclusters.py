@@ -23,22 +23,21 @@ from dash.testing.composite import DashComposite
 from flask.testing import FlaskClient
 
 import layouts.routes.mapdata as mapdata
-from cockpit.auth import hash_password
-from cockpit.config import CityConfig, UserConfig, default_config_path, load_config
+from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.present.clusters import LEVELS, block_range
 from layouts.routes.mapclusters import MAX_ZOOM, CodedTable, layer_index
 from tests.browser import T0, AppServers, own_errors
+from tests.layouts.routes.conftest import with_staff
 from wiring.app import create_app
 from wiring.runtime import Runtime
 
-PASSWORD = "kerbside-7-bluestone"
 MAX_BYTES = 64 * 1024
 
 
 def _city() -> CityConfig:
     config = load_config(default_config_path())
     config.layers["traffic"].access = "internal"  # staff only: never sent to the public
-    config.access.users["ana"] = UserConfig(role="staff", password_hash=hash_password(PASSWORD))
+    with_staff(config)
     return config
 
 
@@ -53,25 +52,6 @@ def app(runtime: Runtime) -> Iterator[Dash]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(mapdata, "SERVER_CLUSTER_SITES", 1)
         yield create_app(runtime, start_refresher=False)
-
-
-@pytest.fixture
-def public(app: Dash) -> FlaskClient:
-    return app.server.test_client()
-
-
-@pytest.fixture
-def staff(app: Dash) -> FlaskClient:
-    client = app.server.test_client()
-    form = client.get("/signin").get_data(as_text=True)
-    token = re.search(r'name="csrf" value="([^"]*)"', form)
-    assert token
-    answer = client.post(
-        "/signin",
-        data={"user": "ana", "password": PASSWORD, "csrf": token.group(1), "next": "/"},
-    )
-    assert answer.status_code == 303
-    return client
 
 
 def city_blocks(runtime: Runtime, zoom: int) -> str:

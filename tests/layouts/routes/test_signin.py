@@ -45,8 +45,8 @@ def signin_config() -> CityConfig:
 
 
 @pytest.fixture(scope="module")
-def runtime(app_server: AppServers) -> Runtime:
-    return app_server.city(config=signin_config(), backfill=False)
+def runtime(proxied: Runtime) -> Runtime:
+    return proxied
 
 
 @pytest.fixture(scope="module")
