@@ -292,13 +292,7 @@ class City:
         site_frame = pd.concat(sites, ignore_index=True) if sites else empty_sites()
         obs = pd.concat(latest, ignore_index=True) if latest else empty_observations()
         site_frame["district"] = self._district_names(site_frame)
-        layers = {
-            layer_id: site_states(
-                obs[obs["site_id"].isin(self._layer_sites(site_frame, layer))], layer
-            )
-            for layer_id, layer in self.config.layers.items()
-            if may_see(role, layer.access)
-        }
+        layers = self._layer_states(site_frame, obs, role)
         view = CityView(self.version(), role, moment, site_frame, obs, infos, [], layers)
         view.min_group_size = self.config.privacy.min_group_size
         view.kpis = self._kpis(view)
@@ -377,13 +371,7 @@ class City:
         obs = pd.concat(latest, ignore_index=True) if latest else empty_observations()
         obs = obs[obs["site_id"].isin(site_frame["id"])].reset_index(drop=True)
         site_frame["district"] = self._district_names(site_frame)
-        layers = {
-            layer_id: site_states(
-                obs[obs["site_id"].isin(self._layer_sites(site_frame, layer))], layer
-            )
-            for layer_id, layer in self.config.layers.items()
-            if may_see(role, layer.access)
-        }
+        layers = self._layer_states(site_frame, obs, role)
         view = CityView(version, role, self.clock(), site_frame, obs, infos, [], layers)
         view.min_group_size = self.config.privacy.min_group_size
         limits = {
@@ -408,6 +396,18 @@ class City:
             )
             self._districts.update({i: found.get(i, "") or "" for i in new["id"]})
         return sites["id"].map(self._districts).fillna("").astype("string")
+
+    def _layer_states(
+        self, site_frame: pd.DataFrame, obs: pd.DataFrame, role: str
+    ) -> dict[str, pd.DataFrame]:
+        """Each map layer ``role`` may see: its sites' states from their latest values."""
+        return {
+            layer_id: site_states(
+                obs[obs["site_id"].isin(self._layer_sites(site_frame, layer))], layer
+            )
+            for layer_id, layer in self.config.layers.items()
+            if may_see(role, layer.access)
+        }
 
     @staticmethod
     def _layer_sites(sites: pd.DataFrame, layer: Any) -> pd.Series:

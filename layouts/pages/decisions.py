@@ -25,10 +25,10 @@ from cockpit.present.i18n import format_time, translator
 from cockpit.storage import Decision, Journal
 from cockpit.twin import baseline
 from layouts.components.html_attrs import html_attrs
-from layouts.pages.notices import parse_local, staff_header
+from layouts.pages.notices import form_outputs, parse_local, staff_header
 from layouts.routes.access import current_viewer
 
-__all__ = ["KPI_METRICS", "decision_list", "effects", "record_outputs", "register"]
+__all__ = ["KPI_METRICS", "decision_list", "effects", "register"]
 
 Gettext = Callable[[str], str]
 # KPI key -> the metric its before/after is measured on.
@@ -254,12 +254,6 @@ def page(city: City, journal: Journal, lang: str = "en", **_query: Any) -> html.
     )
 
 
-def record_outputs(listing: Any, status: Any) -> dict[str, Any]:
-    """The decision form's outputs by name: the list of decisions and the status line
-    (``no_update`` leaves one as it is)."""
-    return {"listing": listing, "status": status}
-
-
 def register(app: Dash, city: City, journal: Journal) -> None:
     """Add the ``/decisions`` page and its callback."""
     config = city.config
@@ -310,7 +304,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             decision_id = journal.record_decision(decision, city.clock())
         except ValueError as exc:
             reason = _("Not recorded: {reason}").format(reason=str(exc))
-            return record_outputs(dash.no_update, reason)
+            return form_outputs(dash.no_update, reason)
         journal.audit(
             viewer.user,
             "record decision",
@@ -318,4 +312,4 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             address,
         )
         listing = decision_list(city, viewer.role, journal.decisions(), language, _)
-        return record_outputs(listing, _("Decision recorded."))
+        return form_outputs(listing, _("Decision recorded."))

@@ -28,7 +28,7 @@ from cockpit.validate import bounded_int_or_none
 from layouts.routes.access import current_viewer
 
 __all__ = [
-    "act_outputs",
+    "form_outputs",
     "notice_languages",
     "notice_list",
     "parse_local",
@@ -266,9 +266,9 @@ def page(city: City, journal: Journal, lang: str = "en", **_query: Any) -> html.
     )
 
 
-def act_outputs(listing: Any, status: Any) -> dict[str, Any]:
-    """The notice form's outputs by name: the list of notices and the status line
-    (``no_update`` leaves one as it is)."""
+def form_outputs(listing: Any, status: Any) -> dict[str, Any]:
+    """A staff form's outputs by name (the notices' and the decisions'): the list of
+    what was recorded and the status line (``no_update`` leaves one as it is)."""
     return {"listing": listing, "status": status}
 
 
@@ -346,7 +346,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
                 notice_id = journal.publish(notice, now)
             except ValueError as exc:
                 reason = _("Not published: {reason}").format(reason=str(exc))
-                return act_outputs(dash.no_update, reason)
+                return form_outputs(dash.no_update, reason)
             journal.audit(
                 viewer.user,
                 "publish notice",
@@ -356,4 +356,4 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             )
             status = _("Notice published.")
         listing = notice_list(journal.notices(now), config, language, _, True)
-        return act_outputs(listing, status)
+        return form_outputs(listing, status)

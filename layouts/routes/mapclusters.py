@@ -50,7 +50,7 @@ from layouts.routes.mapdata import (
     PLAIN,
     SCALE,
     dumps,
-    encoding_for,
+    encoded_response,
     server_clustered,
 )
 from layouts.routes.replay import ReplayRequestError, replay_moment
@@ -260,15 +260,7 @@ def clusters_response(city: City, answers: ViewAnswers, layer_id: str) -> flask.
     except (ValueError, ViewRequestError) as exc:
         return _error(str(exc), 400)
     etag = f"{layer_id}-{view.version}-{role}-{at}-{zoom}-{'.'.join(map(str, blocks))}"
-    if request.if_none_match.contains(etag):
-        response = flask.make_response("", 304)
-    else:
-        encoding = encoding_for(request.headers.get("Accept-Encoding", ""), bodies)
-        response = flask.make_response(bodies[encoding])
-        response.mimetype = "application/json"
-        if encoding != "identity":
-            response.headers["Content-Encoding"] = encoding
-    response.headers["ETag"] = f'"{etag}"'
+    response = encoded_response(bodies, etag)
     response.headers["Vary"] = "Accept-Encoding, Cookie"
     if role != "public" or request.args.get("r") != role:
         # Internal data never rests in a shared cache.

@@ -198,6 +198,22 @@ def encoding_for(accepted: str, available: dict[str, bytes]) -> str:
     return "identity"
 
 
+def encoded_response(bodies: dict[str, bytes], etag: str) -> flask.Response:
+    """JSON ``bodies`` (by content encoding) in the encoding the request accepts, under
+    ``etag``; 304 when the browser already holds that tag."""
+    request = flask.request
+    if request.if_none_match.contains(etag):
+        response = flask.make_response("", 304)
+    else:
+        encoding = encoding_for(request.headers.get("Accept-Encoding", ""), bodies)
+        response = flask.make_response(bodies[encoding])
+        response.mimetype = "application/json"
+        if encoding != "identity":
+            response.headers["Content-Encoding"] = encoding
+    response.headers["ETag"] = f'"{etag}"'
+    return response
+
+
 def layer_response(files: LayerFiles, layer_id: str) -> flask.Response:
     """The answer of the map-data route for the current viewer."""
     role = viewer_role()
@@ -206,16 +222,7 @@ def layer_response(files: LayerFiles, layer_id: str) -> flask.Response:
         return flask.make_response("no such map layer", 404)
     version, bodies = found
     request = flask.request
-    etag = f'"{layer_id}-{version}-{role}"'
-    if request.if_none_match.contains(etag.strip('"')):
-        response = flask.make_response("", 304)
-    else:
-        encoding = encoding_for(request.headers.get("Accept-Encoding", ""), bodies)
-        response = flask.make_response(bodies[encoding])
-        response.mimetype = "application/json"
-        if encoding != "identity":
-            response.headers["Content-Encoding"] = encoding
-    response.headers["ETag"] = etag
+    response = encoded_response(bodies, f"{layer_id}-{version}-{role}")
     response.headers["Vary"] = "Accept-Encoding, Cookie"
     asked = request.args.get("v", "")
     if role != "public" or request.args.get("r") != role:
