@@ -39,6 +39,7 @@ __all__ = [
     "LayerConfig",
     "MapConfig",
     "PrivacyConfig",
+    "PushConfig",
     "SecurityConfig",
     "SourceConfig",
     "TargetConfig",
@@ -127,6 +128,71 @@ class StorageConfig(_Strict):
     rollup_days: int = Field(default=400, ge=1)
 
 
+def _env_name(value: str, what: str) -> str:
+    if not value.replace("_", "").isalnum() or not value[:1].isalpha():
+        raise ValueError(f"{what} must name an environment variable (e.g. CITY_API_KEY)")
+    return value
+
+
+# Connectors that can push, and how: a SensorThings platform over MQTT, an NGSI broker
+# through subscriptions it notifies over HTTP.
+_PUSH_KIND: dict[str, str] = {"sensorthings": "mqtt", "ngsi-ld": "notify", "ngsi-v2": "notify"}
+
+
+class PushConfig(_Strict):
+    """How a platform pushes new observations (``[sources.X] push = { … }``).
+
+    Exactly one of ``mqtt`` (a SensorThings platform's MQTT broker) or ``notify_url``
+    (the address of the cockpit's notification endpoint an NGSI broker posts to, with
+    the shared secret in ``secret_env``) is given. A pushed source is still polled every
+    ``poll_seconds`` as a safety net.
+    """
+
+    # e.g. "mqtt://broker:1883", "mqtts://broker:8883", "wss://broker/mqtt"
+    mqtt: str | None = Field(default=None, pattern=r"^(mqtts?|wss?)://[^\s]+$")
+    # 0: at most once, 1: at least once (observations are stored once however often they
+    # come), 2: exactly once.
+    qos: Literal[0, 1, 2] = 1
+    # Topic prefix before "/Datastreams(id)/Observations" (default: the URL's version
+    # segment, e.g. "v1.1").
+    topic_prefix: str | None = None
+    # The URL the broker posts notifications to, e.g.
+    # "https://cockpit.example.org/push/ngsi/<source id>".
+    notify_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    # Environment variable holding the shared secret the broker sends with every
+    # notification (or signs the body with, ``signature = "hmac-sha256"``).
+    secret_env: str | None = None
+    secret_header: str = Field(default="X-Cockpit-Push-Secret", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    # "secret": the header carries the secret itself; "hmac-sha256": it carries the hex
+    # HMAC-SHA256 of the body under the secret (``sha256=`` prefix allowed).
+    signature: Literal["secret", "hmac-sha256"] = "secret"
+    # A broker subscription lasts twice this long and is renewed every ``renew_seconds``.
+    renew_seconds: float = Field(default=3600, ge=10)
+    # The safety-net poll of a pushed source (instead of ``refresh_seconds``).
+    poll_seconds: float = Field(default=300, ge=1)
+    # The lease that lets one process of all hold the platform subscription; the holder
+    # renews it every third of this, another process takes over when it lapses.
+    lease_seconds: float = Field(default=30, ge=3)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env_name(cls, value: str | None) -> str | None:
+        return None if value is None else _env_name(value, "secret_env")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> PushConfig:
+        if (self.mqtt is None) == (self.notify_url is None):
+            raise ValueError("push needs exactly one of mqtt or notify_url")
+        if self.notify_url is not None and not self.secret_env:
+            raise ValueError("push.notify_url needs secret_env (the shared secret's variable)")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``mqtt`` or ``notify``."""
+        return "mqtt" if self.mqtt else "notify"
+
+
 class SourceConfig(_Strict):
     connector: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -150,16 +216,33 @@ class SourceConfig(_Strict):
     # Names of environment variables holding secrets (never the secrets themselves).
     credentials: dict[str, str] = {}
     options: dict[str, Any] = {}
+    # The platform pushes new observations (MQTT, NGSI notifications); None: polled only.
+    push: PushConfig | None = None
 
     @field_validator("credentials")
     @classmethod
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
         for key, env in value.items():
-            if not env.replace("_", "").isalnum() or not env[:1].isalpha():
-                raise ValueError(
-                    f"credentials.{key} must name an environment variable (e.g. CITY_API_KEY)"
-                )
+            _env_name(env, f"credentials.{key}")
         return value
+
+    @model_validator(mode="after")
+    def _push_fits(self) -> SourceConfig:
+        if self.push is None:
+            return self
+        kind = _PUSH_KIND.get(self.connector)
+        if kind is None:
+            raise ValueError(f"push: the {self.connector!r} connector cannot receive pushes")
+        if kind != self.push.kind:
+            wanted = "push.mqtt" if kind == "mqtt" else "push.notify_url"
+            raise ValueError(f"push: a {self.connector!r} source pushes through {wanted}")
+        return self
+
+    @property
+    def poll_seconds(self) -> float:
+        """Seconds between reads: ``refresh_seconds``, or the slower safety-net poll of a
+        pushed source."""
+        return self.push.poll_seconds if self.push else self.refresh_seconds
 
 
 class LayerConfig(_Strict):

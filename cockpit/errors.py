@@ -11,6 +11,7 @@ __all__ = [
     "FetchError",
     "MoveError",
     "ParseError",
+    "PushRefused",
     "ResponseTooLarge",
     "TooManyPages",
     "UpstreamStatusError",
@@ -42,6 +43,17 @@ class BackendUnavailable(CockpitError):
 class MoveError(CockpitError):
     """A city's embedded data cannot be moved to its server backends: names the data
     directory, or the records in the way, and what to do."""
+
+
+class PushRefused(CockpitError):
+    """A notification posted to the cockpit was refused: ``status`` is the HTTP answer
+    (401 unsigned, 403 forged, 404 no such pushed source, 400 not a notification) and
+    ``reason`` says why, in words safe to send back."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(f"{status}: {reason}")
 
 
 class ConnectorError(CockpitError):

@@ -4,6 +4,11 @@ or worker processes are running, and a failed read never erases good data.
 Every process runs a ``Refresher`` thread. Before reading a source it takes that
 source's lease in the shared ``SnapshotStore`` for one refresh interval; only the
 process that got the lease reads, so the platform sees one request per interval.
+
+Observations a platform pushes (``cockpit.push``) come in through ``ingest``: they pass
+the same validation as polled ones, go to the same history and update the source's
+snapshot. A pushed source is still polled, slowly (``push.poll_seconds``), as a safety
+net. Every stored change bumps the data version and calls ``new_data_hooks``.
 """
 
 from __future__ import annotations
@@ -11,11 +16,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from cockpit.config import CityConfig
 from cockpit.errors import CockpitError
+from cockpit.model import validate_observations
+from cockpit.source import rejection_examples
 from cockpit.storage import HistoryStore, SnapshotStore
 
 __all__ = ["Refresher"]
@@ -50,6 +60,11 @@ class Refresher:
         self.history = history
         self.connectors = connectors
         self.clock = clock
+        # Called with the source id after each stored change (poll or push), once the
+        # data version has changed: the place to tell open screens at once.
+        self.new_data_hooks: list[Callable[[str], None]] = []
+        # Pushes arrive on several threads (MQTT, web requests): one merge at a time.
+        self._ingest_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -75,13 +90,68 @@ class Refresher:
         if retention is not None:  # a source kept shorter than the rest (privacy)
             self.history.purge_source(source, self.clock() - timedelta(days=retention))
         self.store.put_snapshot(snapshot)
+        self._announce(source)
         return True
+
+    def ingest(self, source: str, observations: pd.DataFrame) -> int:
+        """Store observations ``source`` pushed (a canonical observation frame).
+
+        Rows pass the validation polled rows pass and must belong to a site of the
+        source's last snapshot (sites come from polling); the rest are dropped with a
+        logged reason. Kept rows go to the history and, where newer than what the
+        snapshot holds for their site and metric, into the snapshot, which bumps the
+        data version. Returns the number of rows kept (0 before the first poll).
+        """
+        with self._ingest_lock:
+            kept = self._ingest(source, observations)
+        if kept:
+            self._announce(source)
+        return kept
+
+    def _ingest(self, source: str, observations: pd.DataFrame) -> int:
+        current = self.store.snapshot(source)
+        if current is None:
+            log.info("source %s: %d pushed rows before the first poll, left to it",
+                     source, len(observations))  # fmt: skip
+            return 0
+        known = observations["site_id"].isin(current.sites["id"])
+        good, bad = validate_observations(observations[known].reset_index(drop=True))
+        unknown = int((~known).sum())
+        if unknown:
+            log.warning("source %s: dropped %d pushed rows of unknown sites", source, unknown)
+        for reason, count in bad["reason"].value_counts().items() if not bad.empty else ():
+            log.warning("source %s: dropped %d pushed rows: %s", source, count, reason)
+        if good.empty:
+            return 0
+        self.history.append(good)
+        merged = pd.concat([current.observations, good], ignore_index=True)
+        merged = merged.sort_values("time", kind="stable").drop_duplicates(
+            ["site_id", "metric"], keep="last"
+        )
+        examples = rejection_examples("pushed observation", bad)
+        self.store.put_snapshot(
+            replace(
+                current,
+                observations=merged.reset_index(drop=True),
+                fetched_at=self.clock(),
+                rejected=current.rejected + len(bad) + unknown,
+                examples={**current.examples, **examples},
+            )
+        )
+        return len(good)
+
+    def _announce(self, source: str) -> None:
+        for hook in self.new_data_hooks:
+            try:
+                hook(source)
+            except Exception:  # a listener's failure must not lose the stored data
+                log.exception("a new-data listener failed for %s", source)
 
     def refresh_due(self) -> list[str]:
         """Refresh every source whose lease this process can take; returns their ids."""
         done = []
         for source, cfg in self.config.sources.items():
-            if self.store.claim(f"refresh:{source}", cfg.refresh_seconds):
+            if self.store.claim(f"refresh:{source}", cfg.poll_seconds):
                 self.refresh(source)
                 done.append(source)
         return done

@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 
+from cockpit.errors import ConfigError
 from cockpit.model import Snapshot, validate_observations, validate_sites
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ __all__ = [
     "Connector",
     "Explanation",
     "SourceContext",
+    "Subscription",
     "build_connector",
     "explain_rows",
     "known_connectors",
@@ -71,6 +74,20 @@ class SourceContext:
         return self.environ.get(env) if env else None
 
 
+class Subscription(Protocol):
+    """A platform's promise to push a source's new observations (an MQTT session, a
+    broker subscription), held by one process of all (see ``cockpit.push``)."""
+
+    def renew(self) -> None:
+        """Keep the subscription alive (a broker's subscription expires); raises
+        ``ConnectorError`` when the platform refuses."""
+        ...
+
+    def close(self) -> None:
+        """End the subscription (delete it on the platform where it lives there)."""
+        ...
+
+
 class Connector(ABC):
     """Reads one source. Subclasses implement the three reads; all return canonical frames.
 
@@ -96,6 +113,28 @@ class Connector(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release sessions or files; the default holds none."""
+
+    def subscribe(
+        self, sites: pd.DataFrame, on_observations: Callable[[pd.DataFrame], None]
+    ) -> Subscription:
+        """Ask the platform to push new observations of ``sites``.
+
+        Observations that come over a connection the subscription holds (MQTT) go to
+        ``on_observations`` as canonical frames; those a platform posts to the cockpit
+        come through ``read_notification``. Raises ``ConfigError`` for a platform that
+        cannot push, ``ConnectorError`` when the platform refuses.
+        """
+        raise ConfigError(
+            "city config", f"sources.{self.source_id}.push", "this platform cannot push"
+        )
+
+    def read_notification(self, body: Any, sites: pd.DataFrame) -> pd.DataFrame:
+        """The observations in one notification the platform posted (parsed JSON), for
+        ``sites``, as a canonical observation frame. Raises ``ParseError`` for a body
+        that is not a notification, ``ConfigError`` for a platform that posts none."""
+        raise ConfigError(
+            "city config", f"sources.{self.source_id}.push", "this platform posts no notifications"
+        )
 
     def snapshot(self, now: datetime | None = None) -> Snapshot:
         """Discover sites and read the latest observations, keeping only valid rows.

@@ -258,6 +258,11 @@ class SnapshotStore(Protocol):
         this process); True when taken, False while someone else holds it."""
         ...
 
+    def renew(self, key: str, ttl_s: float, owner: str) -> bool:
+        """Extend the lease ``key`` held by ``owner`` to ``ttl_s`` seconds from now, in one
+        atomic step; False (and nothing changed) when it lapsed or another holds it."""
+        ...
+
     def release(self, key: str) -> None:
         """Give up the lease ``key`` before it expires; releasing a free lease is no
         error."""

@@ -169,3 +169,42 @@ class HttpClient:
             return json.loads(body), resp_headers
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(self.source, f"answer is not valid JSON ({exc})", shown) from exc
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        missing_ok: bool = False,
+    ) -> tuple[int, requests.structures.CaseInsensitiveDict[str]]:
+        """Send ``body`` as JSON with ``method`` (POST, PATCH, DELETE) once, no retries:
+        a subscription must not be made twice. Returns (status, response headers).
+
+        Raises ``FetchError`` (unreachable, timed out) and ``UpstreamStatusError`` for an
+        error status (a 404 is returned instead when ``missing_ok``).
+        """
+        timeout = (self.limits.connect_timeout_s, self.limits.read_timeout_s)
+        shown = self._safe(url)
+        sent = {**(headers or {})}
+        if body is not None:
+            sent.setdefault("Content-Type", "application/json")
+        try:
+            response = self.session.request(
+                method,
+                url,
+                data=None if body is None else json.dumps(body),
+                headers=sent,
+                timeout=timeout,
+            )
+        except requests.exceptions.RequestException as exc:
+            reason = "timed out" if "timed out" in str(exc) else type(exc).__name__
+            raise FetchError(self.source, f"{method} failed ({reason})", shown) from exc
+        with response:
+            status = response.status_code
+            if status >= 400 and not (missing_ok and status == 404):
+                raise UpstreamStatusError(
+                    self.source, f"{method} answered HTTP {status}", shown, status
+                )
+            log.debug("source %s: %s %s -> %d", self.source, method, shown, status)
+            return status, response.headers

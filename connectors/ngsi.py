@@ -37,9 +37,9 @@ import logging
 import math
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final, Literal
 from urllib.parse import quote
 
@@ -1075,6 +1075,61 @@ class _NgsiConnector(Connector):
         self._refused.clear()
         return self._refused.count_into(super().snapshot(now))
 
+    def subscribe(
+        self, sites: pd.DataFrame, on_observations: Callable[[pd.DataFrame], None]
+    ) -> BrokerSubscription:
+        """Register a subscription on the broker that notifies the source's
+        ``push.notify_url`` of every change to entities of the configured types, with the
+        shared secret in ``push.secret_header``. Notifications come back through the
+        cockpit's endpoint and ``read_notification``; ``on_observations`` is not called.
+
+        Returns the subscription (``renew`` extends it, ``close`` deletes it). Raises
+        ``ConfigError`` without ``push.notify_url`` or with its secret unset,
+        ``ConnectorError`` when the broker refuses.
+        """
+        push = self.context.config.push
+        if push is None or not push.notify_url or not push.secret_env:
+            raise ConfigError(
+                "city config", f"sources.{self.source_id}.push.notify_url", "is required"
+            )
+        secret = self.context.environ.get(push.secret_env, "")
+        if not secret:
+            raise ConfigError(
+                "environment", push.secret_env, f"holds no secret for {self.source_id}'s push"
+            )
+        header = {push.secret_header: secret} if push.signature == "secret" else {}
+        return BrokerSubscription(self, push.notify_url, header, push.renew_seconds * 2)
+
+    def subscription_body(
+        self, notify_url: str, headers: dict[str, str], expires: datetime
+    ) -> dict[str, Any]:
+        """The broker's subscription request for ``notify_url`` until ``expires``."""
+        raise NotImplementedError
+
+    def expiry_body(self, expires: datetime) -> dict[str, Any]:
+        """The PATCH that moves a subscription's expiry to ``expires``."""
+        raise NotImplementedError
+
+    def read_notification(self, body: Any, sites: pd.DataFrame) -> pd.DataFrame:
+        """The observations of one broker notification (``{"subscriptionId": …, "data":
+        [entities]}``, NGSI-LD adding ``"type": "Notification"``) for ``sites``, newest
+        per site and metric. Readings the parser refuses are logged and left out.
+
+        Raises ``ParseError`` when ``body`` is not a notification.
+        """
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise ParseError(self.source_id, "a notification is an object with a data list")
+        if "type" in body and body["type"] != "Notification":
+            raise ParseError(self.source_id, f"a notification's type is {body['type']!r}")
+        frames = parse_entities(
+            body["data"], self.source_id, self.options, self.context.config.access
+        )
+        for reason, count in frames.rejected["reason"].value_counts().items():
+            log.warning("source %s: notification reading refused %d times: %s",
+                        self.source_id, count, reason)  # fmt: skip
+        observations = frames.observations
+        return _newest(observations[observations["site_id"].isin(sites["id"])])
+
     def _types_of(self, sites: pd.DataFrame) -> list[str]:
         seen = {a.get("entity_type") for a in sites["attributes"] if isinstance(a, dict)}
         return [t for t in self.options.types if t in seen]
@@ -1095,6 +1150,56 @@ def _combine(parts: list[ParsedFrames]) -> ParsedFrames:
     return combine(parts, _REJECTED_COLUMNS)
 
 
+class BrokerSubscription:
+    """A subscription the cockpit holds on an NGSI broker: registered when made, its
+    expiry moved forward by ``renew`` (registered afresh when the broker lost it, after
+    a restart without persistence), deleted by ``close``.
+
+    Raises ``ConnectorError`` (from ``HttpClient.send``) when the broker refuses.
+    """
+
+    def __init__(
+        self,
+        connector: _NgsiConnector,
+        notify_url: str,
+        headers: dict[str, str],
+        lifetime_s: float,
+    ) -> None:
+        self.connector = connector
+        self.notify_url = notify_url
+        self._headers = headers
+        self.lifetime = timedelta(seconds=lifetime_s)
+        self.collection = f"{connector.base_url}{connector.api_root}/subscriptions"
+        self.location = ""
+        self._register()
+
+    def _register(self) -> None:
+        body = self.connector.subscription_body(
+            self.notify_url, self._headers, datetime.now(UTC) + self.lifetime
+        )
+        _, headers = self.connector.http.send("POST", self.collection, body)
+        where = headers.get("Location", "")
+        if not where:
+            raise ParseError(self.connector.source_id, "the broker named no subscription")
+        name = where.rstrip("/").rsplit("/", 1)[-1]
+        self.location = f"{self.collection}/{quote(name, safe=':')}"
+        log.info("source %s: subscribed at the broker (%s)", self.connector.source_id, name)
+
+    def renew(self) -> None:
+        body = self.connector.expiry_body(datetime.now(UTC) + self.lifetime)
+        status, _ = self.connector.http.send("PATCH", self.location, body, missing_ok=True)
+        if status == 404:
+            log.warning("source %s: the broker lost the subscription; subscribing again",
+                        self.connector.source_id)  # fmt: skip
+            self._register()
+
+    def close(self) -> None:
+        if self.location:
+            self.connector.http.send("DELETE", self.location, missing_ok=True)
+            log.info("source %s: subscription deleted at the broker", self.connector.source_id)
+            self.location = ""
+
+
 class NgsiLdConnector(_NgsiConnector):
     """An ETSI NGSI-LD broker (Orion-LD, Scorpio, Stellio) and its temporal API.
 
@@ -1113,6 +1218,31 @@ class NgsiLdConnector(_NgsiConnector):
         if self.options.tenant:
             headers["NGSILD-Tenant"] = self.options.tenant
         return headers
+
+    def subscription_body(
+        self, notify_url: str, headers: dict[str, str], expires: datetime
+    ) -> dict[str, Any]:
+        """NGSI-LD: one subscription to every configured type; the secret travels as
+        ``receiverInfo``, which the broker sends as headers with each notification."""
+        endpoint: dict[str, Any] = {"uri": notify_url, "accept": "application/json"}
+        if headers:
+            endpoint["receiverInfo"] = [{"key": k, "value": v} for k, v in headers.items()]
+        body: dict[str, Any] = {
+            "type": "Subscription",
+            "description": f"City Cockpit: {self.source_id}",
+            "entities": [{"type": t} for t in self.options.types],
+            "notification": {
+                "endpoint": endpoint,
+                "format": "normalized" if self.options.form == "normalized" else "keyValues",
+            },
+            "expiresAt": _iso(expires),
+        }
+        if self.options.query:
+            body["q"] = self.options.query
+        return body
+
+    def expiry_body(self, expires: datetime) -> dict[str, Any]:
+        return {"expiresAt": _iso(expires)}
 
     def _entity_params(self, entity_type: str) -> dict[str, str]:
         params = {"type": entity_type, "count": "true"}
@@ -1163,6 +1293,30 @@ class NgsiV2Connector(_NgsiConnector):
         if self.options.service_path:
             headers["Fiware-ServicePath"] = self.options.service_path
         return headers
+
+    def subscription_body(
+        self, notify_url: str, headers: dict[str, str], expires: datetime
+    ) -> dict[str, Any]:
+        """NGSI v2: one subscription to every configured type, notified through
+        ``httpCustom`` so that the secret header goes with each notification."""
+        subject: dict[str, Any] = {
+            "entities": [{"idPattern": ".*", "type": t} for t in self.options.types]
+        }
+        if self.options.query:
+            subject["condition"] = {"expression": {"q": self.options.query}}
+        form = "normalized" if self.options.form == "normalized" else "keyValues"
+        return {
+            "description": f"City Cockpit: {self.source_id}",
+            "subject": subject,
+            "notification": {
+                "httpCustom": {"url": notify_url, "headers": headers},
+                "attrsFormat": form,
+            },
+            "expires": _iso(expires),
+        }
+
+    def expiry_body(self, expires: datetime) -> dict[str, Any]:
+        return {"expires": _iso(expires)}
 
     def _entity_params(self, entity_type: str) -> dict[str, str]:
         key_values = self.options.form != "normalized"

@@ -932,32 +932,46 @@ class SensorThingsConnector(Connector):
     def subscribe(
         self, sites: pd.DataFrame, on_observations: Callable[[pd.DataFrame], None]
     ) -> LiveSubscription:
-        """Receive new Observations of ``sites`` over MQTT as they are made.
+        """Receive new Observations of ``sites`` over MQTT as they are made: one topic
+        ``<prefix>/Datastreams(<id>)/Observations`` per Datastream.
 
-        ``on_observations`` gets a canonical observation frame per message, called from
-        the MQTT client's thread. Raises ``ConfigError`` when ``options.mqtt_url`` is not
-        set. Call ``close()`` on the result to stop.
+        The broker is the source's ``push.mqtt`` (with its ``qos``), else
+        ``options.mqtt_url`` (QoS 1). ``on_observations`` gets a canonical observation
+        frame per message, called from the MQTT client's thread. Raises ``ConfigError``
+        when neither is set. Call ``close()`` on the result to stop.
         """
-        if not self.options.mqtt_url:
+        push = self.context.config.push
+        url = push.mqtt if push and push.mqtt else self.options.mqtt_url
+        if not url:
             raise ConfigError(
                 "city config",
-                f"sources.{self.source_id}.options.mqtt_url",
+                f"sources.{self.source_id}.push.mqtt",
                 "live updates need the platform's MQTT broker URL",
             )
-        prefix = self.options.mqtt_topic_prefix or self.base_url.rsplit("/", 1)[-1]
+        prefix = (
+            (push.topic_prefix if push else None)
+            or self.options.mqtt_topic_prefix
+            or self.base_url.rsplit("/", 1)[-1]
+        )
         topics = {
             f"{prefix}/Datastreams({_literal(s.datastream)})/Observations": s
             for s in streams_from_sites(sites)
         }
         user, password = self.context.secret("username"), self.context.secret("password")
-        return LiveSubscription(self.options.mqtt_url, topics, on_observations, user, password)
+        qos = push.qos if push else 1
+        return LiveSubscription(url, topics, on_observations, user, password, qos)
 
 
 class LiveSubscription:
     """Observations the platform pushes over MQTT, handed on as canonical frames.
 
-    Connects in the background and resubscribes after a reconnect; ``close`` stops.
+    Connects in the background; a lost connection is retried with a growing delay
+    (1 s doubling to ``MAX_RECONNECT_S``) and every topic is subscribed again on each
+    connect, at the stated ``qos`` (1 by default: at least once; the history stores an
+    observation once however often it arrives). ``close`` stops.
     """
+
+    MAX_RECONNECT_S: Final = 60
 
     def __init__(
         self,
@@ -966,6 +980,7 @@ class LiveSubscription:
         on_observations: Callable[[pd.DataFrame], None],
         username: str | None = None,
         password: str | None = None,
+        qos: int = 1,
     ) -> None:
         import paho.mqtt.client as mqtt  # optional dependency: only live updates need it
 
@@ -974,6 +989,9 @@ class LiveSubscription:
         secure = parts.scheme in ("mqtts", "wss")
         default_port = {"mqtt": 1883, "mqtts": 8883, "ws": 80, "wss": 443}.get(parts.scheme, 1883)
         self.topics = dict(topics)
+        self.qos = qos
+        self.url = url
+        self.connects = 0  # connections made, the first included
         self._on_observations = on_observations
         self._subscribed = threading.Event()
         self._client = mqtt.Client(
@@ -989,12 +1007,17 @@ class LiveSubscription:
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
+        self._client.on_disconnect = self._on_disconnect
+        self._client.reconnect_delay_set(min_delay=1, max_delay=self.MAX_RECONNECT_S)
         self._client.connect_async(parts.hostname or "localhost", parts.port or default_port)
         self._client.loop_start()
 
     def wait_subscribed(self, timeout: float) -> bool:
         """Block until the broker confirmed the subscriptions; False after ``timeout`` s."""
         return self._subscribed.wait(timeout)
+
+    def renew(self) -> None:
+        """Nothing to renew: the broker keeps the subscription while connected."""
 
     def close(self) -> None:
         """Disconnect and stop the client's thread."""
@@ -1003,9 +1026,20 @@ class LiveSubscription:
 
     def _on_connect(self, client: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
-            log.warning("MQTT connection refused: %s", reason)
-        elif self.topics:
-            client.subscribe([(topic, 0) for topic in self.topics])
+            log.warning("MQTT connection to %s refused: %s", redact_url(self.url), reason)
+            return
+        self.connects += 1
+        if self.connects > 1:
+            log.info("MQTT connection to %s is back: subscribing again", redact_url(self.url))
+        if self.topics:
+            client.subscribe([(topic, self.qos) for topic in self.topics])
+
+    def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self._subscribed.clear()
+        if reason.is_failure:
+            log.warning(
+                "MQTT connection to %s lost (%s): reconnecting", redact_url(self.url), reason
+            )
 
     def _on_subscribe(self, _c: Any, _u: Any, _mid: Any, _codes: Any, _p: Any) -> None:
         self._subscribed.set()

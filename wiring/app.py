@@ -18,7 +18,7 @@ from cockpit.city import overall_status
 from layouts.components.shell import shell
 from layouts.page_table import register_pages
 from layouts.pages import cockpit
-from layouts.routes import limits, replay
+from layouts.routes import limits, push, replay
 from layouts.routes.access import viewer_role
 from wiring.runtime import Runtime
 
@@ -94,6 +94,7 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     app.layout = lambda: shell(app)
     cockpit.register_callbacks(app, city)
     replay.register(app, city)
+    push.register(app, runtime.push.receive)
     warm_hooks = []
     for name in FEATURES:
         warm = importlib.import_module(name).register(app, city, journal)
@@ -150,4 +151,6 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
 
     if start_refresher and runtime.refreshes_in_process:
         runtime.refresher.start()
+    if start_refresher:  # with either backend: one process of all holds each one
+        runtime.push.start()
     return app

@@ -3,6 +3,9 @@
 The config's ``[backend]`` picks where state lives: embedded files (every process runs
 its own refresher thread, leases keep one read per interval) or Redis and PostgreSQL
 (Celery workers refresh, see ``wiring.tasks``; web processes only serve).
+
+Sources a platform pushes (``push = { … }``) are subscribed to by ``push`` (a
+``PushHolder``): every web process runs it, one of them holds each subscription.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from cockpit.city import City
 from cockpit.config import CityConfig, load_config
+from cockpit.push import PushHolder
 from cockpit.refresh import Refresher
 from cockpit.source import SourceContext, build_connector
 from cockpit.state import open_journal, open_stores
@@ -37,6 +41,7 @@ class Runtime:
     refresher: Refresher
     city: City
     journal: Journal
+    push: PushHolder
     # Called with the roles whose views the warmer just built (see ``start_warmer``).
     warm_hooks: list[Callable[[list[str]], None]] = field(default_factory=list)
     _warm_stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -67,7 +72,8 @@ class Runtime:
         }
         refresher = Refresher(cfg, store, history, connectors, clock)
         city = City(cfg, store, history, clock)
-        return cls(cfg, store, history, refresher, city, journal)
+        push = PushHolder(cfg, store, refresher, environ)
+        return cls(cfg, store, history, refresher, city, journal, push)
 
     @property
     def refreshes_in_process(self) -> bool:
@@ -108,6 +114,7 @@ class Runtime:
 
     def close(self) -> None:
         self.stop_warmer()
+        self.push.stop()  # subscriptions are deleted while their sessions are open
         self.refresher.stop()
         for connector in self.refresher.connectors.values():
             connector.close()

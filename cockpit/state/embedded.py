@@ -51,6 +51,13 @@ class SnapshotStore:
         """Take the lease ``key`` for ``ttl_s`` seconds; False if someone else holds it."""
         return bool(self.cache.add(f"lease:{key}", owner or str(os.getpid()), expire=ttl_s))
 
+    def renew(self, key: str, ttl_s: float, owner: str) -> bool:
+        """Extend ``owner``'s lease ``key`` to ``ttl_s`` seconds; False when not held."""
+        with self.cache.transact():
+            if self.cache.get(f"lease:{key}") != owner:
+                return False
+            return bool(self.cache.touch(f"lease:{key}", expire=ttl_s))
+
     def release(self, key: str) -> None:
         self.cache.delete(f"lease:{key}")
 

@@ -27,6 +27,14 @@ from cockpit.storage import SourceStatus
 __all__ = ["BackendUnavailable", "RedisCache", "RedisSnapshotStore"]
 
 
+_RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
 def _dump(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -94,6 +102,9 @@ class RedisSnapshotStore:
             raise BackendUnavailable(f"Redis at {_safe(url)} cannot be reached: {exc}") from None
         # diskcache-like shared values for the web layer (sessions, sign-in limits).
         self.cache = RedisCache(self.redis, prefix)
+        # Compare-and-extend in one step: a lease that lapsed and was taken by another
+        # process is never extended by the one that lost it.
+        self._renew_script = self.redis.register_script(_RENEW_LEASE)
 
     def _key(self, name: str) -> str:
         return self.prefix + name
@@ -116,6 +127,11 @@ class RedisSnapshotStore:
         ms = max(1, int(ttl_s * 1000))
         value = owner or str(os.getpid())
         return bool(self.redis.set(self._key(f"lease:{key}"), value, nx=True, px=ms))
+
+    def renew(self, key: str, ttl_s: float, owner: str) -> bool:
+        """Extend ``owner``'s lease ``key`` to ``ttl_s`` seconds; False when not held."""
+        ms = max(1, int(ttl_s * 1000))
+        return bool(self._renew_script(keys=[self._key(f"lease:{key}")], args=[owner, ms]))
 
     def release(self, key: str) -> None:
         self.redis.delete(self._key(f"lease:{key}"))

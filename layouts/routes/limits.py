@@ -5,7 +5,9 @@ Size
     callback endpoint, whose requests carry the page's inputs and stores). A request that
     declares a larger ``Content-Length`` is answered 413 without reading its body; a
     callback request sent in chunks without a length is read up to the limit and answered
-    413 beyond it. Other routes take no chunked bodies (411): their forms are small.
+    413 beyond it. Notifications platforms post to ``/push/`` may carry up to
+    ``MAX_PUSH_BYTES``. Other routes take no chunked bodies (411): their forms and
+    notifications carry their length.
 
 Callback requests
     A POST to ``/_dash-update-component`` must be a JSON object whose nesting is at most
@@ -34,6 +36,7 @@ __all__ = [
     "MAX_CALLBACK_BYTES",
     "MAX_CALLBACK_VALUES",
     "MAX_JSON_DEPTH",
+    "MAX_PUSH_BYTES",
     "BadCallbackRequest",
     "check_callback_body",
     "install",
@@ -43,6 +46,9 @@ __all__ = [
 MAX_BODY_BYTES: Final = 256 * 1024
 MAX_CALLBACK_BYTES: Final = 4 * 1024 * 1024
 MAX_JSON_DEPTH: Final = 64
+# A broker's notification carries the entities that changed, a few hundred at most.
+MAX_PUSH_BYTES: Final = 1024 * 1024
+PUSH_PATH: Final = "/push/"
 MAX_CALLBACK_VALUES: Final = 2_000
 CALLBACK_PATH: Final = "/_dash-update-component"
 
@@ -198,6 +204,8 @@ def install(app: Dash) -> None:
         request = flask.request
         is_callback = request.path == callback_path
         limit = MAX_CALLBACK_BYTES if is_callback else MAX_BODY_BYTES
+        if request.path.startswith(PUSH_PATH):
+            limit = MAX_PUSH_BYTES
         if (request.content_length or 0) > limit:
             return _too_large(limit)
         chunked = request.content_length is None and "chunked" in request.headers.get(

@@ -131,6 +131,23 @@ def test_lease_is_exclusive_until_released_or_expired(stores: Any) -> None:
     assert not b.claim("refresh:air", ttl_s=60)
 
 
+def test_lease_is_renewed_only_by_its_holder(stores: Any) -> None:
+    a, b = stores(), stores()
+    assert not a.renew("push:air", ttl_s=60, owner="a")  # nobody holds it
+    assert a.claim("push:air", ttl_s=0.5, owner="a")
+    assert not b.renew("push:air", ttl_s=60, owner="b")
+    assert a.renew("push:air", ttl_s=60, owner="a")
+    deadline = datetime.now(UTC) + timedelta(seconds=1.5)
+    while datetime.now(UTC) < deadline:  # past the first half-second lease
+        assert not b.claim("push:air", ttl_s=60, owner="b")
+    a.release("push:air")
+    assert b.claim("push:air", ttl_s=0.2, owner="b")
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while not a.claim("push:air", ttl_s=60, owner="a") and datetime.now(UTC) < deadline:
+        pass  # b's short lease runs out
+    assert not b.renew("push:air", ttl_s=60, owner="b")  # a lapsed lease is not revived
+
+
 def test_shared_values_round_trip_and_bump_the_version(stores: Any) -> None:
     store = stores()
     assert store.get("notices", []) == []
