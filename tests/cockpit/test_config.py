@@ -16,6 +16,7 @@ import pytest
 from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.errors import ConfigError
 from cockpit.model import METRICS
+from tests.city_toml import city_tables
 
 DEMO = default_config_path()
 DEMO_DATA = DEMO.parent / "demo-melbourne"
@@ -264,3 +265,61 @@ def test_reserved_keys_are_refused(tmp_path: Path, reserved: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert_config_error(caught.value, path, reserved, "unknown key")
+
+
+# -- push = { … }: how a platform pushes, checked like the rest -------------------------
+
+
+def push_city(folder: Path, connector: str, push: str) -> Path:
+    """A one-source city whose ``connector`` source has ``push = {push}``."""
+    text = city_tables("Test city", "Europe/Madrid", [-4.8, 41.58, -4.66, 41.7], (41.65, -4.73), 13)
+    text += (
+        f'[sources.s]\nconnector = "{connector}"\nname = "S"\npublisher = "P"\n'
+        f'licence = "CC BY 4.0"\nurl = "http://127.0.0.1:9/v1.1"\npush = {{ {push} }}\n'
+        '\n[layers.t]\ndomain = "traffic"\ntitle = "T"\nsources = ["s"]\n'
+        'metric = "vehicle_flow"\n'
+    )
+    path = folder / "city.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+NOTIFY = 'notify_url = "https://cockpit.example.org/push/ngsi/s", secret_env = "S_PUSH"'
+
+
+@pytest.mark.parametrize(
+    ("connector", "push", "key", "reason"),
+    [
+        ("sensorthings", 'mqtt = "mqtt://127.0.0.1:1883", qoss = 1', "sources.s.push.qoss",
+         "unknown key"),
+        ("sensorthings", 'mqtt = "mqtt://127.0.0.1:1883", qos = 3', "sources.s.push.qos", "1"),
+        ("sensorthings", 'mqtt = "http://127.0.0.1:1883"', "sources.s.push.mqtt", "pattern"),
+        ("sensorthings", "qos = 1", "sources.s.push", "exactly one of mqtt or notify_url"),
+        ("sensorthings", NOTIFY, "sources.s", "pushes through push.mqtt"),
+        ("ngsi-ld", 'mqtt = "mqtt://127.0.0.1:1883"', "sources.s",
+         "pushes through push.notify_url"),
+        ("ngsi-v2", 'notify_url = "https://c.example/push/ngsi/s"', "sources.s.push",
+         "needs secret_env"),
+        ("ngsi-v2", NOTIFY.replace("S_PUSH", "s3cret value"), "sources.s.push.secret_env",
+         "must name an environment variable"),
+        ("ngsi-ld", NOTIFY + ', signature = "md5"', "sources.s.push.signature", "hmac-sha256"),
+        ("ngsi-ld", NOTIFY + ", renew_seconds = 1", "sources.s.push.renew_seconds", "10"),
+        ("ckan", 'mqtt = "mqtt://127.0.0.1:1883"', "sources.s", "cannot receive pushes"),
+    ],
+)  # fmt: skip
+def test_push_mistakes_give_config_errors(
+    tmp_path: Path, connector: str, push: str, key: str, reason: str
+) -> None:
+    path = push_city(tmp_path, connector, push)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_config_error(caught.value, path, key, reason)
+
+
+def test_a_pushed_source_polls_at_its_safety_net_interval(tmp_path: Path) -> None:
+    path = push_city(tmp_path, "ngsi-ld", NOTIFY + ", poll_seconds = 900")
+    source = load_config(path).sources["s"]
+    assert source.push is not None and source.push.kind == "notify"
+    assert (source.refresh_seconds, source.poll_seconds) == (60, 900)
+    assert source.push.secret_header == "X-Cockpit-Push-Secret"
+    assert (source.push.renew_seconds, source.push.lease_seconds) == (3600, 30)

@@ -664,6 +664,81 @@ def test_live_observations_arrive_over_mqtt(mqtt_port: int) -> None:
     assert row["value"] == pytest.approx(KFZ_FLOW)
 
 
+class OwnBroker:
+    """A Mosquitto of this test's own on a free port, to stop and start again."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            if _listening(self.port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def own_broker() -> Iterator[OwnBroker]:
+    broker = OwnBroker()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def test_a_dropped_broker_is_reconnected_and_subscribed_again(own_broker: OwnBroker) -> None:
+    prefix = "hh/v1.1"
+    conn = make_connector(
+        "http://127.0.0.1:9/v1.1",
+        options={"mqtt_url": f"mqtt://127.0.0.1:{own_broker.port}", "mqtt_topic_prefix": prefix},
+    )
+    sites = sites_from_things([kfz_thing()], SensorThingsOptions.model_validate(OPTIONS), "hh")
+    frames: list[pd.DataFrame] = []
+    arrived = threading.Event()
+
+    def receive(frame: pd.DataFrame) -> None:
+        frames.append(frame)
+        arrived.set()
+
+    live = conn.subscribe(sites, receive)
+    topic = f"{prefix}/Datastreams(26598)/Observations"
+    try:
+        assert live.wait_subscribed(timeout=10)
+        assert (live.qos, live.connects) == (1, 1)
+        own_broker.stop()  # the broker goes away (a private one: nothing kept)
+        deadline = time.monotonic() + 30
+        while live.wait_subscribed(0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not live.wait_subscribed(0)
+        own_broker.start()
+        assert live.wait_subscribed(timeout=30)  # reconnected and subscribed again
+        assert live.connects == 2
+        _publish(own_broker.port, topic, [json.dumps(kfz_observation()).encode()])
+        assert arrived.wait(timeout=10)
+    finally:
+        live.close()
+        conn.close()
+    [row] = frames[0].to_dict("records")
+    assert (row["site_id"], row["metric"], row["time"]) == ("hh:12317", "vehicle_flow", KFZ_TIME)
+
+
 def test_mqtt_message_of_the_spec_with_its_typo_is_rejected_by_time() -> None:
     # OGC 18-088's example message spells "phenonmenonTime"; it has no usable time.
     payload = (FIXTURES / "ogc-sta-1.1-spec/mqtt_message_observation_select.json").read_bytes()

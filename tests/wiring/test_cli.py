@@ -254,6 +254,23 @@ def run(capsys: pytest.CaptureFixture[str], *args: Any, **kwargs: Any) -> tuple[
     return code, captured.out
 
 
+def test_a_push_typo_exits_2_with_file_key_and_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = Path(city(tmp_path, None))
+    text = path.read_text(encoding="utf-8").replace(
+        'connector = "ckan"', 'connector = "ckan"\npush = { mqtt = "mqtt://127.0.0.1:1883" }'
+    )
+    path.write_text(text, encoding="utf-8")
+    code, out = run(capsys, str(path), offline=True)
+    assert code == 2
+    assert f"INVALID {path}" in out and "key: sources.ped\n" in out
+    assert "the 'ckan' connector cannot receive pushes" in out
+    path.write_text(text.replace("mqtt = ", "mqqt = "), encoding="utf-8")
+    code, out = run(capsys, str(path), offline=True)
+    assert code == 2 and "key: sources.ped.push.mqqt\n" in out
+
+
 def test_a_source_with_usable_sites_and_observations_passes(
     httpserver: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
