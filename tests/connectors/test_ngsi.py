@@ -8,6 +8,7 @@ temporal and QuantumLeap answers of tests/fixtures/ngsi/built/ (see its PROVENAN
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,9 +22,15 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from cockpit.config import load_config
-from cockpit.errors import ConfigError, ConnectorError, ParseError, TooManyPages
-from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS
+from cockpit.config import PushConfig, load_config
+from cockpit.errors import (
+    ConfigError,
+    ConnectorError,
+    ParseError,
+    TooManyPages,
+    UpstreamStatusError,
+)
+from cockpit.model import OBSERVATION_COLUMNS, SITE_COLUMNS, empty_sites
 from cockpit.source import SourceContext, build_connector
 from connectors.ngsi import (
     ENTITY_TYPES,
@@ -995,3 +1002,55 @@ def test_weather_without_unit_codes_takes_the_configured_unit(httpserver: HTTPSe
         pytest.approx(7.2),
         "km/h",
     )
+
+
+# --------------------------------------------------------------------------- push
+
+
+def test_a_recorded_ld_notification_reads_like_an_entity_answer() -> None:
+    body = json.loads((FIXTURES / "notifications" / "cygnus_ld_notification_OffStreetParking.json")
+                      .read_text(encoding="utf-8"))  # fmt: skip
+    conn = make(None, "ld", options={"types": ["OffStreetParking"]})
+    sites = parse_entities(body["data"], "city").sites
+    obs = conn.read_notification(body, sites)
+    site = "city:urn:ngsi:ld:OffStreetParking:Downtown1"
+    assert value_of(obs, site, "free_spaces") == (ts("2017-07-29T12:05:02Z"), 122.0, "count")
+    assert value_of(obs, site, "occupancy")[1] == pytest.approx(39.0)  # 78 of 200 taken
+    # Only the sites the cockpit knows: the same notification for another city's sites.
+    assert conn.read_notification(body, sites.iloc[0:0]).empty
+    for broken in ([], {"data": {}}, {"type": "Subscription", "data": []}):
+        with pytest.raises(ParseError):
+            conn.read_notification(broken, sites)
+
+
+@pytest.mark.parametrize("flavour", ["ld", "v2"])
+def test_a_broker_that_refuses_the_subscription_raises_typed_errors(
+    httpserver: HTTPServer, flavour: str
+) -> None:
+    root = "/ngsi-ld/v1" if flavour == "ld" else "/v2"
+    context = source_context(
+        "city",
+        "ngsi-ld" if flavour == "ld" else "ngsi-v2",
+        httpserver.url_for("/"),
+        ("City broker", "City", "CC BY 4.0"),
+        {"types": ["TrafficFlowObserved"]},
+        environ={"CITY_PUSH": "k"},
+    )
+    push = PushConfig(notify_url="https://c.example/push/ngsi/city", secret_env="CITY_PUSH")
+    context = dataclasses.replace(context, config=context.config.model_copy(update={"push": push}))
+    conn = NgsiLdConnector(context) if flavour == "ld" else NgsiV2Connector(context)
+    sites = empty_sites()
+    httpserver.expect_oneshot_request(f"{root}/subscriptions", method="POST").respond_with_data(
+        '{"error": "BadRequestData"}', status=400
+    )
+    with pytest.raises(UpstreamStatusError, match="POST answered HTTP 400"):
+        conn.subscribe(sites, lambda frame: None)
+    httpserver.expect_oneshot_request(f"{root}/subscriptions", method="POST").respond_with_data(
+        "", status=201
+    )
+    with pytest.raises(ParseError, match="named no subscription"):
+        conn.subscribe(sites, lambda frame: None)
+    without_secret = dataclasses.replace(context, environ={})
+    with pytest.raises(ConfigError, match="CITY_PUSH"):
+        type(conn)(without_secret).subscribe(sites, lambda frame: None)
+    conn.close()
