@@ -350,6 +350,43 @@ def test_notification_updates_snapshot_history_and_city(runtime: Runtime, flavou
     assert len(runtime.history.window([site_id(flavour)], late, late + timedelta(minutes=1))) == 2
 
 
+def test_messages_arriving_together_are_stored_in_one_write(runtime: Runtime, flavour: str) -> None:
+    connector = runtime.refresher.connectors["vll"]
+    sites = runtime.store.snapshot("vll").sites  # type: ignore[union-attr]
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=19)  # after the poll's
+    version = runtime.store.version()
+    for minutes in range(0, 18, 3):  # six messages, as a connection delivers them
+        body = json.loads(notification(flavour, [traffic(flavour, 100 + minutes, start)]))
+        frame = connector.read_notification(body, sites)
+        runtime.push._received("vll", frame.assign(time=frame["time"] + timedelta(minutes=minutes)))
+    assert runtime.store.version() == version  # gathered, not stored yet
+    assert runtime.push.flush() == 12
+    assert runtime.store.version() == version + 1
+    stored = runtime.history.window([site_id(flavour)], start, start + timedelta(minutes=18))
+    assert len(stored) == 12
+    assert flow_of(runtime.city.view("public").latest, flavour) == (
+        pd.Timestamp(start + timedelta(minutes=15)),
+        115 * 12,
+    )
+
+
+def test_a_pushed_source_turns_stale_only_when_pushes_and_polls_fall_silent(
+    runtime: Runtime, flavour: str
+) -> None:
+    stale_after = runtime.config.sources["vll"].stale_after_seconds
+    polled = runtime.store.status("vll").last_success
+    assert polled is not None
+    later = polled + timedelta(seconds=stale_after - 60)
+    start = polled.replace(microsecond=0) + timedelta(minutes=1)  # observed after the poll
+    runtime.refresher.clock = lambda: later  # a push long after the poll
+    body = notification(flavour, [traffic(flavour, 30, start)])
+    assert runtime.push.receive("vll", body, {"X-Cockpit-Push-Secret": SECRET}) == 2
+    status = runtime.store.status("vll")
+    # Past the poll's limit, fresh thanks to the push; stale once the push is old too.
+    assert status.state(polled + timedelta(seconds=stale_after + 30), stale_after) == "ok"
+    assert status.state(later + timedelta(seconds=stale_after + 1), stale_after) == "stale"
+
+
 def test_forged_and_malformed_notifications_are_refused_and_data_stays(
     runtime: Runtime, flavour: str, caplog: pytest.LogCaptureFixture
 ) -> None:

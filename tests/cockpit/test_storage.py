@@ -173,6 +173,7 @@ def test_the_protocols_declare_what_the_cockpit_calls() -> None:
         "put_snapshot",
         "record_failure",
         "release",
+        "renew",
         "snapshot",
         "status",
         "version",
