@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from typing import cast
 
 import flask
 from dash import Dash
@@ -38,7 +39,9 @@ def register(app: Dash, receive: Receiver) -> None:
     def ngsi_notification(source: str) -> flask.Response:
         request = flask.request
         try:
-            stored = receive(source, request.get_data(cache=False), request.headers)
+            # Headers, not a dict: names are matched whatever their case.
+            headers = cast(Mapping[str, str], request.headers)
+            stored = receive(source, request.get_data(cache=False), headers)
         except PushRefused as exc:
             log.warning(
                 "notification for %s from %s refused (%d): %s",

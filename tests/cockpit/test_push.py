@@ -43,6 +43,7 @@ from tests.connectors.test_sensorthings import (
     kfz_thing,
     mqtt_port,  # noqa: F401 - fixture
 )
+from tests.servers import pg_schema, postgres_server, redis_prefix, redis_server  # noqa: F401
 from wiring.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,6 +178,7 @@ def write_city(
     broker_url: str,
     signature: str = "secret",
     lease_seconds: float = 30,
+    backend: str = "",
 ) -> Path:
     connector = FLAVOURS[flavour][0]
     text = city_tables("Valladolid", "Europe/Madrid", VALLADOLID, (41.65, -4.73), 13) + (
@@ -197,7 +199,7 @@ def write_city(
         'domain = "traffic"\n'
         'title = "Traffic"\n'
         'sources = ["vll"]\n'
-        'metric = "vehicle_flow"\n'
+        'metric = "vehicle_flow"\n' + backend
     )
     path = directory / "city.toml"
     path.write_text(text, encoding="utf-8")
@@ -501,12 +503,22 @@ def _hold(city: str, data: str, name: str, stop: Any, reports: Any) -> None:
         reports.put((name, "closed"))
 
 
+@pytest.mark.parametrize("kind", ["embedded", "server"])
 def test_one_subscription_for_all_processes_and_takeover(
-    httpserver: HTTPServer, tmp_path: Path
+    httpserver: HTTPServer, tmp_path: Path, kind: str, request: pytest.FixtureRequest
 ) -> None:
+    backend = ""
+    if kind == "server":  # Redis holds the lease, PostgreSQL the history
+        backend = (
+            '\n[backend]\nkind = "server"\n'
+            f'redis_url = "{request.getfixturevalue("redis_server")}"\n'
+            f'redis_prefix = "{request.getfixturevalue("redis_prefix")}"\n'
+            f'postgres_dsn = "{request.getfixturevalue("postgres_server")}"\n'
+            f'postgres_schema = "{request.getfixturevalue("pg_schema")}"\n'
+        )
     polled = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
     broker = Broker(httpserver, "ld", traffic("ld", 197, polled))
-    city = write_city(tmp_path, "ld", broker.url, lease_seconds=3)
+    city = write_city(tmp_path, "ld", broker.url, lease_seconds=3, backend=backend)
     first = open_runtime(city, tmp_path / "data")
     assert first.refresher.refresh("vll")
     first.close()
