@@ -59,9 +59,11 @@ def _damaged_parts(runtime: Runtime) -> dict[str, str]:
 
 
 def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
-    """A Dash app serving ``runtime``'s city; starts its refresher thread unless told not to.
+    """A Dash app serving ``runtime``'s city; starts its refresher thread (embedded
+    backend) and its push subscription holder unless told not to.
 
-    Routes: ``/`` the cockpit, ``/health`` the sources' status as JSON.
+    Routes: ``/`` the cockpit, ``/health`` the sources' status as JSON,
+    ``/push/ngsi/<source>`` the notifications of NGSI brokers.
     """
     config = runtime.config
     app = Dash(

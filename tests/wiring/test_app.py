@@ -1,16 +1,22 @@
 """The app factory over real HTTP: responses travel compressed and assets are cached by
-fingerprint."""
+fingerprint; a pushed source is subscribed once the app runs and unsubscribed when it
+closes."""
 
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from pytest_httpserver import HTTPServer
 
 from tests.browser import AppServers
+from tests.cockpit.test_push import Broker, open_runtime, traffic, write_city
+from wiring.app import create_app
 from wiring.runtime import Runtime
 
 YEAR = "max-age=31536000"
@@ -100,3 +106,21 @@ def test_map_data_is_compressed(base: str, runtime: Runtime) -> None:
         assert answer.headers["Content-Encoding"] == encoding
         raw = answer.raw.read(decode_content=False)
         assert 0 < len(raw) < 16 * len(view.layer_table("parking", "UTC"))
+
+
+def test_the_running_app_subscribes_after_its_first_poll_and_unsubscribes_on_close(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    polled = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+    broker = Broker(httpserver, "ld", traffic("ld", 197, polled))
+    runtime = open_runtime(write_city(tmp_path, "ld", broker.url, lease_seconds=3), tmp_path)
+    try:
+        create_app(runtime)  # starts the refresher and the subscription holder
+        deadline = time.monotonic() + 60  # a guard only: the first poll comes first
+        while broker.methods() != ["POST"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert broker.methods() == ["POST"]
+        assert runtime.store.status("vll").fetches >= 1  # sites came from the poll
+    finally:
+        runtime.close()
+    assert broker.methods() == ["POST", "DELETE"] and broker.subscriptions == {}
