@@ -55,14 +55,15 @@ def runtime() -> Any:
 
 
 def beat_schedule(config: CityConfig) -> dict[str, dict[str, Any]]:
-    """One beat entry per source, at the source's refresh interval."""
+    """One beat entry per source, at the source's refresh interval (a pushed source's
+    slower safety-net poll)."""
     return {
         f"refresh:{source}": {
             "task": "cockpit.refresh_due",
-            "schedule": timedelta(seconds=cfg.refresh_seconds),
+            "schedule": timedelta(seconds=cfg.poll_seconds),
             "args": (source,),
             # A refresh that waited a whole interval in the queue is stale: drop it.
-            "options": {"expires": float(cfg.refresh_seconds)},
+            "options": {"expires": float(cfg.poll_seconds)},
         }
         for source, cfg in config.sources.items()
     }
@@ -105,7 +106,7 @@ def refresh_due(source: str | None = None) -> list[str]:
     rt = runtime()
     if source is None:
         return list(rt.refresher.refresh_due())
-    interval = rt.config.sources[source].refresh_seconds
+    interval = rt.config.sources[source].poll_seconds
     # Half an interval: a duplicate of this beat is absorbed, the next beat is not.
     if not rt.store.claim(f"refresh:{source}", max(0.5, interval / 2)):
         return []

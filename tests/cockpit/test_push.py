@@ -621,3 +621,23 @@ def test_published_observation_reaches_store_history_and_city(
     finally:
         runtime.close()
     assert runtime.push.held == {}
+
+
+def test_a_pushed_source_is_polled_at_its_slower_safety_net_interval(
+    broker: Broker, tmp_path: Path
+) -> None:
+    path = write_city(tmp_path, broker.flavour, broker.url)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "backfill_hours = 0\n", "backfill_hours = 0\nrefresh_seconds = 1\n"
+        ),
+        encoding="utf-8",
+    )
+    runtime = open_runtime(path, tmp_path / "data")
+    try:
+        assert runtime.refresher.refresh_due() == ["vll"]
+        time.sleep(1.5)  # past refresh_seconds, well inside push.poll_seconds (300)
+        assert runtime.refresher.refresh_due() == []
+        assert runtime.store.status("vll").fetches == 1
+    finally:
+        runtime.close()

@@ -279,6 +279,18 @@ def test_server_example_config_is_valid_and_schedules_each_source() -> None:
         assert entry["schedule"].total_seconds() == cfg.refresh_seconds
 
 
+def test_a_pushed_source_is_polled_at_its_safety_net_interval(tmp_path: Path) -> None:
+    from tests.cockpit.test_push import write_city
+    from wiring.tasks import beat_schedule
+
+    config = load_config(write_city(tmp_path, "ld", "http://127.0.0.1:9"))
+    source = config.sources["vll"]
+    assert source.push is not None and source.refresh_seconds != source.push.poll_seconds
+    entry = beat_schedule(config)["refresh:vll"]
+    assert entry["schedule"].total_seconds() == source.push.poll_seconds
+    assert entry["options"] == {"expires": source.push.poll_seconds}
+
+
 def test_runtime_opens_the_server_backend_and_leaves_refreshing_to_workers(
     tmp_path: Path,
     redis_server: str,  # noqa: F811
