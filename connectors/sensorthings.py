@@ -189,7 +189,8 @@ class SensorThingsOptions(BaseModel):
     ids_per_request: int = Field(default=50, ge=1, le=500)
     api_key_header: str = "X-API-Key"
     api_key_param: str | None = None
-    # e.g. "mqtt://broker:1883", "mqtts://broker:8883", "wss://broker/mqtt"
+    # e.g. "mqtt://broker:1883", "mqtts://broker:8883", "wss://broker/mqtt". The source's
+    # ``push = { mqtt = … }`` takes precedence and is what turns live updates on.
     mqtt_url: str | None = None
     # Topic prefix before "/Datastreams(id)/Observations"; default: the URL's version ("v1.1").
     mqtt_topic_prefix: str | None = None
