@@ -1,0 +1,142 @@
+"""A CSV or JSON file over HTTP, recognised by its content (a header row and rows of
+the same width, or an array of objects), in either layout: long (a row per
+observation) or wide (a row per time, a column per site). Sites placed by a
+``"lat, lon"`` column are written out as ``site_locations`` for the officer to keep."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from connectors.discover import fields as F
+from connectors.discover.collection import about, from_plan
+from connectors.discover.found import Collection, Discovery
+from connectors.discover.metrics import best_guesses, guess_metric
+from connectors.discover.plan import plan_records
+from connectors.discover.probe import Answer, Probe
+
+__all__ = ["recognise"]
+
+PLATFORM = "CSV / JSON file"
+_MAX_ROWS = 2000
+
+
+def _csv_rows(text: str) -> list[dict[str, Any]] | None:
+    lines = [line for line in text.splitlines()[: _MAX_ROWS + 1] if line.strip()]
+    if len(lines) < 2:
+        return None
+    head = lines[0]
+    delimiter = max((";", ",", "\t"), key=head.count)
+    if head.count(delimiter) == 0 or head.lstrip().startswith(("<", "{", "[")):
+        return None
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+    rows = list(reader)
+    width = len(rows[0])
+    if sum(1 for r in rows[1:] if len(r) == width) < max(1, (len(rows) - 1) * 0.9):
+        return None
+    names = [n.strip() for n in rows[0]]
+    return [dict(zip(names, (c.strip() for c in r), strict=False)) for r in rows[1:] if len(r) == width]
+
+
+def recognise(answer: Answer, probe: Probe) -> Discovery | None:
+    if isinstance(answer.data, list) and answer.data and all(isinstance(r, dict) for r in answer.data[:50]):
+        found = Discovery(answer.url, PLATFORM, "a JSON array of objects")
+        found.collections.append(file_collection(answer.url, answer.data[:_MAX_ROWS], "json"))
+        return found
+    if answer.data is not None or "html" in answer.content_type:
+        return None
+    rows = _csv_rows(answer.text)
+    if rows is None:
+        return None
+    found = Discovery(answer.url, PLATFORM, "a CSV file (header and rows of equal width)")
+    found.collections.append(file_collection(answer.url, rows, "csv"))
+    return found
+
+
+def file_collection(url: str, rows: list[dict[str, Any]], fmt: str) -> Collection:
+    title = url.rstrip("/").rsplit("/", 1)[-1]
+    plan = plan_records(rows, hints=title)
+    wide = _wide(rows, plan, title)
+    if wide is not None:
+        return wide_collection(url, rows, fmt, title, *wide)
+    options: dict[str, Any] = {"domain": plan.domain or ""}
+    if fmt == "json":
+        options["format"] = "json"
+    if plan.id:
+        options["id"] = plan.id
+    else:
+        options["site_id"] = title
+    if plan.name:
+        options["name"] = plan.name
+    options["time"] = plan.time or "CHECK_time_column"
+    if plan.hour:
+        options["hour"] = plan.hour
+    if plan.time_format:
+        options["time_format"] = plan.time_format
+    if plan.lat:
+        options["lat"], options["lon"] = plan.lat, plan.lon
+    elif plan.position and plan.id:
+        options["site_locations"] = {
+            site: {"lat": lat, "lon": lon} for site, (lat, lon) in plan.site_positions.items()
+        }
+        plan.checks.append(
+            f"sites placed from '{plan.position}' in the rows read: a site not seen there "
+            "needs its own entry under site_locations"
+        )
+    options["values"] = plan.values()
+    source = {"connector": "table", **about(title), "url": url, "options": options}
+    return from_plan(title, "file", plan, source, rows[0] if rows else None)
+
+
+def _wide(rows: list[dict[str, Any]], plan: Any, title: str) -> tuple[str, list[str], str] | None:
+    """(time column, site columns, metric) when most columns are numbers of one kind and
+    none of them names a metric: a column per site."""
+    if not plan.time or plan.id or plan.guesses:
+        return None
+    numeric = [f.name for f in F.profile(rows[1:]) if f.kind in ("number", "empty")]
+    numeric = [n for n in numeric if n not in (plan.time, plan.hour)]
+    if len(numeric) < 2:
+        return None
+    first = str(next(iter(rows[0].values()), ""))
+    daily = F.time_format([str(r.get(plan.time, "")) for r in rows[1:20]]) in ("iso",) and all(
+        len(str(r.get(plan.time, "")).strip()) == 10 for r in rows[1:20] if r.get(plan.time)
+    )
+    guess = guess_metric("count", "", None, None, daily=daily and not plan.hour, hints=f"{title} {first}")
+    guesses = best_guesses([guess]) if guess else []
+    if not guesses:
+        return None
+    return plan.time, numeric, guesses[0].metric
+
+
+def wide_collection(
+    url: str, rows: list[dict[str, Any]], fmt: str, title: str, time: str, columns: list[str], metric: str
+) -> Collection:
+    from cockpit.model import METRICS
+
+    names_row = ""
+    first = rows[0]
+    if not F.time_format([str(first.get(time, ""))]):
+        names_row = str(first.get(time, ""))
+    plan = plan_records(rows[1:] if names_row else rows, hints=title)
+    options: dict[str, Any] = {
+        "layout": "wide",
+        "domain": METRICS[metric].domain,
+        "time": time,
+        "metric": metric,
+        "unit": METRICS[metric].unit,
+    }
+    if fmt == "json":
+        options["format"] = "json"
+    if names_row:
+        options["names_row"] = names_row
+    plan.domain = METRICS[metric].domain
+    plan.checks.append(
+        f"a column per site ({len(columns)}): {METRICS[metric].unit} assumed; give each "
+        "site's place under site_locations (or a sites table)"
+    )
+    source = {"connector": "table", **about(title), "url": url, "options": options}
+    collection = from_plan(title, "file (wide: a column per site)", plan, source, first)
+    collection.source = source
+    collection.sites = len(columns)
+    return collection

@@ -1,0 +1,156 @@
+"""``city-cockpit discover URL`` against recorded real answers served on 127.0.0.1, one
+platform at a time: discover writes a draft, ``check-config`` accepts it, and the
+draft's source reads the recorded sites at their places (latitude and longitude not
+swapped), a value in its canonical unit and a time in UTC.
+
+The servers answer only the paths a platform serves (404 elsewhere), with the recorded
+answers of tests/fixtures/ (see each folder's PROVENANCE.md); nothing tells discover
+which platform it is talking to.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from cockpit.config import load_config
+from cockpit.domains import registry, unregister
+from cockpit.model import Snapshot
+from cockpit.source import SourceContext, build_connector
+from connectors.discover.metrics import SHIPPED_DOMAINS
+from tests.connectors.faults import closed_port_url
+from wiring.cli import check_config, main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def shipped_domains() -> Iterator[None]:
+    before = set(registry.domain_names())
+    yield
+    for name in SHIPPED_DOMAINS:
+        if name not in before and name in registry.domain_names():
+            unregister(name)
+
+
+@pytest.fixture
+def server(httpserver: HTTPServer) -> HTTPServer:
+    httpserver.no_handler_status_code = 404
+    return httpserver
+
+
+def load(path: str) -> Any:
+    return json.loads((FIXTURES / path).read_text(encoding="utf-8"))
+
+
+def serve_json(server: HTTPServer, path: str, body: Any, ctype: str = "application/json") -> None:
+    server.expect_request(path).respond_with_data(json.dumps(body), content_type=ctype)
+
+
+def discover(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, str, Path]:
+    draft = tmp_path / "draft.toml"
+    code = main(["discover", url, "--write", str(draft), *extra])
+    return code, capsys.readouterr().out, draft
+
+
+def checked(draft: Path) -> tuple[int, str]:
+    out = io.StringIO()
+    code = check_config(str(draft), out=out)
+    return code, out.getvalue()
+
+
+def snapshot(draft: Path, index: int = 0) -> Snapshot:
+    """The snapshot of the draft's ``index``-th source, read as the cockpit reads it."""
+    config = load_config(draft)
+    source = list(config.sources)[index]
+    connector = build_connector(SourceContext.from_city(config, source, {}))
+    try:
+        return connector.snapshot()
+    finally:
+        connector.close()
+
+
+def site_at(snap: Snapshot, lat: float, lon: float) -> pd.Series:
+    near = snap.sites[(snap.sites["lat"].sub(lat).abs() < 1e-6) & (snap.sites["lon"].sub(lon).abs() < 1e-6)]
+    assert len(near) == 1, f"no site at ({lat}, {lon}): {snap.sites[['id', 'lat', 'lon']]}"
+    return near.iloc[0]
+
+
+def value(snap: Snapshot, site_id: str, metric: str) -> tuple[pd.Timestamp, float, str]:
+    rows = snap.observations[
+        (snap.observations["site_id"] == site_id) & (snap.observations["metric"] == metric)
+    ]
+    assert not rows.empty, f"no {metric} at {site_id}"
+    row = rows.sort_values("time").iloc[-1]
+    return row["time"], float(row["value"]), str(row["unit"])
+
+
+# --------------------------------------------------------------------------- ArcGIS
+
+
+def test_arcgis_mapserver_layer_in_esri_json(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layer = "/rest/services/Fachdaten/Parkplaetze_Parkleitsystem/MapServer/0"
+    answer = load("arcgis/konstanz_mapserver_parkleitsystem_query_f-json.json")
+
+    def query(request: Request) -> Response:
+        if request.args.get("f") != "json":
+            return Response("{}", status=400, content_type="application/json")
+        offset = int(request.args.get("resultOffset", "0"))
+        page = {**answer, "features": answer["features"][offset:]}
+        return Response(json.dumps(page), content_type="application/json")
+
+    server.expect_request(f"{layer}/query").respond_with_handler(query)
+
+    code, out, draft = discover(server.url_for(layer), tmp_path, capsys, "--timezone", "Europe/Berlin")
+
+    assert code == 0, out
+    assert "ArcGIS" in out and "domain parking" in out
+    assert checked(draft)[0] == 0
+    snap = snapshot(draft)
+    assert len(snap.sites) == len(answer["features"])
+    first = answer["features"][0]
+    site = site_at(snap, first["geometry"]["y"], first["geometry"]["x"])
+    time, free, unit = value(snap, site["id"], "free_spaces")
+    assert (free, unit) == (float(first["attributes"]["real_fcap"]), "count")
+    assert time == pd.Timestamp(first["attributes"]["updated"], unit="ms", tz="UTC")
+
+
+def test_arcgis_featureserver_layer_in_geojson_only(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layer = "/server/rest/services/Hosted/P_R_Sensorik/FeatureServer/0"
+    answer = load("arcgis/vrn_p-r-sensorik_featureserver_query_f-geojson.json")
+
+    def query(request: Request) -> Response:
+        if request.args.get("f") != "geojson":
+            return Response('{"error": {"code": 400}}', status=400, content_type="application/json")
+        offset = int(request.args.get("resultOffset", "0"))
+        page = {**answer, "features": answer["features"][offset:]}
+        return Response(json.dumps(page), content_type="application/geo+json")
+
+    server.expect_request(f"{layer}/query").respond_with_handler(query)
+
+    code, out, draft = discover(server.url_for(layer), tmp_path, capsys)
+
+    assert code == 0, out
+    assert 'format = "geojson"' in draft.read_text()
+    assert checked(draft)[0] == 0
+    snap = snapshot(draft)
+    assert len(snap.sites) == len(answer["features"])
+    first = answer["features"][0]
+    lon, lat = first["geometry"]["coordinates"]
+    site = site_at(snap, lat, lon)
+    _, free, unit = value(snap, site["id"], "free_spaces")
+    assert (free, unit) == (float(first["properties"]["realtime_free_capacity"]), "count")
