@@ -34,7 +34,7 @@ _TIME_NAMES = re.compile(
     r"(time|date|datum|zeit|updated|timestamp|observ|reported|received|measured|stamp|^ts$)",
     re.I,
 )
-_ID_NAMES = re.compile(r"(^id$|_id$|^id_|id$|code$|^objectid$|^fid$|number$|nummer$|^name$)", re.I)
+_ID_NAMES = re.compile(r"(^id$|_id$|^id_|id$|code$|^objectid$|^fid$|number$|nummer$)", re.I)
 _NAME_NAMES = re.compile(r"(name|title|titel|bezeichnung|description|descript|label)", re.I)
 _HOUR_NAMES = re.compile(r"^(hour|hourday|hour_of_day|stunde|time|hr)$", re.I)
 # strptime formats tried on dates that are not ISO 8601, most specific first.
@@ -234,10 +234,13 @@ def position_field(fields: Sequence[FieldInfo]) -> FieldInfo | None:
     return next((f for f in fields if f.kind == "position"), None)
 
 
-def id_field(fields: Sequence[FieldInfo], records: Sequence[Any]) -> FieldInfo | None:
+def id_field(
+    fields: Sequence[FieldInfo], records: Sequence[Any], per_site: bool = False
+) -> FieldInfo | None:
     """The field naming the site: named like an id, a text or whole number, and repeating
     less than the rows do (a row per observation repeats it, a row per site does not).
-    Row counters (``_id``, ``OBJECTID`` over a log) are passed over when another fits."""
+    Row counters (``_id``, ``OBJECTID`` over a log) are passed over when another fits;
+    ``per_site`` (every row at its own place) asks for an id no two rows share."""
     scored: list[tuple[int, FieldInfo]] = []
     for info in fields:
         if info.kind not in ("text", "number") or not _ID_NAMES.search(info.name):
@@ -248,16 +251,18 @@ def id_field(fields: Sequence[FieldInfo], records: Sequence[Any]) -> FieldInfo |
         ):
             continue
         distinct = len({str(v) for v in values})
-        if any(v in (None, "") for v in values):
-            score += 6  # a site id is never missing
         name = info.name.lower()
         score = 0
+        if any(v in (None, "") for v in values):
+            score += 6  # a site id is never missing
         if name in ("_id", "id", "objectid", "fid", "recordid"):
             score += 2  # a row number unless nothing else names the site
         if re.search(r"(site|sensor|station|location|counter|device|kerbside|zaehl)", name):
             score -= 2
         if distinct == len(values) and len(values) > 1:
             score += 1
+        elif per_site:
+            score += 4
         if distinct <= 1 and len(values) > 1:
             score += 4
         scored.append((score, info))

@@ -10,7 +10,7 @@ from typing import Any
 
 from connectors.discover import fields as F
 from connectors.discover.found import FieldInfo, Guess
-from connectors.discover.metrics import best_guesses, guess_metric, main_domain
+from connectors.discover.metrics import best_guesses, domain_of, guess_metric, main_domain
 
 __all__ = ["Plan", "plan_records"]
 
@@ -75,7 +75,7 @@ def plan_records(
     hour = F.hour_field(profiled, time)
     lat_lon = F.lat_lon_fields(profiled)
     position = F.position_field(profiled) if lat_lon is None else None
-    site = F.id_field(profiled, records)
+    site = F.id_field(profiled, records, _per_site(records, lat_lon, position, positions_beside))
     used = {f.name for f in (time, hour, site) if f is not None}
     if lat_lon:
         used |= {lat_lon[0].name, lat_lon[1].name}
@@ -130,9 +130,28 @@ def plan_records(
 
 
 def _domain(guess: Guess) -> str:
-    from connectors.discover.metrics import domain_of
-
     return domain_of(guess.metric)
+
+
+def _per_site(
+    records: Sequence[Any],
+    lat_lon: tuple[FieldInfo, FieldInfo] | None,
+    position: FieldInfo | None,
+    beside: Sequence[tuple[float, float] | None],
+) -> bool:
+    """Whether each record stands at its own place (a row per site, not per observation)."""
+    places: list[Any] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            continue
+        if lat_lon is not None:
+            places.append((record.get(lat_lon[0].name), record.get(lat_lon[1].name)))
+        elif position is not None:
+            places.append(F.position_of(record.get(position.name)))
+        elif index < len(beside):
+            places.append(beside[index])
+    known = [p for p in places if p is not None]
+    return len(known) > 1 and len(set(map(str, known))) >= 0.9 * len(known)
 
 
 def _place(
