@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--timezone", default="", help="the city's IANA zone (default: UTC)")
     probe.add_argument("--name", default="", help="the city's name")
     probe.add_argument(
+        "--domain", default="", help="what the data is, when its names do not say (e.g. cycling)"
+    )
+    probe.add_argument(
         "--location", default=None, metavar="LAT,LON", help="place of a dataset that states none"
     )
     hasher = commands.add_parser("hash-password", help="an argon2 hash for [access.users]")
@@ -451,7 +454,7 @@ def discover_command(args: argparse.Namespace, out: Any = None) -> int:
         print("city-cockpit: --timezone is an IANA zone, --location is LAT,LON", file=sys.stderr)
         return 2
     try:
-        found = discover(args.url)
+        found = discover(args.url, args.domain)
     except DiscoveryError as exc:
         print(f"city-cockpit: {exc}", file=sys.stderr)
         return 2

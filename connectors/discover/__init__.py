@@ -19,6 +19,7 @@ from connectors.discover import (
     socrata,
     table,
 )
+from cockpit.domains import domain_names
 from connectors.discover.draft import draft_toml, listing
 from connectors.discover.found import Collection, Discovery, FieldInfo, Guess
 from connectors.discover.metrics import load_shipped_domains
@@ -47,13 +48,16 @@ def _recognise(answer: Answer, probe: Probe) -> Discovery | None:
     return None
 
 
-def discover(url: str, probe: Probe | None = None) -> Discovery:
+def discover(url: str, domain: str = "", probe: Probe | None = None) -> Discovery:
     """What is served at ``url``: the platform and its collections, each with a proposed
-    source. Raises ``DiscoveryError`` (one line) when the URL cannot be read or nothing
-    in its answers is recognised."""
+    source; ``domain`` (the officer's word for what the data is) narrows the proposals.
+    Raises ``DiscoveryError`` (one line) when the URL cannot be read, ``domain`` is not a
+    domain, or nothing in the answers is recognised."""
     load_shipped_domains()
+    if domain and domain not in domain_names():
+        raise DiscoveryError(f"unknown domain {domain!r}; known: {', '.join(domain_names())}")
     own = probe is None
-    probe = probe or Probe(url)
+    probe = probe or Probe(url, domain=domain)
     try:
         first = probe.get(url)
         # An address some platforms know (an ArcGIS layer, a Socrata dataset) is tried

@@ -87,7 +87,7 @@ def resource_collection(
         str(x or "")
         for x in (title, resource_id, package.get("title"), package.get("notes"), resource.get("description"))
     )
-    plan = plan_records(records, declared, hints=hints)
+    plan = plan_records(records, declared, hints=hints, domain=probe.domain)
     options: dict[str, Any] = {"resource_id": resource_id, "domain": plan.domain or ""}
     mapping: dict[str, Any] = {}
     if plan.id:

@@ -59,6 +59,13 @@ _WORDS: Final[tuple[tuple[str, str], ...]] = (
     ("speed", r"speed|geschwindigkeit|velocity|\bv85\b"),
 )
 
+# Names of a count whose subject only the dataset's title or the officer names.
+_COUNTISH: Final = re.compile(
+    r"count|total|sum|anzahl|direction|channel|value|wert|z(ae|ä)hl|both|volume|"
+    r"\b(east|west|north|south|nord|süd|ost|in|out)\b|\d",
+    re.I,
+)
+
 # Directions or parts of a count: not the total when a total is published beside them.
 _PART: Final = re.compile(r"(direction|channel|richtung|_in$|_out$|^in_|^out_|east|west|north|south|nord|süd|ost)", re.I)
 
@@ -124,7 +131,9 @@ def guess_metric(
         if metric not in known:
             continue
         if not re.search(pattern, words) and not (
-            metric in ("cyclists", "pedestrians", "vehicle_flow") and re.search(pattern, context)
+            metric in ("cyclists", "pedestrians", "vehicle_flow")
+            and _COUNTISH.search(words)
+            and re.search(pattern, context)
         ):
             continue
         chosen = metric

@@ -114,6 +114,8 @@ def _add(found: Discovery, probe: Probe, connector: str, base: str, etype: str, 
         if guess is not None:
             guesses.append(guess)
     preset = etype in ENTITY_TYPES
+    if probe.domain:
+        guesses = [g for g in guesses if domain_of(g.metric) == probe.domain]
     guesses = best_guesses(guesses)
     domain = ENTITY_TYPES[etype][0] if preset and ENTITY_TYPES[etype][0] else main_domain(guesses)
     guesses = [g for g in guesses if domain and domain_of(g.metric) == domain]

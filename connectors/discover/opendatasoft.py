@@ -92,13 +92,13 @@ def v21_collection(probe: Probe, dataset: str, meta: dict[str, Any] | None = Non
     page = probe.json(f"{V21}/{dataset}/records", {"limit": 100}) or {}
     records = [r for r in page.get("results") or [] if isinstance(r, dict)]
     types, units, hints = _schema(meta)
-    plan = plan_records(records, units=units, hints=f"{dataset} {hints}")
+    plan = plan_records(records, units=units, hints=f"{dataset} {hints}", domain=probe.domain)
     return _collection(probe, dataset, "v2.1", meta, plan, records)
 
 
 def v1_collection(probe: Probe, dataset: str, data: dict[str, Any]) -> Collection:
     records = [_v1_flat(r) for r in data.get("records") or []]
-    plan = plan_records(records, hints=dataset)
+    plan = plan_records(records, hints=dataset, domain=probe.domain)
     return _collection(probe, dataset, "v1", {}, plan, records)
 
 

@@ -64,12 +64,14 @@ def plan_records(
     units: dict[str, str] | None = None,
     hints: str = "",
     positions_beside: Sequence[tuple[float, float] | None] = (),
+    domain: str = "",
 ) -> Plan:
     """The plan of ``records`` (dicts). ``declared`` gives the platform's field types,
     ``units`` the units it states per field, ``hints`` the collection's title and
     description, ``positions_beside`` each record's position when the platform serves it
     beside the record (a geometry)."""
     units = units or {}
+    hints = f"{hints} {domain}"
     profiled = F.profile(records, declared)
     time = F.time_field(profiled)
     hour = F.hour_field(profiled, time)
@@ -102,11 +104,13 @@ def plan_records(
         )
         if guess is not None:
             guesses.append(guess)
+    if domain:
+        guesses = [g for g in guesses if _domain(g) == domain]
     guesses = best_guesses(guesses)
-    domain = main_domain(guesses)
+    domain = main_domain(guesses) or ""
     guesses = [g for g in guesses if domain and _domain(g) == domain]
     name = F.name_field(profiled, used)
-    plan = Plan(profiled, domain, guesses)
+    plan = Plan(profiled, domain or None, guesses)
     plan.id = site.name if site else ""
     plan.name = name.name if name else ""
     if time is not None:

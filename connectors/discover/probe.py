@@ -53,9 +53,10 @@ def _json(body: bytes) -> Any:
 
 
 class Probe:
-    """GETs on the host of ``url`` only; a link to another host is refused."""
+    """GETs on the host of ``url`` only; a link to another host is refused. ``domain``
+    is what the data officer says the data is, when its names do not say it."""
 
-    def __init__(self, url: str, limits: HttpLimits | None = None) -> None:
+    def __init__(self, url: str, limits: HttpLimits | None = None, domain: str = "") -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise DiscoveryError(f"not an http(s) URL: {url!r}")
@@ -64,6 +65,8 @@ class Probe:
         self.http = HttpClient("discover", limits or PROBE_LIMITS)
         self.http.session.headers["Accept"] = "application/json, text/csv, */*;q=0.5"
         self.asked: list[str] = []
+        # What the data officer said the data is (a domain): narrows the proposals.
+        self.domain = domain
 
     def close(self) -> None:
         self.http.close()

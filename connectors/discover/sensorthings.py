@@ -151,6 +151,8 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         if guess is None and not counts:
             guess = guess_metric(f"{prop} {hints}", unit, value, value, hints=hints)
         rule: dict[str, Any] = {"observed_property": f"^{re.escape(prop)}$"}
+        if guess is not None and probe.domain and domain_of(guess.metric) != probe.domain:
+            guess = None
         if guess is None:
             found.notes.append(f"ObservedProperty {prop!r} ({unit or 'no unit'}): no metric proposed")
             continue

@@ -52,7 +52,7 @@ def dataset_collection(probe: Probe, dataset: str) -> Collection:
     rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
     title = str(meta.get("name") or dataset)
     hints = f"{title} {meta.get('description') or ''} {meta.get('category') or ''}"
-    plan = plan_records(rows, hints=hints)
+    plan = plan_records(rows, hints=hints, domain=probe.domain)
     options: dict[str, Any] = {"dataset": dataset, "domain": plan.domain or ""}
     if plan.id:
         options["id"] = plan.id

@@ -42,7 +42,7 @@ def _csv_rows(text: str) -> list[dict[str, Any]] | None:
 def recognise(answer: Answer, probe: Probe) -> Discovery | None:
     if isinstance(answer.data, list) and answer.data and all(isinstance(r, dict) for r in answer.data[:50]):
         found = Discovery(answer.url, PLATFORM, "a JSON array of objects")
-        found.collections.append(file_collection(answer.url, answer.data[:_MAX_ROWS], "json"))
+        found.collections.append(file_collection(answer.url, answer.data[:_MAX_ROWS], "json", probe.domain))
         return found
     if answer.data is not None or "html" in answer.content_type:
         return None
@@ -50,14 +50,14 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
     if rows is None:
         return None
     found = Discovery(answer.url, PLATFORM, "a CSV file (header and rows of equal width)")
-    found.collections.append(file_collection(answer.url, rows, "csv"))
+    found.collections.append(file_collection(answer.url, rows, "csv", probe.domain))
     return found
 
 
-def file_collection(url: str, rows: list[dict[str, Any]], fmt: str) -> Collection:
+def file_collection(url: str, rows: list[dict[str, Any]], fmt: str, domain: str = "") -> Collection:
     title = url.rstrip("/").rsplit("/", 1)[-1]
-    plan = plan_records(rows, hints=title)
-    wide = _wide(rows, plan, title)
+    plan = plan_records(rows, hints=title, domain=domain)
+    wide = _wide(rows, plan, f"{title} {domain}")
     if wide is not None:
         return wide_collection(url, rows, fmt, title, *wide)
     options: dict[str, Any] = {"domain": plan.domain or ""}

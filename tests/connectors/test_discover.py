@@ -156,3 +156,47 @@ def test_arcgis_featureserver_layer_in_geojson_only(
     site = site_at(snap, lat, lon)
     _, free, unit = value(snap, site["id"], "free_spaces")
     assert (free, unit) == (float(first["properties"]["realtime_free_capacity"]), "count")
+
+
+# --------------------------------------------------------------------------- Socrata
+
+
+def test_socrata_counter_dataset_with_floating_local_times(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = load("socrata/seattle_spokane-st-bridge-bike-counter_v6y4-2gyc_2014-01.json")
+
+    def soda(request: Request) -> Response:
+        offset = int(request.args.get("$offset", "0"))
+        limit = int(request.args.get("$limit", "1000"))
+        ordered = sorted(rows, key=lambda r: r["date"], reverse="DESC" in request.args.get("$order", ""))
+        body = json.dumps(ordered[offset : offset + limit])
+        return Response(body, content_type="application/json", headers={"X-SODA2-Fields": "[]"})
+
+    server.expect_request("/resource/v6y4-2gyc.json").respond_with_handler(soda)
+    bridge = (47.5714, -122.3487)  # the counter's place: the dataset states none
+
+    code, out, draft = discover(
+        server.url_for("/resource/v6y4-2gyc.json"),
+        tmp_path,
+        capsys,
+        "--timezone",
+        "America/Los_Angeles",
+        "--location",
+        f"{bridge[0]},{bridge[1]}",
+        "--domain",
+        "cycling",  # the columns are named east, west and total: the officer says what
+    )
+
+    assert code == 0, out
+    assert "Socrata" in out and "cyclists" in out
+    assert "floating = true" in draft.read_text()  # local times without a zone
+    assert checked(draft)[0] == 0
+    snap = snapshot(draft)
+    [site] = snap.sites.to_dict("records")
+    assert (site["lat"], site["lon"]) == bridge
+    newest = max(rows, key=lambda r: r["date"])
+    time, count, unit = value(snap, site["id"], "cyclists")
+    assert (count, unit) == (float(newest["spokane_st_bridge_total"]), "cyclists/h")
+    # 2014-01-31T23:00 on Seattle's clock (PST, UTC-8)
+    assert time == pd.Timestamp(newest["date"]).tz_localize("America/Los_Angeles").tz_convert("UTC")
