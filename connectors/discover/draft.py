@@ -93,6 +93,8 @@ def _layer(item: Collection, source_id: str) -> list[str]:
     domain = registry.get(item.domain)
     metrics = [g.metric for g in item.guesses if g.metric in METRICS]
     rule = domain.map
+    if item.layer_metric:
+        metrics = [item.layer_metric]
     lines = [f"[layers.{_key(source_id)}]", f"domain = {_value(item.domain)}"]
     lines.append(f"title = {_value(item.title[:60] or domain.title)}")
     lines.append(f"sources = [{_value(source_id)}]")
@@ -102,7 +104,8 @@ def _layer(item: Collection, source_id: str) -> list[str]:
             lines += ["thresholds = [1]", 'labels = ["low", "high"]  # CHECK']
         return lines
     metric = metrics[0]
-    top = METRICS[metric].maximum
+    seen = [g.high for g in item.guesses if g.metric == metric and g.high]
+    top = max(seen) if seen else METRICS[metric].maximum
     lines.append(f"metric = {_value(metric)}")
     lines.append(f"thresholds = [{top / 3:g}, {2 * top / 3:g}]  # CHECK: the limits between states")
     lines.append('labels = ["low", "medium", "high"]')
@@ -170,7 +173,7 @@ def draft_toml(
         source = dict(item.source)
         options = source.pop("options", {})
         out.append(f"[sources.{_key(source_id)}]")
-        out += [f"{_key(k)} = {_value(v)}" for k, v in source.items()]
+        out += [f"{_key(k)} = {_value(v)}" for k, v in source.items() if v != ""]
         out.append("")
         out.append(f"[sources.{_key(source_id)}.options]")
         out += [f"{_key(k)} = {_value(v)}" for k, v in options.items()]

@@ -34,6 +34,8 @@ class Guess:
     unit_stated: bool = True
     # served state text -> number, for a field of words (e.g. "Present" -> 1)
     map: dict[str, float] = field(default_factory=dict)
+    # the largest value seen (for the draft's map thresholds)
+    high: float | None = None
 
 
 @dataclass
@@ -56,6 +58,8 @@ class Collection:
     sites: int = 0
     checks: list[str] = field(default_factory=list)
     naive_times: bool = False
+    # the metric the map colours sites by (default: the domain's map rule, else a guess)
+    layer_metric: str = ""
 
     @property
     def usable(self) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cockpit.domains import registry
 from connectors.discover.collection import about
 from connectors.discover.fields import number, profile
 from connectors.discover.found import Collection, Discovery, Guess
@@ -71,6 +72,13 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
             positions.append((lat, lon))
     vehicles_feed = feeds.get("vehicle_status") or feeds.get("free_bike_status")
     checks = []
+    if vehicles_feed and not probe.get(vehicles_feed).ok:
+        options["vehicles"] = False
+        checks.append(f"the vehicles feed listed does not answer ({vehicles_feed}): left out")
+        vehicles_feed = None
+    if "station_information" in feeds and (stations is None or status is None):
+        options["stations"] = False
+        checks.append("the station feeds listed do not both answer: left out")
     if not positions and vehicles_feed:
         checks.append("free-floating vehicles only: counted per cell of grid_m metres")
         vehicles = probe.json(vehicles_feed) or {}
@@ -93,7 +101,8 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
     source = {
         "connector": "gbfs",
         **about(str(name or "Bike share"), str(info.get("operator") or ""), str(info.get("license_url") or "")),
-        "url": answer.url,
+        # without a discovery file the feeds are named under options, and the url is none
+        "url": "" if "feeds" in options else answer.url,
         "options": options,
     }
     found.collections.append(
@@ -108,6 +117,7 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
             positions=positions,
             sites=len(rows) or len(positions),
             checks=checks,
+            layer_metric=registry.get("bike_share").map.metric,
         )
     )
     return found

@@ -117,7 +117,8 @@ def test_arcgis_mapserver_layer_in_esri_json(
 
     assert code == 0, out
     assert "ArcGIS" in out and "domain parking" in out
-    assert checked(draft)[0] == 0
+    code, report = checked(draft)
+    assert code == 0, report
     snap = snapshot(draft)
     assert len(snap.sites) == len(answer["features"])
     first = answer["features"][0]
@@ -146,7 +147,8 @@ def test_arcgis_featureserver_layer_in_geojson_only(
 
     assert code == 0, out
     assert 'format = "geojson"' in draft.read_text()
-    assert checked(draft)[0] == 0
+    code, report = checked(draft)
+    assert code == 0, report
     snap = snapshot(draft)
     # two car parks publish no time: no observation can be dated, they are left out
     timed = [f for f in answer["features"] if f["properties"]["reatime_data_updated"]]
@@ -191,7 +193,8 @@ def test_socrata_counter_dataset_with_floating_local_times(
     assert code == 0, out
     assert "Socrata" in out and "cyclists" in out
     assert "floating = true" in draft.read_text()  # local times without a zone
-    assert checked(draft)[0] == 0
+    code, report = checked(draft)
+    assert code == 0, report
     snap = snapshot(draft)
     [site] = snap.sites.to_dict("records")
     assert (site["lat"], site["lon"]) == bridge
@@ -200,3 +203,89 @@ def test_socrata_counter_dataset_with_floating_local_times(
     assert (count, unit) == (float(newest["spokane_st_bridge_total"]), "cyclists/h")
     # 2014-01-31T23:00 on Seattle's clock (PST, UTC-8)
     assert time == pd.Timestamp(newest["date"]).tz_localize("America/Los_Angeles").tz_convert("UTC")
+
+
+# --------------------------------------------------------------------------- CKAN
+
+
+def test_ckan_datastore_resource_with_date_hour_and_lat_lon_text(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    action = "/api/3/action/datastore_search"
+    body = load("ckan/melbourne-pedestrians_datastore_search.json")
+    records = body["result"]["records"]
+
+    def handler(request: Request) -> Response:
+        offset, limit = int(request.args.get("offset", 0)), int(request.args.get("limit", 100))
+        page = json.loads(json.dumps(body))
+        page["result"]["records"] = records[offset : offset + limit]
+        return Response(json.dumps(page), content_type="application/json")
+
+    server.expect_request(action).respond_with_handler(handler)
+    url = server.url_for(f"{action}?resource_id={body['result']['resource_id']}")
+
+    code, out, draft = discover(url, tmp_path, capsys, "--timezone", "Australia/Melbourne")
+
+    assert code == 0, out
+    assert "CKAN" in out and "pedestrians" in out
+    text = draft.read_text()
+    assert 'hour_field = "HourDay"' in text and 'location_field = "Location"' in text
+    code, report = checked(draft)
+    assert code == 0, report
+    snap = snapshot(draft)
+    assert len(snap.sites) == len({r["Location_ID"] for r in records}) == 3
+    site = site_at(snap, -37.81374643, 144.96276183)  # "Location": "-37.81374643, 144.96276183"
+    time, count, unit = value(snap, site["id"], "pedestrians")
+    # 2025-09-30, hour 19 on Melbourne's clock (AEST, UTC+10): both directions, 952
+    assert (time, count, unit) == (pd.Timestamp("2025-09-30T09:00Z"), 952.0, "persons/h")
+
+
+# --------------------------------------------------------------------------- GBFS
+
+
+def test_gbfs_feed_without_discovery_file(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for feed in ("station_information", "station_status"):
+        body = load(f"gbfs/real/niceride-mpls_v1.0_{feed}.json")
+        serve_json(server, f"/niceride/{feed}.json", body)
+    info = load("gbfs/real/niceride-mpls_v1.0_station_information.json")["data"]["stations"]
+    status = load("gbfs/real/niceride-mpls_v1.0_station_status.json")["data"]["stations"]
+
+    code, out, draft = discover(
+        server.url_for("/niceride/station_information.json"), tmp_path, capsys
+    )
+
+    assert code == 0, out
+    assert "GBFS" in out and "bike_share" in out
+    code, report = checked(draft)
+    assert code == 0, report
+    snap = snapshot(draft)
+    assert len(snap.sites) == len(info)
+    first = info[0]
+    site = site_at(snap, first["lat"], first["lon"])
+    state = next(s for s in status if s["station_id"] == first["station_id"])
+    time, bikes, unit = value(snap, site["id"], "hire_bikes")
+    assert (bikes, unit) == (float(state["num_bikes_available"]), "count")
+    assert time == pd.Timestamp(int(state["last_reported"]), unit="s", tz="UTC")
+
+
+def test_gbfs_v3_discovery_file(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    discovery = load("gbfs/v3.0/gbfs.json")
+    for feed in discovery["data"]["feeds"]:
+        feed["url"] = server.url_for(f"/v3/{feed['name']}.json")
+    serve_json(server, "/v3/gbfs.json", discovery)
+    for feed in ("station_information", "station_status"):
+        serve_json(server, f"/v3/{feed}.json", load(f"gbfs/v3.0/{feed}.json"))
+    info = load("gbfs/v3.0/station_information.json")["data"]["stations"]
+
+    code, out, draft = discover(server.url_for("/v3/gbfs.json"), tmp_path, capsys)
+
+    assert code == 0, out
+    code, report = checked(draft)
+    assert code == 0, report
+    snap = snapshot(draft)
+    assert len(snap.sites) == len(info)
+    site_at(snap, info[0]["lat"], info[0]["lon"])
