@@ -61,7 +61,10 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         return found
     if match and (explore or "/explore/dataset/" in path):
         meta = probe.json(f"{V21}/{match.group(1)}")
-        if isinstance(meta, dict) and ("dataset_id" in meta or "fields" in meta):
+        if not isinstance(meta, dict):  # no schema served: the records say it
+            page = probe.json(f"{V21}/{match.group(1)}/records", {"limit": 1})
+            meta = {} if isinstance(page, dict) and isinstance(page.get("results"), list) else None
+        if isinstance(meta, dict):
             found = Discovery(answer.url, f"{PLATFORM} (Explore API v2.1)", "dataset address")
             found.collections.append(v21_collection(probe, match.group(1), meta))
             return found

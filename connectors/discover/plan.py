@@ -123,6 +123,9 @@ def plan_records(
             plan.checks.append(
                 f"{guess.field}: no unit stated; {guess.unit} assumed for {guess.metric}"
             )
+    others = [f.name for f in profiled if f.kind in ("time", "date") and time and f.name != time.name]
+    if time is not None and others:
+        plan.checks.append(f"time taken from {time.name}; the records also hold {', '.join(others)}")
     if plan.time == "":
         plan.checks.append("no time field found: name the field holding each value's time")
     if plan.naive:

@@ -289,3 +289,71 @@ def test_gbfs_v3_discovery_file(
     snap = snapshot(draft)
     assert len(snap.sites) == len(info)
     site_at(snap, info[0]["lat"], info[0]["lon"])
+
+
+# --------------------------------------------------------------------------- OpenDataSoft
+
+
+def test_opendatasoft_v21_dataset_page_of_parking_bays(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = "on-street-parking-bay-sensors"
+    pages = [load(f"opendatasoft/built/parking-bay-sensors_v2.1_page{n}.json") for n in (1, 2)]
+    rows = [r for page in pages for r in page["results"]]
+
+    def records(request: Request) -> Response:
+        offset = int(request.args.get("offset", "0"))
+        limit = int(request.args.get("limit", "10"))
+        page = {"total_count": len(rows), "results": rows[offset : offset + limit]}
+        return Response(json.dumps(page), content_type="application/json; charset=utf-8")
+
+    server.expect_request(f"/api/explore/v2.1/catalog/datasets/{dataset}/records").respond_with_handler(records)
+
+    code, out, draft = discover(server.url_for(f"/explore/dataset/{dataset}/information/"), tmp_path, capsys)
+
+    assert code == 0, out
+    assert "OpenDataSoft" in out and "bay_occupied" in out
+    code, report = checked(draft)
+    assert code == 0, report
+    snap = snapshot(draft)
+    assert len(snap.sites) == len({r["kerbsideid"] for r in rows}) == 124
+    bay = next(r for r in rows if r["kerbsideid"] == 65567)
+    site = site_at(snap, bay["location"]["lat"], bay["location"]["lon"])
+    # the bay's state as its status text says, as of the dataset's last update
+    time, state, unit = value(snap, site["id"], "bay_occupied")
+    assert (state, unit) == (0.0, "1")  # "Unoccupied"
+    assert time == pd.Timestamp("2025-08-05T05:19:39Z") == pd.Timestamp(bay["lastupdated"])
+    taken = next(r for r in rows if r["status_description"] == "Present")
+    taken_site = site_at(snap, taken["location"]["lat"], taken["location"]["lon"])
+    assert value(snap, taken_site["id"], "bay_occupied")[1] == 1.0
+
+
+def test_opendatasoft_records_api_v1(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded = load("opendatasoft/melbourne/ods_v1_on-street-parking-bay-sensors_records.json")
+
+    def search(request: Request) -> Response:
+        page = recorded if request.args.get("start", "0") == "0" else {**recorded, "records": []}
+        return Response(json.dumps(page), content_type="application/json")
+
+    server.expect_request("/api/records/1.0/search/").respond_with_handler(search)
+    url = server.url_for("/api/records/1.0/search/?dataset=on-street-parking-bay-sensors")
+
+    code, out, draft = discover(url, tmp_path, capsys)
+
+    assert code == 0, out
+    assert "Records API v1" in out
+    assert 'api = "v1"' in draft.read_text()
+    code, report = checked(draft)
+    assert code == 0, report
+    snap = snapshot(draft)
+    records = recorded["records"]
+    assert len(snap.sites) == len({r["fields"]["kerbsideid"] for r in records}) == 22
+    first = records[0]
+    lon, lat = first["geometry"]["coordinates"]
+    assert [lat, lon] == first["fields"]["location"]  # v1 pairs are [lat, lon]
+    site = site_at(snap, lat, lon)
+    time, state, unit = value(snap, site["id"], "bay_occupied")
+    assert (state, unit) == (0.0, "1")
+    assert time == pd.Timestamp(first["fields"]["status_timestamp"])  # "+00:00" kept as UTC
