@@ -10,6 +10,7 @@ which platform it is talking to.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterator
@@ -357,3 +358,48 @@ def test_opendatasoft_records_api_v1(
     time, state, unit = value(snap, site["id"], "bay_occupied")
     assert (state, unit) == (0.0, "1")
     assert time == pd.Timestamp(first["fields"]["status_timestamp"])  # "+00:00" kept as UTC
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def test_csv_file_long_with_a_lat_lon_column(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = FIXTURES / "ckan" / "melbourne-pedestrian-counts_rows.csv"
+    server.expect_request("/files/pedestrian-counting-system-monthly-counts-per-hour.csv").respond_with_data(
+        file.read_bytes(), content_type="text/csv"
+    )
+    url = server.url_for("/files/pedestrian-counting-system-monthly-counts-per-hour.csv")
+
+    code, out, draft = discover(url, tmp_path, capsys, "--timezone", "Australia/Melbourne")
+
+    assert code == 0, out
+    assert "CSV" in out and "pedestrians" in out
+    code, report = checked(draft)
+    assert code == 0, report
+    snap = snapshot(draft)
+    assert len(snap.sites) == 3
+    site = site_at(snap, -37.81374643, 144.96276183)
+    time, count, unit = value(snap, site["id"], "pedestrians")
+    # Sensing_Date 2025-09-30, HourDay 19 in Melbourne (UTC+10); Total_of_Directions 952
+    assert (time, count, unit) == (pd.Timestamp("2025-09-30T09:00Z"), 952.0, "persons/h")
+
+
+def test_csv_file_of_another_kind_is_listed_but_not_drafted(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Aarhus citizen-service queues: real rows, nothing the cockpit measures
+    rows = load("ckan/aarhus-odaa_datastore_search.json")["result"]["records"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    text = buffer.getvalue()
+    server.expect_request("/queues.csv").respond_with_data(text, content_type="text/csv")
+
+    code, out, _ = discover(server.url_for("/queues.csv"), tmp_path, capsys)
+
+    assert code == 1
+    assert "WaitingCustomersSQ: number" in out
+    assert "proposed: nothing" in out
