@@ -4,6 +4,7 @@ checks, and the source table a platform proposes for it."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from connectors.discover.found import Collection
@@ -14,7 +15,8 @@ __all__ = ["from_plan", "slug"]
 
 def slug(text: str, fallback: str = "source") -> str:
     """A source id from a title: lower case, words joined by underscores, at most 40."""
-    words = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^0-9a-z]+", "_", ascii_text.lower()).strip("_")
     return (words[:40].strip("_") or fallback) if words else fallback
 
 

@@ -23,6 +23,11 @@ _VERSION = re.compile(r"^(.*?/v1\.[01])(?:/|$)")
 _THINGS = "Locations,Datastreams($expand=ObservedProperty)"
 
 
+def _escape(text: str) -> str:
+    """``text`` as a regular expression matching itself (spaces left readable)."""
+    return re.escape(text).replace("\\ ", " ")
+
+
 def _root(answer: Answer) -> str | None:
     data = answer.data
     if not isinstance(data, dict) or not isinstance(data.get("value"), list):
@@ -122,7 +127,7 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         for stream in thing.get("Datastreams") or []:
             if not isinstance(stream, dict):
                 continue
-            prop = _property(stream)
+            prop = _property(stream) or f"name:{stream.get('name') or ''}"
             group = groups.setdefault(
                 prop, {"streams": [], "unit": _unit(stream), "things": {}, "sample": stream}
             )
@@ -141,16 +146,19 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         interval = bool(props.get("aggregationDuration")) or counts
         newest = _newest(probe, root, stream.get("@iot.id"))
         value = number((newest or {}).get("result"))
-        guess = guess_metric(
-            f"{prop} {hints}" if counts else prop,
-            "" if counts else unit,
-            value,
-            value,
-            hints=hints,
-        )
-        if guess is None and not counts:
-            guess = guess_metric(f"{prop} {hints}", unit, value, value, hints=hints)
-        rule: dict[str, Any] = {"observed_property": f"^{re.escape(prop)}$"}
+        label = prop.removeprefix("name:")
+        stated = "" if counts else unit
+        # the property's name, then the Datastream's, then its description and properties
+        guess = guess_metric(label, stated, value, value, hints=hints)
+        if guess is None:
+            named = f"{label} {stream.get('name') or ''}"
+            guess = guess_metric(named, stated, value, value, hints=hints)
+        if guess is not None:
+            guess.field = label
+        if prop.startswith("name:"):  # no ObservedProperty served: the Datastream's name
+            rule: dict[str, Any] = {"name": f"^{_escape(prop[5:])}$"}
+        else:
+            rule = {"observed_property": f"^{_escape(prop)}$"}
         if guess is not None and probe.domain and domain_of(guess.metric) != probe.domain:
             guess = None
         if guess is None:

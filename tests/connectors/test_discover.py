@@ -27,6 +27,7 @@ from cockpit.domains import registry, unregister
 from cockpit.model import Snapshot
 from cockpit.source import SourceContext, build_connector
 from connectors.discover.metrics import SHIPPED_DOMAINS
+from tests.connectors import test_sensorthings as sta
 from tests.connectors.faults import closed_port_url
 from wiring.cli import check_config, main
 
@@ -403,3 +404,39 @@ def test_csv_file_of_another_kind_is_listed_but_not_drafted(
     assert code == 1
     assert "WaitingCustomersSQ: number" in out
     assert "proposed: nothing" in out
+
+
+# --------------------------------------------------------------------------- SensorThings
+
+
+def test_sensorthings_service_root_of_hamburg(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = server.url_for("/v1.1")
+    # The service root document as OGC 18-088 (9.2.1) defines it: each entity set's url.
+    sets = ("Things", "Locations", "Datastreams", "Sensors", "ObservedProperties", "Observations")
+    serve_json(server, "/v1.1", {"value": [{"name": n, "url": f"{root}/{n}"} for n in sets]})
+    serve_json(server, "/v1.1/Things", sta.collection([sta.kfz_thing(), sta.signal_thing()]))
+    newest = sta.collection([{**sta.kfz_datastream(), "Observations": [sta.kfz_observation()]}])
+
+    def datastreams(request: Request) -> Response:
+        body = newest if "26598" in request.args.get("$filter", "") else sta.collection([])
+        return Response(json.dumps(body), content_type="application/json")
+
+    server.expect_request("/v1.1/Datastreams").respond_with_handler(datastreams)
+
+    code, out, draft = discover(root, tmp_path, capsys, "--timezone", "Europe/Berlin")
+
+    assert code == 0, out
+    assert "SensorThings" in out and "vehicle_flow" in out
+    text = draft.read_text()
+    assert "per_interval = true" in text  # counts per day, made a rate per hour
+    code, report = checked(draft)
+    assert code == 0, report
+    snap = snapshot(draft)
+    # the traffic-light Thing has no stream the cockpit measures: one counting station
+    [site] = snap.sites.to_dict("records")
+    assert (site["lat"], site["lon"]) == (53.447992, 9.917789)  # GeoJSON [9.917789, 53.447992]
+    time, flow, unit = value(snap, site["id"], "vehicle_flow")
+    assert unit == "veh/h" and flow == pytest.approx(731 / 24)
+    assert time == pd.Timestamp("2026-05-25T21:59:59Z")  # the end of the counting day
