@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from connectors.discover.collection import about, slug
-from connectors.discover.fields import position_of, profile
+from connectors.discover.fields import position_of, profile, time_field
 from connectors.discover.found import Collection, Discovery, Guess
 from connectors.discover.metrics import best_guesses, domain_of, guess_metric, main_domain
 from connectors.discover.probe import Answer, Probe
@@ -30,7 +30,7 @@ def _is_entity(item: Any) -> bool:
 
 def _ld(items: list[dict[str, Any]]) -> bool:
     for item in items:
-        if "@context" in item or item["id"].startswith("urn:ngsi-ld:"):
+        if "@context" in item:
             return True
         if any(isinstance(v, dict) and v.get("type") in ("Property", "GeoProperty", "Relationship")
                for v in item.values()):  # fmt: skip
@@ -59,7 +59,8 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         entities = probe.json(f"{base}/v2/entities", {"limit": 100}) or []
         return _from_entities(answer.url, probe, base, [e for e in entities if _is_entity(e)], False)
     if isinstance(data, list) and data and all(_is_entity(e) for e in data[:20]):
-        ld = _ld(data[:20])
+        path = urlsplit(answer.url).path
+        ld = LD in path or ("/v2/" not in path and _ld(data[:20]))
         return _from_entities(answer.url, probe, base, data, ld)
     return None
 
@@ -124,10 +125,12 @@ def _add(found: Discovery, probe: Probe, connector: str, base: str, etype: str, 
         options["form"] = "keyValues" if connector == "ngsi-v2" else "simplified"
     checks: list[str] = []
     if not preset and guesses and domain:
+        when = time_field(fields)
         options["entity_types"] = {
             etype: {
                 "domain": domain,
                 "kind": slug(etype, "sensor"),
+                **({"time": when.name} if when is not None else {}),
                 "values": {
                     g.field: {"metric": g.metric, **({"unit": g.unit} if not units.get(g.field) else {})}
                     for g in guesses

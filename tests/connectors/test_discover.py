@@ -440,3 +440,93 @@ def test_sensorthings_service_root_of_hamburg(
     time, flow, unit = value(snap, site["id"], "vehicle_flow")
     assert unit == "veh/h" and flow == pytest.approx(731 / 24)
     assert time == pd.Timestamp("2026-05-25T21:59:59Z")  # the end of the counting day
+
+
+# --------------------------------------------------------------------------- NGSI
+
+
+SDM = FIXTURES / "ngsi" / "smart-data-models"
+
+
+def serve_broker(server: HTTPServer, path: str, entities: list[dict[str, Any]], ctype: str) -> None:
+    """A broker's ``entities`` query: by ``type``, paged by ``offset`` and ``limit``."""
+
+    def handler(request: Request) -> Response:
+        wanted = request.args.get("type")
+        found = [e for e in entities if wanted in (None, e["type"])]
+        offset, limit = int(request.args.get("offset", 0)), int(request.args.get("limit", 20))
+        return Response(json.dumps(found[offset : offset + limit]), content_type=ctype)
+
+    server.expect_request(path).respond_with_handler(handler)
+
+
+def sdm(entity_type: str, file: str) -> dict[str, Any]:
+    return json.loads((SDM / entity_type / file).read_text(encoding="utf-8"))
+
+
+def test_ngsi_v2_broker_with_presets_and_other_types(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    types = ("AirQualityObserved", "OffStreetParking", "WeatherObserved", "BikeHireDockingStation")
+    entities = [sdm(t, "example-normalized.json") for t in types]
+    serve_broker(server, "/v2/entities", entities, "application/json")
+
+    code, out, draft = discover(server.url_for("/"), tmp_path, capsys, "--timezone", "Europe/Madrid")
+
+    assert code == 0, out
+    assert "NGSI v2" in out
+    text = draft.read_text()
+    # types the cockpit has no preset for are mapped by their attributes
+    assert "[sources.weatherobserved.options]" in text and "air_temperature" in text
+    assert "freeSlotNumber" in text and "free_docks" in text
+    code, report = checked(draft)
+    assert code == 0, report
+    config = load_config(draft)
+    assert len(config.sources) == 4
+    air = snapshot(draft, list(config.sources).index("airqualityobserved"))
+    site = site_at(air, 40.423852777777775, -3.712247222222222)  # [lon, lat] in the entity
+    time, no2, unit = value(air, site["id"], "no2")
+    assert (no2, unit) == (69.0, "µg/m³")  # unitCode GQ
+    # an NGSI DateTime without an offset is UTC (as Orion stores it), whatever the city's zone
+    assert time == pd.Timestamp("2016-03-15T11:00:00Z")
+    weather = snapshot(draft, list(config.sources).index("weatherobserved"))
+    site = site_at(weather, 41.640833333, -4.754444444)
+    time, temperature, unit = value(weather, site["id"], "air_temperature")
+    assert (temperature, unit) == (3.3, "°C")
+    assert time == pd.Timestamp("2016-11-30T07:00:00Z")
+    bikes = snapshot(draft, list(config.sources).index("bikehiredockingstation"))
+    site = site_at(bikes, 41.397952, 2.180042)
+    time, docks, unit = value(bikes, site["id"], "free_docks")
+    assert (docks, unit) == (10.0, "count")
+    assert time == pd.Timestamp("2021-03-11T15:51:02+05:30").tz_convert("UTC")
+
+
+def test_ngsi_ld_broker_by_its_type_list(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    types = ["AirQualityObserved", "OffStreetParking"]
+    entities = [sdm(t, "example-normalized.jsonld") for t in types]
+    # the type list as NGSI-LD (ETSI GS CIM 009, 5.7.5) answers /types
+    serve_json(
+        server,
+        "/ngsi-ld/v1/types",
+        {"id": "urn:ngsi-ld:EntityTypeList:1", "type": "EntityTypeList", "typeList": types},
+        "application/ld+json",
+    )
+    serve_broker(server, "/ngsi-ld/v1/entities", entities, "application/ld+json")
+
+    code, out, draft = discover(server.url_for("/"), tmp_path, capsys, "--timezone", "Europe/Madrid")
+
+    assert code == 0, out
+    assert "NGSI-LD" in out
+    code, report = checked(draft)
+    assert code == 0, report
+    config = load_config(draft)
+    parking = snapshot(draft, list(config.sources).index("offstreetparking"))
+    [site] = parking.sites.to_dict("records")
+    entity = entities[1]
+    lon, lat = entity["location"]["value"]["coordinates"]
+    assert (site["lat"], site["lon"]) == (lat, lon)
+    time, free, unit = value(parking, site["id"], "free_spaces")
+    assert (free, unit) == (float(entity["availableSpotNumber"]["value"]), "count")
+    assert time.tzinfo is not None
