@@ -9,6 +9,7 @@ paths on the same host (``ROOTS``). Nothing is asked of any other host.
 
 from __future__ import annotations
 
+from cockpit.domains import domain_names
 from connectors.discover import (
     arcgis,
     ckan,
@@ -19,7 +20,6 @@ from connectors.discover import (
     socrata,
     table,
 )
-from cockpit.domains import domain_names
 from connectors.discover.draft import draft_toml, listing
 from connectors.discover.found import Collection, Discovery, FieldInfo, Guess
 from connectors.discover.metrics import load_shipped_domains

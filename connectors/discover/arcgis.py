@@ -81,7 +81,9 @@ def layer_collection(probe: Probe, layer: str, name: str) -> Collection | None:
     title = str(meta.get("name") or name or layer.rstrip("/").split("/")[-3])
     hints = f"{title} {meta.get('description') or ''} {answer.get('displayFieldName') or ''}"
     beside = [_esri_point(f.get("geometry")) for f in features]
-    plan = plan_records(records, declared, hints=hints, positions_beside=beside, domain=probe.domain)
+    plan = plan_records(
+        records, declared, hints=hints, positions_beside=beside, domain=probe.domain
+    )
     object_id = next((n for n, t in declared.items() if t == "esriFieldTypeOID"), "")
     options: dict[str, Any] = {"domain": plan.domain or ""}
     if fmt == "geojson":

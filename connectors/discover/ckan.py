@@ -35,7 +35,8 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
     if isinstance(result, dict) and isinstance(result.get("records"), list):
         action = answer.url.split("?", 1)[0]
         resource = str(
-            result.get("resource_id") or parse_qs(urlsplit(answer.url).query).get("resource_id", [""])[0]
+            result.get("resource_id")
+            or parse_qs(urlsplit(answer.url).query).get("resource_id", [""])[0]
         )
         found.collections.append(resource_collection(probe, action, resource, {}, result))
         return found
@@ -85,7 +86,13 @@ def resource_collection(
     title = str(resource.get("name") or package.get("title") or resource_id)
     hints = " ".join(
         str(x or "")
-        for x in (title, resource_id, package.get("title"), package.get("notes"), resource.get("description"))
+        for x in (
+            title,
+            resource_id,
+            package.get("title"),
+            package.get("notes"),
+            resource.get("description"),
+        )
     )
     plan = plan_records(records, declared, hints=hints, domain=probe.domain)
     options: dict[str, Any] = {"resource_id": resource_id, "domain": plan.domain or ""}
@@ -111,10 +118,16 @@ def resource_collection(
     }
     if mapping:
         options["mapping"] = {"fields": mapping}
-    organisation = package.get("organization") if isinstance(package.get("organization"), dict) else {}
+    organisation = (
+        package.get("organization") if isinstance(package.get("organization"), dict) else {}
+    )
     source = {
         "connector": "ckan",
-        **about(title, str((organisation or {}).get("title") or ""), str(package.get("license_title") or "")),
+        **about(
+            title,
+            str((organisation or {}).get("title") or ""),
+            str(package.get("license_title") or ""),
+        ),
         "url": action,
         "options": options,
     }

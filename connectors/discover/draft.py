@@ -41,7 +41,9 @@ def listing(found: Discovery) -> str:
         if item.sample is not None:
             lines.append(f"    sample: {_short(item.sample)}")
         if item.domain and item.source:
-            lines.append(f"    proposed: domain {item.domain}, connector {item.source['connector']}")
+            lines.append(
+                f"    proposed: domain {item.domain}, connector {item.source['connector']}"
+            )
             for guess in item.guesses:
                 unit = f" in {guess.unit}" if guess.unit else ""
                 lines.append(f"      {guess.metric}{unit} <- {guess.field} ({guess.why})")
@@ -59,7 +61,11 @@ def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return repr(float(value)) if isinstance(value, float) and not value.is_integer() else str(value)
+        return (
+            repr(float(value))
+            if isinstance(value, float) and not value.is_integer()
+            else str(value)
+        )
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
@@ -84,7 +90,7 @@ def _bbox(positions: list[tuple[float, float]]) -> tuple[list[float], list[float
     ]
     center = [round((box[1] + box[3]) / 2, 5), round((box[0] + box[2]) / 2, 5)]
     span = max(box[2] - box[0], box[3] - box[1])
-    zoom = max(2, min(16, int(round(math.log2(360 / max(span, 1e-3))))))
+    zoom = max(2, min(16, round(math.log2(360 / max(span, 1e-3)))))
     return box, center, zoom
 
 
@@ -146,9 +152,14 @@ def draft_toml(
         "[city]",
         f"name = {_value(name or 'CHECK: the city')}",
         f"timezone = {_value(timezone or 'UTC')}"
-        + ("" if timezone else "  # CHECK: the city's IANA zone (times without a zone are read on it)")
+        + (
+            ""
+            if timezone
+            else "  # CHECK: the city's IANA zone (times without a zone are read on it)"
+        )
         + ("  # times in these records carry no zone" if naive and timezone else ""),
-        f"# min_lon, min_lat, max_lon, max_lat: the sites seen, with a margin ({len(positions)} places)",
+        "# min_lon, min_lat, max_lon, max_lat: the places seen, with a margin "
+        f"({len(positions)} places)",
         f"bbox = {_value(box)}" + ("" if positions else "  # CHECK: no place was found"),
         "",
         "[map]",

@@ -99,7 +99,7 @@ def position_of(value: Any) -> tuple[float, float] | None:
 
 
 def time_format(values: Sequence[str]) -> str | None:
-    """"iso" when every text is ISO 8601, else the first strptime format that reads every
+    """ "iso" when every text is ISO 8601, else the first strptime format that reads every
     text (a day-first format only when a day over 12 shows it), else None."""
     texts = [v.strip() for v in values if isinstance(v, str) and v.strip()]
     if not texts:
@@ -163,7 +163,7 @@ def profile(records: Sequence[Any], declared: dict[str, str] | None = None) -> l
             info.low, info.high = min(found), max(found)
             if _TIME_NAMES.search(name) and info.low > 9e11 and info.high < 1e13:
                 info.kind, info.unit = "time", "epoch_ms"
-            elif _TIME_NAMES.search(name) and 9e8 < info.low and info.high < 4e9:
+            elif _TIME_NAMES.search(name) and info.low > 9e8 and info.high < 4e9:
                 info.kind, info.unit = "time", "epoch_s"
             continue
         texts = [v for v in present if isinstance(v, str)]
@@ -211,7 +211,7 @@ def hour_field(fields: Sequence[FieldInfo], time: FieldInfo | None) -> FieldInfo
             and _HOUR_NAMES.match(info.name)
             and info.low is not None
             and info.high is not None
-            and 0 <= info.low
+            and info.low >= 0
             and info.high <= 23
         ):
             return info
@@ -224,7 +224,7 @@ def lat_lon_fields(fields: Sequence[FieldInfo]) -> tuple[FieldInfo, FieldInfo] |
     lon = next((f for f in fields if f.kind == "number" and _LON_NAMES.match(f.name)), None)
     if lat is None or lon is None or lat.low is None or lat.high is None:
         return None
-    if lon.low is None or lon.high is None or not (-90 <= lat.low and lat.high <= 90):
+    if lon.low is None or lon.high is None or not (lat.low >= -90 and lat.high <= 90):
         return None
     return lat, lon
 

@@ -4,7 +4,8 @@ draft config would give it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import Any
 
 __all__ = ["Collection", "Discovery", "FieldInfo", "Guess"]
@@ -33,7 +34,7 @@ class Guess:
     why: str
     unit_stated: bool = True
     # served state text -> number, for a field of words (e.g. "Present" -> 1)
-    map: dict[str, float] = field(default_factory=dict)
+    map: dict[str, float] = _field(default_factory=dict)
     # the largest value seen (for the draft's map thresholds)
     high: float | None = None
 
@@ -51,12 +52,12 @@ class Collection:
     kind: str  # "dataset", "layer", "entity type", "datastreams", "feed", "file"
     domain: str | None
     source: dict[str, Any]
-    fields: list[FieldInfo] = field(default_factory=list)
-    guesses: list[Guess] = field(default_factory=list)
+    fields: list[FieldInfo] = _field(default_factory=list)
+    guesses: list[Guess] = _field(default_factory=list)
     sample: Any = None
-    positions: list[tuple[float, float]] = field(default_factory=list)
+    positions: list[tuple[float, float]] = _field(default_factory=list)
     sites: int = 0
-    checks: list[str] = field(default_factory=list)
+    checks: list[str] = _field(default_factory=list)
     naive_times: bool = False
     # the metric the map colours sites by (default: the domain's map rule, else a guess)
     layer_metric: str = ""
@@ -74,5 +75,5 @@ class Discovery:
     url: str
     platform: str
     evidence: str
-    collections: list[Collection] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    collections: list[Collection] = _field(default_factory=list)
+    notes: list[str] = _field(default_factory=list)

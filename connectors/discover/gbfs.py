@@ -23,7 +23,9 @@ def _feeds(data: Any) -> dict[str, str]:
         return {}
     feeds = data.get("feeds")
     if feeds is None:
-        langs = [v for v in data.values() if isinstance(v, dict) and isinstance(v.get("feeds"), list)]
+        langs = [
+            v for v in data.values() if isinstance(v, dict) and isinstance(v.get("feeds"), list)
+        ]
         feeds = langs[0]["feeds"] if langs else []
     return {
         str(f.get("name")): str(f.get("url"))
@@ -82,7 +84,11 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
     if not positions and vehicles_feed:
         checks.append("free-floating vehicles only: counted per cell of grid_m metres")
         vehicles = probe.json(vehicles_feed) or {}
-        items = (vehicles.get("data") or {}).get("vehicles") or (vehicles.get("data") or {}).get("bikes") or []
+        items = (
+            (vehicles.get("data") or {}).get("vehicles")
+            or (vehicles.get("data") or {}).get("bikes")
+            or []
+        )
         for item in items:
             lat, lon = number(item.get("lat")), number(item.get("lon"))
             if lat is not None and lon is not None:
@@ -90,7 +96,12 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
     status_rows = ((status or {}).get("data") or {}).get("stations") or []
     sample = status_rows[0] if status_rows else (rows[0] if rows else None)
     guesses = [
-        Guess("num_bikes_available / num_vehicles_available", "hire_bikes", "count", "GBFS station_status"),
+        Guess(
+            "num_bikes_available / num_vehicles_available",
+            "hire_bikes",
+            "count",
+            "GBFS station_status",
+        ),
         Guess("num_docks_available", "free_docks", "count", "GBFS station_status"),
     ]
     system = probe.json(feeds["system_information"]) if "system_information" in feeds else None
@@ -100,7 +111,11 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         name = next((n.get("text") for n in name if isinstance(n, dict)), "")
     source = {
         "connector": "gbfs",
-        **about(str(name or "Bike share"), str(info.get("operator") or ""), str(info.get("license_url") or "")),
+        **about(
+            str(name or "Bike share"),
+            str(info.get("operator") or ""),
+            str(info.get("license_url") or ""),
+        ),
         # without a discovery file the feeds are named under options, and the url is none
         "url": "" if "feeds" in options else answer.url,
         "options": options,

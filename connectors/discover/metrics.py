@@ -70,7 +70,9 @@ _COUNTISH: Final = re.compile(
 )
 
 # Directions or parts of a count: not the total when a total is published beside them.
-_PART: Final = re.compile(r"(direction|channel|richtung|_in$|_out$|^in_|^out_|east|west|north|south|nord|süd|ost)", re.I)
+_PART: Final = re.compile(
+    r"(direction|channel|richtung|_in$|_out$|^in_|^out_|east|west|north|south|nord|süd|ost)", re.I
+)
 
 
 def load_shipped_domains() -> None:
@@ -173,7 +175,9 @@ def guess_metric(
 _FREE: Final = re.compile(
     r"^(unoccupied|not occupied|free|vacant|empty|frei|libre|available|leer)\b", re.I
 )
-_TAKEN: Final = re.compile(r"^(occupied|present|taken|full|belegt|besetzt|occupé|in use|voll)\b", re.I)
+_TAKEN: Final = re.compile(
+    r"^(occupied|present|taken|full|belegt|besetzt|occupé|in use|voll)\b", re.I
+)
 
 
 def state_map(texts: Iterable[str]) -> dict[str, float]:

@@ -25,7 +25,11 @@ _NOT_VALUES = ("dateObserved", "dateModified", "dateCreated", "observationDateTi
 
 
 def _is_entity(item: Any) -> bool:
-    return isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("type"), str)
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("id"), str)
+        and isinstance(item.get("type"), str)
+    )
 
 
 def _ld(items: list[dict[str, Any]]) -> bool:
@@ -57,7 +61,9 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         return found
     if isinstance(data, dict) and ("orion" in data or "entities_url" in data):
         entities = probe.json(f"{base}/v2/entities", {"limit": 100}) or []
-        return _from_entities(answer.url, probe, base, [e for e in entities if _is_entity(e)], False)
+        return _from_entities(
+            answer.url, probe, base, [e for e in entities if _is_entity(e)], False
+        )
     if isinstance(data, list) and data and all(_is_entity(e) for e in data[:20]):
         path = urlsplit(answer.url).path
         ld = LD in path or ("/v2/" not in path and _ld(data[:20]))
@@ -87,7 +93,9 @@ def _attr(value: Any) -> tuple[Any, str, bool]:
     return value, "", False
 
 
-def _add(found: Discovery, probe: Probe, connector: str, base: str, etype: str, items: list[Any]) -> None:
+def _add(
+    found: Discovery, probe: Probe, connector: str, base: str, etype: str, items: list[Any]
+) -> None:
     flat: list[dict[str, Any]] = []
     units: dict[str, str] = {}
     normalized = False
@@ -132,7 +140,10 @@ def _add(found: Discovery, probe: Probe, connector: str, base: str, etype: str, 
                 "kind": slug(etype, "sensor"),
                 **({"time": when.name} if when is not None else {}),
                 "values": {
-                    g.field: {"metric": g.metric, **({"unit": g.unit} if not units.get(g.field) else {})}
+                    g.field: {
+                        "metric": g.metric,
+                        **({"unit": g.unit} if not units.get(g.field) else {}),
+                    }
                     for g in guesses
                 },
             }

@@ -95,7 +95,7 @@ def v21_collection(probe: Probe, dataset: str, meta: dict[str, Any] | None = Non
     page = probe.json(f"{V21}/{dataset}/records", {"limit": 100}) or {}
     records = [r for r in page.get("results") or [] if isinstance(r, dict)]
     types, units, hints = _schema(meta)
-    plan = plan_records(records, units=units, hints=f"{dataset} {hints}", domain=probe.domain)
+    plan = plan_records(records, types, units, f"{dataset} {hints}", domain=probe.domain)
     return _collection(probe, dataset, "v2.1", meta, plan, records)
 
 

@@ -90,7 +90,9 @@ def plan_records(
             continue
         texts: list[str] = []
         if info.kind == "text":
-            texts = [str(r.get(info.name)) for r in records if isinstance(r, dict) and r.get(info.name)]
+            texts = [
+                str(r.get(info.name)) for r in records if isinstance(r, dict) and r.get(info.name)
+            ]
         elif info.kind != "number":
             continue
         guess = guess_metric(
@@ -123,9 +125,13 @@ def plan_records(
             plan.checks.append(
                 f"{guess.field}: no unit stated; {guess.unit} assumed for {guess.metric}"
             )
-    others = [f.name for f in profiled if f.kind in ("time", "date") and time and f.name != time.name]
+    others = [
+        f.name for f in profiled if f.kind in ("time", "date") and time and f.name != time.name
+    ]
     if time is not None and others:
-        plan.checks.append(f"time taken from {time.name}; the records also hold {', '.join(others)}")
+        plan.checks.append(
+            f"time taken from {time.name}; the records also hold {', '.join(others)}"
+        )
     if plan.time == "":
         plan.checks.append("no time field found: name the field holding each value's time")
     if plan.naive:
@@ -192,6 +198,5 @@ def _place(
     plan.sites = len(ids)
     if not plan.positions:
         plan.checks.append(
-            "no coordinates in the records: give each site's place (a location, or a "
-            "sites table)"
+            "no coordinates in the records: give each site's place (a location, or a sites table)"
         )

@@ -83,7 +83,10 @@ class Probe:
         link leaves it."""
         absolute = urljoin(self.origin + "/", url)
         if not self.same_host(absolute):
-            raise DiscoveryError(f"refusing to follow a link to another host: {absolute}")
+            raise DiscoveryError(
+                f"refusing to follow a link to another host: {absolute} (discover asks "
+                "only the host it is given: run it on that address)"
+            )
         self.asked.append(absolute)
         try:
             body, resp_headers = self.http.get_bytes(absolute, params, headers)

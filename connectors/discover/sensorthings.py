@@ -140,9 +140,9 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         hints = " ".join([str(stream.get("name") or ""), str(stream.get("description") or ""),
                           *(str(v) for v in props.values() if isinstance(v, str))])  # fmt: skip
         unit = group["unit"]
-        counts = normalise_unit(unit) == "count" or str(
-            stream.get("observationType", "")
-        ).endswith("CountObservation")
+        counts = normalise_unit(unit) == "count" or str(stream.get("observationType", "")).endswith(
+            "CountObservation"
+        )
         interval = bool(props.get("aggregationDuration")) or counts
         newest = _newest(probe, root, stream.get("@iot.id"))
         value = number((newest or {}).get("result"))
@@ -162,18 +162,22 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         if guess is not None and probe.domain and domain_of(guess.metric) != probe.domain:
             guess = None
         if guess is None:
-            found.notes.append(f"ObservedProperty {prop!r} ({unit or 'no unit'}): no metric proposed")
+            found.notes.append(
+                f"ObservedProperty {prop!r} ({unit or 'no unit'}): no metric proposed"
+            )
             continue
         rule["metric"] = guess.metric
         if counts and interval:
             rule["per_interval"] = True
-        by_domain.setdefault(domain_of(guess.metric), []).append((prop, rule, guess, {**group, "newest": newest}))
+        by_domain.setdefault(domain_of(guess.metric), []).append(
+            (prop, rule, guess, {**group, "newest": newest})
+        )
     for domain, entries in by_domain.items():
         positions: dict[str, tuple[float, float]] = {}
         for _, _, _, group in entries:
             positions.update({k: v for k, v in group["things"].items() if v is not None})
         checks = []
-        for prop, rule, guess, group in entries:
+        for prop, rule, guess, _ in entries:
             if rule.get("per_interval"):
                 checks.append(f"{prop!r}: counts per interval, turned into a rate per hour")
             elif not guess.unit_stated:

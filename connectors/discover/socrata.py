@@ -30,7 +30,9 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
     dataset = _dataset_id(answer.url)
     headers = {k.lower() for k in answer.headers}
     soda = any(h.startswith("x-soda2-") or h == "x-socrata-requestid" for h in headers)
-    if dataset is not None and (soda or isinstance(answer.data, list) or "/resource/" in answer.url):
+    if dataset is not None and (
+        soda or isinstance(answer.data, list) or "/resource/" in answer.url
+    ):
         found = Discovery(answer.url, PLATFORM, f"dataset address /resource/{dataset}")
         found.collections.append(dataset_collection(probe, dataset))
         return found

@@ -36,13 +36,21 @@ def _csv_rows(text: str) -> list[dict[str, Any]] | None:
     if sum(1 for r in rows[1:] if len(r) == width) < max(1, (len(rows) - 1) * 0.9):
         return None
     names = [n.strip() for n in rows[0]]
-    return [dict(zip(names, (c.strip() for c in r), strict=False)) for r in rows[1:] if len(r) == width]
+    return [
+        dict(zip(names, (c.strip() for c in r), strict=False)) for r in rows[1:] if len(r) == width
+    ]
 
 
 def recognise(answer: Answer, probe: Probe) -> Discovery | None:
-    if isinstance(answer.data, list) and answer.data and all(isinstance(r, dict) for r in answer.data[:50]):
+    if (
+        isinstance(answer.data, list)
+        and answer.data
+        and all(isinstance(r, dict) for r in answer.data[:50])
+    ):
         found = Discovery(answer.url, PLATFORM, "a JSON array of objects")
-        found.collections.append(file_collection(answer.url, answer.data[:_MAX_ROWS], "json", probe.domain))
+        found.collections.append(
+            file_collection(answer.url, answer.data[:_MAX_ROWS], "json", probe.domain)
+        )
         return found
     if answer.data is not None or "html" in answer.content_type:
         return None
@@ -102,7 +110,9 @@ def _wide(rows: list[dict[str, Any]], plan: Any, title: str) -> tuple[str, list[
     daily = F.time_format([str(r.get(plan.time, "")) for r in rows[1:20]]) in ("iso",) and all(
         len(str(r.get(plan.time, "")).strip()) == 10 for r in rows[1:20] if r.get(plan.time)
     )
-    guess = guess_metric("count", "", None, None, daily=daily and not plan.hour, hints=f"{title} {first}")
+    guess = guess_metric(
+        "count", "", None, None, daily=daily and not plan.hour, hints=f"{title} {first}"
+    )
     guesses = best_guesses([guess]) if guess else []
     if not guesses:
         return None
@@ -110,7 +120,13 @@ def _wide(rows: list[dict[str, Any]], plan: Any, title: str) -> tuple[str, list[
 
 
 def wide_collection(
-    url: str, rows: list[dict[str, Any]], fmt: str, title: str, time: str, columns: list[str], metric: str
+    url: str,
+    rows: list[dict[str, Any]],
+    fmt: str,
+    title: str,
+    time: str,
+    columns: list[str],
+    metric: str,
 ) -> Collection:
     from cockpit.model import METRICS
 

@@ -83,7 +83,9 @@ def snapshot(draft: Path, index: int = 0) -> Snapshot:
 
 
 def site_at(snap: Snapshot, lat: float, lon: float) -> pd.Series:
-    near = snap.sites[(snap.sites["lat"].sub(lat).abs() < 1e-6) & (snap.sites["lon"].sub(lon).abs() < 1e-6)]
+    near = snap.sites[
+        (snap.sites["lat"].sub(lat).abs() < 1e-6) & (snap.sites["lon"].sub(lon).abs() < 1e-6)
+    ]
     assert len(near) == 1, f"no site at ({lat}, {lon}): {snap.sites[['id', 'lat', 'lon']]}"
     return near.iloc[0]
 
@@ -115,7 +117,9 @@ def test_arcgis_mapserver_layer_in_esri_json(
 
     server.expect_request(f"{layer}/query").respond_with_handler(query)
 
-    code, out, draft = discover(server.url_for(layer), tmp_path, capsys, "--timezone", "Europe/Berlin")
+    code, out, draft = discover(
+        server.url_for(layer), tmp_path, capsys, "--timezone", "Europe/Berlin"
+    )
 
     assert code == 0, out
     assert "ArcGIS" in out and "domain parking" in out
@@ -173,7 +177,9 @@ def test_socrata_counter_dataset_with_floating_local_times(
     def soda(request: Request) -> Response:
         offset = int(request.args.get("$offset", "0"))
         limit = int(request.args.get("$limit", "1000"))
-        ordered = sorted(rows, key=lambda r: r["date"], reverse="DESC" in request.args.get("$order", ""))
+        ordered = sorted(
+            rows, key=lambda r: r["date"], reverse="DESC" in request.args.get("$order", "")
+        )
         body = json.dumps(ordered[offset : offset + limit])
         return Response(body, content_type="application/json", headers={"X-SODA2-Fields": "[]"})
 
@@ -309,9 +315,13 @@ def test_opendatasoft_v21_dataset_page_of_parking_bays(
         page = {"total_count": len(rows), "results": rows[offset : offset + limit]}
         return Response(json.dumps(page), content_type="application/json; charset=utf-8")
 
-    server.expect_request(f"/api/explore/v2.1/catalog/datasets/{dataset}/records").respond_with_handler(records)
+    server.expect_request(
+        f"/api/explore/v2.1/catalog/datasets/{dataset}/records"
+    ).respond_with_handler(records)
 
-    code, out, draft = discover(server.url_for(f"/explore/dataset/{dataset}/information/"), tmp_path, capsys)
+    code, out, draft = discover(
+        server.url_for(f"/explore/dataset/{dataset}/information/"), tmp_path, capsys
+    )
 
     assert code == 0, out
     assert "OpenDataSoft" in out and "bay_occupied" in out
@@ -368,9 +378,9 @@ def test_csv_file_long_with_a_lat_lon_column(
     server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     file = FIXTURES / "ckan" / "melbourne-pedestrian-counts_rows.csv"
-    server.expect_request("/files/pedestrian-counting-system-monthly-counts-per-hour.csv").respond_with_data(
-        file.read_bytes(), content_type="text/csv"
-    )
+    server.expect_request(
+        "/files/pedestrian-counting-system-monthly-counts-per-hour.csv"
+    ).respond_with_data(file.read_bytes(), content_type="text/csv")
     url = server.url_for("/files/pedestrian-counting-system-monthly-counts-per-hour.csv")
 
     code, out, draft = discover(url, tmp_path, capsys, "--timezone", "Australia/Melbourne")
@@ -471,7 +481,9 @@ def test_ngsi_v2_broker_with_presets_and_other_types(
     entities = [sdm(t, "example-normalized.json") for t in types]
     serve_broker(server, "/v2/entities", entities, "application/json")
 
-    code, out, draft = discover(server.url_for("/"), tmp_path, capsys, "--timezone", "Europe/Madrid")
+    code, out, draft = discover(
+        server.url_for("/"), tmp_path, capsys, "--timezone", "Europe/Madrid"
+    )
 
     assert code == 0, out
     assert "NGSI v2" in out
@@ -515,7 +527,9 @@ def test_ngsi_ld_broker_by_its_type_list(
     )
     serve_broker(server, "/ngsi-ld/v1/entities", entities, "application/ld+json")
 
-    code, out, draft = discover(server.url_for("/"), tmp_path, capsys, "--timezone", "Europe/Madrid")
+    code, out, draft = discover(
+        server.url_for("/"), tmp_path, capsys, "--timezone", "Europe/Madrid"
+    )
 
     assert code == 0, out
     assert "NGSI-LD" in out
@@ -530,3 +544,59 @@ def test_ngsi_ld_broker_by_its_type_list(
     time, free, unit = value(parking, site["id"], "free_spaces")
     assert (free, unit) == (float(entity["availableSpotNumber"]["value"]), "count")
     assert time.tzinfo is not None
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_an_html_page_is_not_recognised_exit_2_one_line(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.expect_request("/").respond_with_data(
+        "<!doctype html><html><body>City portal</body></html>", content_type="text/html"
+    )
+
+    code = main(["discover", server.url_for("/"), "--write", str(tmp_path / "draft.toml")])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith("city-cockpit: no known platform recognised at")
+    assert "text/html" in line and "Traceback" not in captured.err
+    assert not (tmp_path / "draft.toml").exists()
+    # it asked the well-known paths of each platform, on this host only
+    asked = {request.path for request, _ in server.log}
+    assert {"/v2/entities", "/ngsi-ld/v1/types", "/gbfs.json", "/v1.1"} <= asked
+
+
+def test_an_unreachable_server_exit_2_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["discover", closed_port_url() + "/v1.1", "--write", str(tmp_path / "draft.toml")])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith("city-cockpit: cannot read") and "could not connect" in line
+    assert not (tmp_path / "draft.toml").exists()
+
+
+def test_not_a_url_and_an_unknown_domain_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["discover", "ftp://example.org/data.csv"]) == 2
+    assert "not an http(s) URL" in capsys.readouterr().err
+    assert main(["discover", closed_port_url() + "/", "--domain", "weather_on_mars"]) == 2
+    assert "unknown domain 'weather_on_mars'" in capsys.readouterr().err
+
+
+def test_links_to_another_host_are_not_followed(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a real discovery file whose feeds live on another host (test.com)
+    serve_json(server, "/gbfs.json", load("gbfs/v2.3/gbfs.json"))
+
+    code = main(["discover", server.url_for("/gbfs.json")])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "refusing to follow a link to another host" in captured.err
+    assert all(request.host.startswith(("localhost", "127.0.0.1")) for request, _ in server.log)
