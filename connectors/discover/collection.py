@@ -10,7 +10,7 @@ from typing import Any
 from connectors.discover.found import Collection
 from connectors.discover.plan import Plan
 
-__all__ = ["from_plan", "slug"]
+__all__ = ["about", "from_plan", "slug", "titled"]
 
 
 def slug(text: str, fallback: str = "source") -> str:
@@ -18,6 +18,11 @@ def slug(text: str, fallback: str = "source") -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     words = re.sub(r"[^0-9a-z]+", "_", ascii_text.lower()).strip("_")
     return (words[:40].strip("_") or fallback) if words else fallback
+
+
+def titled(title: str, plan: Plan, parts: int) -> str:
+    """``title``, with the plan's domain when a collection is split by domain."""
+    return f"{title} ({plan.domain})" if parts > 1 else title
 
 
 def from_plan(
@@ -39,7 +44,7 @@ def from_plan(
         sample=sample,
         positions=plan.positions,
         sites=plan.sites,
-        checks=list(plan.checks),
+        checks=plan.all_checks,
         naive_times=plan.naive,
     )
 

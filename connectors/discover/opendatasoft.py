@@ -10,9 +10,9 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from connectors.discover.collection import about, from_plan
+from connectors.discover.collection import about, from_plan, titled
 from connectors.discover.found import Collection, Discovery
-from connectors.discover.plan import plan_records
+from connectors.discover.plan import Plan, plan_records
 from connectors.discover.probe import Answer, Probe
 
 __all__ = ["ROOTS", "recognise"]
@@ -46,18 +46,18 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
             dataset = parse_qs(urlsplit(answer.url).query).get("dataset", [""])[0]
         if isinstance(dataset, list):
             dataset = dataset[0]
-        found.collections.append(v1_collection(probe, dataset, data))
+        found.collections.extend(v1_collection(probe, dataset, data))
         return found
     explore = "/api/explore/v2" in path
     match = _DATASET.search(path)
     if isinstance(data, dict) and explore and isinstance(data.get("results"), list):
         found = Discovery(answer.url, f"{PLATFORM} (Explore API v2.1)", "total_count, results")
         if match:  # a dataset's records
-            found.collections.append(v21_collection(probe, match.group(1)))
+            found.collections.extend(v21_collection(probe, match.group(1)))
             return found
         for item in data["results"][:_MAX]:  # the catalog
             if isinstance(item, dict) and item.get("dataset_id"):
-                found.collections.append(v21_collection(probe, str(item["dataset_id"]), item))
+                found.collections.extend(v21_collection(probe, str(item["dataset_id"]), item))
         return found
     if match and (explore or "/explore/dataset/" in path):
         meta = probe.json(f"{V21}/{match.group(1)}")
@@ -66,7 +66,7 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
             meta = {} if isinstance(page, dict) and isinstance(page.get("results"), list) else None
         if isinstance(meta, dict):
             found = Discovery(answer.url, f"{PLATFORM} (Explore API v2.1)", "dataset address")
-            found.collections.append(v21_collection(probe, match.group(1), meta))
+            found.collections.extend(v21_collection(probe, match.group(1), meta))
             return found
     return None
 
@@ -89,24 +89,39 @@ def _schema(meta: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], str]:
     return types, units, hints
 
 
-def v21_collection(probe: Probe, dataset: str, meta: dict[str, Any] | None = None) -> Collection:
+def v21_collection(
+    probe: Probe, dataset: str, meta: dict[str, Any] | None = None
+) -> list[Collection]:
     if not meta or "fields" not in meta:
         meta = probe.json(f"{V21}/{dataset}") or meta or {}
     page = probe.json(f"{V21}/{dataset}/records", {"limit": 100}) or {}
     records = [r for r in page.get("results") or [] if isinstance(r, dict)]
     types, units, hints = _schema(meta)
     plan = plan_records(records, types, units, f"{dataset} {hints}", domain=probe.domain)
-    return _collection(probe, dataset, "v2.1", meta, plan, records)
+    return _collections(probe, dataset, "v2.1", meta, plan, records)
 
 
-def v1_collection(probe: Probe, dataset: str, data: dict[str, Any]) -> Collection:
+def v1_collection(probe: Probe, dataset: str, data: dict[str, Any]) -> list[Collection]:
     records = [_v1_flat(r) for r in data.get("records") or []]
     plan = plan_records(records, hints=dataset, domain=probe.domain)
-    return _collection(probe, dataset, "v1", {}, plan, records)
+    return _collections(probe, dataset, "v1", {}, plan, records)
+
+
+def _collections(
+    probe: Probe, dataset: str, api: str, meta: dict[str, Any], plan: Plan, records: list[Any]
+) -> list[Collection]:
+    parts = plan.by_domain()
+    return [_collection(probe, dataset, api, meta, part, records, len(parts)) for part in parts]
 
 
 def _collection(
-    probe: Probe, dataset: str, api: str, meta: dict[str, Any], plan: Any, records: list[Any]
+    probe: Probe,
+    dataset: str,
+    api: str,
+    meta: dict[str, Any],
+    plan: Plan,
+    records: list[Any],
+    parts: int = 1,
 ) -> Collection:
     default = (meta.get("metas") or {}).get("default") or {}
     fields: dict[str, str] = {"id": plan.id or "site"}
@@ -127,7 +142,7 @@ def _collection(
     options["values"] = plan.values()
     if not plan.id:  # one site for the whole dataset
         options["mapping"] = {"fields": {"site": {"const": dataset}}}
-    title = str(default.get("title") or dataset)
+    title = titled(str(default.get("title") or dataset), plan, parts)
     source = {
         "connector": "opendatasoft",
         **about(title, str(default.get("publisher") or ""), str(default.get("license") or "")),

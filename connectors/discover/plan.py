@@ -5,7 +5,7 @@ turns a ``Plan`` into its own connector's options."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connectors.discover import fields as F
@@ -35,6 +35,34 @@ class Plan:
     site_positions: dict[str, tuple[float, float]] = field(default_factory=dict)
     sites: int = 0
     checks: list[str] = field(default_factory=list)
+    # every metric guessed, of any domain (``guesses`` holds the plan's domain's only)
+    all_guesses: list[Guess] = field(default_factory=list)
+
+    @property
+    def all_checks(self) -> list[str]:
+        """What to check: units assumed for this plan's metrics, then the rest."""
+        assumed = [
+            f"{g.field}: no unit stated; {g.unit} assumed for {g.metric}"
+            for g in self.guesses
+            if not g.unit_stated and not g.map
+        ]
+        return assumed + self.checks
+
+    def by_domain(self) -> list[Plan]:
+        """One plan per domain the guesses fall in (the main one first): a dataset of
+        particles and temperatures becomes an air source and a weather source."""
+        counts: dict[str, int] = {}
+        for guess in self.all_guesses:
+            counts[domain_of(guess.metric)] = counts.get(domain_of(guess.metric), 0) + 1
+        if len(counts) <= 1:
+            return [self]
+        order = [self.domain or ""] + sorted(
+            (d for d in counts if d != self.domain), key=lambda d: -counts[d]
+        )
+        return [
+            replace(self, domain=d, guesses=[g for g in self.all_guesses if domain_of(g.metric) == d])
+            for d in order
+        ]
 
     def values(self, unit_key: str = "unit") -> dict[str, dict[str, Any]]:
         """metric -> {field, unit or map}, as most record connectors take it."""
@@ -108,11 +136,11 @@ def plan_records(
             guesses.append(guess)
     if domain:
         guesses = [g for g in guesses if _domain(g) == domain]
-    guesses = best_guesses(guesses)
-    domain = main_domain(guesses) or ""
-    guesses = [g for g in guesses if domain and _domain(g) == domain]
+    everything = best_guesses(guesses)
+    domain = main_domain(everything) or ""
+    guesses = [g for g in everything if domain and _domain(g) == domain]
     name = F.name_field(profiled, used)
-    plan = Plan(profiled, domain or None, guesses)
+    plan = Plan(profiled, domain or None, guesses, all_guesses=everything)
     plan.id = site.name if site else ""
     plan.name = name.name if name else ""
     if time is not None:
@@ -120,11 +148,6 @@ def plan_records(
         plan.naive = "no zone" in time.unit or time.kind == "date"
     plan.hour = hour.name if hour else ""
     _place(plan, records, lat_lon, position, positions_beside)
-    for guess in guesses:
-        if not guess.unit_stated and not guess.map:
-            plan.checks.append(
-                f"{guess.field}: no unit stated; {guess.unit} assumed for {guess.metric}"
-            )
     others = [
         f.name for f in profiled if f.kind in ("time", "date") and time and f.name != time.name
     ]

@@ -8,9 +8,9 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.discover.collection import about, from_plan
+from connectors.discover.collection import about, from_plan, titled
 from connectors.discover.found import Collection, Discovery
-from connectors.discover.plan import plan_records
+from connectors.discover.plan import Plan, plan_records
 from connectors.discover.probe import Answer, Probe
 
 __all__ = ["ROOTS", "recognise"]
@@ -34,7 +34,7 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         soda or isinstance(answer.data, list) or "/resource/" in answer.url
     ):
         found = Discovery(answer.url, PLATFORM, f"dataset address /resource/{dataset}")
-        found.collections.append(dataset_collection(probe, dataset))
+        found.collections.extend(dataset_collection(probe, dataset))
         return found
     data = answer.data
     if isinstance(data, dict) and isinstance(data.get("results"), list) and "resultSetSize" in data:
@@ -43,18 +43,27 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
             resource = item.get("resource", {}) if isinstance(item, dict) else {}
             ident = resource.get("id")
             if isinstance(ident, str) and re.fullmatch(_ID, ident):
-                found.collections.append(dataset_collection(probe, ident))
+                found.collections.extend(dataset_collection(probe, ident))
         return found
     return None
 
 
-def dataset_collection(probe: Probe, dataset: str) -> Collection:
+def dataset_collection(probe: Probe, dataset: str) -> list[Collection]:
     meta = probe.json(f"/api/views/{dataset}.json") or {}
     rows = probe.json(f"/resource/{dataset}.json", {"$limit": 200}) or []
     rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
     title = str(meta.get("name") or dataset)
     hints = f"{title} {meta.get('description') or ''} {meta.get('category') or ''}"
     plan = plan_records(rows, hints=hints, domain=probe.domain)
+    parts = plan.by_domain()
+    return [
+        _source(probe, dataset, meta, rows, titled(title, part, len(parts)), part) for part in parts
+    ]
+
+
+def _source(
+    probe: Probe, dataset: str, meta: dict[str, Any], rows: list[Any], title: str, plan: Plan
+) -> Collection:
     options: dict[str, Any] = {"dataset": dataset, "domain": plan.domain or ""}
     if plan.id:
         options["id"] = plan.id

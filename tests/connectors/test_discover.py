@@ -600,3 +600,34 @@ def test_links_to_another_host_are_not_followed(
     assert code == 2
     assert "refusing to follow a link to another host" in captured.err
     assert all(request.host.startswith(("localhost", "127.0.0.1")) for request, _ in server.log)
+
+
+def test_opendatasoft_v21_records_of_several_domains_become_one_source_each(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = "microclimate-sensors-data"
+    page = load("opendatasoft/built/microclimate-sensors-data_v2.1_records.json")
+    path = f"/api/explore/v2.1/catalog/datasets/{dataset}/records"
+    serve_json(server, path, page, "application/json; charset=utf-8")
+
+    code, out, draft = discover(server.url_for(path), tmp_path, capsys)
+
+    assert code == 0, out
+    code, report = checked(draft)
+    assert code == 0, report
+    config = load_config(draft)
+    domains = {source: s.options["domain"] for source, s in config.sources.items()}
+    assert sorted(domains.values()) == ["air", "noise", "weather"]
+    [record] = page["results"]
+    for index, domain in enumerate(domains.values()):
+        snap = snapshot(draft, index)
+        [site] = snap.sites.to_dict("records")
+        assert (site["lat"], site["lon"]) == (record["latlong"]["lat"], record["latlong"]["lon"])
+        metric, field = {"air": ("pm10", "pm10"), "weather": ("air_temperature", "airtemperature"),
+                         "noise": ("laeq", "noise")}[domain]  # fmt: skip
+        time, reading, unit = value(snap, site["id"], metric)
+        assert reading == record[field]
+        assert unit == {"pm10": "µg/m³", "air_temperature": "°C", "laeq": "dB(A)"}[metric]
+        assert time == pd.Timestamp("2023-05-18T06:09:52Z")  # "+00:00" in the record
+    # no unit was stated by the portal: each assumed unit is marked for checking
+    assert draft.read_text().count("no unit stated") >= 4
