@@ -33,7 +33,7 @@ SHIPPED_DOMAINS: Final = ("bike_share", "cycling", "weather", "noise")
 # metric -> words in a field's (or stream's, or type's) name that say it holds that
 # metric. Searched in this order: the more specific first ("wind speed" before "speed").
 _WORDS: Final[tuple[tuple[str, str], ...]] = (
-    ("pm25", r"pm\s*2[._,]?5|pm2p5|feinstaub.*2"),
+    ("pm25", r"pm\s*2[._,\s]?5|pm2p5|feinstaub.*2"),
     ("pm10", r"pm\s*10|feinstaub"),
     ("no2", r"\bno2\b|no_?2|nitrogen.?dioxide|stickstoffdioxid"),
     ("o3", r"\bo3\b|ozone|ozon"),
@@ -132,9 +132,11 @@ def guess_metric(
     words = _words(name)
     context = _words(hints)
     known = set(METRICS)
+    named = False
     for metric, pattern in _WORDS:
         if metric not in known:
             continue
+        named = named or bool(re.search(pattern, words))
         if not re.search(pattern, words) and not (
             metric in ("cyclists", "pedestrians", "vehicle_flow")
             and _COUNTISH.search(words)
@@ -165,7 +167,7 @@ def guess_metric(
         if low is not None:
             why += f", values {low:g}..{high:g}"
         return Guess(name, chosen, proposed, why, unit_stated=stated, high=high)
-    if unit:  # no word matched: a unit only one metric takes
+    if unit and not named:  # no word matched: a unit only one metric takes
         fits = [m for m in known if _unit_fits(m, unit) and _in_range(m, low, high, 1.0)]
         if len(fits) == 1:
             return Guess(name, fits[0], unit, f"unit {unit!r} (only {fits[0]} takes it)")
