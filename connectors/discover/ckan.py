@@ -16,7 +16,11 @@ from connectors.discover.probe import Answer, Probe
 
 __all__ = ["ROOTS", "recognise"]
 
-ROOTS = ("/api/3/action/package_search?rows=20", "/api/action/package_search?rows=20")
+ROOTS = (
+    "/api/3/action/package_search?rows=20",
+    "/api/action/package_search?rows=20",
+    "/api/1/metastore/schemas/dataset/items",
+)
 PLATFORM = "CKAN / DKAN (action API)"
 _SEARCH = re.compile(r"/(datastore_search|datastore/search(\.json)?)$")
 _MAX_RESOURCES = 8
@@ -26,9 +30,40 @@ def _envelope(data: Any) -> bool:
     return isinstance(data, dict) and "success" in data and "result" in data
 
 
+_DKAN2_QUERY = re.compile(r"/api/1/datastore/query/([^/?#]+)(?:/([^/?#]+))?/?$")
+_DKAN2_ITEMS = "/api/1/metastore/schemas/dataset/items"
+
+
+def _dkan2(answer: Answer, probe: Probe) -> Discovery | None:
+    """DKAN 2: a datastore query answer (results, count, schema) or the metastore's
+    dataset list, each dataset's first distribution read through the datastore query."""
+    path = urlsplit(answer.url).path
+    data = answer.data
+    query = _DKAN2_QUERY.search(path)
+    if query and isinstance(data, dict) and isinstance(data.get("results"), list):
+        found = Discovery(answer.url, "DKAN 2 (datastore query)", "results, count, schema")
+        resource = "/".join(g for g in query.groups() if g)
+        url = answer.url.split("?", 1)[0]
+        found.collections.append(resource_collection(probe, url, resource, {}, data))
+        return found
+    if path.endswith(_DKAN2_ITEMS) and isinstance(data, list):
+        found = Discovery(answer.url, "DKAN 2 (metastore)", "a list of dataset items")
+        base = answer.url.split(_DKAN2_ITEMS, 1)[0]
+        for item in data[:_MAX_RESOURCES]:
+            if isinstance(item, dict) and item.get("identifier"):
+                url = f"{base}/api/1/datastore/query/{item['identifier']}/0"
+                body = probe.json(url, {"limit": 200})
+                if isinstance(body, dict) and isinstance(body.get("results"), list):
+                    ident = f"{item['identifier']}/0"
+                    package = {"title": item.get("title"), "notes": item.get("description")}
+                    found.collections.append(resource_collection(probe, url, ident, package, body))
+        return found
+    return None
+
+
 def recognise(answer: Answer, probe: Probe) -> Discovery | None:
     if not _envelope(answer.data):
-        return None
+        return _dkan2(answer, probe)
     result = answer.data["result"]
     path = urlsplit(answer.url).path
     found = Discovery(answer.url, PLATFORM, "action API envelope (help, success, result)")
@@ -76,7 +111,8 @@ def resource_collection(
         data = probe.json(action, {"resource_id": resource_id, "limit": 200})
         result = data.get("result") if _envelope(data) else {}
     result = result or {}
-    records = [r for r in result.get("records") or [] if isinstance(r, dict)]
+    rows = result.get("records") if "records" in result else result.get("results")
+    records = [r for r in rows or [] if isinstance(r, dict)]
     declared = {
         str(f.get("id")): str(f.get("type"))
         for f in result.get("fields") or []

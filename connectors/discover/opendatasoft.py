@@ -59,6 +59,10 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
             if isinstance(item, dict) and item.get("dataset_id"):
                 found.collections.extend(v21_collection(probe, str(item["dataset_id"]), item))
         return found
+    if match and explore and isinstance(data, list):  # a dataset's export
+        found = Discovery(answer.url, f"{PLATFORM} (Explore API v2.1)", "dataset export")
+        found.collections.extend(v21_collection(probe, match.group(1)))
+        return found
     if match and (explore or "/explore/dataset/" in path):
         meta = probe.json(f"{V21}/{match.group(1)}")
         if not isinstance(meta, dict):  # no schema served: the records say it

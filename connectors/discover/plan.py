@@ -56,11 +56,14 @@ class Plan:
             counts[domain_of(guess.metric)] = counts.get(domain_of(guess.metric), 0) + 1
         if len(counts) <= 1:
             return [self]
-        order = [self.domain or ""] + sorted(
-            (d for d in counts if d != self.domain), key=lambda d: -counts[d]
-        )
+        order = [
+            self.domain or "",
+            *sorted((d for d in counts if d != self.domain), key=lambda d: -counts[d]),
+        ]
         return [
-            replace(self, domain=d, guesses=[g for g in self.all_guesses if domain_of(g.metric) == d])
+            replace(
+                self, domain=d, guesses=[g for g in self.all_guesses if domain_of(g.metric) == d]
+            )
             for d in order
         ]
 

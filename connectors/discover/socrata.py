@@ -28,6 +28,18 @@ def _dataset_id(url: str) -> str | None:
 
 def recognise(answer: Answer, probe: Probe) -> Discovery | None:
     dataset = _dataset_id(answer.url)
+    tail = re.search(rf"/({_ID})/?$", urlsplit(answer.url).path)
+    # a dataset's page (/<category>/<name>/xxxx-xxxx): its SODA resource says
+    if (
+        dataset is None
+        and tail is not None
+        and answer.data is None
+        and isinstance(probe.json(f"/resource/{tail.group(1)}.json", {"$limit": 1}), list)
+    ):
+        dataset = tail.group(1)
+        found = Discovery(answer.url, PLATFORM, f"dataset page of /resource/{dataset}")
+        found.collections.extend(dataset_collection(probe, dataset))
+        return found
     headers = {k.lower() for k in answer.headers}
     soda = any(h.startswith("x-soda2-") or h == "x-socrata-requestid" for h in headers)
     if dataset is not None and (

@@ -52,6 +52,22 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
             file_collection(answer.url, answer.data[:_MAX_ROWS], "json", probe.domain)
         )
         return found
+    if isinstance(answer.data, dict):  # records under one key: {"data": [{…}, …]}
+        lists = [
+            k
+            for k, v in answer.data.items()
+            if isinstance(v, list) and v and all(isinstance(r, dict) for r in v[:50])
+        ]
+        if len(lists) == 1:
+            found = Discovery(
+                answer.url, PLATFORM, f"a JSON file with its records under {lists[0]!r}"
+            )
+            rows = answer.data[lists[0]][:_MAX_ROWS]
+            collection = file_collection(answer.url, rows, "json", probe.domain)
+            if collection.source:
+                collection.source["options"]["records"] = lists[0]
+            found.collections.append(collection)
+            return found
     if answer.data is not None or "html" in answer.content_type:
         return None
     rows = _csv_rows(answer.text)

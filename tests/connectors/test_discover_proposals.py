@@ -128,7 +128,7 @@ def test_plan_of_a_counter_log() -> None:
             "Direction_2": 4,
             "Total_of_Directions": 7,
             "Location": f"-37.81{site}, 144.96{site}",
-        }  # fmt: skip
+        }
         for site in (1, 2)
         for hour in (18, 19)
     ]
