@@ -70,14 +70,15 @@ def _things(probe: Probe, root: str) -> tuple[list[dict[str, Any]], bool]:
     expanded = any(isinstance(t.get("Datastreams"), list) for t in things)
     if expanded or not things:
         return things, True
-    for thing in things[:25]:  # navigation links only
+    # navigation links only: followed by their standard paths on this host (a server
+    # often names itself by another host name in its links)
+    for thing in things[:25]:
+        ident = _literal(thing.get("@iot.id"))
         for nav in ("Datastreams", "Locations"):
-            link = thing.get(f"{nav}@iot.navigationLink")
-            if isinstance(link, str) and probe.same_host(link):
-                thing[nav] = (probe.json(link) or {}).get("value") or []
-        for stream in thing.get("Datastreams") or []:
-            link = stream.get("ObservedProperty@iot.navigationLink")
-            if isinstance(stream, dict) and isinstance(link, str) and probe.same_host(link):
+            thing[nav] = (probe.json(f"{root}/Things({ident})/{nav}") or {}).get("value") or []
+        for stream in thing["Datastreams"]:
+            if isinstance(stream, dict) and "ObservedProperty" not in stream:
+                link = f"{root}/Datastreams({_literal(stream.get('@iot.id'))})/ObservedProperty"
                 stream["ObservedProperty"] = probe.json(link) or {}
     return things, False
 
@@ -96,8 +97,13 @@ def _position(thing: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
+def _literal(ident: Any) -> str:
+    """An entity id as the URL and filter syntax write it: numbers bare, texts quoted."""
+    return str(ident) if isinstance(ident, int) else f"'{ident}'"
+
+
 def _newest(probe: Probe, root: str, stream_id: Any) -> dict[str, Any] | None:
-    literal = stream_id if isinstance(stream_id, int) else f"'{stream_id}'"
+    literal = _literal(stream_id)
     params = {
         "$filter": f"@iot.id eq {literal}",
         "$expand": "Observations($orderby=phenomenonTime desc;$top=1)",

@@ -631,3 +631,35 @@ def test_opendatasoft_v21_records_of_several_domains_become_one_source_each(
         assert time == pd.Timestamp("2023-05-18T06:09:52Z")  # "+00:00" in the record
     # no unit was stated by the portal: each assumed unit is marked for checking
     assert draft.read_text().count("no unit stated") >= 4
+
+
+def test_sensorthings_without_expand_follows_links_and_checks_the_value_range(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the specification's entities with navigation links only (to example.org: followed
+    # by their standard paths on this host), and a recorded BGS Observation page
+    sta.serve_links_only(server, sta.load("ogc-sta-1.1-spec/datastream_entity.json"))
+
+    code, out, _ = discover(server.url_for("/v1.1/Things"), tmp_path, capsys)
+
+    assert "navigation links followed" in out
+    # "DewPoint Temperature" in °C, but its newest value is 1009.86: not a temperature
+    assert "'DewPoint Temperature'" in out and "no metric proposed" in out
+    assert code == 1
+    asked = {request.path for request, _ in server.log}
+    assert {"/v1.1/Things(1)/Datastreams", "/v1.1/Things(1)/Locations"} <= asked
+    assert "/v1.1/Datastreams(1)/ObservedProperty" in asked
+
+
+def test_socrata_dataset_page_address(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = load("socrata/seattle_spokane-st-bridge-bike-counter_v6y4-2gyc_2014-01.json")
+    serve_json(server, "/resource/v6y4-2gyc.json", rows[:50])
+    page = "/Transportation/Spokane-St-Bridge-Bike-Counter/v6y4-2gyc"
+    server.expect_request(page).respond_with_data("<html></html>", content_type="text/html")
+
+    code, out, draft = discover(server.url_for(page), tmp_path, capsys, "--domain", "cycling")
+
+    assert code == 0, out
+    assert "Socrata" in out and 'dataset = "v6y4-2gyc"' in draft.read_text()
