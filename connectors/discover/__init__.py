@@ -9,6 +9,8 @@ paths on the same host (``ROOTS``). Nothing is asked of any other host.
 
 from __future__ import annotations
 
+from typing import Any
+
 from cockpit.domains import domain_names
 from connectors.discover import (
     arcgis,
@@ -40,9 +42,20 @@ __all__ = [
 _PLATFORMS = (sensorthings, ngsi, opendatasoft, ckan, gbfs, arcgis, socrata, table)
 
 
-def _recognise(answer: Answer, probe: Probe) -> Discovery | None:
-    for platform in _PLATFORMS:
-        found = platform.recognise(answer, probe)
+def _recognise(
+    answer: Answer, probe: Probe, platforms: tuple[Any, ...] = _PLATFORMS
+) -> Discovery | None:
+    """The first platform's reading of ``answer``; a platform whose reading breaks on an
+    answer shaped unlike its own is passed over (and named if nothing else fits)."""
+    for platform in platforms:
+        try:
+            found = platform.recognise(answer, probe)
+        except DiscoveryError:
+            raise
+        except Exception as exc:  # an odd answer must not stop the others, nor crash
+            name = platform.__name__.rsplit(".", 1)[-1]
+            probe.broken.append(f"{name}: {type(exc).__name__}: {exc}"[:160])
+            continue
         if found is not None:
             return found
     return None
@@ -70,17 +83,18 @@ def discover(url: str, domain: str = "", probe: Probe | None = None) -> Discover
             for path in getattr(platform, "ROOTS", ()):
                 answer = probe.get(base + path)
                 if answer.ok:
-                    found = platform.recognise(answer, probe)
+                    found = _recognise(answer, probe, (platform,))
                     if found is not None:
                         return found
         if not first.ok:
             raise DiscoveryError(f"{url} answered HTTP {first.status}, and no known API path")
         shown = first.text[:60].replace("\n", " ").strip()
         kind = first.content_type or "no content type"
+        broken = f"; answers that could not be read: {probe.broken[0]}" if probe.broken else ""
         raise DiscoveryError(
             f"no known platform recognised at {url} ({kind}: {shown!r}); "
             "known: SensorThings, NGSI-LD, NGSI v2, OpenDataSoft, CKAN/DKAN, GBFS, ArcGIS, "
-            "Socrata, CSV/JSON files"
+            f"Socrata, CSV/JSON files{broken}"
         )
     finally:
         if own:

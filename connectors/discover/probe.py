@@ -65,6 +65,8 @@ class Probe:
         self.http = HttpClient("discover", limits or PROBE_LIMITS)
         self.http.session.headers["Accept"] = "application/json, text/csv, */*;q=0.5"
         self.asked: list[str] = []
+        # platforms whose reading broke on an answer (shown when nothing is recognised)
+        self.broken: list[str] = []
         # What the data officer said the data is (a domain): narrows the proposals.
         self.domain = domain
 

@@ -4,12 +4,19 @@ metrics.py, plan.py)."""
 
 from __future__ import annotations
 
+import json
+import tomllib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cockpit.domains import registry, unregister
+from connectors.discover import _recognise, draft_toml
 from connectors.discover import fields as F
+from connectors.discover.probe import Answer, DiscoveryError, Probe
 from connectors.discover.metrics import (
     SHIPPED_DOMAINS,
     guess_metric,
@@ -148,3 +155,67 @@ def test_epoch_times_are_read_by_name_and_size() -> None:
     rows = [{"updated": 1_700_000_000_000, "free": 3}, {"updated": 1_700_000_060_000, "free": 4}]
     [updated, _] = F.profile(rows)
     assert (updated.kind, updated.unit) == ("time", "epoch_ms")
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "value",
+                    "data",
+                    "results",
+                    "records",
+                    "result",
+                    "success",
+                    "id",
+                    "type",
+                    "name",
+                    "url",
+                    "@iot.id",
+                    "features",
+                    "ttl",
+                    "feeds",
+                    "nhits",
+                    "typeList",
+                    "location",
+                    "lat",
+                    "lon",
+                    "time",
+                ]
+            ),  # fmt: skip
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
+
+
+class Offline(Probe):
+    """A probe whose every further request is answered 404 (nothing leaves the test)."""
+
+    def get(self, url: str, params: Any = None, headers: Any = None) -> Answer:
+        return Answer(url, 404, "", b"", None, {})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=JSON, path=st.sampled_from(["/", "/v1.1", "/v2/entities", "/resource/abcd-1234.json",
+                                          "/api/3/action/datastore_search", "/x/FeatureServer/0",
+                                          "/api/explore/v2.1/catalog/datasets/d/records"]))  # fmt: skip
+def test_any_answer_gives_a_discovery_or_a_discovery_error(payload: Any, path: str) -> None:
+    probe = Offline("http://127.0.0.1:9")
+    body = json.dumps(payload).encode()
+    answer = Answer(f"http://127.0.0.1:9{path}", 200, "application/json", body, payload, {})
+    try:
+        found = _recognise(answer, probe)
+    except DiscoveryError:
+        return
+    finally:
+        probe.close()
+    assert probe.broken == []  # every platform reads any answer without breaking
+    if found is not None:
+        draft = draft_toml(found)
+        tomllib.loads(draft)  # always valid TOML
