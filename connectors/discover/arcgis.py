@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connectors.discover.collection import about, from_plan
+from connectors.discover.collection import about, from_plan, titled
 from connectors.discover.found import Collection, Discovery
-from connectors.discover.plan import plan_records
+from connectors.discover.plan import Plan, plan_records
 from connectors.discover.probe import Answer, Probe
 
 __all__ = ["recognise"]
@@ -54,13 +54,11 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         if not layers:
             found.notes.append("the service lists no layers")
     for number, name in layers:
-        collection = layer_collection(probe, f"{service}/{number}", name)
-        if collection is not None:
-            found.collections.append(collection)
+        found.collections.extend(layer_collection(probe, f"{service}/{number}", name))
     return found if found.collections or described else None
 
 
-def layer_collection(probe: Probe, layer: str, name: str) -> Collection | None:
+def layer_collection(probe: Probe, layer: str, name: str) -> list[Collection]:
     meta = probe.json(layer, {"f": "json"}) or {}
     query = {"where": "1=1", "outFields": "*", "outSR": 4326, "resultRecordCount": 200}
     fmt = "json"
@@ -69,7 +67,7 @@ def layer_collection(probe: Probe, layer: str, name: str) -> Collection | None:
         fmt = "geojson"
         answer = probe.json(f"{layer}/query", {**query, "f": "geojson"})
     if not isinstance(answer, dict) or not isinstance(answer.get("features"), list):
-        return None
+        return []
     features = [f for f in answer["features"] if isinstance(f, dict)]
     key = "attributes" if fmt == "json" else "properties"
     records = [f.get(key) or {} for f in features]
@@ -85,6 +83,35 @@ def layer_collection(probe: Probe, layer: str, name: str) -> Collection | None:
         records, declared, hints=hints, positions_beside=beside, domain=probe.domain
     )
     object_id = next((n for n, t in declared.items() if t == "esriFieldTypeOID"), "")
+    name_field = plan.name or str(answer.get("displayFieldName") or meta.get("displayField") or "")
+    parts = plan.by_domain()
+    return [
+        _source(
+            layer,
+            titled(title, part, len(parts)),
+            part,
+            fmt,
+            object_id,
+            name_field,
+            meta,
+            records,
+            any(beside),
+        )
+        for part in parts
+    ]
+
+
+def _source(
+    layer: str,
+    title: str,
+    plan: Plan,
+    fmt: str,
+    object_id: str,
+    name_field: str,
+    meta: dict[str, Any],
+    records: list[Any],
+    geometry: bool,
+) -> Collection:
     options: dict[str, Any] = {"domain": plan.domain or ""}
     if fmt == "geojson":
         options["format"] = "geojson"
@@ -93,14 +120,13 @@ def layer_collection(probe: Probe, layer: str, name: str) -> Collection | None:
         options["id"] = site
     else:
         options["site_id"] = title
-    name_field = plan.name or str(answer.get("displayFieldName") or meta.get("displayField") or "")
     if name_field and name_field != site:
         options["name"] = name_field
     if plan.time:
         options["time"] = plan.time
     if plan.time_format:
         options["time_format"] = plan.time_format
-    if plan.lat and not any(beside):
+    if plan.lat and not geometry:
         options["lat"], options["lon"] = plan.lat, plan.lon
     options["values"] = plan.values()
     source = {

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from cockpit.domains import registry, unregister
 from connectors.discover import _recognise, draft_toml
 from connectors.discover import fields as F
-from connectors.discover.probe import Answer, DiscoveryError, Probe
 from connectors.discover.metrics import (
     SHIPPED_DOMAINS,
     guess_metric,
@@ -24,6 +23,7 @@ from connectors.discover.metrics import (
     state_map,
 )
 from connectors.discover.plan import plan_records
+from connectors.discover.probe import Answer, DiscoveryError, Probe
 
 
 @pytest.fixture(autouse=True)
@@ -185,7 +185,7 @@ JSON = st.recursive(
                     "lon",
                     "time",
                 ]
-            ),  # fmt: skip
+            ),
             inner,
             max_size=5,
         )
@@ -201,10 +201,19 @@ class Offline(Probe):
         return Answer(url, 404, "", b"", None, {})
 
 
+PATHS = [
+    "/",
+    "/v1.1",
+    "/v2/entities",
+    "/resource/abcd-1234.json",
+    "/api/3/action/datastore_search",
+    "/x/FeatureServer/0",
+    "/api/explore/v2.1/catalog/datasets/d/records",
+]
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(payload=JSON, path=st.sampled_from(["/", "/v1.1", "/v2/entities", "/resource/abcd-1234.json",
-                                          "/api/3/action/datastore_search", "/x/FeatureServer/0",
-                                          "/api/explore/v2.1/catalog/datasets/d/records"]))  # fmt: skip
+@given(payload=JSON, path=st.sampled_from(PATHS))
 def test_any_answer_gives_a_discovery_or_a_discovery_error(payload: Any, path: str) -> None:
     probe = Offline("http://127.0.0.1:9")
     body = json.dumps(payload).encode()
