@@ -9,9 +9,9 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from connectors.discover.collection import about, from_plan
+from connectors.discover.collection import about, from_plan, titled
 from connectors.discover.found import Collection, Discovery
-from connectors.discover.plan import plan_records
+from connectors.discover.plan import Plan, plan_records
 from connectors.discover.probe import Answer, Probe
 
 __all__ = ["ROOTS", "recognise"]
@@ -44,7 +44,7 @@ def _dkan2(answer: Answer, probe: Probe) -> Discovery | None:
         found = Discovery(answer.url, "DKAN 2 (datastore query)", "results, count, schema")
         resource = "/".join(g for g in query.groups() if g)
         url = answer.url.split("?", 1)[0]
-        found.collections.append(resource_collection(probe, url, resource, {}, data))
+        found.collections.extend(resource_collection(probe, url, resource, {}, data))
         return found
     if path.endswith(_DKAN2_ITEMS) and isinstance(data, list):
         found = Discovery(answer.url, "DKAN 2 (metastore)", "a list of dataset items")
@@ -56,7 +56,7 @@ def _dkan2(answer: Answer, probe: Probe) -> Discovery | None:
                 if isinstance(body, dict) and isinstance(body.get("results"), list):
                     ident = f"{item['identifier']}/0"
                     package = {"title": item.get("title"), "notes": item.get("description")}
-                    found.collections.append(resource_collection(probe, url, ident, package, body))
+                    found.collections.extend(resource_collection(probe, url, ident, package, body))
         return found
     return None
 
@@ -73,7 +73,7 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
             result.get("resource_id")
             or parse_qs(urlsplit(answer.url).query).get("resource_id", [""])[0]
         )
-        found.collections.append(resource_collection(probe, action, resource, {}, result))
+        found.collections.extend(resource_collection(probe, action, resource, {}, result))
         return found
     base = path.rsplit("/action/", 1)[0] + "/action" if "/action/" in path else "/api/3/action"
     search = f"{base}/datastore/search.json" if "/api/action" in base and "/3/" not in base else ""
@@ -90,10 +90,16 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
             if len(found.collections) >= _MAX_RESOURCES:
                 return found
             if isinstance(resource, dict) and resource.get("datastore_active"):
-                collection = resource_collection(
-                    probe, probe.origin + action, str(resource.get("id")), package, None, resource
+                found.collections.extend(
+                    resource_collection(
+                        probe,
+                        probe.origin + action,
+                        str(resource.get("id")),
+                        package,
+                        None,
+                        resource,
+                    )
                 )
-                found.collections.append(collection)
     if not found.collections:
         found.notes.append("no DataStore resource found (only files: try the file's URL)")
     return found
@@ -106,7 +112,7 @@ def resource_collection(
     package: dict[str, Any],
     result: dict[str, Any] | None,
     resource: dict[str, Any] | None = None,
-) -> Collection:
+) -> list[Collection]:
     if result is None:
         data = probe.json(action, {"resource_id": resource_id, "limit": 200})
         result = data.get("result") if _envelope(data) else {}
@@ -131,6 +137,21 @@ def resource_collection(
         )
     )
     plan = plan_records(records, declared, hints=hints, domain=probe.domain)
+    parts = plan.by_domain()
+    return [
+        _source(action, resource_id, package, titled(title, p, len(parts)), p, records)
+        for p in parts
+    ]
+
+
+def _source(
+    action: str,
+    resource_id: str,
+    package: dict[str, Any],
+    title: str,
+    plan: Plan,
+    records: list[Any],
+) -> Collection:
     options: dict[str, Any] = {"resource_id": resource_id, "domain": plan.domain or ""}
     mapping: dict[str, Any] = {}
     if plan.id:
@@ -149,9 +170,16 @@ def resource_collection(
         options["lat_field"], options["lon_field"] = plan.lat, plan.lon
     elif plan.position:
         options["location_field"] = plan.position
-    options["values"] = {
-        g.field: {"metric": g.metric, **({"unit": g.unit} if g.unit else {})} for g in plan.guesses
-    }
+    else:  # no place in the rows: the officer gives it (--location, or by hand)
+        options["location"] = [0.0, 0.0]
+    values: dict[str, Any] = {}
+    for g in plan.guesses:
+        if g.map:  # state texts: a mapped field holding the number
+            mapping[f"{g.field}_value"] = {"path": g.field, "map": g.map}
+            values[f"{g.field}_value"] = {"metric": g.metric}
+        else:
+            values[g.field] = {"metric": g.metric, **({"unit": g.unit} if g.unit else {})}
+    options["values"] = values
     if mapping:
         options["mapping"] = {"fields": mapping}
     organisation = (

@@ -132,6 +132,7 @@ def draft_toml(
         if not item.positions and location is not None:
             item.source["options"]["location"] = list(location)
             item.positions = [location]
+            item.checks = [c for c in item.checks if not c.startswith("no coordinates")]
     positions = [p for c in usable for p in c.positions]
     box, center, zoom = _bbox(positions)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -180,7 +181,10 @@ def draft_toml(
             out.append(f"#   {guess.metric} <- {guess.field} ({guess.why})")
         out += [f"# CHECK: {check}" for check in item.checks]
         if not item.positions:
-            out.append("# CHECK: no place found for its sites; give options.location = [lat, lon]")
+            out.append(
+                "# CHECK: no place found for its sites: give options.location = [lat, lon] "
+                "(or discover --location LAT,LON)"
+            )
         source = dict(item.source)
         options = source.pop("options", {})
         out.append(f"[sources.{_key(source_id)}]")
