@@ -9,6 +9,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from cockpit.model import METRICS
 from connectors.discover.collection import about, from_plan, titled
 from connectors.discover.found import Collection, Discovery
 from connectors.discover.plan import Plan, plan_records
@@ -175,7 +176,8 @@ def _source(
     values: dict[str, Any] = {}
     for g in plan.guesses:
         if g.map:  # state texts: a mapped field holding the number
-            mapping[f"{g.field}_value"] = {"path": g.field, "map": g.map}
+            unit = METRICS[g.metric].unit  # the map gives numbers in the metric's own unit
+            mapping[f"{g.field}_value"] = {"path": g.field, "map": g.map, "unit": unit}
             values[f"{g.field}_value"] = {"metric": g.metric}
         else:
             values[g.field] = {"metric": g.metric, **({"unit": g.unit} if g.unit else {})}

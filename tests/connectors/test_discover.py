@@ -663,3 +663,37 @@ def test_socrata_dataset_page_address(
 
     assert code == 0, out
     assert "Socrata" in out and 'dataset = "v6y4-2gyc"' in draft.read_text()
+
+
+def test_ckan_state_texts_are_mapped_through_a_mapped_field(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the real Melbourne bay rows (OpenDataSoft) in a DataStore answer built by this test
+    rows = load("opendatasoft/built/parking-bay-sensors_v2.1_page1.json")["results"]
+    action = "/api/3/action/datastore_search"
+    body = {
+        "help": "",
+        "success": True,
+        "result": {"resource_id": "bay-sensors", "records": rows, "total": len(rows)},
+    }
+
+    def handler(request: Request) -> Response:
+        offset, limit = int(request.args.get("offset", 0)), int(request.args.get("limit", 100))
+        page = {**body, "result": {**body["result"], "records": rows[offset : offset + limit]}}
+        return Response(json.dumps(page), content_type="application/json")
+
+    server.expect_request(action).respond_with_handler(handler)
+
+    code, out, draft = discover(
+        server.url_for(f"{action}?resource_id=bay-sensors"), tmp_path, capsys
+    )
+
+    assert code == 0, out
+    code, report = checked(draft)
+    assert code == 0, report
+    snap = snapshot(draft)
+    taken = next(r for r in rows if r["status_description"] == "Present")
+    site = site_at(snap, taken["location"]["lat"], taken["location"]["lon"])
+    time, state, unit = value(snap, site["id"], "bay_occupied")
+    assert (state, unit) == (1.0, "1")
+    assert time == pd.Timestamp(taken["lastupdated"])
