@@ -15,6 +15,7 @@ from cockpit.model import METRICS
 from connectors.discover.collection import slug
 from connectors.discover.found import Collection, Discovery
 from connectors.discover.metrics import SHIPPED_DOMAINS, module_of
+from connectors.discover.zones import nearest_zone
 
 __all__ = ["draft_toml", "listing"]
 
@@ -149,16 +150,22 @@ def draft_toml(
         out.append(f"domains = [{', '.join(_value(module_of(d)) for d in extra)}]")
         out.append("")
     naive = any(c.naive_times for c in usable)
+    zone_line = f"timezone = {_value(timezone)}"
+    if not timezone:
+        zone = nearest_zone(center[0], center[1]) if positions else None
+        if zone is not None:
+            zone_line = (
+                f"timezone = {_value(zone[0])}  # CHECK: guessed: the zone whose main place "
+                f"is nearest the sites ({zone[1]:.0f} km)"
+            )
+        else:
+            zone_line = 'timezone = "UTC"  # CHECK: the city\'s IANA zone'
+    if naive:
+        zone_line += (" " if "#" in zone_line else "  # ") + "times without a zone are read on it"
     out += [
         "[city]",
         f"name = {_value(name or 'CHECK: the city')}",
-        f"timezone = {_value(timezone or 'UTC')}"
-        + (
-            ""
-            if timezone
-            else "  # CHECK: the city's IANA zone (times without a zone are read on it)"
-        )
-        + ("  # times in these records carry no zone" if naive and timezone else ""),
+        zone_line,
         "# min_lon, min_lat, max_lon, max_lat: the places seen, with a margin "
         f"({len(positions)} places)",
         f"bbox = {_value(box)}" + ("" if positions else "  # CHECK: no place was found"),

@@ -383,10 +383,11 @@ def test_csv_file_long_with_a_lat_lon_column(
     ).respond_with_data(file.read_bytes(), content_type="text/csv")
     url = server.url_for("/files/pedestrian-counting-system-monthly-counts-per-hour.csv")
 
-    code, out, draft = discover(url, tmp_path, capsys, "--timezone", "Australia/Melbourne")
+    code, out, draft = discover(url, tmp_path, capsys)  # no zone given: guessed from the sites
 
     assert code == 0, out
     assert "CSV" in out and "pedestrians" in out
+    assert 'timezone = "Australia/Melbourne"  # CHECK: guessed' in draft.read_text()
     code, report = checked(draft)
     assert code == 0, report
     snap = snapshot(draft)
