@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     probe.add_argument("url")
     probe.add_argument("-o", "--write", metavar="PATH", default=None, help="write the draft here")
-    probe.add_argument("--timezone", default="", help="the city's IANA zone (default: UTC)")
+    probe.add_argument(
+        "--timezone", default="", help="the city's IANA zone (default: guessed from the sites)"
+    )
     probe.add_argument("--name", default="", help="the city's name")
     probe.add_argument(
         "--domain", default="", help="what the data is, when its names do not say (e.g. cycling)"

@@ -162,6 +162,10 @@ def guess_metric(
         if not _in_range(chosen, low, high, factor):
             continue
         why = f"name '{name}'"
+        if chosen == "occupancy" and high is not None and high <= 1 and not stated:
+            # a share written 0..1 (as the Smart Data Models do): a percentage is wanted
+            stated = False
+            why += "; values all 0..1: a fraction? then map it with expr = 100 * field"
         if stated:
             why += f", unit {unit!r}"
         if low is not None:

@@ -228,3 +228,12 @@ def test_any_answer_gives_a_discovery_or_a_discovery_error(payload: Any, path: s
     if found is not None:
         draft = draft_toml(found)
         tomllib.loads(draft)  # always valid TOML
+
+
+def test_the_city_zone_is_the_nearest_principal_place() -> None:
+    from connectors.discover.zones import nearest_zone
+
+    melbourne = nearest_zone(-37.8136, 144.9631)
+    assert melbourne is not None and melbourne[0] == "Australia/Melbourne" and melbourne[1] < 5
+    madrid = nearest_zone(40.4168, -3.7038)
+    assert madrid is not None and madrid[0] == "Europe/Madrid"
