@@ -130,7 +130,8 @@ def draft_toml(
     (lat, lon) of a dataset that states no place of its own."""
     usable = [c for c in found.collections if c.domain and c.source]
     for item in usable:
-        if not item.positions and location is not None:
+        wide = item.source.get("options", {}).get("layout") == "wide"
+        if not item.positions and location is not None and not wide:
             item.source["options"]["location"] = list(location)
             item.positions = [location]
             item.checks = [c for c in item.checks if not c.startswith("no coordinates")]
@@ -161,7 +162,7 @@ def draft_toml(
         else:
             zone_line = 'timezone = "UTC"  # CHECK: the city\'s IANA zone'
     if naive:
-        zone_line += (" " if "#" in zone_line else "  # ") + "times without a zone are read on it"
+        zone_line += ("; " if "#" in zone_line else "  # ") + "times without a zone are read on it"
     out += [
         "[city]",
         f"name = {_value(name or 'CHECK: the city')}",
@@ -187,7 +188,7 @@ def draft_toml(
         for guess in item.guesses:
             out.append(f"#   {guess.metric} <- {guess.field} ({guess.why})")
         out += [f"# CHECK: {check}" for check in item.checks]
-        if not item.positions:
+        if not item.positions and item.source["options"].get("layout") != "wide":
             out.append(
                 "# CHECK: no place found for its sites: give options.location = [lat, lon] "
                 "(or discover --location LAT,LON)"

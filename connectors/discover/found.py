@@ -37,6 +37,8 @@ class Guess:
     map: dict[str, float] = _field(default_factory=dict)
     # the largest value seen (for the draft's map thresholds)
     high: float | None = None
+    # the field's own name says the metric (not only the dataset's title)
+    by_name: bool = True
 
 
 @dataclass

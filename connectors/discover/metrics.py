@@ -170,7 +170,8 @@ def guess_metric(
             why += f", unit {unit!r}"
         if low is not None:
             why += f", values {low:g}..{high:g}"
-        return Guess(name, chosen, proposed, why, unit_stated=stated, high=high)
+        by_name = bool(re.search(pattern, words))
+        return Guess(name, chosen, proposed, why, unit_stated=stated, high=high, by_name=by_name)
     if unit and not named:  # no word matched: a unit only one metric takes
         fits = [m for m in known if _unit_fits(m, unit) and _in_range(m, low, high, 1.0)]
         if len(fits) == 1:

@@ -9,9 +9,10 @@ import csv
 import io
 from typing import Any
 
+from cockpit.model import METRICS
 from connectors.discover import fields as F
 from connectors.discover.collection import about, from_plan
-from connectors.discover.found import Collection, Discovery
+from connectors.discover.found import Collection, Discovery, Guess
 from connectors.discover.metrics import best_guesses, guess_metric
 from connectors.discover.plan import plan_records
 from connectors.discover.probe import Answer, Probe
@@ -78,12 +79,28 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
     return found
 
 
+def _names_row(rows: list[dict[str, Any]]) -> str:
+    """The first cell of a second header row (a row naming each column, e.g. "Title"):
+    the first row's first cell is no time while the rows after it hold times."""
+    if len(rows) < 3:
+        return ""
+    first_column = next(iter(rows[0]), "")
+    head = str(rows[0].get(first_column, ""))
+    later = [str(r.get(first_column, "")) for r in rows[1:20] if r.get(first_column)]
+    if head and F.time_format([head]) is None and later and F.time_format(later) is not None:
+        return head
+    return ""
+
+
 def file_collection(url: str, rows: list[dict[str, Any]], fmt: str, domain: str = "") -> Collection:
     title = url.rstrip("/").rsplit("/", 1)[-1]
-    plan = plan_records(rows, hints=title, domain=domain)
-    wide = _wide(rows, plan, f"{title} {domain}")
+    names_row = _names_row(rows)
+    data = rows[1:] if names_row else rows
+    plan = plan_records(data, hints=title, domain=domain)
+    names = " ".join(str(v) for v in rows[0].values()) if names_row else ""
+    wide = _wide(data, plan, f"{title} {domain} {names}")
     if wide is not None:
-        return wide_collection(url, rows, fmt, title, *wide)
+        return wide_collection(url, data, fmt, title, *wide, names_row=names_row)
     options: dict[str, Any] = {"domain": plan.domain or ""}
     if fmt == "json":
         options["format"] = "json"
@@ -116,19 +133,15 @@ def file_collection(url: str, rows: list[dict[str, Any]], fmt: str, domain: str 
 def _wide(rows: list[dict[str, Any]], plan: Any, title: str) -> tuple[str, list[str], str] | None:
     """(time column, site columns, metric) when most columns are numbers of one kind and
     none of them names a metric: a column per site."""
-    if not plan.time or plan.id or plan.guesses:
+    if not plan.time or plan.id or any(g.by_name for g in plan.all_guesses):
         return None
-    numeric = [f.name for f in F.profile(rows[1:]) if f.kind in ("number", "empty")]
+    numeric = [f.name for f in F.profile(rows) if f.kind in ("number", "empty")]
     numeric = [n for n in numeric if n not in (plan.time, plan.hour)]
-    if len(numeric) < 2:
+    if len(numeric) < 3:  # a column per site: more than a count and its two directions
         return None
-    first = str(next(iter(rows[0].values()), ""))
-    daily = F.time_format([str(r.get(plan.time, "")) for r in rows[1:20]]) in ("iso",) and all(
-        len(str(r.get(plan.time, "")).strip()) == 10 for r in rows[1:20] if r.get(plan.time)
-    )
-    guess = guess_metric(
-        "count", "", None, None, daily=daily and not plan.hour, hints=f"{title} {first}"
-    )
+    times = [str(r.get(plan.time, "")) for r in rows[:20] if r.get(plan.time)]
+    daily = F.time_format(times) is not None and all(len(t.strip()) <= 10 for t in times)
+    guess = guess_metric("count", "", None, None, daily=daily and not plan.hour, hints=title)
     guesses = best_guesses([guess]) if guess else []
     if not guesses:
         return None
@@ -143,14 +156,10 @@ def wide_collection(
     time: str,
     columns: list[str],
     metric: str,
+    names_row: str = "",
 ) -> Collection:
-    from cockpit.model import METRICS
-
-    names_row = ""
     first = rows[0]
-    if not F.time_format([str(first.get(time, ""))]):
-        names_row = str(first.get(time, ""))
-    plan = plan_records(rows[1:] if names_row else rows, hints=title)
+    plan = plan_records(rows, hints=title)
     options: dict[str, Any] = {
         "layout": "wide",
         "domain": METRICS[metric].domain,
@@ -168,7 +177,19 @@ def wide_collection(
         "site's place under site_locations (or a sites table)"
     )
     source = {"connector": "table", **about(title), "url": url, "options": options}
+    plan.checks = [c for c in plan.checks if not c.startswith("no coordinates")]
+    plan.guesses = []
     collection = from_plan(title, "file (wide: a column per site)", plan, source, first)
     collection.source = source
+    collection.guesses = [
+        Guess(
+            f"each of the {len(columns)} site columns",
+            metric,
+            METRICS[metric].unit,
+            f"numbers in a column per site, a {'day' if 'daily' in metric else 'row'} apart, "
+            f"in a file named {title!r}",
+            unit_stated=False,
+        )
+    ]
     collection.sites = len(columns)
     return collection

@@ -698,3 +698,28 @@ def test_ckan_state_texts_are_mapped_through_a_mapped_field(
     time, state, unit = value(snap, site["id"], "bay_occupied")
     assert (state, unit) == (1.0, "1")
     assert time == pd.Timestamp(taken["lastupdated"])
+
+
+def test_csv_file_wide_with_a_names_row(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = FIXTURES / "csv" / "ottawa_bike-counters_daily-wide.csv"
+    server.expect_request("/bike-counters.csv").respond_with_data(
+        file.read_bytes(), content_type="text/csv"
+    )
+
+    code, out, draft = discover(server.url_for("/bike-counters.csv"), tmp_path, capsys)
+
+    assert code == 0, out
+    assert "a column per site" in out and "13 site(s)" in out
+    options = load_config(draft).sources["bike_counters_csv"].options
+    assert (options["layout"], options["metric"], options["names_row"]) == (
+        "wide",
+        "cyclists_daily",
+        "Title",
+    )
+    assert check_config(str(draft), offline=True, out=io.StringIO()) == 0
+    # the file places no counter: the draft says so, and check-config refuses it until then
+    assert "site_locations" in draft.read_text()
+    code, report = checked(draft)
+    assert code == 1 and "no usable site" in report
