@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from connectors.discover.collection import about, from_plan, titled
-from connectors.discover.found import Collection, Discovery
+from connectors.discover.found import Collection, Discovery, FieldInfo
 from connectors.discover.plan import Plan, plan_records
 from connectors.discover.probe import Answer, Probe
 
@@ -101,6 +101,11 @@ def v21_collection(
     page = probe.json(f"{V21}/{dataset}/records", {"limit": 100}) or {}
     records = [r for r in page.get("results") or [] if isinstance(r, dict)]
     types, units, hints = _schema(meta)
+    if not records:  # no record to read: list the schema the portal describes
+        plan = plan_records([], types, units, f"{dataset} {hints}", domain=probe.domain)
+        plan.fields = [FieldInfo(n, t or "?", unit=units.get(n, "")) for n, t in types.items()]
+        plan.checks.insert(0, "the portal gave no record to read: fields listed from its schema")
+        return _collections(probe, dataset, "v2.1", meta, plan, records)
     plan = plan_records(records, types, units, f"{dataset} {hints}", domain=probe.domain)
     return _collections(probe, dataset, "v2.1", meta, plan, records)
 
