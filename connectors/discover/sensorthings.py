@@ -195,7 +195,7 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         }
         if not expanded:
             options["expand"] = False
-        title = ", ".join(prop for prop, _, _, _ in entries)
+        title = ", ".join(prop.removeprefix("name:") for prop, _, _, _ in entries)
         sample = entries[0][3]["newest"]
         found.collections.append(
             Collection(

@@ -723,3 +723,32 @@ def test_csv_file_wide_with_a_names_row(
     assert "site_locations" in draft.read_text()
     code, report = checked(draft)
     assert code == 1 and "no usable site" in report
+
+
+def test_sensorthings_streams_of_two_domains_become_two_sources(
+    server: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the recorded car counting station and bike counting field (no Location: placed by
+    # its Datastream's observedArea)
+    things = sta.collection([sta.kfz_thing(), sta.bike_thing()])
+    serve_json(server, "/v1.1/Things", things)
+    serve_json(server, "/v1.1/Datastreams", sta.collection([]))
+
+    code, out, draft = discover(server.url_for("/v1.1/Things"), tmp_path, capsys)
+
+    assert code == 0, out
+    config = load_config(draft)
+    streams = {s.options["domain"]: s.options["streams"] for s in config.sources.values()}
+    assert streams["traffic"] == [
+        {
+            "observed_property": "^Anzahl Kfz je Zählstelle$",
+            "metric": "vehicle_flow",
+            "per_interval": True,
+        }  # fmt: skip
+    ]
+    [bikes] = streams["cycling"]
+    assert bikes["metric"] == "cyclists" and bikes["per_interval"] is True
+    # both places inside the city's box, each where the recorded entity puts it
+    min_lon, min_lat, max_lon, max_lat = config.city.bbox
+    for lat, lon in ((53.447992, 9.917789), (53.461316652, 9.978648204)):
+        assert min_lat < lat < max_lat and min_lon < lon < max_lon
