@@ -744,7 +744,7 @@ def test_sensorthings_streams_of_two_domains_become_two_sources(
             "observed_property": "^Anzahl Kfz je Zählstelle$",
             "metric": "vehicle_flow",
             "per_interval": True,
-        }  # fmt: skip
+        }
     ]
     [bikes] = streams["cycling"]
     assert bikes["metric"] == "cyclists" and bikes["per_interval"] is True
