@@ -13,6 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -580,6 +583,26 @@ def test_an_unreachable_server_exit_2_one_line(
     [line] = captured.err.strip().splitlines()
     assert line.startswith("city-cockpit: cannot read") and "could not connect" in line
     assert not (tmp_path / "draft.toml").exists()
+
+
+def test_the_command_in_its_own_process_never_shows_a_traceback(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    code = "import sys; from wiring.cli import main; sys.exit(main(sys.argv[1:]))"
+    url = closed_port_url() + "/gbfs.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "discover", url, "-o", str(tmp_path / "d.toml")],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.startswith("city-cockpit:")] == [
+        line for line in proc.stderr.splitlines() if line.strip()
+    ]
 
 
 def test_not_a_url_and_an_unknown_domain_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
