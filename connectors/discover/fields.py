@@ -8,7 +8,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from connectors.discover.found import FieldInfo
 
@@ -185,18 +185,30 @@ def by_kind(fields: Iterable[FieldInfo], *kinds: str) -> list[FieldInfo]:
     return [f for f in fields if f.kind in kinds]
 
 
+# Which time a record's value holds, best first: when it was measured; when the row
+# was last confirmed (a state still true then, so it is not judged stale); any other
+# time; when a state began, or the record was made (older than the value's truth).
+_TIME_TIERS: Final = (
+    re.compile(r"observ|measur|sensing|phenomenon|reading|messung|zeitpunkt", re.I),
+    re.compile(r"updated|reported|modified|last|aktualis|refresh", re.I),
+    re.compile(r"^(?!.*(status|created|start|install|first|record_timestamp|begin)).*$", re.I),
+)
+
+
 def time_field(fields: Sequence[FieldInfo]) -> FieldInfo | None:
-    """The field most likely the observation's time: a time (or date) field, preferring
-    names that say when a value was measured over when a row was updated."""
+    """The field most likely the observation's time: a time (or date) field named as
+    one, a measured time before a last-confirmed one, both before when a state began or
+    a record was made (``_TIME_TIERS``); fields in their served order otherwise."""
     candidates = by_kind(fields, "time") or by_kind(fields, "date")
     if not candidates:
         return None
 
     def rank(info: FieldInfo) -> tuple[int, int]:
-        name = info.name.lower()
-        named = 0 if _TIME_NAMES.search(name) else 1
-        measured = 0 if re.search(r"status|observ|measur|sensing|date|time", name) else 1
-        return named, measured
+        named = 0 if _TIME_NAMES.search(info.name) else 1
+        tier = next(
+            (i for i, tier in enumerate(_TIME_TIERS) if tier.search(info.name)), len(_TIME_TIERS)
+        )
+        return named, tier
 
     return sorted(candidates, key=rank)[0]
 

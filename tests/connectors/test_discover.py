@@ -371,7 +371,10 @@ def test_opendatasoft_records_api_v1(
     site = site_at(snap, lat, lon)
     time, state, unit = value(snap, site["id"], "bay_occupied")
     assert (state, unit) == (0.0, "1")
-    assert time == pd.Timestamp(first["fields"]["status_timestamp"])  # "+00:00" kept as UTC
+    # as of the bay's last update (not when its state began, which would look stale)
+    assert (
+        time == pd.Timestamp("2024-12-30T00:44:37Z") == pd.Timestamp(first["fields"]["lastupdated"])
+    )
 
 
 # --------------------------------------------------------------------------- CSV

@@ -237,3 +237,18 @@ def test_the_city_zone_is_the_nearest_principal_place() -> None:
     assert melbourne is not None and melbourne[0] == "Australia/Melbourne" and melbourne[1] < 5
     madrid = nearest_zone(40.4168, -3.7038)
     assert madrid is not None and madrid[0] == "Europe/Madrid"
+
+
+@pytest.mark.parametrize(
+    ("names", "chosen"),
+    [
+        (["status_timestamp", "lastupdated"], "lastupdated"),  # a state, as last confirmed
+        (["dateModified", "dateObserved"], "dateObserved"),  # measured, not edited
+        (["record_timestamp", "Sensing_Date"], "Sensing_Date"),
+        (["created_at", "timestamp"], "timestamp"),
+    ],
+)
+def test_the_time_of_a_value_among_several_times(names: list[str], chosen: str) -> None:
+    rows = [dict.fromkeys(names, "2025-08-05T05:19:39+00:00")]
+    time = F.time_field(F.profile(rows))
+    assert time is not None and time.name == chosen
