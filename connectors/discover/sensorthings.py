@@ -23,6 +23,17 @@ _VERSION = re.compile(r"^(.*?/v1\.[01])(?:/|$)")
 _THINGS = "Locations,Datastreams($expand=ObservedProperty)"
 
 
+def _stem(name: str) -> str:
+    """A Datastream name's words before the first one holding a digit (a station's code):
+    "Fahrradaufkommen an Zählfeld J_52.1_1_I im 5-Min-Intervall" -> "Fahrradaufkommen an
+    Zählfeld ", shared by every counting field; a name without such a word is whole."""
+    words = name.split(" ")
+    for index, word in enumerate(words):
+        if any(c.isdigit() for c in word):
+            return " ".join(words[:index]) + " " if index else name
+    return name
+
+
 def _escape(text: str) -> str:
     """``text`` as a regular expression matching itself (spaces left readable)."""
     return re.escape(text).replace("\\ ", " ")
@@ -133,7 +144,7 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         for stream in thing.get("Datastreams") or []:
             if not isinstance(stream, dict):
                 continue
-            prop = _property(stream) or f"name:{stream.get('name') or ''}"
+            prop = _property(stream) or f"name:{_stem(str(stream.get('name') or ''))}"
             group = groups.setdefault(
                 prop, {"streams": [], "unit": _unit(stream), "things": {}, "sample": stream}
             )
@@ -162,7 +173,9 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         if guess is not None:
             guess.field = label
         if prop.startswith("name:"):  # no ObservedProperty served: the Datastream's name
-            rule: dict[str, Any] = {"name": f"^{_escape(prop[5:])}$"}
+            stem = prop[5:]
+            whole = not stem.endswith(" ")
+            rule: dict[str, Any] = {"name": f"^{_escape(stem)}{'$' if whole else ''}"}
         else:
             rule = {"observed_property": f"^{_escape(prop)}$"}
         if guess is not None and probe.domain and domain_of(guess.metric) != probe.domain:
@@ -195,7 +208,7 @@ def recognise(answer: Answer, probe: Probe) -> Discovery | None:
         }
         if not expanded:
             options["expand"] = False
-        title = ", ".join(prop.removeprefix("name:") for prop, _, _, _ in entries)
+        title = ", ".join(prop.removeprefix("name:").strip() for prop, _, _, _ in entries)
         sample = entries[0][3]["newest"]
         found.collections.append(
             Collection(

@@ -772,8 +772,10 @@ def test_sensorthings_streams_of_two_domains_become_two_sources(
             "per_interval": True,
         }
     ]
-    [bikes] = streams["cycling"]
-    assert bikes["metric"] == "cyclists" and bikes["per_interval"] is True
+    # no ObservedProperty served: every counting field by its name before its code
+    assert streams["cycling"] == [
+        {"name": "^Fahrradaufkommen an Zählfeld ", "metric": "cyclists", "per_interval": True}
+    ]
     # both places inside the city's box, each where the recorded entity puts it
     min_lon, min_lat, max_lon, max_lat = config.city.bbox
     for lat, lon in ((53.447992, 9.917789), (53.461316652, 9.978648204)):
