@@ -25,6 +25,7 @@ __all__ = [
     "ProgressBar",
     "backfill_command",
     "check_config",
+    "discover_command",
     "main",
     "move_data_command",
     "wsgi_server",
@@ -52,6 +53,21 @@ def _parser() -> argparse.ArgumentParser:
         help="print the source's first records as read, as mapped, and why kept or dropped",
     )
     check.add_argument("--records", type=int, default=5, help="records --explain prints")
+    probe = commands.add_parser(
+        "discover", help="recognise a platform at a URL and draft a config for what it serves"
+    )
+    probe.add_argument("url")
+    probe.add_argument("-o", "--write", metavar="PATH", default=None, help="write the draft here")
+    probe.add_argument(
+        "--timezone", default="", help="the city's IANA zone (default: guessed from the sites)"
+    )
+    probe.add_argument("--name", default="", help="the city's name")
+    probe.add_argument(
+        "--domain", default="", help="what the data is, when its names do not say (e.g. cycling)"
+    )
+    probe.add_argument(
+        "--location", default=None, metavar="LAT,LON", help="place of a dataset that states none"
+    )
     hasher = commands.add_parser("hash-password", help="an argon2 hash for [access.users]")
     hasher.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     fill = commands.add_parser(
@@ -420,6 +436,40 @@ def check_config(
     return 1 if failed else 0
 
 
+def discover_command(args: argparse.Namespace, out: Any = None) -> int:
+    """List what the platform at ``args.url`` serves and, with ``--write``, write a draft
+    config; 0 when something was proposed, 1 when nothing maps to a metric, 2 when the URL
+    cannot be read or is not recognised (one line on stderr, never a traceback)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from connectors.discover import DiscoveryError, discover, draft_toml, listing
+
+    out = out or sys.stdout
+    location = None
+    try:
+        if args.timezone:
+            ZoneInfo(args.timezone)
+        if args.location:
+            lat, lon = (float(part) for part in args.location.split(","))
+            location = (lat, lon)
+    except (ValueError, ZoneInfoNotFoundError):
+        print("city-cockpit: --timezone is an IANA zone, --location is LAT,LON", file=sys.stderr)
+        return 2
+    try:
+        found = discover(args.url, args.domain)
+    except DiscoveryError as exc:
+        print(f"city-cockpit: {exc}", file=sys.stderr)
+        return 2
+    print(listing(found), file=out)
+    usable = [c for c in found.collections if c.domain and c.source]
+    if args.write:
+        text = draft_toml(found, args.timezone, args.name, location)
+        Path(args.write).write_text(text + "\n", encoding="utf-8")
+        print(f"draft written to {args.write}: check it with `city-cockpit check-config "
+              f"{args.write}`", file=out)  # fmt: skip
+    return 0 if usable else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``city-cockpit`` console script."""
     logging.basicConfig(
@@ -434,4 +484,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return backfill_command(args)
     if args.command == "move-data":
         return move_data_command(args)
+    if args.command == "discover":
+        return discover_command(args)
     return check_config(args.file, args.offline, explain=args.explain, records=args.records)
