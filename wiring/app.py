@@ -15,10 +15,11 @@ from dash import Dash
 
 from cockpit.auth import may_see
 from cockpit.city import overall_status
+from cockpit.live import SignallingJournal
 from layouts.components.shell import shell
 from layouts.page_table import register_pages
 from layouts.pages import cockpit
-from layouts.routes import limits, replay
+from layouts.routes import limits, live, replay
 from layouts.routes.access import viewer_role
 from wiring.runtime import Runtime
 
@@ -88,12 +89,20 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     server.config["COMPRESS_STREAMS"] = False
     flask_compress.Compress(server)
 
-    city, journal = runtime.city, runtime.journal
+    city = runtime.city
+    # Every notice, acknowledgement and decision written through a page is told at once
+    # to the screens of every app server (``/live``).
+    journal = SignallingJournal(runtime.journal, runtime.signals)
     register_pages(runtime)
     # The renderer's first request gets the page being opened, not an empty container.
     app.layout = lambda: shell(app)
     cockpit.register_callbacks(app, city)
     replay.register(app, city)
+    live.register(
+        app,
+        runtime.start_live(),
+        lambda: {"data": city.version(), "journal": runtime.journal.version()},
+    )
     warm_hooks = []
     for name in FEATURES:
         warm = importlib.import_module(name).register(app, city, journal)

@@ -104,12 +104,18 @@ def refresh_due(source: str | None = None) -> list[str]:
     """Read ``source`` (or every source that is due) if this worker gets the lease."""
     rt = runtime()
     if source is None:
-        return list(rt.refresher.refresh_due())
+        done = list(rt.refresher.refresh_due())
+        if done:
+            access = [rt.config.sources[s].access for s in done]
+            rt.signals.publish_version(rt.store.version(), access)
+        return done
     interval = rt.config.sources[source].refresh_seconds
     # Half an interval: a duplicate of this beat is absorbed, the next beat is not.
     if not rt.store.claim(f"refresh:{source}", max(0.5, interval / 2)):
         return []
     rt.refresher.refresh(source)
+    # Every app server's screens hear of it now, not at their next poll.
+    rt.signals.publish_version(rt.store.version(), [rt.config.sources[source].access])
     return [source]
 
 

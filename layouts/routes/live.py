@@ -1,0 +1,89 @@
+"""``/live``: the stream of live signals every open screen listens to (server-sent events).
+
+A screen opens ``/live`` once; the first event, ``hello``, tells it the stream works
+(a proxy that buffers or refuses the stream never lets it arrive, and the screen keeps
+polling). Then each signal its role may hear arrives as one event, ``data``,
+``notices`` or ``journal``, with the version it reached, and a ``ping`` event keeps
+the connection open through proxies every ``PING_SECONDS``. The role is the viewer's,
+read from the session when the stream opens, exactly as in callbacks; a kiosk
+(``?kiosk=1``) always listens as the public. Nothing but versions travels: a screen that
+hears a signal runs its usual refresh callbacks once (``assets/live.js``).
+
+Each open stream waits on its own mailbox (``cockpit.live.Screens``), never on a thread
+of its own when the app server runs an event-loop worker (``gunicorn -k gevent``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+
+import flask
+from dash import Dash
+
+from cockpit.live import Screens, sse_event
+from layouts.routes.access import viewer_role
+
+__all__ = ["PING_SECONDS", "ROUTE", "register", "stream"]
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/live"
+PING_SECONDS = 15.0
+# A stream is closed after about this long and the screen reconnects (with the session
+# read afresh: a signed-out staff screen becomes a public one), spread so that screens
+# opened together do not all come back together.
+STREAM_SECONDS = 600.0
+RETRY_MS = 2000
+
+
+def stream(
+    screens: Screens,
+    role: str,
+    versions: dict[str, int],
+    ping_s: float = PING_SECONDS,
+    lifetime_s: float = STREAM_SECONDS,
+) -> Iterator[str]:
+    """The events of one screen of ``role``: ``hello`` with the current ``versions``,
+    then each signal it may hear, pings between; ends after about ``lifetime_s``."""
+    box = screens.open(role)
+    if box is None:  # this app server holds all the screens it may: poll instead
+        yield sse_event("busy", {}, retry_ms=60_000)
+        return
+    ends = time.monotonic() + lifetime_s * random.uniform(0.8, 1.0)
+    try:
+        yield sse_event("hello", {"role": role, **versions}, retry_ms=RETRY_MS)
+        while time.monotonic() < ends and not box.closed:
+            news = box.take(ping_s)
+            if not news:
+                yield sse_event("ping", {})
+                continue
+            for kind, version in news.items():
+                yield sse_event(kind, {"version": version})
+    finally:
+        screens.close(box)
+
+
+def register(app: Dash, screens: Screens, versions: Callable[[], dict[str, int]]) -> None:
+    """Add ``/live`` to ``app``'s server; ``versions()`` gives the current data and
+    journal versions for the ``hello`` event."""
+    server: flask.Flask = app.server
+
+    @server.route(ROUTE)
+    def live() -> flask.Response:
+        kiosk = flask.request.args.get("kiosk") == "1"
+        role = "public" if kiosk else viewer_role()
+        try:
+            current = dict(versions())
+        except Exception:  # a store down for a moment: the screen still hears what comes
+            log.exception("live: the versions could not be read")
+            current = {}
+        response = flask.Response(
+            stream(screens, role, current),
+            mimetype="text/event-stream",
+        )
+        response.headers["Cache-Control"] = "no-cache, no-store"
+        response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
+        return response
