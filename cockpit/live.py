@@ -297,6 +297,15 @@ class Screens:
         for box in boxes:
             box.offer(signal)
 
+    def drop_all(self) -> int:
+        """End every open screen's stream (they reconnect); returns how many."""
+        with self._lock:
+            boxes = list(self._by_id.values())
+            self._by_id.clear()
+        for box in boxes:
+            box.close()
+        return len(boxes)
+
     def stop(self) -> None:
         self._unsubscribe()
         with self._lock:

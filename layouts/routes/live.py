@@ -26,7 +26,7 @@ from dash import Dash
 from cockpit.live import Screens, sse_event
 from layouts.routes.access import viewer_role
 
-__all__ = ["PING_SECONDS", "ROUTE", "register", "stream"]
+__all__ = ["PING_SECONDS", "ROUTE", "drop_streams", "register", "stream"]
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,15 @@ PING_SECONDS = 15.0
 # opened together do not all come back together.
 STREAM_SECONDS = 600.0
 RETRY_MS = 2000
+SCREENS_KEY = "city_cockpit_screens"
 
 
 def stream(
     screens: Screens,
     role: str,
     versions: dict[str, int],
-    ping_s: float = PING_SECONDS,
-    lifetime_s: float = STREAM_SECONDS,
+    ping_s: float | None = None,
+    lifetime_s: float | None = None,
 ) -> Iterator[str]:
     """The events of one screen of ``role``: ``hello`` with the current ``versions``,
     then each signal it may hear, pings between; ends after about ``lifetime_s``."""
@@ -52,6 +53,8 @@ def stream(
     if box is None:  # this app server holds all the screens it may: poll instead
         yield sse_event("busy", {}, retry_ms=60_000)
         return
+    ping_s = PING_SECONDS if ping_s is None else ping_s
+    lifetime_s = STREAM_SECONDS if lifetime_s is None else lifetime_s
     ends = time.monotonic() + lifetime_s * random.uniform(0.8, 1.0)
     try:
         yield sse_event("hello", {"role": role, **versions}, retry_ms=RETRY_MS)
@@ -70,6 +73,7 @@ def register(app: Dash, screens: Screens, versions: Callable[[], dict[str, int]]
     """Add ``/live`` to ``app``'s server; ``versions()`` gives the current data and
     journal versions for the ``hello`` event."""
     server: flask.Flask = app.server
+    server.extensions[SCREENS_KEY] = screens  # to end every stream at once (drop_streams)
 
     @server.route(ROUTE)
     def live() -> flask.Response:
@@ -87,3 +91,10 @@ def register(app: Dash, screens: Screens, versions: Callable[[], dict[str, int]]
         response.headers["Cache-Control"] = "no-cache, no-store"
         response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
         return response
+
+
+def drop_streams(app: Dash) -> int:
+    """End every open stream of ``app`` now (before a server stops: no answer is left
+    waiting for its next ping); the screens reconnect by themselves. Returns how many."""
+    screens = app.server.extensions.get(SCREENS_KEY)
+    return screens.drop_all() if screens is not None else 0

@@ -27,7 +27,9 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def _notice(text: str = "Road closed") -> Notice:
-    return Notice({"en": text}, "emergency", NOW - timedelta(minutes=1), NOW + timedelta(hours=1), "ops")
+    return Notice(
+        {"en": text}, "emergency", NOW - timedelta(minutes=1), NOW + timedelta(hours=1), "ops"
+    )
 
 
 @pytest.fixture
