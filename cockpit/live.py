@@ -37,8 +37,8 @@ __all__ = [
     "Mailbox",
     "Screens",
     "Signal",
-    "Signals",
     "SignallingJournal",
+    "Signals",
     "VersionWatch",
     "sse_event",
 ]

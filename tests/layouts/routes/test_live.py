@@ -6,7 +6,6 @@ a dropped stream comes back by itself; a screen whose proxy refuses the stream p
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
