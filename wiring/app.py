@@ -59,6 +59,19 @@ def _damaged_parts(runtime: Runtime) -> dict[str, str]:
     return found
 
 
+def _watch_seconds(runtime: Runtime) -> float:
+    """How often this process reads the shared versions for its screens: often on the
+    embedded backend (the only way another process's change arrives), seldom on the
+    server backend (Redis carries the signals; the watch is a safety net).
+    ``CITY_COCKPIT_LIVE_WATCH_SECONDS`` overrides it."""
+    default = 0.5 if runtime.refreshes_in_process else 5.0
+    try:
+        return float(os.environ.get("CITY_COCKPIT_LIVE_WATCH_SECONDS", default))
+    except ValueError:
+        log.warning("CITY_COCKPIT_LIVE_WATCH_SECONDS is not a number; using %s", default)
+        return default
+
+
 def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     """A Dash app serving ``runtime``'s city; starts its refresher thread unless told not to.
 
@@ -100,7 +113,7 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     replay.register(app, city)
     live.register(
         app,
-        runtime.start_live(),
+        runtime.start_live(_watch_seconds(runtime)),
         lambda: {"data": city.version(), "journal": runtime.journal.version()},
     )
     warm_hooks = []
