@@ -420,17 +420,27 @@ class BodyCache:
         self.size = size
         self._lock = threading.Lock()
         self._bodies: dict[tuple[str, ...], list[Any]] = {}
+        self._rendering: dict[tuple[str, ...], threading.Lock] = {}
 
     def body(self, screen: Screen, state: KioskState, now: datetime, host: str) -> list[Any]:
         key = (state.key, screen.id, ",".join(screen.languages), host)
         with self._lock:
             found = self._bodies.get(key)
-        if found is None:
-            found = render_body(self.city, screen, state, now, host)
+            if found is not None:
+                return found
+            # Kiosks told of a change together ask together: one renders, the rest wait.
+            rendering = self._rendering.setdefault(key, threading.Lock())
+        with rendering:
             with self._lock:
-                if len(self._bodies) >= self.size:
-                    self._bodies.pop(next(iter(self._bodies)))
-                self._bodies[key] = found
+                found = self._bodies.get(key)
+            if found is None:
+                found = render_body(self.city, screen, state, now, host)
+                with self._lock:
+                    if len(self._bodies) >= self.size:
+                        self._bodies.pop(next(iter(self._bodies)))
+                    self._bodies[key] = found
+        with self._lock:
+            self._rendering.pop(key, None)
         return found
 
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import flask
 from dash import Dash
@@ -73,6 +75,7 @@ def register(app: Dash, screens: Screens, versions: Callable[[], dict[str, int]]
     """Add ``/live`` to ``app``'s server; ``versions()`` gives the current data and
     journal versions for the ``hello`` event."""
     server: flask.Flask = app.server
+    versions = _shortly_kept(versions, 0.25)
     server.extensions[SCREENS_KEY] = screens  # to end every stream at once (drop_streams)
 
     @server.route(ROUTE)
@@ -91,6 +94,24 @@ def register(app: Dash, screens: Screens, versions: Callable[[], dict[str, int]]
         response.headers["Cache-Control"] = "no-cache, no-store"
         response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
         return response
+
+
+def _shortly_kept(
+    read: Callable[[], dict[str, int]], seconds: float
+) -> Callable[[], dict[str, int]]:
+    """``read`` answered from memory for ``seconds``: hundreds of screens reconnecting at
+    once (an app server restarted) ask the stores once, not once each."""
+    lock = threading.Lock()
+    kept: list[Any] = [0.0, {}]
+
+    def versions() -> dict[str, int]:
+        with lock:
+            if time.monotonic() - kept[0] > seconds:
+                kept[1] = read()
+                kept[0] = time.monotonic()
+            return dict(kept[1])
+
+    return versions
 
 
 def drop_streams(app: Dash) -> int:
