@@ -223,6 +223,12 @@ def main() -> None:
     parser.add_argument("--publishes", type=int, default=12, help="publishes per step")
     parser.add_argument("--poll", type=float, default=10.0, help="[ui] poll_seconds")
     parser.add_argument("--pollers", type=int, default=10, help="polling baseline screens")
+    parser.add_argument(
+        "--worker",
+        default="gevent",
+        choices=["gevent", "gthread"],
+        help="gunicorn worker class (gthread: one thread per open stream, to compare)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.rate = 1.0
@@ -256,7 +262,7 @@ def main() -> None:
                 1,
                 max(steps) + 200,
                 work / "gunicorn.log",
-                worker_class="gevent",
+                worker_class=args.worker,
                 # Open streams end at their next ping; screens reconnect to a new worker.
                 env_extra={"GUNICORN_CMD_ARGS": "--graceful-timeout 3"},
             )
@@ -291,7 +297,7 @@ def main() -> None:
         stack.callback(sse.stop)
         all_published: dict[int, float] = {}
         print(
-            f"server: 1 gunicorn gevent worker, idle RSS {idle_rss:.0f} MB; "
+            f"server: 1 gunicorn {args.worker} worker, idle RSS {idle_rss:.0f} MB; "
             f"{args.browsers} Chromium kiosks; polling baseline {args.pollers} screens "
             f"every {args.poll:g} s"
         )
@@ -301,6 +307,7 @@ def main() -> None:
             sse.open(names)
             time.sleep(1)
             rss = worker_rss_mb(master)
+            threads = sum(c.num_threads() for c in master.children(recursive=True))
             published: dict[int, float] = {}
             for i in range(args.publishes):
                 source = sources[i % len(sources)]
@@ -315,7 +322,9 @@ def main() -> None:
             pushed = arrivals.freshness(published, names)
             in_browsers = _browser_freshness(browsers, "__ccSeen", published)
             told = _browser_freshness(browsers, "__ccSignal", published)
-            results.append((screens, pushed, in_browsers, told, rss, len(names), len(published)))
+            results.append(
+                (screens, pushed, in_browsers, told, rss, threads, len(names), len(published))
+            )
             sse.close_all()
         problems = [
             line
@@ -336,12 +345,13 @@ def main() -> None:
             f"polling baseline: {len(polled)} samples, p50 {fallback:.2f} s, "
             f"p95 {percentile(polled, 95):.2f} s"
         )
-        for screens, pushed, in_browsers, told, rss, clients, count in results:
+        for screens, pushed, in_browsers, told, rss, threads, clients, count in results:
             combined = pushed + in_browsers
             p50, p95 = percentile(combined, 50), percentile(combined, 95)
             missed = clients * count - len(pushed)
             print(
-                f"  {screens} screens: signal p95 {percentile(pushed, 95):.3f} s "
+                f"  {screens} screens ({threads} server threads): signal p95 "
+                f"{percentile(pushed, 95):.3f} s "
                 f"({len(pushed)} samples, {missed} missing); Chromium kiosks: signal p50 "
                 f"{percentile(told, 50):.2f} s, figures "
                 f"p50 {percentile(in_browsers, 50):.2f} s p95 {percentile(in_browsers, 95):.2f} s "
