@@ -444,6 +444,21 @@ def test_refresh_due_reads_a_source_once_per_lease(worker_city: Any) -> None:
     assert worker_city.store.status("air").fetches == before + 1
 
 
+def test_a_worker_tells_every_app_server_of_its_new_data(worker_city: Any) -> None:
+    from cockpit.live import Signal
+    from wiring.tasks import refresh_due
+
+    heard: list[Signal] = []
+    worker_city.signals.subscribe(heard.append)
+    worker_city.store.release("refresh:air")
+    assert refresh_due.run("air") == ["air"]
+    access = worker_city.config.sources["air"].access
+    expected = "public" if access == "public" else "internal"
+    assert heard == [Signal("data", worker_city.store.version(), expected)]
+    assert refresh_due.run("air") == []  # nothing read: nothing told
+    assert len(heard) == 1
+
+
 def test_catch_up_reads_only_the_gap_of_sources_that_missed_intervals(
     worker_city: Any,
 ) -> None:

@@ -16,7 +16,7 @@ import requests
 from dash.testing.composite import DashComposite
 from selenium.webdriver.common.by import By
 
-from cockpit.live import Signal, SignallingJournal, data_signal
+from cockpit.live import LocalSignals, Screens, Signal, SignallingJournal, data_signal
 from cockpit.storage import Notice
 from layouts.routes import live
 from tests.browser import AppServers, Clock
@@ -105,6 +105,17 @@ def test_each_stream_hears_only_what_its_role_may_hear(base: str, runtime: Runti
     finally:
         for screen in (public, staff, kiosk_of_staff):
             screen.close()
+
+
+def test_a_full_app_server_tells_the_screen_to_poll_and_a_stream_ends_in_time() -> None:
+    screens = Screens(LocalSignals(), limit=1)
+    first = live.stream(screens, "public", {"data": 3}, ping_s=0.01, lifetime_s=0.05)
+    assert next(first).endswith('event: hello\ndata: {"role":"public","data":3}\n\n')
+    second = live.stream(screens, "public", {})
+    assert "event: busy" in next(second) and list(second) == []
+    rest = list(first)  # pings until its time is up, then the stream ends
+    assert rest and all("event: ping" in event for event in rest)
+    assert screens.count() == 0  # its mailbox went with it
 
 
 def test_a_stream_is_text_event_stream_that_no_proxy_buffers(base: str) -> None:
