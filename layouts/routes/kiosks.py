@@ -3,7 +3,8 @@
 Each kiosk reports a heartbeat with each refresh (``Journal.beat``). Staff and
 executives see every kiosk's id, screen, language, the notices it confirms showing, last
 contact and its age; a kiosk silent for more than three refresh intervals is flagged.
-Anyone else gets a link to sign in and nothing about the kiosks. Plain server-rendered HTML, every value escaped.
+Anyone else gets a link to sign in and nothing about the kiosks. Plain server-rendered
+HTML, every value escaped.
 
 Only known kiosks report: those in ``[kiosk] ids``, the screens' names, and those staff
 register here (a form posting the new id with the CSRF token). A kiosk opened with any
