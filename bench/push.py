@@ -226,12 +226,6 @@ def main() -> None:
     parser.add_argument("--publishes", type=int, default=12, help="publishes per step")
     parser.add_argument("--poll", type=float, default=10.0, help="[ui] poll_seconds")
     parser.add_argument("--pollers", type=int, default=10, help="polling baseline screens")
-    parser.add_argument(
-        "--worker",
-        default="gevent",
-        choices=["gevent", "gthread"],
-        help="gunicorn worker class (gthread: one thread per open stream, to compare)",
-    )
     args = parser.parse_args()
     if args.quick:
         args.rate = 1.0
@@ -265,7 +259,7 @@ def main() -> None:
                 1,
                 max(steps) + 200,
                 work / "gunicorn.log",
-                worker_class=args.worker,
+                worker_class="gevent",
                 # Open streams end at their next ping; screens reconnect to a new worker.
                 env_extra={"GUNICORN_CMD_ARGS": "--graceful-timeout 3"},
             )
@@ -300,7 +294,7 @@ def main() -> None:
         stack.callback(sse.stop)
         all_published: dict[int, float] = {}
         print(
-            f"server: 1 gunicorn {args.worker} worker, idle RSS {idle_rss:.0f} MB; "
+            f"server: 1 gunicorn gevent worker, idle RSS {idle_rss:.0f} MB; "
             f"{args.browsers} Chromium kiosks; polling baseline {args.pollers} screens "
             f"every {args.poll:g} s"
         )

@@ -10,13 +10,15 @@ read from the session when the stream opens, exactly as in callbacks; a kiosk
 hears a signal runs its usual refresh callbacks once (``assets/live.js``).
 
 Each open stream waits on its own mailbox (``cockpit.live.Screens``), never on a thread
-of its own when the app server runs an event-loop worker (``gunicorn -k gevent``).
+of its own when the app server runs an event-loop worker (``gunicorn -k gevent``). Under
+gunicorn's thread workers the stream answers ``busy`` at once and the screens poll.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +30,7 @@ from dash import Dash
 from cockpit.live import Screens, sse_event
 from layouts.routes.access import viewer_role
 
-__all__ = ["PING_SECONDS", "ROUTE", "drop_streams", "register", "stream"]
+__all__ = ["PING_SECONDS", "ROUTE", "drop_streams", "register", "stream", "streams_hold_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,9 @@ def register(app: Dash, screens: Screens, versions: Callable[[], dict[str, int]]
 
     @server.route(ROUTE)
     def live() -> flask.Response:
+        if streams_hold_threads(flask.request.environ):
+            # A few threads serve every page here: a stream each would starve them.
+            return _event_stream(iter([sse_event("busy", {}, retry_ms=60_000)]))
         kiosk = flask.request.args.get("kiosk") == "1"
         role = "public" if kiosk else viewer_role()
         try:
@@ -87,13 +92,25 @@ def register(app: Dash, screens: Screens, versions: Callable[[], dict[str, int]]
         except Exception:  # a store down for a moment: the screen still hears what comes
             log.exception("live: the versions could not be read")
             current = {}
-        response = flask.Response(
-            stream(screens, role, current),
-            mimetype="text/event-stream",
-        )
-        response.headers["Cache-Control"] = "no-cache, no-store"
-        response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
-        return response
+        return _event_stream(stream(screens, role, current))
+
+
+def _event_stream(events: Iterator[str]) -> flask.Response:
+    response = flask.Response(events, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache, no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
+    return response
+
+
+def streams_hold_threads(environ: dict[str, Any]) -> bool:
+    """True under gunicorn's thread workers (``sync``, ``gthread``), where each open
+    stream would hold one of the few threads that serve the pages: screens there are
+    told to poll. The event-loop worker (``-k gevent``) and the development server
+    (a thread per request, as many as asked) hold streams."""
+    if not str(environ.get("SERVER_SOFTWARE", "")).startswith("gunicorn"):
+        return False
+    monkey = sys.modules.get("gevent.monkey")
+    return not (monkey is not None and monkey.is_module_patched("socket"))
 
 
 def _shortly_kept(

@@ -118,6 +118,12 @@ def test_a_full_app_server_tells_the_screen_to_poll_and_a_stream_ends_in_time() 
     assert screens.count() == 0  # its mailbox went with it
 
 
+def test_thread_workers_send_screens_to_polling_event_loop_workers_hold_them() -> None:
+    assert live.streams_hold_threads({"SERVER_SOFTWARE": "gunicorn/23.0.0"})  # no gevent here
+    assert not live.streams_hold_threads({"SERVER_SOFTWARE": "Werkzeug/3.1"})
+    assert not live.streams_hold_threads({})
+
+
 def test_a_stream_is_text_event_stream_that_no_proxy_buffers(base: str) -> None:
     answer = requests.get(f"{base}/live", stream=True, timeout=(5, 10))
     try:
