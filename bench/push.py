@@ -335,7 +335,11 @@ def main() -> None:
         stop.set()
         for thread in polling:
             thread.join(args.poll + 60)
-        print(f"measured in {time.monotonic() - began:.0f} s")
+        load = os.getloadavg()[0]
+        print(
+            f"measured in {time.monotonic() - began:.0f} s; machine load {load:.1f} "
+            f"on {os.cpu_count()} CPUs"
+        )
         polled = arrivals.freshness(all_published, [f"poll{i}" for i in range(args.pollers)])
         fallback = percentile(polled, 50)
         print(
