@@ -6,6 +6,7 @@ a dropped stream comes back by itself; a screen whose proxy refuses the stream p
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -179,6 +180,15 @@ def test_a_new_data_version_reaches_the_cockpit_at_once(
     assert after > before
     shown = "return window.dash_component_api.getLayout('cc-version').props.data"
     wait_until(lambda: duo.driver.execute_script(shown) == after, 10, "the new version")
+
+
+def test_the_phone_view_listens_and_the_methodology_page_does_not(duo: DashComposite) -> None:
+    duo.driver.get(duo.server_url + "/m")
+    wait_until(lambda: _live(duo).get("live"), 15, "the phone view's live stream")
+    duo.driver.get(duo.server_url + "/methodology")  # a page with nothing to refresh
+    duo.wait_for_element("h1", timeout=30)
+    time.sleep(1.5)  # three rounds of the page's watch
+    assert _live(duo) and not _live(duo).get("opened")
 
 
 def test_a_dropped_stream_comes_back_and_catches_up(
