@@ -302,6 +302,7 @@ def _publish_notice(base: str, text: str) -> None:
     assert answer.status_code == 200, answer.text[:300]
 
 
+@pytest.mark.browser
 def test_one_publish_reaches_a_browser_on_each_app_server(cluster: dict[str, Any]) -> None:
     from cockpit.state.redis_signals import RedisSignals
 

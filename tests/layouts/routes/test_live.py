@@ -141,6 +141,7 @@ def _live(duo: DashComposite) -> dict[str, Any]:
     return found
 
 
+@pytest.mark.browser
 def test_an_emergency_reaches_the_kiosk_at_once_and_its_heartbeat_confirms_it(
     duo: DashComposite, runtime: Runtime, clock: Clock
 ) -> None:
@@ -168,6 +169,7 @@ def test_an_emergency_reaches_the_kiosk_at_once_and_its_heartbeat_confirms_it(
     assert notice_id not in beat.info["notices"]
 
 
+@pytest.mark.browser
 def test_a_new_data_version_reaches_the_cockpit_at_once(
     duo: DashComposite, runtime: Runtime
 ) -> None:
@@ -182,6 +184,7 @@ def test_a_new_data_version_reaches_the_cockpit_at_once(
     wait_until(lambda: duo.driver.execute_script(shown) == after, 10, "the new version")
 
 
+@pytest.mark.browser
 def test_the_phone_view_listens_and_the_methodology_page_does_not(duo: DashComposite) -> None:
     duo.driver.get(duo.server_url + "/m")
     wait_until(lambda: _live(duo).get("live"), 15, "the phone view's live stream")
@@ -191,6 +194,7 @@ def test_the_phone_view_listens_and_the_methodology_page_does_not(duo: DashCompo
     assert _live(duo) and not _live(duo).get("opened")
 
 
+@pytest.mark.browser
 def test_a_dropped_stream_comes_back_and_catches_up(
     duo: DashComposite, runtime: Runtime, clock: Clock
 ) -> None:
@@ -211,6 +215,7 @@ def test_a_dropped_stream_comes_back_and_catches_up(
         runtime.journal.withdraw(notice_id, "sam")
 
 
+@pytest.mark.browser
 def test_a_screen_whose_proxy_refuses_the_stream_polls_by_itself(
     app_server: AppServers, runtime: Runtime, clock: Clock
 ) -> None:
