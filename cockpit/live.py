@@ -33,6 +33,7 @@ from cockpit.storage import Journal, Notice
 
 __all__ = [
     "KINDS",
+    "Listener",
     "LocalSignals",
     "Mailbox",
     "Screens",
@@ -40,6 +41,7 @@ __all__ = [
     "SignallingJournal",
     "Signals",
     "VersionWatch",
+    "data_signal",
     "sse_event",
 ]
 
@@ -269,7 +271,6 @@ class Screens:
         self.signals = signals
         self.limit = limit
         self._lock = threading.Lock()
-        self._boxes: set[int] = set()
         self._by_id: dict[int, Mailbox] = {}
         self._unsubscribe = signals.subscribe(self._offer)
 
@@ -347,30 +348,27 @@ class VersionWatch:
         sent: list[Signal] = []
         data = self.data_version()
         journal = self.journal.version()
-        if "data" in self._seen and data != self._seen["data"]:
+        first = not self._seen
+        if not first and data != self._seen["data"]:
             sent.append(data_signal(data))
-        if "journal" in self._seen and journal != self._seen["journal"]:
-            # Public screens hear only a change of the notices they may show.
-            notices = tuple(n.id for n in self.journal.notices(include_inactive=True))
-            withdrawn = tuple(
-                n.id for n in self.journal.notices(include_inactive=True) if n.withdrawn
-            )
-            fingerprint = (notices, withdrawn)
-            if fingerprint != self._seen.get("notices"):
-                sent.append(Signal("notices", journal, "public"))
-            else:
-                sent.append(Signal("journal", journal, STAFF_ONLY))
-            self._seen["notices"] = fingerprint
-        elif "notices" not in self._seen:
-            notices_all = self.journal.notices(include_inactive=True)
-            self._seen["notices"] = (
-                tuple(n.id for n in notices_all),
-                tuple(n.id for n in notices_all if n.withdrawn),
-            )
+        if first or journal != self._seen["journal"]:
+            # Public screens hear only of a change in the notices they may show.
+            notices = self._notices()
+            if not first:
+                public = notices != self._seen["notices"]
+                kind: Kind = "notices" if public else "journal"
+                sent.append(Signal(kind, journal, "public" if public else STAFF_ONLY))
+            self._seen["notices"] = notices
         self._seen["data"], self._seen["journal"] = data, journal
         for signal in sent:
             self.signals.publish(signal)
         return sent
+
+    def _notices(self) -> tuple[tuple[int, bool], ...]:
+        """Every notice's id and whether it was withdrawn."""
+        return tuple(
+            (n.id, n.withdrawn is not None) for n in self.journal.notices(include_inactive=True)
+        )
 
     def start(self) -> None:
         if self._thread and self._thread.is_alive():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cockpit import storage
 from cockpit.live import (
     LocalSignals,
     Mailbox,
@@ -116,6 +117,7 @@ def test_the_signalling_journal_tells_notices_to_all_and_the_rest_to_staff(
     signals, heard = LocalSignals(), []
     signals.subscribe(heard.append)
     told = SignallingJournal(journal, signals)
+    assert isinstance(told, storage.Journal)  # pages take it for the journal it wraps
     notice_id = told.publish(_notice(), NOW)
     assert heard[-1] == Signal("notices", journal.version(), "public")
     told.acknowledge("air:high", "ana", NOW)
