@@ -7,6 +7,7 @@
     var loadedAt = Date.now();
     var lastContact = 0;
     var asked = 0;  // when the refresh now under way was asked for (0: none)
+    var again = false;  // a signal came while a refresh was under way: ask once more
 
     var dc = (window.dash_clientside = window.dash_clientside || {});
     var cockpit = (dc.cockpit = dc.cockpit || {});
@@ -19,6 +20,7 @@
             var root = document.getElementById("cc-kiosk");
             var giveUp = Math.max(3 * (root ? number(root, "data-poll-ms", 10000) : 10000), 20000);
             if (asked && now - asked < giveUp) {
+                again = true;
                 return dc.no_update;
             }
             asked = now;
@@ -28,6 +30,10 @@
         kioskContact: function () {
             lastContact = Date.now();
             asked = 0;
+            if (again && cockpit.liveBump) {
+                again = false;
+                window.setTimeout(function () { cockpit.liveBump("cc-kiosk-tick"); }, 0);
+            }
             return dc.no_update;
         },
     });

@@ -108,10 +108,17 @@ class Timings:
 
 @contextmanager
 def gunicorn(
-    config: Path, data: Path, workers: int, threads: int, log: Path
+    config: Path,
+    data: Path,
+    workers: int,
+    threads: int,
+    log: Path,
+    worker_class: str = "gthread",
+    env_extra: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``gunicorn app:server`` for ``config`` on a free 127.0.0.1 port; yields its base
-    URL and the master process, once ``/health`` answers."""
+    URL and the master process, once ``/health`` answers. ``worker_class`` ``gevent``
+    serves each request on a greenlet (``threads`` is then the connections per worker)."""
     port = free_port()
     env = {
         **os.environ,
@@ -119,15 +126,20 @@ def gunicorn(
         "CITY_COCKPIT_DATA": str(data),
         "CITY_COCKPIT_SECRET_KEY": "bench-secret-key-shared-by-the-workers",
         "PYTHONPATH": str(ROOT),
+        **(env_extra or {}),
     }
+    per_worker = (
+        ["--threads", str(threads)]
+        if worker_class == "gthread"
+        else ["--worker-connections", str(threads)]
+    )
     argv = [
         str(BIN / "gunicorn"),
         "--workers",
         str(workers),
-        "--threads",
-        str(threads),
+        *per_worker,
         "--worker-class",
-        "gthread",
+        worker_class,
         "--bind",
         f"127.0.0.1:{port}",
         "--timeout",

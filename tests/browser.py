@@ -20,6 +20,7 @@ from dash.testing.composite import DashComposite
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from cockpit.config import CityConfig, default_config_path, load_config
+from layouts.routes.live import drop_streams
 from wiring.app import create_app
 from wiring.runtime import Runtime
 
@@ -183,6 +184,7 @@ class AppServers:
         download = self._tmp.mktemp("download")
         dc = self._stack.enter_context(browser(self._request, app, download, size, **options))
         self._stack.callback(wait_for_idle_server)
+        self._stack.callback(drop_streams, app)  # the page has gone: end its live stream
         self._stack.callback(dc.driver.get, "about:blank")  # no more polling
         return dc
 

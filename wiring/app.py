@@ -15,10 +15,11 @@ from dash import Dash
 
 from cockpit.auth import may_see
 from cockpit.city import overall_status
+from cockpit.live import SignallingJournal
 from layouts.components.shell import shell
 from layouts.page_table import register_pages
 from layouts.pages import cockpit
-from layouts.routes import limits, push, replay
+from layouts.routes import limits, live, push, replay
 from layouts.routes.access import viewer_role
 from wiring.runtime import Runtime
 
@@ -58,6 +59,19 @@ def _damaged_parts(runtime: Runtime) -> dict[str, str]:
     return found
 
 
+def _watch_seconds(runtime: Runtime) -> float:
+    """How often this process reads the shared versions for its screens: often on the
+    embedded backend (the only way another process's change arrives), seldom on the
+    server backend (Redis carries the signals; the watch is a safety net).
+    ``CITY_COCKPIT_LIVE_WATCH_SECONDS`` overrides it."""
+    default = 0.5 if runtime.refreshes_in_process else 5.0
+    try:
+        return float(os.environ.get("CITY_COCKPIT_LIVE_WATCH_SECONDS", default))
+    except ValueError:
+        log.warning("CITY_COCKPIT_LIVE_WATCH_SECONDS is not a number; using %s", default)
+        return default
+
+
 def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     """A Dash app serving ``runtime``'s city; starts its refresher thread (embedded
     backend) and its push subscription holder unless told not to.
@@ -90,13 +104,21 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     server.config["COMPRESS_STREAMS"] = False
     flask_compress.Compress(server)
 
-    city, journal = runtime.city, runtime.journal
+    city = runtime.city
+    # Every notice, acknowledgement and decision written through a page is told at once
+    # to the screens of every app server (``/live``).
+    journal = SignallingJournal(runtime.journal, runtime.signals)
     register_pages(runtime)
     # The renderer's first request gets the page being opened, not an empty container.
     app.layout = lambda: shell(app)
     cockpit.register_callbacks(app, city)
     replay.register(app, city)
     push.register(app, runtime.push.receive)
+    live.register(
+        app,
+        runtime.start_live(_watch_seconds(runtime)),
+        lambda: {"data": city.version(), "journal": runtime.journal.version()},
+    )
     warm_hooks = []
     for name in FEATURES:
         warm = importlib.import_module(name).register(app, city, journal)

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from cockpit.city import City
 from cockpit.config import CityConfig, load_config
+from cockpit.live import LocalSignals, Screens, Signals, VersionWatch
 from cockpit.push import PushHolder
 from cockpit.refresh import Refresher
 from cockpit.source import SourceContext, build_connector
-from cockpit.state import open_journal, open_stores
+from cockpit.state import open_journal, open_signals, open_stores
 from cockpit.storage import HistoryStore, Journal, SnapshotStore
 
 __all__ = ["Runtime"]
@@ -48,6 +49,11 @@ class Runtime:
     _warmer: threading.Thread | None = field(default=None, repr=False)
     # The last data version the warmer prepared (None before the first).
     warmed_version: int | None = field(default=None, repr=False)
+    # How this process hears of changes and tells its open screens (``cockpit.live``):
+    # within the process (embedded) or over the city's Redis (server).
+    signals: Signals = field(default_factory=LocalSignals)
+    screens: Screens | None = field(default=None, repr=False)
+    _live_watch: VersionWatch | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -73,7 +79,12 @@ class Runtime:
         refresher = Refresher(cfg, store, history, connectors, clock)
         city = City(cfg, store, history, clock)
         push = PushHolder(cfg, store, refresher, environ)
-        return cls(cfg, store, history, refresher, city, journal, push)
+        signals = open_signals(cfg)
+        # A pushed observation reaches open screens at once, not at the next watch.
+        refresher.new_data_hooks.append(
+            lambda source: signals.publish_version(store.version(), [cfg.sources[source].access])
+        )
+        return cls(cfg, store, history, refresher, city, journal, push, signals=signals)
 
     @property
     def refreshes_in_process(self) -> bool:
@@ -106,6 +117,15 @@ class Runtime:
             except Exception:  # a failed warm-up only means the next request builds
                 log.exception("preparing the views of a new data version failed")
 
+    def start_live(self, every_s: float = 0.5) -> Screens:
+        """The open screens of this process (``/live``), fed by ``signals``, and a watch
+        of the shared data and journal versions behind them (idempotent)."""
+        if self.screens is None:
+            self.screens = Screens(self.signals)
+            self._live_watch = VersionWatch(self.signals, self.city.version, self.journal, every_s)
+            self._live_watch.start()
+        return self.screens
+
     def stop_warmer(self) -> None:
         self._warm_stop.set()
         if self._warmer:
@@ -115,6 +135,11 @@ class Runtime:
     def close(self) -> None:
         self.stop_warmer()
         self.push.stop()  # subscriptions are deleted while their sessions are open
+        if self._live_watch:
+            self._live_watch.stop()
+        if self.screens:
+            self.screens.stop()
+        self.signals.close()
         self.refresher.stop()
         for connector in self.refresher.connectors.values():
             connector.close()

@@ -105,6 +105,8 @@ def refresh_due(source: str | None = None) -> list[str]:
     """Read ``source`` (or every source that is due) if this worker gets the lease."""
     rt = runtime()
     if source is None:
+        # Each stored change reaches every app server's screens through the runtime's
+        # new-data hook (``Runtime.open``), not at their next poll.
         return list(rt.refresher.refresh_due())
     interval = rt.config.sources[source].poll_seconds
     # Half an interval: a duplicate of this beat is absorbed, the next beat is not.

@@ -11,11 +11,12 @@ import re
 from pathlib import Path
 
 from cockpit.config import CityConfig
+from cockpit.live import LocalSignals, Signals
 from cockpit.state import embedded, journal
 from cockpit.state.recover import open_recovering
 from cockpit.storage import HistoryStore, Journal, SnapshotStore
 
-__all__ = ["open_history", "open_journal", "open_stores", "redis_prefix"]
+__all__ = ["open_history", "open_journal", "open_signals", "open_stores", "redis_prefix"]
 
 
 def redis_prefix(config: CityConfig) -> str:
@@ -76,3 +77,14 @@ def open_journal(config: CityConfig, directory: Path) -> Journal:
     return open_recovering(
         "journal", directory / "journal.sqlite", lambda: journal.Journal(directory)
     )
+
+
+def open_signals(config: CityConfig) -> Signals:
+    """How live signals travel in ``config``'s backend: within this process (embedded;
+    other processes' changes arrive through ``cockpit.live.VersionWatch``) or over the
+    city's Redis to every app server and worker (server)."""
+    if config.backend.kind == "server":
+        from cockpit.state.redis_signals import RedisSignals
+
+        return RedisSignals(config.backend.redis_url, redis_prefix(config))
+    return LocalSignals()

@@ -36,6 +36,7 @@ __all__ = [
     "KioskState",
     "current_state",
     "default_layout",
+    "heartbeat_info",
     "layout",
     "qr_data_uri",
     "refresh_outputs",
@@ -277,6 +278,17 @@ def current_state(city: City, journal: Journal, now: datetime) -> KioskState:
     return KioskState(view, notices, night, key)
 
 
+def heartbeat_info(screen_id: str, language: str, state: KioskState) -> dict[str, Any]:
+    """What a kiosk's heartbeat records: its screen, the language it shows, the data
+    version it shows and the ids of the notices on it (its receipt of each)."""
+    return {
+        "screen": screen_id,
+        "language": language,
+        "version": state.view.version,
+        "notices": [n.id for n in state.notices],
+    }
+
+
 def render_body(
     city: City, screen: Screen, state: KioskState, now: datetime, host: str
 ) -> list[Any]:
@@ -408,17 +420,27 @@ class BodyCache:
         self.size = size
         self._lock = threading.Lock()
         self._bodies: dict[tuple[str, ...], list[Any]] = {}
+        self._rendering: dict[tuple[str, ...], threading.Lock] = {}
 
     def body(self, screen: Screen, state: KioskState, now: datetime, host: str) -> list[Any]:
         key = (state.key, screen.id, ",".join(screen.languages), host)
         with self._lock:
             found = self._bodies.get(key)
-        if found is None:
-            found = render_body(self.city, screen, state, now, host)
+            if found is not None:
+                return found
+            # Kiosks told of a change together ask together: one renders, the rest wait.
+            rendering = self._rendering.setdefault(key, threading.Lock())
+        with rendering:
             with self._lock:
-                if len(self._bodies) >= self.size:
-                    self._bodies.pop(next(iter(self._bodies)))
-                self._bodies[key] = found
+                found = self._bodies.get(key)
+            if found is None:
+                found = render_body(self.city, screen, state, now, host)
+                with self._lock:
+                    if len(self._bodies) >= self.size:
+                        self._bodies.pop(next(iter(self._bodies)))
+                    self._bodies[key] = found
+        with self._lock:
+            self._rendering.pop(key, None)
         return found
 
 
@@ -473,14 +495,12 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             kid = content.kiosk_id(params.get("id"), screen.id)
             now = city.clock()
             _, showing = content.slide_at(screen, datetime.now().timestamp())
+            current = current_state(city, journal, now)
             registered = {b.kiosk_id for b in journal.heartbeats()}
             if content.kiosk_listed(config, kid, registered):  # made-up ids leave no trace
-                journal.beat(
-                    kid,
-                    {"screen": screen.id, "language": showing, "version": city.version()},
-                    now=now,
-                )
-            current = current_state(city, journal, now)
+                # The notices listed are those this answer puts on the screen: the
+                # kiosk's receipt of each one (``/kiosks``).
+                journal.beat(kid, heartbeat_info(screen.id, showing, current), now=now)
             if current.key == state.get("key"):
                 return refresh_outputs(no_update, no_update, beat)
             body = bodies.body(screen, current, now, _host())

@@ -1,9 +1,10 @@
 """``/kiosks``: every kiosk's last contact, for city staff.
 
 Each kiosk reports a heartbeat with each refresh (``Journal.beat``). Staff and
-executives see every kiosk's id, screen, language, last contact and its age; a kiosk
-silent for more than three refresh intervals is flagged. Anyone else gets a link to sign
-in and nothing about the kiosks. Plain server-rendered HTML, every value escaped.
+executives see every kiosk's id, screen, language, the notices it confirms showing, last
+contact and its age; a kiosk silent for more than three refresh intervals is flagged.
+Anyone else gets a link to sign in and nothing about the kiosks. Plain server-rendered
+HTML, every value escaped.
 
 Only known kiosks report: those in ``[kiosk] ids``, the screens' names, and those staff
 register here (a form posting the new id with the CSRF token). A kiosk opened with any
@@ -42,14 +43,15 @@ _PAGE = """<!doctype html>
 <p>{{ city }} · times in {{ tz }} · a kiosk is flagged when silent for more than
 {{ limit }} seconds · signed in as {{ user }}</p>
 <table class="cc-audit-table cc-kiosks-table">
-<thead><tr><th>Kiosk</th><th>Screen</th><th>Language</th><th>Last contact</th><th>Age</th>
-<th>State</th></tr></thead>
+<thead><tr><th>Kiosk</th><th>Screen</th><th>Language</th><th>Notices shown</th>
+<th>Last contact</th><th>Age</th><th>State</th></tr></thead>
 <tbody>
 {% for k in rows %}<tr class="cc-kiosk-row{% if k.silent %} cc-silent{% endif %}"
 data-kiosk="{{ k.kiosk_id }}"><td>{{ k.kiosk_id }}</td><td>{{ k.screen }}</td>
-<td>{{ k.language }}</td><td>{{ k.last }}</td><td>{{ k.age }}</td>
+<td>{{ k.language }}</td><td class="cc-kiosk-notices">{{ k.notices|join(", ") or "none" }}</td>
+<td>{{ k.last }}</td><td>{{ k.age }}</td>
 <td>{% if k.silent %}<strong>■ silent</strong>{% else %}● reporting{% endif %}</td></tr>
-{% else %}<tr><td colspan="6">No kiosk has reported yet.</td></tr>{% endfor %}
+{% else %}<tr><td colspan="7">No kiosk has reported yet.</td></tr>{% endfor %}
 </tbody></table>
 {% if message %}<p class="cc-kiosks-message" role="status">{{ message }}</p>{% endif %}
 <form method="post" action="{{ action }}" class="cc-kiosks-register">
@@ -80,6 +82,7 @@ class KioskContact:
     age: str
     age_s: float
     silent: bool
+    notices: tuple[int, ...] = ()  # the notices on screen at its last heartbeat (receipt)
 
 
 def _age(seconds: float) -> str:
@@ -88,6 +91,13 @@ def _age(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _notice_ids(raw: object) -> tuple[int, ...]:
+    """The notice ids a heartbeat lists (whole numbers only)."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(n for n in raw if isinstance(n, int) and not isinstance(n, bool))
 
 
 def contacts(
@@ -107,6 +117,7 @@ def contacts(
                 age=_age(age),
                 age_s=age,
                 silent=age > SILENT_AFTER_INTERVALS * interval_s,
+                notices=_notice_ids(beat.info.get("notices")),
             )
         )
     return sorted(out, key=lambda k: (not k.silent, k.kiosk_id))

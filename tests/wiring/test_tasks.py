@@ -1,9 +1,11 @@
-"""The city past one machine, on 127.0.0.1: two gunicorn app servers and one Celery
-worker (with beat) sharing Redis and PostgreSQL.
+"""The city past one machine, on 127.0.0.1: two gunicorn app servers (event-loop
+workers, as deployed for live screens) and one Celery worker (with beat) sharing Redis
+and PostgreSQL.
 
 Browsers' polls on either app server see the same data version; each source is read
 once per interval in total (its ``fetches`` counter); a worker killed with SIGKILL and
-started again loses no history and refreshing goes on.
+started again loses no history and refreshing goes on. A notice published on one app
+server, and a worker's new data version, reach a browser on each at once.
 """
 
 from __future__ import annotations
@@ -34,10 +36,21 @@ BIN = Path(sys.executable).parent
 INTERVAL = 3  # seconds between refreshes of each source in this test
 
 
+STAFF, STAFF_PASSWORD = "sam", "two-servers-one-notice-7"
+
+
 def _config_text(redis_url: str, prefix: str, dsn: str, schema: str) -> str:
     """cities/server-example.toml pointed at the test's servers, refreshing every few
-    seconds, with a short backfill and absolute paths to the demo's data files."""
+    seconds, with a short backfill, absolute paths to the demo's data files, screens
+    that poll only every five minutes and one staff member."""
+    from cockpit.auth import hash_password
+
     text = (ROOT / "cities" / "server-example.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^poll_seconds = \d+", "poll_seconds = 300", text)
+    text += (
+        f'\n[access.users.{STAFF}]\nrole = "staff"\n'
+        f'password_hash = "{hash_password(STAFF_PASSWORD)}"\n'
+    )
     text = text.replace('"demo-melbourne/', f'"{ROOT / "cities" / "demo-melbourne"}/')
     text = re.sub(r"(?m)^refresh_seconds = \d+", f"refresh_seconds = {INTERVAL}", text)
     text = re.sub(r"(?m)^backfill_hours = \d+", "backfill_hours = 2", text)
@@ -139,6 +152,8 @@ def cluster(
         "CITY_COCKPIT_DATA": str(tmp_path / "data"),
         "CITY_COCKPIT_SECRET_KEY": "test-secret-key-for-both-app-servers",
         "PYTHONPATH": str(ROOT),
+        # Only Redis carries a change from one app server to the other's screens.
+        "CITY_COCKPIT_LIVE_WATCH_SECONDS": "3600",
     }
     procs = Processes(env, tmp_path)
     worker_argv = [
@@ -161,6 +176,10 @@ def cluster(
             "--no-control-socket",
             "-w",
             "1",
+            "-k",
+            "gevent",
+            "--worker-connections",
+            "1000",
             "-b",
             f"127.0.0.1:{port}",
             "app:server",
@@ -172,6 +191,7 @@ def cluster(
             "procs": procs,
             "worker_argv": worker_argv,
             "bases": [f"http://127.0.0.1:{p}" for p in ports],
+            "redis": (redis_server, redis_prefix),
             "store": store,
             "history": history,
             "sources": list(config.sources),
@@ -243,6 +263,85 @@ def test_two_app_servers_one_worker_share_one_city(cluster: dict[str, Any]) -> N
         )
         assert not kept.empty, source
     _wait_for(same_version, "both app servers on one version after the restart", 20)
+
+
+def _chromium() -> Any:
+    from selenium import webdriver
+
+    from tests.conftest import pytest_setup_options
+
+    return webdriver.Chrome(options=pytest_setup_options())
+
+
+def _publish_notice(base: str, text: str) -> None:
+    """Publish an emergency notice on the app server at ``base`` through its notices
+    page's callback, signed in as the staff member."""
+    session = requests.Session()
+    form = session.get(f"{base}/signin", timeout=30).text
+    token = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert token is not None
+    signin = {"user": STAFF, "password": STAFF_PASSWORD, "csrf": token.group(1), "next": "/"}
+    assert session.post(f"{base}/signin", data=signin, allow_redirects=False).status_code == 303
+    text_id = {"type": "cc-notice-text", "lang": "en"}
+    outputs = [("cc-notice-list", "children"), ("cc-notice-status", "children")]
+    body = {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [{"id": "cc-notice-publish", "property": "n_clicks", "value": 1}, []],
+        "state": [
+            [{"id": text_id, "property": "value", "value": text}],
+            [{"id": text_id, "property": "id", "value": text_id}],
+            {"id": "cc-notice-severity", "property": "value", "value": "emergency"},
+            {"id": "cc-notice-starts", "property": "value", "value": "2000-01-01T00:00"},
+            {"id": "cc-notice-expires", "property": "value", "value": "2100-01-01T00:00"},
+            {"id": "cc-notice-lang", "property": "data", "value": "en"},
+        ],
+        "changedPropIds": ["cc-notice-publish.n_clicks"],
+    }
+    answer = session.post(f"{base}/_dash-update-component", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text[:300]
+
+
+@pytest.mark.browser
+def test_one_publish_reaches_a_browser_on_each_app_server(cluster: dict[str, Any]) -> None:
+    from cockpit.state.redis_signals import RedisSignals
+
+    a, b = cluster["bases"]
+    store: RedisSnapshotStore = cluster["store"]
+    for base in (a, b):
+        _wait_for(lambda base=base: _answers(base), base, 45)
+    browsers = []
+    try:
+        for base in (a, b):
+            driver = _chromium()
+            browsers.append(driver)
+            driver.get(f"{base}/kiosk")
+        live = "return !!(window.cityCockpitLive && window.cityCockpitLive.live)"
+        for driver in browsers:
+            _wait_for(lambda d=driver: d.execute_script(live), "a live kiosk", 45)
+
+        # A notice published on app server A (its screens poll every five minutes and
+        # B reads no shared version by itself): both kiosks show it, by Redis alone.
+        _publish_notice(a, "Evacuate the riverbank now.")
+        takeover = "const e = document.querySelector('.cc-emergency'); return e && e.textContent"
+        for driver in browsers:
+            shown = _wait_for(lambda d=driver: d.execute_script(takeover), "the notice", 20)
+            assert "Evacuate the riverbank now." in shown
+
+        # A worker's new data version (a failed refresh bumps it too), told as a
+        # worker's refresh tells it: both browsers hear it through their app server.
+        store.record_failure("air", "the platform did not answer")
+        worker_signals = RedisSignals(*cluster["redis"])
+        worker_signals.publish_version(store.version(), ["public"])
+        worker_signals.close()
+        known = "return window.cityCockpitLive.known && window.cityCockpitLive.known.data"
+        for driver in browsers:
+            _wait_for(
+                lambda d=driver: d.execute_script(known) == store.version(), "the version", 20
+            )
+    finally:
+        for driver in browsers:
+            driver.quit()
 
 
 def _metric(store: RedisSnapshotStore, source: str) -> str:
@@ -356,6 +455,21 @@ def test_refresh_due_reads_a_source_once_per_lease(worker_city: Any) -> None:
     assert refresh_due.run("air") == ["air"]
     assert refresh_due.run("air") == []  # a duplicated beat finds the lease taken
     assert worker_city.store.status("air").fetches == before + 1
+
+
+def test_a_worker_tells_every_app_server_of_its_new_data(worker_city: Any) -> None:
+    from cockpit.live import Signal
+    from wiring.tasks import refresh_due
+
+    heard: list[Signal] = []
+    worker_city.signals.subscribe(heard.append)
+    worker_city.store.release("refresh:air")
+    assert refresh_due.run("air") == ["air"]
+    access = worker_city.config.sources["air"].access
+    expected = "public" if access == "public" else "internal"
+    assert heard == [Signal("data", worker_city.store.version(), expected)]
+    assert refresh_due.run("air") == []  # nothing read: nothing told
+    assert len(heard) == 1
 
 
 def test_catch_up_reads_only_the_gap_of_sources_that_missed_intervals(

@@ -524,3 +524,32 @@ def test_about_pages_are_public_and_translated(duo: DashComposite, runtime: Runt
     crowds = requests.get(f"{base}/about/pedestrians", timeout=10).text
     assert "count crowds, not people" in crowds and "no images are stored" in crowds
     assert requests.get(f"{base}/about/secrets", timeout=10).status_code == 404
+
+
+def test_kiosks_asking_together_share_one_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from layouts.pages import kiosk
+
+    renders: list[str] = []
+
+    def slow_render(city: Any, screen: Any, state: Any, now: Any, host: str) -> list[Any]:
+        renders.append(state.key)
+        time.sleep(0.2)  # long enough for every kiosk to ask meanwhile
+        return [state.key]
+
+    monkeypatch.setattr(kiosk, "render_body", slow_render)
+    bodies = kiosk.BodyCache(city=None)  # type: ignore[arg-type]
+    screen = type("S", (), {"id": "default", "languages": ["en"]})()
+    state = type("K", (), {"key": "v7"})()
+    answers: list[Any] = []
+    askers = [
+        threading.Thread(target=lambda: answers.append(bodies.body(screen, state, None, "h")))  # type: ignore[arg-type]
+        for _ in range(8)
+    ]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join()
+    assert renders == ["v7"]
+    assert answers == [["v7"]] * 8

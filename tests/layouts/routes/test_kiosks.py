@@ -42,6 +42,18 @@ def test_silent_kiosks_are_flagged_after_three_intervals() -> None:
     assert rows[2].last == "2026-11-24 10:59:35"  # UTC+11 in summer
 
 
+def test_each_kiosk_confirms_the_notices_it_shows() -> None:
+    now = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    beats = [
+        Heartbeat("a", now, {"notices": [4, 9]}),
+        Heartbeat("b", now, {"notices": "4"}),  # not a list: nothing confirmed
+        Heartbeat("c", now, {"notices": [True, "5", 6]}),  # only whole numbers count
+        Heartbeat("d", now, {}),  # an older kiosk page: nothing confirmed
+    ]
+    rows = {r.kiosk_id: r.notices for r in contacts(beats, now, 10, TZ)}
+    assert rows == {"a": (4, 9), "b": (), "c": (6,), "d": ()}
+
+
 def test_ages_read_in_seconds_minutes_or_hours() -> None:
     now = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
     ages = [119, 120, 7_199, 7_200]
