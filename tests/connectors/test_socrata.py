@@ -114,7 +114,11 @@ def test_latest_hour_of_the_counter_in_utc(httpserver: HTTPServer) -> None:
 
 def test_two_directions_add_up_to_the_total() -> None:
     options = SocrataOptions.model_validate(
-        {**COUNTER, "values": {"cyclists": {"fields": ["east", "west"], "unit": "cyclists/h"}}}
+        {
+            **COUNTER,
+            "values": {"cyclists": {"field": "both"}},
+            "mapping": {"fields": {"both": {"expr": "east + west", "unit": "cyclists/h"}}},
+        }
     )
     both = map_records(rows(), options, "sea", "America/Los_Angeles").observations
     total = map_records(

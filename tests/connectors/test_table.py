@@ -254,7 +254,7 @@ def test_any_file_gives_frames_or_typed_errors(payload: Any, text: bytes, wide: 
         except ConnectorError:
             continue
         records = wide_to_long(rows, options) if wide else rows
-        mapped = map_records(records, options.mapping(), "c", "Europe/London")
+        mapped = map_records(records, options.record_options(), "c", "Europe/London")
         assert list(mapped.sites.columns) == list(SITE_COLUMNS)
         assert list(mapped.observations.columns) == list(OBSERVATION_COLUMNS)
         good, bad = validate_observations(mapped.observations)
