@@ -509,6 +509,11 @@ class RecordMapping(_Strict):
                 reason = none.where(
                     raw.notna(), "expression has no value (a field is empty or not a number)"
                 )
+                # A mapped operand without a value says why (e.g. a value not in its map).
+                for read in reversed(spec.reads):
+                    inner = problems.get(read)
+                    if inner is not None:
+                        reason = reason.where((reason == "") | (inner == ""), read + ": " + inner)
             elif spec.path:
                 found = column(spec.path)
                 if found is None:

@@ -25,16 +25,26 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cockpit.columns import as_number, numbers, parse_time, parse_times, per_value
 from cockpit.config import Domain
-from cockpit.errors import ParseError
-from cockpit.model import empty_observations, empty_sites, observations_frame, sites_frame
+from cockpit.errors import DataError, ParseError
+from cockpit.mapping import RecordMapping, resolve_path
+from cockpit.model import (
+    METRICS,
+    empty_observations,
+    empty_sites,
+    observations_frame,
+    sites_frame,
+)
 from cockpit.source import Connector, SourceContext, native_id_text
 from connectors.http import HttpClient, HttpLimits
-from connectors.options import source_options
-from connectors.records import as_number, in_window, newest, parse_time
+from connectors.options import MetricName, source_options
+from connectors.records import ValueSpec, in_window, newest
+from connectors.units import canonical_unit_factor
 
 __all__ = [
     "GbfsConnector",
@@ -68,6 +78,29 @@ class GbfsOptions(BaseModel):
     feeds: dict[str, str] = {}
     # At most this long (s) an answer is reused within its ttl.
     max_reuse_s: float = Field(default=60, ge=0)
+    # Metrics read from each station's joined information and status fields (served or
+    # mapped), replacing the built-in reading of the same metric. Unit: the value's, else
+    # its mapped field's, else the metric's own.
+    values: dict[MetricName, ValueSpec] = {}
+    # Renamed, constant, computed, value-mapped and time-parsed fields (cockpit.mapping).
+    mapping: RecordMapping | None = None
+
+    @model_validator(mode="after")
+    def _units(self) -> GbfsOptions:
+        for metric_name, value in self.values.items():
+            unit = self.unit_of(value)
+            if unit:
+                try:
+                    canonical_unit_factor(metric_name, unit)
+                except DataError as exc:
+                    raise ValueError(f"values.{metric_name}.unit: {exc}") from None
+        return self
+
+    def unit_of(self, value: ValueSpec) -> str:
+        """The unit of a value: its own, else the one its mapped field states."""
+        if value.unit or self.mapping is None:
+            return value.unit
+        return self.mapping.units().get(value.field, "")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -136,90 +169,218 @@ def _count(value: Any) -> float:
     return number if not math.isnan(number) and number >= 0 else math.nan
 
 
+def _counts(values: pd.Series) -> np.ndarray:
+    """``_count`` of each value, vectorised."""
+    out = numbers(values).to_numpy(dtype="float64", copy=True)
+    out[out < 0] = math.nan
+    return out
+
+
+def _flags(values: list[Any], default: bool) -> np.ndarray:
+    """``_flag`` of each value, vectorised (the values repeat: true/false, 1/0)."""
+    cache: dict[tuple[type, Any], bool] = {}
+    out = np.empty(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        key = (type(v), v) if isinstance(v, str | int | float | bool) or v is None else None
+        if key is None:
+            out[i] = _flag(v, default)
+            continue
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = _flag(v, default)
+        out[i] = found
+    return out
+
+
+def _column(rows: list[dict[str, Any]], key: str) -> pd.Series:
+    values = np.empty(len(rows), dtype=object)
+    values[:] = [r.get(key) for r in rows]
+    return pd.Series(values, dtype="object")
+
+
+def _station_ids(rows: list[dict[str, Any]]) -> np.ndarray:
+    return per_value(_column(rows, "station_id"), native_id_text).to_numpy(dtype=object)
+
+
 def parse_stations(
     information: Any,
     status: Any,
     source: str,
     domain: str = "bike_share",
     access: str = "public",
+    options: GbfsOptions | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stations joined with their status: (site frame, observation frame).
+    """Stations joined with their status: (site frame, observation frame), vectorised.
 
     Per installed station: ``hire_bikes`` (``num_bikes_available``, or v3.0's
     ``num_vehicles_available``), ``free_docks``, ``dock_places`` (``capacity``, else the
     sum), ``station_empty`` and ``station_full`` (1 when no bike can be hired, resp.
     returned, counting a station that is not renting, resp. not returning, as such).
-    Stations without a status, or not installed, have no observations. Raises
-    ``ParseError`` when an answer is not the feed.
+    ``options.values`` (with ``options.mapping``) replaces or adds metrics read from each
+    station's joined record (its information and status fields). Stations without a
+    status, or not installed, have no observations. Raises ``ParseError`` when an answer
+    is not the feed.
     """
     info = _data(information, source, "station_information", None).get("stations")
     stat = _data(status, source, "station_status", None).get("stations")
     if not isinstance(info, list) or not isinstance(stat, list):
         raise ParseError(source, "GBFS station feeds have no stations list")
     fallback = _feed_time(status) if isinstance(status, dict) else None
-    sites: dict[str, dict[str, Any]] = {}
-    capacity: dict[str, float] = {}
-    for station in info:
-        if not isinstance(station, dict):
-            continue
-        native = native_id_text(station.get("station_id"))
-        if native is None:
-            continue
-        site_id = f"{source}:{native}"
-        sites[site_id] = {
-            "id": site_id,
-            "name": _name(station.get("name")) or f"Station {native}",
+    infos = [s for s in info if isinstance(s, dict)]
+    natives = _station_ids(infos)
+    known = np.array([n is not None for n in natives], dtype=bool)
+    if not known.all():
+        infos = [s for s, k in zip(infos, known, strict=True) if k]
+        natives = natives[known]
+    first = ~pd.Series(natives, dtype="object").duplicated().to_numpy()
+    site_ids = np.array([f"{source}:{n}" for n in natives], dtype=object)
+    sites = _station_sites(infos, natives, site_ids, first, source, domain, access)
+    capacity = pd.Series(_counts(_column(infos, "capacity"))[first], index=site_ids[first])
+    row_of = pd.Series(np.flatnonzero(first), index=site_ids[first])
+
+    states = [e for e in stat if isinstance(e, dict)]
+    own = _station_ids(states)
+    state_ids = np.array([f"{source}:{n}" for n in own], dtype=object)
+    keep = np.array([n is not None for n in own], dtype=bool) & pd.Index(state_ids).isin(
+        row_of.index
+    )
+    keep &= _flags([e.get("is_installed") for e in states], True)
+    states = [e for e, k in zip(states, keep, strict=True) if k]
+    state_ids = state_ids[keep]
+    if not states:
+        return sites, empty_observations()
+    times = parse_times(_column(states, "last_reported"), "auto", _UTC)
+    if fallback is not None:
+        times = times.fillna(pd.Timestamp(fallback))
+    timed = times.notna().to_numpy()
+    bikes_raw = [e.get("num_bikes_available", e.get("num_vehicles_available")) for e in states]
+    bikes = _counts(pd.Series(bikes_raw, dtype="object"))
+    docks = _counts(_column(states, "num_docks_available"))
+    has_docks = np.array(["num_docks_available" in e for e in states], dtype=bool)
+    places = capacity.reindex(state_ids).to_numpy(dtype="float64", copy=True)
+    summed = np.isnan(places)
+    places[summed] = bikes[summed] + docks[summed]
+    renting = _flags([e.get("is_renting") for e in states], True)
+    returning = _flags([e.get("is_returning") for e in states], True)
+    with np.errstate(invalid="ignore"):
+        empty = np.where(np.isnan(bikes), np.nan, ((bikes == 0) | ~renting).astype(float))
+        full = np.where(np.isnan(docks), np.nan, ((docks == 0) | ~returning).astype(float))
+    metrics: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "hire_bikes": (bikes, timed),
+        "free_docks": (docks, timed & (has_docks | ~np.isnan(docks))),
+        "dock_places": (places, timed),
+        "station_empty": (empty, timed),
+        "station_full": (full, timed & has_docks),
+    }
+    if options is not None and options.values:
+        joined = _Joined(states, infos, row_of.reindex(state_ids).to_numpy())
+        for metric_name, values in _configured(joined, options).items():
+            metrics[metric_name] = (values, timed)
+    time_values = times.to_numpy()
+    parts = [
+        pd.DataFrame(
+            {
+                "site_id": state_ids[rows],
+                "metric": metric_name,
+                "time": time_values[rows],
+                "value": values[rows],
+                "unit": METRICS[metric_name].unit if metric_name in METRICS else "",
+            }
+        )
+        for metric_name, (values, rows) in metrics.items()
+        if rows.any()
+    ]
+    if not parts:
+        return sites, empty_observations()
+    obs = pd.concat(parts, ignore_index=True)
+    obs["time"] = pd.to_datetime(obs["time"], utc=True).astype("datetime64[ns, UTC]")
+    for col in ("site_id", "metric", "unit"):
+        obs[col] = obs[col].astype("string")
+    obs["value"] = obs["value"].astype("float64")
+    return sites, obs
+
+
+def _station_sites(
+    infos: list[dict[str, Any]],
+    natives: np.ndarray,
+    site_ids: np.ndarray,
+    first: np.ndarray,
+    source: str,
+    domain: str,
+    access: str,
+) -> pd.DataFrame:
+    """The site frame of each station's first information entry."""
+    if not first.any():
+        return empty_sites()
+    chosen = [s for s, f in zip(infos, first, strict=True) if f]
+    names = [_name(s.get("name")) or f"Station {n}" for s, n in zip(chosen, natives[first], strict=True)]
+    attributes = [
+        {
+            k: station[k]
+            for k in ("short_name", "capacity", "address")
+            if isinstance(station.get(k), str | int | float) and not isinstance(station.get(k), bool)
+        }
+        for station in chosen
+    ]
+    frame = pd.DataFrame(
+        {
+            "id": site_ids[first],
+            "name": names,
             "domain": domain,
             "kind": "dock",
-            "lat": as_number(station.get("lat")),
-            "lon": as_number(station.get("lon")),
+            "lat": numbers(_column(chosen, "lat")).to_numpy(),
+            "lon": numbers(_column(chosen, "lon")).to_numpy(),
             "source": source,
             "access": access,
-            "attributes": {
-                k: station[k]
-                for k in ("short_name", "capacity", "address")
-                if isinstance(station.get(k), str | int | float)
-                and not isinstance(station.get(k), bool)
-            },
+            "origin": "measured",
         }
-        capacity[site_id] = _count(station.get("capacity"))
-    rows: list[dict[str, Any]] = []
-    for entry in stat:
-        if not isinstance(entry, dict):
-            continue
-        native = native_id_text(entry.get("station_id"))
-        site_id = f"{source}:{native}"
-        if native is None or site_id not in sites or not _flag(entry.get("is_installed")):
-            continue
-        when = parse_time(entry.get("last_reported"), _UTC) or fallback
-        if when is None:
-            continue
-        bikes = _count(entry.get("num_bikes_available", entry.get("num_vehicles_available")))
-        docks = _count(entry.get("num_docks_available"))
-        places = capacity.get(site_id, math.nan)
-        if math.isnan(places) and not math.isnan(bikes) and not math.isnan(docks):
-            places = bikes + docks
-        renting = _flag(entry.get("is_renting"))
-        returning = _flag(entry.get("is_returning"))
-        values = {
-            "hire_bikes": bikes,
-            "free_docks": docks,
-            "dock_places": places,
-            "station_empty": math.nan if math.isnan(bikes) else float(bikes == 0 or not renting),
-            "station_full": math.nan if math.isnan(docks) else float(docks == 0 or not returning),
-        }
-        for metric_name, value in values.items():
-            if (
-                metric_name == "free_docks"
-                and math.isnan(value)
-                and "num_docks_available" not in entry
-            ):
-                continue  # a virtual station without docks
-            if metric_name == "station_full" and "num_docks_available" not in entry:
-                continue
-            rows.append({"site_id": site_id, "metric": metric_name, "time": when, "value": value})
-    site_frame = sites_frame(list(sites.values())) if sites else empty_sites()
-    return site_frame, observations_frame(rows) if rows else empty_observations()
+    )
+    frame["attributes"] = attributes
+    return sites_frame(frame)
+
+
+class _Joined:
+    """Each kept status entry joined with its station's information (status wins), as
+    columns for the mapping language."""
+
+    def __init__(
+        self, states: list[dict[str, Any]], infos: list[dict[str, Any]], info_rows: np.ndarray
+    ) -> None:
+        self.states, self.infos, self.info_rows = states, infos, info_rows
+        self.index = pd.RangeIndex(len(states))
+
+    def __call__(self, path: str) -> pd.Series | None:
+        top = path.split(".")[0]
+        if any(top in e for e in self.states):
+            rows: list[Any] = self.states
+        elif any(top in s for s in self.infos):
+            rows = [self.infos[i] for i in self.info_rows]
+        else:
+            return None
+        if "." not in path:
+            return _column(rows, path)
+        values = np.empty(len(rows), dtype=object)
+        values[:] = [resolve_path(path, r)[1] for r in rows]
+        return pd.Series(values, dtype="object")
+
+
+def _configured(joined: _Joined, options: GbfsOptions) -> dict[str, np.ndarray]:
+    """Metric -> values of ``options.values``, read from the joined records after the
+    mapping, in the metric's canonical unit."""
+    mapped: dict[str, pd.Series] = {}
+    if options.mapping is not None:
+        mapped = options.mapping.apply_columns(joined, joined.index, "UTC").values
+    out: dict[str, np.ndarray] = {}
+    for metric_name, spec in options.values.items():
+        raw = mapped.get(spec.field)
+        if raw is None:
+            raw = joined(spec.field)
+        if raw is None:
+            raw = pd.Series(None, index=joined.index, dtype="object")
+        unit = options.unit_of(spec) or METRICS[metric_name].unit
+        factor = canonical_unit_factor(metric_name, unit)
+        out[metric_name] = numbers(raw).to_numpy(dtype="float64") * factor
+    return out
 
 
 def _cell(lat: float, lon: float, grid_m: float) -> tuple[int, int]:
@@ -338,7 +499,7 @@ class GbfsConnector(Connector):
             status = self._get(feeds["station_status"])
             try:
                 sites, obs = parse_stations(
-                    info, status, self.source_id, self.options.domain, access
+                    info, status, self.source_id, self.options.domain, access, self.options
                 )
             except ParseError as exc:
                 raise ParseError(self.source_id, exc.reason, feeds["station_status"]) from None

@@ -323,3 +323,66 @@ def test_any_json_gives_frames_or_typed_errors(
         assert_canonical(sites, SITE_COLUMNS)
         assert_canonical(obs, OBSERVATION_COLUMNS)
         assert len(sites) == len(obs)
+
+
+def test_mapping_derives_maps_and_sets_constants_on_joined_stations(
+    httpserver: HTTPServer,
+) -> None:
+    information = load("real/niceride-mpls_v1.0_station_information.json")
+    status = load("real/niceride-mpls_v1.0_station_status.json")
+    serve_json(httpserver, "/info", information)
+    serve_json(httpserver, "/status", status)
+    feeds = {
+        "station_information": httpserver.url_for("/info"),
+        "station_status": httpserver.url_for("/status"),
+    }
+    options = {
+        "feeds": feeds,
+        "values": {
+            "free_docks": {"field": "usable_docks"},
+            "station_empty": {"field": "closed"},
+            "dock_places": {"field": "places"},
+        },
+        "mapping": {
+            "fields": {
+                # derived from both feeds: the station's capacity (information) less
+                # what its status says is taken or broken
+                "usable_docks": {
+                    "expr": "capacity - num_bikes_available - num_bikes_disabled"
+                    " - num_docks_disabled",
+                    "unit": "count",
+                },
+                # a value map: not renting (served as 0/1) counts as empty for a rider
+                "closed": {"path": "is_renting", "map": {"0": 1, "1": 0}},
+                # a constant
+                "places": {"const": 30, "unit": "count"},
+            }
+        },
+    }
+    snap = make("", options, MINNEAPOLIS).snapshot()
+    obs = snap.observations
+    capacity = {s["station_id"]: s["capacity"] for s in information["data"]["stations"]}
+    for entry in status["data"]["stations"]:
+        if entry["station_id"] not in ("2", "75"):
+            continue
+        site = f"bikes:{entry['station_id']}"
+        expected = (
+            capacity[entry["station_id"]]
+            - entry["num_bikes_available"]
+            - entry["num_bikes_disabled"]
+            - entry["num_docks_disabled"]
+        )
+        assert value(obs, site, "free_docks") == expected
+        assert value(obs, site, "station_empty") == (1 if entry["is_renting"] == 0 else 0)
+        assert value(obs, site, "dock_places") == 30
+        assert value(obs, site, "hire_bikes") == entry["num_bikes_available"]  # built in
+    assert value(obs, "bikes:75", "station_empty") == 1  # station 75 is not renting
+
+
+def test_gbfs_mapping_typos_and_units_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match=r"mapping\.fields\.x"):
+        make("http://127.0.0.1/gbfs.json", {"mapping": {"fields": {"x": {"pth": "a"}}}})
+    with pytest.raises(ConfigError, match="unit"):
+        make("http://127.0.0.1/gbfs.json", {"values": {"hire_bikes": {"field": "a", "unit": "kg"}}})
+    with pytest.raises(ConfigError, match="metric"):
+        make("http://127.0.0.1/gbfs.json", {"values": {"bikes": {"field": "a"}}})
