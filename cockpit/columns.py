@@ -56,18 +56,47 @@ def as_number(value: Any) -> float:
     return number if math.isfinite(number) else math.nan
 
 
-def numbers(values: pd.Series) -> pd.Series:
-    """``as_number`` of each value, vectorised (float64, NaN where not a number)."""
-    if values.dtype.kind in "fiu":
-        out = values.astype("float64")
-        return out.where(np.isfinite(out))
+def _repeats(values: pd.Series) -> bool:
+    """Whether values repeat enough that reading each distinct one once pays (judged on
+    a sample: factorizing distinct texts costs more than it saves)."""
+    if len(values) <= 64:
+        return False
+    sample = values.iloc[:: max(1, len(values) // 512)]
+    try:
+        return sample.nunique(dropna=False) * 2 <= len(sample)
+    except TypeError:  # unhashable values
+        return False
+
+
+def _no_bools(values: pd.Series) -> bool:
+    """Whether no value is a boolean (``True == 1`` would share 1's distinct value)."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "integer", "floating", "mixed-integer-float", "empty", "decimal"):
+        return True
+    return not any(type(v) is bool for v in values.to_numpy(dtype=object))
+
+
+def _arrow_floats(values: pd.Series) -> pd.Series | None:
+    """Texts held by Arrow (pandas' ``str`` dtype) cast to floats in C++; None when one
+    of them is not a plain number."""
+    if getattr(values.dtype, "storage", None) != "pyarrow":
+        return None
+    import pyarrow as pa  # present whenever pandas keeps texts in Arrow
+    import pyarrow.compute as pc
+
+    try:
+        cast = pc.cast(pa.array(values.array), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    return pd.Series(cast.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
+
+
+def _numbers_each(values: pd.Series) -> pd.Series:
     raw = values.to_numpy(dtype=object)
-    if values.dtype == object and any(type(v) is bool for v in raw):
+    if any(type(v) is bool for v in raw):
         values = values.where(pd.Series([type(v) is not bool for v in raw], index=values.index))
-    converted = pd.to_numeric(values, errors="coerce")
-    if converted.dtype == object:  # pragma: no cover - to_numeric coerces to numbers
-        converted = converted.map(as_number)
-    numbers_ = converted.astype("float64")
+    converted = pd.to_numeric(values.astype("object"), errors="coerce")
+    numbers_ = pd.Series(converted, index=values.index).astype("float64")
     missing = numbers_.isna().to_numpy()
     if missing.any():
         # Texts to_numeric refuses but as_number reads ("3,5", " 12 ").
@@ -76,21 +105,41 @@ def numbers(values: pd.Series) -> pd.Series:
             array = numbers_.to_numpy(dtype="float64", copy=True)
             array[np.asarray(retry, dtype=np.intp)] = [as_number(raw[i]) for i in retry]
             numbers_ = pd.Series(array, index=values.index)
-    return numbers_.where(np.isfinite(numbers_))
+    return numbers_
+
+
+def numbers(values: pd.Series) -> pd.Series:
+    """``as_number`` of each value, vectorised (float64, NaN where not a number); each
+    distinct value is read once."""
+    if values.dtype.kind in "fiu":
+        out = values.astype("float64")
+        return out.where(np.isfinite(out))
+    out = _arrow_floats(values)
+    if out is None and _repeats(values) and _no_bools(values):
+        try:
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        except TypeError:
+            codes = None
+        if codes is not None:
+            each = _numbers_each(pd.Series(np.asarray(uniques, dtype=object), dtype="object"))
+            table = np.append(each.to_numpy(dtype="float64"), np.nan)
+            out = pd.Series(table[codes], index=values.index, dtype="float64")
+    if out is None:
+        out = _numbers_each(values)
+    return out.where(np.isfinite(out))
 
 
 def per_value(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
     """``values.map(func)``, calling ``func`` once per distinct value (ids, dates and
     states repeat over many rows); values that cannot be hashed are mapped one by one."""
-    raw = values.to_numpy(dtype=object)
-    if any(type(v) is bool for v in raw):  # True == 1 would share 1's result
-        return values.map(func).astype("object")
+    if not _no_bools(values):  # True == 1 would share 1's result
+        return values.astype("object").map(func).astype("object")
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     except TypeError:
-        return values.map(func).astype("object")
+        return values.astype("object").map(func).astype("object")
     mapped = np.empty(len(uniques) + 1, dtype=object)
-    mapped[:] = [func(u) for u in uniques] + [func(None)]
+    mapped[:] = [func(u) for u in np.asarray(uniques, dtype=object)] + [func(None)]
     return pd.Series(mapped[codes], index=values.index, dtype="object")
 
 
@@ -202,10 +251,23 @@ def _iso_texts(text: pd.Series, tz: ZoneInfo, hour: int | None) -> pd.Series:
     return out
 
 
-def parse_times(
-    raw: pd.Series, fmt: str, tz: ZoneInfo, hour: int | None = None
-) -> pd.Series:
-    """``parse_time`` of each value, vectorised (UTC, NaT where unusable)."""
+def parse_times(raw: pd.Series, fmt: str, tz: ZoneInfo, hour: int | None = None) -> pd.Series:
+    """``parse_time`` of each value, vectorised (UTC, NaT where unusable); each distinct
+    value is read once."""
+    if not isinstance(raw.dtype, pd.DatetimeTZDtype) and _repeats(raw):
+        try:
+            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        except TypeError:
+            codes = None
+        # (True and 1 share a distinct value: neither is a time, 1970-01-01 is refused.)
+        if codes is not None and len(uniques) * 2 <= len(raw):
+            once = _parse_times(pd.Series(np.asarray(uniques, dtype=object)), fmt, tz, hour)
+            table = np.append(once.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+            return pd.Series(table[codes], index=raw.index).dt.tz_localize("UTC")
+    return _parse_times(raw, fmt, tz, hour)
+
+
+def _parse_times(raw: pd.Series, fmt: str, tz: ZoneInfo, hour: int | None) -> pd.Series:
     fmt = "auto" if fmt == "" else fmt
     out = pd.Series(pd.NaT, index=raw.index, dtype=_UTC_NS)
     if raw.empty:
@@ -213,40 +275,34 @@ def parse_times(
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return _as_utc(raw.dt.tz_convert("UTC"))
     values = raw.to_numpy(dtype=object)
-    is_text = np.fromiter(
-        (isinstance(v, str) and v != "" and not v.isspace() for v in values), bool, len(values)
-    )
-    numeric_text = is_text & np.fromiter(
-        (isinstance(v, str) and _NUMERIC.fullmatch(v) is not None for v in values),
-        bool,
-        len(values),
-    )
-    if fmt in ("auto", "iso"):
-        texts = is_text & ~numeric_text if fmt == "auto" else is_text
+    if pd.api.types.infer_dtype(raw, skipna=True) == "string":
+        is_text = raw.notna().to_numpy()  # blank texts give no time below
     else:
-        texts = is_text if fmt not in ("epoch_s", "epoch_ms") else np.zeros(len(values), bool)
-    if texts.any():
-        text = raw[texts]
-        if fmt in ("auto", "iso"):
-            out[texts] = _iso_texts(text, tz, hour)
-            padded = texts & out.isna().to_numpy()
+        is_text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
+    if fmt in ("auto", "iso"):
+        if is_text.any():
+            out[is_text] = _iso_texts(raw[is_text], tz, hour)
+            padded = is_text & out.isna().to_numpy()
             if padded.any():  # texts with spaces around them
                 out[padded] = _iso_texts(raw[padded].str.strip(), tz, hour)
-        elif "%z" in fmt or "%Z" in fmt:
-            out[texts] = _as_utc(pd.to_datetime(text, format=fmt, errors="coerce", utc=True))
+    elif fmt not in ("epoch_s", "epoch_ms") and is_text.any():
+        text = raw[is_text]
+        if "%z" in fmt or "%Z" in fmt:
+            out[is_text] = _as_utc(pd.to_datetime(text, format=fmt, errors="coerce", utc=True))
         else:
-            out[texts] = _localised(pd.to_datetime(text, format=fmt, errors="coerce"), tz, hour)
+            out[is_text] = _localised(pd.to_datetime(text, format=fmt, errors="coerce"), tz, hour)
     if fmt not in ("auto", "epoch_s", "epoch_ms"):
         return out
-    rest = out.isna().to_numpy() & (~is_text | numeric_text)
-    if fmt == "auto" and numeric_text.any():  # 20240817 is ISO's basic date
-        dated = numeric_text & np.fromiter(
-            (isinstance(v, str) and len(v.strip()) == 8 for v in values), bool, len(values)
+    # Epoch numbers, and numeric texts ISO 8601 did not read.
+    rest = out.isna().to_numpy() & (raw.notna().to_numpy())
+    if fmt == "auto" and rest.any():
+        texts = rest & is_text
+        numeric = np.fromiter(
+            (isinstance(v, str) and _NUMERIC.fullmatch(v) is not None for v in values[texts]),
+            bool,
+            int(texts.sum()),
         )
-        if dated.any():
-            days = pd.to_datetime(raw[dated].str.strip(), format="%Y%m%d", errors="coerce")
-            out[dated] = _localised(days, tz, hour)
-            rest &= ~dated
+        rest[np.flatnonzero(texts)[~numeric]] = False
     if rest.any():
         seconds = numbers(raw[rest])
         if fmt == "epoch_ms":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+from itertools import repeat
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -43,7 +44,13 @@ from cockpit.model import (
 from cockpit.source import Connector, SourceContext, native_id_text
 from connectors.http import HttpClient, HttpLimits
 from connectors.options import MetricName, source_options
-from connectors.records import ValueSpec, in_window, newest
+from connectors.records import (
+    ValueSpec,
+    canonical_observations,
+    in_window,
+    native_ids,
+    newest,
+)
 from connectors.units import canonical_unit_factor
 
 __all__ = [
@@ -176,30 +183,27 @@ def _counts(values: pd.Series) -> np.ndarray:
     return out
 
 
+_FLAGS: Final = {True: True, False: False, "1": True, "0": False, "true": True, "false": False}
+
+
 def _flags(values: list[Any], default: bool) -> np.ndarray:
-    """``_flag`` of each value, vectorised (the values repeat: true/false, 1/0)."""
-    cache: dict[tuple[type, Any], bool] = {}
-    out = np.empty(len(values), dtype=bool)
-    for i, v in enumerate(values):
-        key = (type(v), v) if isinstance(v, str | int | float | bool) or v is None else None
-        if key is None:
-            out[i] = _flag(v, default)
-            continue
-        found = cache.get(key)
-        if found is None:
-            found = cache[key] = _flag(v, default)
-        out[i] = found
-    return out
+    """``_flag`` of each value, vectorised (1/0 and 1.0/0.0 hash as True/False)."""
+    series = pd.Series(values, dtype="object")
+    found = series.map(_FLAGS)
+    unknown = found.isna() & series.notna()
+    if unknown.any():
+        found[unknown] = series[unknown].map(lambda v: _flag(v, default))
+    return found.fillna(default).astype(bool).to_numpy()
 
 
 def _column(rows: list[dict[str, Any]], key: str) -> pd.Series:
     values = np.empty(len(rows), dtype=object)
-    values[:] = [r.get(key) for r in rows]
+    values[:] = list(map(dict.get, rows, repeat(key)))  # C-level, no frame per row
     return pd.Series(values, dtype="object")
 
 
 def _station_ids(rows: list[dict[str, Any]]) -> np.ndarray:
-    return per_value(_column(rows, "station_id"), native_id_text).to_numpy(dtype=object)
+    return native_ids(_column(rows, "station_id")).to_numpy(dtype=object)
 
 
 def parse_stations(
@@ -235,18 +239,17 @@ def parse_stations(
     first = ~pd.Series(natives, dtype="object").duplicated().to_numpy()
     site_ids = np.array([f"{source}:{n}" for n in natives], dtype=object)
     sites = _station_sites(infos, natives, site_ids, first, source, domain, access)
-    capacity = pd.Series(_counts(_column(infos, "capacity"))[first], index=site_ids[first])
-    row_of = pd.Series(np.flatnonzero(first), index=site_ids[first])
+    capacities = _counts(_column(infos, "capacity"))
+    row_of = dict(zip(site_ids[first].tolist(), np.flatnonzero(first).tolist(), strict=True))
 
     states = [e for e in stat if isinstance(e, dict)]
     own = _station_ids(states)
     state_ids = np.array([f"{source}:{n}" for n in own], dtype=object)
-    keep = np.array([n is not None for n in own], dtype=bool) & pd.Index(state_ids).isin(
-        row_of.index
-    )
+    info_rows = np.array([row_of.get(i, -1) for i in state_ids.tolist()], dtype=np.intp)
+    keep = np.array([n is not None for n in own], dtype=bool) & (info_rows >= 0)
     keep &= _flags([e.get("is_installed") for e in states], True)
     states = [e for e, k in zip(states, keep, strict=True) if k]
-    state_ids = state_ids[keep]
+    state_ids, info_rows = state_ids[keep], info_rows[keep]
     if not states:
         return sites, empty_observations()
     times = parse_times(_column(states, "last_reported"), "auto", _UTC)
@@ -257,7 +260,7 @@ def parse_stations(
     bikes = _counts(pd.Series(bikes_raw, dtype="object"))
     docks = _counts(_column(states, "num_docks_available"))
     has_docks = np.array(["num_docks_available" in e for e in states], dtype=bool)
-    places = capacity.reindex(state_ids).to_numpy(dtype="float64", copy=True)
+    places = capacities[info_rows]
     summed = np.isnan(places)
     places[summed] = bikes[summed] + docks[summed]
     renting = _flags([e.get("is_renting") for e in states], True)
@@ -273,10 +276,10 @@ def parse_stations(
         "station_full": (full, timed & has_docks),
     }
     if options is not None and options.values:
-        joined = _Joined(states, infos, row_of.reindex(state_ids).to_numpy())
+        joined = _Joined(states, infos, info_rows)
         for metric_name, values in _configured(joined, options).items():
             metrics[metric_name] = (values, timed)
-    time_values = times.to_numpy()
+    time_values = times.to_numpy(dtype="datetime64[ns]")  # UTC; not one object per row
     parts = [
         pd.DataFrame(
             {
@@ -292,12 +295,7 @@ def parse_stations(
     ]
     if not parts:
         return sites, empty_observations()
-    obs = pd.concat(parts, ignore_index=True)
-    obs["time"] = pd.to_datetime(obs["time"], utc=True).astype("datetime64[ns, UTC]")
-    for col in ("site_id", "metric", "unit"):
-        obs[col] = obs[col].astype("string")
-    obs["value"] = obs["value"].astype("float64")
-    return sites, obs
+    return sites, canonical_observations(pd.concat(parts, ignore_index=True))
 
 
 def _station_sites(
@@ -313,15 +311,13 @@ def _station_sites(
     if not first.any():
         return empty_sites()
     chosen = [s for s, f in zip(infos, first, strict=True) if f]
-    names = [_name(s.get("name")) or f"Station {n}" for s, n in zip(chosen, natives[first], strict=True)]
-    attributes = [
-        {
-            k: station[k]
-            for k in ("short_name", "capacity", "address")
-            if isinstance(station.get(k), str | int | float) and not isinstance(station.get(k), bool)
-        }
-        for station in chosen
-    ]
+    served = _column(chosen, "name")
+    if pd.api.types.infer_dtype(served, skipna=False) == "string":  # v1/v2: plain texts
+        texts = served.str.strip().tolist()
+    else:  # v3.0: localised texts
+        texts = [_name(v) for v in served.tolist()]
+    names = [t or f"Station {n}" for t, n in zip(texts, natives[first].tolist(), strict=True)]
+    attributes = _attributes(chosen, ("short_name", "capacity", "address"))
     frame = pd.DataFrame(
         {
             "id": site_ids[first],
@@ -337,6 +333,33 @@ def _station_sites(
     )
     frame["attributes"] = attributes
     return sites_frame(frame)
+
+
+def _attributes(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each row's ``keys`` holding a text or a number, as its site attributes (built per
+    pattern of present keys, not key by key)."""
+    columns = [[r.get(k) for r in rows] for k in keys]
+    plain = {str, int, float}
+    masks = [np.fromiter((type(v) in plain for v in col), bool, len(rows)) for col in columns]
+    pattern = np.zeros(len(rows), dtype=np.int64)
+    for bit, mask in enumerate(masks):
+        pattern |= mask.astype(np.int64) << bit
+    codes = np.unique(pattern)
+    out: list[dict[str, Any]] = [{} for _ in range(len(rows))] if len(codes) > 1 else []
+    for code in codes.tolist():
+        present = [i for i in range(len(keys)) if code >> i & 1]
+        names = [keys[i] for i in present]
+        if len(codes) == 1:  # every row alike (the usual feed): no row picking
+            if not present:
+                return [{} for _ in range(len(rows))]
+            return [dict(zip(names, v, strict=True)) for v in zip(*(columns[i] for i in present))]
+        if not present:
+            continue
+        rows_of = np.flatnonzero(pattern == code).tolist()
+        picked = [[columns[i][r] for r in rows_of] for i in present]
+        for r, values in zip(rows_of, zip(*picked, strict=True), strict=True):
+            out[r] = dict(zip(names, values, strict=True))
+    return out
 
 
 class _Joined:

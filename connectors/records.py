@@ -17,6 +17,7 @@ import math
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Iterable
+from itertools import repeat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -44,6 +45,8 @@ from connectors.units import canonical_unit_factor
 __all__ = [
     "MappedConnector",
     "MappedRecords",
+    "canonical_observations",
+    "native_ids",
     "RecordOptions",
     "ValueSpec",
     "in_window",
@@ -51,6 +54,7 @@ __all__ = [
     "map_records",
     "newest",
     "note_rejections",
+    "strings",
     "zone",
 ]
 
@@ -63,6 +67,14 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise DataError(f"unknown time zone {name!r}") from exc
+
+
+def native_ids(values: pd.Series) -> pd.Series:
+    """``native_id_text`` of each value, vectorised (object, None where not an id)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        stripped = values.astype("object").str.strip()
+        return stripped.where(stripped != "", None).astype("object")
+    return per_value(values, native_id_text)
 
 
 # --------------------------------------------------------------------------- options
@@ -210,9 +222,9 @@ class _Columns:
     def _read(self, path: str) -> pd.Series | None:
         frame, dicts = self.frame, self.dicts
         if frame is not None and path in frame.columns:
-            return frame[path].astype("object")
+            return frame[path]
         if dicts is not None and not path.startswith("$.") and "." not in path:
-            values = [d.get(path) for d in dicts]
+            values = list(map(dict.get, dicts, repeat(path)))  # C-level, no frame per row
             if all(v is None for v in values) and not any(path in d for d in dicts):
                 return None
             return _objects(values)
@@ -274,7 +286,10 @@ def map_records(
         columns = _Columns(frame, None, outer)
     else:
         items = list(records)
-        keep = [i for i, r in enumerate(items) if isinstance(r, dict)]
+        if set(map(type, items)) == {dict}:  # the usual answer: no row by row check
+            keep = list(range(len(items)))
+        else:
+            keep = [i for i, r in enumerate(items) if isinstance(r, dict)]
         if len(keep) < len(items):
             rejected["record is not a JSON object"] = len(items) - len(keep)
         if not keep:
@@ -296,7 +311,7 @@ def map_records(
     if options.site_id:
         natives = pd.Series(options.site_id, index=index, dtype="object")
     else:
-        natives = per_value(columns(options.id), native_id_text)
+        natives = native_ids(columns(options.id))
     ok = natives.notna().to_numpy().copy()
     if not ok.all():
         rejected[f"no site id in {options.id}"] = int((~ok).sum())
@@ -314,6 +329,7 @@ def map_records(
     native_text = natives.where(ok, "").astype(str)
     site_ids = (source + ":" + native_text).to_numpy(dtype=object)
     parts: list[pd.DataFrame] = []
+    time_values = times.to_numpy(dtype="datetime64[ns]")  # UTC; not one object per row
     for metric_name, spec in options.values.items():
         values, reasons = _values(columns, spec, options.unit_of(spec), metric_name)
         finite = values.notna().to_numpy()
@@ -327,7 +343,7 @@ def map_records(
                 {
                     "site_id": site_ids[good],
                     "metric": metric_name,
-                    "time": times.to_numpy()[good],
+                    "time": time_values[good],
                     "value": values.to_numpy()[good],
                     "unit": METRICS[metric_name].unit,
                 }
@@ -338,31 +354,50 @@ def map_records(
     sites = _sites(columns, options, site_ids, natives, first, source, access, beside)
     return MappedRecords(
         sites,
-        _observations(obs) if not obs.empty else empty_observations(),
+        canonical_observations(obs) if not obs.empty else empty_observations(),
         rejected,
     )
 
 
-def _observations(obs: pd.DataFrame) -> pd.DataFrame:
-    """``observations_frame`` for frames built here: the columns are already right."""
+def strings(values: Any) -> pd.Series:
+    """``values`` as the canonical ``string`` dtype, each distinct text converted once
+    (ids, metrics and units repeat over many rows)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    categories = pd.Index(np.asarray(uniques, dtype=object), dtype="object")
+    return pd.Series(pd.Categorical.from_codes(codes, categories)).astype("string")
+
+
+def canonical_observations(obs: pd.DataFrame) -> pd.DataFrame:
+    """``observations_frame`` for frames built by connectors with the canonical columns
+    in order (times as UTC nanoseconds): the dtypes set column by column, fast."""
     obs["time"] = pd.to_datetime(obs["time"], utc=True).astype(_UTC_NS)
     for col in ("site_id", "metric", "unit"):
-        obs[col] = obs[col].astype("string")
+        obs[col] = strings(obs[col].to_numpy(dtype=object))
     obs["value"] = obs["value"].astype("float64")
-    return obs
+    return obs.reset_index(drop=True)
 
 
 def _hour_times(days: pd.Series, hours: pd.Series, fmt: str, tz: ZoneInfo) -> pd.Series:
-    """A date column plus an hour-of-day column, read in ``tz``."""
-    text = per_value(days, lambda v: v.strip()[:10] if isinstance(v, str) else None)
-    fmt = fmt if "%" in fmt else "%Y-%m-%d"
-    dates = pd.to_datetime(text, format=fmt, errors="coerce")
-    hour = numbers(hours)
-    hour = hour.where((hour >= 0) & (hour <= 23) & (hour == np.floor(hour)))
-    local = (dates + pd.to_timedelta(hour, unit="h")).dt.tz_localize(
-        tz, ambiguous="NaT", nonexistent="NaT"
+    """A date column plus an hour-of-day column, read in ``tz`` (each distinct date and
+    each distinct date and hour once)."""
+    day_codes, day_values = pd.factorize(days, use_na_sentinel=True)
+    texts = [v.strip()[:10] if isinstance(v, str) else None for v in np.asarray(day_values, object)]
+    dates = pd.to_datetime(
+        pd.Series(texts, dtype="object"), format=fmt if "%" in fmt else "%Y-%m-%d", errors="coerce"
+    ).to_numpy(dtype="datetime64[ns]")
+    hour = numbers(hours).to_numpy()
+    good = (day_codes >= 0) & (hour >= 0) & (hour <= 23) & (hour == np.floor(hour))
+    keys = np.where(good, day_codes.astype("int64") * 24 + np.where(good, hour, 0).astype("int64"), -1)
+    key_codes, unique_keys = pd.factorize(keys)
+    unique_keys = np.asarray(unique_keys, dtype="int64")
+    valid = unique_keys >= 0
+    naive = np.full(len(unique_keys), np.datetime64("NaT"), dtype="datetime64[ns]")
+    naive[valid] = dates[unique_keys[valid] // 24] + (unique_keys[valid] % 24).astype(
+        "timedelta64[h]"
     )
-    return local.dt.tz_convert("UTC").astype(_UTC_NS)
+    local = pd.Series(naive).dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    utc = local.dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]")
+    return pd.Series(utc[key_codes], index=days.index).dt.tz_localize("UTC")
 
 
 def _values(
