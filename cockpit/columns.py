@@ -31,6 +31,7 @@ __all__ = [
     "parse_time",
     "parse_times",
     "per_value",
+    "repeats",
 ]
 
 TIME_FORMATS: Final = frozenset({"auto", "iso", "epoch_s", "epoch_ms"})
@@ -56,7 +57,7 @@ def as_number(value: Any) -> float:
     return number if math.isfinite(number) else math.nan
 
 
-def _repeats(values: pd.Series) -> bool:
+def repeats(values: pd.Series) -> bool:
     """Whether values repeat enough that reading each distinct one once pays (judged on
     a sample: factorizing distinct texts costs more than it saves)."""
     if len(values) <= 64:
@@ -115,7 +116,7 @@ def numbers(values: pd.Series) -> pd.Series:
         out = values.astype("float64")
         return out.where(np.isfinite(out))
     out = _arrow_floats(values)
-    if out is None and _repeats(values) and _no_bools(values):
+    if out is None and repeats(values) and _no_bools(values):
         try:
             codes, uniques = pd.factorize(values, use_na_sentinel=True)
         except TypeError:
@@ -254,7 +255,7 @@ def _iso_texts(text: pd.Series, tz: ZoneInfo, hour: int | None) -> pd.Series:
 def parse_times(raw: pd.Series, fmt: str, tz: ZoneInfo, hour: int | None = None) -> pd.Series:
     """``parse_time`` of each value, vectorised (UTC, NaT where unusable); each distinct
     value is read once."""
-    if not isinstance(raw.dtype, pd.DatetimeTZDtype) and _repeats(raw):
+    if not isinstance(raw.dtype, pd.DatetimeTZDtype) and repeats(raw):
         try:
             codes, uniques = pd.factorize(raw, use_na_sentinel=True)
         except TypeError:

@@ -46,10 +46,10 @@ from connectors.http import HttpClient, HttpLimits
 from connectors.options import MetricName, source_options
 from connectors.records import (
     ValueSpec,
-    canonical_observations,
     in_window,
     native_ids,
     newest,
+    observation_part,
 )
 from connectors.units import canonical_unit_factor
 
@@ -280,22 +280,15 @@ def parse_stations(
         for metric_name, values in _configured(joined, options).items():
             metrics[metric_name] = (values, timed)
     time_values = times.to_numpy(dtype="datetime64[ns]")  # UTC; not one object per row
+    site_text = pd.array(state_ids, dtype="string")
     parts = [
-        pd.DataFrame(
-            {
-                "site_id": state_ids[rows],
-                "metric": metric_name,
-                "time": time_values[rows],
-                "value": values[rows],
-                "unit": METRICS[metric_name].unit if metric_name in METRICS else "",
-            }
-        )
+        observation_part(site_text[rows], metric_name, time_values[rows], values[rows])
         for metric_name, (values, rows) in metrics.items()
         if rows.any()
     ]
     if not parts:
         return sites, empty_observations()
-    return sites, canonical_observations(pd.concat(parts, ignore_index=True))
+    return sites, pd.concat(parts, ignore_index=True)
 
 
 def _station_sites(

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cockpit.columns import TIME_FORMATS, numbers, parse_times, per_value
+from cockpit.columns import TIME_FORMATS, numbers, parse_times, per_value, repeats
 from cockpit.config import Domain
 from cockpit.errors import DataError
 from cockpit.mapping import RecordMapping, resolve_path
@@ -45,7 +45,6 @@ from connectors.units import canonical_unit_factor
 __all__ = [
     "MappedConnector",
     "MappedRecords",
-    "canonical_observations",
     "native_ids",
     "RecordOptions",
     "ValueSpec",
@@ -54,7 +53,7 @@ __all__ = [
     "map_records",
     "newest",
     "note_rejections",
-    "strings",
+    "observation_part",
     "zone",
 ]
 
@@ -71,8 +70,8 @@ def zone(name: str) -> ZoneInfo:
 
 def native_ids(values: pd.Series) -> pd.Series:
     """``native_id_text`` of each value, vectorised (object, None where not an id)."""
-    if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        stripped = values.astype("object").str.strip()
+    if not repeats(values) and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        stripped = values.str.strip()  # all distinct texts: stripped at once (Arrow: in C++)
         return stripped.where(stripped != "", None).astype("object")
     return per_value(values, native_id_text)
 
@@ -326,10 +325,15 @@ def map_records(
     if timeless.any():
         rejected[f"no usable time in {options.time}"] = int(timeless.sum())
     ok &= has_time
-    native_text = natives.where(ok, "").astype(str)
-    site_ids = (source + ":" + native_text).to_numpy(dtype=object)
-    parts: list[pd.DataFrame] = []
+    # Ids per distinct native id (sites repeat over many rows), each site's first row.
+    codes, uniques = pd.factorize(natives.where(ok, None).to_numpy(dtype=object))
+    names = np.array([f"{source}:{u}" for u in uniques] + [""], dtype=object)
+    site_ids = names[codes]
+    seen, first = np.unique(codes, return_index=True)
+    first = np.sort(first[seen >= 0])
+    site_text = pd.array(site_ids, dtype="string")
     time_values = times.to_numpy(dtype="datetime64[ns]")  # UTC; not one object per row
+    parts: list[pd.DataFrame] = []
     for metric_name, spec in options.values.items():
         values, reasons = _values(columns, spec, options.unit_of(spec), metric_name)
         finite = values.notna().to_numpy()
@@ -339,42 +343,29 @@ def map_records(
                 rejected[str(reason)] += int(n)
         good = ok & finite
         parts.append(
-            pd.DataFrame(
-                {
-                    "site_id": site_ids[good],
-                    "metric": metric_name,
-                    "time": time_values[good],
-                    "value": values.to_numpy()[good],
-                    "unit": METRICS[metric_name].unit,
-                }
-            )
+            observation_part(site_text[good], metric_name, time_values[good], values.to_numpy()[good])
         )
     obs = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    first = np.flatnonzero(ok & ~pd.Series(site_ids).duplicated().to_numpy())
     sites = _sites(columns, options, site_ids, natives, first, source, access, beside)
-    return MappedRecords(
-        sites,
-        canonical_observations(obs) if not obs.empty else empty_observations(),
-        rejected,
+    return MappedRecords(sites, obs if not obs.empty else empty_observations(), rejected)
+
+
+def observation_part(
+    site_ids: Any, metric_name: str, times: np.ndarray, values: np.ndarray
+) -> pd.DataFrame:
+    """Canonical observations of one metric: ``site_ids`` (texts), ``times`` (UTC
+    nanoseconds, naive) and ``values`` in the metric's canonical unit; the dtypes are
+    set column by column (constant texts broadcast, not converted row by row)."""
+    index = pd.RangeIndex(len(values))
+    return pd.DataFrame(
+        {
+            "site_id": pd.Series(pd.array(site_ids, dtype="string"), index=index),
+            "metric": pd.Series(metric_name, index=index, dtype="string"),
+            "time": pd.Series(times, index=index).dt.tz_localize("UTC").astype(_UTC_NS),
+            "value": pd.Series(values, index=index, dtype="float64"),
+            "unit": pd.Series(METRICS[metric_name].unit, index=index, dtype="string"),
+        }
     )
-
-
-def strings(values: Any) -> pd.Series:
-    """``values`` as the canonical ``string`` dtype, each distinct text converted once
-    (ids, metrics and units repeat over many rows)."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    categories = pd.Index(np.asarray(uniques, dtype=object), dtype="object")
-    return pd.Series(pd.Categorical.from_codes(codes, categories)).astype("string")
-
-
-def canonical_observations(obs: pd.DataFrame) -> pd.DataFrame:
-    """``observations_frame`` for frames built by connectors with the canonical columns
-    in order (times as UTC nanoseconds): the dtypes set column by column, fast."""
-    obs["time"] = pd.to_datetime(obs["time"], utc=True).astype(_UTC_NS)
-    for col in ("site_id", "metric", "unit"):
-        obs[col] = strings(obs[col].to_numpy(dtype=object))
-    obs["value"] = obs["value"].astype("float64")
-    return obs.reset_index(drop=True)
 
 
 def _hour_times(days: pd.Series, hours: pd.Series, fmt: str, tz: ZoneInfo) -> pd.Series:
