@@ -5,7 +5,9 @@ the connector's query (``$select=phenomenonTime,result``: 5-minute count interva
 "start/end" ending a second early, integer results, an ``@iot.nextLink``), then measures
 in the same run:
 
-* ``parse_s``: the fastest installed JSON parser (orjson) decoding the bytes, nothing else;
+* ``parse_s``: the fastest installed JSON parser (orjson) decoding the bytes and letting
+  the decoded objects go, nothing else (the normalisation lets its decoded answer go
+  inside its own timing too);
 * ``normalize_s``: bytes to a canonical observation frame (the same orjson decode, the
   envelope check and the vectorised normalisation, counts per interval turned into
   vehicles per hour from each Observation's own interval).
@@ -39,7 +41,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # The repository root is put on the path above so the script runs from anywhere.
-from bench.record_connectors import cases
+from bench.record_connectors import cases, dropped
 from connectors.sensorthings import (
     Stream,
     observations_from_entities,
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = 2 if args.quick else 3
 
     body = build_answer(count)
-    parse_s, _ = best_of(repeats, lambda: orjson.loads(body))
+    parse_s, _ = best_of(repeats, dropped(lambda: orjson.loads(body)))
     stdlib_s, _ = best_of(1, lambda: json.loads(body))
     normalize_s, frame = best_of(repeats, lambda: normalize(body))
     decoded = orjson.loads(body)["value"]

@@ -270,6 +270,18 @@ def parse_times(raw: pd.Series, fmt: str, tz: ZoneInfo, hour: int | None = None)
 
 def _parse_times(raw: pd.Series, fmt: str, tz: ZoneInfo, hour: int | None) -> pd.Series:
     fmt = "auto" if fmt == "" else fmt
+    if fmt in ("auto", "iso") and pd.api.types.infer_dtype(raw, skipna=True) == "string":
+        # Texts only (the usual answer): ISO 8601 at once, the rest looked at one by one.
+        out = _iso_texts(raw, tz, hour)
+        rest = out.isna().to_numpy() & raw.notna().to_numpy()
+        if rest.any():
+            out[rest] = _parse_each_kind(raw[rest], fmt, tz, hour)
+        return out
+    return _parse_each_kind(raw, fmt, tz, hour)
+
+
+def _parse_each_kind(raw: pd.Series, fmt: str, tz: ZoneInfo, hour: int | None) -> pd.Series:
+    """Texts and numbers mixed: each kind read its way."""
     out = pd.Series(pd.NaT, index=raw.index, dtype=_UTC_NS)
     if raw.empty:
         return out
