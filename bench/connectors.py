@@ -13,7 +13,8 @@ in the same run:
   vehicles per hour from each Observation's own interval).
 
 ``ratio_to_parse`` = normalize_s / parse_s; the target is at most 3. Each figure is the
-best of a few repeats. The GBFS, CSV/JSON table, ArcGIS and Socrata connectors are then
+best of a few repeats, in CPU seconds of this process (``time.process_time``, every
+thread counted), so other programs sharing the machine do not move the ratio. The GBFS, CSV/JSON table, ArcGIS and Socrata connectors are then
 measured the same way on answers in their real servers' shapes (``bench/
 record_connectors.py``), one ``RESULT connector=…`` line each; the CSV baseline is
 pandas' C reader. The SensorThings RESULT line stays the last line. ``--quick`` uses
@@ -82,14 +83,14 @@ def normalize(body: bytes) -> pd.DataFrame:
 
 
 def best_of(repeats: int, work: Callable[[], Any]) -> tuple[float, Any]:
-    """(fastest wall time in seconds, last result) of ``repeats`` runs of ``work``."""
+    """(fastest CPU time in seconds, last result) of ``repeats`` runs of ``work``."""
     best, result = float("inf"), None
     for _ in range(repeats):
         result = None
         gc.collect()
-        started = time.perf_counter()
+        started = time.process_time()
         result = work()
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     return best, result
 
 
