@@ -50,6 +50,7 @@ from connectors.records import (
     native_ids,
     newest,
     observation_part,
+    site_frame,
 )
 from connectors.units import canonical_unit_factor
 
@@ -256,10 +257,13 @@ def parse_stations(
     if fallback is not None:
         times = times.fillna(pd.Timestamp(fallback))
     timed = times.notna().to_numpy()
-    bikes_raw = [e.get("num_bikes_available", e.get("num_vehicles_available")) for e in states]
-    bikes = _counts(pd.Series(bikes_raw, dtype="object"))
+    bikes = _counts(_column(states, "num_bikes_available"))
+    if np.isnan(bikes).any():  # v3.0 counts vehicles
+        bikes = np.where(np.isnan(bikes), _counts(_column(states, "num_vehicles_available")), bikes)
     docks = _counts(_column(states, "num_docks_available"))
-    has_docks = np.array(["num_docks_available" in e for e in states], dtype=bool)
+    has_docks = np.fromiter(
+        map(dict.__contains__, states, repeat("num_docks_available")), bool, len(states)
+    )
     places = capacities[info_rows]
     summed = np.isnan(places)
     places[summed] = bikes[summed] + docks[summed]
@@ -303,55 +307,72 @@ def _station_sites(
     """The site frame of each station's first information entry."""
     if not first.any():
         return empty_sites()
-    chosen = [s for s, f in zip(infos, first, strict=True) if f]
+    chosen = infos if first.all() else [s for s, f in zip(infos, first, strict=True) if f]
     served = _column(chosen, "name")
     if pd.api.types.infer_dtype(served, skipna=False) == "string":  # v1/v2: plain texts
-        texts = served.str.strip().tolist()
+        texts = list(map(str.strip, served.tolist()))
     else:  # v3.0: localised texts
         texts = [_name(v) for v in served.tolist()]
     names = [t or f"Station {n}" for t, n in zip(texts, natives[first].tolist(), strict=True)]
     attributes = _attributes(chosen, ("short_name", "capacity", "address"))
-    frame = pd.DataFrame(
-        {
-            "id": site_ids[first],
-            "name": names,
-            "domain": domain,
-            "kind": "dock",
-            "lat": numbers(_column(chosen, "lat")).to_numpy(),
-            "lon": numbers(_column(chosen, "lon")).to_numpy(),
-            "source": source,
-            "access": access,
-            "origin": "measured",
-        }
+    return site_frame(
+        site_ids[first],
+        names,
+        numbers(_column(chosen, "lat")).to_numpy(),
+        numbers(_column(chosen, "lon")).to_numpy(),
+        attributes,
+        domain=domain,
+        kind="dock",
+        source=source,
+        access=access,
     )
-    frame["attributes"] = attributes
-    return sites_frame(frame)
+
+
+_PLAIN: Final = frozenset({str, int, float})
+
+
+def _dicts(names: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
+    """A dict per row of ``columns`` under ``names`` (dict displays: no zip per row)."""
+    if len(names) == 1:
+        (a,), (k,) = columns, names
+        return [{k: x} for x in a]
+    if len(names) == 2:
+        (a, b), (k, m) = columns, names
+        return [{k: x, m: y} for x, y in zip(a, b, strict=True)]
+    if len(names) == 3:
+        (a, b, c), (k, m, o) = columns, names
+        return [{k: x, m: y, o: z} for x, y, z in zip(a, b, c, strict=True)]
+    return [dict(zip(names, v, strict=True)) for v in zip(*columns, strict=True)]
 
 
 def _attributes(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
     """Each row's ``keys`` holding a text or a number, as its site attributes (built per
     pattern of present keys, not key by key)."""
-    columns = [[r.get(k) for r in rows] for k in keys]
-    plain = {str, int, float}
-    masks = [np.fromiter((type(v) in plain for v in col), bool, len(rows)) for col in columns]
+    columns = [list(map(dict.get, rows, repeat(k))) for k in keys]
+    masks = [
+        np.ones(len(rows), bool)
+        if set(map(type, col)) <= _PLAIN
+        else np.fromiter((type(v) in _PLAIN for v in col), bool, len(rows))
+        for col in columns
+    ]
     pattern = np.zeros(len(rows), dtype=np.int64)
     for bit, mask in enumerate(masks):
         pattern |= mask.astype(np.int64) << bit
     codes = np.unique(pattern)
-    out: list[dict[str, Any]] = [{} for _ in range(len(rows))] if len(codes) > 1 else []
+    if len(codes) == 1:  # every row alike (the usual feed): no row picking
+        present = [i for i in range(len(keys)) if int(codes[0]) >> i & 1]
+        if not present:
+            return [{} for _ in range(len(rows))]
+        return _dicts([keys[i] for i in present], [columns[i] for i in present])
+    out: list[dict[str, Any]] = [{} for _ in range(len(rows))]
     for code in codes.tolist():
         present = [i for i in range(len(keys)) if code >> i & 1]
-        names = [keys[i] for i in present]
-        if len(codes) == 1:  # every row alike (the usual feed): no row picking
-            if not present:
-                return [{} for _ in range(len(rows))]
-            return [dict(zip(names, v, strict=True)) for v in zip(*(columns[i] for i in present))]
         if not present:
             continue
         rows_of = np.flatnonzero(pattern == code).tolist()
         picked = [[columns[i][r] for r in rows_of] for i in present]
-        for r, values in zip(rows_of, zip(*picked, strict=True), strict=True):
-            out[r] = dict(zip(names, values, strict=True))
+        for r, made in zip(rows_of, _dicts([keys[i] for i in present], picked), strict=True):
+            out[r] = made
     return out
 
 

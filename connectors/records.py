@@ -54,6 +54,7 @@ __all__ = [
     "newest",
     "note_rejections",
     "observation_part",
+    "site_frame",
     "zone",
 ]
 
@@ -71,8 +72,11 @@ def zone(name: str) -> ZoneInfo:
 def native_ids(values: pd.Series) -> pd.Series:
     """``native_id_text`` of each value, vectorised (object, None where not an id)."""
     if not repeats(values) and pd.api.types.infer_dtype(values, skipna=False) == "string":
-        stripped = values.str.strip()  # all distinct texts: stripped at once (Arrow: in C++)
-        return stripped.where(stripped != "", None).astype("object")
+        # All distinct texts: stripped by a C-level map, blanks are no id.
+        stripped = [t or None for t in map(str.strip, values.tolist())]
+        out = np.empty(len(stripped), dtype=object)
+        out[:] = stripped
+        return pd.Series(out, index=values.index, dtype="object")
     return per_value(values, native_id_text)
 
 
@@ -454,17 +458,35 @@ def _sites(
         ]
     else:
         attributes = [{} for _ in range(n)]
+    return site_frame(
+        site_ids[first], names, lat, lon, attributes,
+        domain=options.domain, kind=options.kind, source=source, access=access,
+    )  # fmt: skip
+
+
+def site_frame(
+    ids: Any,
+    names: Any,
+    lat: Any,
+    lon: Any,
+    attributes: list[dict[str, Any]],
+    **constants: str,
+) -> pd.DataFrame:
+    """A canonical site frame from its columns; ``constants`` (domain, kind, source,
+    access) are the same for every site and broadcast, not converted site by site."""
+    index = pd.RangeIndex(len(attributes))
+    texts = {k: pd.Series(v, index=index, dtype="string") for k, v in constants.items()}
     frame = pd.DataFrame(
         {
-            "id": site_ids[first],
-            "name": names,
-            "domain": options.domain,
-            "kind": options.kind,
-            "lat": lat,
-            "lon": lon,
-            "source": source,
-            "access": access,
-            "origin": "measured",
+            "id": pd.Series(pd.array(np.asarray(ids, dtype=object), dtype="string"), index=index),
+            "name": pd.Series(pd.array(np.asarray(names, dtype=object), dtype="string"), index=index),
+            "domain": texts["domain"],
+            "kind": texts["kind"],
+            "lat": pd.Series(lat, index=index, dtype="float64"),
+            "lon": pd.Series(lon, index=index, dtype="float64"),
+            "source": texts["source"],
+            "access": texts["access"],
+            "origin": pd.Series("measured", index=index, dtype="string"),
         }
     )
     frame["attributes"] = attributes
