@@ -14,12 +14,12 @@ in the same run:
 
 ``ratio_to_parse`` = normalize_s / parse_s; the target is at most 3. Each figure is the
 best of a few repeats, in CPU seconds of this process (``time.process_time``, every
-thread counted), so other programs sharing the machine do not move the ratio. The GBFS, CSV/JSON table, ArcGIS and Socrata connectors are then
-measured the same way on answers in their real servers' shapes (``bench/
-record_connectors.py``), one ``RESULT connector=…`` line each; the CSV baseline is
-pandas' C reader. The SensorThings RESULT line stays the last line. ``--quick`` uses
-250,000 observations instead of 1,000,000 and fewer repeats so the run stays well under a
-minute.
+thread counted), so other programs sharing the machine do not move the ratio. The GBFS,
+CSV/JSON table, ArcGIS and Socrata connectors are then measured the same way on
+answers in their real servers' shapes (``bench/record_connectors.py``), one ``RESULT
+connector=…`` line each; the CSV baseline is pandas' C reader. The SensorThings RESULT
+line stays the last line. ``--quick`` uses 250,000 observations instead of 1,000,000 and
+fewer repeats so the run stays well under a minute.
 
     python bench/connectors.py [--quick] [--observations N]
 """

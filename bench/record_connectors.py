@@ -100,7 +100,9 @@ def _table(count: int) -> Case:
     options = TableOptions.model_validate(EDINBURGH_HOURLY)
 
     def normalize() -> Any:
-        return map_records(parse_table(body, "csv", "c"), options.record_options(), "c", "Europe/London")
+        return map_records(
+            parse_table(body, "csv", "c"), options.record_options(), "c", "Europe/London"
+        )
 
     def check(mapped: Any) -> None:
         assert len(mapped.observations) + sum(mapped.rejected.values()) == count

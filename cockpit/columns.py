@@ -113,8 +113,8 @@ def numbers(values: pd.Series) -> pd.Series:
     """``as_number`` of each value, vectorised (float64, NaN where not a number); each
     distinct value is read once."""
     if values.dtype.kind in "fiu":
-        out = values.astype("float64")
-        return out.where(np.isfinite(out))
+        floats = values.astype("float64")
+        return floats.where(np.isfinite(floats))
     out = _arrow_floats(values)
     if out is None and repeats(values) and _no_bools(values):
         try:
@@ -147,7 +147,9 @@ def per_value(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
 # --------------------------------------------------------------------------- one value
 
 
-def parse_time(value: Any, tz: ZoneInfo, fmt: str = "auto", hour: int | None = None) -> datetime | None:
+def parse_time(
+    value: Any, tz: ZoneInfo, fmt: str = "auto", hour: int | None = None
+) -> datetime | None:
     """``value`` as an aware UTC time in format ``fmt`` (see the module), or None."""
     if value is None or isinstance(value, bool):
         return None

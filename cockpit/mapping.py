@@ -216,8 +216,8 @@ def _column_call(name: str, args: list[np.ndarray]) -> np.ndarray:
 def _column_build(node: ast.AST) -> ColumnExpression:
     """``_build``'s twin over columns (the node was already checked by ``_build``)."""
     if isinstance(node, ast.Constant):
-        constant = np.float64(node.value)
-        return lambda floats: constant  # type: ignore[return-value]  # broadcasts
+        constant = np.full(1, float(node.value))  # type: ignore[arg-type]  # checked: a number
+        return lambda floats: constant  # broadcasts against any column
     if isinstance(node, ast.Name):
         name = node.id
         return lambda floats: floats(name)

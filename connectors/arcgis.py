@@ -10,8 +10,9 @@ An error the server wraps in an HTTP 200 (``{"error": {"code": 400, …}}``) is 
 ``UpstreamStatusError`` with its code.
 
 Which attribute is the site id, name, time and the value of each metric is the source's
-``RecordOptions`` (``connectors.records``) with its ``mapping``; the position is the feature's geometry (a
-point, or the mean of a line's or polygon's vertices) unless the mapping names fields.
+``RecordOptions`` (``connectors.records``) with its ``mapping``; the position is the
+feature's geometry (a point, or the mean of a line's or polygon's vertices) unless the
+options name fields.
 Times in epoch milliseconds (ArcGIS date fields) and texts are both read.
 """
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 import time
-from itertools import repeat
 from datetime import datetime
+from itertools import repeat
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cockpit.columns import as_number, numbers, parse_time, parse_times, per_value
+from cockpit.columns import as_number, numbers, parse_time, parse_times
 from cockpit.config import Domain
 from cockpit.errors import DataError, ParseError
 from cockpit.mapping import RecordMapping, resolve_path
@@ -41,7 +41,7 @@ from cockpit.model import (
     observations_frame,
     sites_frame,
 )
-from cockpit.source import Connector, SourceContext, native_id_text
+from cockpit.source import Connector, SourceContext
 from connectors.http import HttpClient, HttpLimits
 from connectors.options import MetricName, source_options
 from connectors.records import (

@@ -17,9 +17,9 @@ import math
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Iterable
-from itertools import repeat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,7 +36,6 @@ from cockpit.model import (
     Snapshot,
     empty_observations,
     empty_sites,
-    observations_frame,
     sites_frame,
 )
 from cockpit.source import Connector, SourceContext, native_id_text
@@ -45,12 +44,12 @@ from connectors.units import canonical_unit_factor
 __all__ = [
     "MappedConnector",
     "MappedRecords",
-    "native_ids",
     "RecordOptions",
     "ValueSpec",
     "in_window",
     "latest_start",
     "map_records",
+    "native_ids",
     "newest",
     "note_rejections",
     "observation_part",
@@ -347,7 +346,9 @@ def map_records(
                 rejected[str(reason)] += int(n)
         good = ok & finite
         parts.append(
-            observation_part(site_text[good], metric_name, time_values[good], values.to_numpy()[good])
+            observation_part(
+                site_text[good], metric_name, time_values[good], values.to_numpy()[good]
+            )
         )
     obs = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     sites = _sites(columns, options, site_ids, natives, first, source, access, beside)
@@ -382,7 +383,9 @@ def _hour_times(days: pd.Series, hours: pd.Series, fmt: str, tz: ZoneInfo) -> pd
     ).to_numpy(dtype="datetime64[ns]")
     hour = numbers(hours).to_numpy()
     good = (day_codes >= 0) & (hour >= 0) & (hour <= 23) & (hour == np.floor(hour))
-    keys = np.where(good, day_codes.astype("int64") * 24 + np.where(good, hour, 0).astype("int64"), -1)
+    keys = np.where(
+        good, day_codes.astype("int64") * 24 + np.where(good, hour, 0).astype("int64"), -1
+    )
     key_codes, unique_keys = pd.factorize(keys)
     unique_keys = np.asarray(unique_keys, dtype="int64")
     valid = unique_keys >= 0
@@ -452,7 +455,8 @@ def _sites(
             {
                 a: picked[a][k]
                 for a in options.attributes
-                if isinstance(picked[a][k], str | int | float) and not isinstance(picked[a][k], bool)
+                if isinstance(picked[a][k], str | int | float)
+                and not isinstance(picked[a][k], bool)
             }
             for k in range(n)
         ]
@@ -479,7 +483,9 @@ def site_frame(
     frame = pd.DataFrame(
         {
             "id": pd.Series(pd.array(np.asarray(ids, dtype=object), dtype="string"), index=index),
-            "name": pd.Series(pd.array(np.asarray(names, dtype=object), dtype="string"), index=index),
+            "name": pd.Series(
+                pd.array(np.asarray(names, dtype=object), dtype="string"), index=index
+            ),
             "domain": texts["domain"],
             "kind": texts["kind"],
             "lat": pd.Series(lat, index=index, dtype="float64"),
@@ -489,7 +495,8 @@ def site_frame(
             "origin": pd.Series("measured", index=index, dtype="string"),
         }
     )
-    frame["attributes"] = attributes
+    # A column of dicts: pandas-stubs allow only scalars in a list.
+    frame["attributes"] = attributes  # type: ignore[assignment]
     return sites_frame(frame)
 
 

@@ -306,5 +306,3 @@ def test_paris_loops_renamed_placed_by_constants_and_states_mapped(
     assert (latest["time"], latest["value"]) == (pd.Timestamp("2024-12-05T23:00:00Z"), 675)
     # Hours without a count (state "Inconnu") are refused with their reason.
     assert connector.rejected == {"no number in flow": 185}
-
-
