@@ -386,3 +386,33 @@ def test_gbfs_mapping_typos_and_units_are_config_errors() -> None:
         make("http://127.0.0.1/gbfs.json", {"values": {"hire_bikes": {"field": "a", "unit": "kg"}}})
     with pytest.raises(ConfigError, match="metric"):
         make("http://127.0.0.1/gbfs.json", {"values": {"bikes": {"field": "a"}}})
+
+
+OSLO = (10.55, 59.85, 10.95, 60.02)
+
+
+def test_v22_real_oslo_stations_and_a_status_of_stations_not_yet_listed(
+    httpserver: HTTPServer,
+) -> None:
+    """Oslo Bysykkel (v2.2, real): the status (July 2023) lists stations that the
+    information recorded earlier (October 2022) does not know yet; they are left out,
+    never placed nowhere."""
+    folder = "oslo-bysykkel_v2.2"
+    serve_json(httpserver, "/info", load(f"{folder}/station_information_trimmed.json"))
+    serve_json(httpserver, "/status", load(f"{folder}/station_status_trimmed.json"))
+    feeds = {
+        "station_information": httpserver.url_for("/info"),
+        "station_status": httpserver.url_for("/status"),
+    }
+    snap = make("", {"feeds": feeds}, OSLO).snapshot()
+    assert len(snap.sites) == 10 and snap.rejected == 0
+    sogn = snap.sites.set_index("id").loc["bikes:2351"]
+    assert sogn["name"] == "Sogn Studentby"
+    assert (sogn["lat"], sogn["lon"]) == (59.95208441268443, 10.727852791011173)
+    obs = snap.observations
+    assert value(obs, "bikes:2351", "hire_bikes") == 1
+    assert value(obs, "bikes:2351", "free_docks") == 17
+    assert value(obs, "bikes:2351", "dock_places") == 18  # the stated capacity
+    assert value(obs, "bikes:2351", "station_full") == 0
+    assert set(obs["time"]) == {pd.Timestamp("2023-07-07T12:31:43Z")}
+    assert not {"bikes:2358", "bikes:2357", "bikes:2355"} & set(obs["site_id"])
