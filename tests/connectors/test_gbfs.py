@@ -1,8 +1,9 @@
 """GBFS connector against feeds served over real HTTP on 127.0.0.1.
 
 Answers are from tests/fixtures/gbfs/ (see its PROVENANCE.md): Nice Ride Minneapolis'
-v1.0 station feeds (real, 2016), TIER Wolfsburg's v2.3 free-floating scooters (real
-positions, 2023) and MobilityData's v2.3 and v3.0 schema fixtures.
+v1.0 station feeds (real, 2016), Oslo Bysykkel's v2.2 station feeds (real, 2022/2023),
+TIER Wolfsburg's v2.3 free-floating scooters (real positions, 2023) and MobilityData's
+v2.3 and v3.0 schema fixtures.
 """
 
 from __future__ import annotations
