@@ -242,8 +242,9 @@ def _iso_texts(text: pd.Series, tz: ZoneInfo, hour: int | None) -> pd.Series:
         return _as_utc(parsed.dt.tz_convert("UTC"))
     if parsed is not None and parsed.dtype.kind == "M":
         return _localised(parsed, tz, hour)  # every text without an offset
-    # Texts with and without offsets mixed: each group on its own.
+    # Texts with and without offsets mixed (or padded): each group on its own.
     out = pd.Series(pd.NaT, index=text.index, dtype=_UTC_NS)
+    text = text.astype("object").map(lambda v: v.strip() if isinstance(v, str) else v)
     aware = text.str.contains(_HAS_OFFSET, regex=True).fillna(False).astype(bool)
     if aware.any():
         shown = text[aware].str.replace(r"[zZ]$", "+00:00", regex=True)

@@ -447,11 +447,14 @@ class RecordMapping(_Strict):
         zone = self.timezone or timezone
         for name, spec in self.ordered():
             if spec._expression is not None:
-                try:
-                    raw: Any = spec._expression(values)
-                except KeyError as missing:
+                absent = [n for n in spec._reads if n not in values]
+                # A field the record lacks reads as empty (coalesce may stand in for it),
+                # as it does over columns where other records have the field.
+                seen = {**values, **dict.fromkeys(absent)} if absent else values
+                raw: Any = spec._expression(seen)
+                if raw is None and absent:
                     values[name] = None
-                    problems[name] = f"expression reads {missing.args[0]!r}, not in the record"
+                    problems[name] = f"expression reads {absent[0]!r}, not in the record"
                     continue
                 if raw is None:
                     problems[name] = "expression has no value (a field is empty or not a number)"
