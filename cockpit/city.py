@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 import pandas as pd
 
@@ -653,9 +653,12 @@ class City:
             ),
         )
 
-    def health(self) -> dict[str, Any]:
+    def health(self, role: str = "public") -> dict[str, Any]:
         """Each source's status, last success and age, for kiosks' watchdogs and load
-        balancers (no data values, no secrets)."""
+        balancers (no data values, no secrets); with each source's streams whose newest
+        observation is older than its stream limit (``stale_streams``: their count and
+        at most ``STALE_STREAMS_SHOWN`` of them by site name and metric, of the sites
+        ``role`` may see)."""
         now = self.clock()
         sources = {
             s: self.store.status(s).as_json(now, cfg.stale_after_seconds)
@@ -663,6 +666,9 @@ class City:
         }
         for entry in sources.values():
             entry.pop("notes", None)
+        for source, streams in _stale_by_source(self.view(role)).items():
+            if source in sources:
+                sources[source]["stale_streams"] = streams
         return {
             "city": self.config.city.name,
             "status": overall_status(sources.values()),
@@ -670,6 +676,24 @@ class City:
             "time": now.isoformat(),
             "sources": sources,
         }
+
+
+# At most this many stale streams are named per source on /health (all are counted).
+STALE_STREAMS_SHOWN: Final = 20
+
+
+def _stale_by_source(view: CityView) -> dict[str, dict[str, Any]]:
+    """Source id -> ``{"count": n, "streams": ["<site name> · <metric>", …]}`` of the
+    view's stale streams (names capped at ``STALE_STREAMS_SHOWN``, sorted)."""
+    stale = view.stale_streams
+    if stale.empty:
+        return {}
+    joined = stale.merge(view.sites[["id", "name", "source"]], left_on="site_id", right_on="id")
+    out: dict[str, dict[str, Any]] = {}
+    for source, own in joined.groupby("source", sort=True):
+        names = sorted(f"{n} · {m}" for n, m in zip(own["name"], own["metric"], strict=True))
+        out[str(source)] = {"count": len(names), "streams": names[:STALE_STREAMS_SHOWN]}
+    return out
 
 
 def _streams_key(stale: pd.DataFrame) -> int:

@@ -29,23 +29,36 @@ from __future__ import annotations
 
 import ast
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import numpy as np
+import pandas as pd
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from cockpit.columns import TIME_FORMATS, numbers, parse_time, parse_times, per_value
 from cockpit.errors import ConfigError
 
 __all__ = [
+    "ColumnExpression",
     "Expression",
     "FieldSpec",
+    "MappedColumns",
     "MappedRecord",
     "RecordMapping",
     "TimeSpec",
+    "compile_column_expression",
     "compile_expression",
     "mapping_from_options",
     "resolve_path",
@@ -53,10 +66,6 @@ __all__ = [
 
 _FUNCTIONS: Final = frozenset({"min", "max", "coalesce", "if_null"})
 _OPERATORS: Final = (ast.Add, ast.Sub, ast.Mult, ast.Div)
-_NAMED_FORMATS: Final = frozenset({"iso", "epoch_s", "epoch_ms"})
-_HAS_OFFSET: Final = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
-_MIN_TIME: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_TIME: Final = datetime(2200, 1, 1, tzinfo=UTC)
 _MAX_EXPR: Final = 500
 
 
@@ -186,13 +195,72 @@ def compile_expression(text: str) -> tuple[Expression, list[str]]:
     return run, _names(tree)
 
 
+# A compiled expression over whole columns: field name -> float array in, float array out.
+Floats = Callable[[str], np.ndarray]
+ColumnExpression = Callable[[Floats], np.ndarray]
+
+
+def _column_call(name: str, args: list[np.ndarray]) -> np.ndarray:
+    if name in ("coalesce", "if_null"):
+        out = args[-1]
+        for arg in reversed(args[:-1]):
+            out = np.where(np.isnan(arg), out, arg)
+        return out
+    reduce = np.fmin if name == "min" else np.fmax  # fmin/fmax skip NaN, as min() skips None
+    out = args[0]
+    for arg in args[1:]:
+        out = reduce(out, arg)
+    return out
+
+
+def _column_build(node: ast.AST) -> ColumnExpression:
+    """``_build``'s twin over columns (the node was already checked by ``_build``)."""
+    if isinstance(node, ast.Constant):
+        constant = np.full(1, float(node.value))  # type: ignore[arg-type]  # checked: a number
+        return lambda floats: constant  # broadcasts against any column
+    if isinstance(node, ast.Name):
+        name = node.id
+        return lambda floats: floats(name)
+    if isinstance(node, ast.BinOp):
+        left, right, op = _column_build(node.left), _column_build(node.right), node.op
+
+        def arith(floats: Floats) -> np.ndarray:
+            a, b = left(floats), right(floats)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if isinstance(op, ast.Add):
+                    return np.add(a, b)
+                if isinstance(op, ast.Sub):
+                    return np.subtract(a, b)
+                if isinstance(op, ast.Mult):
+                    return np.multiply(a, b)
+                return np.where(np.asarray(b) == 0, np.nan, np.divide(a, b))
+
+        return arith
+    if isinstance(node, ast.UnaryOp):
+        operand, negative = _column_build(node.operand), isinstance(node.op, ast.USub)
+        return (lambda floats: -operand(floats)) if negative else operand
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    name, args = node.func.id, [_column_build(a) for a in node.args]
+    return lambda floats: _column_call(name, [np.asarray(a(floats), dtype="float64") for a in args])
+
+
+def compile_column_expression(text: str) -> ColumnExpression:
+    """The expression ``text`` over whole columns: given ``floats(name)`` (a field's
+    values as a float array, NaN where not a number; raising ``KeyError`` for a field the
+    records lack) it returns the values (NaN where ``compile_expression`` gives None).
+    Raises ``ValueError`` like ``compile_expression``."""
+    compile_expression(text)  # the whitelist
+    return _column_build(ast.parse(text.strip(), mode="eval").body)
+
+
 # ------------------------------------------------------------------------------- times
 
 
 class TimeSpec(_Strict):
     """How a field's value is a time."""
 
-    # "iso", "epoch_s", "epoch_ms" or a strftime format such as "%d/%m/%Y %H:%M".
+    # "iso", "auto" (ISO text or epoch number), "epoch_s", "epoch_ms" or a strftime format
+    # such as "%d/%m/%Y %H:%M".
     format: str = "iso"
     # Hour of day (0-23) a date-only value stands for, in ``timezone``.
     hour: int | None = Field(default=None, ge=0, le=23)
@@ -202,10 +270,10 @@ class TimeSpec(_Strict):
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        if value not in _NAMED_FORMATS and "%" not in value:
+        if value not in TIME_FORMATS and "%" not in value:
             raise ValueError(
-                f"format {value!r} is neither 'iso', 'epoch_s', 'epoch_ms' nor a strftime "
-                "format such as '%Y-%m-%d %H:%M'"
+                f"format {value!r} is neither 'iso', 'auto', 'epoch_s', 'epoch_ms' nor a "
+                "strftime format such as '%Y-%m-%d %H:%M'"
             )
         return value
 
@@ -221,41 +289,11 @@ class TimeSpec(_Strict):
 
     def parse(self, value: Any, timezone: str) -> datetime | None:
         """``value`` as an aware UTC time, or None when it is not one in this format."""
-        zone = ZoneInfo(self.timezone or timezone)
-        try:
-            if self.format in ("epoch_s", "epoch_ms"):
-                number = _number(value)
-                if number is None:
-                    return None
-                seconds = number / 1000 if self.format == "epoch_ms" else number
-                moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
-            elif not isinstance(value, str) or not value.strip():
-                return None
-            elif self.format == "iso":
-                text = value.strip()
-                moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
-            else:
-                moment = datetime.strptime(value.strip(), self.format)
-        except (ValueError, OverflowError):
-            return None
-        if self.hour is not None and moment.tzinfo is None:
-            moment = moment.replace(hour=self.hour, minute=0, second=0, microsecond=0)
-        if moment.tzinfo is None:
-            local = _localise(moment, zone)
-            if local is None:
-                return None
-            moment = local
-        moment = moment.astimezone(UTC)
-        return moment if _MIN_TIME <= moment <= _MAX_TIME else None
+        return parse_time(value, ZoneInfo(self.timezone or timezone), self.format, self.hour)
 
-
-def _localise(naive: datetime, zone: ZoneInfo) -> datetime | None:
-    """``naive`` on ``zone``'s clock; None for an hour that does not exist or exists twice."""
-    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
-    if first.utcoffset() != second.utcoffset():
-        return None  # the hour of a daylight-saving change
-    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    return first if back == naive else None
+    def parse_column(self, values: pd.Series, timezone: str) -> pd.Series:
+        """``parse`` of each value, vectorised (UTC, NaT where it is not a time)."""
+        return parse_times(values, self.format, ZoneInfo(self.timezone or timezone), self.hour)
 
 
 # ------------------------------------------------------------------------------ fields
@@ -289,6 +327,11 @@ class FieldSpec(_Strict):
     unit: str = ""
     map: dict[str, float] = {}
     time: TimeSpec | None = None
+    # Compiled once when the config loads, never per record.
+    _expression: Expression | None = PrivateAttr(default=None)
+    _columns: ColumnExpression | None = PrivateAttr(default=None)
+    _reads: list[str] = PrivateAttr(default_factory=list)
+    _lookup: dict[str, float] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -309,15 +352,35 @@ class FieldSpec(_Strict):
             if not all(parts):
                 raise ValueError(f"path {self.path!r} has an empty part")
         if self.expr:
-            compile_expression(self.expr)
+            self._expression, self._reads = compile_expression(self.expr)
+            self._columns = compile_column_expression(self.expr)
         if self.map and self.time is not None:
             raise ValueError("a field is either a time or mapped by values, not both")
+        self._lookup = {k.strip().lower(): v for k, v in self.map.items()}
         return self
 
     @property
     def reads(self) -> list[str]:
         """Field names an expression reads (empty for a path or a constant)."""
-        return compile_expression(self.expr)[1] if self.expr else []
+        return list(self._reads)
+
+    def finish(self, raw: Any, zone: str) -> tuple[Any, str]:
+        """(the field's value from ``raw`` after its map or time, why it has none)."""
+        if self.map:
+            if raw is None:
+                return None, ""
+            key = str(raw).strip().lower()
+            if key not in self._lookup:
+                return None, f"value {raw!r} is not in the field's map"
+            return self._lookup[key], ""
+        if self.time is not None:
+            if raw is None:
+                return None, ""
+            moment = self.time.parse(raw, zone)
+            if moment is None:
+                return None, f"{raw!r} is not a time in format {self.time.format!r}"
+            return moment.isoformat(), ""
+        return raw, ""
 
 
 @dataclass
@@ -326,6 +389,20 @@ class MappedRecord:
 
     values: dict[str, Any]
     problems: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class MappedColumns:
+    """Mapped fields over many records: field -> its values (a time field as UTC
+    timestamps, a mapped or computed one as floats), and field -> why each record's value
+    is missing ("" where it is not)."""
+
+    values: dict[str, pd.Series]
+    problems: dict[str, pd.Series]
+
+
+# A record field's values over many records, or None when no record has the field.
+Column = Callable[[str], "pd.Series | None"]
 
 
 class RecordMapping(_Strict):
@@ -351,6 +428,10 @@ class RecordMapping(_Strict):
         """Mapped field → the unit its values are in, for fields that state one."""
         return {name: spec.unit for name, spec in self.fields.items() if spec.unit}
 
+    def ordered(self) -> list[tuple[str, FieldSpec]]:
+        """Paths and constants first, then expressions in the order written."""
+        return sorted(self.fields.items(), key=lambda item: bool(item[1].expr))
+
     def apply(
         self, record: Mapping[str, Any], outer: Any = None, timezone: str = "UTC"
     ) -> MappedRecord:
@@ -364,15 +445,16 @@ class RecordMapping(_Strict):
         values = dict(record)
         problems: dict[str, str] = {}
         zone = self.timezone or timezone
-        ordered = sorted(self.fields.items(), key=lambda item: bool(item[1].expr))
-        for name, spec in ordered:
-            if spec.expr:
-                run, _ = compile_expression(spec.expr)
-                try:
-                    raw: Any = run(values)
-                except KeyError as missing:
+        for name, spec in self.ordered():
+            if spec._expression is not None:
+                absent = [n for n in spec._reads if n not in values]
+                # A field the record lacks reads as empty (coalesce may stand in for it),
+                # as it does over columns where other records have the field.
+                seen = {**values, **dict.fromkeys(absent)} if absent else values
+                raw: Any = spec._expression(seen)
+                if raw is None and absent:
                     values[name] = None
-                    problems[name] = f"expression reads {missing.args[0]!r}, not in the record"
+                    problems[name] = f"expression reads {absent[0]!r}, not in the record"
                     continue
                 if raw is None:
                     problems[name] = "expression has no value (a field is empty or not a number)"
@@ -384,29 +466,97 @@ class RecordMapping(_Strict):
                     continue
             else:
                 raw = spec.const
-            values[name], problem = _finish(spec, raw, zone)
+            values[name], problem = spec.finish(raw, zone)
             if problem:
                 problems[name] = problem
         return MappedRecord(values, problems)
 
+    def apply_columns(self, column: Column, index: pd.Index, timezone: str) -> MappedColumns:
+        """``apply`` over many records at once (vectorised).
 
-def _finish(spec: FieldSpec, raw: Any, zone: str) -> tuple[Any, str]:
+        ``column(path)`` gives a record field's (or a path's, or a ``$.`` path's) values
+        over the records, None when no record has it; ``index`` is the records' index.
+        Mapped fields are seen by later expressions and by ``column`` users through the
+        returned ``values``.
+        """
+        zone = self.timezone or timezone
+        values: dict[str, pd.Series] = {}
+        problems: dict[str, pd.Series] = {}
+        floats_cache: dict[str, np.ndarray] = {}
+
+        def floats(name: str) -> np.ndarray:
+            if name not in floats_cache:
+                found = values.get(name)
+                if found is None:
+                    found = column(name)
+                if found is None:
+                    raise KeyError(name)
+                floats_cache[name] = numbers(found).to_numpy(dtype="float64")
+            return floats_cache[name]
+
+        none = pd.Series("", index=index, dtype="object")
+        for name, spec in self.ordered():
+            reason = none
+            if spec._columns is not None:
+                try:
+                    result = np.broadcast_to(spec._columns(floats), (len(index),))
+                except KeyError as missing:
+                    values[name] = pd.Series(np.nan, index=index)
+                    problems[name] = pd.Series(
+                        f"expression reads {missing.args[0]!r}, not in the record",
+                        index=index,
+                        dtype="object",
+                    )
+                    continue
+                raw = pd.Series(result, index=index, dtype="float64")
+                reason = none.where(
+                    raw.notna(), "expression has no value (a field is empty or not a number)"
+                )
+                # A mapped operand without a value says why (e.g. a value not in its map).
+                for read in reversed(spec.reads):
+                    inner = problems.get(read)
+                    if inner is not None:
+                        reason = reason.where((reason == "") | (inner == ""), read + ": " + inner)
+            elif spec.path:
+                found = column(spec.path)
+                if found is None:
+                    values[name] = pd.Series(None, index=index, dtype="object")
+                    problems[name] = pd.Series(
+                        f"no {spec.path!r} in the record", index=index, dtype="object"
+                    )
+                    continue
+                raw = found
+            else:
+                raw = pd.Series([spec.const] * len(index), index=index, dtype="object")
+            values[name], extra = _finish_column(spec, raw, zone)
+            floats_cache.pop(name, None)
+            problems[name] = reason.where(reason != "", extra)
+        return MappedColumns(values, problems)
+
+
+def _finish_column(spec: FieldSpec, raw: pd.Series, zone: str) -> tuple[pd.Series, pd.Series]:
+    """(the values after the field's map or time, why each is missing)."""
+    none = pd.Series("", index=raw.index, dtype="object")
+    present = raw.notna()
     if spec.map:
-        if raw is None:
-            return None, ""
-        key = str(raw).strip().lower()
-        lookup = {k.strip().lower(): v for k, v in spec.map.items()}
-        if key not in lookup:
-            return None, f"value {raw!r} is not in the field's map"
-        return lookup[key], ""
+        lookup = spec._lookup
+        keys = per_value(raw, lambda v: str(v).strip().lower() if v is not None else None)
+        mapped = keys.map(lambda k: lookup.get(k, math.nan) if k is not None else math.nan)
+        out = mapped.astype("float64")
+        missing = present & out.isna()
+        reasons = none.copy()
+        if missing.any():
+            reasons[missing] = raw[missing].map(lambda v: f"value {v!r} is not in the field's map")
+        return out, reasons
     if spec.time is not None:
-        if raw is None:
-            return None, ""
-        moment = spec.time.parse(raw, zone)
-        if moment is None:
-            return None, f"{raw!r} is not a time in format {spec.time.format!r}"
-        return moment.isoformat(), ""
-    return raw, ""
+        parsed = spec.time.parse_column(raw, zone)
+        missing = present & parsed.isna()
+        reasons = none.copy()
+        if missing.any():
+            fmt = spec.time.format
+            reasons[missing] = raw[missing].map(lambda v: f"{v!r} is not a time in format {fmt!r}")
+        return parsed, reasons
+    return raw, none
 
 
 def mapping_from_options(options: Mapping[str, Any], file: str, key: str) -> RecordMapping | None:

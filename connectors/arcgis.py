@@ -10,8 +10,9 @@ An error the server wraps in an HTTP 200 (``{"error": {"code": 400, …}}``) is 
 ``UpstreamStatusError`` with its code.
 
 Which attribute is the site id, name, time and the value of each metric is the source's
-``RecordMapping`` (``connectors.records``); the position is the feature's geometry (a
-point, or the mean of a line's or polygon's vertices) unless the mapping names fields.
+``RecordOptions`` (``connectors.records``) with its ``mapping``; the position is the
+feature's geometry (a point, or the mean of a line's or polygon's vertices) unless the
+options name fields.
 Times in epoch milliseconds (ArcGIS date fields) and texts are both read.
 """
 
@@ -25,6 +26,7 @@ from typing import Any, Final, Literal
 import pandas as pd
 from pydantic import Field
 
+from cockpit.columns import as_number
 from cockpit.errors import ParseError, TooManyPages, UpstreamStatusError
 from cockpit.model import empty_observations, empty_sites
 from cockpit.source import SourceContext
@@ -33,8 +35,7 @@ from connectors.options import source_options
 from connectors.records import (
     MappedConnector,
     MappedRecords,
-    RecordMapping,
-    as_number,
+    RecordOptions,
     in_window,
     latest_start,
     map_records,
@@ -45,7 +46,7 @@ __all__ = ["ArcGisConnector", "ArcGisOptions", "QueryPage", "parse_query"]
 _WGS84: Final = frozenset({4326, None})
 
 
-class ArcGisOptions(RecordMapping):
+class ArcGisOptions(RecordOptions):
     """An ArcGIS source's ``options``: the record mapping and how to query the layer."""
 
     format: Literal["json", "geojson"] = "json"
@@ -183,11 +184,12 @@ class ArcGisConnector(MappedConnector):
     def _time_where(self, start: datetime | None, end: datetime | None) -> str:
         o = self.options
         clauses = [f"({o.where})"] if o.where and o.where != "1=1" else []
-        if o.time and o.time_format in ("", "epoch_ms") and not o.hour:
+        served = o.served_time()  # a mapped time is not the server's to filter on
+        if served and o.time_format in ("", "auto", "epoch_ms") and not o.hour:
             if start is not None:
-                clauses.append(f"{o.time} >= TIMESTAMP '{start.astimezone(UTC):%Y-%m-%d %H:%M:%S}'")
+                clauses.append(f"{served} >= TIMESTAMP '{start.astimezone(UTC):%Y-%m-%d %H:%M:%S}'")
             if end is not None:
-                clauses.append(f"{o.time} < TIMESTAMP '{end.astimezone(UTC):%Y-%m-%d %H:%M:%S}'")
+                clauses.append(f"{served} < TIMESTAMP '{end.astimezone(UTC):%Y-%m-%d %H:%M:%S}'")
         return " AND ".join(clauses) or "1=1"
 
     def _read(self, start: datetime | None, end: datetime | None) -> MappedRecords:

@@ -310,9 +310,10 @@ def sites_from_records(
             continue
         lat, lon = _coordinates(record, options)
         name = record.get(options.name_field) if options.name_field else None
+        text = str(name).strip() if isinstance(name, str | int | float) else ""
         seen[site_id] = {
             "id": site_id,
-            "name": str(name) if isinstance(name, str | int | float) and name != "" else native,
+            "name": text or native,  # portals serve names with stray spaces
             "domain": options.domain,
             "kind": options.kind,
             "lat": lat,

@@ -22,19 +22,37 @@ from __future__ import annotations
 import math
 import time
 from datetime import datetime
+from itertools import repeat
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cockpit.columns import as_number, numbers, parse_time, parse_times
 from cockpit.config import Domain
-from cockpit.errors import ParseError
-from cockpit.model import empty_observations, empty_sites, observations_frame, sites_frame
-from cockpit.source import Connector, SourceContext, native_id_text
+from cockpit.errors import DataError, ParseError
+from cockpit.mapping import RecordMapping, resolve_path
+from cockpit.model import (
+    METRICS,
+    empty_observations,
+    empty_sites,
+    observations_frame,
+    sites_frame,
+)
+from cockpit.source import Connector, SourceContext
 from connectors.http import HttpClient, HttpLimits
-from connectors.options import source_options
-from connectors.records import as_number, in_window, newest, parse_time
+from connectors.options import MetricName, source_options
+from connectors.records import (
+    ValueSpec,
+    in_window,
+    native_ids,
+    newest,
+    observation_part,
+    site_frame,
+)
+from connectors.units import canonical_unit_factor
 
 __all__ = [
     "GbfsConnector",
@@ -68,6 +86,29 @@ class GbfsOptions(BaseModel):
     feeds: dict[str, str] = {}
     # At most this long (s) an answer is reused within its ttl.
     max_reuse_s: float = Field(default=60, ge=0)
+    # Metrics read from each station's joined information and status fields (served or
+    # mapped), replacing the built-in reading of the same metric. Unit: the value's, else
+    # its mapped field's, else the metric's own.
+    values: dict[MetricName, ValueSpec] = {}
+    # Renamed, constant, computed, value-mapped and time-parsed fields (cockpit.mapping).
+    mapping: RecordMapping | None = None
+
+    @model_validator(mode="after")
+    def _units(self) -> GbfsOptions:
+        for metric_name, value in self.values.items():
+            unit = self.unit_of(value)
+            if unit:
+                try:
+                    canonical_unit_factor(metric_name, unit)
+                except DataError as exc:
+                    raise ValueError(f"values.{metric_name}.unit: {exc}") from None
+        return self
+
+    def unit_of(self, value: ValueSpec) -> str:
+        """The unit of a value: its own, else the one its mapped field states."""
+        if value.unit or self.mapping is None:
+            return value.unit
+        return self.mapping.units().get(value.field, "")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -136,90 +177,247 @@ def _count(value: Any) -> float:
     return number if not math.isnan(number) and number >= 0 else math.nan
 
 
+def _counts(values: pd.Series) -> np.ndarray:
+    """``_count`` of each value, vectorised."""
+    out = numbers(values).to_numpy(dtype="float64", copy=True)
+    out[out < 0] = math.nan
+    return out
+
+
+_FLAGS: Final = {True: True, False: False, "1": True, "0": False, "true": True, "false": False}
+
+
+def _flags(values: list[Any], default: bool) -> np.ndarray:
+    """``_flag`` of each value, vectorised (1/0 and 1.0/0.0 hash as True/False)."""
+    series = pd.Series(values, dtype="object")
+    found = series.map(_FLAGS)
+    unknown = found.isna() & series.notna()
+    if unknown.any():
+        found[unknown] = series[unknown].map(lambda v: _flag(v, default))
+    return found.fillna(default).astype(bool).to_numpy()
+
+
+def _column(rows: list[dict[str, Any]], key: str) -> pd.Series:
+    values = np.empty(len(rows), dtype=object)
+    values[:] = list(map(dict.get, rows, repeat(key)))  # C-level, no frame per row
+    return pd.Series(values, dtype="object")
+
+
+def _station_ids(rows: list[dict[str, Any]]) -> np.ndarray:
+    return native_ids(_column(rows, "station_id")).to_numpy(dtype=object)
+
+
 def parse_stations(
     information: Any,
     status: Any,
     source: str,
     domain: str = "bike_share",
     access: str = "public",
+    options: GbfsOptions | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stations joined with their status: (site frame, observation frame).
+    """Stations joined with their status: (site frame, observation frame), vectorised.
 
     Per installed station: ``hire_bikes`` (``num_bikes_available``, or v3.0's
     ``num_vehicles_available``), ``free_docks``, ``dock_places`` (``capacity``, else the
     sum), ``station_empty`` and ``station_full`` (1 when no bike can be hired, resp.
     returned, counting a station that is not renting, resp. not returning, as such).
-    Stations without a status, or not installed, have no observations. Raises
-    ``ParseError`` when an answer is not the feed.
+    ``options.values`` (with ``options.mapping``) replaces or adds metrics read from each
+    station's joined record (its information and status fields). Stations without a
+    status, or not installed, have no observations. Raises ``ParseError`` when an answer
+    is not the feed.
     """
     info = _data(information, source, "station_information", None).get("stations")
     stat = _data(status, source, "station_status", None).get("stations")
     if not isinstance(info, list) or not isinstance(stat, list):
         raise ParseError(source, "GBFS station feeds have no stations list")
     fallback = _feed_time(status) if isinstance(status, dict) else None
-    sites: dict[str, dict[str, Any]] = {}
-    capacity: dict[str, float] = {}
-    for station in info:
-        if not isinstance(station, dict):
+    infos = [s for s in info if isinstance(s, dict)]
+    natives = _station_ids(infos)
+    known = np.array([n is not None for n in natives], dtype=bool)
+    if not known.all():
+        infos = [s for s, k in zip(infos, known, strict=True) if k]
+        natives = natives[known]
+    first = ~pd.Series(natives, dtype="object").duplicated().to_numpy()
+    site_ids = np.array([f"{source}:{n}" for n in natives], dtype=object)
+    sites = _station_sites(infos, natives, site_ids, first, source, domain, access)
+    capacities = _counts(_column(infos, "capacity"))
+    row_of = dict(zip(site_ids[first].tolist(), np.flatnonzero(first).tolist(), strict=True))
+
+    states = [e for e in stat if isinstance(e, dict)]
+    own = _station_ids(states)
+    state_ids = np.array([f"{source}:{n}" for n in own], dtype=object)
+    info_rows = np.array([row_of.get(i, -1) for i in state_ids.tolist()], dtype=np.intp)
+    keep = np.array([n is not None for n in own], dtype=bool) & (info_rows >= 0)
+    keep &= _flags([e.get("is_installed") for e in states], True)
+    states = [e for e, k in zip(states, keep, strict=True) if k]
+    state_ids, info_rows = state_ids[keep], info_rows[keep]
+    if not states:
+        return sites, empty_observations()
+    times = parse_times(_column(states, "last_reported"), "auto", _UTC)
+    if fallback is not None:
+        times = times.fillna(pd.Timestamp(fallback))
+    timed = times.notna().to_numpy()
+    bikes = _counts(_column(states, "num_bikes_available"))
+    if np.isnan(bikes).any():  # v3.0 counts vehicles
+        bikes = np.where(np.isnan(bikes), _counts(_column(states, "num_vehicles_available")), bikes)
+    docks = _counts(_column(states, "num_docks_available"))
+    has_docks = np.fromiter(
+        map(dict.__contains__, states, repeat("num_docks_available")), bool, len(states)
+    )
+    places = capacities[info_rows]
+    summed = np.isnan(places)
+    places[summed] = bikes[summed] + docks[summed]
+    renting = _flags([e.get("is_renting") for e in states], True)
+    returning = _flags([e.get("is_returning") for e in states], True)
+    with np.errstate(invalid="ignore"):
+        empty = np.where(np.isnan(bikes), np.nan, ((bikes == 0) | ~renting).astype(float))
+        full = np.where(np.isnan(docks), np.nan, ((docks == 0) | ~returning).astype(float))
+    metrics: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "hire_bikes": (bikes, timed),
+        "free_docks": (docks, timed & (has_docks | ~np.isnan(docks))),
+        "dock_places": (places, timed),
+        "station_empty": (empty, timed),
+        "station_full": (full, timed & has_docks),
+    }
+    if options is not None and options.values:
+        joined = _Joined(states, infos, info_rows)
+        for metric_name, values in _configured(joined, options).items():
+            metrics[metric_name] = (values, timed)
+    time_values = times.to_numpy(dtype="datetime64[ns]")  # UTC; not one object per row
+    site_text = pd.array(state_ids, dtype="string")
+    parts = [
+        observation_part(site_text[rows], metric_name, time_values[rows], values[rows])
+        for metric_name, (values, rows) in metrics.items()
+        if rows.any()
+    ]
+    if not parts:
+        return sites, empty_observations()
+    return sites, pd.concat(parts, ignore_index=True)
+
+
+def _station_sites(
+    infos: list[dict[str, Any]],
+    natives: np.ndarray,
+    site_ids: np.ndarray,
+    first: np.ndarray,
+    source: str,
+    domain: str,
+    access: str,
+) -> pd.DataFrame:
+    """The site frame of each station's first information entry."""
+    if not first.any():
+        return empty_sites()
+    chosen = infos if first.all() else [s for s, f in zip(infos, first, strict=True) if f]
+    served = _column(chosen, "name")
+    if pd.api.types.infer_dtype(served, skipna=False) == "string":  # v1/v2: plain texts
+        texts = list(map(str.strip, served.tolist()))
+    else:  # v3.0: localised texts
+        texts = [_name(v) for v in served.tolist()]
+    names = [t or f"Station {n}" for t, n in zip(texts, natives[first].tolist(), strict=True)]
+    attributes = _attributes(chosen, ("short_name", "capacity", "address"))
+    return site_frame(
+        site_ids[first],
+        names,
+        numbers(_column(chosen, "lat")).to_numpy(),
+        numbers(_column(chosen, "lon")).to_numpy(),
+        attributes,
+        domain=domain,
+        kind="dock",
+        source=source,
+        access=access,
+    )
+
+
+_PLAIN: Final = frozenset({str, int, float})
+
+
+def _dicts(names: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
+    """A dict per row of ``columns`` under ``names`` (dict displays: no zip per row)."""
+    if len(names) == 1:
+        (a,), (k,) = columns, names
+        return [{k: x} for x in a]
+    if len(names) == 2:
+        (a, b), (k, m) = columns, names
+        return [{k: x, m: y} for x, y in zip(a, b, strict=True)]
+    if len(names) == 3:
+        (a, b, c), (k, m, o) = columns, names
+        return [{k: x, m: y, o: z} for x, y, z in zip(a, b, c, strict=True)]
+    return [dict(zip(names, v, strict=True)) for v in zip(*columns, strict=True)]
+
+
+def _attributes(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each row's ``keys`` holding a text or a number, as its site attributes (built per
+    pattern of present keys, not key by key)."""
+    columns = [list(map(dict.get, rows, repeat(k))) for k in keys]
+    masks = [
+        np.ones(len(rows), bool)
+        if set(map(type, col)) <= _PLAIN
+        else np.fromiter((type(v) in _PLAIN for v in col), bool, len(rows))
+        for col in columns
+    ]
+    pattern = np.zeros(len(rows), dtype=np.int64)
+    for bit, mask in enumerate(masks):
+        pattern |= mask.astype(np.int64) << bit
+    codes = np.unique(pattern)
+    if len(codes) == 1:  # every row alike (the usual feed): no row picking
+        present = [i for i in range(len(keys)) if int(codes[0]) >> i & 1]
+        if not present:
+            return [{} for _ in range(len(rows))]
+        return _dicts([keys[i] for i in present], [columns[i] for i in present])
+    out: list[dict[str, Any]] = [{} for _ in range(len(rows))]
+    for code in codes.tolist():
+        present = [i for i in range(len(keys)) if code >> i & 1]
+        if not present:
             continue
-        native = native_id_text(station.get("station_id"))
-        if native is None:
-            continue
-        site_id = f"{source}:{native}"
-        sites[site_id] = {
-            "id": site_id,
-            "name": _name(station.get("name")) or f"Station {native}",
-            "domain": domain,
-            "kind": "dock",
-            "lat": as_number(station.get("lat")),
-            "lon": as_number(station.get("lon")),
-            "source": source,
-            "access": access,
-            "attributes": {
-                k: station[k]
-                for k in ("short_name", "capacity", "address")
-                if isinstance(station.get(k), str | int | float)
-                and not isinstance(station.get(k), bool)
-            },
-        }
-        capacity[site_id] = _count(station.get("capacity"))
-    rows: list[dict[str, Any]] = []
-    for entry in stat:
-        if not isinstance(entry, dict):
-            continue
-        native = native_id_text(entry.get("station_id"))
-        site_id = f"{source}:{native}"
-        if native is None or site_id not in sites or not _flag(entry.get("is_installed")):
-            continue
-        when = parse_time(entry.get("last_reported"), _UTC) or fallback
-        if when is None:
-            continue
-        bikes = _count(entry.get("num_bikes_available", entry.get("num_vehicles_available")))
-        docks = _count(entry.get("num_docks_available"))
-        places = capacity.get(site_id, math.nan)
-        if math.isnan(places) and not math.isnan(bikes) and not math.isnan(docks):
-            places = bikes + docks
-        renting = _flag(entry.get("is_renting"))
-        returning = _flag(entry.get("is_returning"))
-        values = {
-            "hire_bikes": bikes,
-            "free_docks": docks,
-            "dock_places": places,
-            "station_empty": math.nan if math.isnan(bikes) else float(bikes == 0 or not renting),
-            "station_full": math.nan if math.isnan(docks) else float(docks == 0 or not returning),
-        }
-        for metric_name, value in values.items():
-            if (
-                metric_name == "free_docks"
-                and math.isnan(value)
-                and "num_docks_available" not in entry
-            ):
-                continue  # a virtual station without docks
-            if metric_name == "station_full" and "num_docks_available" not in entry:
-                continue
-            rows.append({"site_id": site_id, "metric": metric_name, "time": when, "value": value})
-    site_frame = sites_frame(list(sites.values())) if sites else empty_sites()
-    return site_frame, observations_frame(rows) if rows else empty_observations()
+        rows_of = np.flatnonzero(pattern == code).tolist()
+        picked = [[columns[i][r] for r in rows_of] for i in present]
+        for r, made in zip(rows_of, _dicts([keys[i] for i in present], picked), strict=True):
+            out[r] = made
+    return out
+
+
+class _Joined:
+    """Each kept status entry joined with its station's information (status wins), as
+    columns for the mapping language."""
+
+    def __init__(
+        self, states: list[dict[str, Any]], infos: list[dict[str, Any]], info_rows: np.ndarray
+    ) -> None:
+        self.states, self.infos, self.info_rows = states, infos, info_rows
+        self.index = pd.RangeIndex(len(states))
+
+    def __call__(self, path: str) -> pd.Series | None:
+        top = path.split(".")[0]
+        if any(top in e for e in self.states):
+            rows: list[Any] = self.states
+        elif any(top in s for s in self.infos):
+            rows = [self.infos[i] for i in self.info_rows]
+        else:
+            return None
+        if "." not in path:
+            return _column(rows, path)
+        values = np.empty(len(rows), dtype=object)
+        values[:] = [resolve_path(path, r)[1] for r in rows]
+        return pd.Series(values, dtype="object")
+
+
+def _configured(joined: _Joined, options: GbfsOptions) -> dict[str, np.ndarray]:
+    """Metric -> values of ``options.values``, read from the joined records after the
+    mapping, in the metric's canonical unit."""
+    mapped: dict[str, pd.Series] = {}
+    if options.mapping is not None:
+        mapped = options.mapping.apply_columns(joined, joined.index, "UTC").values
+    out: dict[str, np.ndarray] = {}
+    for metric_name, spec in options.values.items():
+        raw = mapped.get(spec.field)
+        if raw is None:
+            raw = joined(spec.field)
+        if raw is None:
+            raw = pd.Series(None, index=joined.index, dtype="object")
+        unit = options.unit_of(spec) or METRICS[metric_name].unit
+        factor = canonical_unit_factor(metric_name, unit)
+        out[metric_name] = numbers(raw).to_numpy(dtype="float64") * factor
+    return out
 
 
 def _cell(lat: float, lon: float, grid_m: float) -> tuple[int, int]:
@@ -338,7 +536,7 @@ class GbfsConnector(Connector):
             status = self._get(feeds["station_status"])
             try:
                 sites, obs = parse_stations(
-                    info, status, self.source_id, self.options.domain, access
+                    info, status, self.source_id, self.options.domain, access, self.options
                 )
             except ParseError as exc:
                 raise ParseError(self.source_id, exc.reason, feeds["station_status"]) from None

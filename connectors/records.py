@@ -1,24 +1,25 @@
-"""Helpers the record-shaped connectors share: numbers, times and positions as platforms
-serve them, a flat-record mapping, and options read with errors that name the key.
+"""What the record-shaped connectors (ArcGIS, Socrata, CSV/JSON tables) share: their
+record options, read with the one mapping language, and the connector base they build on.
 
 A record is one flat JSON object (an ArcGIS feature's attributes, a Socrata row, a CSV
-row). ``RecordMapping`` says which of its fields is the site id, the name, the time, the
-position and the value of each metric; ``map_records`` turns a list of records into a
-canonical site frame and observation frame and counts the rows it could not read, with
-a reason each. Values that cannot be read are NaN and times NaT: the model's validators
-then reject them with their reason, never a guess.
+row). ``RecordOptions`` says which of its fields is the site id, the name, the time, the
+position and the value of each metric; its ``mapping`` (``cockpit.mapping``, the language
+every connector shares) adds renamed, constant, computed, value-mapped and time-parsed
+fields that those options may name. ``map_records`` turns records into a canonical site
+frame and observation frame, vectorised over the records, and counts the rows it could
+not read, with a reason each. Values that cannot be read are NaN and times NaT: the
+model's validators then reject them with their reason, never a guess.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import warnings
 from abc import abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,14 +27,15 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cockpit.columns import TIME_FORMATS, numbers, parse_times, per_value, repeats
 from cockpit.config import Domain
 from cockpit.errors import DataError
+from cockpit.mapping import RecordMapping, resolve_path
 from cockpit.model import (
     METRICS,
     Snapshot,
     empty_observations,
     empty_sites,
-    observations_frame,
     sites_frame,
 )
 from cockpit.source import Connector, SourceContext, native_id_text
@@ -42,35 +44,20 @@ from connectors.units import canonical_unit_factor
 __all__ = [
     "MappedConnector",
     "MappedRecords",
-    "RecordMapping",
+    "RecordOptions",
     "ValueSpec",
-    "as_number",
     "in_window",
     "latest_start",
     "map_records",
+    "native_ids",
     "newest",
     "note_rejections",
-    "parse_time",
+    "observation_part",
+    "site_frame",
     "zone",
 ]
 
-_HAS_OFFSET: Final = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
-_MIN_TIME: Final = datetime(1970, 1, 2, tzinfo=UTC)
-_MAX_TIME: Final = datetime(2200, 1, 1, tzinfo=UTC)
-# Epoch numbers above this are milliseconds (1e11 s is the year 5138).
-_EPOCH_MS_FROM: Final = 1e11
-
-
-def as_number(value: Any) -> float:
-    """A number from a JSON number or a numeric text ("12", " 3.5 ", "3,5" with a decimal
-    comma, as European CSV files write it); NaN otherwise, and for infinities."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return math.nan
-    try:
-        number = float(value.strip().replace(",", ".") if isinstance(value, str) else value)
-    except (ValueError, OverflowError):
-        return math.nan
-    return number if math.isfinite(number) else math.nan
+_UTC_NS: Final = "datetime64[ns, UTC]"
 
 
 def zone(name: str) -> ZoneInfo:
@@ -81,113 +68,37 @@ def zone(name: str) -> ZoneInfo:
         raise DataError(f"unknown time zone {name!r}") from exc
 
 
-def parse_time(value: Any, tz: ZoneInfo, fmt: str = "") -> datetime | None:
-    """A UTC time from what platforms serve, or None.
-
-    ``fmt`` is ``"epoch_s"``, ``"epoch_ms"``, a ``strptime`` format, or empty: then a
-    number is epoch seconds (milliseconds when it is that large), a numeric text too, and
-    any other text is ISO 8601. A time without an offset (or a date alone) is local to
-    ``tz``; local times that do not exist or repeat at a DST change give None.
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    if fmt in ("", "epoch_s", "epoch_ms") and (
-        isinstance(value, int | float) or (isinstance(value, str) and _numeric(value))
-    ):
-        if fmt == "" and isinstance(value, str) and len(value.strip()) == 8:
-            return _local(value.strip(), tz, "%Y%m%d")  # 20240817 is a date, not a second
-        number = as_number(value)
-        if math.isnan(number):
-            return None
-        if fmt == "epoch_ms" or (fmt == "" and abs(number) >= _EPOCH_MS_FROM):
-            number /= 1000.0
-        return _bounded_epoch(number)
-    if not isinstance(value, str) or not value.strip() or fmt in ("epoch_s", "epoch_ms"):
-        return None
-    text = value.strip()
-    if fmt:
-        return _local(text, tz, fmt)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return _localise(parsed, tz)
-    return _bounded(parsed.astimezone(UTC))
+def native_ids(values: pd.Series) -> pd.Series:
+    """``native_id_text`` of each value, vectorised (object, None where not an id)."""
+    if not repeats(values) and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        # All distinct texts: stripped by a C-level map, blanks are no id.
+        stripped = [t or None for t in map(str.strip, values.tolist())]
+        out = np.empty(len(stripped), dtype=object)
+        out[:] = stripped
+        return pd.Series(out, index=values.index, dtype="object")
+    return per_value(values, native_id_text)
 
 
-def _numeric(text: str) -> bool:
-    return bool(re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", text))
-
-
-def _bounded_epoch(seconds: float) -> datetime | None:
-    try:
-        return _bounded(datetime.fromtimestamp(seconds, UTC))
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _bounded(when: datetime) -> datetime | None:
-    return when if _MIN_TIME <= when <= _MAX_TIME else None
-
-
-def _local(text: str, tz: ZoneInfo, fmt: str) -> datetime | None:
-    try:
-        parsed = datetime.strptime(text, fmt)
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        return _bounded(parsed.astimezone(UTC))
-    return _localise(parsed, tz)
-
-
-def _localise(naive: datetime, tz: ZoneInfo) -> datetime | None:
-    """``naive`` read in ``tz``; None for a wall time that is skipped or repeated."""
-    first = naive.replace(tzinfo=tz, fold=0)
-    second = naive.replace(tzinfo=tz, fold=1)
-    if first.utcoffset() != second.utcoffset():
-        return None  # repeated (autumn) or skipped (spring) local hour
-    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
-        return None
-    return _bounded(first.astimezone(UTC))
-
-
-# --------------------------------------------------------------------------- mapping
+# --------------------------------------------------------------------------- options
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-_FIELD: Final = re.compile(r"^[^\x00-\x1f]{1,200}$")
-
-
 class ValueSpec(_Strict):
-    """Where one metric's value is: a ``field`` (or ``fields``, added up: e.g. the two
-    directions of a counter), its ``unit`` as published, or a ``map`` of categories."""
+    """Where one metric's value is: a ``field`` (served or mapped) and its ``unit`` as
+    published (a mapped field may state the unit instead)."""
 
-    field: str = ""
-    fields: list[str] = []
+    field: str = Field(min_length=1)
     unit: str = ""
-    map: dict[str, float] = {}
-
-    @model_validator(mode="after")
-    def _check(self) -> ValueSpec:
-        if bool(self.field) == bool(self.fields):
-            raise ValueError("give either field or fields")
-        if not self.unit and not self.map:
-            raise ValueError("give the field's unit (or a map of its categories)")
-        return self
-
-    def names(self) -> list[str]:
-        """The record fields this value reads."""
-        return [self.field] if self.field else list(self.fields)
 
 
-class RecordMapping(_Strict):
+class RecordOptions(_Strict):
     """Which field of a flat record is what. Without an ``id`` field the dataset is one
     site, named by ``site_id``; without position fields every site is at ``location``
-    ([lat, lon]) or at the position the platform gives beside the record (a geometry)."""
+    ([lat, lon]) or at the position the platform gives beside the record (a geometry).
+    Any field named here may be a field of ``mapping``."""
 
     domain: Domain
     kind: str = "sensor"
@@ -198,8 +109,8 @@ class RecordMapping(_Strict):
     time: str = ""
     # A second field holding the hour of day (0-23) added to a date in ``time``.
     hour: str = ""
-    # "epoch_s", "epoch_ms" or a strptime format; empty: ISO 8601 or epoch numbers.
-    time_format: str = ""
+    # "auto" (ISO 8601 or epoch numbers), "iso", "epoch_s", "epoch_ms" or a strptime format.
+    time_format: str = "auto"
     # Zone of times without an offset; empty: the city's.
     timezone: str = ""
     lat: str = ""
@@ -208,15 +119,22 @@ class RecordMapping(_Strict):
     values: dict[str, ValueSpec] = Field(min_length=1)
     # Fields copied into each site's attributes.
     attributes: list[str] = []
+    # Renamed, constant, computed, value-mapped and time-parsed fields (cockpit.mapping).
+    mapping: RecordMapping | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> RecordMapping:
+    def _check(self) -> RecordOptions:
         if bool(self.id) == bool(self.site_id):
             raise ValueError("give either id (a field) or site_id (one site for the dataset)")
         if bool(self.lat) != bool(self.lon):
             raise ValueError("lat and lon go together")
         if self.hour and not self.time:
             raise ValueError("hour needs a time (date) field")
+        if self.time_format not in {*TIME_FORMATS, ""} and "%" not in self.time_format:
+            raise ValueError(
+                f"time_format {self.time_format!r} is neither 'auto', 'iso', 'epoch_s', "
+                "'epoch_ms' nor a strftime format such as '%d/%m/%Y %H:%M'"
+            )
         if self.timezone:
             try:
                 zone(self.timezone)
@@ -229,17 +147,45 @@ class RecordMapping(_Strict):
         for metric_name, value in self.values.items():
             if metric_name not in METRICS:
                 raise ValueError(f"values names unknown metric {metric_name!r}")
-            if value.unit:
+            unit = self.unit_of(value)
+            if not unit and not self._value_mapped(value.field):
+                raise ValueError(
+                    f"values.{metric_name}: give the field's unit (or a unit in its mapping)"
+                )
+            if unit:
                 try:
-                    canonical_unit_factor(metric_name, value.unit)
+                    canonical_unit_factor(metric_name, unit)
                 except DataError as exc:
                     raise ValueError(f"values.{metric_name}.unit: {exc}") from None
         return self
 
+    def unit_of(self, value: ValueSpec) -> str:
+        """The unit of a value: its own, else the one its mapped field states."""
+        if value.unit or self.mapping is None:
+            return value.unit
+        return self.mapping.units().get(value.field, "")
+
+    def _value_mapped(self, name: str) -> bool:
+        """A field mapped by values (``map``): its numbers are in the metric's unit."""
+        spec = self.mapping.fields.get(name) if self.mapping is not None else None
+        return spec is not None and bool(spec.map)
+
+    def mapped(self, name: str) -> bool:
+        """Whether ``name`` is a field of the mapping (not one the platform serves)."""
+        return self.mapping is not None and name in self.mapping.fields
+
+    def served_time(self) -> str:
+        """The time field when the platform serves it (it may filter and sort on it);
+        empty for no time field or a mapped one."""
+        return self.time if self.time and not self.mapped(self.time) else ""
+
     def fields_read(self) -> list[str]:
-        """Every record field the mapping reads (for a platform's ``outFields``/``$select``)."""
+        """Every record field the options read (for a platform's ``outFields``/``$select``);
+        empty (all fields) with a mapping, whose paths and expressions read any field."""
+        if self.mapping is not None:
+            return []
         names = [self.id, self.name, self.time, self.hour, self.lat, self.lon, *self.attributes]
-        names += [n for v in self.values.values() for n in v.names()]
+        names += [v.field for v in self.values.values()]
         return list(dict.fromkeys(n for n in names if n))
 
 
@@ -252,279 +198,306 @@ class MappedRecords:
     rejected: Counter[str] = field(default_factory=Counter)
 
 
-def _numbers(values: pd.Series) -> pd.Series:
-    """``as_float`` of each value, vectorised: numbers and numeric texts, NaN otherwise."""
-    raw = values.to_numpy(dtype=object)
-    if any(type(v) is bool for v in raw):
-        values = values.where(pd.Series([type(v) is not bool for v in raw], index=values.index))
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    missing = numbers.isna().to_numpy()
-    if missing.any():
-        # Texts to_numeric refuses but as_float reads ("3,5", " 12 ").
-        retry = [i for i in np.flatnonzero(missing) if isinstance(raw[i], str) and raw[i].strip()]
-        if retry:
-            fixed = [as_number(raw[i]) for i in retry]
-            array = numbers.to_numpy(dtype="float64", copy=True)
-            array[np.asarray(retry, dtype=np.intp)] = fixed
-            numbers = pd.Series(array, index=values.index)
-    return numbers.where(np.isfinite(numbers))
+class _Columns:
+    """The records' fields as columns, each built once: served fields, dotted and ``$.``
+    paths, then the mapping's fields over them."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame | None,
+        dicts: list[dict[str, Any]] | None,
+        outer: list[Any] | None,
+    ) -> None:
+        self.frame, self.dicts, self.outer = frame, dicts, outer
+        self.size = len(frame) if frame is not None else len(dicts or [])
+        self.index = pd.RangeIndex(self.size)
+        self.mapped: dict[str, pd.Series] = {}
+        self.problems: dict[str, pd.Series] = {}
+        self._served: dict[str, pd.Series | None] = {}
+
+    def served(self, path: str) -> pd.Series | None:
+        """A served field's (or a path's) values; None when no record has it."""
+        if path not in self._served:
+            self._served[path] = self._read(path)
+        return self._served[path]
+
+    def _read(self, path: str) -> pd.Series | None:
+        frame, dicts = self.frame, self.dicts
+        if frame is not None and path in frame.columns:
+            return frame[path]
+        if dicts is not None and not path.startswith("$.") and "." not in path:
+            values = list(map(dict.get, dicts, repeat(path)))  # C-level, no frame per row
+            if all(v is None for v in values) and not any(path in d for d in dicts):
+                return None
+            return _objects(values)
+        if "." not in path:
+            return None
+        rows: Iterable[Any] = (
+            dicts if dicts is not None else frame.to_dict("records") if frame is not None else []
+        )
+        outer: Iterable[Any] = self.outer if self.outer is not None else rows
+        pairs = [resolve_path(path, r, o) for r, o in zip(rows, outer, strict=False)]
+        if not any(found for found, _ in pairs):
+            return None
+        return _objects([v for _, v in pairs])
+
+    def __call__(self, name: str) -> pd.Series:
+        """A field's values (a mapped field's, else the served one's; all None if absent)."""
+        found = self.mapped.get(name)
+        if found is None:
+            found = self.served(name)
+        if found is None:
+            return pd.Series(None, index=self.index, dtype="object")
+        return found
+
+    def problem(self, name: str) -> pd.Series | None:
+        """Why a mapped field has no value per record ("" where it has one)."""
+        return self.problems.get(name)
 
 
-def _per_value(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
-    """``values.map(func)``, calling ``func`` once per distinct value (ids and dates
-    repeat over many rows); values that cannot be hashed are mapped one by one."""
-    raw = values.to_numpy(dtype=object)
-    if any(type(v) is bool for v in raw):  # True == 1 would share 1's result
-        return values.map(func).astype("object")
-    try:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    except TypeError:
-        return values.map(func).astype("object")
-    mapped = np.array([func(u) for u in uniques] + [func(None)], dtype=object)
-    return pd.Series(mapped[codes], index=values.index, dtype="object")
-
-
-def _as_utc(parsed: pd.Series) -> pd.Series:
-    out = pd.to_datetime(parsed, utc=True, errors="coerce")
-    return out.where((out >= _MIN_TIME) & (out <= _MAX_TIME))
-
-
-def _localised(naive: pd.Series, tz: ZoneInfo) -> pd.Series:
-    """Naive wall times read in ``tz``; skipped or repeated hours give NaT."""
-    if naive.empty:
-        return pd.Series(pd.NaT, index=naive.index, dtype="datetime64[ns, UTC]")
-    local = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-    return _as_utc(local.dt.tz_convert("UTC"))
-
-
-def _iso_texts(text: pd.Series, tz: ZoneInfo) -> pd.Series:
-    """ISO 8601 texts to UTC: with an offset as given, without one local to ``tz``."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    except (ValueError, TypeError, Warning):
-        parsed = None
-    if parsed is not None and isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        return _as_utc(parsed.dt.tz_convert("UTC"))
-    if parsed is not None and parsed.dtype.kind == "M":
-        return _localised(parsed, tz)  # every text without an offset
-    # Texts with and without offsets mixed: each group on its own.
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    aware = text.str.contains(_HAS_OFFSET, regex=True).fillna(False).astype(bool)
-    if aware.any():
-        shown = text[aware].str.replace(r"[zZ]$", "+00:00", regex=True)
-        out[aware] = _as_utc(pd.to_datetime(shown, utc=True, errors="coerce", format="ISO8601"))
-    if (~aware).any():
-        naive = pd.to_datetime(text[~aware], errors="coerce", format="ISO8601")
-        out[~aware] = _localised(naive, tz)
-    return out
-
-
-def _times(raw: pd.Series, fmt: str, tz: ZoneInfo) -> pd.Series:
-    """``parse_time`` of each value, vectorised (UTC, NaT where unusable)."""
-    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
-    if raw.empty:
-        return out
-    values = raw.to_numpy(dtype=object)
-    is_text = np.fromiter(
-        (isinstance(v, str) and not v.isspace() and v != "" for v in values), bool, len(values)
-    )
-    if fmt not in ("epoch_s", "epoch_ms") and is_text.any():
-        text = raw[is_text]
-        if fmt:
-            if "%z" in fmt or "%Z" in fmt:
-                parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
-                out[is_text] = _as_utc(parsed)
-            else:
-                out[is_text] = _localised(pd.to_datetime(text, format=fmt, errors="coerce"), tz)
-        else:
-            # ISO 8601 (a plain 20240817 is ISO's basic date); the rest tried as epoch texts.
-            out[is_text] = _iso_texts(text, tz)
-            padded = is_text & out.isna().to_numpy()
-            if padded.any():  # texts with spaces around them
-                out[padded] = _iso_texts(raw[padded].str.strip(), tz)
-        if fmt:
-            return out
-    # Epoch numbers (and numeric texts): seconds, or milliseconds when that large.
-    rest = out.isna().to_numpy()
-    if rest.any():
-        numbers = _numbers(raw[rest])
-        seconds = numbers / 1000.0 if fmt == "epoch_ms" else numbers
-        if fmt == "":
-            seconds = seconds.where(seconds.abs() < _EPOCH_MS_FROM, seconds / 1000.0)
-        seconds = seconds.where(seconds.abs() < _EPOCH_MS_FROM)
-        epoch = seconds.notna()
-        if epoch.any():
-            parsed = pd.to_datetime(seconds[epoch], unit="s", utc=True, errors="coerce")
-            out[epoch[epoch].index] = _as_utc(parsed)
-    return out
-
-
-def _hour_times(days: pd.Series, hours: pd.Series, fmt: str, tz: ZoneInfo) -> pd.Series:
-    """A date column plus an hour-of-day column, read in ``tz``."""
-    text = _per_value(days, lambda v: v.strip()[:10] if isinstance(v, str) else None)
-    dates = pd.to_datetime(text, format=fmt or "%Y-%m-%d", errors="coerce")
-    hour = _numbers(hours)
-    hour = hour.where((hour >= 0) & (hour <= 23) & (hour == np.floor(hour)))
-    return _localised(dates + pd.to_timedelta(hour, unit="h"), tz)
+def _objects(values: list[Any]) -> pd.Series:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return pd.Series(out, dtype="object")
 
 
 def map_records(
     records: Iterable[Any] | pd.DataFrame,
-    mapping: RecordMapping,
+    options: RecordOptions,
     source: str,
     timezone: str,
     access: str = "public",
     positions: Iterable[tuple[float, float] | None] | None = None,
+    outer: list[Any] | None = None,
 ) -> MappedRecords:
     """Map flat records to canonical frames (vectorised over the records).
 
     ``positions`` gives each record's (lat, lon) from beside it (e.g. an ArcGIS feature's
-    geometry), used when the mapping names no position fields. Items that are not
-    objects, have no site id or no time, and values that cannot be read, are counted in
-    ``rejected`` by reason; kept values are in the metric's canonical unit.
+    geometry), used when the options name no position fields; ``outer`` each record's
+    item as served, for the mapping's ``$.`` paths. Items that are not objects, have no
+    site id or no time, and values that cannot be read, are counted in ``rejected`` by
+    reason; kept values are in the metric's canonical unit.
     """
-    tz = zone(mapping.timezone or timezone)
+    tz = zone(options.timezone or timezone)
     rejected: Counter[str] = Counter()
     if isinstance(records, pd.DataFrame):
         frame = records.reset_index(drop=True)
-        beside = list(positions) if positions is not None else [None] * len(frame)
-        keep = list(range(len(frame)))
         if frame.empty:
             return MappedRecords(empty_sites(), empty_observations(), rejected)
-        index = pd.RangeIndex(len(frame))
-
-        def column(name: str) -> pd.Series:
-            if name in frame.columns:
-                return frame[name].astype("object")
-            return pd.Series(None, index=index, dtype="object")
-
-        def record(i: int) -> dict[str, Any]:
-            return {str(k): v for k, v in frame.iloc[i].items()}
-
+        beside = list(positions) if positions is not None else None
+        columns = _Columns(frame, None, outer)
     else:
         items = list(records)
-        beside = list(positions) if positions is not None else [None] * len(items)
-        keep = [i for i, r in enumerate(items) if isinstance(r, dict)]
+        if set(map(type, items)) == {dict}:  # the usual answer: no row by row check
+            keep = list(range(len(items)))
+        else:
+            keep = [i for i, r in enumerate(items) if isinstance(r, dict)]
         if len(keep) < len(items):
             rejected["record is not a JSON object"] = len(items) - len(keep)
         if not keep:
             return MappedRecords(empty_sites(), empty_observations(), rejected)
-        dicts: list[dict[str, Any]] = [items[i] for i in keep]
-        index = pd.RangeIndex(len(dicts))
+        whole = len(keep) == len(items)
+        dicts: list[dict[str, Any]] = items if whole else [items[i] for i in keep]
+        beside = None
+        if positions is not None:
+            listed = list(positions)
+            beside = listed if whole else [listed[i] for i in keep]
+        if outer is not None and not whole:
+            outer = [outer[i] for i in keep]
+        columns = _Columns(None, dicts, outer)
+    index = columns.index
+    if options.mapping is not None:
+        mapped = options.mapping.apply_columns(columns.served, index, tz.key)
+        columns.mapped, columns.problems = mapped.values, mapped.problems
 
-        def column(name: str) -> pd.Series:
-            return pd.Series([d.get(name) for d in dicts], index=index, dtype="object")
-
-        def record(i: int) -> dict[str, Any]:
-            return dicts[i]
-
-    if mapping.site_id:
-        natives = pd.Series(mapping.site_id, index=index, dtype="object")
+    if options.site_id:
+        natives = pd.Series(options.site_id, index=index, dtype="object")
     else:
-        natives = _per_value(column(mapping.id), native_id_text)
-    ok = natives.notna()
-    if (~ok).any():
-        rejected[f"no site id in {mapping.id}"] = int((~ok).sum())
-    if not mapping.time:
-        times = pd.Series(pd.Timestamp.now(tz="UTC"), index=index).astype("datetime64[ns, UTC]")
-    elif mapping.hour:
-        times = _hour_times(column(mapping.time), column(mapping.hour), mapping.time_format, tz)
+        natives = native_ids(columns(options.id))
+    ok = natives.notna().to_numpy().copy()
+    if not ok.all():
+        rejected[f"no site id in {options.id}"] = int((~ok).sum())
+    if not options.time:
+        times = pd.Series(pd.Timestamp.now(tz="UTC"), index=index).astype(_UTC_NS)
+    elif options.hour:
+        times = _hour_times(columns(options.time), columns(options.hour), options.time_format, tz)
     else:
-        times = _times(column(mapping.time), mapping.time_format, tz)
-    timeless = ok & times.isna()
+        times = parse_times(columns(options.time), options.time_format, tz)
+    has_time = times.notna().to_numpy()
+    timeless = ok & ~has_time
     if timeless.any():
-        rejected[f"no usable time in {mapping.time}"] = int(timeless.sum())
-    ok &= times.notna()
-    site_ids = source + ":" + natives.where(ok, "").astype(str)
+        rejected[f"no usable time in {options.time}"] = int(timeless.sum())
+    ok &= has_time
+    # Ids per distinct native id (sites repeat over many rows), each site's first row.
+    codes, uniques = pd.factorize(natives.where(ok, None).to_numpy(dtype=object))
+    names = np.array([f"{source}:{u}" for u in uniques] + [""], dtype=object)
+    site_ids = names[codes]
+    seen, first = np.unique(codes, return_index=True)
+    first = np.sort(first[seen >= 0])
+    site_text = pd.array(site_ids, dtype="string")
+    time_values = times.to_numpy(dtype="datetime64[ns]")  # UTC; not one object per row
     parts: list[pd.DataFrame] = []
-    for metric_name, spec in mapping.values.items():
-        values, reasons = _values(column, index, spec, metric_name)
-        bad = ok & values.isna()
-        for reason, n in reasons[bad].value_counts().items():
-            rejected[str(reason)] += int(n)
-        good = ok & values.notna()
+    for metric_name, spec in options.values.items():
+        values, reasons = _values(columns, spec, options.unit_of(spec), metric_name)
+        finite = values.notna().to_numpy()
+        bad = ok & ~finite
+        if bad.any():
+            for reason, n in reasons[bad].value_counts().items():
+                rejected[str(reason)] += int(n)
+        good = ok & finite
         parts.append(
-            pd.DataFrame(
-                {
-                    "site_id": site_ids[good],
-                    "metric": metric_name,
-                    "time": times[good],
-                    "value": values[good],
-                    "unit": METRICS[metric_name].unit,
-                }
+            observation_part(
+                site_text[good], metric_name, time_values[good], values.to_numpy()[good]
             )
         )
-    obs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    first = (~site_ids.duplicated()) & ok
-    sites = [
-        _site(record(int(i)), mapping, site_ids[i], natives[i], source, access, beside[keep[i]])
-        for i in np.flatnonzero(first.to_numpy())
-    ]
-    return MappedRecords(
-        sites_frame(sites) if sites else empty_sites(),
-        observations_frame(obs) if not obs.empty else empty_observations(),
-        rejected,
+    obs = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    sites = _sites(columns, options, site_ids, natives, first, source, access, beside)
+    return MappedRecords(sites, obs if not obs.empty else empty_observations(), rejected)
+
+
+def observation_part(
+    site_ids: Any, metric_name: str, times: np.ndarray, values: np.ndarray
+) -> pd.DataFrame:
+    """Canonical observations of one metric: ``site_ids`` (texts), ``times`` (UTC
+    nanoseconds, naive) and ``values`` in the metric's canonical unit; the dtypes are
+    set column by column (constant texts broadcast, not converted row by row)."""
+    index = pd.RangeIndex(len(values))
+    return pd.DataFrame(
+        {
+            "site_id": pd.Series(pd.array(site_ids, dtype="string"), index=index),
+            "metric": pd.Series(metric_name, index=index, dtype="string"),
+            "time": pd.Series(times, index=index).dt.tz_localize("UTC").astype(_UTC_NS),
+            "value": pd.Series(values, index=index, dtype="float64"),
+            "unit": pd.Series(METRICS[metric_name].unit, index=index, dtype="string"),
+        }
     )
 
 
+def _hour_times(days: pd.Series, hours: pd.Series, fmt: str, tz: ZoneInfo) -> pd.Series:
+    """A date column plus an hour-of-day column, read in ``tz`` (each distinct date and
+    each distinct date and hour once)."""
+    day_codes, day_values = pd.factorize(days, use_na_sentinel=True)
+    texts = [v.strip()[:10] if isinstance(v, str) else None for v in np.asarray(day_values, object)]
+    dates = pd.to_datetime(
+        pd.Series(texts, dtype="object"), format=fmt if "%" in fmt else "%Y-%m-%d", errors="coerce"
+    ).to_numpy(dtype="datetime64[ns]")
+    hour = numbers(hours).to_numpy()
+    good = (day_codes >= 0) & (hour >= 0) & (hour <= 23) & (hour == np.floor(hour))
+    keys = np.where(
+        good, day_codes.astype("int64") * 24 + np.where(good, hour, 0).astype("int64"), -1
+    )
+    key_codes, unique_keys = pd.factorize(keys)
+    unique_keys = np.asarray(unique_keys, dtype="int64")
+    valid = unique_keys >= 0
+    naive = np.full(len(unique_keys), np.datetime64("NaT"), dtype="datetime64[ns]")
+    naive[valid] = dates[unique_keys[valid] // 24] + (unique_keys[valid] % 24).astype(
+        "timedelta64[h]"
+    )
+    local = pd.Series(naive).dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    utc = local.dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]")
+    return pd.Series(utc[key_codes], index=days.index).dt.tz_localize("UTC")
+
+
 def _values(
-    column: Callable[[str], pd.Series], index: pd.Index, spec: ValueSpec, metric_name: str
+    columns: _Columns, spec: ValueSpec, unit: str, metric_name: str
 ) -> tuple[pd.Series, pd.Series]:
     """(canonical values, reason where a value is NaN) of one metric over the records."""
-    if spec.map:
-        raw = column(spec.field)
-        keys = raw.map(lambda v: v.strip() if isinstance(v, str) else native_id_text(v))
-        values = keys.map(lambda k: spec.map.get(k, math.nan) if k is not None else math.nan)
-        reasons = raw.map(lambda v: f"value {str(v)[:40]!r} of {spec.field} not in the map")
-        return values.astype("float64"), reasons
-    factor = canonical_unit_factor(metric_name, spec.unit)
-    total = pd.Series(0.0, index=index)
-    reasons = pd.Series("", index=index, dtype="object")
-    for name in spec.names():
-        numbers = _numbers(column(name))
-        reasons = reasons.where((reasons != "") | numbers.notna(), f"no number in {name}")
-        total = total + numbers
-    return total * factor, reasons
+    raw = columns(spec.field)
+    values = numbers(raw)
+    if unit:
+        values = values * canonical_unit_factor(metric_name, unit)
+    mapped = columns.problem(spec.field)
+    reasons = pd.Series(f"no number in {spec.field}", index=values.index, dtype="object")
+    if mapped is not None:
+        reasons = mapped.where(mapped != "", reasons)
+    return values, reasons
 
 
-def _site(
-    record: dict[str, Any],
-    mapping: RecordMapping,
-    site_id: str,
-    native: str,
+def _sites(
+    columns: _Columns,
+    options: RecordOptions,
+    site_ids: np.ndarray,
+    natives: pd.Series,
+    first: np.ndarray,
     source: str,
     access: str,
-    beside: tuple[float, float] | None,
-) -> dict[str, Any]:
-    if mapping.lat:
-        lat, lon = as_number(record.get(mapping.lat)), as_number(record.get(mapping.lon))
-    elif mapping.location is not None:
-        lat, lon = mapping.location
+    beside: list[tuple[float, float] | None] | None,
+) -> pd.DataFrame:
+    """The site frame of each site's first record (column by column)."""
+    if first.size == 0:
+        return empty_sites()
+    n = first.size
+    if options.lat:
+        lat = numbers(columns(options.lat)).to_numpy()[first]
+        lon = numbers(columns(options.lon)).to_numpy()[first]
+    elif options.location is not None:
+        lat, lon = np.full(n, options.location[0]), np.full(n, options.location[1])
     elif beside is not None:
-        lat, lon = beside
+        chosen = [beside[i] for i in first]
+        lat = np.array([p[0] if p else math.nan for p in chosen], dtype="float64")
+        lon = np.array([p[1] if p else math.nan for p in chosen], dtype="float64")
     else:
-        lat = lon = math.nan
-    raw_name = record.get(mapping.name) if mapping.name else None
-    name = raw_name.strip() if isinstance(raw_name, str) and raw_name.strip() else ""
-    fallback = f"{mapping.kind.replace('_', ' ').capitalize()} {native}"
-    attributes = {
-        a: record[a]
-        for a in mapping.attributes
-        if isinstance(record.get(a), str | int | float) and not isinstance(record.get(a), bool)
-    }
-    return {
-        "id": site_id,
-        "name": name or mapping.site_name or fallback,
-        "domain": mapping.domain,
-        "kind": mapping.kind,
-        "lat": lat,
-        "lon": lon,
-        "source": source,
-        "access": access,
-        "attributes": attributes,
-    }
+        lat = lon = np.full(n, math.nan)
+    fallback = f"{options.kind.replace('_', ' ').capitalize()} "
+    own = natives.to_numpy(dtype=object)[first]
+    if options.name:
+        raw = columns(options.name).to_numpy(dtype=object)[first]
+        names = [v.strip() if isinstance(v, str) else "" for v in raw]
+    else:
+        names = [""] * n
+    names = [
+        name or options.site_name or f"{fallback}{native}"
+        for name, native in zip(names, own, strict=True)
+    ]
+    if options.attributes:
+        picked = {a: columns(a).to_numpy(dtype=object)[first] for a in options.attributes}
+        attributes = [
+            {
+                a: picked[a][k]
+                for a in options.attributes
+                if isinstance(picked[a][k], str | int | float)
+                and not isinstance(picked[a][k], bool)
+            }
+            for k in range(n)
+        ]
+    else:
+        attributes = [{} for _ in range(n)]
+    return site_frame(
+        site_ids[first], names, lat, lon, attributes,
+        domain=options.domain, kind=options.kind, source=source, access=access,
+    )  # fmt: skip
+
+
+def site_frame(
+    ids: Any,
+    names: Any,
+    lat: Any,
+    lon: Any,
+    attributes: list[dict[str, Any]],
+    **constants: str,
+) -> pd.DataFrame:
+    """A canonical site frame from its columns; ``constants`` (domain, kind, source,
+    access) are the same for every site and broadcast, not converted site by site."""
+    index = pd.RangeIndex(len(attributes))
+    texts = {k: pd.Series(v, index=index, dtype="string") for k, v in constants.items()}
+    frame = pd.DataFrame(
+        {
+            "id": pd.Series(pd.array(np.asarray(ids, dtype=object), dtype="string"), index=index),
+            "name": pd.Series(
+                pd.array(np.asarray(names, dtype=object), dtype="string"), index=index
+            ),
+            "domain": texts["domain"],
+            "kind": texts["kind"],
+            "lat": pd.Series(lat, index=index, dtype="float64"),
+            "lon": pd.Series(lon, index=index, dtype="float64"),
+            "source": texts["source"],
+            "access": texts["access"],
+            "origin": pd.Series("measured", index=index, dtype="string"),
+        }
+    )
+    # A column of dicts: pandas-stubs allow only scalars in a list.
+    frame["attributes"] = attributes  # type: ignore[assignment]
+    return sites_frame(frame)
 
 
 def note_rejections(snap: Snapshot, rejected: Counter[str]) -> Snapshot:

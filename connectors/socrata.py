@@ -24,6 +24,7 @@ from typing import Any, Final
 import pandas as pd
 from pydantic import Field, field_validator
 
+from cockpit.columns import as_number
 from cockpit.errors import ParseError, TooManyPages
 from cockpit.source import SourceContext
 from connectors.http import HttpClient, HttpLimits
@@ -31,8 +32,7 @@ from connectors.options import source_options
 from connectors.records import (
     MappedConnector,
     MappedRecords,
-    RecordMapping,
-    as_number,
+    RecordOptions,
     in_window,
     latest_start,
     map_records,
@@ -44,7 +44,7 @@ __all__ = ["SocrataConnector", "SocrataOptions", "parse_rows", "position_of"]
 _DATASET_ID: Final = r"^[a-z0-9]{4}-[a-z0-9]{4}$"
 
 
-class SocrataOptions(RecordMapping):
+class SocrataOptions(RecordOptions):
     """A Socrata source's ``options``: the dataset, the record mapping and the query."""
 
     dataset: str = Field(pattern=_DATASET_ID)
@@ -119,11 +119,12 @@ class SocrataConnector(MappedConnector):
     def _where(self, start: datetime | None, end: datetime | None) -> str:
         o = self.options
         clauses = [f"({o.where})"] if o.where else []
-        if o.time and not o.hour:
+        served = o.served_time()  # a mapped time is not the server's to filter on
+        if served and not o.hour:
             if start is not None:
-                clauses.append(f"{o.time} >= '{self._stamp(start)}'")
+                clauses.append(f"{served} >= '{self._stamp(start)}'")
             if end is not None:
-                clauses.append(f"{o.time} < '{self._stamp(end)}'")
+                clauses.append(f"{served} < '{self._stamp(end)}'")
         return " AND ".join(clauses)
 
     def _map(self, rows: list[Any]) -> MappedRecords:
@@ -147,8 +148,9 @@ class SocrataConnector(MappedConnector):
     ) -> MappedRecords:
         o = self.options
         params: dict[str, str] = {"$limit": str(o.page_size)}
-        if o.time:
-            params["$order"] = f"{o.time} DESC,:id" if newest_first else f"{o.time},:id"
+        served = o.served_time()
+        if served:
+            params["$order"] = f"{served} DESC,:id" if newest_first else f"{served},:id"
         else:
             params["$order"] = ":id"
         where = self._where(start, end)
@@ -170,7 +172,9 @@ class SocrataConnector(MappedConnector):
 
     def _latest(self) -> MappedRecords:
         start = latest_start(self.options.latest_hours)
-        mapped = self._fetch(start, None, newest_first=True, one_page=True)
+        # Newest first on the server needs a time it serves; else every row is read.
+        served = bool(self.options.served_time())
+        mapped = self._fetch(start, None, newest_first=True, one_page=served)
         self.rejected = mapped.rejected
         return mapped
 

@@ -4,7 +4,7 @@ as canonical frames.
 Two layouts:
 
 * ``long``: a row per observation (a site id column, a time, value columns), mapped by
-  the ``RecordMapping`` fields (``id`` or ``site_id``, ``time``, ``hour``, ``values``…);
+  the ``RecordOptions`` fields (``id`` or ``site_id``, ``time``, ``hour``, ``values``…);
 * ``wide``: a row per time and a column per site (``time`` and optional ``hour``
   columns, then one column per site holding ``metric`` in ``unit``); ``columns`` picks
   the site columns (default: all others but ``skip_columns``), ``names_row`` names a row
@@ -33,8 +33,10 @@ from typing import Any, Final, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cockpit.columns import as_number
 from cockpit.config import Domain
 from cockpit.errors import ParseError
+from cockpit.mapping import RecordMapping
 from cockpit.model import METRICS
 from cockpit.source import SourceContext
 from connectors.http import HttpClient, HttpLimits
@@ -42,9 +44,8 @@ from connectors.options import source_options
 from connectors.records import (
     MappedConnector,
     MappedRecords,
-    RecordMapping,
+    RecordOptions,
     ValueSpec,
-    as_number,
     in_window,
     map_records,
 )
@@ -116,6 +117,9 @@ class TableOptions(_Strict):
     # where sites are
     sites: SiteTable | None = None
     site_locations: dict[str, SiteLocation] = {}
+    # Renamed, constant, computed, value-mapped and time-parsed fields (cockpit.mapping);
+    # in the wide layout each site column's value is the field ``__value__``.
+    mapping: RecordMapping | None = None
 
     @model_validator(mode="after")
     def _layout(self) -> TableOptions:
@@ -126,11 +130,11 @@ class TableOptions(_Strict):
                 raise ValueError("a wide table needs the unit of its site columns")
             if self.values or self.id or self.site_id:
                 raise ValueError("a wide table has a column per site: no values, id or site_id")
-        self.mapping()  # a long mapping that does not hold raises here
+        self.record_options()  # options that do not hold together raise here
         return self
 
-    def mapping(self) -> RecordMapping:
-        """The record mapping rows are read with (wide rows after ``wide_to_long``)."""
+    def record_options(self) -> RecordOptions:
+        """The record options rows are read with (wide rows after ``wide_to_long``)."""
         common: dict[str, Any] = {
             "domain": self.domain,
             "kind": self.kind,
@@ -138,15 +142,16 @@ class TableOptions(_Strict):
             "hour": self.hour,
             "time_format": self.time_format,
             "timezone": self.timezone,
+            "mapping": self.mapping,
         }
         if self.layout == "wide":
-            return RecordMapping(
+            return RecordOptions(
                 **common,
                 id=_SITE,
                 name="__name__",
                 values={self.metric: ValueSpec(field=_VALUE, unit=self.unit)},
             )
-        return RecordMapping(
+        return RecordOptions(
             **common,
             id=self.id,
             site_id=self.site_id,
@@ -270,7 +275,7 @@ class TableConnector(MappedConnector):
     def __init__(self, context: SourceContext) -> None:
         super().__init__(context)
         self.options = source_options(TableOptions, context)
-        self.mapping = self.options.mapping()
+        self.records = self.options.record_options()
         self.http = HttpClient(self.source_id, HttpLimits.from_options(context.config.options))
 
     def close(self) -> None:
@@ -283,7 +288,9 @@ class TableConnector(MappedConnector):
         rows = parse_table(body, o.format, self.source_id, o.delimiter, o.records, url)
         if isinstance(rows, pd.DataFrame) and rows.empty:
             raise ParseError(self.source_id, "the CSV file holds a header and no rows", url)
-        needed = [o.time, o.hour] + (self.mapping.fields_read() if o.layout == "long" else [])
+        read = self.records
+        needed = [f for f in (o.time, o.hour) if not read.mapped(f)]
+        needed += read.fields_read() if o.layout == "long" else []
         _require(rows, needed, self.source_id, url)
         return wide_to_long(rows, o) if o.layout == "wide" else rows
 
@@ -314,9 +321,9 @@ class TableConnector(MappedConnector):
         """The whole file, mapped (a file is its newest state). Raises ``ConnectorError``."""
         rows = self._rows()
         places = self._site_positions()
-        mapping = self.mapping
+        mapping = self.records
         positions: list[tuple[float, float] | None] | None = None
-        if places and not mapping.lat:
+        if places and not mapping.lat and not mapping.mapped(mapping.id):
             keys: list[Any]
             if mapping.site_id:
                 keys = [mapping.site_id] * len(rows)

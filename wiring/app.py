@@ -137,8 +137,8 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
 
     @server.route("/health")
     def health() -> flask.Response:
-        report = city.health()
         role = viewer_role()
+        report = city.health(role)
         for source_id, entry in list(report["sources"].items()):
             if not may_see(role, config.sources[source_id].access):
                 del report["sources"][source_id]

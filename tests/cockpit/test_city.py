@@ -246,6 +246,12 @@ def test_a_dead_stream_leaves_kpis_and_is_named_in_sensor_health(
         [flagged] = [h for h in city.sensor_health("public") if h.site_id == site_id]
         assert "stale_stream" in flagged.problems
         assert "pm10 last reading" in flagged.detail
+
+        # /health names it under its source: counted, by site name and metric.
+        name = view.sites.set_index("id").at[site_id, "name"]
+        health = city.health("public")["sources"]
+        assert health["air"]["stale_streams"] == {"count": 1, "streams": [f"{name} · pm10"]}
+        assert all("stale_streams" not in e for s, e in health.items() if s != "air")
     finally:
         runtime.config.sources["air"].stream_stale_after_seconds = None
         runtime.store.put_snapshot(replace(original))

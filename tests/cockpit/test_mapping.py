@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +285,47 @@ def test_a_typo_in_a_source_mapping_fails_when_the_city_loads(tmp_path: Path) ->
     assert caught.value.file == str(bad)
     assert caught.value.key == "sources.parking.options.mapping.fields.occupancy.exr"
     assert "unknown key" in caught.value.reason
+
+
+# ------------------------------------------------------------------- over columns
+
+
+def test_a_mapping_over_columns_gives_what_it_gives_record_by_record() -> None:
+    import pandas as pd
+
+    mapping = RecordMapping.model_validate(
+        {
+            "fields": {
+                "capacity": "totalcapacity",
+                "lat": {"const": -37.81},
+                "occupancy": {"expr": "100 * (1 - free / capacity)", "unit": "%"},
+                "worst": {"expr": "max(occupancy, coalesce(spare, 0))"},
+                "state": {"path": "status", "map": {"FULL": 100, "open": 0}},
+                "seen": {"path": "when", "time": {"format": "%d/%m/%Y", "hour": 12}},
+            }
+        }
+    )
+    records = [
+        {"totalcapacity": 200, "free": "50", "status": "full", "when": "31/05/2025"},
+        {"totalcapacity": 0, "free": 0, "status": "closed", "when": "soon", "spare": 7},
+        {"totalcapacity": None, "free": 3, "status": None, "when": None},
+    ]
+    index = pd.RangeIndex(len(records))
+
+    def column(name: str) -> pd.Series | None:
+        if not any(name in r for r in records):
+            return None
+        return pd.Series([r.get(name) for r in records], dtype="object")
+
+    columns = mapping.apply_columns(column, index, "Australia/Melbourne")
+    for i, record in enumerate(records):
+        one = mapping.apply(record, record, "Australia/Melbourne")
+        for name in mapping.fields:
+            got, expected = columns.values[name].iloc[i], one.values[name]
+            if name == "seen" and expected is not None:
+                assert got == pd.Timestamp(expected), (i, name)
+            elif expected is None or (isinstance(expected, float) and math.isnan(expected)):
+                assert pd.isna(got), (i, name, got)
+            else:
+                assert float(got) == float(expected), (i, name, got, expected)
+            assert bool(columns.problems[name].iloc[i]) == (name in one.problems), (i, name)

@@ -1,5 +1,6 @@
 """Record mappings of the cycle counters in the fixtures, as their sources' ``options``
-state them: Edinburgh's hourly CSV (a row per counter and hour, two channels) and
+state them: Edinburgh's hourly CSV (a row per counter and hour, two channels added up by the
+mapping) and
 Seattle's Spokane St. Bridge rows (one counter, a total per hour)."""
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ EDINBURGH_HOURLY: Final[dict[str, Any]] = {
     "time": "date",
     "time_format": "%d/%m/%Y",
     "hour": "time",
-    "values": {"cyclists": {"fields": ["channel_1", "channel_2"], "unit": "cyclists/h"}},
+    "values": {"cyclists": {"field": "both_ways"}},
+    # The counter's two directions added up (the mapping language's expression).
+    "mapping": {"fields": {"both_ways": {"expr": "channel_1 + channel_2", "unit": "cyclists/h"}}},
 }
 SPOKANE_BRIDGE: Final[dict[str, Any]] = {
     "domain": "cycling",

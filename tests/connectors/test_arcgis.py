@@ -254,3 +254,62 @@ def test_any_json_gives_frames_or_typed_errors(payload: Any) -> None:
     assert list(mapped.observations.columns) == list(OBSERVATION_COLUMNS)
     good, bad = validate_observations(mapped.observations)
     assert len(good) + len(bad) == len(mapped.observations)
+
+
+# ------------------------------------------------------------------- mapping language
+
+KONSTANZ_MAPPED: dict[str, Any] = {
+    **KONSTANZ,
+    "values": {"occupancy": {"field": "occupied"}, "free_spaces": {"field": "free_if_open"}},
+    "attributes": ["city"],
+    "mapping": {
+        "fields": {
+            # derived: the layer serves free spaces and the total, not an occupancy
+            "occupied": {"expr": "100 * (1 - real_fcap / real_capa)", "unit": "%"},
+            # a value map: the car park's opening state as served ("ja" / "nein")
+            "open": {"path": "opening_s", "map": {"ja": 1, "nein": 0}},
+            "free_if_open": {"expr": "real_fcap * open", "unit": "count"},
+            # a constant
+            "city": {"const": "Konstanz"},
+        }
+    },
+}
+
+
+def test_mapping_derives_maps_and_sets_constants(httpserver: HTTPServer) -> None:
+    serve_layer(httpserver, LAYER + "/query", load(KONSTANZ_FILE))
+    snap = make(httpserver.url_for(LAYER), KONSTANZ_MAPPED).snapshot()
+    assert len(snap.sites) == 11 and snap.rejected == 0
+    served = {f["attributes"]["OBJECTID"]: f["attributes"] for f in load(KONSTANZ_FILE)["features"]}
+    obs = snap.observations.set_index(["site_id", "metric"])["value"]
+    for object_id, row in served.items():
+        expected = 100 * (1 - row["real_fcap"] / row["real_capa"])
+        assert obs[(f"p:{object_id}", "occupancy")] == pytest.approx(expected)
+        assert row["opening_s"] == "ja"  # all open in this answer: free spaces as served
+        assert obs[(f"p:{object_id}", "free_spaces")] == row["real_fcap"]
+    assert {a["city"] for a in snap.sites["attributes"]} == {"Konstanz"}
+    # The mapping reads any field: the whole record is asked for.
+    assert httpserver.log[0][0].args["outFields"] == "*"
+
+
+def test_a_closed_state_or_an_unmapped_one_is_read_as_the_map_says() -> None:
+    answer = load(KONSTANZ_FILE)
+    states = ["nein", "vielleicht"]
+    for feature, state in zip(answer["features"], states, strict=False):
+        feature["attributes"]["opening_s"] = state
+    page = parse_query(answer, "p")
+    options = ArcGisOptions.model_validate(KONSTANZ_MAPPED)
+    mapped = map_records(page.records, options, "p", "Europe/Berlin", positions=page.positions)
+    free = mapped.observations[mapped.observations["metric"] == "free_spaces"]
+    assert free.set_index("site_id").loc["p:1", "value"] == 0  # closed: no free space
+    assert "p:2" not in set(free["site_id"])  # not in the map: no value, with the reason
+    assert mapped.rejected["open: value 'vielleicht' is not in the field's map"] == 1
+
+
+def test_a_mapping_typo_names_its_key() -> None:
+    bad = {**KONSTANZ, "mapping": {"fields": {"occupied": {"exr": "1"}}}}
+    with pytest.raises(ConfigError, match=r"options\.mapping\.fields\.occupied"):
+        make("http://127.0.0.1" + LAYER, bad)
+    bad = {**KONSTANZ, "mapping": {"fields": {"occupied": {"expr": "__import__('os')"}}}}
+    with pytest.raises(ConfigError, match="calls only min, max"):
+        make("http://127.0.0.1" + LAYER, bad)

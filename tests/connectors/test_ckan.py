@@ -655,3 +655,37 @@ def test_explain_shows_rows_as_read_and_mapped(httpserver: HTTPServer) -> None:
     assert not first.kept
     assert "mapping both_ways: expression reads 'Direction_3', not in the record" in first.reasons
     assert "observation: value missing or not finite" in first.reasons
+
+
+def test_a_recorded_dkan1_answer_at_its_full_action_url(httpserver: HTTPServer) -> None:
+    """A real DKAN 7.x-1.x answer (Odesa region, data.ngorg.od.ua): the portal's
+    ``…/api/action/datastore/search.json`` is asked as given, not rewritten into a
+    ``datastore_search`` path that would answer 404. The resource lists a hospital's
+    medicine stock; it is read here for the URL form and the answer's shape (the total
+    and every number served as text, ``resource_id`` as a list), the domain is only the
+    test config's label."""
+    path = "/uk/api/action/datastore/search.json"
+    body = load("odesa-ngorg_dkan1_datastore_search.json")
+    httpserver.expect_request(path).respond_with_json(body)
+    options = {
+        "resource_id": "c345edfe-b855-4f1d-b8db-a246dfc2da65",
+        "site_field": "Nazva likuvalnoho zakladu",
+        "name_field": "Nazva likuvalnoho zakladu",
+        "time_field": "timestamp",
+        "hour_field": "",
+        "location_field": "",
+        "location": [46.48, 30.73],
+        "values": {"Kilkist": {"metric": "pedestrians", "unit": "persons/h"}},
+        "page_size": 100,
+    }
+    conn = make_connector(
+        httpserver.url_for(path), options, bbox=(28.0, 45.0, 32.0, 48.5), timezone="Europe/Kyiv"
+    )
+    sites = conn.discover_sites()
+    assert {r.path for r, _ in httpserver.log} == {path}  # no 404 path, no rewrite
+    assert httpserver.log[0][0].args["resource_id"] == options["resource_id"]
+    assert list(sites["name"]) == ["Центральна районна лікарня"]  # trailing space served
+
+    page = parse_datastore_search(body, "od")
+    assert page.total is None  # "113": a text, not trusted as a count
+    assert len(page.records) == 5 and page.fields is not None and "Kilkist" in page.fields

@@ -1,8 +1,9 @@
 """GBFS connector against feeds served over real HTTP on 127.0.0.1.
 
 Answers are from tests/fixtures/gbfs/ (see its PROVENANCE.md): Nice Ride Minneapolis'
-v1.0 station feeds (real, 2016), TIER Wolfsburg's v2.3 free-floating scooters (real
-positions, 2023) and MobilityData's v2.3 and v3.0 schema fixtures.
+v1.0 station feeds (real, 2016), Oslo Bysykkel's v2.2 station feeds (real, 2022/2023),
+TIER Wolfsburg's v2.3 free-floating scooters (real positions, 2023) and MobilityData's
+v2.3 and v3.0 schema fixtures.
 """
 
 from __future__ import annotations
@@ -323,3 +324,96 @@ def test_any_json_gives_frames_or_typed_errors(
         assert_canonical(sites, SITE_COLUMNS)
         assert_canonical(obs, OBSERVATION_COLUMNS)
         assert len(sites) == len(obs)
+
+
+def test_mapping_derives_maps_and_sets_constants_on_joined_stations(
+    httpserver: HTTPServer,
+) -> None:
+    information = load("real/niceride-mpls_v1.0_station_information.json")
+    status = load("real/niceride-mpls_v1.0_station_status.json")
+    serve_json(httpserver, "/info", information)
+    serve_json(httpserver, "/status", status)
+    feeds = {
+        "station_information": httpserver.url_for("/info"),
+        "station_status": httpserver.url_for("/status"),
+    }
+    options = {
+        "feeds": feeds,
+        "values": {
+            "free_docks": {"field": "usable_docks"},
+            "station_empty": {"field": "closed"},
+            "dock_places": {"field": "places"},
+        },
+        "mapping": {
+            "fields": {
+                # derived from both feeds: the station's capacity (information) less
+                # what its status says is taken or broken
+                "usable_docks": {
+                    "expr": "capacity - num_bikes_available - num_bikes_disabled"
+                    " - num_docks_disabled",
+                    "unit": "count",
+                },
+                # a value map: not renting (served as 0/1) counts as empty for a rider
+                "closed": {"path": "is_renting", "map": {"0": 1, "1": 0}},
+                # a constant
+                "places": {"const": 30, "unit": "count"},
+            }
+        },
+    }
+    snap = make("", options, MINNEAPOLIS).snapshot()
+    obs = snap.observations
+    capacity = {s["station_id"]: s["capacity"] for s in information["data"]["stations"]}
+    for entry in status["data"]["stations"]:
+        if entry["station_id"] not in ("2", "75"):
+            continue
+        site = f"bikes:{entry['station_id']}"
+        expected = (
+            capacity[entry["station_id"]]
+            - entry["num_bikes_available"]
+            - entry["num_bikes_disabled"]
+            - entry["num_docks_disabled"]
+        )
+        assert value(obs, site, "free_docks") == expected
+        assert value(obs, site, "station_empty") == (1 if entry["is_renting"] == 0 else 0)
+        assert value(obs, site, "dock_places") == 30
+        assert value(obs, site, "hire_bikes") == entry["num_bikes_available"]  # built in
+    assert value(obs, "bikes:75", "station_empty") == 1  # station 75 is not renting
+
+
+def test_gbfs_mapping_typos_and_units_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match=r"mapping\.fields\.x"):
+        make("http://127.0.0.1/gbfs.json", {"mapping": {"fields": {"x": {"pth": "a"}}}})
+    with pytest.raises(ConfigError, match="unit"):
+        make("http://127.0.0.1/gbfs.json", {"values": {"hire_bikes": {"field": "a", "unit": "kg"}}})
+    with pytest.raises(ConfigError, match="metric"):
+        make("http://127.0.0.1/gbfs.json", {"values": {"bikes": {"field": "a"}}})
+
+
+OSLO = (10.55, 59.85, 10.95, 60.02)
+
+
+def test_v22_real_oslo_stations_and_a_status_of_stations_not_yet_listed(
+    httpserver: HTTPServer,
+) -> None:
+    """Oslo Bysykkel (v2.2, real): the status (July 2023) lists stations that the
+    information recorded earlier (October 2022) does not know yet; they are left out,
+    never placed nowhere."""
+    folder = "oslo-bysykkel_v2.2"
+    serve_json(httpserver, "/info", load(f"{folder}/station_information_trimmed.json"))
+    serve_json(httpserver, "/status", load(f"{folder}/station_status_trimmed.json"))
+    feeds = {
+        "station_information": httpserver.url_for("/info"),
+        "station_status": httpserver.url_for("/status"),
+    }
+    snap = make("", {"feeds": feeds}, OSLO).snapshot()
+    assert len(snap.sites) == 10 and snap.rejected == 0
+    sogn = snap.sites.set_index("id").loc["bikes:2351"]
+    assert sogn["name"] == "Sogn Studentby"
+    assert (sogn["lat"], sogn["lon"]) == (59.95208441268443, 10.727852791011173)
+    obs = snap.observations
+    assert value(obs, "bikes:2351", "hire_bikes") == 1
+    assert value(obs, "bikes:2351", "free_docks") == 17
+    assert value(obs, "bikes:2351", "dock_places") == 18  # the stated capacity
+    assert value(obs, "bikes:2351", "station_full") == 0
+    assert set(obs["time"]) == {pd.Timestamp("2023-07-07T12:31:43Z")}
+    assert not {"bikes:2358", "bikes:2357", "bikes:2355"} & set(obs["site_id"])

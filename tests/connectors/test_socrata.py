@@ -114,7 +114,11 @@ def test_latest_hour_of_the_counter_in_utc(httpserver: HTTPServer) -> None:
 
 def test_two_directions_add_up_to_the_total() -> None:
     options = SocrataOptions.model_validate(
-        {**COUNTER, "values": {"cyclists": {"fields": ["east", "west"], "unit": "cyclists/h"}}}
+        {
+            **COUNTER,
+            "values": {"cyclists": {"field": "both"}},
+            "mapping": {"fields": {"both": {"expr": "east + west", "unit": "cyclists/h"}}},
+        }
     )
     both = map_records(rows(), options, "sea", "America/Los_Angeles").observations
     total = map_records(
@@ -248,3 +252,44 @@ def test_any_json_gives_frames_or_typed_errors(payload: Any) -> None:
     for row in page:
         if isinstance(row, dict):
             position_of(row.get("date"))
+
+
+def test_mapping_places_one_counter_by_constants_and_adds_its_directions(
+    httpserver: HTTPServer,
+) -> None:
+    serve_soda(httpserver, RESOURCE, rows())
+    options = {
+        "location": None,
+        "lat": "lat",
+        "lon": "lon",
+        "values": {"cyclists": {"field": "both"}},
+        "mapping": {
+            "fields": {
+                "lat": {"const": 47.5714},  # one counter: its place is a constant
+                "lon": {"const": -122.3487},
+                "both": {"expr": "coalesce(east, 0) + coalesce(west, 0)", "unit": "cyclists/h"},
+            }
+        },
+    }
+    snap = make(httpserver.url_for("/"), options).snapshot()
+    site = snap.sites.iloc[0]
+    assert (site["lat"], site["lon"]) == (47.5714, -122.3487)
+    newest_row = max(rows(), key=lambda r: r["date"])
+    expected = float(newest_row["east"]) + float(newest_row["west"])
+    assert snap.observations["value"].iloc[0] == expected
+    # The time is a served field: the server still orders and pages by it.
+    assert httpserver.log[0][0].args["$order"] == "date DESC,:id"
+
+
+def test_a_mapped_time_is_read_whole_and_filtered_here(httpserver: HTTPServer) -> None:
+    serve_soda(httpserver, RESOURCE, rows())
+    options = {
+        "time": "seen",
+        "page_size": 500,
+        "mapping": {"fields": {"seen": {"path": "date", "time": "%Y-%m-%dT%H:%M:%S.000"}}},
+    }
+    snap = make(httpserver.url_for("/"), options).snapshot()
+    assert snap.observations["time"].iloc[0] == pd.Timestamp("2014-02-01T07:00:00Z")
+    asked = [entry[0].args for entry in httpserver.log]
+    assert len(asked) == 2 and all(a["$order"] == ":id" for a in asked)  # every page
+    assert all("$where" not in a for a in asked)

@@ -254,8 +254,55 @@ def test_any_file_gives_frames_or_typed_errors(payload: Any, text: bytes, wide: 
         except ConnectorError:
             continue
         records = wide_to_long(rows, options) if wide else rows
-        mapped = map_records(records, options.mapping(), "c", "Europe/London")
+        mapped = map_records(records, options.record_options(), "c", "Europe/London")
         assert list(mapped.sites.columns) == list(SITE_COLUMNS)
         assert list(mapped.observations.columns) == list(OBSERVATION_COLUMNS)
         good, bad = validate_observations(mapped.observations)
         assert len(good) + len(bad) == len(mapped.observations)
+
+
+# ------------------------------------------------------------------- mapping language
+
+PARIS_FILE = "paris_comptages-routiers-permanents_washington_trimmed.csv"
+PARIS: dict[str, Any] = {
+    "domain": "traffic",
+    "kind": "loop",
+    "id": "Identifiant arc",
+    "name": "Libelle",
+    "time": "Date et heure de comptage",
+    "lat": "lat",
+    "lon": "lon",
+    "values": {"vehicle_flow": {"field": "flow"}},
+    "attributes": ["state"],
+    "mapping": {
+        "fields": {
+            "flow": {"path": "Débit horaire", "unit": "veh/h"},  # a rename, with its unit
+            # one counting arc: its place as constants (the file's geo_point_2d is text)
+            "lat": {"const": 48.87153587897717},
+            "lon": {"const": 2.3017227924560615},
+            # a value map: the served traffic state as a level
+            "state": {
+                "path": "Etat trafic",
+                "map": {"Fluide": 0, "Pré-saturé": 1, "Saturé": 2, "Bloqué": 3},
+            },
+        }
+    },
+}
+
+
+def test_paris_loops_renamed_placed_by_constants_and_states_mapped(
+    httpserver: HTTPServer,
+) -> None:
+    url = serve_file(httpserver, "/comptages.csv", CSV / PARIS_FILE)
+    connector = make(url, PARIS, (2.2, 48.8, 2.45, 48.92), "Europe/Paris")
+    snap = connector.snapshot()
+    site = snap.sites.set_index("id").loc["c:4264"]
+    assert (site["lat"], site["lon"]) == (48.87153587897717, 2.3017227924560615)
+    assert site["name"] == "AV_Champs_Elysees"
+    # The site is described by the file's first row: 2024-01-04T22:00+01:00, "Pré-saturé".
+    assert site["attributes"]["state"] == 1
+    # The newest counted hour: 2024-12-06T00:00:00+01:00,675.0 (not the first row).
+    latest = snap.observations.iloc[0]
+    assert (latest["time"], latest["value"]) == (pd.Timestamp("2024-12-05T23:00:00Z"), 675)
+    # Hours without a count (state "Inconnu") are refused with their reason.
+    assert connector.rejected == {"no number in flow": 185}

@@ -124,3 +124,30 @@ def test_the_running_app_subscribes_after_its_first_poll_and_unsubscribes_on_clo
     finally:
         runtime.close()
     assert broker.methods() == ["POST", "DELETE"] and broker.subscriptions == {}
+
+
+def test_health_lists_each_sources_stale_streams(base: str, runtime: Runtime) -> None:
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from cockpit.city import STALE_STREAMS_SHOWN
+
+    original = runtime.store.snapshot("air")
+    assert original is not None
+    obs = original.observations.copy()
+    dead = obs.index[obs["metric"] == "pm10"]
+    assert len(dead) >= 1
+    obs.loc[dead, "time"] = pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=730)
+    runtime.config.sources["air"].stream_stale_after_seconds = 7200.0
+    try:
+        runtime.store.put_snapshot(replace(original, observations=obs))
+        report = requests.get(f"{base}/health", timeout=60).json()
+        entry = report["sources"]["air"]["stale_streams"]
+        assert entry["count"] == len(dead)
+        assert len(entry["streams"]) == min(len(dead), STALE_STREAMS_SHOWN)
+        assert all(s.endswith(" · pm10") for s in entry["streams"])
+        assert all("stale_streams" not in e for k, e in report["sources"].items() if k != "air")
+    finally:
+        runtime.config.sources["air"].stream_stale_after_seconds = None
+        runtime.store.put_snapshot(replace(original))

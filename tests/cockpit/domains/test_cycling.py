@@ -43,7 +43,7 @@ def test_the_kpi_sums_the_counters_latest_hour() -> None:
     register(DOMAIN)
     options = TableOptions.model_validate(EDINBURGH_HOURLY)
     body = (CSV / "edinburgh_bike-counter-15-middle-meadow-walk_hourly-long_2012.csv").read_bytes()
-    obs = map_records(parse_table(body, "csv", "c"), options.mapping(), "c", "Europe/London")
+    obs = map_records(parse_table(body, "csv", "c"), options.record_options(), "c", "Europe/London")
     latest = obs.observations.sort_values("time").tail(1)
     kpi = aggregate(pd.concat([latest, latest.assign(site_id="c:16")]), get("cycling").kpi)
     assert kpi.value == 20  # 2 + 8 at each of two counters
