@@ -400,6 +400,8 @@ class TwinConfig(_Strict):
     forecast_hours: int = Field(default=3, ge=1, le=48)
     # Share of the recent deviation from the profile a forecast keeps per hour ahead.
     forecast_decay: float = Field(default=0.7, ge=0, le=1)
+    # Days of history the forecast model is fitted on (0: the decay rule only).
+    forecast_fit_days: int = Field(default=14, ge=0, le=56)
     # Road-traffic CO₂ estimate: grams per vehicle-kilometre and kilometres each counted
     # vehicle is assumed to drive in the city; ``co2_source`` says where the factor is from.
     co2_g_per_vehicle_km: float = Field(default=180, gt=0, le=5000)
