@@ -372,6 +372,10 @@ class AlertsConfig(_Strict):
     crowding_mads: float = Field(default=5.0, ge=0)
     crowding_minimum: float = Field(default=200, ge=0)
     crowding_weeks: int = Field(default=4, ge=1, le=8)
+    # Congestion: an intersection's hourly vehicle flow above both factor × its usual for
+    # the weekday and hour (same weeks as crowding) and the minimum opens an alert.
+    congestion_factor: float = Field(default=1.5, ge=1)
+    congestion_minimum: float = Field(default=600, ge=0)
     # Hysteresis: an open alert closes when the value falls below limit × (1 − hysteresis),
     # or after ``close_after`` consecutive samples below the limit.
     hysteresis: float = Field(default=0.1, ge=0, lt=1)
