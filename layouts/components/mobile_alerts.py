@@ -83,7 +83,11 @@ def board_count(found: list[Alert], _: Gettext, language: str) -> str:
     parts = [
         f"{format_number(grades.count(g), language)} {_(g)}" for g in SEVERITIES if g in grades
     ]
-    head = _("{n} open alerts").format(n=format_number(len(found), language))
+    head = (
+        _("1 open alert")
+        if len(found) == 1
+        else _("{n} open alerts").format(n=format_number(len(found), language))
+    )
     return f"{head}: {', '.join(parts)}"
 
 
@@ -214,13 +218,18 @@ def _actions(alert: Alert, current: Handling, ctx: BoardContext, _: Gettext) -> 
     out: list[Any] = []
     if current.status != "resolved":
         out.append(
-            dcc.Input(
-                id={"type": "m-note", "key": key},
-                type="text",
-                maxLength=500,
-                placeholder=_("Note (optional)"),
-                className="m-note",
-                **html_attrs({"aria-label": f"{_('Note')}: {label}"}),
+            html.Label(
+                [
+                    html.Span(f"{_('Note')}: {label}", className="m-sr-only"),
+                    dcc.Input(
+                        id={"type": "m-note", "key": key},
+                        type="text",
+                        maxLength=500,
+                        placeholder=_("Note (optional)"),
+                        className="m-note",
+                    ),
+                ],
+                className="m-note-label",
             )
         )
         buttons = [button(_("Acknowledge"), "acknowledge", cls="m-ack-button")]
