@@ -549,8 +549,9 @@ def register(app: Dash, city: City, journal: Journal) -> None:
                 str(trigger.get("to", "")),
                 written.get(key, "")[:500],
             )
-        elif trigger != "m-coords" and seen == _seen(city, journal):
-            raise PreventUpdate  # nothing new since the last poll: nothing sent
+        elif (trigger != "m-coords" or _you(coords) is None) and seen == _seen(city, journal):
+            # Nothing new since the last poll, and no new position: nothing sent.
+            raise PreventUpdate
         return alert_outputs(
             _alert_panel(city, journal, _language(lang), coords), _seen(city, journal)
         )
