@@ -140,16 +140,19 @@ def minimap(
     width: int = 320,
     height: int = 120,
     span_m: float = 1500.0,
+    anchor: AlertPlace | None = None,
 ) -> str:
     """A ``data:image/svg+xml`` URI: district outlines of ``basemap`` (a GeoJSON path)
     around ``place`` (an orange dot), and ``you`` (a blue ring) when known; the view
-    spans at least ``span_m`` metres across and holds both points."""
+    spans at least ``span_m`` metres across and holds both points, and ``anchor`` (e.g.
+    the city centre, so a place far out shows where it lies against the city)."""
     kx = 111_320.0 * math.cos(math.radians(place.lat))  # metres per degree of longitude
     ky = 110_540.0
     xs, ys = [place.lon], [place.lat]
-    if you is not None:
-        xs.append(you.lon)
-        ys.append(you.lat)
+    for extra in (you, anchor):
+        if extra is not None:
+            xs.append(extra.lon)
+            ys.append(extra.lat)
     cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
     across = max(
         span_m, (max(xs) - min(xs)) * kx * 1.3, (max(ys) - min(ys)) * ky * 1.3 * width / height
@@ -302,7 +305,7 @@ def _card(alert: Alert, ctx: BoardContext, _: Gettext) -> html.Li:
             html.Div(
                 [
                     html.Img(
-                        src=minimap(place, you, ctx.basemap),
+                        src=minimap(place, you, ctx.basemap, anchor=ctx.centre),
                         alt=alt,
                         className="m-minimap",
                         width=320,

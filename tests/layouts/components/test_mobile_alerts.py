@@ -196,3 +196,7 @@ def test_the_small_map_draws_districts_the_place_and_the_viewer() -> None:
         minimap(AlertPlace(0, 0), None, str(config.resolve(config.map.basemap))).split(",", 1)[1]
     ).decode()
     assert "<polygon" not in far and "#0072B2" not in far
+    # Far out, the city is drawn small beside the place, so the map says where it lies.
+    basemap = str(config.resolve(config.map.basemap))
+    out = minimap(AlertPlace(-37.78, 145.30), None, basemap, anchor=AlertPlace(-37.8136, 144.9631))
+    assert "<polygon" in base64.b64decode(out.split(",", 1)[1]).decode()
