@@ -7,6 +7,9 @@
  * - Markers and clusters of different layers never overlap: after every move each
  *   overlapping pair is pushed apart on the screen (its place on the map is unchanged).
  * - A place search (sites and districts) reads only what the map has already loaded.
+ * - District names show from zoom 13 on, where they have room.
+ * - A popup never opens under a control (the layer list, the search, the credits): the
+ *   map moves it clear, by the smaller of a shift left or down.
  *
  * A map is adopted when its first layer is added (cockpit.mapAdopt, called from
  * assets/map.js); nothing here is read as HTML.
@@ -140,6 +143,27 @@
         if ((tries || 0) < 20) { setTimeout(function () { openSite(map, id, (tries || 0) + 1); }, 200); }
     }
 
+    function overlap(a, b) {
+        return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    }
+
+    function clearOfControls(map, popup) {
+        var box = popup.getElement && popup.getElement();
+        if (!box) { return; }
+        var p = box.getBoundingClientRect();
+        var dx = 0, dy = 0;
+        map.getContainer().querySelectorAll(".leaflet-control").forEach(function (el) {
+            var c = el.getBoundingClientRect();
+            if (!c.width || !overlap(p, c)) { return; }
+            var left = p.right - c.left + 8;  // move the popup left of the control
+            var down = c.bottom - p.top + 8;  // or below it
+            var up = p.bottom - c.top + 8;    // or above it (a control at the bottom)
+            var vertical = c.top > p.top ? -up : down;
+            if (left <= Math.abs(vertical)) { dx = Math.max(dx, left); } else { dy = vertical; }
+        });
+        if (dx || dy) { map.panBy([dx, -dy]); }
+    }
+
     function searchControl(map, places) {
         var Search = L.Control.extend({
             options: {position: "topleft"},
@@ -200,8 +224,14 @@
             timer = setTimeout(function () { declutter(map); }, 60);
         }
         map.on("zoomend moveend layeradd", later);
+        // Below zoom 13 the districts are too small for their names, which would pile up.
+        function labels() { map.getContainer().classList.toggle("cc-far", map.getZoom() < 13); }
+        map.on("zoomend", labels);
+        labels();
         map.on("movestart", function (e) { if (e && e.originalEvent) { map._ccUserMoved = true; } });
-        map.on("zoomstart", function () { map._ccZooming = true; });
+        map.on("popupopen", function (e) {
+            setTimeout(function () { clearOfControls(map, e.popup); }, 300);  // after autoPan
+        });
         // Wait for the layers and the basemap, then fit, draw the hull and add the search.
         setTimeout(function () {
             loadedSites().then(function (features) {

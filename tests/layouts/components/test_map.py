@@ -3,9 +3,8 @@ is given, the basemap from its own cached file, credits escaped, and a legend in
 
 from __future__ import annotations
 
-import re
-
 import hashlib
+import re
 from typing import Any
 
 import dash_leaflet as dl

@@ -6,7 +6,6 @@ a place search; at 1920×1080 and on a 390×844 phone."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from dash.testing.composite import DashComposite
@@ -33,6 +32,17 @@ for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++) {
   }
 }
 return [icons.length, found];
+"""
+
+
+# Controls a visible popup overlaps (their class names); [] when it is clear of them all.
+CLEAR_OF_CONTROLS = """
+const popup = document.querySelector('.cc-map .leaflet-popup').getBoundingClientRect();
+return Array.from(document.querySelectorAll('.cc-map .leaflet-control')).filter(el => {
+  const c = el.getBoundingClientRect();
+  return c.width && popup.left < c.right && c.left < popup.right
+      && popup.top < c.bottom && c.top < popup.bottom;
+}).map(el => el.className);
 """
 
 
@@ -145,11 +155,14 @@ def test_search_finds_a_district_and_opens_a_site(
     field.clear()
     field.send_keys(f"{site['name']}\n")
     duo.wait_for_contains_text(".cc-map .leaflet-popup .cc-popup-name", str(site["name"]), 20)
-    # The popup is drawn above the map's controls.
-    above: Any = duo.driver.execute_script(
-        "const pane = getComputedStyle(document.querySelector('.cc-map .leaflet-map-pane'));"
-        "const top = getComputedStyle(document.querySelector('.cc-map .leaflet-top'));"
-        "return Number(pane.zIndex) > Number(top.zIndex);"
+    settle(duo)
+    assert duo.driver.execute_script(CLEAR_OF_CONTROLS) == []
+    # A popup opened under the layer list (top right) is moved clear of it.
+    duo.driver.execute_script(
+        f"const m = {MAP}; const c = m.getContainer().getBoundingClientRect();"
+        "const ll = m.containerPointToLatLng([c.width - 60, 40]);"
+        "L.popup().setLatLng(ll).setContent('probe').openOn(m);"
     )
-    assert above is True
+    settle(duo)
+    assert duo.driver.execute_script(CLEAR_OF_CONTROLS) == []
     duo.driver.save_screenshot(str(screenshots / "map-search.png"))
