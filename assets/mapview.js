@@ -147,24 +147,38 @@
         return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
     }
 
+    // Move the map so that an open popup lies clear of every control and inside the map:
+    // the smallest of a shift left, right, up or down that achieves both.
     function clearOfControls(map, popup) {
         var box = popup.getElement && popup.getElement();
         if (!box) { return; }
         var p = box.getBoundingClientRect();
-        var dx = 0, dy = 0;
+        var m = map.getContainer().getBoundingClientRect();
+        var controls = [];
         map.getContainer().querySelectorAll(".leaflet-control").forEach(function (el) {
             var c = el.getBoundingClientRect();
-            if (!c.width || !overlap(p, c)) { return; }
-            var left = p.right - c.left + 8;  // move the popup left of the control
-            var down = c.bottom - p.top + 8;  // or below it
-            var up = p.bottom - c.top + 8;    // or above it (a control at the bottom)
-            var vertical = c.top > p.top ? -up : down;
-            if (left <= Math.abs(vertical)) { dx = Math.max(dx, left); } else { dy = vertical; }
+            if (c.width) { controls.push(c); }
         });
-        if (dx || dy) { map.panBy([dx, -dy]); }
+        function clear(dx, dy) {
+            var q = {left: p.left + dx, right: p.right + dx, top: p.top + dy, bottom: p.bottom + dy};
+            if (q.left < m.left || q.right > m.right || q.top < m.top || q.bottom > m.bottom) { return false; }
+            return !controls.some(function (c) { return overlap(q, c); });
+        }
+        if (clear(0, 0)) { return; }
+        var moves = [];
+        controls.forEach(function (c) {
+            moves.push([c.left - p.right - 8, 0], [c.right - p.left + 8, 0]);
+            moves.push([0, c.bottom - p.top + 8], [0, c.top - p.bottom - 8]);
+        });
+        moves = moves.filter(function (d) { return clear(d[0], d[1]); });
+        moves.sort(function (a, b) { return Math.abs(a[0]) + Math.abs(a[1]) - Math.abs(b[0]) - Math.abs(b[1]); });
+        if (moves.length) { map.panBy([-moves[0][0], -moves[0][1]]); }
     }
 
-    function searchControl(map, places) {
+    // ``sites``: the loaded sites as places; districts are read when asked, since the
+    // basemap may still be loading when the search is added.
+    function searchControl(map, sites) {
+        function places() { return districts(map).concat(sites); }
         var Search = L.Control.extend({
             options: {position: "topleft"},
             onAdd: function () {
@@ -181,20 +195,25 @@
                 input.autocomplete = "off";
                 var list = L.DomUtil.create("datalist", "", form);
                 list.id = input.id + "-list";
-                places.forEach(function (p) {
-                    var option = document.createElement("option");
-                    option.value = p.name;
-                    list.appendChild(option);
-                });
+                function fill() {
+                    if (list.childElementCount) { return; }
+                    places().forEach(function (p) {
+                        var option = document.createElement("option");
+                        option.value = p.name;
+                        list.appendChild(option);
+                    });
+                }
+                L.DomEvent.on(input, "focus", fill);
                 var status = L.DomUtil.create("p", "cc-sr-only", form);
                 status.setAttribute("role", "status");
                 function go(event) {
                     if (event) { L.DomEvent.preventDefault(event); }
                     var q = input.value.trim().toLowerCase();
                     if (!q) { return; }
-                    var hit = places.find(function (p) { return p.name.toLowerCase() === q; }) ||
-                        places.find(function (p) { return p.name.toLowerCase().indexOf(q) === 0; }) ||
-                        places.find(function (p) { return p.name.toLowerCase().indexOf(q) >= 0; });
+                    var all = places();
+                    var hit = all.find(function (p) { return p.name.toLowerCase() === q; }) ||
+                        all.find(function (p) { return p.name.toLowerCase().indexOf(q) === 0; }) ||
+                        all.find(function (p) { return p.name.toLowerCase().indexOf(q) >= 0; });
                     if (!hit) { status.textContent = "No site or district called " + input.value; return; }
                     status.textContent = hit.name;
                     map._ccUserMoved = true;
@@ -249,12 +268,12 @@
                     }).addTo(map);
                     if (!map._ccUserMoved) { map.fitBounds(L.latLngBounds(pts), {padding: [28, 28]}); }
                 }
-                var places = districts(map).concat(features.map(function (f) {
+                var places = features.map(function (f) {
                     return {
                         name: String(f.properties.name), id: String(f.properties.id),
                         latlng: L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]),
                     };
-                }));
+                });
                 searchControl(map, places);
                 map.getContainer().dataset.ccReady = "1";
                 later();

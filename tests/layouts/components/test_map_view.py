@@ -35,9 +35,13 @@ return [icons.length, found];
 """
 
 
-# Controls a visible popup overlaps (their class names); [] when it is clear of them all.
+# Controls a visible popup overlaps (their class names); [] when it is clear of them all
+# and wholly inside the map.
 CLEAR_OF_CONTROLS = """
 const popup = document.querySelector('.cc-map .leaflet-popup').getBoundingClientRect();
+const m = document.querySelector('.cc-map').getBoundingClientRect();
+if (popup.left < m.left || popup.right > m.right || popup.top < m.top
+    || popup.bottom > m.bottom) return ['outside the map'];
 return Array.from(document.querySelectorAll('.cc-map .leaflet-control')).filter(el => {
   const c = el.getBoundingClientRect();
   return c.width && popup.left < c.right && c.left < popup.right
@@ -141,7 +145,9 @@ def test_search_finds_a_district_and_opens_a_site(
     duo: DashComposite, runtime: Runtime, screenshots: Path
 ) -> None:
     open_map(duo, DESKTOP)
+    duo.wait_for_element(".cc-map .cc-area-label", timeout=20)  # the districts are drawn
     field = duo.find_element(".cc-map .cc-place-search input")
+    field.click()
     options = duo.driver.execute_script(
         "return Array.from(document.querySelectorAll('.cc-place-search option')).map(o => o.value);"
     )
@@ -165,4 +171,5 @@ def test_search_finds_a_district_and_opens_a_site(
     )
     settle(duo)
     assert duo.driver.execute_script(CLEAR_OF_CONTROLS) == []
+    assert duo.find_element(".cc-map .leaflet-popup-content").text == "probe"
     duo.driver.save_screenshot(str(screenshots / "map-search.png"))
