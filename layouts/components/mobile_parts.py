@@ -18,6 +18,7 @@ from dash import html
 from cockpit.city import CityView, SourceInfo, format_value
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_number, format_time
+from cockpit.present.wayfinding import place_words, route_url
 from cockpit.privacy import mask_frame
 from cockpit.storage import Acknowledgement
 from cockpit.twin.alerts import PARKING_FULL, Alert
@@ -246,11 +247,38 @@ def coverage_line(cover: DomainCoverage | None, _: Gettext) -> str:
     return " · ".join(parts)
 
 
-def _metadata(row: Any, info: SourceInfo | None, _: Gettext) -> list[Any]:
-    items: list[tuple[str, str]] = [
+def _position(row: Any, centre: tuple[float, float] | None, _: Gettext, language: str) -> Any:
+    """Where the site is, as people read it: how far and which way from the city centre,
+    with a link that routes there (raw coordinates only without a centre)."""
+    lat, lon = float(row.lat), float(row.lon)
+    if centre is None:
+        return f"{lat:.5f}, {lon:.5f}"
+    words = place_words(centre[0], centre[1], lat, lon, language)
+    return html.Span(
+        [
+            f"{words} {_('from the city centre')} · ",
+            html.A(
+                _("Route there"),
+                href=route_url(lat, lon, None, None),
+                target="_blank",
+                rel="noopener",
+                className="m-route",
+            ),
+        ]
+    )
+
+
+def _metadata(
+    row: Any,
+    info: SourceInfo | None,
+    _: Gettext,
+    language: str = "en",
+    centre: tuple[float, float] | None = None,
+) -> list[Any]:
+    items: list[tuple[str, Any]] = [
         (_("Kind"), _(str(row.kind))),
         (_("District"), str(row.district or "–")),
-        (_("Position"), f"{float(row.lat):.5f}, {float(row.lon):.5f}"),
+        (_("Position"), _position(row, centre, _, language)),
         (_("Origin"), _(str(row.origin))),
     ]
     attrs = attributes(row)
@@ -280,10 +308,12 @@ def site_sheet(
     language: str,
     timezone: str,
     alerts: tuple[Alert, ...] = (),
+    centre: tuple[float, float] | None = None,
 ) -> list[Any]:
     """One site: name, value, the open ``alerts`` of the site in the words of the alert
     board (a sensor fault first, and the value said to be doubtful), its last 24 hours
-    as sparklines, metadata and source."""
+    as sparklines, metadata (the position from ``centre``, the city centre, with a route)
+    and source."""
     found = view.sites[view.sites["id"] == site_id]
     if found.empty:
         return [html.P(_("This site is not available."))]
@@ -353,5 +383,5 @@ def site_sheet(
         *open_here,
         html.P(_("From {start} to {end}").format(start=when, end=until), className="m-muted"),
         *charts,
-        *_metadata(row, info, _),
+        *_metadata(row, info, _, language, centre),
     ]

@@ -606,6 +606,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             language,
             city.config.city.timezone,
             tuple(a for a in city.ranked_alerts(role) if a.site_id == site_id),
+            centre=city.config.map.center,
         )
         return sheet_outputs(False, body)
 

@@ -176,6 +176,13 @@ def test_tapping_a_site_shows_its_last_24_hours(
     newest = int(series.sort_values("time")["value"].iloc[-1])
     assert caption.endswith(f"now {newest:,} persons/h")
     assert "City of Melbourne" in sheet.text and "CC BY 4.0" in sheet.text
+    # Where the site is, in words and with a route, not raw coordinates.
+    meta = sheet.find_element(By.CSS_SELECTOR, ".m-meta").text
+    assert re.search(r"[\d.,]+ k?m (N|NE|E|SE|S|SW|W|NW) from the city centre", meta) or (
+        "here from the city centre" in meta
+    )
+    assert not re.search(r"-37\.\d{5}, 144\.\d{5}", meta)
+    assert sheet.find_element(By.CSS_SELECTOR, ".m-meta .m-route").get_attribute("href")
     src = sheet.find_element(By.CSS_SELECTOR, "img.m-spark").get_attribute("src")
     assert src.startswith("data:image/svg+xml;base64,")
     # The focus moved into the sheet.
