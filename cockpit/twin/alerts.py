@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 import pandas as pd
@@ -411,10 +411,11 @@ def congestion_alerts(
     """
     if flows.empty:
         return []
-    hourly = (
+    hourly = cast(
+        pd.DataFrame,
         flows.assign(time=pd.to_datetime(flows["time"], utc=True).dt.floor("h"))
         .groupby(["site_id", "time"], as_index=False)["value"]
-        .mean()
+        .mean(),
     )
     return _above_usual(
         hourly,

@@ -166,7 +166,7 @@ def _fitted(
     model = forecast_model.fit(dev, metrics, train, range(1, len(ahead) + 1))
     parts = []
     for h, slot in enumerate(ahead, start=1):
-        row = hours.get_loc(slot)
+        row = int(hours.searchsorted(slot))  # ``ahead`` lies within ``hours``
         origin = dev.copy()
         origin[hours > current] = np.nan  # nothing after now is known
         expected, low, high = forecast_model.predict(model, origin, metrics, h)

@@ -36,6 +36,7 @@ __all__ = [
     "alert_board",
     "alert_place",
     "board_count",
+    "city_centre",
     "handling_line",
     "minimap",
     "opened_words",
@@ -73,6 +74,15 @@ def alert_place(alert: Alert, sites: pd.DataFrame) -> AlertPlace | None:
     if own.empty:
         return None
     return AlertPlace(float(own["lat"].mean()), float(own["lon"].mean()))
+
+
+def city_centre(sites: pd.DataFrame, fallback: tuple[float, float]) -> AlertPlace:
+    """Where distances are told from when the viewer's own position is unknown: the
+    median position of the sites (where most sensors are: the centre people mean, not the
+    map's opening view, which may be set to take in far sites), else ``fallback``."""
+    if sites.empty:
+        return AlertPlace(*fallback)
+    return AlertPlace(float(sites["lat"].median()), float(sites["lon"].median()))
 
 
 def board_count(found: list[Alert], _: Gettext, language: str) -> str:

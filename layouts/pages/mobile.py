@@ -51,6 +51,7 @@ from layouts.components.mobile_alerts import (
     BoardContext,
     Colleague,
     alert_board,
+    city_centre,
     opened_words,
 )
 from layouts.components.mobile_data import (
@@ -143,7 +144,7 @@ def _alert_panel(city: City, journal: Journal, language: str, coords: Any = None
         may_act=may_act,
         colleagues=colleagues(city) if may_act else (),
         you=_you(coords),
-        centre=AlertPlace(*config.map.center),
+        centre=city_centre(view.sites, config.map.center),
         basemap=str(config.resolve(config.map.basemap)) if config.map.basemap else None,
         language=language,
         timezone=config.city.timezone,
@@ -595,6 +596,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         end = city.clock()
         start = end - timedelta(hours=24)
         series = city.series(role, site_id, hours=24)
+        centre = city_centre(view.sites, city.config.map.center)
         body = site_sheet(
             view,
             site_id,
@@ -606,7 +608,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             language,
             city.config.city.timezone,
             tuple(a for a in city.ranked_alerts(role) if a.site_id == site_id),
-            centre=city.config.map.center,
+            centre=(centre.lat, centre.lon),
         )
         return sheet_outputs(False, body)
 

@@ -22,6 +22,7 @@ from layouts.components.mobile_alerts import (
     alert_board,
     alert_place,
     board_count,
+    city_centre,
     handling_line,
     minimap,
 )
@@ -172,6 +173,11 @@ def test_staff_get_note_acknowledge_resolve_assign_and_undo() -> None:
     assert handling_line(resolved, {"ana": "Ana Lee"}, True, EN, "en", "UTC") == (
         "Resolved by Ana Lee at Tue 10:30"
     )
+
+
+def test_the_centre_is_where_most_sites_are() -> None:
+    assert city_centre(SITES, (0.0, 0.0)) == AlertPlace(-37.8138, 144.9650)
+    assert city_centre(SITES.iloc[0:0], (1.0, 2.0)) == AlertPlace(1.0, 2.0)
 
 
 def test_places_of_sites_and_areas() -> None:
