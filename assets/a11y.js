@@ -1,10 +1,12 @@
-/* City Cockpit: names for Dash's radio items and sliders, for screen readers.
+/* City Cockpit: names for Dash's radio items, checklists and sliders, and the
+ * document's language, for screen readers.
  *
- * Dash 4 renders dcc.RadioItems as a listbox whose options each wrap a native radio
- * button (controls nested in controls), and dcc.Slider's thumb without a name. For each
- * such widget whose page has an element "<widget id>-label", this turns the listbox
- * into a radio group named by that label, leaves the native radios as the controls,
- * and names the slider's thumb. It changes nothing else and nothing on other widgets.
+ * Dash 4 renders dcc.RadioItems and dcc.Checklist as a listbox whose options each wrap
+ * a native radio button or checkbox (controls nested in controls), and dcc.Slider's
+ * thumb without a name. For each such widget whose page has an element
+ * "<widget id>-label", this turns the listbox into a radio group (or a group of
+ * checkboxes) named by that label, leaves the native inputs as the controls, and names
+ * the slider's thumb. It changes nothing else and nothing on other widgets.
  */
 (function () {
   "use strict";
@@ -13,10 +15,10 @@
     return widget.id ? document.getElementById(widget.id + "-label") : null;
   }
 
-  function fixRadios(group) {
+  function fixRadios(group, role) {
     var label = labelFor(group);
     if (!label) return;
-    if (group.getAttribute("role") !== "radiogroup") group.setAttribute("role", "radiogroup");
+    if (group.getAttribute("role") !== role) group.setAttribute("role", role);
     if (group.getAttribute("aria-labelledby") !== label.id) {
       group.setAttribute("aria-labelledby", label.id);
     }
@@ -38,9 +40,24 @@
     }
   }
 
+  // The document's language follows the address's ?lang= (pages change address without
+  // a reload) among the city's languages, listed by the server on <html data-languages>
+  // with the default first (layouts/components/page_language.py).
+  function syncLang() {
+    var root = document.documentElement;
+    var offered = (root.getAttribute("data-languages") || "en").split(" ");
+    var asked = new URLSearchParams(window.location.search).get("lang");
+    var lang = offered.indexOf(asked) >= 0 ? asked : offered[0];
+    if (root.getAttribute("lang") !== lang) root.setAttribute("lang", lang);
+  }
+
   function fixAll() {
+    syncLang();
     var radios = document.querySelectorAll(".dash-radioitems");
-    for (var i = 0; i < radios.length; i++) fixRadios(radios[i]);
+    for (var i = 0; i < radios.length; i++) fixRadios(radios[i], "radiogroup");
+    // Checklists wrap native checkboxes the same way: a named group of them.
+    var checks = document.querySelectorAll(".dash-checklist");
+    for (var k = 0; k < checks.length; k++) fixRadios(checks[k], "group");
     var sliders = document.querySelectorAll(".dash-slider-container");
     for (var j = 0; j < sliders.length; j++) fixSlider(sliders[j]);
   }

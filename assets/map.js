@@ -52,8 +52,15 @@
         marker.on("add", function () {
             var el = marker.getElement();
             if (el) { el.dataset.site = p.id; el.setAttribute("role", "button"); }
+            adopt(marker);
         });
         return marker;
+    }
+
+    // The map view's own behaviour (fit, hull, search, no overlaps: assets/mapview.js)
+    // starts with the first layer the map shows.
+    function adopt(layer) {
+        if (layer._map && cockpit.mapAdopt) { cockpit.mapAdopt(layer._map); }
     }
 
     function clusterToLayer(feature, latlng, index, context) {
@@ -89,6 +96,7 @@
             icon: icon(level, String(n), size, "cc-cluster"),
             title: n + " sites; " + counts.alert + " " + "■, " + counts.warn + " ▲",
         });
+        marker.on("add", function () { adopt(marker); });
         return marker;
     }
 
@@ -127,6 +135,7 @@
                 permanent: true, direction: "center", className: "cc-area-label",
             });
         }
+        layer.on("add", function () { adopt(layer); });
     }
 
     Object.assign(cockpit, {

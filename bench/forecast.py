@@ -1,19 +1,22 @@
-"""Does "profile + decaying recent deviation" forecast the demo city better than the profile?
+"""Does the fitted forecast beat the seasonal profile on recorded weeks it has not seen?
 
 Reads the demo city's replayed history (pedestrian counts, SCATS traffic volumes, EPA
 air quality; the simulated parking is left out) for the weeks before now, as hourly
 means on the city's wall clock, and forecasts every hour 1, 2 and 3 hours ahead:
 
-* ``baseline`` (seasonal naive): the profile alone, the median of the same weekday and
-  hour over the previous weeks;
-* ``model``: the profile plus the deviation of the hour the forecast is made in from its
-  own profile, times ``decay`` ** hours ahead (``cockpit.twin.forecast``).
+* ``seasonal`` (the baseline, seasonal naive): the profile alone, the median of the same
+  weekday and hour over the previous weeks;
+* ``decay rule``: the profile plus the deviation of the hour the forecast is made in,
+  times ``decay`` ** hours ahead (the rule ``cockpit.twin.forecast`` falls back to);
+* ``model``: the fitted deviation model of ``cockpit.twin.forecast_model``.
 
-``decay`` is chosen on the week before the held-back week (grid 0.0 … 1.0); both are then
-scored on the held-back last week (``--quick``: last 3 days). The demo's pedestrian and
-traffic recordings loop every 4 weeks, so the profile here uses 3 weeks (a 4th week back
-would be the very same recorded week). Mean absolute errors are pooled over all series
-in their own units and printed per metric.
+The decay and the model are fitted on the two weeks before the held-back last week
+(``--quick``: last 3 days) and all three are scored there. The demo's pedestrian and
+traffic recordings loop every 4 weeks, so the profile uses 3 weeks and nothing is fitted
+on the 4th week before the held-back one (it is the very same recorded week). Mean
+absolute errors are pooled over all series in their own units and printed per metric;
+``coverage_80`` is the share of held-back values inside the model's 80 % band (the
+profile's normal band in the same run for comparison).
 
     python bench/forecast.py [--quick]
 """
@@ -33,13 +36,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from cockpit.config import default_config_path  # noqa: E402
-from cockpit.twin.baseline import hourly_table  # noqa: E402
-from cockpit.twin.forecast import model_predictions  # noqa: E402
+from cockpit.twin import forecast_model  # noqa: E402
+from cockpit.twin.baseline import hourly_table, profile  # noqa: E402
+from cockpit.twin.forecast import BAND_Z, model_predictions  # noqa: E402
 from wiring.runtime import Runtime  # noqa: E402
 
 SOURCES = ("pedestrians", "traffic", "air")
 HORIZONS = (1, 2, 3)
 WEEKS = 3
+TRAIN_DAYS = 14
 
 
 def demo_history(weeks: int) -> tuple[pd.DataFrame, str, pd.Timestamp]:
@@ -59,26 +64,14 @@ def demo_history(weeks: int) -> tuple[pd.DataFrame, str, pd.Timestamp]:
         data.cleanup()
 
 
-def errors(
-    table: pd.DataFrame, decay: float, lo: pd.Timestamp, hi: pd.Timestamp
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Absolute errors (rows: hours in [lo, hi) × horizons; columns: series) of the
-    baseline and the model, only where both have a prediction and there is a value."""
-    base_parts, model_parts = [], []
-    for h in HORIZONS:
-        naive, model = model_predictions(table, h, WEEKS, 2, decay)
-        rows = (table.index >= lo) & (table.index < hi)
-        actual = table[rows]
-        ok = actual.notna() & naive[rows].notna()
-        base_parts.append((naive[rows] - actual).abs().where(ok))
-        model_parts.append((model[rows] - actual).abs().where(ok))
-    return pd.concat(base_parts), pd.concat(model_parts)
-
-
-def pooled(err: pd.DataFrame) -> float:
-    values = err.to_numpy(dtype=float)
+def pooled(values: np.ndarray) -> float:
     values = values[~np.isnan(values)]
     return float(values.mean()) if values.size else float("nan")
+
+
+def decay_errors(table: pd.DataFrame, decay: float, rows: np.ndarray, h: int) -> np.ndarray:
+    _, model = model_predictions(table, h, WEEKS, 2, decay)
+    return np.abs(model.to_numpy(float)[rows] - table.to_numpy(float)[rows])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,37 +84,82 @@ def main(argv: list[str] | None = None) -> int:
     table = hourly_table(frame, timezone)
     last = table.index.max() + pd.Timedelta(hours=1)
     test_lo = last - held
-    train_lo = test_lo - pd.Timedelta(days=7)
+    train_lo = test_lo - pd.Timedelta(days=TRAIN_DAYS)
     print(
         f"demo history: {len(frame):,} observations, {table.shape[1]} series, "
         f"{len(table)} hours; profile of {WEEKS} weeks; train {train_lo:%Y-%m-%d %H:%M} .. "
         f"test {test_lo:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M} (city time)"
     )
+    median, spread, _ = profile(table, pd.DatetimeIndex(table.index), WEEKS, 2)
+    actual = table.to_numpy(float)
+    seasonal = median.to_numpy(float)
+    metrics = table.columns.get_level_values("metric")
+    index = pd.DatetimeIndex(table.index)
+    train = np.asarray((index >= train_lo) & (index < test_lo))
+    test = np.asarray((index >= test_lo) & (index < last))
+
+    base, deviation = forecast_model.deviations(table, median)
+    model = forecast_model.fit(deviation, metrics, train, HORIZONS)
     grid = [round(d, 1) for d in np.arange(0.0, 1.01, 0.1)]
-    train = {d: pooled(errors(table, d, train_lo, test_lo)[1]) for d in grid}
-    decay = min(train, key=lambda d: train[d])
-    print("decay on the training week: " + ", ".join(f"{d}: {e:.2f}" for d, e in train.items()))
-    base_err, model_err = errors(table, decay, test_lo, last)
-    metrics = base_err.columns.get_level_values("metric")
+    decay_train = {
+        d: pooled(np.concatenate([decay_errors(table, d, train, h).ravel() for h in HORIZONS]))
+        for d in grid
+    }
+    decay = min(decay_train, key=lambda d: decay_train[d])
+
+    scored = ~np.isnan(actual[test]) & ~np.isnan(seasonal[test])
+    rows: dict[str, list[np.ndarray]] = {"seasonal": [], "decay": [], "model": []}
+    inside: list[np.ndarray] = []
+    inside_normal: list[np.ndarray] = []
+    per_horizon = []
+    for h in HORIZONS:
+        expected, low, high = forecast_model.predict(model, deviation, metrics, h)
+        value = forecast_model.from_log(base + expected, metrics)[test]
+        lo = forecast_model.from_log(base + low, metrics)[test]
+        hi = forecast_model.from_log(base + high, metrics)[test]
+        ok = scored & ~np.isnan(value)
+        y = actual[test]
+        seasonal_err = np.where(ok, np.abs(seasonal[test] - y), np.nan)
+        model_err = np.where(ok, np.abs(value - y), np.nan)
+        decay_err = np.where(ok, decay_errors(table, decay, test, h), np.nan)
+        rows["seasonal"].append(seasonal_err)
+        rows["model"].append(model_err)
+        rows["decay"].append(decay_err)
+        inside.append(((y >= lo) & (y <= hi))[ok])
+        half = BAND_Z * spread.to_numpy(float)[test]
+        inside_normal.append((np.abs(y - seasonal[test]) <= half)[ok])
+        per_horizon.append((h, pooled(seasonal_err), pooled(decay_err), pooled(model_err)))
+    stacked = {k: np.concatenate(v) for k, v in rows.items()}
     for metric in sorted(set(metrics)):
-        cols = metrics == metric
-        if not base_err.loc[:, cols].notna().to_numpy().any():
+        cols = np.tile(np.asarray(metrics == metric), (len(HORIZONS) * int(test.sum()), 1))
+        cols = cols.reshape(stacked["model"].shape)
+        if not (~np.isnan(np.where(cols, stacked["model"], np.nan))).any():
             continue  # nothing of it in the held-back window
         print(
-            f"  {metric:13s} baseline_mae={pooled(base_err.loc[:, cols]):9.2f} "
-            f"model_mae={pooled(model_err.loc[:, cols]):9.2f}"
+            f"  {metric:13s} seasonal_mae={pooled(stacked['seasonal'][cols]):9.2f} "
+            f"decay_mae={pooled(stacked['decay'][cols]):9.2f} "
+            f"model_mae={pooled(stacked['model'][cols]):9.2f}"
         )
-    for h in HORIZONS:
-        n = len(base_err) // len(HORIZONS)
-        part = slice((h - 1) * n, h * n)
+    for h, s_err, d_err, m_err in per_horizon:
         print(
-            f"  {h} h ahead     baseline_mae={pooled(base_err.iloc[part]):9.2f} "
-            f"model_mae={pooled(model_err.iloc[part]):9.2f}"
+            f"  {h} h ahead     seasonal_mae={s_err:9.2f} decay_mae={d_err:9.2f} "
+            f"model_mae={m_err:9.2f}"
         )
-    b, m = pooled(base_err), pooled(model_err)
-    points = int(base_err.notna().to_numpy().sum())
-    print(f"{points:,} forecasts scored in {time.perf_counter() - started:.0f} s; decay {decay}")
-    print(f"RESULT baseline_mae={b:.3f} model_mae={m:.3f} decay={decay} forecasts={points}")
+    seasonal_mae, decay_mae, model_mae = (
+        pooled(stacked[k]) for k in ("seasonal", "decay", "model")
+    )
+    coverage = float(np.concatenate(inside).mean())
+    coverage_normal = float(np.concatenate(inside_normal).mean())
+    points = int((~np.isnan(stacked["model"])).sum())
+    print(
+        f"{points:,} forecasts scored in {time.perf_counter() - started:.0f} s; decay rule "
+        f"{decay}; profile's normal 80 % band covers {coverage_normal:.3f}"
+    )
+    print(
+        f"RESULT mae_ratio_to_seasonal={model_mae / seasonal_mae:.3f} coverage_80={coverage:.3f} "
+        f"seasonal_mae={seasonal_mae:.3f} model_mae={model_mae:.3f} decay_rule_mae={decay_mae:.3f} "
+        f"seasonal_coverage_80={coverage_normal:.3f} forecasts={points}"
+    )
     return 0
 
 

@@ -27,6 +27,7 @@ from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
 from cockpit.storage import HistoryStore, SharedCache, SnapshotStore
+from cockpit.twin import alerts as alert_rules
 from cockpit.twin import crossdomain, freshness, kpi, panels, sensor_health
 from cockpit.twin.answers import Answers
 from cockpit.twin.climate import Co2Estimate
@@ -581,6 +582,11 @@ class City:
             reuse_s=BOARD_REFRESH_S,
             background=True,
         )
+
+    def ranked_alerts(self, role: str) -> list[alert_rules.Alert]:
+        """The open alerts ``role`` sees (``alert_board``), the most severe first
+        (``cockpit.twin.alerts.ranked``): threshold alerts and sensor faults together."""
+        return alert_rules.ranked(self.alert_board(role).alerts)
 
     def targets_and_co2(self, role: str) -> tuple[list[TargetProgress], Co2Estimate | None]:
         """KPI target progress and yesterday's road-traffic CO₂ estimate over the sources

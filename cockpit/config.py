@@ -455,6 +455,10 @@ class AlertsConfig(_Strict):
     crowding_mads: float = Field(default=5.0, ge=0)
     crowding_minimum: float = Field(default=200, ge=0)
     crowding_weeks: int = Field(default=4, ge=1, le=8)
+    # Congestion: an intersection's hourly vehicle flow above both factor × its usual for
+    # the weekday and hour (same weeks as crowding) and the minimum opens an alert.
+    congestion_factor: float = Field(default=1.5, ge=1)
+    congestion_minimum: float = Field(default=600, ge=0)
     # Hysteresis: an open alert closes when the value falls below limit × (1 − hysteresis),
     # or after ``close_after`` consecutive samples below the limit.
     hysteresis: float = Field(default=0.1, ge=0, lt=1)
@@ -483,6 +487,8 @@ class TwinConfig(_Strict):
     forecast_hours: int = Field(default=3, ge=1, le=48)
     # Share of the recent deviation from the profile a forecast keeps per hour ahead.
     forecast_decay: float = Field(default=0.7, ge=0, le=1)
+    # Days of history the forecast model is fitted on (0: the decay rule only).
+    forecast_fit_days: int = Field(default=14, ge=0, le=56)
     # Road-traffic CO₂ estimate: grams per vehicle-kilometre and kilometres each counted
     # vehicle is assumed to drive in the city; ``co2_source`` says where the factor is from.
     co2_g_per_vehicle_km: float = Field(default=180, gt=0, le=5000)

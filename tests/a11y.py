@@ -1,7 +1,8 @@
 """Accessibility checks in a real browser with axe-core (vendored from the npm registry).
 
 ``assert_accessible(driver)`` injects ``tests/vendor/axe-core/axe.min.js`` into the page the
-driver shows, runs axe on ``context`` (a CSS selector) and fails when any violation of impact
+driver shows, runs axe on the whole document (``<html>`` and its ``lang`` included) or on
+``context`` (a CSS selector) and fails when any violation of impact
 "serious" or "critical" is found, listing each rule, its help text and the offending nodes.
 """
 
@@ -16,7 +17,7 @@ BLOCKING = ("serious", "critical")
 
 # Runs axe asynchronously; Selenium passes the callback as the last argument.
 _RUN = """
-const context = arguments[0];
+const context = arguments[0] === null ? document : arguments[0];
 const done = arguments[arguments.length - 1];
 axe.run(context, {resultTypes: ['violations']})
   .then(r => done({ok: true, violations: r.violations}))
@@ -33,17 +34,17 @@ def _axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
 
-def _context(context: str, exclude: tuple[str, ...]) -> Any:
+def _context(context: str | None, exclude: tuple[str, ...]) -> Any:
     if not exclude:
         return context
-    return {"include": [[context]], "exclude": [[e] for e in exclude]}
+    return {"include": [[context or "html"]], "exclude": [[e] for e in exclude]}
 
 
 def axe_violations(
-    driver: Any, context: str = "body", exclude: tuple[str, ...] = ()
+    driver: Any, context: str | None = None, exclude: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
-    """All axe-core violations on ``context`` of the page ``driver`` shows, leaving out
-    the parts matching the ``exclude`` selectors."""
+    """All axe-core violations on ``context`` (None: the whole document) of the page
+    ``driver`` shows, leaving out the parts matching the ``exclude`` selectors."""
     if not driver.execute_script("return typeof window.axe !== 'undefined';"):
         driver.execute_script(_axe_source())
     previous = driver.timeouts.script
@@ -71,9 +72,12 @@ def describe(violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def assert_accessible(driver: Any, context: str = "body", exclude: tuple[str, ...] = ()) -> None:
-    """Fail when axe-core finds a serious or critical violation in ``context`` (less the
-    parts matching ``exclude``); the message lists each rule and the offending nodes."""
+def assert_accessible(
+    driver: Any, context: str | None = None, exclude: tuple[str, ...] = ()
+) -> None:
+    """Fail when axe-core finds a serious or critical violation in ``context`` (None: the
+    whole document; less the parts matching ``exclude``); the message lists each rule and
+    the offending nodes."""
     found = axe_violations(driver, context, exclude)
     blocking = [v for v in found if v.get("impact") in BLOCKING]
     assert not blocking, (

@@ -16,6 +16,7 @@ from dash import Dash
 from cockpit.auth import may_see
 from cockpit.city import overall_status
 from cockpit.live import SignallingJournal
+from layouts.components import page_language
 from layouts.components.shell import shell
 from layouts.page_table import register_pages
 from layouts.pages import cockpit
@@ -92,6 +93,7 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
         # check callback ids: seconds before the first visitor sees a page.
         suppress_callback_exceptions=True,
     )
+    page_language.install(app, config.city.languages)
     server: flask.Flask = app.server
     server.secret_key = os.environ.get("CITY_COCKPIT_SECRET_KEY") or secrets.token_hex(32)
     server.config["SESSION_COOKIE_HTTPONLY"] = True

@@ -1,4 +1,5 @@
-"""Threshold alerts: air quality above a standard, parking areas nearly full, crowding.
+"""Threshold alerts: air quality above a standard, parking areas nearly full, crowding,
+congestion; and how severe each alert is, for the order staff see them in.
 
 Every rule turns a site's history into a series of values and limits and runs one small
 state machine over it (``episodes``): an alert opens when a value reaches its limit and
@@ -11,6 +12,9 @@ the journal.
 
 Air-quality limits come from the WHO 2021 guidelines by default, or from the EU limit
 values; each pollutant keeps the averaging period its standard sets (see ``AIR_STANDARDS``).
+
+``severity`` grades an alert by how far past its limit it is (a sensor fault is the
+lowest grade: it says nothing about the street), and ``ranked`` orders alerts by it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 import pandas as pd
@@ -30,6 +34,8 @@ from cockpit.storage import HistoryStore
 
 __all__ = [
     "AIR_STANDARDS",
+    "PARKING_FULL",
+    "SEVERITIES",
     "AirLimit",
     "Alert",
     "Episode",
@@ -37,12 +43,15 @@ __all__ = [
     "air_limits",
     "alert_key",
     "area_occupancy",
+    "congestion_alerts",
     "crowding_alerts",
     "crowding_limits",
     "episodes",
     "evaluate",
     "parking_alerts",
+    "ranked",
     "rolling_mean",
+    "severity",
     "window_start",
 ]
 
@@ -337,10 +346,17 @@ def parking_alerts(
 WEEK: Final = pd.Timedelta(weeks=1)
 
 
-def crowding_limits(series: pd.Series, times: pd.DatetimeIndex, config: AlertsConfig) -> pd.Series:
+def crowding_limits(
+    series: pd.Series,
+    times: pd.DatetimeIndex,
+    config: AlertsConfig,
+    factor: float | None = None,
+    minimum: float | None = None,
+) -> pd.Series:
     """The crowding limit at each of ``times`` from the same weekday and hour of the
     previous ``crowding_weeks`` weeks: the largest of factor × median, median + mads ×
-    MAD (scaled to a standard deviation) and the minimum. NaN with fewer than two weeks."""
+    MAD (scaled to a standard deviation) and the minimum. NaN with fewer than two weeks.
+    ``factor`` and ``minimum`` replace the crowding ones (congestion uses its own)."""
     series = series.sort_index()
     series = series[~series.index.duplicated(keep="last")]
     past = np.vstack(
@@ -358,9 +374,9 @@ def crowding_limits(series: pd.Series, times: pd.DatetimeIndex, config: AlertsCo
         mad = 1.4826 * np.nanmedian(np.abs(filled - median), axis=0)
     limit = np.maximum.reduce(
         [
-            median * config.crowding_factor,
+            median * (config.crowding_factor if factor is None else factor),
             median + config.crowding_mads * mad,
-            np.full(len(times), config.crowding_minimum),
+            np.full(len(times), config.crowding_minimum if minimum is None else minimum),
         ]
     )
     return pd.Series(np.where(enough, limit, np.nan), index=times)
@@ -373,6 +389,57 @@ def crowding_alerts(
 
     ``counts`` must reach back ``crowding_weeks`` weeks before ``start``.
     """
+    return _above_usual(
+        counts,
+        sites,
+        config,
+        start,
+        ("crowding", "pedestrians", "hourly count against the usual for the weekday and hour"),
+        config.crowding_factor,
+        config.crowding_minimum,
+    )
+
+
+def congestion_alerts(
+    flows: pd.DataFrame, sites: pd.DataFrame, config: AlertsConfig, start: datetime
+) -> list[Alert]:
+    """Alerts where an intersection's vehicle flow is far above its usual for the weekday
+    and hour (``congestion_factor`` × usual, at least ``congestion_minimum`` veh/h).
+    Hourly means are compared, so a single busy quarter hour opens nothing.
+
+    ``flows`` must reach back ``crowding_weeks`` weeks before ``start``.
+    """
+    if flows.empty:
+        return []
+    hourly = cast(
+        pd.DataFrame,
+        flows.assign(time=pd.to_datetime(flows["time"], utc=True).dt.floor("h"))
+        .groupby(["site_id", "time"], as_index=False)["value"]
+        .mean(),
+    )
+    return _above_usual(
+        hourly,
+        sites,
+        config,
+        start,
+        ("congestion", "vehicle_flow", "hourly flow against the usual for the weekday and hour"),
+        config.congestion_factor,
+        config.congestion_minimum,
+    )
+
+
+def _above_usual(
+    counts: pd.DataFrame,
+    sites: pd.DataFrame,
+    config: AlertsConfig,
+    start: datetime,
+    rule: tuple[str, str, str],
+    factor: float,
+    minimum: float,
+) -> list[Alert]:
+    """Alerts of ``rule`` (name, metric, basis) where a site's values reach the limit
+    ``crowding_limits`` gives with ``factor`` and ``minimum``."""
+    name_of, metric_name, basis = rule
     names = _names(sites)
     begin = pd.Timestamp(start)
     out: list[Alert] = []
@@ -381,7 +448,9 @@ def crowding_alerts(
         recent = series[series.index >= begin]
         if recent.empty:
             continue
-        limits = crowding_limits(series, pd.DatetimeIndex(recent.index), config)
+        limits = crowding_limits(
+            series, pd.DatetimeIndex(recent.index), config, factor=factor, minimum=minimum
+        )
         found = episodes(
             recent.index,
             recent.to_numpy(),
@@ -390,12 +459,7 @@ def crowding_alerts(
             config.close_after,
         )
         out += _alerts(
-            "crowding",
-            str(site_id),
-            names.get(str(site_id), str(site_id)),
-            "pedestrians",
-            "hourly count against the usual for the weekday and hour",
-            found,
+            name_of, str(site_id), names.get(str(site_id), str(site_id)), metric_name, basis, found
         )
     return out
 
@@ -453,4 +517,38 @@ def evaluate(
     back = start - rules.crowding_weeks * WEEK - pd.Timedelta(hours=1)
     counts = _read(history, sites, config, "pedestrians", back, end)
     out += crowding_alerts(counts, sites, rules, start.to_pydatetime())
+    flows = _read(history, sites, config, "vehicle_flow", back, end)
+    out += congestion_alerts(flows, sites, rules, start.to_pydatetime())
     return sorted(out, key=lambda a: (not a.active, -a.opened.timestamp(), a.key))
+
+
+# -- severity ----------------------------------------------------------------------------
+# From the most to the least severe; an alert's grade is its index in reverse.
+SEVERITIES: Final = ("critical", "high", "moderate", "low")
+# Parking at or above this share occupied is full, not nearly full.
+PARKING_FULL: Final = 98.0
+
+
+def severity(alert: Alert) -> str:
+    """How severe ``alert`` is, one of ``SEVERITIES``: by how far its value is past its
+    limit (air twice the limit is critical, 1.25 × high; crowding and congestion 1.5 ×
+    high; a full car park high), a sensor fault always low. Raises nothing."""
+    if alert.rule.startswith("sensor.") or math.isnan(alert.value) or alert.limit <= 0:
+        return "low"
+    ratio = alert.value / alert.limit
+    if alert.rule.startswith("air."):
+        return "critical" if ratio >= 2 else "high" if ratio >= 1.25 else "moderate"
+    if alert.rule == "parking":
+        return "high" if alert.value >= PARKING_FULL else "moderate"
+    return "high" if ratio >= 1.5 else "moderate"
+
+
+def ranked(alerts: Iterable[Alert]) -> list[Alert]:
+    """``alerts`` the most severe first; within a grade, the furthest past its limit,
+    then the newest."""
+
+    def order(a: Alert) -> tuple[int, float, float, str]:
+        past = a.value / a.limit if a.limit > 0 and not math.isnan(a.value) else 0.0
+        return (SEVERITIES.index(severity(a)), -past, -a.opened.timestamp(), a.key)
+
+    return sorted(alerts, key=order)

@@ -1,14 +1,16 @@
-"""The next hours of every site: a seasonal profile plus the recent deviation, decaying.
+"""The next hours of every site: a seasonal profile plus the recent deviation.
 
-For each site and metric the forecast for an hour ahead is its profile (the median of the
-same weekday and hour over the previous weeks, as ``cockpit.twin.baseline.profile`` gives it)
-plus the deviation of the latest hour from its own profile, shrunk by ``decay`` for each
-hour ahead: a street busier than usual now stays busier for a while, then returns to its
-usual pattern. The band is the profile's spread (1.4826 × MAD of those weeks) times
-1.2816, an 80 % band for normal errors, never narrower than one display step.
+For each site and metric the forecast for an hour ahead starts from its profile (the
+median of the same weekday and hour over the previous weeks, as
+``cockpit.twin.baseline.profile`` gives it). Where the last two weeks hold enough history,
+the deviation from the profile comes from the fitted model of
+``cockpit.twin.forecast_model`` (recent and yesterday's deviations, least absolute error on
+a log scale) with an 80 % band from its own past errors. Otherwise the rule: the deviation
+of the latest hour, shrunk by ``decay`` for each hour ahead, in a band of the profile's
+spread (1.4826 × MAD of those weeks) times 1.2816, never narrower than one display step.
 
-``bench/forecast.py`` measures this against the profile alone (seasonal naive) on held-back
-demo history; a more complex model belongs here only if it beats both there.
+``bench/forecast.py`` measures both against the profile alone (seasonal naive) on
+held-back recorded weeks: mean absolute error and how often the 80 % band holds the value.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from cockpit.model import METRICS
+from cockpit.twin import forecast_model
 from cockpit.twin.baseline import (
     hourly_table,
     local_slot,
@@ -74,15 +77,23 @@ def forecast(
     weeks: int = 4,
     min_weeks: int = 2,
     decay: float = 0.7,
+    fit_days: int = 14,
 ) -> pd.DataFrame:
     """Hourly forecasts for the next ``hours`` hours of every site and metric in ``frame``
     with at least ``min_weeks`` weeks of history at those hours.
 
+    Where the ``fit_days`` days before ``now`` hold enough hours with a profile, the
+    fitted deviation model of ``cockpit.twin.forecast_model`` gives the value and its
+    80 % band (basis "fitted"); otherwise the profile plus the latest deviation times
+    ``decay`` per hour ahead, in the profile's normal band (basis "rule"; always with
+    ``fit_days`` 0).
+
     Columns: site_id, metric, time (the forecast hour's start, UTC), expected, low, high
-    (80 % band), profile (the seasonal profile alone). ``frame`` must reach ``weeks`` weeks
-    back from ``now``; observations after ``now`` are ignored.
+    (80 % band), profile (the seasonal profile alone), basis. ``frame`` must reach
+    ``weeks`` weeks (plus ``fit_days`` for the fitted model) back from ``now``;
+    observations after ``now`` are ignored.
     """
-    columns = ["site_id", "metric", "time", "expected", "low", "high", "profile"]
+    columns = ["site_id", "metric", "time", "expected", "low", "high", "profile", "basis"]
     moment = pd.Timestamp(now)
     table = hourly_table(frame[frame["time"] <= moment], timezone)
     if table.empty:
@@ -93,6 +104,7 @@ def forecast(
     base_now, _, _ = profile(table, recent, weeks, min_weeks)
     deviation, age = _latest_deviation(table.reindex(recent), base_now, current)
     median, spread, _ = profile(table, ahead, weeks, min_weeks)
+    fitted = _fitted(table, current, ahead, weeks, min_weeks, fit_days)
     rows = []
     for h, slot in enumerate(ahead, start=1):
         keep = decay ** (h + age.to_numpy())
@@ -113,13 +125,60 @@ def forecast(
         return pd.DataFrame(columns=columns)
     steps = out["metric"].map(_step).to_numpy(float)
     half = BAND_Z * np.maximum(out["spread"].to_numpy(float), steps)
+    out["low"] = out["expected"] - half
+    out["high"] = out["expected"] + half
+    out["basis"] = "rule"
+    if not fitted.empty:
+        out = out.merge(fitted, on=["site_id", "metric", "slot"], how="left", suffixes=("", "_f"))
+        use = out["expected_f"].notna().to_numpy()
+        for col in ("expected", "low", "high"):
+            out.loc[use, col] = out.loc[use, f"{col}_f"]
+        out.loc[use, "basis"] = "fitted"
     lows = out["metric"].map(lambda m: METRICS[m].minimum if m in METRICS else -np.inf)
     highs = out["metric"].map(lambda m: METRICS[m].maximum if m in METRICS else np.inf)
     out["expected"] = np.clip(out["expected"], lows, highs)
-    out["low"] = np.clip(out["expected"] - half, lows, highs)
-    out["high"] = np.clip(out["expected"] + half, lows, highs)
+    out["low"] = np.clip(np.minimum(out["low"], out["expected"]), lows, highs)
+    out["high"] = np.clip(np.maximum(out["high"], out["expected"]), lows, highs)
     out["time"] = slot_to_utc(pd.DatetimeIndex(out["slot"]), timezone)
     return out[columns].sort_values(["site_id", "metric", "time"]).reset_index(drop=True)
+
+
+def _fitted(
+    table: pd.DataFrame,
+    current: pd.Timestamp,
+    ahead: pd.DatetimeIndex,
+    weeks: int,
+    min_weeks: int,
+    fit_days: int,
+) -> pd.DataFrame:
+    """The fitted model's forecasts for the hours ``ahead`` (site_id, metric, slot,
+    expected, low, high), empty where the last ``fit_days`` days cannot fit it."""
+    empty = pd.DataFrame(columns=["site_id", "metric", "slot", "expected", "low", "high"])
+    if fit_days <= 0:
+        return empty
+    start = current - pd.Timedelta(days=fit_days) - pd.Timedelta(hours=26)
+    hours = pd.date_range(max(table.index[0], start), ahead[-1], freq="h")
+    full = table.reindex(hours)
+    median, _, _ = profile(table, hours, weeks, min_weeks)
+    base, dev = forecast_model.deviations(full, median)
+    metrics = full.columns.get_level_values("metric")
+    train = np.asarray((hours > current - pd.Timedelta(days=fit_days)) & (hours <= current))
+    model = forecast_model.fit(dev, metrics, train, range(1, len(ahead) + 1))
+    parts = []
+    for h, slot in enumerate(ahead, start=1):
+        row = int(hours.searchsorted(slot))  # ``ahead`` lies within ``hours``
+        origin = dev.copy()
+        origin[hours > current] = np.nan  # nothing after now is known
+        expected, low, high = forecast_model.predict(model, origin, metrics, h)
+        at = slice(row, row + 1)
+        values = {
+            name: forecast_model.from_log(base[at] + part[at], metrics)[0]
+            for name, part in (("expected", expected), ("low", low), ("high", high))
+        }
+        frame = pd.DataFrame(values, index=full.columns).reset_index()
+        frame["slot"] = slot
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True).dropna(subset=["expected"])
 
 
 def model_predictions(

@@ -188,7 +188,9 @@ def site_forecast(
     """The next hours of one site (``cockpit.twin.forecast``), or None without history."""
     cfg = config.twin
     frame = history.hourly(
-        [site_id], now - timedelta(weeks=cfg.baseline_weeks, days=1), now + timedelta(minutes=1)
+        [site_id],
+        now - timedelta(weeks=cfg.baseline_weeks, days=cfg.forecast_fit_days + 2),
+        now + timedelta(minutes=1),
     )
     if frame.empty:
         return None
@@ -200,6 +202,7 @@ def site_forecast(
         cfg.baseline_weeks,
         cfg.min_weeks,
         cfg.forecast_decay,
+        cfg.forecast_fit_days,
     )
 
 

@@ -22,8 +22,10 @@ __all__ = [
     "LAYER_ID",
     "MAP_ID",
     "SOURCE_ID",
+    "attribution",
     "basemap_file",
     "city_map",
+    "credits_of",
     "is_cluster_url",
     "legend",
 ]
@@ -70,9 +72,8 @@ def city_map(
     """
     children: list[Any] = []
     if config.map.tile_url:
-        children.append(
-            dl.TileLayer(url=config.map.tile_url, attribution=config.map.tile_attribution)
-        )
+        # Its credit is listed with the others (``credits_of``), behind one line.
+        children.append(dl.TileLayer(url=config.map.tile_url, attribution=""))
     if config.map.basemap:
         children.append(
             dl.GeoJSON(
@@ -127,14 +128,14 @@ def city_map(
         dcc.Store(id={"type": SOURCE_ID, "layer": layer_id}, data=url)
         for layer_id, url in urls.items()
     )
-    # The attribution box credits Leaflet, the basemap and every data source shown; the
-    # tile layer adds its own credit. Leaflet reads these as HTML, so they are escaped.
-    credits = ["Leaflet", config.map.basemap_attribution, *data_credits]
     children.append(
         dl.AttributionControl(
-            prefix=" | ".join(escape(c) for c in credits if c), position="bottomright"
+            prefix=attribution(credits_of(config, data_credits)), position="bottomright"
         )
     )
+    # A metric scale bar; the place search, the fit to the data, the hull under the
+    # districts and the markers kept apart are added in the browser (assets/mapview.js).
+    children.append(dl.ScaleControl(position="bottomleft", imperial=False))
     return dl.Map(
         id=map_id,
         center=list(config.map.center),
@@ -142,6 +143,25 @@ def city_map(
         children=children,
         attributionControl=False,
         className="cc-map",
+    )
+
+
+def credits_of(config: CityConfig, data_credits: list[str]) -> list[str]:
+    """What the attribution credits: Leaflet, the tiles (when the city has a tile
+    server), the basemap and every data source shown."""
+    tiles = config.map.tile_attribution if config.map.tile_url else ""
+    return [c for c in ("Leaflet", tiles, config.map.basemap_attribution, *data_credits) if c]
+
+
+def attribution(credits: list[str]) -> str:
+    """The attribution as one short line that opens to the full credits: a ``<details>``
+    element (keyboard and screen-reader friendly, no script), whose closed line takes
+    little of the map and no clicks meant for it. Leaflet reads it as HTML, so every
+    credit is escaped."""
+    listed = "".join(f"<li>{escape(c)}</li>" for c in credits)
+    return (
+        '<details class="cc-credits"><summary>© Sources and credits</summary>'
+        f"<ul>{listed}</ul></details>"
     )
 
 

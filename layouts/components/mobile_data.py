@@ -30,6 +30,7 @@ __all__ = [
     "newest",
     "parking_summary",
     "site_states",
+    "value_with_state",
 ]
 
 
@@ -42,6 +43,15 @@ class SiteState:
     state: str
     level: str  # ok | warn | alert | stale
     metric: str
+
+
+def value_with_state(state: SiteState, word: str) -> str:
+    """A site's value and its state word ("412 persons/h · busier than usual"), the word
+    left out where the value already says it ("free", not "free · free"; "Fair", not
+    "Fair · fair")."""
+    if not word or word.casefold() in state.value.casefold():
+        return state.value
+    return f"{state.value} · {word}"
 
 
 def site_states(view: CityView) -> dict[str, SiteState]:

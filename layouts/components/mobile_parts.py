@@ -18,12 +18,13 @@ from dash import html
 from cockpit.city import CityView, SourceInfo, format_value
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_number, format_time
+from cockpit.present.wayfinding import place_words, route_url
 from cockpit.privacy import mask_frame
 from cockpit.storage import Acknowledgement
-from cockpit.twin.alerts import Alert
+from cockpit.twin.alerts import PARKING_FULL, Alert
 from cockpit.twin.sensor_health import DomainCoverage
 from layouts.components.html_attrs import html_attrs
-from layouts.components.mobile_data import SiteState, attributes
+from layouts.components.mobile_data import SiteState, attributes, value_with_state
 
 __all__ = ["alert_card", "alert_list", "coverage_line", "site_button", "site_sheet", "sparkline"]
 
@@ -91,8 +92,11 @@ def alert_title(alert: Alert, _: Gettext) -> str:
     rule = alert.rule
     if rule.startswith("air."):
         return _("{pollutant} above the limit").format(pollutant=_POLLUTANT[alert.metric])
+    if rule == "parking" and alert.value >= PARKING_FULL:
+        return _("Parking full")
     titles = {
         "parking": _("Parking nearly full"),
+        "congestion": _("Heavy traffic"),
         "crowding": _("Unusually crowded"),
         "sensor.stale": _("Sensor late"),
         "sensor.silent": _("Sensor silent"),
@@ -208,7 +212,7 @@ def alert_list(
 def site_button(row: Any, state: SiteState | None, _: Gettext, extra: str = "") -> html.Li:
     """A site as one tappable row: name, value and state (with a symbol, not colour only)."""
     level = state.level if state else "none"
-    words = f"{state.value} · {_(state.state)}" if state else _("no current value")
+    words = value_with_state(state, _(state.state)) if state else _("no current value")
     return html.Li(
         html.Button(
             [
@@ -243,11 +247,38 @@ def coverage_line(cover: DomainCoverage | None, _: Gettext) -> str:
     return " · ".join(parts)
 
 
-def _metadata(row: Any, info: SourceInfo | None, _: Gettext) -> list[Any]:
-    items: list[tuple[str, str]] = [
+def _position(row: Any, centre: tuple[float, float] | None, _: Gettext, language: str) -> Any:
+    """Where the site is, as people read it: how far and which way from the city centre,
+    with a link that routes there (raw coordinates only without a centre)."""
+    lat, lon = float(row.lat), float(row.lon)
+    if centre is None:
+        return f"{lat:.5f}, {lon:.5f}"
+    words = place_words(centre[0], centre[1], lat, lon, language)
+    return html.Span(
+        [
+            f"{words} {_('from the city centre')} · ",
+            html.A(
+                _("Route there"),
+                href=route_url(lat, lon, None, None),
+                target="_blank",
+                rel="noopener",
+                className="m-route",
+            ),
+        ]
+    )
+
+
+def _metadata(
+    row: Any,
+    info: SourceInfo | None,
+    _: Gettext,
+    language: str = "en",
+    centre: tuple[float, float] | None = None,
+) -> list[Any]:
+    items: list[tuple[str, Any]] = [
         (_("Kind"), _(str(row.kind))),
         (_("District"), str(row.district or "–")),
-        (_("Position"), f"{float(row.lat):.5f}, {float(row.lon):.5f}"),
+        (_("Position"), _position(row, centre, _, language)),
         (_("Origin"), _(str(row.origin))),
     ]
     attrs = attributes(row)
@@ -276,8 +307,13 @@ def site_sheet(
     _: Gettext,
     language: str,
     timezone: str,
+    alerts: tuple[Alert, ...] = (),
+    centre: tuple[float, float] | None = None,
 ) -> list[Any]:
-    """One site: name, value, its last 24 hours as sparklines, metadata and source."""
+    """One site: name, value, the open ``alerts`` of the site in the words of the alert
+    board (a sensor fault first, and the value said to be doubtful), its last 24 hours
+    as sparklines, metadata (the position from ``centre``, the city centre, with a route)
+    and source."""
     found = view.sites[view.sites["id"] == site_id]
     if found.empty:
         return [html.P(_("This site is not available."))]
@@ -319,11 +355,33 @@ def site_sheet(
         charts = [html.P(_("No readings in the last 24 hours."), className="m-muted")]
     when = format_time(start, language, timezone, "EEE HH:mm")
     until = format_time(end, language, timezone, "EEE HH:mm")
-    headline = f"{state.value} · {_(state.state)}" if state else _("no current value")
+    headline = value_with_state(state, _(state.state)) if state else _("no current value")
+    faults = [a for a in alerts if a.rule.startswith("sensor.")]
+    if faults:
+        # The sensor's own fault comes first: its newest value is not to be trusted.
+        headline = _("{fault}: the newest value ({value}) may be wrong").format(
+            fault=alert_title(faults[0], _), value=headline
+        )
+    open_here: list[Any] = []
+    if alerts:
+        open_here = [
+            html.Ul(
+                [
+                    html.Li(
+                        [html.Strong(alert_title(a, _)), " · ", alert_detail(a, _, language)],
+                        **html_attrs({"data-key": a.key}),
+                    )
+                    for a in alerts
+                ],
+                className="m-sheet-alerts",
+                **html_attrs({"aria-label": _("Open alerts here")}),
+            )
+        ]
     return [
         html.H2(str(row.name), id="m-site-title"),
         html.P(headline, className="m-site-now"),
+        *open_here,
         html.P(_("From {start} to {end}").format(start=when, end=until), className="m-muted"),
         *charts,
-        *_metadata(row, info, _),
+        *_metadata(row, info, _, language, centre),
     ]

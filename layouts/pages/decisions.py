@@ -174,7 +174,7 @@ def _form(config: CityConfig, now_text: str, _: Gettext) -> html.Section:
             ),
             html.Div(
                 [
-                    html.Label(_("KPIs it should move")),
+                    html.Label(_("KPIs it should move"), id="cc-decision-kpis-label"),
                     dcc.Checklist(
                         id="cc-decision-kpis",
                         options=[

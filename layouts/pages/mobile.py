@@ -1,18 +1,23 @@
 """The phone view for city staff in the street (``/m``): alerts first, near me, domains.
 
 One column for a 390 px screen and a slow link: lists and text, no map library; a
-site's last 24 hours as an inline SVG sparkline. Signed-in staff acknowledge alerts;
-each acknowledgement is kept in the journal with who and when, and every staff phone
-shows it at its next poll. Every callback reads the viewer's role on the server: a
-public viewer sees public data only and cannot acknowledge, however the request is made.
+site's last 24 hours as an inline SVG sparkline, an alert's place as a small SVG map.
+Alerts (threshold alerts and sensor faults) are counted and ordered by severity, each
+with how far and which way it is. Signed-in staff acknowledge an alert with a note,
+assign it to a colleague, resolve it and undo any of these; each step is kept in the
+journal (``cockpit.twin.alert_handling``) and audited with the alert's and the
+colleague's names, and every staff phone shows it at its next poll. Every callback reads
+the viewer's role on the server: a public viewer sees public data only and cannot act on
+an alert, however the request is made.
 Text is translated with the ``mobile`` catalogue (``?lang=de``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from dash import (
@@ -33,11 +38,22 @@ from cockpit.auth import may_do
 from cockpit.city import City
 from cockpit.domains import all_domains
 from cockpit.domains import get as get_domain
-from cockpit.present.i18n import available_languages, format_time, translator
+from cockpit.present.i18n import available_languages, format_number, format_time, translator
+from cockpit.present.wayfinding import distance_words
 from cockpit.storage import Journal
+from cockpit.twin import alert_handling
+from cockpit.twin.alert_handling import HandlingError, Step
 from cockpit.twin.alerts import Alert
 from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
+from layouts.components.mobile_alerts import (
+    AlertPlace,
+    BoardContext,
+    Colleague,
+    alert_board,
+    city_centre,
+    opened_words,
+)
 from layouts.components.mobile_data import (
     district_names,
     district_sites,
@@ -46,7 +62,12 @@ from layouts.components.mobile_data import (
     parking_summary,
     site_states,
 )
-from layouts.components.mobile_parts import alert_list, coverage_line, site_button, site_sheet
+from layouts.components.mobile_parts import (
+    alert_title,
+    coverage_line,
+    site_button,
+    site_sheet,
+)
 from layouts.routes.access import current_viewer, viewer_role
 from layouts.routes.security import client_address
 
@@ -90,20 +111,45 @@ def _triggered_value() -> Any:
     return ctx.triggered[0]["value"] if ctx.triggered else None
 
 
-def _alert_panel(city: City, journal: Journal, language: str) -> list[Any]:
+def colleagues(city: City) -> tuple[Colleague, ...]:
+    """The signed-in users who may act on alerts, by the names people read."""
+    users = city.config.access.users
+    return tuple(
+        Colleague(user, u.display_name or user)
+        for user, u in sorted(users.items())
+        if may_do(city.config, u.role, "acknowledge_alert")
+    )
+
+
+def _you(coords: Any) -> AlertPlace | None:
+    if not isinstance(coords, dict):
+        return None
+    try:
+        lat, lon = float(coords["lat"]), float(coords["lon"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90):
+        return None
+    return AlertPlace(lat, lon)
+
+
+def _alert_panel(city: City, journal: Journal, language: str, coords: Any = None) -> list[Any]:
     viewer = current_viewer()
     view = city.view(viewer.role)
-    found = city.alert_board(view.role).alerts
-    may_ack = may_do(city.config, viewer.role, "acknowledge_alert")
-    return alert_list(
-        found,
-        journal.acknowledgements(),
-        may_ack,
-        set(view.sites["id"].astype(str)),
-        translator(language, "mobile"),
-        language,
-        city.config.city.timezone,
+    config = city.config
+    may_act = viewer.signed_in and may_do(config, viewer.role, "acknowledge_alert")
+    context = BoardContext(
+        sites=view.sites,
+        acks=journal.acknowledgements(),
+        may_act=may_act,
+        colleagues=colleagues(city) if may_act else (),
+        you=_you(coords),
+        centre=city_centre(view.sites, config.map.center),
+        basemap=str(config.resolve(config.map.basemap)) if config.map.basemap else None,
+        language=language,
+        timezone=config.city.timezone,
     )
+    return alert_board(city.ranked_alerts(view.role), context, translator(language, "mobile"))
 
 
 def _seen(city: City, journal: Journal) -> dict[str, Any]:
@@ -287,13 +333,19 @@ def _near_list(city: City, rows: pd.DataFrame, heading: str, language: str) -> l
         items = []
         for row in own.itertuples(index=False):
             distance = getattr(row, "distance_m", None)
-            extra = f" · {round(float(distance)):,} m" if distance is not None else ""
+            extra = (
+                f" · {distance_words(float(distance), language)}" if distance is not None else ""
+            )
             items.append(site_button(row, states.get(str(row.id)), _, extra))
         out += [html.H4(_(title)), html.Ul(items, className="m-sites")]
     if not parking.empty:
         free, total = parking_summary(view, list(parking["id"].astype(str)))
         out.append(
-            html.P(_("{free} of {total} bays listed are free").format(free=free, total=total))
+            html.P(
+                _("{free} of {total} bays listed are free").format(
+                    free=format_number(free, language), total=format_number(total, language)
+                )
+            )
         )
     if len(out) == 1:
         out.append(html.P(_("No sites here."), className="m-muted"))
@@ -315,7 +367,10 @@ def _domain_list(city: City, domain: str, language: str) -> list[Any]:
                         [
                             html.Span(name, className="m-site-name"),
                             html.Span(
-                                _("{free} of {total} bays free").format(free=free, total=total),
+                                _("{free} of {total} bays free").format(
+                                    free=format_number(free, language),
+                                    total=format_number(total, language),
+                                ),
                                 className="m-site-value",
                             ),
                         ],
@@ -337,19 +392,47 @@ def _domain_list(city: City, domain: str, language: str) -> list[Any]:
     return out
 
 
-def _acknowledge(city: City, journal: Journal, key: str) -> None:
-    """Acknowledge the open alert ``key`` for the signed-in viewer; refuses otherwise."""
+def _act(city: City, journal: Journal, key: str, action: str, to: str, note: str) -> None:
+    """Take ``action`` ("acknowledge", "assign" to ``to``, "resolve" or "undo") on the
+    open alert ``key`` for the signed-in viewer, keep it in the journal and audit it by
+    the alert's and the colleague's names. Refuses (no update) otherwise."""
     viewer = current_viewer()
     if not viewer.signed_in or not may_do(city.config, viewer.role, "acknowledge_alert"):
-        log.warning("refused to acknowledge %r for role %s", key, viewer.role)
+        log.warning("refused %s of %r for role %s", action, key, viewer.role)
         raise PreventUpdate
     view = city.view(viewer.role)
-    open_keys = {a.key for a in city.alert_board(view.role).alerts}
-    if key not in open_keys:
+    found = {a.key: a for a in city.alert_board(view.role).alerts}
+    alert = found.get(key)
+    if alert is None or action not in (*alert_handling.ACTIONS, "undo"):
         raise PreventUpdate
     now = city.clock()
-    journal.acknowledge(key, viewer.user, now=now)
-    journal.audit(viewer.user, "acknowledge alert", key, client_address(), now=now)
+    current = alert_handling.handling(journal.acknowledgements(), key)
+    names = {c.user: c.name for c in colleagues(city)}
+    try:
+        if action == "undo":
+            undone = current.last
+            changed = alert_handling.undo(current)
+        else:
+            undone = None
+            kind = cast("alert_handling.Action", action)
+            step = Step(kind, viewer.user, now, note, to if action == "assign" else "")
+            changed = alert_handling.apply(current, step, set(names))
+    except HandlingError as error:
+        log.info("alert %s: %s", key, error)
+        raise PreventUpdate from None
+    journal.acknowledge(key, viewer.user, now=now, note=alert_handling.encode(changed))
+    _en = translator("en", "mobile")
+    what = (
+        f"{alert_title(alert, _en)} at {alert.site_name}, opened "
+        f"{opened_words(alert.opened, 'en', city.config.city.timezone)}"
+    )
+    if action == "assign":
+        what += f"; to {names.get(to, to)}"
+    if action == "undo" and undone is not None:
+        what += f"; undid {undone.action}"
+    if note.strip() and action != "undo":
+        what += f"; note: {note.strip()}"
+    journal.audit(viewer.user, f"{action} alert", what, client_address(), now=now)
 
 
 def near_outputs(sites: Any, status: Any, choose: Any) -> dict[str, Any]:
@@ -433,19 +516,46 @@ def register(app: Dash, city: City, journal: Journal) -> None:
 
     @app.callback(
         output={"alerts": Output("m-alert-list", "children"), "seen": Output("m-seen", "data")},
-        inputs=[Input("m-tick", "n_intervals"), Input({"type": "m-ack", "key": ALL}, "n_clicks")],
-        state=[State("m-lang", "data"), State("m-seen", "data")],
+        inputs=[
+            Input("m-tick", "n_intervals"),
+            Input({"type": "m-act", "key": ALL, "action": ALL, "to": ALL}, "n_clicks"),
+            Input("m-coords", "data"),
+        ],
+        state=[
+            State("m-lang", "data"),
+            State("m-seen", "data"),
+            State({"type": "m-note", "key": ALL}, "value"),
+            State({"type": "m-note", "key": ALL}, "id"),
+        ],
         prevent_initial_call=True,
     )
-    def alerts_panel(_tick: Any, _acks: Any, lang: Any, seen: Any) -> dict[str, Any]:
+    def alerts_panel(
+        _tick: Any, _acts: Any, coords: Any, lang: Any, seen: Any, notes: Any, note_ids: Any
+    ) -> dict[str, Any]:
         trigger = ctx.triggered_id
-        if isinstance(trigger, dict) and trigger.get("type") == "m-ack":
+        if isinstance(trigger, dict) and trigger.get("type") == "m-act":
             if not _triggered_value():
                 raise PreventUpdate
-            _acknowledge(city, journal, str(trigger.get("key", "")))
-        elif seen == _seen(city, journal):
-            raise PreventUpdate  # nothing new since the last poll: nothing sent
-        return alert_outputs(_alert_panel(city, journal, _language(lang)), _seen(city, journal))
+            key = str(trigger.get("key", ""))
+            written = {
+                str(i.get("key")): str(v or "")
+                for i, v in zip(note_ids or [], notes or [], strict=False)
+                if isinstance(i, dict)
+            }
+            _act(
+                city,
+                journal,
+                key,
+                str(trigger.get("action", "")),
+                str(trigger.get("to", "")),
+                written.get(key, "")[:500],
+            )
+        elif (trigger != "m-coords" or _you(coords) is None) and seen == _seen(city, journal):
+            # Nothing new since the last poll, and no new position: nothing sent.
+            raise PreventUpdate
+        return alert_outputs(
+            _alert_panel(city, journal, _language(lang), coords), _seen(city, journal)
+        )
 
     @app.callback(
         output={
@@ -486,6 +596,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         end = city.clock()
         start = end - timedelta(hours=24)
         series = city.series(role, site_id, hours=24)
+        centre = city_centre(view.sites, city.config.map.center)
         body = site_sheet(
             view,
             site_id,
@@ -496,6 +607,8 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             translator(language, "mobile"),
             language,
             city.config.city.timezone,
+            tuple(a for a in city.ranked_alerts(role) if a.site_id == site_id),
+            centre=(centre.lat, centre.lon),
         )
         return sheet_outputs(False, body)
 

@@ -112,6 +112,8 @@ def test_map_works_without_tiles_and_credits_its_sources(
         "return Array.from(document.querySelectorAll('.leaflet-tile-loaded')).length;"
     )
     assert loaded == 0
+    # The credits are one line until opened.
+    duo.find_element(".leaflet-control-attribution .cc-credits summary").click()
     credits = duo.find_element(".leaflet-control-attribution").text
     assert runtime.config.map.tile_attribution in credits
     assert runtime.config.map.basemap_attribution in credits

@@ -15,16 +15,20 @@ from cockpit.model import observations_frame, sites_frame
 from cockpit.state.embedded import HistoryStore
 from cockpit.twin.alerts import (
     AIR_STANDARDS,
+    Alert,
     air_alerts,
     air_limits,
     alert_key,
     area_occupancy,
+    congestion_alerts,
     crowding_alerts,
     crowding_limits,
     episodes,
     evaluate,
     parking_alerts,
+    ranked,
     rolling_mean,
+    severity,
     window_start,
 )
 
@@ -233,6 +237,69 @@ def test_crowding_opens_far_above_the_usual_and_not_for_normal_counts() -> None:
 def test_small_counts_stay_below_the_minimum() -> None:
     frame = weeks_of_counts(10, [30.0, 60.0, 90.0])  # far above the usual, still tiny
     assert crowding_alerts(frame, pd.DataFrame(), RULES, START.to_pydatetime()) == []
+
+
+# -- congestion ----------------------------------------------------------------------------
+
+
+def weeks_of_flow(usual: float, today: list[float], weeks: int = 4) -> pd.DataFrame:
+    """``weeks`` weeks of a flat usual flow in quarter hours, then ``today``'s hourly flows,
+    each as four equal quarter hours."""
+    past = [usual + (i % 3) for i in range(weeks * 7 * 24 * 4)]
+    quarters = [v for v in today for _ in range(4)]
+    values = past + quarters
+    times = pd.date_range(START - pd.Timedelta(weeks=weeks), periods=len(values), freq="15min")
+    return observations_frame(
+        pd.DataFrame(
+            {"site_id": "traffic:1", "metric": "vehicle_flow", "time": times, "value": values}
+        )
+    )
+
+
+def test_congestion_opens_when_the_hourly_flow_is_far_above_its_usual() -> None:
+    frame = weeks_of_flow(800, [820.0, 1100.0, 1500.0, 1600.0, 700.0, 760.0])
+    found = congestion_alerts(frame, pd.DataFrame(), RULES, START.to_pydatetime())
+    assert [(a.rule, a.metric, a.opened) for a in found] == [
+        ("congestion", "vehicle_flow", (START + pd.Timedelta(hours=2)).to_pydatetime())
+    ]
+    assert found[0].limit == pytest.approx(1.5 * 801, rel=0.01)  # 1.5 × usual
+    assert found[0].closed == (START + pd.Timedelta(hours=4)).to_pydatetime()
+    # A quiet street far above its usual stays below the minimum flow.
+    small = weeks_of_flow(100, [300.0, 400.0, 500.0])
+    assert congestion_alerts(small, pd.DataFrame(), RULES, START.to_pydatetime()) == []
+
+
+# -- severity ------------------------------------------------------------------------------
+
+
+def alert(rule: str, value: float, limit: float, hour: int = 0) -> Alert:
+    opened = (START + pd.Timedelta(hours=hour)).to_pydatetime()
+    return Alert(
+        f"{rule}:s:{hour}", rule, "s", "S", "air", "pm10", opened, None, value, limit, "", ""
+    )
+
+
+def test_severity_grows_with_how_far_past_the_limit() -> None:
+    assert severity(alert("air.pm10", 100, 45)) == "critical"
+    assert severity(alert("air.pm10", 60, 45)) == "high"
+    assert severity(alert("air.pm10", 46, 45)) == "moderate"
+    assert severity(alert("parking", 99, 90)) == "high"  # full
+    assert severity(alert("parking", 92, 90)) == "moderate"  # nearly full
+    assert severity(alert("crowding", 1300, 800)) == "high"
+    assert severity(alert("congestion", 1300, 1200)) == "moderate"
+    assert severity(alert("sensor.silent", float("nan"), 0)) == "low"
+    assert severity(alert("sensor.flat", 0, 0)) == "low"
+
+
+def test_ranked_puts_the_most_severe_first_then_the_furthest_then_the_newest() -> None:
+    fault = alert("sensor.stale", float("nan"), 0, hour=9)
+    mild = alert("air.pm10", 46, 45, hour=8)
+    worse = alert("air.pm10", 50, 45, hour=1)
+    bad = alert("air.pm10", 100, 45, hour=0)
+    newer = alert("crowding", 1300, 800, hour=5)
+    older = alert("crowding", 1300, 800, hour=2)
+    order = ranked([fault, mild, worse, older, bad, newer])
+    assert order == [bad, newer, older, worse, mild, fault]
 
 
 # -- keys and the whole evaluation ---------------------------------------------------------

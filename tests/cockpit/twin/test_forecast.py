@@ -24,7 +24,7 @@ def street(t: pd.Timestamp) -> float:
 
 def test_forecast_adds_the_decaying_deviation_to_the_profile() -> None:
     frame = hourly("pedestrians:1", "pedestrians", "2026-10-27", "2026-11-24 11:00", street)
-    out = forecast(frame, NOW, TZ, hours=3, decay=0.6)
+    out = forecast(frame, NOW, TZ, hours=3, decay=0.6, fit_days=0)
     assert len(out) == 3
     local_hours = [t.tz_convert(TZ).hour for t in out["time"]]
     assert local_hours == [11, 12, 13]
@@ -36,7 +36,7 @@ def test_forecast_adds_the_decaying_deviation_to_the_profile() -> None:
     half = BAND_Z * 10 * MAD_SCALE
     assert (out["high"] - out["expected"]).tolist() == pytest.approx([half] * 3)
     assert (out["expected"] - out["low"]).tolist() == pytest.approx([half] * 3)
-    no_memory = forecast(frame, NOW, TZ, hours=1, decay=0.0)
+    no_memory = forecast(frame, NOW, TZ, hours=1, decay=0.0, fit_days=0)
     assert no_memory["expected"].tolist() == pytest.approx([215])
 
 
@@ -47,7 +47,7 @@ def test_forecast_ignores_the_future_and_sites_without_enough_history() -> None:
             hourly("pedestrians:2", "pedestrians", "2026-11-18", "2026-11-24 11:00", street),
         ]
     )
-    out = forecast(frame, NOW, TZ, hours=2, decay=0.6)
+    out = forecast(frame, NOW, TZ, hours=2, decay=0.6, fit_days=0)
     assert set(out["site_id"]) == {"pedestrians:1"}  # site 2: one week only
     assert out["expected"].iloc[0] == pytest.approx(215 + 40 * 0.6)  # later hours unseen
     assert forecast(frame.iloc[0:0], NOW, TZ).empty

@@ -4,6 +4,7 @@ is given, the basemap from its own cached file, credits escaped, and a legend in
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import dash_leaflet as dl
@@ -65,10 +66,21 @@ def test_without_tiles_or_basemap_the_map_still_has_its_controls(demo_config: Ci
 def test_credits_name_leaflet_the_basemap_and_each_source_escaped(demo_config: CityConfig) -> None:
     built = city_map(demo_config, ["Counts © <b>Melbourne</b> & friends"], "m", URLS)
     (attribution,) = of(built, dl.AttributionControl)
-    parts = attribution.prefix.split(" | ")
+    prefix = attribution.prefix
+    assert prefix.startswith('<details class="cc-credits"><summary>© Sources and credits</summary>')
+    parts = re.findall(r"<li>(.*?)</li>", prefix)
     assert parts[0] == "Leaflet"
-    assert parts[1] == demo_config.map.basemap_attribution.replace("&", "&amp;")
-    assert parts[2] == "Counts © &lt;b&gt;Melbourne&lt;/b&gt; &amp; friends"
+    assert parts[1] == demo_config.map.tile_attribution  # the tiles credited here, once
+    assert parts[2] == demo_config.map.basemap_attribution.replace("&", "&amp;")
+    assert parts[3] == "Counts © &lt;b&gt;Melbourne&lt;/b&gt; &amp; friends"
+    assert [t.attribution for t in of(built, dl.TileLayer)] == [""]
+    assert "<b>" not in prefix
+
+
+def test_the_map_has_a_metric_scale_bar(demo_config: CityConfig) -> None:
+    built = city_map(demo_config, [], "m", URLS)
+    (scale,) = of(built, dl.ScaleControl)
+    assert scale.imperial is False and scale.position == "bottomleft"
 
 
 def test_the_legend_says_each_state_in_words_with_its_symbol(demo_config: CityConfig) -> None:

@@ -18,6 +18,7 @@ from layouts.components.mobile_data import (
     newest,
     parking_summary,
     site_states,
+    value_with_state,
 )
 from tests.layouts.components.small_view import NOW, view
 
@@ -102,3 +103,12 @@ def test_no_sites_no_neighbours_and_no_districts() -> None:
     assert nearest_sites(empty, 0.0, 0.0).empty
     assert "distance_m" in nearest_sites(empty, 0.0, 0.0).columns
     assert district_names(empty) == []
+
+
+def test_a_value_that_says_its_state_does_not_repeat_it() -> None:
+    states = site_states(view())
+    assert value_with_state(states["parking:free"], "free") == "free"
+    assert value_with_state(states["pedestrians:b"], "busy") == "400 persons/h · busy"
+    fair = SiteState("air:1", "Fair", "fair", "ok", "eaqi")
+    assert value_with_state(fair, "fair") == "Fair"
+    assert value_with_state(fair, "") == "Fair"

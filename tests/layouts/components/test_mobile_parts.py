@@ -10,7 +10,7 @@ import pandas as pd
 
 from cockpit.present.i18n import translator
 from cockpit.twin.alerts import AIR_STANDARDS, Alert
-from layouts.components import mobile_parts
+from layouts.components import mobile_alerts, mobile_parts
 from layouts.components.mobile_parts import alert_detail, alert_title, sparkline
 from layouts.pages import mobile
 
@@ -53,7 +53,7 @@ def test_alert_texts_in_german() -> None:
 
 def test_every_phone_text_has_a_german_translation() -> None:
     de = translator("de", "mobile")
-    sources = [Path(mobile.__file__), Path(mobile_parts.__file__)]
+    sources = [Path(mobile.__file__), Path(mobile_parts.__file__), Path(mobile_alerts.__file__)]
     found = {m for f in sources for m in re.findall(r'_\("([^"]+)"\)', f.read_text())}
     found |= set(mobile.DOMAIN_TITLES.values())
     found |= {a.basis for s in AIR_STANDARDS.values() for a in s.values()}

@@ -19,6 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from cockpit.auth import hash_password
 from cockpit.config import UserConfig, default_config_path, load_config
+from cockpit.twin.alert_handling import Handling, handling
 from layouts.pages.mobile import open_alerts
 from tests.a11y import assert_accessible
 from tests.browser import T0, AppServers, Clock, own_errors
@@ -33,7 +34,12 @@ PHONE = (390, 844)
 @pytest.fixture(scope="module")
 def runtime(app_server: AppServers, clock: Clock) -> Runtime:
     config = load_config(default_config_path())
-    config.access.users = {USER: UserConfig(role="staff", password_hash=hash_password(PASSWORD))}
+    config.access.users = {
+        USER: UserConfig(role="staff", password_hash=hash_password(PASSWORD)),
+        "ana": UserConfig(
+            role="staff", display_name="Ana Lee", password_hash=hash_password(PASSWORD)
+        ),
+    }
     config.alerts.air_limits = {"pm10": 5}
     rt = app_server.city(clock, config)
     rt.config.ui.poll_seconds = 1
@@ -132,8 +138,16 @@ def test_granted_location_lists_the_nearest_sites(duo: DashComposite) -> None:
         values = [
             e.text for e in duo.driver.find_elements(By.CSS_SELECTOR, "#m-near-list .m-site-value")
         ]
-        metres = [int(re.search(r"([\d,]+) m$", v).group(1).replace(",", "")) for v in values]
+        metres = [distance_of(v) for v in values]
         assert metres and min(metres) < 500
+        assert not any(re.search(r"\d,\d{3} m$", v) for v in values)  # km from 1,000 m
+        # The alerts now say how far and which way from here, with a route from here.
+        duo.wait_for_element("#m-alerts .m-distance", timeout=10)
+        WebDriverWait(duo.driver, 20).until(
+            lambda d: "city centre" not in d.find_element(By.ID, "m-alert-list").text
+        )
+        route = duo.find_element("#m-alerts .m-route").get_attribute("href")
+        assert "directions" in route and "-37.81830%2C144.96710" in route
         headings = [e.text for e in duo.driver.find_elements(By.CSS_SELECTOR, "#m-near-list h4")]
         assert headings == ["Traffic", "Air quality", "Parking", "Pedestrians"]
     finally:
@@ -162,6 +176,13 @@ def test_tapping_a_site_shows_its_last_24_hours(
     newest = int(series.sort_values("time")["value"].iloc[-1])
     assert caption.endswith(f"now {newest:,} persons/h")
     assert "City of Melbourne" in sheet.text and "CC BY 4.0" in sheet.text
+    # Where the site is, in words and with a route, not raw coordinates.
+    meta = sheet.find_element(By.CSS_SELECTOR, ".m-meta").text
+    assert re.search(r"[\d.,]+ k?m (N|NE|E|SE|S|SW|W|NW) from the city centre", meta) or (
+        "here from the city centre" in meta
+    )
+    assert not re.search(r"-37\.\d{5}, 144\.\d{5}", meta)
+    assert sheet.find_element(By.CSS_SELECTOR, ".m-meta .m-route").get_attribute("href")
     src = sheet.find_element(By.CSS_SELECTOR, "img.m-spark").get_attribute("src")
     assert src.startswith("data:image/svg+xml;base64,")
     # The focus moved into the sheet.
@@ -202,11 +223,22 @@ def test_a_parking_bay_shows_its_metadata(duo: DashComposite) -> None:
     duo.find_element("#m-close").click()
 
 
-def _ack_request(duo: DashComposite, key: str) -> dict[str, Any]:
-    """The request Dash's renderer sends when the acknowledge button of ``key`` is tapped."""
+def distance_of(words: str) -> float:
+    """Metres in "… · 850 m" or "… · 1.2 km"."""
+    found = re.search(r"([\d.,]+) (m|km)$", words)
+    assert found, words
+    number = float(found.group(1).replace(",", ""))
+    return number * 1000 if found.group(2) == "km" else number
+
+
+def _ack_request(
+    duo: DashComposite, key: str, action: str = "acknowledge", to: str = ""
+) -> dict[str, Any]:
+    """The request Dash's renderer sends when an alert's ``action`` button is tapped."""
     deps = requests.get(duo.server_url + "/_dash-dependencies", timeout=10).json()
     dep = next(d for d in deps if "m-alert-list.children" in d["output"])
-    button = {"key": key, "type": "m-ack"}
+    button = {"action": action, "key": key, "to": to, "type": "m-act"}
+    note = {"key": key, "type": "m-note"}
     return {
         "output": dep["output"],
         "outputs": [
@@ -216,11 +248,14 @@ def _ack_request(duo: DashComposite, key: str) -> dict[str, Any]:
         "inputs": [
             {"id": "m-tick", "property": "n_intervals", "value": 1},
             [{"id": button, "property": "n_clicks", "value": 1}],
+            {"id": "m-coords", "property": "data", "value": None},
         ],
         "changedPropIds": [json.dumps(button, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
         "state": [
             {"id": "m-lang", "property": "data", "value": "en"},
             {"id": "m-seen", "property": "data", "value": None},
+            [{"id": note, "property": "value", "value": "crafted"}],
+            [{"id": note, "property": "id", "value": note}],
         ],
     }
 
@@ -251,6 +286,15 @@ def test_the_public_cannot_acknowledge_even_by_crafted_request(
     )
     assert answer.status_code == 200
     assert runtime.journal.acknowledgements()[key].user == USER
+    assert handled(runtime, key).note == "crafted"
+    # Assigning to someone who is not a colleague is refused.
+    answer = staff.post(
+        duo.server_url + "/_dash-update-component",
+        json=_ack_request(duo, key, "assign", "mallory"),
+        timeout=20,
+    )
+    assert answer.status_code == 204
+    assert handled(runtime, key).status == "acknowledged"
     # An unknown key is refused even for staff: only open alerts can be acknowledged.
     answer = staff.post(
         duo.server_url + "/_dash-update-component",
@@ -261,7 +305,25 @@ def test_the_public_cannot_acknowledge_even_by_crafted_request(
     assert "air.pm10:made-up:2026-01-01T00:00Z" not in runtime.journal.acknowledgements()
 
 
-def test_staff_acknowledge_an_alert_end_to_end(
+def handled(runtime: Runtime, key: str) -> Handling:
+    return handling(runtime.journal.acknowledgements(), key)
+
+
+def card(duo: DashComposite, key: str) -> Any:
+    return duo.find_element(f'.m-alert[data-key="{key}"]')
+
+
+def tap(duo: DashComposite, key: str, action: str, to: str = "") -> None:
+    """Tap an alert's ``action`` button, found afresh (the board is redrawn after each)."""
+    button = {"action": action, "key": key, "to": to, "type": "m-act"}
+    selector = f"#{json.dumps(button, separators=(',', ':'), sort_keys=True)}"
+    duo.driver.execute_script(
+        "const b = document.getElementById(arguments[0]); b.scrollIntoView(); b.click();",
+        selector[1:],
+    )
+
+
+def test_staff_handle_an_alert_end_to_end(
     duo: DashComposite, runtime: Runtime, screenshots: Path
 ) -> None:
     duo.driver.get(duo.server_url + "/signin?next=/m")
@@ -270,39 +332,106 @@ def test_staff_acknowledge_an_alert_end_to_end(
     duo.find_element("button[type=submit]").click()
     duo.wait_for_element("#m-alerts .m-ack-button", timeout=30)
     assert f"Signed in as {USER}" in duo.find_element(".m-header").text
-    acked = runtime.journal.acknowledgements()
-    open_keys = [a.key for a in open_alerts(runtime.city, "staff") if a.key not in acked]
-    card = duo.find_element(f'.m-alert[data-key="{open_keys[0]}"]')
-    card.find_element(By.CSS_SELECTOR, ".m-ack-button").click()
+    # Counted and ordered by severity; each with place, distance, small map and route.
+    ranked = runtime.city.ranked_alerts("staff")
+    count = duo.find_element("#m-alert-count").text
+    assert count.startswith(f"{len(ranked):,} open alerts: ")
+    shown = [
+        c.get_attribute("data-key")
+        for c in duo.driver.find_elements(By.CSS_SELECTOR, "#m-alerts .m-alert")
+    ]
+    assert shown == [a.key for a in ranked[: len(shown)]]
+    grades = [
+        c.get_attribute("data-severity")
+        for c in duo.driver.find_elements(By.CSS_SELECTOR, "#m-alerts .m-alert")
+    ]
+    order = ("critical", "high", "moderate", "low")
+    assert grades == sorted(grades, key=order.index)
+    first = card(duo, shown[0])
+    assert re.search(r"· [\d.,]+ k?m (N|NE|E|SE|S|SW|W|NW) from the city centre", first.text)
+    assert first.find_element(By.CSS_SELECTOR, "img.m-minimap").get_attribute("alt")
+    assert "openstreetmap.org" in first.find_element(By.CSS_SELECTOR, ".m-route").get_attribute(
+        "href"
+    )
+    duo.driver.save_screenshot(str(screenshots / "mobile-staff-board.png"))
+    key = shown[0]
+    # Acknowledge with a note.
+    note = duo.driver.execute_script(
+        "return document.getElementById(arguments[0]);",
+        json.dumps({"key": key, "type": "m-note"}, separators=(",", ":"), sort_keys=True),
+    )
+    note.send_keys("Checking the station")
+    tap(duo, key, "acknowledge")
     duo.wait_for_contains_text(
-        f'.m-alert[data-key="{open_keys[0]}"] .m-ack', f"Acknowledged by {USER} at", timeout=15
+        f'.m-alert[data-key="{key}"] .m-ack',
+        f"Acknowledged by {USER} at Tue 10:30: Checking the station",
+        timeout=15,
     )
-    ack = runtime.journal.acknowledgements()[open_keys[0]]
-    assert ack.user == USER and ack.time == T0.to_pydatetime()
-    assert any(
-        e.action == "acknowledge alert" and e.detail == open_keys[0] and e.address == "127.0.0.1"
-        for e in runtime.journal.audit_log()
-    )
-    # An acknowledgement made on another staff phone appears at this phone's next poll.
-    runtime.journal.acknowledge(open_keys[1], "ana", now=T0.to_pydatetime())
+    assert handled(runtime, key).status == "acknowledged"
+    # Assign to a colleague, by the name people read.
+    tap(duo, key, "assign", "ana")
     duo.wait_for_contains_text(
-        f'.m-alert[data-key="{open_keys[1]}"] .m-ack', "Acknowledged by ana at", timeout=20
+        f'.m-alert[data-key="{key}"] .m-ack', f"Assigned to Ana Lee by {USER}", timeout=15
     )
-    # Another screen (a fresh load) shows it too, and so does the earlier crafted one.
-    open_phone(duo)
-    shown = duo.find_element(f'.m-alert[data-key="{open_keys[0]}"]').text
-    assert f"Acknowledged by {USER} at Tue 10:30" in shown
-    crafted = open_alerts(runtime.city, "public")[0].key
-    assert crafted in acked
-    assert "Acknowledged by" in duo.find_element(f'.m-alert[data-key="{crafted}"]').text
+    assert handled(runtime, key).assignee == "ana"
+    # Resolve, then undo the resolution: assigned again.
+    tap(duo, key, "resolve")
+    duo.wait_for_contains_text(
+        f'.m-alert[data-key="{key}"] .m-ack', f"Resolved by {USER}", timeout=15
+    )
+    assert handled(runtime, key).status == "resolved"
+    duo.driver.save_screenshot(str(screenshots / "mobile-staff-resolved.png"))
+    tap(duo, key, "undo")
+    duo.wait_for_contains_text(
+        f'.m-alert[data-key="{key}"] .m-ack', "Assigned to Ana Lee", timeout=15
+    )
+    assert handled(runtime, key).status == "assigned"
+    # The audit log names the alert, the place and the colleague, not a raw key.
+    events = [e for e in runtime.journal.audit_log() if e.action.endswith(" alert")][:4]
+    assert [e.action for e in events] == [
+        "undo alert",
+        "resolve alert",
+        "assign alert",
+        "acknowledge alert",
+    ]
+    alert = next(a for a in ranked if a.key == key)
+    assert all(alert.site_name in e.detail and key not in e.detail for e in events)
+    assert "to Ana Lee" in events[2].detail and "note: Checking the station" in events[3].detail
+    assert all(e.actor == USER and e.address == "127.0.0.1" for e in events)
+    # A step taken on another staff phone appears at this phone's next poll.
+    other = shown[1]
+    runtime.journal.acknowledge(other, "ana", now=T0.to_pydatetime())
+    duo.wait_for_contains_text(
+        f'.m-alert[data-key="{other}"] .m-ack', "Acknowledged by Ana Lee at", timeout=20
+    )
     no_horizontal_scroll(duo)
     assert_accessible(duo.driver)
     duo.driver.save_screenshot(str(screenshots / "mobile-staff.png"))
-    # The public sees that it was acknowledged, not by whom.
+    # The public sees that staff handled it, not who or what they wrote.
     duo.driver.delete_all_cookies()
     open_phone(duo)
-    shown = duo.find_element(f'.m-alert[data-key="{open_keys[0]}"]').text
-    assert "Acknowledged by staff at Tue 10:30" in shown and USER not in shown
+    public = card(duo, key).text
+    assert "Acknowledged by staff at Tue 10:30" in public
+    assert USER not in public and "Ana" not in public and "Checking" not in public
+
+
+def test_the_site_sheet_agrees_with_its_alert(duo: DashComposite, runtime: Runtime) -> None:
+    open_phone(duo)
+    ranked = runtime.city.ranked_alerts("public")
+    fault = next(a for a in ranked if a.rule.startswith("sensor.") and a.site_id)
+    view = runtime.city.view("public")
+    assert fault.site_id in set(view.sites["id"].astype(str))
+    button = {"id": fault.site_id, "type": "m-site"}
+    duo.driver.execute_script(
+        "const b = document.getElementById(arguments[0]); b.scrollIntoView(); b.click();",
+        json.dumps(button, separators=(",", ":"), sort_keys=True),
+    )
+    duo.wait_for_element("#m-sheet:not([hidden]) .m-sheet-alerts", timeout=15)
+    sheet = duo.find_element("#m-sheet").text
+    title = card(duo, fault.key).find_element(By.CSS_SELECTOR, ".m-alert-title strong").text
+    assert f"{title}: the newest value" in duo.find_element(".m-site-now").text
+    assert title in duo.find_element(".m-sheet-alerts").text and "may be wrong" in sheet
+    duo.find_element("#m-close").click()
 
 
 def test_german_text(duo: DashComposite) -> None:
