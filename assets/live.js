@@ -16,8 +16,9 @@
     var MAX_BACKOFF_MS = 60000;
 
     var dc = (window.dash_clientside = window.dash_clientside || {});
-    var cockpit = (dc.cockpit = dc.cockpit || {});
-    var state = (window.cityCockpitLive = {
+    dc.cockpit = dc.cockpit || {};
+    var cockpit = dc.cockpit;
+    var state = (cockpit.liveState = {
         live: false, opened: 0, signals: 0, failures: 0, last: 0, known: null, pushed: 0,
     });
     var source = null;

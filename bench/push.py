@@ -67,7 +67,7 @@ window.__ccSeen = {};
 window.__ccSignal = {};
 window.setInterval(function () {
   try {
-    var told = (window.cityCockpitLive.known || {}).data;
+    var told = (window.dash_clientside.cockpit.liveState.known || {}).data;
     if (told && !(told in window.__ccSignal)) { window.__ccSignal[told] = Date.now() / 1000; }
   } catch (e) { /* no stream yet */ }
   try {
@@ -282,7 +282,9 @@ def main() -> None:
             driver.get(f"{base}/kiosk")
         for driver in browsers:
             deadline = time.monotonic() + 60
-            while not driver.execute_script("return !!(window.cityCockpitLive||{}).live"):
+            while not driver.execute_script(
+                "return !!(((window.dash_clientside || {}).cockpit || {}).liveState || {}).live"
+            ):
                 if time.monotonic() > deadline:
                     raise RuntimeError("a kiosk's live stream did not open")
                 time.sleep(0.2)

@@ -316,7 +316,7 @@ def test_one_publish_reaches_a_browser_on_each_app_server(cluster: dict[str, Any
             driver = _chromium()
             browsers.append(driver)
             driver.get(f"{base}/kiosk")
-        live = "return !!(window.cityCockpitLive && window.cityCockpitLive.live)"
+        live = "return !!(((window.dash_clientside || {}).cockpit || {}).liveState || {}).live"
         for driver in browsers:
             _wait_for(lambda d=driver: d.execute_script(live), "a live kiosk", 45)
 
@@ -334,7 +334,7 @@ def test_one_publish_reaches_a_browser_on_each_app_server(cluster: dict[str, Any
         worker_signals = RedisSignals(*cluster["redis"])
         worker_signals.publish_version(store.version(), ["public"])
         worker_signals.close()
-        known = "return window.cityCockpitLive.known && window.cityCockpitLive.known.data"
+        known = "var s = window.dash_clientside.cockpit.liveState; return s.known && s.known.data"
         for driver in browsers:
             _wait_for(
                 lambda d=driver: d.execute_script(known) == store.version(), "the version", 20

@@ -137,7 +137,9 @@ def test_a_stream_is_text_event_stream_that_no_proxy_buffers(base: str) -> None:
 
 
 def _live(duo: DashComposite) -> dict[str, Any]:
-    found: dict[str, Any] = duo.driver.execute_script("return window.cityCockpitLive || {}")
+    found: dict[str, Any] = duo.driver.execute_script(
+        "return ((window.dash_clientside || {}).cockpit || {}).liveState || {}"
+    )
     return found
 
 
