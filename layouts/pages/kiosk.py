@@ -22,13 +22,16 @@ import segno
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from cockpit.city import City, CityView
+from cockpit.domains import get as get_domain
 from cockpit.present import slides as content
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.slides import Heading, Screen, Slide
+from cockpit.present.today import TodayCurve, history_start, today_against_usual
 from cockpit.storage import Journal, Notice
 from cockpit.validate import bounded_int_or_none
 from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
+from layouts.components.kiosk_chart import data_uri, nearby_svg, today_svg
 from layouts.components.kiosk_map import free_bay_colour, overview_svg
 
 __all__ = [
@@ -88,6 +91,7 @@ def _dots(slide: Slide, rotate_seconds: float) -> html.Div:
 
 
 def _foot(slide: Slide, rotate_seconds: float, host: str) -> html.Footer:
+    demo = [html.Div(slide.demo, className="cc-demo-badge")] if slide.demo else []
     age = []
     if slide.age is not None:
         age.append(html.Span(slide.age.text, className="cc-age-text"))
@@ -101,6 +105,7 @@ def _foot(slide: Slide, rotate_seconds: float, host: str) -> html.Footer:
         ]
     return html.Footer(
         [
+            *demo,
             html.Div(age, className="cc-age" + (" cc-k-is-stale" if slide.stale_label else "")),
             html.Div(about, className="cc-about"),
             html.Div(
@@ -123,6 +128,7 @@ def _items(slide: Slide) -> html.Ul | None:
                     html.Span(_SYMBOL.get(item.level, ""), className="cc-k-symbol"),
                     html.Span(item.label, className="cc-item-label cc-name"),
                     html.Span(item.value, className="cc-item-value"),
+                    html.Span(item.unit, className="cc-item-unit") if item.unit else None,
                 ],
                 className=f"cc-item cc-k-{item.level}",
             )
@@ -157,6 +163,7 @@ def _overview_extra(slide: Slide, map_src: str) -> list[Any]:
                         ],
                         className="cc-tile-value",
                     ),
+                    html.Div(item.unit, className="cc-tile-unit") if item.unit else None,
                 ],
                 className=f"cc-tile cc-k-{item.level}",
             )
@@ -169,6 +176,40 @@ def _overview_extra(slide: Slide, map_src: str) -> list[Any]:
         className="cc-map-frame",
     )
     return [html.Div([figure, html.Div([tiles, legend], className="cc-k-side")], className="cc-ov")]
+
+
+def _pictures(slide: Slide) -> list[Any]:
+    """The slide's second half: today against usual and the free parking around the
+    kiosk, each a still picture with its title (none without data)."""
+    _t = translator(slide.language, "kiosk")
+    out: list[Any] = []
+    if slide.chart is not None:
+        svg = today_svg(slide.chart, *slide.chart_legend)
+        out.append(
+            html.Figure(
+                [
+                    html.Figcaption(
+                        [slide.chart_title, html.Span(slide.usual, className="cc-usual")],
+                        className="cc-picture-title",
+                    ),
+                    html.Img(src=data_uri(svg), alt=slide.usual or slide.chart_title),
+                ],
+                className="cc-picture cc-today",
+            )
+        )
+    if slide.nearby is not None:
+        here = _t("You are here: {place}").format(place=slide.nearby.here)
+        svg = nearby_svg(slide.nearby, here, _t("free"), _t("taken"))
+        out.append(
+            html.Figure(
+                [
+                    html.Figcaption(slide.nearby_title, className="cc-picture-title"),
+                    html.Img(src=data_uri(svg), alt=here, className="cc-nearby-map"),
+                ],
+                className="cc-picture cc-nearby",
+            )
+        )
+    return [html.Div(out, className="cc-pictures")] if out else []
 
 
 def _slide(slide: Slide, screen: Screen, map_src: str, host: str) -> html.Section:
@@ -201,7 +242,7 @@ def _slide(slide: Slide, screen: Screen, map_src: str, host: str) -> html.Sectio
         body += _overview_extra(slide, map_src)
         body.append(lines)
     else:
-        body += [lines, _items(slide)]
+        body += [lines, _items(slide), *_pictures(slide)]
     return html.Section(
         [html.Div(body, className="cc-slide-main"), _foot(slide, screen.rotate_seconds, host)],
         className=f"cc-slide cc-slide-{slide.key}",
@@ -240,9 +281,8 @@ def _emergency(notice: Notice, screen: Screen) -> html.Div:
                 className="cc-emergency-title",
             ),
             *[
-                html.P(text, lang=lang, className="cc-emergency-text")
-                for lang, text in notice.texts.items()
-                if text.strip()
+                html.P(notice.text(lang), lang=lang, className="cc-emergency-text")
+                for lang in screen.languages
             ],
         ],
         className="cc-emergency",
@@ -277,12 +317,39 @@ def current_state(city: City, journal: Journal, now: datetime) -> KioskState:
     return KioskState(view, notices, night, key)
 
 
+def today_curves(city: City, view: CityView, screen: Screen, now: datetime) -> dict[str, TodayCurve]:
+    """Today against usual for the screen's counting slides (a sum or a mean over
+    places), from the public hourly history; kept once per data version."""
+    config = city.config
+    weeks = config.twin.baseline_weeks
+    out: dict[str, TodayCurve] = {}
+    for key in screen.slides:
+        if key not in content.domain_slides():
+            continue
+        spec = get_domain(key).kpi
+        if spec.aggregation not in ("sum", "mean") or not spec.metrics:
+            continue
+        metric = spec.metrics[0]
+
+        def make(metric: str = metric, aggregation: str = spec.aggregation) -> TodayCurve | None:
+            start = history_start(now, config.city.timezone, weeks)
+            hourly = city.hourly_metric(ROLE, metric, start, now)
+            return today_against_usual(hourly, now, config.city.timezone, weeks, aggregation)
+
+        hour = now.strftime("%Y%m%d%H")
+        curve = city.remember(view, ("kiosk-today", metric, hour), make)
+        if curve is not None:
+            out[key] = curve
+    return out
+
+
 def render_body(
     city: City, screen: Screen, state: KioskState, now: datetime, host: str
 ) -> list[Any]:
     """The kiosk's changing part: the notice banner, the slides and an emergency
     takeover, from the public view in ``state``."""
-    slides = content.build_slides(city.config, state.view, state.notices, screen, now)
+    curves = today_curves(city, state.view, screen, now)
+    slides = content.build_slides(city.config, state.view, state.notices, screen, now, curves)
     map_src = f"{_prefix()}kiosk-map.svg?v={state.view.version}"
     children: list[Any] = []
     banner = _banner(state.notices, screen)
