@@ -73,9 +73,20 @@ def demo_badge(view: CityView, language: str, sources: Iterable[str] | None = No
 
 
 _MONTH_YEAR = re.compile(r"^(?P<month>[A-Z][a-z]+) (?P<year>\d{4})$")
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _recorded(text: str, language: str) -> str:
@@ -113,9 +124,7 @@ def origin_text(origin: str, language: str) -> str:
 
 def credit_text(info: SourceInfo, language: str) -> str:
     """One line naming the source, its publisher, licence and origin in ``language``."""
-    return " · ".join(
-        [info.name, info.publisher, info.licence, origin_text(info.origin, language)]
-    )
+    return " · ".join([info.name, info.publisher, info.licence, origin_text(info.origin, language)])
 
 
 @dataclass(frozen=True)

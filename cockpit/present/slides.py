@@ -490,8 +490,8 @@ def _free_bays(
     tile = Item(_t(domain.slide.short), format_number(total, lang), level, free_places)
     if where.position is not None:
         return _free_near(free, where, lang, tile, city_line)
-    by_area = free[free["district"].fillna("") != ""].groupby("district")["free"].agg(
-        ["sum", "count"]
+    by_area = (
+        free[free["district"].fillna("") != ""].groupby("district")["free"].agg(["sum", "count"])
     )
     top = by_area.sort_values("sum", ascending=False, kind="stable").head(4)
     return _Answer(
@@ -516,9 +516,7 @@ def _free_bays(
     )
 
 
-def _free_near(
-    free: pd.DataFrame, where: _Where, lang: str, tile: Item, city_line: str
-) -> _Answer:
+def _free_near(free: pd.DataFrame, where: _Where, lang: str, tile: Item, city_line: str) -> _Answer:
     """Parking answered for the kiosk's own place: free bays within a short walk, the
     nearest areas with free bays by distance, and the bays for the small map."""
     _t = translator(lang, "kiosk")

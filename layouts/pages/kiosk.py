@@ -317,7 +317,9 @@ def current_state(city: City, journal: Journal, now: datetime) -> KioskState:
     return KioskState(view, notices, night, key)
 
 
-def today_curves(city: City, view: CityView, screen: Screen, now: datetime) -> dict[str, TodayCurve]:
+def today_curves(
+    city: City, view: CityView, screen: Screen, now: datetime
+) -> dict[str, TodayCurve]:
     """Today against usual for the screen's counting slides (a sum or a mean over
     places), from the public hourly history; kept once per data version."""
     config = city.config
@@ -420,7 +422,7 @@ def layout(city: City, journal: Journal, screen_id: str | None, query: dict[str,
     now = city.clock()
     prefix = _prefix()
     phone_url = config.kiosk.phone_url or (
-        f"{flask.request.host_url.rstrip('/')}{prefix}m" if flask.has_request_context() else "/m"
+        f"{flask.request.host_url.rstrip('/')}{prefix}c" if flask.has_request_context() else "/c"
     )
     heads = [content.heading(lang) for lang in screen.languages]
     try:

@@ -21,6 +21,7 @@ DOMAINS = {
     "kiosk": [
         "cockpit/present/slides.py",
         "cockpit/present/demo.py",
+        "layouts/pages/citizen.py",
         "layouts/pages/kiosk.py",
     ],
     "about": ["layouts/routes/about.py"],

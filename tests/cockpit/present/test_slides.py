@@ -196,7 +196,10 @@ def test_every_overview_tile_says_its_unit(config: CityConfig, view: CityView) -
     assert all(t.unit for t in tiles.values()), tiles
     bays = view.latest[view.latest["metric"] == "bay_occupied"]
     free = int((bays["value"] < 0.5).sum())
-    assert f"{tiles['Parking'].value} {tiles['Parking'].unit}" == f"{format_number(free, 'en')} free places"
+    assert (
+        f"{tiles['Parking'].value} {tiles['Parking'].unit}"
+        == f"{format_number(free, 'en')} free places"
+    )
     assert tiles["Crowds"].unit.endswith("people per hour")
     german = {i.label: i for i in slide(slides, "overview", "de").items}
     assert german["Parken"].unit == "freie Plätze"

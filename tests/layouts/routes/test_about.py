@@ -93,3 +93,17 @@ def test_an_unknown_domain_is_a_404_in_the_viewers_language(app: Dash) -> None:
     assert missing.get_data(as_text=True) == "There is no such page."
     german = client.get("/about/secrets?lang=de")
     assert german.status_code == 404 and german.get_data(as_text=True) != "There is no such page."
+
+
+def test_the_page_says_which_places_are_simulated(demo_config: CityConfig) -> None:
+    air = about_text(demo_config, "air", "en", 11, simulated=10)["t"]
+    assert air["simulated"] == (  # type: ignore[index]
+        "In this demonstration 10 of these 11 places are simulated: their values are made "
+        "by a program, shaped like a real recording, not measured."
+    )
+    german = about_text(demo_config, "air", "de", 11, simulated=10)["t"]
+    assert "10 dieser 11 Orte simuliert" in german["simulated"]  # type: ignore[index]
+    parking = about_text(demo_config, "parking", "en", 3309, simulated=3309)["t"]
+    assert "all 3,309 places are simulated" in parking["simulated"]  # type: ignore[index]
+    measured = about_text(demo_config, "pedestrians", "en", 66, simulated=0)["t"]
+    assert measured["simulated"] == ""  # type: ignore[index]
