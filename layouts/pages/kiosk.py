@@ -346,21 +346,23 @@ def today_curves(
 
 
 def render_body(
-    city: City, screen: Screen, state: KioskState, now: datetime, host: str
+    city: City, screen: Screen, state: KioskState, now: datetime, host: str, kiosk: str = ""
 ) -> list[Any]:
     """The kiosk's changing part: the notice banner, the slides and an emergency
-    takeover, from the public view in ``state``."""
+    takeover, from the public view in ``state``; only the notices meant for the kiosk
+    ``kiosk`` showing ``screen`` (and approved)."""
     curves = today_curves(city, state.view, screen, now)
-    slides = content.build_slides(city.config, state.view, state.notices, screen, now, curves)
+    notices = [n for n in state.notices if n.shown_on(kiosk or screen.id, screen.id)]
+    slides = content.build_slides(city.config, state.view, notices, screen, now, curves)
     map_src = f"{_prefix()}kiosk-map.svg?v={state.view.version}"
     children: list[Any] = []
-    banner = _banner(state.notices, screen)
+    banner = _banner(notices, screen)
     if banner is not None:
         children.append(banner)
     children.append(
         html.Div([_slide(s, screen, map_src, host) for s in slides], className="cc-slides")
     )
-    emergency = content.emergency_notice(state.notices)
+    emergency = content.emergency_notice(notices)
     if emergency is not None:
         children.append(_emergency(emergency, screen))
     return children
@@ -427,7 +429,7 @@ def layout(city: City, journal: Journal, screen_id: str | None, query: dict[str,
     heads = [content.heading(lang) for lang in screen.languages]
     try:
         state = current_state(city, journal, now)
-        body = render_body(city, screen, state, now, _host())
+        body = render_body(city, screen, state, now, _host(), kid)
         key, night = state.key, state.night
     except Exception:  # a kiosk never shows an error page
         log.exception("kiosk %s: first render failed; the next refresh tries again", kid)
@@ -478,12 +480,16 @@ class BodyCache:
         self._lock = threading.Lock()
         self._bodies: dict[tuple[str, ...], list[Any]] = {}
 
-    def body(self, screen: Screen, state: KioskState, now: datetime, host: str) -> list[Any]:
-        key = (state.key, screen.id, ",".join(screen.languages), host)
+    def body(
+        self, screen: Screen, state: KioskState, now: datetime, host: str, kiosk: str = ""
+    ) -> list[Any]:
+        # Kiosks that show the same notices share a rendering, whatever their ids.
+        shown = ",".join(str(n.id) for n in state.notices if n.shown_on(kiosk, screen.id))
+        key = (state.key, screen.id, ",".join(screen.languages), host, shown)
         with self._lock:
             found = self._bodies.get(key)
         if found is None:
-            found = render_body(self.city, screen, state, now, host)
+            found = render_body(self.city, screen, state, now, host, kiosk)
             with self._lock:
                 if len(self._bodies) >= self.size:
                     self._bodies.pop(next(iter(self._bodies)))
@@ -552,7 +558,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             current = current_state(city, journal, now)
             if current.key == state.get("key"):
                 return refresh_outputs(no_update, no_update, beat)
-            body = bodies.body(screen, current, now, _host())
+            body = bodies.body(screen, current, now, _host(), kid)
         except Exception:  # keep the last screen, never an error page
             log.exception("kiosk refresh failed; keeping the last screen")
             return refresh_outputs(no_update, no_update, beat)
