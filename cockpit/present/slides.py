@@ -33,6 +33,7 @@ from cockpit.twin.kpi import Kpi
 
 __all__ = [
     "DEFAULT_SCREEN",
+    "UNNAMED_PER_SCREEN",
     "Freshness",
     "Heading",
     "Item",
@@ -55,6 +56,7 @@ __all__ = [
     "screen_for",
     "shown_slides",
     "slide_at",
+    "unnamed_id",
 ]
 
 DEFAULT_SCREEN = "default"
@@ -157,12 +159,35 @@ def screen_for(config: CityConfig, screen_id: str | None, language: str | None =
     )
 
 
+# A kiosk opened without a name (``/kiosk/station``) reports as ``<screen>~<instance>``,
+# its browser's own random instance, so that two unnamed kiosks are two rows on /kiosks;
+# at most this many per screen set are recorded, so made-up instances cannot flood it.
+UNNAMED_PER_SCREEN = 50
+_INSTANCE = re.compile(r"[a-z0-9]{8,16}")
+
+
+def unnamed_id(screen_id: str, instance: object) -> str | None:
+    """The id an unnamed kiosk showing ``screen_id`` reports as, from its browser's
+    ``instance`` (8–16 lower-case letters and digits); None for anything else."""
+    if not isinstance(instance, str) or not _INSTANCE.fullmatch(instance):
+        return None
+    return f"{screen_id}~{instance}"
+
+
 def kiosk_listed(config: CityConfig, kiosk: str, registered: Collection[str]) -> bool:
     """True when ``kiosk`` is one the city knows: configured (``[kiosk] ids``), a screen's
-    name or the default screen, or ``registered`` by staff. Only these are recorded
-    and listed; an id made up in a URL is not."""
+    name or the default screen, ``registered`` already, or an unnamed kiosk of a known
+    screen set while that set has fewer than ``UNNAMED_PER_SCREEN`` of them. Only these
+    are recorded and listed; an id made up in a URL is not."""
     known = {*config.kiosk.ids, *config.kiosk.screens, DEFAULT_SCREEN}
-    return kiosk in known or kiosk in registered
+    if kiosk in known or kiosk in registered:
+        return True
+    screen, sep, instance = kiosk.partition("~")
+    if not sep or screen not in {*config.kiosk.screens, DEFAULT_SCREEN}:
+        return False
+    if unnamed_id(screen, instance) is None:
+        return False
+    return sum(1 for r in registered if r.startswith(f"{screen}~")) < UNNAMED_PER_SCREEN
 
 
 def kiosk_id(raw: object, default: str) -> str:

@@ -439,7 +439,12 @@ def layout(city: City, journal: Journal, screen_id: str | None, query: dict[str,
         [
             dcc.Store(
                 id="cc-kiosk-params",
-                data={"screen": screen.id, "id": kid, "lang": lang or ""},
+                data={
+                    "screen": screen.id,
+                    "id": kid,
+                    "lang": lang or "",
+                    "named": isinstance(query.get("id"), str) and bool(query.get("id")),
+                },
             ),
             dcc.Store(id="cc-kiosk-state", data={"key": key, "beat": -1}),
             dcc.Store(id="cc-kiosk-contact"),
@@ -536,16 +541,21 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         state=[State("cc-kiosk-params", "data"), State("cc-kiosk-state", "data")],
         prevent_initial_call=True,
     )
-    def refresh(n: int | None, params: Any, state: Any) -> dict[str, Any]:
+    def refresh(n: Any, params: Any, state: Any) -> dict[str, Any]:
         # Whatever the request claims (a session, a role, other parameters), the kiosk
         # reads the public view: only "screen", "id" and "lang" are used, as names.
         params = params if isinstance(params, dict) else {}
         state = state if isinstance(state, dict) else {}
-        beat = {"key": state.get("key", ""), "beat": bounded_int_or_none(n, 0, 2**53) or 0}
+        # The browser asks with {"n": count, "instance": its own random id}.
+        ask = n if isinstance(n, dict) else {"n": n}
+        count = bounded_int_or_none(ask.get("n"), 0, 2**53) or 0
+        beat = {"key": state.get("key", ""), "beat": count}
         try:
             lang = params.get("lang") if isinstance(params.get("lang"), str) else None
             screen = content.screen_for(config, str(params.get("screen") or ""), lang)
             kid = content.kiosk_id(params.get("id"), screen.id)
+            if params.get("named") is False:  # one row per unnamed kiosk on /kiosks
+                kid = content.unnamed_id(screen.id, ask.get("instance")) or kid
             now = city.clock()
             _, showing = content.slide_at(screen, datetime.now().timestamp())
             registered = {b.kiosk_id for b in journal.heartbeats()}
