@@ -556,14 +556,14 @@ def _free_near(free: pd.DataFrame, where: _Where, lang: str, tile: Item, city_li
         .groupby("district")
         .agg(nearest=("away", "min"), n=("free", "sum"))
         .sort_values("nearest", kind="stable")
-        .head(4)
+        .head(3)
     )
     items = tuple(
         Item(
             str(area),
             _t("{n} free").format(n=format_number(int(row["n"]), lang)),
             "ok",
-            _t("nearest {m} m, {min} min walk").format(
+            _t("{m} m, {min} min walk").format(
                 m=format_number(_rounded(row["nearest"]), lang),
                 min=format_number(max(1, math.ceil(row["nearest"] / _WALK_M_PER_MIN)), lang),
             ),
@@ -741,8 +741,22 @@ def _overview(
         lines=(_t("Coloured marks show where the city measures."),),
         age=age,
         stale_label=_t("Not current") if stale else "",
-        credits=tuple(credit_text(s, lang) for s in view.sources.values()),
+        credits=_overview_credits(view, lang),
         demo=demo_badge(view, lang),
+    )
+
+
+def _overview_credits(view: CityView, lang: str) -> tuple[str, ...]:
+    """The overview's one line of provenance: who publishes the figures (each domain's
+    slide names its source, licence and origin in full)."""
+    if not view.sources:
+        return ()
+    _t = translator(lang, "kiosk")
+    publishers = list(dict.fromkeys(s.publisher for s in view.sources.values() if s.publisher))
+    return (
+        _t("Data: {publishers}. Sources, licences and origins on each slide.").format(
+            publishers=", ".join(publishers)
+        ),
     )
 
 

@@ -86,32 +86,44 @@ def today_svg(curve: TodayCurve, today: str, usual: str, width: int = 960) -> st
     return "".join(parts)
 
 
-def nearby_svg(nearby: Nearby, here: str, free: str, taken: str, size: int = 960) -> str:
-    """The bays within ``nearby.radius_m`` of the kiosk, north up: free ones as large
-    blue dots, taken ones small and grey, the kiosk as a ring labelled ``here`` ("You
-    are here: Flinders Street Station"); ``free`` and ``taken`` label the legend."""
+def nearby_svg(
+    nearby: Nearby, here: str, free: str, taken: str, width: int = 960, height: int = 520
+) -> str:
+    """The bays around the kiosk, north up, ``nearby.radius_m`` to the left and right:
+    free ones as large blue dots, taken ones small and grey, the kiosk as a ring
+    labelled ``here`` ("You are here: Flinders Street Station"); ``free`` and ``taken``
+    label the legend. The picture is wider than high, as a slide's free half is."""
     legend_h = 56
-    half = size / 2
-    scale = half / nearby.radius_m
+    half_w, half_h = width / 2, height / 2
+    scale = half_w / nearby.radius_m
 
-    def xy(east: float, north: float) -> tuple[float, float]:
-        return round(half + east * scale, 1), round(legend_h + half - north * scale, 1)
+    def xy(east: float, north: float) -> tuple[float, float] | None:
+        x, y = half_w + east * scale, half_h - north * scale
+        if not (0 <= x <= width and 0 <= y <= height):
+            return None
+        return round(x, 1), round(legend_h + y, 1)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size + legend_h}"'
-        f' width="{size}" height="{size + legend_h}" role="img">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + legend_h}"'
+        f' width="{width}" height="{height + legend_h}" role="img">',
         f"<title>{escape(here)}</title>",
-        f'<rect y="{legend_h}" width="{size}" height="{size}" fill="#111821" rx="10"/>',
+        f'<rect y="{legend_h}" width="{width}" height="{height}" fill="#111821" rx="10"/>',
     ]
     for east, north in nearby.taken:
-        x, y = xy(east, north)
+        found = xy(east, north)
+        if found is None:
+            continue
+        x, y = found
         parts.append(f'<circle cx="{x}" cy="{y}" r="4" fill="{_TAKEN}"/>')
     for east, north in nearby.free:
-        x, y = xy(east, north)
+        found = xy(east, north)
+        if found is None:
+            continue
+        x, y = found
         parts.append(
             f'<circle cx="{x}" cy="{y}" r="9" fill="{free_bay_colour()}" stroke="#0b0f14"/>'
         )
-    cx, cy = xy(0, 0)
+    cx, cy = half_w, legend_h + half_h
     parts.append(
         f'<circle cx="{cx}" cy="{cy}" r="22" fill="none" stroke="{_INK}" stroke-width="7"/>'
         f'<circle cx="{cx}" cy="{cy}" r="8" fill="{_INK}"/>'
@@ -126,8 +138,8 @@ def nearby_svg(nearby: Nearby, here: str, free: str, taken: str, size: int = 960
         f'<circle cx="20" cy="26" r="12" fill="{free_bay_colour()}"/>'
         f'<text x="44" y="38" fill="{_INK}" font-size="34" font-family="sans-serif">'
         f"{escape(free)}</text>"
-        f'<circle cx="{half + 20:.0f}" cy="26" r="6" fill="{_TAKEN}"/>'
-        f'<text x="{half + 44:.0f}" y="38" fill="{_INK}" font-size="34"'
+        f'<circle cx="{half_w + 20:.0f}" cy="26" r="6" fill="{_TAKEN}"/>'
+        f'<text x="{half_w + 44:.0f}" y="38" fill="{_INK}" font-size="34"'
         f' font-family="sans-serif">{escape(taken)}</text>'
     )
     parts.append("</svg>")

@@ -241,8 +241,8 @@ def test_parking_answers_for_where_the_kiosk_stands(config: CityConfig, view: Ci
     assert parking.figure_label == "free parking spaces within 500 m of here"
     assert parking.nearby is not None and parking.nearby.here == "Flinders Street Station"
     assert len(parking.nearby.free) >= near
-    metres = [int(i.unit.split()[1].replace(",", "")) for i in parking.items]
-    assert metres == sorted(metres) and parking.items[0].unit.startswith("nearest")
+    metres = [int(i.unit.split()[0].replace(",", "")) for i in parking.items]
+    assert metres == sorted(metres) and parking.items[0].unit.endswith("min walk")
 
 
 def test_metres_between_known_places() -> None:

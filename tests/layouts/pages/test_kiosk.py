@@ -83,7 +83,10 @@ def kiosk_config(poll_seconds: float = 1, reload_hours: float = 6) -> CityConfig
     config.kiosk.ids = ["station-3"]  # a kiosk the city knows: it reports
     config.kiosk.screens = {
         "station": KioskScreenConfig(
-            title="Flinders Street Station", slides=["overview", "parking"], languages=[]
+            title="Flinders Street Station",
+            slides=["overview", "parking"],
+            languages=[],
+            position=[-37.8179, 144.9670],
         )
     }
     return config
