@@ -713,13 +713,20 @@ def _domain_slide(
 
 
 def _overview(
-    config: CityConfig, view: CityView, lang: str, now: datetime, pos: tuple[int, int]
+    config: CityConfig,
+    view: CityView,
+    lang: str,
+    now: datetime,
+    pos: tuple[int, int],
+    answered: Mapping[str, Slide] | None = None,
 ) -> Slide:
+    """The overview in ``lang``: a tile per domain, from the domain slides ``answered``
+    already in this language (made here for those missing)."""
     _t = translator(lang, "kiosk")
     key = "overview"
     items, ages = [], []
     for name in domain_slides():
-        slide = _domain_slide(config, view, name, lang, now, pos)
+        slide = (answered or {}).get(name) or _domain_slide(config, view, name, lang, now, pos)
         short = _t(get_domain(name).slide.short)
         items.append(slide.tile or Item(short, slide.answer, slide.level))
         if slide.age is not None:
@@ -808,15 +815,29 @@ def build_slides(
     count = len(keys)
     where = _Where(screen.position, screen.place)
     for lang in screen.languages:
+        # Each domain is answered once per language; the overview's tiles reuse them.
+        answered = {
+            key: _domain_slide(
+                config,
+                view,
+                key,
+                lang,
+                now,
+                (keys.index(key), count),
+                where,
+                (curves or {}).get(key),
+            )
+            for key in keys
+            if key not in ("overview", "notices")
+        }
         for slide_key in keys:
             pos = (keys.index(slide_key), count)
             if slide_key == "overview":
-                out.append(_overview(config, view, lang, now, pos))
+                out.append(_overview(config, view, lang, now, pos, answered))
             elif slide_key == "notices":
                 out.append(_notices_slide(notices, lang, pos, config.city.timezone))
             else:
-                curve = (curves or {}).get(slide_key)
-                out.append(_domain_slide(config, view, slide_key, lang, now, pos, where, curve))
+                out.append(answered[slide_key])
     return out
 
 
