@@ -31,6 +31,7 @@ from cockpit.city import City
 from cockpit.config import CityConfig
 from cockpit.present import notice_rules as rules
 from cockpit.present.i18n import format_time, translator
+from cockpit.present.slides import heading
 from cockpit.storage import SEVERITIES, Journal, Notice
 from cockpit.validate import bounded_int_or_none
 from layouts.routes.access import current_viewer
@@ -345,7 +346,9 @@ def preview(draft: Draft, config: CityConfig, language: str, _: Gettext) -> list
     emergency = notice.severity == "emergency"
     shown = []
     for lang, text in notice.texts.items():
-        head = _("Emergency notice") if emergency else _("Notice")
+        # As the kiosk says it, in the text's own language.
+        words = heading(lang)
+        head = words.emergency if emergency else words.notice
         shown.append(
             html.Div(
                 [
@@ -539,7 +542,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
                 journal.audit(viewer.user, "withdraw notice", f"notice {notice_id}", address)
                 status = _("Notice withdrawn.")
             elif kind == "cc-notice-approve":
-                status = _approve(notice_id, now, viewer, address, _)
+                status = approve_notice(notice_id, now, viewer, address, _)
         else:
             choices = _choices(config, journal, _)
             try:
@@ -570,7 +573,9 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         listing = notice_list(journal.notices(now), config, language, _, True, viewer)
         return notice_outputs(listing, status)
 
-    def _approve(notice_id: int, now: datetime, viewer: Viewer, address: str, _: Gettext) -> str:
+    def approve_notice(
+        notice_id: int, now: datetime, viewer: Viewer, address: str, _: Gettext
+    ) -> str:
         found = next((n for n in journal.notices(now) if n.id == notice_id), None)
         if found is None or not rules.may_approve(found, viewer.user, viewer.role):
             journal.audit(viewer.user, "approve notice refused", f"notice {notice_id}", address)
