@@ -193,13 +193,18 @@ def layout(city: City, lang: str | None = None, **_query: Any) -> html.Div:
                         [
                             html.H2(_t("Where are you?"), id="cz-where-h"),
                             html.Button(_t("Use my location"), id="cz-locate", className="cz-btn"),
-                            html.Label(_t("or choose a district"), htmlFor="cz-district"),
-                            dcc.Dropdown(
-                                id="cz-district",
-                                options=[{"label": d, "value": d} for d in districts],
-                                placeholder=_t("District"),
-                                clearable=True,
-                                searchable=False,
+                            html.Details(
+                                [
+                                    html.Summary(_t("or choose a district")),
+                                    dcc.RadioItems(
+                                        id="cz-district",
+                                        options=[{"label": d, "value": d} for d in districts],
+                                        value=None,
+                                        className="cz-districts",
+                                        inputClassName="cz-district-input",
+                                    ),
+                                ],
+                                className="cz-choose",
                             ),
                             html.P(id="cz-status", className="cz-status", role="status"),
                         ],
