@@ -37,6 +37,7 @@ from cockpit.present.i18n import available_languages, format_time, translator
 from cockpit.storage import Journal
 from cockpit.twin.alerts import Alert
 from layouts.components.clientside import clientside
+from layouts.components.demo_badge import demo_badge_tag
 from layouts.components.html_attrs import html_attrs
 from layouts.components.mobile_data import (
     district_names,
@@ -170,6 +171,7 @@ def layout(city: City, journal: Journal, lang: str | None = None, **_query: Any)
                 className="m-header",
                 children=[
                     html.H1([config.city.name, html.Span(_("Staff view"), className="m-sub")]),
+                    demo_badge_tag(view, language),
                     html.Div(
                         [
                             *account,
