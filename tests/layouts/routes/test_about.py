@@ -107,3 +107,18 @@ def test_the_page_says_which_places_are_simulated(demo_config: CityConfig) -> No
     assert "all 3,309 places are simulated" in parking["simulated"]  # type: ignore[index]
     measured = about_text(demo_config, "pedestrians", "en", 66, simulated=0)["t"]
     assert measured["simulated"] == ""  # type: ignore[index]
+
+
+def test_the_air_page_says_ten_of_its_stations_are_simulated(app: Dash, runtime: Runtime) -> None:
+    client = app.server.test_client()
+    sites = runtime.city.view("public").sites
+    air = sites[sites["source"] == "air"]
+    simulated = int((air["origin"] == "simulated").sum())
+    assert (len(air), simulated) == (11, 10)
+    page = client.get("/about/air").get_data(as_text=True)
+    assert "11 monitoring stations measure" in page
+    assert "In this demonstration 10 of these 11 places are simulated" in page
+    german = client.get("/about/air?lang=de").get_data(as_text=True)
+    assert "10 dieser 11 Orte simuliert" in german
+    assert 'href="/c?lang=de"' in german  # the citizen page, in the same language
+    assert "simulated" not in client.get("/about/pedestrians").get_data(as_text=True)
