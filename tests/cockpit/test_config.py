@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from cockpit.config import CityConfig, default_config_path, load_config
+from cockpit.config import CityConfig, KioskScreenConfig, default_config_path, load_config
 from cockpit.errors import ConfigError
 from cockpit.model import METRICS
 
@@ -264,3 +265,15 @@ def test_reserved_keys_are_refused(tmp_path: Path, reserved: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert_config_error(caught.value, path, reserved, "unknown key")
+
+
+@pytest.mark.parametrize("position", [[-37.8], [-37.8, 144.9, 3.0], [-137.8, 144.9], [37.8, 244.9]])
+def test_a_kiosk_screen_stands_at_a_latitude_and_longitude(position: list[float]) -> None:
+    assert KioskScreenConfig(position=[-37.8179, 144.967]).position == [-37.8179, 144.967]
+    with pytest.raises(ValidationError, match="latitude, longitude"):
+        KioskScreenConfig(position=position)
+
+
+def test_the_demo_station_screen_says_where_it_stands() -> None:
+    station = load_config(default_config_path()).kiosk.screens["station"]
+    assert station.position == [-37.8179, 144.967] and station.place == "Flinders Street Station"
