@@ -24,7 +24,7 @@
                 return dc.no_update;
             }
             asked = now;
-            return n || 0;
+            return {n: n || 0, instance: instance()};
         },
         // Called whenever the server answered a kiosk refresh.
         kioskContact: function () {
@@ -37,6 +37,23 @@
             return dc.no_update;
         },
     });
+
+    // This browser's own random id: an unnamed kiosk is one row on the staff's list.
+    function instance() {
+        var key = "cc-kiosk-instance";
+        try {
+            var found = window.localStorage.getItem(key);
+            if (found && /^[a-z0-9]{8,16}$/.test(found)) { return found; }
+            var made = "";
+            var bytes = new Uint8Array(6);
+            window.crypto.getRandomValues(bytes);
+            for (var i = 0; i < bytes.length; i++) { made += ("0" + bytes[i].toString(16)).slice(-2); }
+            window.localStorage.setItem(key, made);
+            return made;
+        } catch (e) {
+            return "";
+        }
+    }
 
     function number(root, name, fallback) {
         var value = parseFloat(root.getAttribute(name));

@@ -373,6 +373,18 @@ class KioskScreenConfig(_Strict):
     title: str = ""
     slides: list[str] = []
     languages: list[str] = []
+    # Where the screens of this set stand, [lat, lon]: the parking slide then answers for
+    # the places around them and marks "you are here" (empty: the whole city).
+    position: list[float] = []
+    # The name of that place for "you are here" (default: the set's title).
+    place: str = ""
+
+    @field_validator("position")
+    @classmethod
+    def _lat_lon(cls, value: list[float]) -> list[float]:
+        if value and (len(value) != 2 or not -90 <= value[0] <= 90 or not -180 <= value[1] <= 180):
+            raise ValueError("position is [latitude, longitude] in degrees")
+        return value
 
 
 class KioskConfig(_Strict):

@@ -22,6 +22,7 @@ from cockpit.model import Snapshot
 from cockpit.validate import (
     DECISION_PLACE_MAX,
     DECISION_WHAT_MAX,
+    NOTICE_KIOSKS_MAX,
     NOTICE_LANGUAGES_MAX,
     NOTICE_TEXT_MAX,
     check_length,
@@ -121,7 +122,12 @@ class SourceStatus:
 
 @dataclass(frozen=True)
 class Notice:
-    """A public notice for kiosks: text per language, a severity, a start and an expiry."""
+    """A public notice for kiosks: text per language, a severity, a start and an expiry.
+
+    ``kiosks`` says where it shows: empty for every kiosk, else targets
+    ``"screen:<id>"`` (every kiosk showing that screen set, a group) and ``"kiosk:<id>"``
+    (one kiosk). An emergency shows only once ``approved_by`` names who approved it
+    (an executive publishing it, or a second member of staff)."""
 
     texts: dict[str, str]  # language -> text
     severity: str
@@ -132,6 +138,8 @@ class Notice:
     created: datetime | None = None
     withdrawn: datetime | None = None
     withdrawn_by: str = ""
+    kiosks: tuple[str, ...] = ()
+    approved_by: str = ""
 
     def text(self, language: str) -> str:
         """The notice in ``language``, else in English, else in any language it has."""
@@ -139,6 +147,19 @@ class Notice:
 
     def active(self, now: datetime) -> bool:
         return self.withdrawn is None and self.starts <= now < self.expires
+
+    @property
+    def approved(self) -> bool:
+        """True unless an emergency still waits for its approval."""
+        return self.severity != "emergency" or bool(self.approved_by)
+
+    def shown_on(self, kiosk: str, screen: str) -> bool:
+        """True when the kiosk ``kiosk`` showing the screen set ``screen`` shows it."""
+        if not self.approved:
+            return False
+        return (
+            not self.kiosks or f"kiosk:{kiosk}" in self.kiosks or f"screen:{screen}" in self.kiosks
+        )
 
 
 @dataclass(frozen=True)
@@ -194,6 +215,13 @@ def check_notice(notice: Notice) -> None:
         raise ValueError("a notice needs text in at least one language")
     if notice.expires <= notice.starts:
         raise ValueError("a notice must expire after it starts")
+    if len(notice.kiosks) > NOTICE_KIOSKS_MAX:
+        raise ValueError(f"a notice may name at most {NOTICE_KIOSKS_MAX} kiosks or groups")
+    for target in notice.kiosks:
+        kind, _, name = target.partition(":")
+        if kind not in ("kiosk", "screen") or not name:
+            raise ValueError(f"a notice's kiosk is 'kiosk:<id>' or 'screen:<id>', not {target!r}")
+        check_length(target, "a kiosk target", 80)
 
 
 def check_decision(decision: Decision) -> None:
@@ -370,6 +398,11 @@ class Journal(Protocol):
     def withdraw(self, notice_id: int, by: str, now: datetime | None = None) -> bool:
         """Withdraw the notice ``notice_id`` in the name of ``by``; False when there is
         no such notice not yet withdrawn."""
+        ...
+
+    def approve(self, notice_id: int, by: str, now: datetime | None = None) -> bool:
+        """Approve the notice ``notice_id`` in the name of ``by``; False when there is no
+        such notice waiting for approval, or ``by`` is its author (two people approve)."""
         ...
 
     def notices(self, now: datetime | None = None, include_inactive: bool = False) -> list[Notice]:

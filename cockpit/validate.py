@@ -16,6 +16,7 @@ __all__ = [
     "DECISION_PLACE_MAX",
     "DECISION_WHAT_MAX",
     "KIOSK_ID_MAX",
+    "NOTICE_KIOSKS_MAX",
     "NOTICE_LANGUAGES_MAX",
     "NOTICE_TEXT_MAX",
     "PASSWORD_MAX",
@@ -29,6 +30,8 @@ __all__ = [
 
 NOTICE_TEXT_MAX: Final = 500
 NOTICE_LANGUAGES_MAX: Final = 12
+# Kiosks and groups one notice may name (none: every kiosk).
+NOTICE_KIOSKS_MAX: Final = 200
 DECISION_WHAT_MAX: Final = 300
 DECISION_PLACE_MAX: Final = 200
 USER_NAME_MAX: Final = 100

@@ -125,6 +125,13 @@ PAGES: tuple[Page, ...] = (
         title="City Cockpit · {city} · Staff",
     ),
     Page(
+        "citizen",
+        "/c",
+        "Your city",
+        "layouts.pages.citizen:layout",
+        title="{city} · City Cockpit",
+    ),
+    Page(
         "kiosk",
         "/kiosk",
         "Kiosk",

@@ -41,6 +41,7 @@ FEATURES = (
     "layouts.routes.downloads",
     "layouts.pages.mobile",
     "layouts.pages.kiosk",
+    "layouts.pages.citizen",
     "layouts.routes.about",
     "layouts.routes.kiosks",
     "layouts.routes.mapdata",

@@ -9,9 +9,10 @@ clock: callers pass the view (always the *public* one), the notices and ``now``.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,16 +24,20 @@ from cockpit.config import CityConfig
 from cockpit.domains import Domain, all_domains
 from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
+from cockpit.present.demo import credit_text, demo_badge
 from cockpit.present.i18n import format_number, format_time, translator
+from cockpit.present.today import TodayCurve
 from cockpit.storage import Notice
 from cockpit.twin.airindex import BANDS, band_of
 from cockpit.twin.kpi import Kpi
 
 __all__ = [
     "DEFAULT_SCREEN",
+    "UNNAMED_PER_SCREEN",
     "Freshness",
     "Heading",
     "Item",
+    "Nearby",
     "Screen",
     "Slide",
     "age_text",
@@ -46,9 +51,12 @@ __all__ = [
     "kiosk_id",
     "kiosk_listed",
     "local_time",
+    "metres_between",
     "rotation_plan",
     "screen_for",
+    "shown_slides",
     "slide_at",
+    "unnamed_id",
 ]
 
 DEFAULT_SCREEN = "default"
@@ -120,6 +128,9 @@ class Screen:
     languages: tuple[str, ...]
     rotate_seconds: float
     reload_hours: float
+    # Where the screen stands (lat, lon) and its name: slides then answer for there.
+    position: tuple[float, float] | None = None
+    place: str = ""
 
 
 def screen_for(config: CityConfig, screen_id: str | None, language: str | None = None) -> Screen:
@@ -134,22 +145,49 @@ def screen_for(config: CityConfig, screen_id: str | None, language: str | None =
     offered = offered or ("en",)
     if language and language in (*offered, *config.city.languages):
         offered = (language,)
+    position = (entry.position[0], entry.position[1]) if entry and entry.position else None
+    title = (entry.title if entry else "") or config.city.name
     return Screen(
         id=screen_id if entry and screen_id else DEFAULT_SCREEN,
-        title=(entry.title if entry else "") or config.city.name,
+        title=title,
         slides=slides,
         languages=offered,
         rotate_seconds=kiosk.rotate_seconds,
         reload_hours=kiosk.reload_hours,
+        position=position,
+        place=(entry.place if entry else "") or (title if position else ""),
     )
+
+
+# A kiosk opened without a name (``/kiosk/station``) reports as ``<screen>~<instance>``,
+# its browser's own random instance, so that two unnamed kiosks are two rows on /kiosks;
+# at most this many per screen set are recorded, so made-up instances cannot flood it.
+UNNAMED_PER_SCREEN = 50
+_INSTANCE = re.compile(r"[a-z0-9]{8,16}")
+
+
+def unnamed_id(screen_id: str, instance: object) -> str | None:
+    """The id an unnamed kiosk showing ``screen_id`` reports as, from its browser's
+    ``instance`` (8–16 lower-case letters and digits); None for anything else."""
+    if not isinstance(instance, str) or not _INSTANCE.fullmatch(instance):
+        return None
+    return f"{screen_id}~{instance}"
 
 
 def kiosk_listed(config: CityConfig, kiosk: str, registered: Collection[str]) -> bool:
     """True when ``kiosk`` is one the city knows: configured (``[kiosk] ids``), a screen's
-    name or the default screen, or ``registered`` by staff. Only these are recorded
-    and listed; an id made up in a URL is not."""
+    name or the default screen, ``registered`` already, or an unnamed kiosk of a known
+    screen set while that set has fewer than ``UNNAMED_PER_SCREEN`` of them. Only these
+    are recorded and listed; an id made up in a URL is not."""
     known = {*config.kiosk.ids, *config.kiosk.screens, DEFAULT_SCREEN}
-    return kiosk in known or kiosk in registered
+    if kiosk in known or kiosk in registered:
+        return True
+    screen, sep, instance = kiosk.partition("~")
+    if not sep or screen not in {*config.kiosk.screens, DEFAULT_SCREEN}:
+        return False
+    if unnamed_id(screen, instance) is None:
+        return False
+    return sum(1 for r in registered if r.startswith(f"{screen}~")) < UNNAMED_PER_SCREEN
 
 
 def kiosk_id(raw: object, default: str) -> str:
@@ -242,11 +280,26 @@ def freshness(
 
 @dataclass(frozen=True)
 class Item:
-    """One line of a slide's list: a label, a value and a level (ok|warn|alert|none)."""
+    """One line of a slide's list: a label, a value and a level (ok|warn|alert|none);
+    ``unit`` says what the value counts ("free places")."""
 
     label: str
     value: str
     level: str = "none"
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """The free parking around a kiosk that knows where it stands: where it stands
+    (``here``, the place's name), and each free bay within ``radius_m`` as
+    (metres east, metres north) of it, for the small map."""
+
+    here: str
+    position: tuple[float, float]
+    radius_m: float
+    free: tuple[tuple[float, float], ...]
+    taken: tuple[tuple[float, float], ...]
 
 
 @dataclass(frozen=True)
@@ -269,6 +322,14 @@ class Slide:
     credits: tuple[str, ...] = ()
     about: str = ""  # "How this data is collected" caption
     about_path: str = ""  # e.g. "/about/air"
+    tile: Item | None = None  # the overview's tile for this slide, with its unit
+    demo: str = ""  # "Demo: replayed and simulated data" when a figure is not live
+    usual: str = ""  # today so far against usual, in words
+    chart: TodayCurve | None = None  # today against usual, hour by hour
+    chart_title: str = ""
+    chart_legend: tuple[str, str] = ("", "")  # (today, usual)
+    nearby: Nearby | None = None  # free parking around the kiosk
+    nearby_title: str = ""
 
 
 def _placed(key: str, lang: str, pos: tuple[int, int], question: str, **content: Any) -> Slide:
@@ -301,9 +362,62 @@ class _Answer:
     lines: tuple[str, ...] = ()
     items: tuple[Item, ...] = ()
     items_title: str = ""
+    tile: Item | None = None
+    nearby: Nearby | None = None
 
 
-def _air(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+@dataclass(frozen=True)
+class _Where:
+    """What a slide's content knows about the screen: where it stands, if it says."""
+
+    position: tuple[float, float] | None = None
+    place: str = ""
+
+
+_EARTH_M = 6_371_000.0
+
+
+def metres_between(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The distance in metres between two (lat, lon) points (haversine)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * _EARTH_M * math.asin(math.sqrt(h))
+
+
+def _offsets(
+    frame: pd.DataFrame, position: tuple[float, float]
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Each row's (metres east, metres north, metres away) from ``position``."""
+    lat0, lon0 = position
+    north = (frame["lat"].astype(float) - lat0) * math.pi / 180 * _EARTH_M
+    east = (
+        (frame["lon"].astype(float) - lon0)
+        * math.pi
+        / 180
+        * _EARTH_M
+        * math.cos(math.radians(lat0))
+    )
+    return east, north, (east**2 + north**2) ** 0.5
+
+
+def _unit(kpi_unit: str, lang: str) -> str:
+    """A KPI's unit in words a passer-by reads, in ``lang``."""
+    _t = translator(lang, "kiosk")
+    return _t(_UNITS[kpi_unit]) if kpi_unit in _UNITS else kpi_unit
+
+
+_UNITS = {
+    "persons/h": _("people per hour"),
+    "veh/h": _("vehicles per hour"),
+}
+
+
+def _air(
+    view: CityView, config: CityConfig, lang: str, domain: Domain, where: _Where
+) -> _Answer | None:
     _t = translator(lang, "kiosk")
     obs = _domain_latest(config, view, domain.name)
     obs = obs[obs["metric"].isin(list(domain.kpi.metrics))]
@@ -317,9 +431,11 @@ def _air(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answ
     metric = METRICS[str(worst["metric"])]
     level = "ok" if band <= 1 else "warn" if band == 2 else "alert"
     value = format_number(float(worst["value"]), lang)
+    word = _t(_BAND_WORDS[BANDS[band]])
     return _Answer(
-        answer=_t(_BAND_WORDS[BANDS[band]]),
+        answer=word,
         level=level,
+        tile=Item(_t(domain.slide.short), word, level, _t("air quality index")),
         lines=(
             _t(_AIR_ADVICE[band]),
             _t("Highest reading: {pollutant} {value} µg/m³ at {station}").format(
@@ -332,19 +448,27 @@ def _air(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answ
     )
 
 
-_Content = Callable[[CityView, CityConfig, str, Domain], _Answer | None]
+_Content = Callable[[CityView, CityConfig, str, Domain, _Where], _Answer | None]
 
 
 def _counted(answer: Callable[[Kpi, float, int, str], _Answer]) -> _Content:
     """A slide's content drawn by ``answer`` from the domain's headline KPI (when it has a
-    value), that value, and how many of the domain's places report now."""
+    value), that value, and how many of the domain's places report now; its tile says
+    the answer and the figure with its unit."""
 
-    def content(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+    def content(
+        view: CityView, config: CityConfig, lang: str, domain: Domain, where: _Where
+    ) -> _Answer | None:
         item = _kpi(view, domain.kpi.key)
         if item is None or item.value is None:
             return None
         places = _domain_latest(config, view, domain.name)["site_id"].nunique()
-        return answer(item, item.value, places, lang)
+        found = answer(item, item.value, places, lang)
+        _t = translator(lang, "kiosk")
+        figure = found.figure or format_number(item.value, lang)
+        unit = f"{figure} {_unit(item.unit, lang)}" if found.figure else _unit(item.unit, lang)
+        tile = Item(_t(domain.slide.short), found.answer, found.level, unit)
+        return replace(found, tile=tile)
 
     return content
 
@@ -364,35 +488,116 @@ def _crowds(item: Kpi, value: float, places: int, lang: str) -> _Answer:
     )
 
 
-def _free_bays(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+# Parking near a kiosk: what a walk of a few minutes reaches, and the map's radius.
+NEAR_M = 500.0
+NEAR_MAP_M = 700.0
+_WALK_M_PER_MIN = 80.0
+
+
+def _free_bays(
+    view: CityView, config: CityConfig, lang: str, domain: Domain, where: _Where
+) -> _Answer | None:
     _t = translator(lang, "kiosk")
     obs = _domain_latest(config, view, domain.name)
     bays = obs[obs["metric"] == domain.map.metric]
     if bays.empty:
         return None
     free = bays.assign(free=(bays["value"] < 0.5).astype(int)).merge(
-        view.sites[["id", "district"]], left_on="site_id", right_on="id"
+        view.sites[["id", "district", "lat", "lon"]], left_on="site_id", right_on="id"
     )
     total = int(free["free"].sum())
-    by_area = free[free["district"].fillna("") != ""].groupby("district")["free"].sum()
-    top = by_area.sort_values(ascending=False, kind="stable").head(4)
     share = total / len(free) if len(free) else 0.0
     level = "ok" if share >= 0.15 else "warn" if share >= 0.05 else "alert"
+    city_line = _t("{share} % of {n} street parking bays are free").format(
+        share=format_number(share * 100, lang), n=format_number(len(free), lang)
+    )
+    free_places = _t("free places")
+    tile = Item(_t(domain.slide.short), format_number(total, lang), level, free_places)
+    if where.position is not None:
+        return _free_near(free, where, lang, tile, city_line)
+    by_area = (
+        free[free["district"].fillna("") != ""].groupby("district")["free"].agg(["sum", "count"])
+    )
+    top = by_area.sort_values("sum", ascending=False, kind="stable").head(4)
     return _Answer(
         answer=format_number(total, lang),
         level=level,
         figure_label=_t("free parking spaces on the street"),
-        lines=(
-            _t("{share} % of {n} street parking bays are free").format(
-                share=format_number(share * 100, lang), n=format_number(len(free), lang)
-            ),
-        ),
+        lines=(city_line,),
         items=tuple(
-            Item(str(area), format_number(int(n), lang), "ok" if n else "alert")
-            for area, n in top.items()
+            Item(
+                str(area),
+                _t("{free} of {n}").format(
+                    free=format_number(int(row["sum"]), lang),
+                    n=format_number(int(row["count"]), lang),
+                ),
+                "ok" if row["sum"] else "alert",
+                free_places,
+            )
+            for area, row in top.iterrows()
         ),
         items_title=_t("Most free spaces"),
+        tile=tile,
     )
+
+
+def _free_near(free: pd.DataFrame, where: _Where, lang: str, tile: Item, city_line: str) -> _Answer:
+    """Parking answered for the kiosk's own place: free bays within a short walk, the
+    nearest areas with free bays by distance, and the bays for the small map."""
+    _t = translator(lang, "kiosk")
+    assert where.position is not None
+    east, north, away = _offsets(free, where.position)
+    free = free.assign(east=east, north=north, away=away)
+    near = free[free["away"] <= NEAR_M]
+    count = int(near["free"].sum())
+    level = "ok" if count >= 5 else "warn" if count else "alert"
+    areas = (
+        free[(free["free"] == 1) & (free["district"].fillna("") != "")]
+        .groupby("district")
+        .agg(nearest=("away", "min"), n=("free", "sum"))
+        .sort_values("nearest", kind="stable")
+        .head(3)
+    )
+    items = tuple(
+        Item(
+            str(area),
+            _t("{n} free").format(n=format_number(int(row["n"]), lang)),
+            "ok",
+            _t("{m} m, {min} min walk").format(
+                m=format_number(_rounded(row["nearest"]), lang),
+                min=format_number(max(1, math.ceil(row["nearest"] / _WALK_M_PER_MIN)), lang),
+            ),
+        )
+        for area, row in areas.iterrows()
+    )
+    shown = free[free["away"] <= NEAR_MAP_M]
+    points = list(zip(shown["east"].round(1), shown["north"].round(1), strict=True))
+    is_free = shown["free"].tolist()
+    nearby = Nearby(
+        here=where.place,
+        position=where.position,
+        radius_m=NEAR_MAP_M,
+        free=tuple(p for p, f in zip(points, is_free, strict=True) if f),
+        taken=tuple(p for p, f in zip(points, is_free, strict=True) if not f),
+    )
+    return _Answer(
+        answer=format_number(count, lang),
+        level=level,
+        figure_label=_t("free parking spaces within {m} m of here").format(
+            m=format_number(NEAR_M, lang)
+        ),
+        lines=(city_line,),
+        items=items,
+        items_title=_t("Nearest free spaces"),
+        tile=tile,
+        nearby=nearby,
+    )
+
+
+def _rounded(metres: float) -> int:
+    """A walking distance as people say it: to 10 m, to 50 m beyond 500 m."""
+    step = 50 if metres > 500 else 10
+    return int(max(step, round(metres / step) * step))
 
 
 def _congestion(item: Kpi, value: float, sites: int, lang: str) -> _Answer:
@@ -409,18 +614,22 @@ def _congestion(item: Kpi, value: float, sites: int, lang: str) -> _Answer:
     )
 
 
-def _figure(view: CityView, config: CityConfig, lang: str, domain: Domain) -> _Answer | None:
+def _figure(
+    view: CityView, config: CityConfig, lang: str, domain: Domain, where: _Where
+) -> _Answer | None:
     """A domain's headline KPI as it is: the figure, its level word and the slide's lines."""
     _t = translator(lang, "kiosk")
     spec = domain.kpi
     item = _kpi(view, spec.key)
     if item is None or item.value is None:
         return None
+    value = format_number(item.value, lang, spec.decimals)
     return _Answer(
-        answer=format_number(item.value, lang, spec.decimals),
+        answer=value,
         level=item.level,
         figure_label=_t(domain.slide.figure_label or _t(spec.title)),
         lines=(_t(item.level_label).capitalize(), *(_t(line) for line in domain.slide.lines)),
+        tile=Item(_t(domain.slide.short), value, item.level, _unit(item.unit, lang)),
     )
 
 
@@ -434,23 +643,48 @@ _DOMAIN_CONTENT: dict[str, _Content] = {
 }
 
 
+def _usual_words(curve: TodayCurve | None, lang: str) -> str:
+    """Today so far against usual in words: "Today so far: 12 % more than usual"."""
+    change = curve.change if curve is not None else None
+    if change is None:
+        return ""
+    _t = translator(lang, "kiosk")
+    percent = format_number(abs(change) * 100, lang)
+    if abs(change) < 0.05:
+        return _t("Today so far: about as usual")
+    if change > 0:
+        return _t("Today so far: {p} % more than usual").format(p=percent)
+    return _t("Today so far: {p} % less than usual").format(p=percent)
+
+
 def _domain_slide(
-    config: CityConfig, view: CityView, key: str, lang: str, now: datetime, pos: tuple[int, int]
+    config: CityConfig,
+    view: CityView,
+    key: str,
+    lang: str,
+    now: datetime,
+    pos: tuple[int, int],
+    where: _Where | None = None,
+    curve: TodayCurve | None = None,
 ) -> Slide:
     _t = translator(lang, "kiosk")
     domain = get_domain(key)
     sources = _domain_sources(config, view, key)
     item = _kpi(view, domain.kpi.key)
-    content = _DOMAIN_CONTENT.get(domain.slide.content, _figure)(view, config, lang, domain)
+    make = _DOMAIN_CONTENT.get(domain.slide.content, _figure)
+    content = make(view, config, lang, domain, where or _Where())
     age = freshness(config, sources, item.updated if item else None, now, lang)
     if content is None:
         # Never an empty tile: say plainly that the figure is on its way.
         content = _Answer(
-            answer="–", lines=(_t("This figure will appear as soon as its sensors report."),)
+            answer="–",
+            lines=(_t("This figure will appear as soon as its sensors report."),),
+            tile=Item(_t(domain.slide.short), "–", "none", _t("waiting for data")),
         )
     lines = content.lines
     if content.items_title and content.items:
         lines = (*lines, content.items_title)
+    chart = curve if curve is not None and not age.stale else None
     return _placed(
         key,
         lang,
@@ -464,21 +698,37 @@ def _domain_slide(
         items=content.items,
         age=age,
         stale_label=_t("Not current") if age.stale else "",
-        credits=tuple(s.credit() for s in sources),
+        credits=tuple(credit_text(s, lang) for s in sources),
         about=_t("How this data is collected"),
         about_path=f"/about/{key}",
+        tile=content.tile,
+        demo=demo_badge(view, lang, [s.id for s in sources]),
+        usual=_usual_words(chart, lang),
+        chart=chart,
+        chart_title=_t("Today against usual") if chart else "",
+        chart_legend=(_t("today"), _t("usual")) if chart else ("", ""),
+        nearby=content.nearby,
+        nearby_title=_t("Free parking around you") if content.nearby else "",
     )
 
 
 def _overview(
-    config: CityConfig, view: CityView, lang: str, now: datetime, pos: tuple[int, int]
+    config: CityConfig,
+    view: CityView,
+    lang: str,
+    now: datetime,
+    pos: tuple[int, int],
+    answered: Mapping[str, Slide] | None = None,
 ) -> Slide:
+    """The overview in ``lang``: a tile per domain, from the domain slides ``answered``
+    already in this language (made here for those missing)."""
     _t = translator(lang, "kiosk")
     key = "overview"
     items, ages = [], []
     for name in domain_slides():
-        slide = _domain_slide(config, view, name, lang, now, pos)
-        items.append(Item(_t(get_domain(name).slide.short), slide.answer, slide.level))
+        slide = (answered or {}).get(name) or _domain_slide(config, view, name, lang, now, pos)
+        short = _t(get_domain(name).slide.short)
+        items.append(slide.tile or Item(short, slide.answer, slide.level))
         if slide.age is not None:
             ages.append(slide.age)
     dated = [a for a in ages if a.updated is not None]
@@ -498,7 +748,22 @@ def _overview(
         lines=(_t("Coloured marks show where the city measures."),),
         age=age,
         stale_label=_t("Not current") if stale else "",
-        credits=tuple(s.credit() for s in view.sources.values()),
+        credits=_overview_credits(view, lang),
+        demo=demo_badge(view, lang),
+    )
+
+
+def _overview_credits(view: CityView, lang: str) -> tuple[str, ...]:
+    """The overview's one line of provenance: who publishes the figures (each domain's
+    slide names its source, licence and origin in full)."""
+    if not view.sources:
+        return ()
+    _t = translator(lang, "kiosk")
+    publishers = list(dict.fromkeys(s.publisher for s in view.sources.values() if s.publisher))
+    return (
+        _t("Data: {publishers}. Sources, licences and origins on each slide.").format(
+            publishers=", ".join(publishers)
+        ),
     )
 
 
@@ -524,24 +789,55 @@ def _notices_slide(notices: list[Notice], lang: str, pos: tuple[int, int], timez
     )
 
 
+def shown_slides(screen: Screen, notices: list[Notice]) -> tuple[str, ...]:
+    """The slides of ``screen`` worth showing now: the notices slide only while there
+    is a notice (an emergency takes the whole screen instead)."""
+    listed = any(n.severity != "emergency" for n in notices)
+    return tuple(s for s in screen.slides if s != "notices" or listed) or screen.slides[:1]
+
+
 def build_slides(
-    config: CityConfig, view: CityView, notices: list[Notice], screen: Screen, now: datetime
+    config: CityConfig,
+    view: CityView,
+    notices: list[Notice],
+    screen: Screen,
+    now: datetime,
+    curves: Mapping[str, TodayCurve] | None = None,
 ) -> list[Slide]:
-    """Every slide of ``screen`` in every one of its languages, in rotation order.
+    """Every slide of ``screen`` worth showing (``shown_slides``) in every one of its
+    languages, in rotation order; ``curves`` gives a domain's today against usual.
 
     ``view`` must be the public view: nothing here filters by role. Raises nothing for
     missing data; a slide without data says that it is waiting for it.
     """
     out: list[Slide] = []
-    count = len(screen.slides)
-    for slide_key, lang in rotation_plan(screen):
-        pos = (screen.slides.index(slide_key), count)
-        if slide_key == "overview":
-            out.append(_overview(config, view, lang, now, pos))
-        elif slide_key == "notices":
-            out.append(_notices_slide(notices, lang, pos, config.city.timezone))
-        else:
-            out.append(_domain_slide(config, view, slide_key, lang, now, pos))
+    keys = shown_slides(screen, notices)
+    count = len(keys)
+    where = _Where(screen.position, screen.place)
+    for lang in screen.languages:
+        # Each domain is answered once per language; the overview's tiles reuse them.
+        answered = {
+            key: _domain_slide(
+                config,
+                view,
+                key,
+                lang,
+                now,
+                (keys.index(key), count),
+                where,
+                (curves or {}).get(key),
+            )
+            for key in keys
+            if key not in ("overview", "notices")
+        }
+        for slide_key in keys:
+            pos = (keys.index(slide_key), count)
+            if slide_key == "overview":
+                out.append(_overview(config, view, lang, now, pos, answered))
+            elif slide_key == "notices":
+                out.append(_notices_slide(notices, lang, pos, config.city.timezone))
+            else:
+                out.append(answered[slide_key])
     return out
 
 

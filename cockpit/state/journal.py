@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cockpit.state.sql import NOTICE_COLUMNS, SQLITE, SqlJournal, epoch, notices_from_rows
+from cockpit.state.sql import (
+    NOTICE_ADDED_COLUMNS,
+    NOTICE_COLUMNS,
+    SQLITE,
+    SqlJournal,
+    epoch,
+    notices_from_rows,
+)
 from cockpit.state.sqlite_wal import SqliteFile, immediate
 from cockpit.storage import (
     SEVERITIES,
@@ -52,7 +59,9 @@ CREATE TABLE IF NOT EXISTS notices (
     expires INTEGER NOT NULL,
     texts TEXT NOT NULL,
     withdrawn INTEGER,
-    withdrawn_by TEXT
+    withdrawn_by TEXT,
+    kiosks TEXT NOT NULL DEFAULT '',
+    approved_by TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS acknowledgements (
     alert_key TEXT PRIMARY KEY,
@@ -100,7 +109,17 @@ class Journal(SqliteFile, SqlJournal):
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         # synchronous=FULL: a published notice is never lost.
         super().__init__(Path(directory) / "journal.sqlite", synchronous="FULL")
-        self._connect().executescript(_SCHEMA)  # commits by itself
+        db = self._connect()
+        db.executescript(_SCHEMA)  # commits by itself
+        # A journal written before notices named their kiosks and approvers gains the
+        # columns (empty: every kiosk, not yet approved).
+        have = {row[1] for row in db.execute("PRAGMA table_info(notices)")}
+        for name, declaration in NOTICE_ADDED_COLUMNS:
+            if name not in have:
+                db.execute(f"ALTER TABLE notices ADD COLUMN {name} {declaration}")
+                if name == "approved_by":  # emergencies already showing stay shown
+                    db.execute("UPDATE notices SET approved_by = author")
+        db.commit()
 
     def beat(self, kiosk_id: str, info: dict[str, Any], now: datetime | None = None) -> None:
         """A kiosk's sign of life, with what it shows (screen, language, data version).

@@ -114,6 +114,8 @@ class _Step:
     table: str
     select: str
     write: Callable[[Sequence[Sequence[Any]]], int]
+    # What reads a file written before the table gained its newest columns.
+    older: str = ""
 
 
 def move_embedded_data(
@@ -174,6 +176,10 @@ def move_embedded_data(
                 "notices",
                 f"SELECT {NOTICE_COLUMNS} FROM notices",
                 journal.import_notices,
+                # Before notices named kiosks and approvers: every kiosk, and shown
+                # emergencies stay shown (their author approved them).
+                "SELECT id, created, author, severity, starts, expires, texts, withdrawn,"
+                " withdrawn_by, '' AS kiosks, author AS approved_by FROM notices",
             ),
             _Step(
                 "decisions",
@@ -241,7 +247,12 @@ def _move(
         return  # a file from before this kind of record was kept
     total = int(db.execute(f"SELECT COUNT(*) FROM {step.table}").fetchone()[0])
     # One statement reads one snapshot of the file, streamed, never all of it at once.
-    cursor = db.execute(step.select)
+    try:
+        cursor = db.execute(step.select)
+    except sqlite3.OperationalError:
+        if not step.older:
+            raise
+        cursor = db.execute(step.older)
     while batch := cursor.fetchmany(batch_rows):
         try:
             moved.added += step.write(batch)

@@ -43,8 +43,12 @@ CREATE TABLE IF NOT EXISTS {schema}.notices (
     expires BIGINT NOT NULL,
     texts TEXT NOT NULL,
     withdrawn BIGINT,
-    withdrawn_by TEXT
+    withdrawn_by TEXT,
+    kiosks TEXT NOT NULL DEFAULT '',
+    approved_by TEXT NOT NULL DEFAULT ''
 );
+ALTER TABLE {schema}.notices ADD COLUMN IF NOT EXISTS kiosks TEXT NOT NULL DEFAULT '';
+ALTER TABLE {schema}.notices ADD COLUMN IF NOT EXISTS approved_by TEXT NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS {schema}.acknowledgements (
     alert_key TEXT COLLATE "C" PRIMARY KEY,
     "user" TEXT NOT NULL,

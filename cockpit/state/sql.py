@@ -371,7 +371,15 @@ class SqlHistory(SqlTables):
 # -- the journal ---------------------------------------------------------------------------
 
 # The columns ``notices_from_rows`` reads, in its order.
-NOTICE_COLUMNS = "id, created, author, severity, starts, expires, texts, withdrawn, withdrawn_by"
+NOTICE_COLUMNS = (
+    "id, created, author, severity, starts, expires, texts, withdrawn, withdrawn_by,"
+    " kiosks, approved_by"
+)
+# Columns the notices table gained after its first release: (name, declaration).
+NOTICE_ADDED_COLUMNS = (
+    ("kiosks", "TEXT NOT NULL DEFAULT ''"),
+    ("approved_by", "TEXT NOT NULL DEFAULT ''"),
+)
 
 
 def notices_from_rows(
@@ -390,8 +398,22 @@ def notices_from_rows(
             created=moment(created),
             withdrawn=moment(withdrawn),
             withdrawn_by=withdrawn_by or "",
+            kiosks=tuple(json.loads(kiosks)) if kiosks else (),
+            approved_by=approved_by or "",
         )
-        for nid, created, author, severity, starts, expires, texts, withdrawn, withdrawn_by in rows
+        for (
+            nid,
+            created,
+            author,
+            severity,
+            starts,
+            expires,
+            texts,
+            withdrawn,
+            withdrawn_by,
+            kiosks,
+            approved_by,
+        ) in rows
     ]
     if include_inactive:
         return out
@@ -478,9 +500,21 @@ class SqlJournal(SqlTables):
             epoch(notice.starts),
             epoch(notice.expires),
             json.dumps(notice.texts, ensure_ascii=False),
+            json.dumps(list(notice.kiosks)) if notice.kiosks else "",
+            self.dialect.text(notice.approved_by),
         )
-        columns = "created, author, severity, starts, expires, texts"
+        columns = "created, author, severity, starts, expires, texts, kiosks, approved_by"
         return self._insert("notices", columns, values, True)
+
+    def approve(self, notice_id: int, by: str, now: datetime | None = None) -> bool:
+        """Approve a notice waiting for approval; False when there is none with that id,
+        or ``by`` wrote it (a second person approves)."""
+        d, m = self.dialect, self.dialect.mark
+        update = (
+            f"UPDATE {d.table('notices')} SET approved_by = {m}"
+            f" WHERE id = {m} AND approved_by = '' AND withdrawn IS NULL AND author <> {m}"
+        )
+        return self._run([(update, (d.text(by), notice_id, d.text(by))), self._bump()])[0] == 1
 
     def withdraw(self, notice_id: int, by: str, now: datetime | None = None) -> bool:
         """Withdraw a notice; False when there is no such active notice."""

@@ -25,6 +25,29 @@ _WIDTH = 1000
 
 
 @lru_cache(maxsize=4)
+def _area_names(path: str, label: str) -> list[tuple[str, float, float]]:
+    """Each named area of the basemap as (name, lon, lat) of the middle of its largest
+    ring's points, where its name is drawn."""
+    if not label:
+        return []
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    out: list[tuple[str, float, float]] = []
+    for feature in data.get("features", []):
+        name = str((feature.get("properties") or {}).get(label) or "").strip()
+        geometry = feature.get("geometry") or {}
+        coords = geometry.get("coordinates") or []
+        parts = coords if geometry.get("type") == "MultiPolygon" else [coords]
+        rings = [p[0] for p in parts if p]
+        if not name or not rings:
+            continue
+        ring = max(rings, key=len)
+        lon = sum(float(p[0]) for p in ring) / len(ring)
+        lat = sum(float(p[1]) for p in ring) / len(ring)
+        out.append((name, lon, lat))
+    return out
+
+
+@lru_cache(maxsize=4)
 def _areas(path: str) -> list[list[list[tuple[float, float]]]]:
     """The basemap's polygons as rings of (lon, lat)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -138,8 +161,29 @@ def overview_svg(config: CityConfig, view: CityView, title: str = "") -> str:
                 continue
             level = "stale" if row.source in stale_sources else str(row.level)
             parts.append(_mark(level, x, y))
+    parts.extend(_place_names(config, frame))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _place_names(config: CityConfig, frame: _Frame) -> list[str]:
+    """The basemap's area names over the marks, light on a dark outline, so that a
+    passer-by finds where the marks are."""
+    if not config.map.basemap:
+        return []
+    out = []
+    for name, lon, lat in _area_names(
+        str(config.resolve(config.map.basemap)), config.map.basemap_label
+    ):
+        if not frame.inside(lon, lat):
+            continue
+        x, y = frame.xy(lon, lat)
+        out.append(
+            f'<text x="{x}" y="{y}" fill="#f2f5f8" font-size="24" font-weight="700"'
+            ' text-anchor="middle" font-family="sans-serif" stroke="#0b0f14" stroke-width="6"'
+            f' paint-order="stroke">{escape(name)}</text>'
+        )
+    return out
 
 
 def free_bay_colour() -> str:

@@ -26,6 +26,7 @@ from cockpit.validate import bounded_int_or_none
 from layouts.components import timemachine as tm
 from layouts.components import twin_panels as twin
 from layouts.components.clientside import clientside
+from layouts.components.demo_badge import demo_badge_tag
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kpi_card import kpi_strip
 from layouts.components.map import LAYER_ID, MAP_ID, SOURCE_ID, city_map, legend
@@ -163,6 +164,7 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                 className="cc-header",
                 children=[
                     html.H1(config.city.name),
+                    demo_badge_tag(view, language),
                     html.Span(_as_of(city, view), id="cc-asof", className="cc-asof"),
                     nav_links(viewer, language, _),
                 ],

@@ -22,13 +22,16 @@ import segno
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from cockpit.city import City, CityView
+from cockpit.domains import get as get_domain
 from cockpit.present import slides as content
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.slides import Heading, Screen, Slide
+from cockpit.present.today import TodayCurve, history_start, today_against_usual
 from cockpit.storage import Journal, Notice
 from cockpit.validate import bounded_int_or_none
 from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
+from layouts.components.kiosk_chart import data_uri, nearby_svg, today_svg
 from layouts.components.kiosk_map import free_bay_colour, overview_svg
 
 __all__ = [
@@ -89,6 +92,7 @@ def _dots(slide: Slide, rotate_seconds: float) -> html.Div:
 
 
 def _foot(slide: Slide, rotate_seconds: float, host: str) -> html.Footer:
+    demo = [html.Div(slide.demo, className="cc-demo-badge")] if slide.demo else []
     age = []
     if slide.age is not None:
         age.append(html.Span(slide.age.text, className="cc-age-text"))
@@ -102,6 +106,7 @@ def _foot(slide: Slide, rotate_seconds: float, host: str) -> html.Footer:
         ]
     return html.Footer(
         [
+            *demo,
             html.Div(age, className="cc-age" + (" cc-k-is-stale" if slide.stale_label else "")),
             html.Div(about, className="cc-about"),
             html.Div(
@@ -124,6 +129,7 @@ def _items(slide: Slide) -> html.Ul | None:
                     html.Span(_SYMBOL.get(item.level, ""), className="cc-k-symbol"),
                     html.Span(item.label, className="cc-item-label cc-name"),
                     html.Span(item.value, className="cc-item-value"),
+                    html.Span(item.unit, className="cc-item-unit") if item.unit else None,
                 ],
                 className=f"cc-item cc-k-{item.level}",
             )
@@ -158,6 +164,7 @@ def _overview_extra(slide: Slide, map_src: str) -> list[Any]:
                         ],
                         className="cc-tile-value",
                     ),
+                    html.Div(item.unit, className="cc-tile-unit") if item.unit else None,
                 ],
                 className=f"cc-tile cc-k-{item.level}",
             )
@@ -170,6 +177,40 @@ def _overview_extra(slide: Slide, map_src: str) -> list[Any]:
         className="cc-map-frame",
     )
     return [html.Div([figure, html.Div([tiles, legend], className="cc-k-side")], className="cc-ov")]
+
+
+def _pictures(slide: Slide) -> list[Any]:
+    """The slide's second half: today against usual and the free parking around the
+    kiosk, each a still picture with its title (none without data)."""
+    _t = translator(slide.language, "kiosk")
+    out: list[Any] = []
+    if slide.chart is not None:
+        svg = today_svg(slide.chart, *slide.chart_legend)
+        out.append(
+            html.Figure(
+                [
+                    html.Figcaption(
+                        [slide.chart_title, html.Span(slide.usual, className="cc-usual")],
+                        className="cc-picture-title",
+                    ),
+                    html.Img(src=data_uri(svg), alt=slide.usual or slide.chart_title),
+                ],
+                className="cc-picture cc-today",
+            )
+        )
+    if slide.nearby is not None:
+        here = _t("You are here: {place}").format(place=slide.nearby.here)
+        svg = nearby_svg(slide.nearby, here, _t("free"), _t("taken"))
+        out.append(
+            html.Figure(
+                [
+                    html.Figcaption(slide.nearby_title, className="cc-picture-title"),
+                    html.Img(src=data_uri(svg), alt=here, className="cc-nearby-map"),
+                ],
+                className="cc-picture cc-nearby",
+            )
+        )
+    return [html.Div(out, className="cc-pictures")] if out else []
 
 
 def _slide(slide: Slide, screen: Screen, map_src: str, host: str) -> html.Section:
@@ -202,7 +243,7 @@ def _slide(slide: Slide, screen: Screen, map_src: str, host: str) -> html.Sectio
         body += _overview_extra(slide, map_src)
         body.append(lines)
     else:
-        body += [lines, _items(slide)]
+        body += [lines, _items(slide), *_pictures(slide)]
     return html.Section(
         [html.Div(body, className="cc-slide-main"), _foot(slide, screen.rotate_seconds, host)],
         className=f"cc-slide cc-slide-{slide.key}",
@@ -241,9 +282,8 @@ def _emergency(notice: Notice, screen: Screen) -> html.Div:
                 className="cc-emergency-title",
             ),
             *[
-                html.P(text, lang=lang, className="cc-emergency-text")
-                for lang, text in notice.texts.items()
-                if text.strip()
+                html.P(notice.text(lang), lang=lang, className="cc-emergency-text")
+                for lang in screen.languages
             ],
         ],
         className="cc-emergency",
@@ -289,21 +329,52 @@ def heartbeat_info(screen_id: str, language: str, state: KioskState) -> dict[str
     }
 
 
+def today_curves(
+    city: City, view: CityView, screen: Screen, now: datetime
+) -> dict[str, TodayCurve]:
+    """Today against usual for the screen's counting slides (a sum or a mean over
+    places), from the public hourly history; kept once per data version."""
+    config = city.config
+    weeks = config.twin.baseline_weeks
+    out: dict[str, TodayCurve] = {}
+    for key in screen.slides:
+        if key not in content.domain_slides():
+            continue
+        spec = get_domain(key).kpi
+        if spec.aggregation not in ("sum", "mean") or not spec.metrics:
+            continue
+        metric = spec.metrics[0]
+
+        def make(metric: str = metric, aggregation: str = spec.aggregation) -> TodayCurve | None:
+            start = history_start(now, config.city.timezone, weeks)
+            hourly = city.hourly_metric(ROLE, metric, start, now)
+            return today_against_usual(hourly, now, config.city.timezone, weeks, aggregation)
+
+        hour = now.strftime("%Y%m%d%H")
+        curve = city.remember(view, ("kiosk-today", metric, hour), make)
+        if curve is not None:
+            out[key] = curve
+    return out
+
+
 def render_body(
-    city: City, screen: Screen, state: KioskState, now: datetime, host: str
+    city: City, screen: Screen, state: KioskState, now: datetime, host: str, kiosk: str = ""
 ) -> list[Any]:
     """The kiosk's changing part: the notice banner, the slides and an emergency
-    takeover, from the public view in ``state``."""
-    slides = content.build_slides(city.config, state.view, state.notices, screen, now)
+    takeover, from the public view in ``state``; only the notices meant for the kiosk
+    ``kiosk`` showing ``screen`` (and approved)."""
+    curves = today_curves(city, state.view, screen, now)
+    notices = [n for n in state.notices if n.shown_on(kiosk or screen.id, screen.id)]
+    slides = content.build_slides(city.config, state.view, notices, screen, now, curves)
     map_src = f"{_prefix()}kiosk-map.svg?v={state.view.version}"
     children: list[Any] = []
-    banner = _banner(state.notices, screen)
+    banner = _banner(notices, screen)
     if banner is not None:
         children.append(banner)
     children.append(
         html.Div([_slide(s, screen, map_src, host) for s in slides], className="cc-slides")
     )
-    emergency = content.emergency_notice(state.notices)
+    emergency = content.emergency_notice(notices)
     if emergency is not None:
         children.append(_emergency(emergency, screen))
     return children
@@ -365,12 +436,12 @@ def layout(city: City, journal: Journal, screen_id: str | None, query: dict[str,
     now = city.clock()
     prefix = _prefix()
     phone_url = config.kiosk.phone_url or (
-        f"{flask.request.host_url.rstrip('/')}{prefix}m" if flask.has_request_context() else "/m"
+        f"{flask.request.host_url.rstrip('/')}{prefix}c" if flask.has_request_context() else "/c"
     )
     heads = [content.heading(lang) for lang in screen.languages]
     try:
         state = current_state(city, journal, now)
-        body = render_body(city, screen, state, now, _host())
+        body = render_body(city, screen, state, now, _host(), kid)
         key, night = state.key, state.night
     except Exception:  # a kiosk never shows an error page
         log.exception("kiosk %s: first render failed; the next refresh tries again", kid)
@@ -380,7 +451,12 @@ def layout(city: City, journal: Journal, screen_id: str | None, query: dict[str,
         [
             dcc.Store(
                 id="cc-kiosk-params",
-                data={"screen": screen.id, "id": kid, "lang": lang or ""},
+                data={
+                    "screen": screen.id,
+                    "id": kid,
+                    "lang": lang or "",
+                    "named": isinstance(query.get("id"), str) and bool(query.get("id")),
+                },
             ),
             dcc.Store(id="cc-kiosk-state", data={"key": key, "beat": -1}),
             dcc.Store(id="cc-kiosk-contact"),
@@ -422,8 +498,12 @@ class BodyCache:
         self._bodies: dict[tuple[str, ...], list[Any]] = {}
         self._rendering: dict[tuple[str, ...], threading.Lock] = {}
 
-    def body(self, screen: Screen, state: KioskState, now: datetime, host: str) -> list[Any]:
-        key = (state.key, screen.id, ",".join(screen.languages), host)
+    def body(
+        self, screen: Screen, state: KioskState, now: datetime, host: str, kiosk: str = ""
+    ) -> list[Any]:
+        # Kiosks that show the same notices share a rendering, whatever their ids.
+        shown = ",".join(str(n.id) for n in state.notices if n.shown_on(kiosk, screen.id))
+        key = (state.key, screen.id, ",".join(screen.languages), host, shown)
         with self._lock:
             found = self._bodies.get(key)
             if found is not None:
@@ -434,7 +514,7 @@ class BodyCache:
             with self._lock:
                 found = self._bodies.get(key)
             if found is None:
-                found = render_body(self.city, screen, state, now, host)
+                found = render_body(self.city, screen, state, now, host, kiosk)
                 with self._lock:
                     if len(self._bodies) >= self.size:
                         self._bodies.pop(next(iter(self._bodies)))
@@ -483,16 +563,21 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         state=[State("cc-kiosk-params", "data"), State("cc-kiosk-state", "data")],
         prevent_initial_call=True,
     )
-    def refresh(n: int | None, params: Any, state: Any) -> dict[str, Any]:
+    def refresh(n: Any, params: Any, state: Any) -> dict[str, Any]:
         # Whatever the request claims (a session, a role, other parameters), the kiosk
         # reads the public view: only "screen", "id" and "lang" are used, as names.
         params = params if isinstance(params, dict) else {}
         state = state if isinstance(state, dict) else {}
-        beat = {"key": state.get("key", ""), "beat": bounded_int_or_none(n, 0, 2**53) or 0}
+        # The browser asks with {"n": count, "instance": its own random id}.
+        ask = n if isinstance(n, dict) else {"n": n}
+        count = bounded_int_or_none(ask.get("n"), 0, 2**53) or 0
+        beat = {"key": state.get("key", ""), "beat": count}
         try:
             lang = params.get("lang") if isinstance(params.get("lang"), str) else None
             screen = content.screen_for(config, str(params.get("screen") or ""), lang)
             kid = content.kiosk_id(params.get("id"), screen.id)
+            if params.get("named") is False:  # one row per unnamed kiosk on /kiosks
+                kid = content.unnamed_id(screen.id, ask.get("instance")) or kid
             now = city.clock()
             _, showing = content.slide_at(screen, datetime.now().timestamp())
             current = current_state(city, journal, now)
@@ -503,7 +588,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
                 journal.beat(kid, heartbeat_info(screen.id, showing, current), now=now)
             if current.key == state.get("key"):
                 return refresh_outputs(no_update, no_update, beat)
-            body = bodies.body(screen, current, now, _host())
+            body = bodies.body(screen, current, now, _host(), kid)
         except Exception:  # keep the last screen, never an error page
             log.exception("kiosk refresh failed; keeping the last screen")
             return refresh_outputs(no_update, no_update, beat)

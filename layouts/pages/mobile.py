@@ -45,6 +45,7 @@ from cockpit.twin import alert_handling
 from cockpit.twin.alert_handling import HandlingError, Step
 from cockpit.twin.alerts import Alert
 from layouts.components.clientside import clientside
+from layouts.components.demo_badge import demo_badge_tag
 from layouts.components.html_attrs import html_attrs
 from layouts.components.mobile_alerts import (
     AlertPlace,
@@ -216,6 +217,7 @@ def layout(city: City, journal: Journal, lang: str | None = None, **_query: Any)
                 className="m-header",
                 children=[
                     html.H1([config.city.name, html.Span(_("Staff view"), className="m-sub")]),
+                    demo_badge_tag(view, language),
                     html.Div(
                         [
                             *account,

@@ -17,10 +17,11 @@ from cockpit.auth import may_see
 from cockpit.city import City
 from cockpit.config import CityConfig
 from cockpit.domains import get as get_domain
+from cockpit.present.demo import site_origins
 from cockpit.present.i18n import format_number, translator
 from cockpit.storage import Journal
 
-__all__ = ["DOMAINS", "about_text", "register"]
+__all__ = ["DOMAINS", "about_text", "register", "simulated_text"]
 
 
 def _(message: str) -> str:
@@ -90,6 +91,7 @@ nav { display: flex; gap: 1rem; flex-wrap: wrap; font-size: 0.95rem; }
 <h1>{{ t.title }}</h1>
 <p class="cc-about-city">{{ city }}</p>
 <h2>{{ t.what_head }}</h2><p class="cc-about-what">{{ t.what }}</p>
+{% if t.simulated %}<p class="cc-about-simulated"><strong>{{ t.simulated }}</strong></p>{% endif %}
 <h2>{{ t.privacy_head }}</h2><p class="cc-about-privacy">{{ t.privacy }}</p>
 {% if t.small %}<p>{{ t.small }}</p>{% endif %}
 <h2>{{ t.who_head }}</h2>
@@ -136,9 +138,29 @@ def _has_page(domain: str) -> bool:
     return True
 
 
-def about_text(config: CityConfig, domain: str, lang: str, sites: int) -> dict[str, object]:
+def simulated_text(total: int, simulated: int, lang: str) -> str:
+    """Which of a domain's ``total`` places are simulated, in ``lang``: empty when none
+    is."""
+    _t = translator(lang, "about")
+    if not simulated:
+        return ""
+    if simulated >= total:
+        return _t(
+            "In this demonstration all {n} places are simulated: their values are made by a "
+            "program, not measured."
+        ).format(n=format_number(total, lang))
+    return _t(
+        "In this demonstration {simulated} of these {n} places are simulated: their values "
+        "are made by a program, shaped like a real recording, not measured."
+    ).format(simulated=format_number(simulated, lang), n=format_number(total, lang))
+
+
+def about_text(
+    config: CityConfig, domain: str, lang: str, sites: int, simulated: int = 0
+) -> dict[str, object]:
     """The page's texts for ``domain`` in ``lang`` and its public sources (name,
-    publisher, licence, refresh); raises KeyError for an unknown domain."""
+    publisher, licence, refresh), saying how many of its ``sites`` places are
+    ``simulated``; raises KeyError for an unknown domain."""
     entry = _entry(domain)
     _t = translator(lang, "about")
     k = config.privacy.min_group_size
@@ -172,6 +194,7 @@ def about_text(config: CityConfig, domain: str, lang: str, sites: int) -> dict[s
         "what": _t(what).format(n=format_number(sites, lang)),
         "privacy": _t(privacy),
         "small": small,
+        "simulated": simulated_text(sites, simulated, lang),
         "what_head": _t("What is measured"),
         "privacy_head": _t("How your privacy is protected"),
         "who_head": _t("Who publishes the data"),
@@ -200,15 +223,14 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         if not _has_page(domain):
             _t = translator(lang, "about")
             return flask.make_response(_t("There is no such page."), 404)
-        view = city.view("public")
-        count = int(view.sites["source"].isin(config.sources_for(domain)).sum())
-        page = about_text(config, domain, lang, count)
+        origins = site_origins(config, city.view("public"), domain)
+        page = about_text(config, domain, lang, origins.total, origins.simulated)
         html = flask.render_template_string(
             _PAGE,
             lang=lang,
             city=config.city.name,
             languages=[(code, _language_name(code)) for code in languages],
-            phone=config.kiosk.phone_url or f"{prefix}m",
+            phone=config.kiosk.phone_url or f"{prefix}c?lang={lang}",
             **page,
         )
         return flask.make_response(html, 200)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from cockpit.config import CityConfig, default_config_path, load_config
+from cockpit.config import CityConfig, KioskScreenConfig, default_config_path, load_config
 from cockpit.errors import ConfigError
 from cockpit.model import METRICS
 from tests.city_toml import city_tables
@@ -323,3 +324,15 @@ def test_a_pushed_source_polls_at_its_safety_net_interval(tmp_path: Path) -> Non
     assert (source.refresh_seconds, source.poll_seconds) == (60, 900)
     assert source.push.secret_header == "X-Cockpit-Push-Secret"
     assert (source.push.renew_seconds, source.push.lease_seconds) == (3600, 30)
+
+
+@pytest.mark.parametrize("position", [[-37.8], [-37.8, 144.9, 3.0], [-137.8, 144.9], [37.8, 244.9]])
+def test_a_kiosk_screen_stands_at_a_latitude_and_longitude(position: list[float]) -> None:
+    assert KioskScreenConfig(position=[-37.8179, 144.967]).position == [-37.8179, 144.967]
+    with pytest.raises(ValidationError, match="latitude, longitude"):
+        KioskScreenConfig(position=position)
+
+
+def test_the_demo_station_screen_says_where_it_stands() -> None:
+    station = load_config(default_config_path()).kiosk.screens["station"]
+    assert station.position == [-37.8179, 144.967] and station.place == "Flinders Street Station"

@@ -192,6 +192,7 @@ def test_the_protocols_declare_what_the_cockpit_calls() -> None:
     assert set(members(Journal)) == {
         "acknowledge",
         "acknowledgements",
+        "approve",
         "audit",
         "audit_log",
         "beat",

@@ -88,6 +88,8 @@ def runtime(app_server: AppServers, tmp_path_factory: pytest.TempPathFactory) ->
                 starts=now - timedelta(hours=1),
                 expires=now + timedelta(days=1),
                 author="sam",
+                # An emergency shows once a second person approved it.
+                approved_by="erin" if severity == "emergency" else "",
             ),
             now=now,
         )

@@ -18,7 +18,12 @@ from cockpit.present.i18n import available_languages, format_number, format_time
 
 ROOT = Path(__file__).resolve().parents[3]
 DOMAINS = {
-    "kiosk": ["cockpit/present/slides.py", "layouts/pages/kiosk.py"],
+    "kiosk": [
+        "cockpit/present/slides.py",
+        "cockpit/present/demo.py",
+        "layouts/pages/citizen.py",
+        "layouts/pages/kiosk.py",
+    ],
     "about": ["layouts/routes/about.py"],
 }
 

@@ -13,6 +13,7 @@ from cockpit.city import CityView
 from cockpit.config import CityConfig, KioskScreenConfig
 from cockpit.model import empty_observations, empty_sites
 from cockpit.present import slides as kiosk
+from cockpit.present.demo import credit_text
 from cockpit.present.i18n import format_number
 from cockpit.state.journal import Notice
 from layouts.components.kiosk_map import overview_svg
@@ -167,10 +168,88 @@ def test_freshness_marks_old_data_and_failed_refreshes(config: CityConfig, view:
 # -- slides ------------------------------------------------------------------------------
 def test_slides_cover_the_screen_in_rotation_order(config: CityConfig, view: CityView) -> None:
     screen = kiosk.screen_for(config, None)
-    slides = kiosk.build_slides(config, view, [], screen, NOW)
+    start, end = NOW - timedelta(minutes=5), NOW + timedelta(hours=1)
+    info = Notice({"en": "Market today"}, "info", start, end, "sam")
+    slides = kiosk.build_slides(config, view, [info], screen, NOW)
     assert [(s.key, s.language) for s in slides] == kiosk.rotation_plan(screen)
     assert [s.index for s in slides[:6]] == list(range(6))
     assert {s.count for s in slides} == {6}
+
+
+def test_an_empty_notices_slide_is_skipped(config: CityConfig, view: CityView) -> None:
+    screen = kiosk.screen_for(config, None)
+    slides = kiosk.build_slides(config, view, [], screen, NOW)
+    assert "notices" not in {s.key for s in slides}
+    assert [(s.key, s.language) for s in slides] == [
+        p for p in kiosk.rotation_plan(screen) if p[0] != "notices"
+    ]
+    assert {s.count for s in slides} == {5}
+    start, end = NOW - timedelta(minutes=5), NOW + timedelta(hours=1)
+    emergency = Notice({"en": "Evacuate"}, "emergency", start, end, "sam")
+    assert "notices" not in kiosk.shown_slides(screen, [emergency])
+
+
+def test_every_overview_tile_says_its_unit(config: CityConfig, view: CityView) -> None:
+    slides = kiosk.build_slides(config, view, [], kiosk.screen_for(config, None), NOW)
+    tiles = {i.label: i for i in slide(slides, "overview").items}
+    assert set(tiles) == {"Air", "Crowds", "Parking", "Traffic"}
+    assert all(t.unit for t in tiles.values()), tiles
+    bays = view.latest[view.latest["metric"] == "bay_occupied"]
+    free = int((bays["value"] < 0.5).sum())
+    assert (
+        f"{tiles['Parking'].value} {tiles['Parking'].unit}"
+        == f"{format_number(free, 'en')} free places"
+    )
+    assert tiles["Crowds"].unit.endswith("people per hour")
+    german = {i.label: i for i in slide(slides, "overview", "de").items}
+    assert german["Parken"].unit == "freie Plätze"
+
+
+def test_demo_badge_and_credits_in_the_slide_language(config: CityConfig, view: CityView) -> None:
+    slides = kiosk.build_slides(config, view, [], kiosk.screen_for(config, None), NOW)
+    assert slide(slides, "air").demo == "Demo: replayed and simulated data"
+    assert slide(slides, "overview", "de").demo == "Demo: wiedergegebene und simulierte Daten"
+    german = " ".join(slide(slides, "air", "de").credits)
+    assert "wiedergegeben; 10 Orte simuliert" in german
+    assert "replayed" not in german and "simulated" not in german
+    parking = " ".join(slide(slides, "parking", "de").credits)
+    assert "simuliert (nach einer Momentaufnahme von 2025)" in parking
+    assert "Mai 2025, wiedergegeben" in " ".join(slide(slides, "pedestrians", "de").credits)
+    # A city measured live carries no badge.
+    live = {k: dataclasses.replace(i, origin="measured") for k, i in view.sources.items()}
+    sites = view.sites.assign(origin="measured")
+    measured = dataclasses.replace(view, sources=live, sites=sites)
+    live_slides = kiosk.build_slides(config, measured, [], kiosk.screen_for(config, None), NOW)
+    assert {s.demo for s in live_slides} == {""}
+
+
+def test_parking_answers_for_where_the_kiosk_stands(config: CityConfig, view: CityView) -> None:
+    here = (-37.8179, 144.9670)
+    config = config.model_copy(deep=True)
+    config.kiosk.screens["station"] = KioskScreenConfig(
+        title="Flinders Street Station", slides=["parking"], position=list(here)
+    )
+    screen = kiosk.screen_for(config, "station")
+    assert screen.position == here and screen.place == "Flinders Street Station"
+    parking = slide(kiosk.build_slides(config, view, [], screen, NOW), "parking")
+    bays = view.latest[view.latest["metric"] == "bay_occupied"].merge(
+        view.sites, left_on="site_id", right_on="id"
+    )
+    away = [kiosk.metres_between(here, (a, b)) for a, b in zip(bays.lat, bays.lon, strict=True)]
+    near = sum(1 for d, v in zip(away, bays["value"], strict=True) if d <= 500 and v < 0.5)
+    assert parking.answer == format_number(near, "en")
+    assert parking.figure_label == "free parking spaces within 500 m of here"
+    assert parking.nearby is not None and parking.nearby.here == "Flinders Street Station"
+    assert len(parking.nearby.free) >= near
+    metres = [int(i.unit.split()[0].replace(",", "")) for i in parking.items]
+    assert metres == sorted(metres) and parking.items[0].unit.endswith("min walk")
+
+
+def test_metres_between_known_places() -> None:
+    # A degree of latitude is 111.2 km; a degree of longitude at 60° half that.
+    assert kiosk.metres_between((-37.0, 145.0), (-38.0, 145.0)) == pytest.approx(111_195, 1)
+    assert kiosk.metres_between((60.0, 10.0), (60.0, 11.0)) == pytest.approx(55_597, rel=1e-3)
+    assert kiosk.metres_between((0.0, 0.0), (0.0, 0.0)) == 0
 
 
 def test_domain_slides_answer_with_public_figures(config: CityConfig, view: CityView) -> None:
@@ -187,7 +266,7 @@ def test_domain_slides_answer_with_public_figures(config: CityConfig, view: City
     for key in kiosk.DOMAIN_SLIDES:
         s = slide(slides, key)
         assert s.age is not None and s.age.text.startswith("Updated"), key
-        assert s.credits == (view.sources[key].credit(),)
+        assert s.credits == (credit_text(view.sources[key], "en"),)
         assert s.about_path == f"/about/{key}"
 
 
@@ -198,7 +277,8 @@ def test_parking_says_where_the_free_spaces_are(config: CityConfig, view: CityVi
     bays = view.latest[view.latest["metric"] == "bay_occupied"]
     free = int((bays["value"] < 0.5).sum())
     assert parking.answer == format_number(free, "en")
-    counts = [int(i.value.replace(",", "")) for i in parking.items]
+    counts = [int(i.value.split(" of ")[0].replace(",", "")) for i in parking.items]
+    assert all(i.unit == "free places" for i in parking.items)
     assert counts == sorted(counts, reverse=True) and 0 < sum(counts) <= free
     districts = set(view.sites["district"].dropna())
     assert {i.label for i in parking.items} <= districts
@@ -251,8 +331,6 @@ def test_a_city_without_data_never_shows_an_empty_tile(config: CityConfig) -> No
 
 def test_notices_slide_and_emergency(config: CityConfig, view: CityView) -> None:
     screen = kiosk.screen_for(config, None)
-    quiet = kiosk.build_slides(config, view, [], screen, NOW)
-    assert slide(quiet, "notices").answer == "No notices at the moment."
     start, end = NOW - timedelta(minutes=5), NOW + timedelta(hours=1)
     warning = Notice({"en": "Smog warning", "de": "Smogwarnung"}, "warning", start, end, "sam")
     emergency = Notice({"en": "Evacuate"}, "emergency", start, end, "sam")

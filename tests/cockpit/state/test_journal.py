@@ -70,6 +70,73 @@ def test_notice_is_active_only_inside_its_window(journal: Any) -> None:
     assert journal.notices(T + timedelta(minutes=70)) == []  # expires is exclusive
 
 
+def test_a_notice_keeps_its_kiosks_and_shows_only_there(journal: Any) -> None:
+    targeted = Notice(
+        {"en": "Platform 3 closed"},
+        "warning",
+        T,
+        T + timedelta(hours=1),
+        "sam",
+        kiosks=("screen:station", "kiosk:town-hall"),
+    )
+    nid = journal.publish(targeted, now=T)
+    (stored,) = journal.notices(T)
+    assert stored.id == nid and stored.kiosks == ("screen:station", "kiosk:town-hall")
+    assert stored.shown_on("platform-1", "station") and stored.shown_on("town-hall", "default")
+    assert not stored.shown_on("library", "default")
+    everywhere = journal.publish(notice(), now=T)
+    assert {n.id for n in journal.notices(T) if n.shown_on("library", "default")} == {everywhere}
+
+
+def test_an_emergency_shows_once_a_second_person_approves(journal: Any) -> None:
+    nid = journal.publish(notice("emergency"), now=T)
+    (waiting,) = journal.notices(T)
+    assert not waiting.approved and not waiting.shown_on("any", "default")
+    version = journal.version()
+    assert journal.approve(nid, "sam", now=T) is False  # its author cannot approve it
+    assert journal.approve(nid + 100, "kim", now=T) is False
+    assert journal.approve(nid, "kim", now=T) is True
+    assert journal.version() > version
+    (approved,) = journal.notices(T)
+    assert approved.approved_by == "kim" and approved.shown_on("any", "default")
+    assert journal.approve(nid, "lee", now=T) is False  # approved once
+    by_executive = Notice(
+        {"en": "x"}, "emergency", T, T + timedelta(hours=1), "erin", approved_by="erin"
+    )
+    shown = journal.publish(by_executive, now=T)
+    assert next(n for n in journal.notices(T) if n.id == shown).approved
+
+
+@pytest.mark.parametrize(
+    "targets", [("everywhere",), ("kiosk:",), ("room:1",), tuple(f"kiosk:{i}" for i in range(201))]
+)
+def test_unusable_kiosk_targets_are_refused(journal: Any, targets: tuple[str, ...]) -> None:
+    bad = Notice({"en": "x"}, "info", T, T + timedelta(hours=1), "sam", kiosks=targets)
+    with pytest.raises(ValueError, match="kiosk"):
+        journal.publish(bad, now=T)
+
+
+def test_an_older_journal_file_gains_the_new_notice_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "journal.sqlite")
+    old.executescript(
+        "CREATE TABLE notices (id INTEGER PRIMARY KEY AUTOINCREMENT, created INTEGER NOT NULL,"
+        " author TEXT NOT NULL, severity TEXT NOT NULL, starts INTEGER NOT NULL,"
+        " expires INTEGER NOT NULL, texts TEXT NOT NULL, withdrawn INTEGER, withdrawn_by TEXT);"
+        f"INSERT INTO notices VALUES (1, {int(T.timestamp())}, 'sam', 'emergency',"
+        f' {int(T.timestamp())}, {int(T.timestamp()) + 3600}, \'{{"en": "Go"}}\', NULL, NULL);'
+    )
+    old.commit()
+    old.close()
+    journal = Journal(tmp_path)
+    try:
+        (kept,) = journal.notices(T)
+        assert kept.kiosks == () and kept.approved_by == "sam" and kept.shown_on("a", "b")
+    finally:
+        journal.close()
+
+
 def test_withdrawn_notice_is_no_longer_active(journal: Any) -> None:
     nid = journal.publish(notice(), now=T)
     assert journal.withdraw(nid, "erin", now=T + timedelta(minutes=5))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import socket
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -389,3 +390,29 @@ def test_move_data_command_fails_with_one_line(
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith(said) and err.count("\n") == 1
+
+
+def test_a_journal_from_before_notices_named_kiosks_moves(
+    tmp_path: Path, config: CityConfig
+) -> None:
+    directory = tmp_path / "old"
+    directory.mkdir()
+    old = sqlite3.connect(directory / "journal.sqlite")
+    start = int(T.timestamp())
+    old.executescript(
+        "CREATE TABLE notices (id INTEGER PRIMARY KEY AUTOINCREMENT, created INTEGER NOT NULL,"
+        " author TEXT NOT NULL, severity TEXT NOT NULL, starts INTEGER NOT NULL,"
+        " expires INTEGER NOT NULL, texts TEXT NOT NULL, withdrawn INTEGER, withdrawn_by TEXT);"
+        f"INSERT INTO notices VALUES (1, {start}, 'sam', 'emergency', {start}, {start + 3600},"
+        ' \'{"en": "Go"}\', NULL, NULL);'
+    )
+    old.commit()
+    old.close()
+    report = move_embedded_data(directory, config)
+    assert report.notices.added == 1
+    journal = _server_journal(config)
+    try:
+        (moved,) = journal.notices(T + timedelta(minutes=1))
+    finally:
+        journal.close()
+    assert moved.kiosks == () and moved.approved_by == "sam" and moved.shown_on("any", "default")

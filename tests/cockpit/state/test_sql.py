@@ -83,7 +83,8 @@ def test_notices_from_rows_keep_the_active_the_most_severe_first() -> None:
     def row(nid: int, severity: str, hours: int, withdrawn: int | None = None) -> tuple[Any, ...]:
         texts = json.dumps({"en": f"notice {nid}"})
         start = epoch(T)
-        return (nid, start, "sam", severity, start, start + hours * 3600, texts, withdrawn, None)
+        end = start + hours * 3600
+        return (nid, start, "sam", severity, start, end, texts, withdrawn, None, "", "erin")
 
     assert len(NOTICE_COLUMNS.split(", ")) == len(row(1, "info", 1))
     rows = [row(4, "info", 2), row(3, "emergency", 2), row(2, "warning", 0), row(1, "info", 2, 9)]
@@ -92,6 +93,7 @@ def test_notices_from_rows_keep_the_active_the_most_severe_first() -> None:
     everything = notices_from_rows(rows, T, include_inactive=True)
     assert [n.id for n in everything] == [4, 3, 2, 1]
     assert everything[-1].withdrawn == moment(9)
+    assert everything[0].kiosks == () and everything[0].approved_by == "erin"
 
 
 def test_outcome_counts_changed_rows_or_reads_a_returned_id() -> None:

@@ -28,6 +28,7 @@ from cockpit.config import (
     default_config_path,
     load_config,
 )
+from cockpit.present.demo import credit_text
 from cockpit.present.i18n import format_number
 from cockpit.state.journal import Notice
 from layouts.components.kiosk_map import overview_svg
@@ -83,7 +84,10 @@ def kiosk_config(poll_seconds: float = 1, reload_hours: float = 6) -> CityConfig
     config.kiosk.ids = ["station-3"]  # a kiosk the city knows: it reports
     config.kiosk.screens = {
         "station": KioskScreenConfig(
-            title="Flinders Street Station", slides=["overview", "parking"], languages=[]
+            title="Flinders Street Station",
+            slides=["overview", "parking"],
+            languages=[],
+            position=[-37.8179, 144.9670],
         )
     }
     return config
@@ -144,6 +148,32 @@ def wait_until(check: Any, timeout: float = 15, what: str = "condition") -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+# The smallest computed font size, in px, of each kind of provenance text on any slide.
+_FONT_SIZES = """
+const out = {};
+for (const cls of ['cc-age', 'cc-about', 'cc-k-credit', 'cc-demo-badge']) {
+  const sizes = Array.from(document.querySelectorAll('#cc-kiosk .' + cls))
+    .map(el => parseFloat(getComputedStyle(el).fontSize));
+  if (sizes.length) { out[cls] = Math.min(...sizes); }
+}
+return out;
+"""
+
+
+def min_font_sizes(duo: DashComposite) -> dict[str, float]:
+    return {k: float(v) for k, v in script(duo, _FONT_SIZES).items()}
+
+
+# Text cut off with an ellipsis anywhere in the provenance lines and the demo badge.
+_CUT = """
+return Array.from(document.querySelectorAll(
+  '#cc-kiosk .cc-k-credit, #cc-kiosk .cc-demo-badge, #cc-kiosk .cc-about, #cc-kiosk .cc-tile'
+)).filter(el => el.scrollWidth > el.clientWidth + 1
+             || getComputedStyle(el).textOverflow === 'ellipsis')
+  .map(el => el.textContent);
+"""
+
+
 _LAYOUT_PROBLEMS = """
 const out = [];
 const doc = document.documentElement;
@@ -193,6 +223,13 @@ def test_kiosk_landscape_fits_and_is_clean(
         assert size >= 64
     active = duo.find_element(".cc-slide.cc-active .cc-question")
     assert float(script(duo, "return arguments[0].getBoundingClientRect().height", active)) >= 64
+    # Age, provenance and "how this data is collected" stay readable at 1080p.
+    assert min_font_sizes(duo) == {
+        "cc-age": 32.0,
+        "cc-about": 30.0,
+        "cc-k-credit": 26.0,
+        "cc-demo-badge": 32.0,
+    }
     # Dark theme, and nothing that needs a pointer.
     bg = script(duo, "return getComputedStyle(document.getElementById('cc-kiosk')).backgroundColor")
     assert sum(int(c) for c in re.findall(r"\d+", bg)[:3]) < 100
@@ -211,7 +248,20 @@ def test_every_domain_slide_answers_with_its_age(duo: DashComposite, runtime: Ru
         age = slide.find_element(By.CSS_SELECTOR, ".cc-age-text").get_attribute("textContent")
         assert age.startswith("Updated "), age
         credits = slide.find_element(By.CSS_SELECTOR, ".cc-k-credits").get_attribute("textContent")
-        assert view.sources[key].credit() in credits
+        assert credit_text(view.sources[key], "en") in credits
+        badge = slide.find_element(By.CSS_SELECTOR, ".cc-demo-badge").get_attribute("textContent")
+        assert badge == "Demo: replayed and simulated data"
+    german = duo.find_element('.cc-slide[data-slide="air"][data-lang="de"] .cc-k-credits')
+    assert "wiedergegeben; 10 Orte simuliert" in german.get_attribute("textContent")
+    assert "simulated" not in german.get_attribute("textContent")
+    # Every overview tile says what its number counts.
+    tiles = duo.driver.find_elements(
+        By.CSS_SELECTOR, '.cc-slide[data-slide="overview"][data-lang="en"] .cc-tile'
+    )
+    units = [
+        t.find_element(By.CSS_SELECTOR, ".cc-tile-unit").get_attribute("textContent") for t in tiles
+    ]
+    assert len(units) == 4 and "free places" in units and all(units)
     # The figures are the public KPIs, formatted for the language.
     kpis = {k.key: k for k in view.kpis}
     footfall = duo.find_element('.cc-slide[data-slide="pedestrians"][data-lang="de"] .cc-figure')
@@ -251,7 +301,54 @@ def test_portrait_screen_fits(duo: DashComposite, runtime: Runtime, screenshots:
         open_kiosk(duo)
         assert script(duo, "return [window.innerWidth, window.innerHeight];") == [1080, 1920]
         assert script(duo, _LAYOUT_PROBLEMS) == []
+        # Read from a few metres: age, provenance and "how this data is collected" are
+        # at least 40 px on every slide, and nothing is cut off.
+        assert min(min_font_sizes(duo).values()) >= 40
+        assert set(min_font_sizes(duo)) == {"cc-age", "cc-about", "cc-k-credit", "cc-demo-badge"}
+        assert script(duo, _CUT) == []
+        # The free half of a counting slide: today against usual, as a picture.
+        chart = duo.find_element(
+            '.cc-slide[data-slide="pedestrians"][data-lang="en"] .cc-today img'
+        )
+        assert chart.get_attribute("alt").startswith("Today so far:")
+        assert "notices" not in {
+            s.get_attribute("data-slide") for s in duo.find_elements(".cc-slide")
+        }  # no notice: no empty notices slide
         snapshot(duo, screenshots / "kiosk-portrait.png")
+        assert own_errors(duo, runtime.config) == []
+    finally:
+        viewport(duo, 1920, 1080)
+
+
+def test_portrait_station_answers_parking_for_where_it_stands(
+    duo: DashComposite, runtime: Runtime, screenshots: Path
+) -> None:
+    viewport(duo, 1080, 1920)
+    try:
+        open_kiosk(duo, "/kiosk/station?id=platform-1")
+        assert script(duo, _LAYOUT_PROBLEMS) == []
+        parking = '.cc-slide[data-slide="parking"][data-lang="en"]'
+        label = duo.find_element(f"{parking} .cc-figure-label").get_attribute("textContent")
+        assert label == "free parking spaces within 500 m of here"
+        here = duo.find_element(f"{parking} .cc-nearby-map")
+        assert here.get_attribute("alt") == "You are here: Flinders Street Station"
+        size = script(
+            duo, "const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];", here
+        )
+        assert size[0] >= 300 and size[1] >= 150, size
+        units = [
+            u.get_attribute("textContent")
+            for u in duo.driver.find_elements(By.CSS_SELECTOR, f"{parking} .cc-item-unit")
+        ]
+        assert units and all(u.endswith("min walk") for u in units)
+        # Show the parking slide alone for the picture.
+        script(
+            duo,
+            "document.querySelectorAll('.cc-slide').forEach(s => {"
+            " if (!(s.dataset.slide === 'parking' && s.dataset.lang === 'en')) { s.remove(); } });",
+        )
+        time.sleep(0.5)
+        snapshot(duo, screenshots / "kiosk-portrait-station-parking.png")
         assert own_errors(duo, runtime.config) == []
     finally:
         viewport(duo, 1920, 1080)
@@ -274,11 +371,11 @@ def test_german_changes_every_visible_string(
     assert own_errors(duo, runtime.config) == []
 
 
-def test_qr_code_opens_the_phone_view(duo: DashComposite) -> None:
+def test_qr_code_opens_the_citizen_page(duo: DashComposite) -> None:
     open_kiosk(duo)
     qr = duo.find_element("#cc-kiosk-qr")
     payload = qr.get_attribute("data-payload")
-    assert payload == duo.server_url.rstrip("/") + "/m"
+    assert payload == duo.server_url.rstrip("/") + "/c"
     assert qr.get_attribute("src") == qr_data_uri(payload)
     assert qr.size["width"] >= 200
     decoded = decode_qr(qr.screenshot_as_png)
@@ -392,10 +489,23 @@ def test_emergency_takes_over_the_screen(
         "en": "Flood warning: leave the riverbank now.",
         "de": "Hochwasserwarnung: Verlassen Sie sofort das Flussufer.",
     }
-    notice_id = runtime.journal.publish(
-        Notice(texts, "emergency", now - timedelta(minutes=1), now + timedelta(hours=1), "sam"),
+    start, end = now - timedelta(minutes=1), now + timedelta(hours=1)
+    # Waiting for its second approval, or meant for other kiosks: no takeover here.
+    waiting = runtime.journal.publish(Notice(texts, "emergency", start, end, "sam"), now=now)
+    elsewhere = runtime.journal.publish(
+        Notice(
+            texts, "emergency", start, end, "erin", kiosks=("kiosk:town-hall",), approved_by="erin"
+        ),
         now=now,
     )
+    time.sleep(3)  # three refreshes
+    assert duo.driver.find_elements(By.CSS_SELECTOR, ".cc-emergency") == []
+    runtime.journal.withdraw(waiting, "sam", now=now)
+    runtime.journal.withdraw(elsewhere, "erin", now=now)
+    notice_id = runtime.journal.publish(
+        Notice(texts, "emergency", start, end, "sam", kiosks=("kiosk:station-3",)), now=now
+    )
+    assert runtime.journal.approve(notice_id, "erin", now=now)
     try:
         takeover = duo.wait_for_element(".cc-emergency", timeout=10)
         shown = [p.text for p in takeover.find_elements(By.CSS_SELECTOR, ".cc-emergency-text")]
@@ -416,7 +526,10 @@ def test_emergency_takes_over_the_screen(
         )
         # Expired: an emergency ends by itself at its expiry time.
         notice_id = runtime.journal.publish(
-            Notice(texts, "emergency", now, now + timedelta(minutes=20), "sam"), now=now
+            Notice(
+                texts, "emergency", now, now + timedelta(minutes=20), "erin", approved_by="erin"
+            ),
+            now=now,
         )
         duo.wait_for_element(".cc-emergency", timeout=10)
         clock.when = T0 + pd.Timedelta(minutes=21)

@@ -1,6 +1,8 @@
 """Publishing public notices in a real headless Chromium: staff sign in through the form,
-publish and withdraw; a notice survives a restart; the public gets no form and a crafted
-request is refused on the server."""
+preview, confirm and withdraw; a text is needed in every kiosk language; an emergency
+by staff waits for a second person's approval, an executive's shows at once; a notice
+survives a restart; the public gets no form and a crafted request is refused on the
+server."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ def staff_config() -> CityConfig:
     cfg.city.languages = ["en", "de"]
     cfg.access.users = {
         "ada": UserConfig(role="staff", password_hash=hash_password(PASSWORD)),
+        "kim": UserConfig(role="staff", password_hash=hash_password(PASSWORD)),
         "max": UserConfig(role="executive", password_hash=hash_password(PASSWORD)),
     }
     return cfg
@@ -83,35 +86,86 @@ def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
     return app_server.browser(runtime)
 
 
-def _publish_request(duo: DashComposite, text: str, cookies: dict[str, str] | None) -> Any:
-    text_id = {"type": "cc-notice-text", "lang": "en"}
+OUTPUTS = [
+    ("cc-notice-list", "children"),
+    ("cc-notice-status", "children"),
+    ("cc-notice-preview-body", "children"),
+    ("cc-notice-preview-panel", "hidden"),
+    ("cc-notice-draft", "data"),
+]
+
+
+def _notice_request(
+    duo: DashComposite, button: str, text: str, cookies: dict[str, str] | None, draft: Any = None
+) -> Any:
+    """The notices callback as a script would send it: ``button`` pressed with an
+    emergency in both languages for every kiosk, and the previewed ``draft``."""
+    ids = [{"type": "cc-notice-text", "lang": lang} for lang in ("en", "de")]
     return dash_post(
         duo,
-        [("cc-notice-list", "children"), ("cc-notice-status", "children")],
-        [{"id": "cc-notice-publish", "property": "n_clicks", "value": 1}, []],
+        OUTPUTS,
         [
-            [{"id": text_id, "property": "value", "value": text}],
-            [{"id": text_id, "property": "id", "value": text_id}],
+            {
+                "id": "cc-notice-preview",
+                "property": "n_clicks",
+                "value": 1 if button == "cc-notice-preview" else None,
+            },
+            {
+                "id": "cc-notice-publish",
+                "property": "n_clicks",
+                "value": 1 if button == "cc-notice-publish" else None,
+            },
+            [],
+            [],
+        ],
+        [
+            [{"id": i, "property": "value", "value": f"{text} ({i['lang']})"} for i in ids],
+            [{"id": i, "property": "id", "value": i} for i in ids],
             {"id": "cc-notice-severity", "property": "value", "value": "emergency"},
             {"id": "cc-notice-starts", "property": "value", "value": "2026-11-24T10:00"},
             {"id": "cc-notice-expires", "property": "value", "value": "2026-11-24T18:00"},
+            {"id": "cc-notice-kiosks", "property": "value", "value": "all"},
             {"id": "cc-notice-lang", "property": "data", "value": "en"},
+            {"id": "cc-notice-draft", "property": "data", "value": draft},
         ],
-        "cc-notice-publish.n_clicks",
+        f"{button}.n_clicks",
         cookies,
     )
 
 
-def test_staff_publish_and_the_notice_survives_a_restart(
+def write(duo: DashComposite, english: str, german: str, severity: str, kiosks: str = "") -> None:
+    """Fill the form: both texts, the severity and (when given) where it shows."""
+    duo.driver.get(f"{duo.server_url}/notices")
+    duo.wait_for_element("#cc-notice-preview", timeout=20)
+    areas = duo.driver.find_elements("css selector", ".cc-form textarea")
+    areas[0].send_keys(english)
+    if german:
+        areas[1].send_keys(german)
+    duo.find_element(f"#cc-notice-severity input[value={severity}]").click()
+    if kiosks:
+        duo.select_dcc_dropdown("#cc-notice-kiosks", kiosks)
+
+
+def test_staff_preview_confirm_and_the_notice_survives_a_restart(
     duo: DashComposite, runtime: Runtime, data_dir: Path, screenshots: Path
 ) -> None:
     sign_in(duo, "ada", "/notices")
-    duo.wait_for_element("#cc-notice-publish", timeout=20)
+    duo.wait_for_element("#cc-notice-preview", timeout=20)
     areas = duo.driver.find_elements("css selector", ".cc-form textarea")
-    assert len(areas) == 2  # one text per language of the city
-    areas[0].send_keys("Swanston St closed for a parade until 18:00.")
-    areas[1].send_keys("Swanston St bis 18:00 wegen eines Umzugs gesperrt.")
-    duo.find_element("#cc-notice-severity input[value=warning]").click()
+    assert len(areas) == 2  # one text per kiosk language
+    write(
+        duo,
+        "Swanston St closed for a parade until 18:00.",
+        "Swanston St bis 18:00 wegen eines Umzugs gesperrt.",
+        "warning",
+    )
+    duo.find_element("#cc-notice-preview").click()
+    duo.wait_for_contains_text(
+        "#cc-notice-preview-body", "Swanston St bis 18:00 wegen eines Umzugs gesperrt.", timeout=20
+    )
+    assert "Shows on all kiosks" in duo.find_element("#cc-notice-preview-body").text
+    assert runtime.journal.notices(T0.to_pydatetime()) == []  # nothing published yet
+    duo.driver.save_screenshot(str(screenshots / "notices-preview.png"))
     duo.find_element("#cc-notice-publish").click()
     duo.wait_for_contains_text("#cc-notice-list", "Swanston St closed for a parade", timeout=20)
     duo.wait_for_contains_text("#cc-notice-status", "published", timeout=10)
@@ -123,8 +177,10 @@ def test_staff_publish_and_the_notice_survives_a_restart(
         }
     ]
     assert active[0].severity == "warning" and active[0].author == "ada"
+    assert active[0].kiosks == () and active[0].approved
     audit = runtime.journal.audit_log()
-    assert any(e.action == "publish notice" and e.actor == "ada" for e in audit)
+    published = next(e for e in audit if e.action == "publish notice" and e.actor == "ada")
+    assert "on all kiosks" in published.detail and "Swanston St closed" in published.detail
     duo.driver.save_screenshot(str(screenshots / "notices.png"))
     assert own_errors(duo, runtime.config) == []
     # A new runtime on the same data directory (the app restarted) still lists it.
@@ -136,8 +192,17 @@ def test_staff_publish_and_the_notice_survives_a_restart(
     assert texts == ["Swanston St bis 18:00 wegen eines Umzugs gesperrt."]
 
 
+def test_every_kiosk_language_needs_a_text(duo: DashComposite, runtime: Runtime) -> None:
+    write(duo, "Only English.", "", "info")
+    duo.find_element("#cc-notice-preview").click()
+    duo.wait_for_contains_text("#cc-notice-status", "missing: Deutsch", timeout=20)
+    assert not duo.find_element("#cc-notice-preview-panel").is_displayed()
+
+
 def test_staff_withdraw(duo: DashComposite, runtime: Runtime) -> None:
+    duo.driver.get(f"{duo.server_url}/notices")
     notice = runtime.journal.notices(T0.to_pydatetime())[0]
+    duo.wait_for_element(f"#cc-notice-{notice.id} button", timeout=20)
     duo.find_element(f"#cc-notice-{notice.id} button").click()
     duo.wait_for_contains_text("#cc-notice-status", "withdrawn", timeout=20)
     duo.wait_for_contains_text("#cc-notice-list", "No active notices", timeout=10)
@@ -145,14 +210,83 @@ def test_staff_withdraw(duo: DashComposite, runtime: Runtime) -> None:
     assert any(e.action == "withdraw notice" for e in runtime.journal.audit_log())
 
 
+def test_an_emergency_by_staff_waits_for_a_second_person(
+    duo: DashComposite, runtime: Runtime, screenshots: Path
+) -> None:
+    write(
+        duo,
+        "Leave Federation Square now.",
+        "Verlassen Sie sofort den Federation Square.",
+        "emergency",
+        "Group: Flinders Street Station (station)",
+    )
+    duo.find_element("#cc-notice-preview").click()
+    duo.wait_for_contains_text("#cc-notice-preview-body", "for approval", timeout=20)
+    assert (
+        "the group Flinders Street Station (station)"
+        in duo.find_element("#cc-notice-preview-body").text
+    )
+    duo.driver.save_screenshot(str(screenshots / "notices-emergency-preview.png"))
+    duo.find_element("#cc-notice-publish").click()
+    duo.wait_for_contains_text("#cc-notice-status", "Published for approval", timeout=20)
+    (waiting,) = [
+        n for n in runtime.journal.notices(T0.to_pydatetime()) if n.severity == "emergency"
+    ]
+    assert waiting.kiosks == ("screen:station",) and not waiting.approved
+    assert not waiting.shown_on("platform-1", "station")
+    # Its author cannot approve it; another member of staff can.
+    assert (
+        duo.driver.find_elements("css selector", f"#cc-notice-{waiting.id} .cc-btn-primary") == []
+    )
+    sign_out(duo)
+    sign_in(duo, "kim", "/notices")
+    duo.wait_for_element(f"#cc-notice-{waiting.id} .cc-btn-primary", timeout=20).click()
+    duo.wait_for_contains_text("#cc-notice-status", "approved", timeout=20)
+    (approved,) = [n for n in runtime.journal.notices(T0.to_pydatetime()) if n.id == waiting.id]
+    assert approved.approved_by == "kim" and approved.shown_on("platform-1", "station")
+    event = runtime.journal.audit_log(1)[0]
+    assert event.action == "approve notice" and event.actor == "kim"
+    assert "the group Flinders Street Station (station)" in event.detail
+    runtime.journal.withdraw(waiting.id, "kim")
+
+
+def test_an_executive_publishes_an_emergency_at_once(duo: DashComposite, runtime: Runtime) -> None:
+    sign_out(duo)
+    sign_in(duo, "max", "/notices")
+    write(duo, "Storm: stay inside.", "Sturm: bleiben Sie drinnen.", "emergency")
+    duo.find_element("#cc-notice-preview").click()
+    duo.wait_for_contains_text("#cc-notice-preview-body", "Sturm", timeout=20)
+    duo.find_element("#cc-notice-publish").click()
+    duo.wait_for_contains_text("#cc-notice-status", "Notice published.", timeout=20)
+    found = [
+        n
+        for n in runtime.journal.notices(T0.to_pydatetime())
+        if n.text("en") == "Storm: stay inside."
+    ]
+    assert found and found[0].approved_by == "max" and found[0].shown_on("any", "default")
+    runtime.journal.withdraw(found[0].id, "max")
+    sign_out(duo)
+    sign_in(duo, "ada", "/notices")
+    duo.wait_for_element("#cc-notice-preview", timeout=20)
+
+
 def test_a_crafted_request_is_the_same_one_staff_may_send(
     duo: DashComposite, runtime: Runtime
 ) -> None:
     cookies = {c["name"]: c["value"] for c in duo.driver.get_cookies()}
-    answer = _publish_request(duo, "Published by a script as staff.", cookies)
+    text = "Published by a script as staff."
+    # Publishing without the preview of the same draft publishes nothing.
+    blind = _notice_request(duo, "cc-notice-publish", text, cookies, draft="made-up")
+    assert blind.status_code == 200 and "Preview the notice" in blind.text
+    preview = _notice_request(duo, "cc-notice-preview", text, cookies)
+    assert preview.status_code == 200, preview.text
+    draft = preview.json()["response"]["cc-notice-draft"]["data"]
+    answer = _notice_request(duo, "cc-notice-publish", text, cookies, draft=draft)
     assert answer.status_code == 200, answer.text
-    texts = [n.text("en") for n in runtime.journal.notices(T0.to_pydatetime())]
-    assert "Published by a script as staff." in texts
+    found = [
+        n for n in runtime.journal.notices(T0.to_pydatetime()) if n.text("en").startswith(text)
+    ]
+    assert len(found) == 1 and found[0].severity == "emergency" and not found[0].approved
 
 
 def test_public_gets_no_form_and_is_refused(duo: DashComposite, runtime: Runtime) -> None:
@@ -161,7 +295,8 @@ def test_public_gets_no_form_and_is_refused(duo: DashComposite, runtime: Runtime
     duo.wait_for_element("#cc-notice-refused", timeout=20)
     assert duo.driver.find_elements("css selector", "#cc-notice-publish") == []
     before = runtime.journal.notices(T0.to_pydatetime())
-    answer = _publish_request(duo, "Fake emergency from the public.", None)
-    assert answer.status_code == 403
+    for button in ("cc-notice-preview", "cc-notice-publish"):
+        answer = _notice_request(duo, button, "Fake emergency from the public.", None)
+        assert answer.status_code == 403
     assert runtime.journal.notices(T0.to_pydatetime()) == before
     assert any(e.action == "notice refused" for e in runtime.journal.audit_log())

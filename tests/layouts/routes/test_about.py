@@ -93,3 +93,32 @@ def test_an_unknown_domain_is_a_404_in_the_viewers_language(app: Dash) -> None:
     assert missing.get_data(as_text=True) == "There is no such page."
     german = client.get("/about/secrets?lang=de")
     assert german.status_code == 404 and german.get_data(as_text=True) != "There is no such page."
+
+
+def test_the_page_says_which_places_are_simulated(demo_config: CityConfig) -> None:
+    air = about_text(demo_config, "air", "en", 11, simulated=10)["t"]
+    assert air["simulated"] == (  # type: ignore[index]
+        "In this demonstration 10 of these 11 places are simulated: their values are made "
+        "by a program, shaped like a real recording, not measured."
+    )
+    german = about_text(demo_config, "air", "de", 11, simulated=10)["t"]
+    assert "10 dieser 11 Orte simuliert" in german["simulated"]  # type: ignore[index]
+    parking = about_text(demo_config, "parking", "en", 3309, simulated=3309)["t"]
+    assert "all 3,309 places are simulated" in parking["simulated"]  # type: ignore[index]
+    measured = about_text(demo_config, "pedestrians", "en", 66, simulated=0)["t"]
+    assert measured["simulated"] == ""  # type: ignore[index]
+
+
+def test_the_air_page_says_ten_of_its_stations_are_simulated(app: Dash, runtime: Runtime) -> None:
+    client = app.server.test_client()
+    sites = runtime.city.view("public").sites
+    air = sites[sites["source"] == "air"]
+    simulated = int((air["origin"] == "simulated").sum())
+    assert (len(air), simulated) == (11, 10)
+    page = client.get("/about/air").get_data(as_text=True)
+    assert "11 monitoring stations measure" in page
+    assert "In this demonstration 10 of these 11 places are simulated" in page
+    german = client.get("/about/air?lang=de").get_data(as_text=True)
+    assert "10 dieser 11 Orte simuliert" in german
+    assert 'href="/c?lang=de"' in german  # the citizen page, in the same language
+    assert "simulated" not in client.get("/about/pedestrians").get_data(as_text=True)

@@ -72,15 +72,21 @@ def _refused_withdrawal(url: str, n: int) -> int:
     """An anonymous request to withdraw a notice, its id 5 kB of text."""
     notice_id = f"{n}-" + "x" * 5000
     trigger = {"id": notice_id, "type": "cc-notice-withdraw"}
+    outputs = [
+        ("cc-notice-list", "children"),
+        ("cc-notice-status", "children"),
+        ("cc-notice-preview-body", "children"),
+        ("cc-notice-preview-panel", "hidden"),
+        ("cc-notice-draft", "data"),
+    ]
     body = {
-        "output": "..cc-notice-list.children...cc-notice-status.children..",
-        "outputs": [
-            {"id": "cc-notice-list", "property": "children"},
-            {"id": "cc-notice-status", "property": "children"},
-        ],
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
         "inputs": [
+            {"id": "cc-notice-preview", "property": "n_clicks", "value": None},
             {"id": "cc-notice-publish", "property": "n_clicks", "value": None},
             [{"id": trigger, "property": "n_clicks", "value": 1}],
+            [],
         ],
         "state": [
             [],
@@ -88,7 +94,9 @@ def _refused_withdrawal(url: str, n: int) -> int:
             {"id": "cc-notice-severity", "property": "value", "value": "info"},
             {"id": "cc-notice-starts", "property": "value", "value": None},
             {"id": "cc-notice-expires", "property": "value", "value": None},
+            {"id": "cc-notice-kiosks", "property": "value", "value": "all"},
             {"id": "cc-notice-lang", "property": "data", "value": "en"},
+            {"id": "cc-notice-draft", "property": "data", "value": None},
         ],
         "changedPropIds": [
             json.dumps(trigger, separators=(",", ":"), sort_keys=True) + ".n_clicks"

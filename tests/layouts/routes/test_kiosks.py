@@ -16,9 +16,10 @@ import requests
 from dash import Dash
 
 from cockpit.config import default_config_path, load_config
-from cockpit.present.slides import kiosk_listed
+from cockpit.present.i18n import translator
+from cockpit.present.slides import UNNAMED_PER_SCREEN, kiosk_listed, unnamed_id
 from cockpit.state.journal import Heartbeat
-from layouts.routes.kiosks import SILENT_AFTER_INTERVALS, contacts
+from layouts.routes.kiosks import SILENT_AFTER_INTERVALS, contacts, kiosk_label
 from tests.browser import Clock
 from tests.conftest import AppServers
 from tests.layouts.pages.test_kiosk import PASSWORD, kiosk_config
@@ -178,3 +179,36 @@ def test_known_kiosks_are_configured_screens_or_registered() -> None:
     assert kiosk_listed(config, "default", set())
     assert kiosk_listed(config, "library-2", {"library-2"})
     assert not kiosk_listed(config, "fake-1", {"library-2"})
+
+
+def test_each_unnamed_kiosk_is_its_own_row() -> None:
+    config = load_config(default_config_path())
+    now = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    first, second = unnamed_id("station", "a1b2c3d4"), unnamed_id("station", "ffee0011")
+    assert first == "station~a1b2c3d4" and second == "station~ffee0011"
+    assert unnamed_id("station", "../x") is None and unnamed_id("station", 7) is None
+    # Unnamed kiosks of a known screen set report, up to a bound per set.
+    assert kiosk_listed(config, "station~a1b2c3d4", set())
+    assert not kiosk_listed(config, "nowhere~a1b2c3d4", set())
+    assert not kiosk_listed(config, "station~A!", set())
+    full = {f"station~{i:08d}" for i in range(UNNAMED_PER_SCREEN)}
+    assert not kiosk_listed(config, "station~newcomer1", full)
+    assert kiosk_listed(config, "station~00000003", full)  # already known: still reports
+    beats = [Heartbeat(k, now, {"screen": "station"}) for k in (first, second)]
+    rows = contacts(beats, now, 10, TZ, translator("de", "cockpit"))
+    assert [r.label for r in rows] == [
+        "Unbenannter Kiosk a1b2c3d4 (station)",
+        "Unbenannter Kiosk ffee0011 (station)",
+    ]
+    assert kiosk_label("station-3") == "station-3"
+
+
+def test_the_staff_page_is_translated_and_styled(app: Dash, runtime: Runtime, clock: Clock) -> None:
+    runtime.journal.beat("station~a1b2c3d4", {"screen": "station", "language": "de"}, now=clock())
+    client = signed_in(app.server, "sam", PASSWORD)
+    german = client.get("/kiosks?lang=de").get_data(as_text=True)
+    assert '<html lang="de">' in german and "Letzter Kontakt" in german
+    assert "Unbenannter Kiosk a1b2c3d4 (station)" in german and "angemeldet als sam" in german
+    assert 'class="cc-header"' in german and "assets/staff.css" in german
+    english = client.get("/kiosks").get_data(as_text=True)
+    assert '<html lang="en">' in english and "Last contact" in english
