@@ -59,7 +59,8 @@ _PAGE = """<!doctype html>
 {% for k in rows %}<tr class="cc-kiosk-row{% if k.silent %} cc-silent{% endif %}"
 data-kiosk="{{ k.kiosk_id }}"><td>{{ k.label }}</td><td>{{ k.screen }}</td>
 <td>{{ k.language }}</td>
-<td class="cc-kiosk-notices">{{ k.notices|join(", ") or t.no_notices }}</td><td>{{ k.last }}</td><td>{{ k.age }}</td>
+<td class="cc-kiosk-notices">{{ k.notices|join(", ") or t.no_notices }}</td>
+<td>{{ k.last }}</td><td>{{ k.age }}</td>
 <td>{% if k.silent %}<strong class="cc-kiosk-silent">■ {{ t.silent }}</strong>
 {% else %}<span class="cc-kiosk-ok">● {{ t.reporting }}</span>{% endif %}</td></tr>
 {% else %}<tr><td colspan="7">{{ t.none }}</td></tr>{% endfor %}
