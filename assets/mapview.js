@@ -82,7 +82,11 @@
         return off;
     }
 
+    // A map the page has replaced (another page, a new layout) is left alone.
+    function gone(map) { return !map._loaded || !map._container || !map._container.isConnected; }
+
     function declutter(map) {
+        if (gone(map)) { return; }
         var icons = map.getContainer().querySelectorAll(".leaflet-marker-pane .cc-marker");
         if (icons.length > 400) { return; }
         var boxes = [], els = [];
@@ -249,11 +253,12 @@
         labels();
         map.on("movestart", function (e) { if (e && e.originalEvent) { map._ccUserMoved = true; } });
         map.on("popupopen", function (e) {
-            setTimeout(function () { clearOfControls(map, e.popup); }, 300);  // after autoPan
+            setTimeout(function () { if (!gone(map)) { clearOfControls(map, e.popup); } }, 300);  // after autoPan
         });
         // Wait for the layers and the basemap, then fit, draw the hull and add the search.
         setTimeout(function () {
             loadedSites().then(function (features) {
+                if (gone(map)) { return; }
                 var pts = features.map(function (f) {
                     return [f.geometry.coordinates[1], f.geometry.coordinates[0]];
                 }).filter(function (p) { return isFinite(p[0]) && isFinite(p[1]); });

@@ -30,6 +30,8 @@ def runtime(app_server: AppServers, clock: Clock) -> Runtime:
 def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
     dc = app_server.browser(runtime)
     dc.wait_for_element(".leaflet-marker-pane .cc-marker[data-site]", timeout=30)
+    # The map has fitted itself to the sites: the single markers from here on stay single.
+    dc.wait_for_element('.cc-map[data-cc-ready="1"]', timeout=30)
     return dc
 
 
