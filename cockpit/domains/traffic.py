@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from cockpit.domains.registry import Domain, KpiSpec, MapRule, PhoneSummary, SlideSpec
+from cockpit.domains.registry import (
+    Domain,
+    KpiSpec,
+    MapRule,
+    NoiseFloor,
+    PhoneSummary,
+    SlideSpec,
+)
 from cockpit.model import Metric
 
 __all__ = ["DOMAIN"]
@@ -42,6 +49,8 @@ DOMAIN = Domain(
             "How is traffic moving?": "Wie läuft der Verkehr?",
         }
     },
+    # A few hundred vehicles an hour is a quiet road at night; changes below that are noise.
+    noise_floors={"vehicle_flow": NoiseFloor(volume=200)},
     entity_types={"TrafficFlowObserved": "counter"},
     description="traffic volumes at counting sites",
     themes=(("TRAN", "Transport"),),

@@ -370,9 +370,10 @@ def todays_anomalies(
     weeks: int = 4,
     min_weeks: int = 2,
 ) -> list[Anomaly]:
-    """Sites and metrics whose hourly mean was unusual (|robust z| >= ``z``) in some hour
-    since the city's midnight, up to and including the hour of ``now``; one entry per site
-    and metric (its strongest hour), strongest first. ``frame`` must reach ``weeks``
+    """Sites and metrics whose hourly means were unusual in some hours since the city's
+    midnight, up to and including the hour of ``now``, by the count-aware noise floor of
+    ``cockpit.twin.anomalies`` (score ``z``, each metric's ``NoiseFloor``, lasting, no
+    outages); one entry per site and metric (its strongest hour), strongest first. ``frame`` must reach ``weeks``
     weeks before midnight; ``sites`` (canonical) gives names and domains."""
     moment = pd.Timestamp(now)
     table = hourly_table(frame[frame["time"] <= moment], timezone)
@@ -382,20 +383,23 @@ def todays_anomalies(
     slots = pd.date_range(current.normalize(), current, freq="h")
     median, spread, _ = profile(table, slots, weeks, min_weeks)
     values = table.reindex(slots)
+    # Imported here: the noise floor builds on this module's scores.
+    from cockpit.twin.anomalies import unusual_hours
+
+    flags = unusual_hours(values, median, spread, z)
     long = pd.DataFrame(
         {
             "value": values.stack(["site_id", "metric"], future_stack=True),
             "median": median.stack(["site_id", "metric"], future_stack=True),
             "spread": spread.stack(["site_id", "metric"], future_stack=True),
+            "flag": flags.stack(["site_id", "metric"], future_stack=True),
         }
     ).dropna()
+    long = long[long["flag"] != 0]
     if long.empty:
         return []
     long = long.reset_index().rename(columns={"level_0": "slot"})
     long["z"] = robust_z(long["value"], long["median"], long["spread"], long["metric"])
-    long = long[np.abs(long["z"]) >= z]
-    if long.empty:
-        return []
     long = long.assign(strength=np.abs(long["z"])).sort_values("strength", ascending=False)
     long = long.drop_duplicates(["site_id", "metric"])
     info = sites.set_index(sites["id"].astype(str)) if not sites.empty else pd.DataFrame()
