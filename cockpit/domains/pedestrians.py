@@ -31,6 +31,7 @@ DOMAIN = Domain(
             unit="persons/h",
             aggregation="sum",
             method="footfall",
+            figure_label="persons/h at all counters together",
             levels={"ok": "as usual", "warn": "busier than usual"},
         ),
     ),
@@ -46,7 +47,7 @@ DOMAIN = Domain(
         }
     },
     # Fewer than 100 people an hour is a quiet street whatever its percentage change.
-    noise_floors={"pedestrians": NoiseFloor(volume=100)},
+    noise_floors={"pedestrians": NoiseFloor(volume=100, counted=True)},
     entity_types={"CrowdFlowObserved": "counter"},
     description="hourly counts of pedestrians",
     themes=(("TRAN", "Transport"), ("REGI", "Regions and cities")),

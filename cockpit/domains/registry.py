@@ -67,7 +67,9 @@ class KpiSpec:
       (air quality: the worst European Air Quality Index band over all stations).
 
     ``metrics`` are the metrics the KPI reads (exports and the methodology page list
-    them); ``baseline_metric`` is the one whose usual value the twin learns (default: the
+    them); ``figure_label`` is what the number is, shown beside it in words that match
+    it ("% occupied", "veh/h per counted intersection"; empty: the unit);
+    ``baseline_metric`` is the one whose usual value the twin learns (default: the
     first). ``capacity_metric`` is the denominator of a share (e.g. ``docks``); without it a
     share is the mean of 0/1 values in % (one place per site). ``warn`` and ``alert``
     are the default ascending limits on the value (a city's ``[kpis.<key>]`` overrides
@@ -87,6 +89,7 @@ class KpiSpec:
     capacity_metric: str = ""
     baseline_metric: str = ""
     decimals: int = 0
+    figure_label: str = ""
     levels: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({"ok": "ok", "warn": "high", "alert": "very high"})
     )
@@ -117,6 +120,9 @@ class NoiseFloor:
     volume: float = 0.0
     change: float = 0.3
     hours: int = 2
+    # The metric counts passing people or vehicles: a zero where many usually pass is a
+    # sensor outage (sensor health's), and a usual zero is no baseline.
+    counted: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,13 @@ from babel.numbers import format_percent
 from cockpit.domains import kpi_names, kpi_spec
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_number, translator
+from cockpit.twin.attention import AttentionItem
 from cockpit.twin.baseline import Anomaly, KpiComparison
 from cockpit.twin.climate import Co2Estimate
 from cockpit.twin.kpi import Kpi
 from cockpit.twin.targets import TargetProgress
 
-__all__ = ["city_summary", "summary_languages"]
+__all__ = ["attention_sentence", "city_summary", "summary_languages"]
 
 # Words that come from the KPIs and metrics, marked here so the catalogue has them.
 _WORDS = (
@@ -124,6 +125,32 @@ def _anomalies(found: Sequence[Anomaly], language: str, _: Callable[[str], str])
             )
         )
     return out
+
+
+def attention_sentence(item: AttentionItem, language: str, timezone: str) -> str:
+    """One sentence for a place that needs attention: the place, what was counted, when,
+    and its size against usual ("Swanston St: 2,400 persons/h pedestrians at 14:00, 60 %
+    above the usual 1,500.")."""
+    _ = translator(language, "summary")
+    metric = METRICS.get(item.metric)
+    label = _(metric.label) if metric else item.metric
+    unit = metric.unit if metric else ""
+    decimals = metric.decimals if metric else 0
+    moment = pd.Timestamp(item.time).tz_convert(timezone)
+    message = (
+        _("{site}: {metric} {value} {unit} at {time}, {percent} above the usual {typical}.")
+        if item.direction == "above"
+        else _("{site}: {metric} {value} {unit} at {time}, {percent} below the usual {typical}.")
+    )
+    return message.format(
+        site=item.name,
+        metric=label,
+        value=format_number(item.value, language, decimals),
+        unit=unit,
+        time=format_datetime(moment, "HH:mm", tzinfo=moment.tzinfo, locale=_locale(language)),
+        percent=_percent(item.change, language),
+        typical=format_number(item.typical, language, decimals),
+    )
 
 
 def _target(t: TargetProgress, language: str, _: Callable[[str], str]) -> str | None:

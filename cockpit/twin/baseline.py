@@ -55,8 +55,11 @@ State = Literal["well below", "typical", "well above", "unknown"]
 
 
 def count_metrics() -> frozenset[str]:
-    """Metrics that count passing people or vehicles: those a declared KPI sums."""
-    return frozenset(k.metric for d in all_domains() for k in d.kpis if k.aggregation == "sum")
+    """Metrics that count passing people or vehicles: those a domain's noise floor marks
+    ``counted``, and those a declared KPI sums."""
+    summed = {k.metric for d in all_domains() for k in d.kpis if k.aggregation == "sum"}
+    counted = {m for d in all_domains() for m, f in d.noise_floors.items() if f.counted}
+    return frozenset(summed | counted)
 
 
 # -- reading -------------------------------------------------------------------------
