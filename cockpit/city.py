@@ -27,8 +27,17 @@ from cockpit.geo import districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
 from cockpit.storage import HistoryStore, SharedCache, SnapshotStore
-from cockpit.twin import crossdomain, freshness, kpi, panels, sensor_health
+from cockpit.twin import (
+    attention,
+    crossdomain,
+    freshness,
+    kpi,
+    occupancy,
+    panels,
+    sensor_health,
+)
 from cockpit.twin.answers import Answers
+from cockpit.twin.attention import AttentionItem
 from cockpit.twin.climate import Co2Estimate
 from cockpit.twin.forecast import FreeBays
 from cockpit.twin.panels import Board, Twin
@@ -508,6 +517,22 @@ class City:
         start = end - timedelta(hours=hours or self.config.ui.trend_hours)
         return self.history.window([site_id], start, end + timedelta(minutes=1))
 
+    def occupancy_around(
+        self, role: str, site_id: str, metric: str, hours: float, radius_m: float = 150
+    ) -> pd.DataFrame:
+        """The hourly occupied share (%) of the bays ``role`` sees within ``radius_m`` of
+        bay ``site_id`` over the last ``hours`` (``cockpit.twin.occupancy``); ``metric`` is
+        the bays' 0/1 metric. Empty for a site ``role`` may not see."""
+        view = self.view(role)
+        ids = occupancy.bays_around(view.sites, site_id, radius_m)
+        if not ids:
+            return empty_observations()
+        end = self.clock()
+        frame = self.history.hourly(
+            ids, end - timedelta(hours=hours), end + timedelta(minutes=1), metric=metric
+        )
+        return occupancy.occupancy_around(frame, metric, site_id)
+
     def _visible(self, role: str, site_ids: list[str]) -> list[str]:
         known = set(self.view(role).sites["id"].astype(str))
         return [s for s in site_ids if s in known]
@@ -582,10 +607,13 @@ class City:
             background=True,
         )
 
-    def targets_and_co2(self, role: str) -> tuple[list[TargetProgress], Co2Estimate | None]:
-        """KPI target progress and yesterday's road-traffic CO₂ estimate over the sources
-        and sites ``role`` may see, read once per quarter hour."""
-        now = self.clock()
+    def targets_and_co2(
+        self, role: str, moment: datetime | None = None
+    ) -> tuple[list[TargetProgress], Co2Estimate | None]:
+        """KPI target progress and the road-traffic CO₂ estimate of the day before, over
+        the sources and sites ``role`` may see: now (read once per quarter hour), or as
+        they stood at ``moment`` in the time machine."""
+        now = moment or self.clock()
         view = self.view(role)
 
         def make() -> tuple[list[TargetProgress], Co2Estimate | None]:
@@ -593,8 +621,21 @@ class City:
             ids = set(view.sites["id"].astype(str))
             return panels.targets_and_co2(self.history, self.config, visible, ids, now)
 
-        question = ("targets", _quarter(now))
+        question = ("targets", _quarter(now), moment is not None)
         return self.answers.get(view.version, role, question, make, reuse_s=math.inf)
+
+    def needs_attention(
+        self, role: str, moment: datetime | None = None, limit: int = 3
+    ) -> list[AttentionItem]:
+        """The places that need attention now (or at ``moment``), at most ``limit``,
+        ranked (``cockpit.twin.attention``): today's anomalies at the sites ``role`` sees,
+        without the sites whose sensors are faulty, which sensor health lists instead."""
+        state = self.twin_at(moment, role)
+        view = self.view(role) if moment is None else self.view_at(role, moment)
+        faulty = (
+            [h.site_id for h in self.sensor_health(role) if h.problems] if moment is None else []
+        )
+        return attention.needs_attention(state.anomalies, view.sites, faulty, limit)
 
     def sensor_health(self, role: str) -> list[sensor_health.SiteHealth]:
         """The health of each sensor ``role`` sees, read once per quarter hour."""

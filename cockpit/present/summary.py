@@ -27,7 +27,7 @@ from cockpit.twin.climate import Co2Estimate
 from cockpit.twin.kpi import Kpi
 from cockpit.twin.targets import TargetProgress
 
-__all__ = ["attention_sentence", "city_summary", "summary_languages"]
+__all__ = ["attention_sentence", "city_summary", "summary_languages", "target_verdict"]
 
 # Words that come from the KPIs and metrics, marked here so the catalogue has them.
 _WORDS = (
@@ -98,7 +98,9 @@ def _kpi(k: Kpi, language: str, _: Callable[[str], str]) -> str | None:
     return None
 
 
-def _anomalies(found: Sequence[Anomaly], language: str, _: Callable[[str], str]) -> list[str]:
+def _anomalies(
+    found: Sequence[Anomaly], language: str, _: Callable[[str], str], named: int = 3
+) -> list[str]:
     if not found:
         return [_("Nothing unusual today.")]
     if len(found) == 1:
@@ -107,7 +109,7 @@ def _anomalies(found: Sequence[Anomaly], language: str, _: Callable[[str], str])
         out = [
             _("{count} places are unusual today.").format(count=format_number(len(found), language))
         ]
-    for item in found[:3]:
+    for item in found[:named]:
         metric = METRICS.get(item.metric)
         label = _(metric.label) if metric else item.metric
         decimals = metric.decimals if metric else 0
@@ -157,14 +159,28 @@ def _target(t: TargetProgress, language: str, _: Callable[[str], str]) -> str | 
     if t.current is None:
         return None
     decimals = METRICS[t.metric].decimals if t.metric in METRICS else 1
+    # "On track" beside a value still above a "below" target read as a contradiction: the
+    # words say first whether the target is met, then how the way to it goes.
     message = {
         "met": _("{label}: target met, now {value} {unit}."),
-        "on track": _("{label}: on track, now {value} {unit}."),
-        "off track": _("{label}: not on track, now {value} {unit}."),
+        "on track": _("{label}: not met yet, now {value} {unit}; ahead of the path to {by}."),
+        "off track": _("{label}: not met, now {value} {unit}; behind the path to {by}."),
     }[t.status]
     return message.format(
-        label=t.label, value=format_number(t.current, language, decimals), unit=t.unit
+        label=t.label, value=format_number(t.current, language, decimals), unit=t.unit, by=t.by
     )
+
+
+def target_verdict(t: TargetProgress, _: Callable[[str], str]) -> str:
+    """A target's status in words that agree with its figure: met, or not met and how
+    the way to it goes ("not met yet · ahead of the path to 2030")."""
+    if t.status == "met":
+        return _("target met")
+    if t.status == "on track":
+        return _("not met yet · ahead of the path to {by}").format(by=t.by)
+    if t.status == "off track":
+        return _("not met · behind the path to {by}").format(by=t.by)
+    return _("no data")
 
 
 def _co2(e: Co2Estimate, language: str, _: Callable[[str], str]) -> str:
@@ -183,10 +199,12 @@ def city_summary(
     language: str,
     targets: Sequence[TargetProgress] = (),
     co2: Co2Estimate | None = None,
+    named: int = 3,
 ) -> list[str]:
     """Sentences describing the city at ``now`` in ``language``: the time, each KPI
     against its typical hour (or its level where there is no comparison), today's
-    anomalies (the three strongest named), target progress and the CO₂ estimate."""
+    anomalies (how many, and the ``named`` strongest; a screen that lists them as
+    "needs attention" names none here), target progress and the CO₂ estimate."""
     _ = translator(language, "summary")
     moment = pd.Timestamp(now).tz_convert(timezone)
     when = format_datetime(moment, "EEEE HH:mm", tzinfo=moment.tzinfo, locale=_locale(language))
@@ -196,7 +214,7 @@ def city_summary(
     for k in kpis:
         if k.key not in compared and (line := _kpi(k, language, _)):
             out.append(line)
-    out += _anomalies(anomalies, language, _)
+    out += _anomalies(anomalies, language, _, named)
     out += [line for t in targets if (line := _target(t, language, _))]
     if co2 is not None:
         out.append(_co2(co2, language, _))

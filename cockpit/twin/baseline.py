@@ -376,8 +376,9 @@ def todays_anomalies(
     """Sites and metrics whose hourly means were unusual in some hours since the city's
     midnight, up to and including the hour of ``now``, by the count-aware noise floor of
     ``cockpit.twin.anomalies`` (score ``z``, each metric's ``NoiseFloor``, lasting, no
-    outages); one entry per site and metric (its strongest hour), strongest first. ``frame`` must reach ``weeks``
-    weeks before midnight; ``sites`` (canonical) gives names and domains."""
+    outages); one entry per site and metric (its strongest hour), strongest first.
+    ``frame`` must reach ``weeks`` weeks before midnight; ``sites`` (canonical) gives
+    names and domains."""
     moment = pd.Timestamp(now)
     table = hourly_table(frame[frame["time"] <= moment], timezone)
     if table.empty:

@@ -218,10 +218,7 @@ def traffic_flow(
     index = float(loads.median())
     level = "alert" if index >= alert else "warn" if index >= warn else "ok"
     label = spec.levels[level]
-    detail = (
-        f"{how}; congestion {label}: typical intersection at {index:.0%} of its "
-        "usual busy-hour flow."
-    )
+    detail = f"{how}; the typical one at {index:.0%} of its usual busy-hour flow."
     return Kpi(
         key,
         title,

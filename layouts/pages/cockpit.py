@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any, cast
@@ -19,6 +20,7 @@ from dash._utils import to_json
 from dash.exceptions import PreventUpdate
 
 from cockpit.city import City, CityView, format_value
+from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.timefmt import local_time
@@ -37,6 +39,7 @@ from layouts.routes.replay import replay_urls
 
 __all__ = [
     "FRAME_OUTPUTS",
+    "attend_site",
     "clicked_site",
     "cockpit_frame",
     "layout",
@@ -47,6 +50,11 @@ __all__ = [
 ]
 
 Gettext = Callable[[str], str]
+
+# Plotly's toolbar shows on hover only, so it never sits on a chart's title.
+CHART_CONFIG = {"displaylogo": False, "displayModeBar": "hover"}
+# A parking bay's trend is the occupied share of the bays this close to it.
+BAY_RADIUS_M = 150
 
 
 def _t(language: str | None) -> Gettext:
@@ -170,12 +178,6 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
             html.Main(
                 [
                     html.Section(
-                        html.P(_("Reading the city…"), className="cc-muted"),
-                        id="cc-summary",
-                        className="cc-summary",
-                        **html_attrs({"aria-label": _("The city now"), "aria-live": "polite"}),
-                    ),
-                    html.Section(
                         kpi_strip(view.kpis, view.sources, tz),
                         id="cc-kpis",
                         className="cc-kpi-strip",
@@ -209,28 +211,51 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                                 className="cc-map-panel",
                                 **html_attrs({"aria-label": "Map of sites"}),
                             ),
-                            html.Section(
+                            html.Div(
                                 [
-                                    html.H2(_("Trend"), className="cc-panel-title"),
-                                    html.Div(
-                                        _("Click a site on the map to see its last hours."),
-                                        id="cc-site-detail",
-                                        className="cc-site-detail",
-                                    ),
-                                    # The chart (and Plotly with it) loads when a site
-                                    # is chosen, so the first view shows the map sooner.
-                                    html.Div(
-                                        html.P(
-                                            _("Click a site on the map."),
-                                            className="cc-muted cc-trend-hint",
+                                    html.Section(
+                                        html.H2(_("Needs attention"), className="cc-panel-title"),
+                                        id="cc-attention",
+                                        className="cc-attention",
+                                        **html_attrs(
+                                            {
+                                                "aria-labelledby": "cc-attention-title",
+                                                "aria-live": "polite",
+                                            }
                                         ),
-                                        id="cc-trend-box",
-                                        className="cc-trend",
                                     ),
-                                    parking_question(_),
-                                    html.Div(id="cc-pair", className="cc-pair"),
+                                    html.Section(
+                                        html.P(_("Reading the city…"), className="cc-muted"),
+                                        id="cc-summary",
+                                        className="cc-summary",
+                                        **html_attrs({"aria-label": _("The city now")}),
+                                    ),
+                                    html.Section(
+                                        [
+                                            html.H2(_("Trend"), className="cc-panel-title"),
+                                            html.Div(
+                                                _("Click a site on the map to see its last hours."),
+                                                id="cc-site-detail",
+                                                className="cc-site-detail",
+                                            ),
+                                            # The chart (and Plotly with it) loads when a
+                                            # site is chosen, so the first view shows the
+                                            # map sooner.
+                                            html.Div(
+                                                html.P(
+                                                    _("Click a site on the map."),
+                                                    className="cc-muted cc-trend-hint",
+                                                ),
+                                                id="cc-trend-box",
+                                                className="cc-trend",
+                                            ),
+                                            parking_question(_),
+                                            html.Div(id="cc-pair", className="cc-pair"),
+                                        ],
+                                        className="cc-side-panel",
+                                    ),
                                 ],
-                                className="cc-side-panel",
+                                className="cc-side",
                             ),
                         ],
                     ),
@@ -353,10 +378,30 @@ def _view_lines(city: City, view: CityView) -> dict[str, Any]:
     }
 
 
-def kpi_cards(city: City, view: CityView, state: twin.Twin, language: str, _: Gettext) -> list[Any]:
-    """The KPI strip with each KPI's line against its baseline."""
+def kpi_cards(
+    city: City,
+    view: CityView,
+    state: twin.Twin,
+    language: str,
+    _: Gettext,
+    replayed: bool = False,
+) -> list[Any]:
+    """The KPI strip with each KPI's line against its baseline; in the time machine
+    (``replayed``) a KPI without data says plainly that its domain has no history then."""
     tz = city.config.city.timezone
-    cards = kpi_strip(view.kpis, view.sources, tz)
+    kpis = view.kpis
+    if replayed:
+        kpis = [
+            replace(
+                k,
+                level_label=_("no history"),
+                detail=_("No {domain} history at this moment.").format(domain=_(k.title)),
+            )
+            if k.value is None
+            else k
+            for k in kpis
+        ]
+    cards = kpi_strip(kpis, view.sources, tz)
     extras = {
         key: [twin.comparison_line(item, language, tz, _)]
         for key, item in state.comparisons.items()
@@ -377,6 +422,7 @@ FRAME_OUTPUTS: dict[str, Output] = {
     "anomalies": Output("cc-anomalies", "children"),
     "typical_legend": Output("cc-typical-legend", "style"),
     "summary": Output("cc-summary", "children"),
+    "attention": Output("cc-attention", "children"),
     "targets": Output("cc-targets", "children"),
     "health": Output("cc-health-slot", "children"),
     "shown": Output("cc-tm-shown", "data"),
@@ -398,10 +444,13 @@ def _frame(
     tz = city.config.city.timezone
     role = view.role
     state = _live_twin(city, view) if moment is None else city.twin_at(moment, role)
-    found, co2 = city.targets_and_co2(role)
+    # Every panel at the chosen moment: targets and CO₂ as they stood then too.
+    found, co2 = city.targets_and_co2(role, moment)
     typical = twin.typical_of_sites(state) if colour == "typical" else {}
+    attention = city.needs_attention(role, moment)
     return {
-        "kpis": kpi_cards(city, view, state, language, _),
+        "kpis": kpi_cards(city, view, state, language, _, replayed=moment is not None),
+        "attention": twin.attention_panel(attention, language, tz, _),
         "hideouts": [{"colour": colour, "typical": typical}],
         "sources": lines["sources"],
         "as_of": lines["as_of"],
@@ -502,8 +551,22 @@ def trend_panel(
     series = city.series(role, site_id, hours)
     if new_data and series.empty:
         return dict.fromkeys(("chart", "detail", "park", "pair"), no_update)
+    domain = str(view.sites.set_index("id").loc[site_id, "domain"])
     ahead = city.site_forecast(role, site_id)
     title = _("{name} · last {hours} h").format(name=names[site_id], hours=hours)
+    spec = get_domain(domain).kpi
+    if (
+        spec.aggregation == "share"
+        and not spec.capacity_metric
+        and not series.empty
+        and set(series["metric"]) == {spec.metric}
+    ):
+        # One bay is a 0/1 step; the street around it, in %, is what a person reads.
+        series = city.occupancy_around(role, site_id, spec.metric, hours, BAY_RADIUS_M)
+        ahead = None
+        title = _("Occupied bays within {radius} m of {name} · last {hours} h").format(
+            radius=BAY_RADIUS_M, name=names[site_id], hours=hours
+        )
     if ahead is not None and not ahead.empty:
         title += " · " + _("next {n} h forecast").format(n=city.config.twin.forecast_hours)
     figure = trend_figure(
@@ -514,11 +577,8 @@ def trend_panel(
         moment,
         {"forecast": _("forecast"), "band": _("likely range")},
     )
-    domain = str(view.sites.set_index("id").loc[site_id, "domain"])
     pair = twin.pair_panel(city, view, site_id, hours, language, _) if domain == "traffic" else []
-    chart = dcc.Graph(
-        id="cc-trend", figure=figure, config={"displaylogo": False}, style={"height": "100%"}
-    )
+    chart = dcc.Graph(id="cc-trend", figure=figure, config=CHART_CONFIG, style={"height": "100%"})
     return {
         "chart": chart,
         "detail": site_detail(city, view, site_id, _),
@@ -636,6 +696,40 @@ def pick(_city: City, _clicks: list[Any]) -> str:
     if site_id is None:
         raise PreventUpdate
     return site_id
+
+
+@_callback(
+    output={
+        "site": Output("cc-site", "data", allow_duplicate=True),
+        "viewport": Output(MAP_ID, "viewport"),
+    },
+    inputs=[Input({"type": twin.ATTEND_ID, "site": ALL}, "n_clicks")],
+    prevent_initial_call=True,
+)
+def attend(city: City, _clicks: list[int | None]) -> dict[str, Any]:
+    """A "needs attention" link: the map centred on its site, and the site opened."""
+    found = ctx.triggered_id
+    if not isinstance(found, dict) or not ctx.triggered or not ctx.triggered[0]["value"]:
+        raise PreventUpdate  # the list was redrawn, nobody clicked
+    return attend_site(city, viewer_role(), str(found.get("site", "")))
+
+
+def attend_site(city: City, role: str, site_id: str) -> dict[str, Any]:
+    """The side panel's site and the map's viewport for a click on ``site_id`` (only a
+    site ``role`` sees)."""
+    sites = city.view(role).sites.set_index("id")
+    if site_id not in sites.index:
+        raise PreventUpdate
+    site = sites.loc[site_id]
+    centre = [float(site["lat"]), float(site["lon"])]
+    return {
+        "site": site_id,
+        "viewport": {"center": centre, "zoom": ATTEND_ZOOM, "transition": "flyTo"},
+    }
+
+
+# How close the map comes to a place that needs attention.
+ATTEND_ZOOM = 17
 
 
 @_callback(

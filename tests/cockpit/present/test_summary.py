@@ -57,7 +57,9 @@ def test_english_summary_says_what_is_unusual_in_numbers_and_words() -> None:
         "72% of parking places are occupied.",
         "One place is unusual today.",
         "Swanston St: Pedestrians 2,400, far above the usual 800.",
-        "Annual mean NO₂ below 20 µg/m³ by 2030: on track, now 23.5 µg/m³.",
+        # Above a "below" target: not met, whatever the way to it.
+        "Annual mean NO₂ below 20 µg/m³ by 2030: not met yet, now 23.5 µg/m³; ahead of the "
+        "path to 2030.",
         "Road traffic emitted an estimated 1,234.6 t of CO₂ on November 23, 2026.",
     ]
 
@@ -68,7 +70,7 @@ def test_german_summary_translates_words_and_formats_numbers() -> None:
     assert text[1] == "Die Passantenfrequenz liegt 18\xa0% unter einem typischen Dienstag um 10:00."
     assert text[3] == "Die Luftqualität ist mittelmäßig."
     assert text[6] == "Swanston St: Fußgänger 2.400, weit über dem Üblichen von 800."
-    assert text[7].endswith("auf Kurs, jetzt 23,5 µg/m³.")
+    assert text[7].endswith("jetzt 23,5 µg/m³; vor dem Pfad bis 2030.")
     assert text[8] == (
         "Der Straßenverkehr hat am 23. November 2026 schätzungsweise 1.234,6 t CO₂ ausgestoßen."
     )

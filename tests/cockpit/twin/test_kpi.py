@@ -226,8 +226,7 @@ def test_traffic_mean_per_intersection_and_congestion_index() -> None:
     assert result.level == "warn"
     assert result.level_label == "moderate"
     assert result.detail == (
-        "Mean over 4 counted sites; congestion moderate: typical intersection at 75% of its "
-        "usual busy-hour flow."
+        "Mean over 4 counted sites; the typical one at 75% of its usual busy-hour flow."
     )
 
 
