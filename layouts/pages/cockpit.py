@@ -450,7 +450,6 @@ def _frame(
     attention = city.needs_attention(role, moment)
     return {
         "kpis": kpi_cards(city, view, state, language, _, replayed=moment is not None),
-        "attention": twin.attention_panel(attention, language, tz, _),
         "hideouts": [{"colour": colour, "typical": typical}],
         "sources": lines["sources"],
         "as_of": lines["as_of"],
@@ -459,6 +458,7 @@ def _frame(
         "anomalies": twin.anomalies_panel(state, view, language, tz, _),
         "typical_legend": {"display": "block"} if colour == "typical" else {"display": "none"},
         "summary": twin.summary_lines(city, view, state, found, co2, language),
+        "attention": twin.attention_panel(attention, language, tz, _),
         "targets": twin.targets_panel(found, co2, language, tz, _),
         "health": twin.health_section(city, city.view(role)),
     }
