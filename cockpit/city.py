@@ -611,9 +611,11 @@ class City:
         self, role: str, moment: datetime | None = None
     ) -> tuple[list[TargetProgress], Co2Estimate | None]:
         """KPI target progress and the road-traffic CO₂ estimate of the day before, over
-        the sources and sites ``role`` may see: now (read once per quarter hour), or as
-        they stood at ``moment`` in the time machine."""
-        now = moment or self.clock()
+        the sources and sites ``role`` may see: now (read once per quarter hour), or in
+        the time machine as they stood when ``moment``'s day began (read once per
+        replayed day: they are means over days, and a replay steps through many
+        moments of each)."""
+        now = self.clock() if moment is None else _day_start(moment, self.config.city.timezone)
         view = self.view(role)
 
         def make() -> tuple[list[TargetProgress], Co2Estimate | None]:
@@ -752,6 +754,12 @@ def overall_status(entries: Iterable[dict[str, Any]]) -> str:
         if entry["status"] == "down" or (entry["status"] == "stale" and worst == "ok"):
             worst = entry["status"]
     return worst
+
+
+def _day_start(moment: datetime, timezone: str) -> datetime:
+    """The start of ``moment``'s day on the city's wall clock, in UTC."""
+    local = pd.Timestamp(moment).tz_convert(timezone).normalize()
+    return cast(datetime, local.tz_convert("UTC").to_pydatetime())
 
 
 def _quarter(now: datetime) -> int:

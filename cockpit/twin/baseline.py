@@ -390,19 +390,23 @@ def todays_anomalies(
     # Imported here: the noise floor builds on this module's scores.
     from cockpit.twin.anomalies import unusual_hours
 
-    flags = unusual_hours(values, median, spread, z)
+    flags = unusual_hours(values, median, spread, z).to_numpy()
+    # Only the flagged cells, picked by position (stacking the whole table is slow).
+    rows, cols = np.nonzero(flags)
+    if not len(rows):
+        return []
     long = pd.DataFrame(
         {
-            "value": values.stack(["site_id", "metric"], future_stack=True),
-            "median": median.stack(["site_id", "metric"], future_stack=True),
-            "spread": spread.stack(["site_id", "metric"], future_stack=True),
-            "flag": flags.stack(["site_id", "metric"], future_stack=True),
+            "slot": values.index[rows],
+            "site_id": values.columns.get_level_values("site_id")[cols],
+            "metric": values.columns.get_level_values("metric")[cols],
+            "value": values.to_numpy(dtype=float)[rows, cols],
+            "median": median.to_numpy(dtype=float)[rows, cols],
+            "spread": spread.to_numpy(dtype=float)[rows, cols],
         }
     ).dropna()
-    long = long[long["flag"] != 0]
     if long.empty:
         return []
-    long = long.reset_index().rename(columns={"level_0": "slot"})
     long["z"] = robust_z(long["value"], long["median"], long["spread"], long["metric"])
     long = long.assign(strength=np.abs(long["z"])).sort_values("strength", ascending=False)
     long = long.drop_duplicates(["site_id", "metric"])

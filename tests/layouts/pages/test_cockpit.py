@@ -13,6 +13,7 @@ from dash import Dash, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from dash.testing.composite import DashComposite
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from cockpit.city import City
 from layouts.components import timemachine as tm
@@ -255,7 +256,7 @@ def test_a_place_that_needs_attention_opens_on_the_map(
     items[0].find_element(By.CSS_SELECTOR, "a").click()
     duo.wait_for_text_to_equal("#cc-site-detail h3", first.name, timeout=30)
     # The map flew to the place: its centre is the site's position.
-    duo.wait_until(lambda: _map_centre_near(duo, first.site_id), timeout=20)
+    WebDriverWait(duo.driver, 20).until(lambda _driver: _map_centre_near(duo, first.site_id))
 
 
 def _map_centre_near(duo: DashComposite, site_id: str) -> bool:
@@ -388,6 +389,10 @@ def test_a_replayed_frame_is_whole_at_its_moment(city: City) -> None:
     live_targets, _ = city.targets_and_co2("public")
     then_targets, then_co2 = city.targets_and_co2("public", moment)
     assert then_co2 is None or then_co2.day == (when - pd.Timedelta(days=1)).date()
+    assert city.targets_and_co2("public", moment + pd.Timedelta(hours=1)) == (
+        then_targets,
+        then_co2,
+    )
     assert [t.key for t in then_targets] == [t.key for t in live_targets]
     assert "Needs attention" in str(parts["attention"])
 
