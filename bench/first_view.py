@@ -77,7 +77,7 @@ def first_content_s(url: str, window: str, selector: str) -> float:
 # (written by the first frame).
 MAYOR_WINDOW = "1366,768"
 MAYOR_KPIS = "#cc-kpis .cc-kpi"
-MAYOR_ANSWER = "#cc-attention #cc-attention-title"
+MAYOR_ANSWER = "#cc-attention .cc-attention-list, #cc-attention p.cc-muted"
 
 
 def mayor_visit_s(url: str) -> tuple[float, float]:

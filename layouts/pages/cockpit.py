@@ -214,7 +214,11 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                             html.Div(
                                 [
                                     html.Section(
-                                        html.H2(_("Needs attention"), className="cc-panel-title"),
+                                        html.H2(
+                                            _("Needs attention"),
+                                            className="cc-panel-title",
+                                            id="cc-attention-title",
+                                        ),
                                         id="cc-attention",
                                         className="cc-attention",
                                         **html_attrs(
