@@ -11,6 +11,7 @@ refresh that brings nothing new costs almost nothing.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 from collections.abc import Callable, Hashable, Iterable
@@ -47,6 +48,8 @@ from cockpit.twin.targets import TargetProgress
 __all__ = ["City", "CityView", "SourceInfo", "overall_status"]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 # How long an answer read from weeks of history still holds after new data arrives.
 QUARTER_HOUR_S = 900.0
@@ -243,6 +246,8 @@ class City:
         self.warm_hooks: list[Callable[[CityView], object]] = []
         self._reference: tuple[str, pd.Series] | None = None
         self._districts: dict[str, str] = {}
+        # One background preparation of replayed moments at a time (``prepare_moments``).
+        self._preparing = threading.Lock()
 
     def version(self) -> int:
         """The data version; it changes whenever any source brings new data."""
@@ -306,6 +311,31 @@ class City:
         view.min_group_size = self.config.privacy.min_group_size
         view.kpis = self._kpis(view)
         return view
+
+    def prepare_moments(self, role: str, moments: Iterable[datetime]) -> threading.Thread | None:
+        """Answer, in a background thread, what the time machine shows at each of
+        ``moments`` (the view, the twin, what needs attention, targets and CO₂), so that a
+        replay playing forward finds its next frames ready and advances at its speed.
+        One preparation runs at a time: while one runs, this does nothing and returns None;
+        else it returns the thread."""
+        if not self._preparing.acquire(blocking=False):
+            return None
+        wanted = list(moments)
+
+        def run() -> None:
+            try:
+                for moment in wanted:
+                    self.view_at(role, moment)
+                    self.needs_attention(role, moment)  # the twin at the moment with it
+                    self.targets_and_co2(role, moment)
+            except Exception:  # the frame is made on request instead
+                log.exception("preparing replayed moments failed")
+            finally:
+                self._preparing.release()
+
+        thread = threading.Thread(target=run, name="city-cockpit-replay", daemon=True)
+        thread.start()
+        return thread
 
     def _history_latest(self, source: str, site_ids: list[str], moment: datetime) -> pd.DataFrame:
         """Each site's newest observation per metric in the span before ``moment``."""

@@ -44,6 +44,7 @@ __all__ = [
     "cockpit_frame",
     "layout",
     "live_frame",
+    "moments_ahead",
     "register_callbacks",
     "site_detail",
     "trend_panel",
@@ -518,6 +519,23 @@ def cockpit_frame(
     }
 
 
+# How many moments a playing replay prepares ahead of the one it shows.
+PREPARE_AHEAD = 3
+
+
+def moments_ahead(
+    anchor: int | None, offset: float | None, step: float | None, ahead: int = PREPARE_AHEAD
+) -> list[datetime]:
+    """The next ``ahead`` replayed moments after the slider's ``offset`` (minutes, each
+    ``step`` later), up to but not including live; none for an invalid slider."""
+    size = tm.bounded_step(step)
+    if size is None or not offset or offset >= 0:
+        return []
+    steps = [offset + k * size for k in range(1, ahead + 1)]
+    found = [tm.moment_of(anchor, at) for at in steps if at < 0]
+    return [m for m in found if m is not None]
+
+
 def clicked_site(clicked: Any) -> str | None:
     """The id of the site whose marker was clicked, or None for a cluster, nothing, or
     a click no map sends (not a feature with properties)."""
@@ -662,6 +680,8 @@ def slider_range(city: City, range_id: str, anchor: int, language: str | None) -
         State({"type": SOURCE_ID, "layer": ALL}, "id"),
         State({"type": LAYER_ID, "layer": ALL}, "id"),
         State("cc-lang", "data"),
+        State("cc-tm-playing", "data"),
+        State("cc-tm-slider", "step"),
     ],
 )
 def refresh(
@@ -673,9 +693,14 @@ def refresh(
     source_ids: list[dict[str, str]],
     layer_ids: list[dict[str, str]],
     language: str | None,
+    playing: bool | None = None,
+    step: float | None = None,
 ) -> dict[str, Any]:
-    """The frame for the viewer at the slider's moment (see :func:`cockpit_frame`)."""
+    """The frame for the viewer at the slider's moment (see :func:`cockpit_frame`);
+    while the time machine plays, the next moments are prepared meanwhile."""
     colour = colour or "state"
+    if playing is True:
+        city.prepare_moments(viewer_role(), moments_ahead(anchor, offset, step))
     return cockpit_frame(
         city,
         viewer_role(),

@@ -502,3 +502,23 @@ def test_the_page_hands_the_browser_its_frame_part_names(app: Dash, city: City) 
         page = cockpit.layout(city)
     stores = [c for c in page.children if getattr(c, "id", None) == "cc-frame-parts"]
     assert [s.data for s in stores] == [list(cockpit.FRAME_OUTPUTS)]
+
+
+def test_a_playing_replay_prepares_its_next_moments(city: City) -> None:
+    anchor = tm.anchor_for(city.clock())
+    ahead = cockpit.moments_ahead(anchor, -60, 15)
+    assert ahead == [
+        tm.moment_of(anchor, -45),
+        tm.moment_of(anchor, -30),
+        tm.moment_of(anchor, -15),
+    ]
+    assert cockpit.moments_ahead(anchor, -15, 15) == []  # live is never prepared
+    assert cockpit.moments_ahead(anchor, 0, 15) == []
+    assert cockpit.moments_ahead(anchor, -60, 7) == []  # no slider steps by 7 minutes
+    thread = city.prepare_moments("public", ahead[:1])
+    assert thread is not None
+    thread.join(120)
+    moment = ahead[0]
+    assert moment is not None
+    kept = city.answers.peek(city.version(), "public", ("view-at", int(moment.timestamp())))
+    assert kept is not None and kept.generated == moment
