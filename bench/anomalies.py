@@ -187,7 +187,13 @@ def main() -> int:
     print(
         f"RESULT precision={d[0]:.3f} recall={d[1]:.3f} false_alarms_per_site_day={d[2]:.3f} "
         f"baseline_precision={b[0]:.3f} baseline_recall={b[1]:.3f} "
-        f"baseline_false_alarms_per_site_day={b[2]:.3f} injected={result['detector']['n']}"
+        f"baseline_false_alarms_per_site_day={b[2]:.3f} injected={result['detector']['n']} "
+        + " ".join(
+            f"{source}_precision={p:.3f} {source}_recall={r:.3f}"
+            for source, name, f in per_source
+            if name == "detector"
+            for p, r, _ in [_rates(f)]
+        )
     )
     return 0
 
