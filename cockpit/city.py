@@ -664,10 +664,17 @@ class City:
         without the sites whose sensors are faulty, which sensor health lists instead."""
         state = self.twin_at(moment, role)
         view = self.view(role) if moment is None else self.view_at(role, moment)
-        faulty = (
-            [h.site_id for h in self.sensor_health(role) if h.problems] if moment is None else []
+        return attention.needs_attention(
+            state.anomalies, view.sites, self.faulty_sites(role, moment), limit
         )
-        return attention.needs_attention(state.anomalies, view.sites, faulty, limit)
+
+    def faulty_sites(self, role: str, moment: datetime | None = None) -> set[str]:
+        """Ids of the sites ``role`` sees whose sensors sensor health flags as faulty now
+        (flat, impossible, a stale stream): their readings are sensor health's news, not
+        anomalies. Sensor health is of now, so a replayed ``moment`` has none."""
+        if moment is not None:
+            return set()
+        return {h.site_id for h in self.sensor_health(role) if h.problems}
 
     def sensor_health(self, role: str) -> list[sensor_health.SiteHealth]:
         """The health of each sensor ``role`` sees, read once per quarter hour."""

@@ -449,6 +449,9 @@ def _frame(
     tz = city.config.city.timezone
     role = view.role
     state = _live_twin(city, view) if moment is None else city.twin_at(moment, role)
+    # A faulty sensor is sensor health's news, never an anomaly of the city.
+    faulty = city.faulty_sites(role, moment)
+    state = replace(state, anomalies=[a for a in state.anomalies if a.site_id not in faulty])
     # Every panel at the chosen moment: targets and CO₂ as they stood then too.
     found, co2 = city.targets_and_co2(role, moment)
     typical = twin.typical_of_sites(state) if colour == "typical" else {}

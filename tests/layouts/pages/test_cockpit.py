@@ -361,8 +361,19 @@ def test_a_frame_names_what_needs_attention_and_the_summary_in_short_lines(city:
     for item in found:
         assert item.site_id in text and item.name in text
     assert "far above" not in str(parts["summary"])  # named above, only counted here
-    faulty = {h.site_id for h in city.sensor_health("public") if h.problems}
-    assert not faulty & {i.site_id for i in found}
+
+
+def test_a_faulty_sensor_is_sensor_healths_never_an_anomaly(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = city.needs_attention("public")[0]
+    monkeypatch.setattr(city, "faulty_sites", lambda role, moment=None: {first.site_id})
+    assert first.site_id not in {i.site_id for i in city.needs_attention("public")}
+    view = city.view("public")
+    lines = {"sources": [], "as_of": "", "map_updated": ""}
+    parts = cockpit._frame(city, view, None, "state", "en", lines)
+    assert first.site_id not in str(parts["attention"])
+    assert first.site_id not in str(parts["anomalies"])
 
 
 def test_a_needs_attention_link_centres_the_map_and_opens_the_site(city: City) -> None:
