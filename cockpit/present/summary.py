@@ -144,7 +144,10 @@ def attention_sentence(item: AttentionItem, language: str, timezone: str) -> str
         if item.direction == "above"
         else _("{site}: {metric} {value} {unit} at {time}, {percent} below the usual {typical}.")
     )
+    if item.change >= 2:  # "23 times the usual" reads better than "2,210 % above"
+        message = _("{site}: {metric} {value} {unit} at {time}, {times} times the usual {typical}.")
     return message.format(
+        times=format_number(item.change + 1, language),
         site=item.name,
         metric=label,
         value=format_number(item.value, language, decimals),
