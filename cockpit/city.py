@@ -11,6 +11,7 @@ refresh that brings nothing new costs almost nothing.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 from collections.abc import Callable, Hashable, Iterable
@@ -28,8 +29,17 @@ from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
 from cockpit.storage import HistoryStore, SharedCache, SnapshotStore
 from cockpit.twin import alerts as alert_rules
-from cockpit.twin import crossdomain, freshness, kpi, panels, sensor_health
+from cockpit.twin import (
+    attention,
+    crossdomain,
+    freshness,
+    kpi,
+    occupancy,
+    panels,
+    sensor_health,
+)
 from cockpit.twin.answers import Answers
+from cockpit.twin.attention import AttentionItem
 from cockpit.twin.climate import Co2Estimate
 from cockpit.twin.forecast import FreeBays
 from cockpit.twin.panels import Board, Twin
@@ -39,6 +49,8 @@ from cockpit.twin.targets import TargetProgress
 __all__ = ["City", "CityView", "SourceInfo", "overall_status"]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 # How long an answer read from weeks of history still holds after new data arrives.
 QUARTER_HOUR_S = 900.0
@@ -235,6 +247,8 @@ class City:
         self.warm_hooks: list[Callable[[CityView], object]] = []
         self._reference: tuple[str, pd.Series] | None = None
         self._districts: dict[str, str] = {}
+        # One background preparation of replayed moments at a time (``prepare_moments``).
+        self._preparing = threading.Lock()
 
     def version(self) -> int:
         """The data version; it changes whenever any source brings new data."""
@@ -298,6 +312,31 @@ class City:
         view.min_group_size = self.config.privacy.min_group_size
         view.kpis = self._kpis(view)
         return view
+
+    def prepare_moments(self, role: str, moments: Iterable[datetime]) -> threading.Thread | None:
+        """Answer, in a background thread, what the time machine shows at each of
+        ``moments`` (the view, the twin, what needs attention, targets and CO₂), so that a
+        replay playing forward finds its next frames ready and advances at its speed.
+        One preparation runs at a time: while one runs, this does nothing and returns None;
+        else it returns the thread."""
+        if not self._preparing.acquire(blocking=False):
+            return None
+        wanted = list(moments)
+
+        def run() -> None:
+            try:
+                for moment in wanted:
+                    self.view_at(role, moment)
+                    self.needs_attention(role, moment)  # the twin at the moment with it
+                    self.targets_and_co2(role, moment)
+            except Exception:  # the frame is made on request instead
+                log.exception("preparing replayed moments failed")
+            finally:
+                self._preparing.release()
+
+        thread = threading.Thread(target=run, name="city-cockpit-replay", daemon=True)
+        thread.start()
+        return thread
 
     def _history_latest(self, source: str, site_ids: list[str], moment: datetime) -> pd.DataFrame:
         """Each site's newest observation per metric in the span before ``moment``."""
@@ -509,6 +548,22 @@ class City:
         start = end - timedelta(hours=hours or self.config.ui.trend_hours)
         return self.history.window([site_id], start, end + timedelta(minutes=1))
 
+    def occupancy_around(
+        self, role: str, site_id: str, metric: str, hours: float, radius_m: float = 150
+    ) -> pd.DataFrame:
+        """The hourly occupied share (%) of the bays ``role`` sees within ``radius_m`` of
+        bay ``site_id`` over the last ``hours`` (``cockpit.twin.occupancy``); ``metric`` is
+        the bays' 0/1 metric. Empty for a site ``role`` may not see."""
+        view = self.view(role)
+        ids = occupancy.bays_around(view.sites, site_id, radius_m)
+        if not ids:
+            return empty_observations()
+        end = self.clock()
+        frame = self.history.hourly(
+            ids, end - timedelta(hours=hours), end + timedelta(minutes=1), metric=metric
+        )
+        return occupancy.occupancy_around(frame, metric, site_id)
+
     def _visible(self, role: str, site_ids: list[str]) -> list[str]:
         known = set(self.view(role).sites["id"].astype(str))
         return [s for s in site_ids if s in known]
@@ -588,10 +643,15 @@ class City:
         (``cockpit.twin.alerts.ranked``): threshold alerts and sensor faults together."""
         return alert_rules.ranked(self.alert_board(role).alerts)
 
-    def targets_and_co2(self, role: str) -> tuple[list[TargetProgress], Co2Estimate | None]:
-        """KPI target progress and yesterday's road-traffic CO₂ estimate over the sources
-        and sites ``role`` may see, read once per quarter hour."""
-        now = self.clock()
+    def targets_and_co2(
+        self, role: str, moment: datetime | None = None
+    ) -> tuple[list[TargetProgress], Co2Estimate | None]:
+        """KPI target progress and the road-traffic CO₂ estimate of the day before, over
+        the sources and sites ``role`` may see: now (read once per quarter hour), or in
+        the time machine as they stood when ``moment``'s day began (read once per
+        replayed day: they are means over days, and a replay steps through many
+        moments of each)."""
+        now = self.clock() if moment is None else _day_start(moment, self.config.city.timezone)
         view = self.view(role)
 
         def make() -> tuple[list[TargetProgress], Co2Estimate | None]:
@@ -599,8 +659,28 @@ class City:
             ids = set(view.sites["id"].astype(str))
             return panels.targets_and_co2(self.history, self.config, visible, ids, now)
 
-        question = ("targets", _quarter(now))
+        question = ("targets", _quarter(now), moment is not None)
         return self.answers.get(view.version, role, question, make, reuse_s=math.inf)
+
+    def needs_attention(
+        self, role: str, moment: datetime | None = None, limit: int = 3
+    ) -> list[AttentionItem]:
+        """The places that need attention now (or at ``moment``), at most ``limit``,
+        ranked (``cockpit.twin.attention``): today's anomalies at the sites ``role`` sees,
+        without the sites whose sensors are faulty, which sensor health lists instead."""
+        state = self.twin_at(moment, role)
+        view = self.view(role) if moment is None else self.view_at(role, moment)
+        return attention.needs_attention(
+            state.anomalies, view.sites, self.faulty_sites(role, moment), limit
+        )
+
+    def faulty_sites(self, role: str, moment: datetime | None = None) -> set[str]:
+        """Ids of the sites ``role`` sees whose sensors sensor health flags as faulty now
+        (flat, impossible, a stale stream): their readings are sensor health's news, not
+        anomalies. Sensor health is of now, so a replayed ``moment`` has none."""
+        if moment is not None:
+            return set()
+        return {h.site_id for h in self.sensor_health(role) if h.problems}
 
     def sensor_health(self, role: str) -> list[sensor_health.SiteHealth]:
         """The health of each sensor ``role`` sees, read once per quarter hour."""
@@ -741,6 +821,12 @@ def overall_status(entries: Iterable[dict[str, Any]]) -> str:
         if entry["status"] == "down" or (entry["status"] == "stale" and worst == "ok"):
             worst = entry["status"]
     return worst
+
+
+def _day_start(moment: datetime, timezone: str) -> datetime:
+    """The start of ``moment``'s day on the city's wall clock, in UTC."""
+    local = pd.Timestamp(moment).tz_convert(timezone).normalize()
+    return cast(datetime, local.tz_convert("UTC").to_pydatetime())
 
 
 def _quarter(now: datetime) -> int:

@@ -3,7 +3,14 @@ Air Quality Index."""
 
 from __future__ import annotations
 
-from cockpit.domains.registry import Domain, KpiSpec, MapRule, PhoneSummary, SlideSpec
+from cockpit.domains.registry import (
+    Domain,
+    KpiSpec,
+    MapRule,
+    NoiseFloor,
+    PhoneSummary,
+    SlideSpec,
+)
 from cockpit.model import Metric
 
 __all__ = ["DOMAIN"]
@@ -42,6 +49,15 @@ DOMAIN = Domain(
             "Air quality": "Luftqualität",
             "Is the air good today?": "Ist die Luft heute gut?",
         }
+    },
+    # Concentrations follow the weather more than the hour of the week: a change against
+    # the usual hour counts only when it is large in µg/m³ too (about the width of an
+    # EAQI band); whether the air is good or poor is the index's and the alerts' task.
+    noise_floors={
+        "pm25": NoiseFloor(volume=30),
+        "pm10": NoiseFloor(volume=60),
+        "no2": NoiseFloor(volume=60),
+        "o3": NoiseFloor(volume=150),
     },
     entity_types={"AirQualityObserved": "station"},
     description="air-quality measurements at monitoring stations",

@@ -28,6 +28,8 @@ DOMAIN = Domain(
             warn=85,
             alert=95,
             method="parking_occupancy",
+            # The number is the occupied share, so it says "occupied" beside it.
+            figure_label="% occupied",
             levels={"ok": "spaces free", "warn": "filling up", "alert": "nearly full"},
         ),
     ),

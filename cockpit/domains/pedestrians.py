@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from cockpit.domains.registry import Domain, KpiSpec, MapRule, PhoneSummary, SlideSpec
+from cockpit.domains.registry import (
+    Domain,
+    KpiSpec,
+    MapRule,
+    NoiseFloor,
+    PhoneSummary,
+    SlideSpec,
+)
 from cockpit.model import Metric
 
 __all__ = ["DOMAIN"]
@@ -24,6 +31,7 @@ DOMAIN = Domain(
             unit="persons/h",
             aggregation="sum",
             method="footfall",
+            figure_label="persons/h at all counters together",
             levels={"ok": "as usual", "warn": "busier than usual"},
         ),
     ),
@@ -38,6 +46,8 @@ DOMAIN = Domain(
             "How busy is the centre?": "Wie voll ist die Innenstadt?",
         }
     },
+    # Fewer than 100 people an hour is a quiet street whatever its percentage change.
+    noise_floors={"pedestrians": NoiseFloor(volume=100, counted=True)},
     entity_types={"CrowdFlowObserved": "counter"},
     description="hourly counts of pedestrians",
     themes=(("TRAN", "Transport"), ("REGI", "Regions and cities")),

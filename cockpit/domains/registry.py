@@ -29,6 +29,7 @@ __all__ = [
     "Domain",
     "KpiSpec",
     "MapRule",
+    "NoiseFloor",
     "PhoneSummary",
     "SlideSpec",
     "all_domains",
@@ -39,6 +40,7 @@ __all__ = [
     "kpi_spec",
     "load_domain_module",
     "load_domain_modules",
+    "noise_floor",
     "register",
     "translation",
     "unregister",
@@ -65,7 +67,9 @@ class KpiSpec:
       (air quality: the worst European Air Quality Index band over all stations).
 
     ``metrics`` are the metrics the KPI reads (exports and the methodology page list
-    them); ``baseline_metric`` is the one whose usual value the twin learns (default: the
+    them); ``figure_label`` is what the number is, shown beside it in words that match
+    it ("% occupied", "veh/h per counted intersection"; empty: the unit);
+    ``baseline_metric`` is the one whose usual value the twin learns (default: the
     first). ``capacity_metric`` is the denominator of a share (e.g. ``docks``); without it a
     share is the mean of 0/1 values in % (one place per site). ``warn`` and ``alert``
     are the default ascending limits on the value (a city's ``[kpis.<key>]`` overrides
@@ -85,6 +89,7 @@ class KpiSpec:
     capacity_metric: str = ""
     baseline_metric: str = ""
     decimals: int = 0
+    figure_label: str = ""
     levels: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({"ok": "ok", "warn": "high", "alert": "very high"})
     )
@@ -98,6 +103,26 @@ class KpiSpec:
     def learned_metric(self) -> str:
         """The metric whose usual value the twin learns for this KPI."""
         return self.baseline_metric or self.metrics[0]
+
+
+@dataclass(frozen=True)
+class NoiseFloor:
+    """How big a change of one metric must be before it deserves a person's attention.
+
+    ``volume`` is the metric's smallest level that matters (in its unit): it is added to
+    both the value and its usual level before they are compared, so 20 people where 13
+    are usual at night (a ratio of 1.5) weigh as (20 + 50) / (13 + 50) ≈ 1.1, while 1,500
+    where 1,000 are usual stay 1.5. ``change`` is the smallest relative change, measured
+    that way, that is worth telling (0.3: 30 % above or below usual). ``hours`` is how
+    many consecutive hours the change must last, so one odd reading is not an event.
+    """
+
+    volume: float = 0.0
+    change: float = 0.3
+    hours: int = 2
+    # The metric counts passing people or vehicles: a zero where many usually pass is a
+    # sensor outage (sensor health's), and a usual zero is no baseline.
+    counted: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,6 +192,9 @@ class Domain:
     # The public "how this data is collected" page: its "title", "what" (may name the
     # number of sites as {n}) and "privacy" texts, in English; ``labels`` translate them.
     about: Mapping[str, str] = field(default_factory=dict)
+    # Per metric name: what a change must reach to be unusual (``NoiseFloor``); a metric
+    # left out gets the default floor.
+    noise_floors: Mapping[str, NoiseFloor] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -280,6 +308,15 @@ def domain_of_kpi(key: str) -> Domain:
         if any(k.key == key for k in d.kpis):
             return d
     raise KeyError(f"unknown KPI {key!r}; known: {', '.join(kpi_names())}")
+
+
+def noise_floor(metric: str) -> NoiseFloor:
+    """The noise floor the domain owning ``metric`` declares for it, else the default."""
+    for d in _REGISTRY.values():
+        found = d.noise_floors.get(metric)
+        if found is not None:
+            return found
+    return NoiseFloor()
 
 
 def translation(language: str, message: str) -> str | None:

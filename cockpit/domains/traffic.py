@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from cockpit.domains.registry import Domain, KpiSpec, MapRule, PhoneSummary, SlideSpec
+from cockpit.domains.registry import (
+    Domain,
+    KpiSpec,
+    MapRule,
+    NoiseFloor,
+    PhoneSummary,
+    SlideSpec,
+)
 from cockpit.model import Metric
 
 __all__ = ["DOMAIN"]
@@ -15,7 +22,8 @@ DOMAIN = Domain(
         Metric("speed", "Speed", "km/h", "traffic", 0, 250),
     ),
     kpis=(
-        # A sum: vehicles per hour add up over the counting sites. The level is set by a
+        # A mean: the flow at the typical counted intersection, which a person can picture
+        # (a sum over 39 intersections is not a flow anywhere). The level is set by a
         # congestion index (the median site's flow over its usual busy-hour flow), so the
         # limits are shares of that usual flow, not vehicles.
         KpiSpec(
@@ -23,10 +31,11 @@ DOMAIN = Domain(
             title="Traffic flow",
             metrics=("vehicle_flow",),
             unit="veh/h",
-            aggregation="sum",
+            aggregation="mean",
             warn=0.6,
             alert=0.85,
             method="traffic_flow",
+            figure_label="veh/h per counted intersection",
             levels={"ok": "light", "warn": "moderate", "alert": "heavy"},
         ),
     ),
@@ -42,6 +51,8 @@ DOMAIN = Domain(
             "How is traffic moving?": "Wie läuft der Verkehr?",
         }
     },
+    # A few hundred vehicles an hour is a quiet road at night; changes below that are noise.
+    noise_floors={"vehicle_flow": NoiseFloor(volume=200, counted=True)},
     entity_types={"TrafficFlowObserved": "counter"},
     description="traffic volumes at counting sites",
     themes=(("TRAN", "Transport"),),

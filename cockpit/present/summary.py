@@ -21,12 +21,13 @@ from babel.numbers import format_percent
 from cockpit.domains import kpi_names, kpi_spec
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_number, translator
+from cockpit.twin.attention import AttentionItem
 from cockpit.twin.baseline import Anomaly, KpiComparison
 from cockpit.twin.climate import Co2Estimate
 from cockpit.twin.kpi import Kpi
 from cockpit.twin.targets import TargetProgress
 
-__all__ = ["city_summary", "summary_languages"]
+__all__ = ["attention_sentence", "city_summary", "summary_languages", "target_verdict"]
 
 # Words that come from the KPIs and metrics, marked here so the catalogue has them.
 _WORDS = (
@@ -97,7 +98,9 @@ def _kpi(k: Kpi, language: str, _: Callable[[str], str]) -> str | None:
     return None
 
 
-def _anomalies(found: Sequence[Anomaly], language: str, _: Callable[[str], str]) -> list[str]:
+def _anomalies(
+    found: Sequence[Anomaly], language: str, _: Callable[[str], str], named: int = 3
+) -> list[str]:
     if not found:
         return [_("Nothing unusual today.")]
     if len(found) == 1:
@@ -106,7 +109,7 @@ def _anomalies(found: Sequence[Anomaly], language: str, _: Callable[[str], str])
         out = [
             _("{count} places are unusual today.").format(count=format_number(len(found), language))
         ]
-    for item in found[:3]:
+    for item in found[:named]:
         metric = METRICS.get(item.metric)
         label = _(metric.label) if metric else item.metric
         decimals = metric.decimals if metric else 0
@@ -126,18 +129,61 @@ def _anomalies(found: Sequence[Anomaly], language: str, _: Callable[[str], str])
     return out
 
 
+def attention_sentence(item: AttentionItem, language: str, timezone: str) -> str:
+    """One sentence for a place that needs attention: the place, what was counted, when,
+    and its size against usual ("Swanston St: 2,400 persons/h pedestrians at 14:00, 60 %
+    above the usual 1,500.")."""
+    _ = translator(language, "summary")
+    metric = METRICS.get(item.metric)
+    label = _(metric.label) if metric else item.metric
+    unit = metric.unit if metric else ""
+    decimals = metric.decimals if metric else 0
+    moment = pd.Timestamp(item.time).tz_convert(timezone)
+    message = (
+        _("{site}: {metric} {value} {unit} at {time}, {percent} above the usual {typical}.")
+        if item.direction == "above"
+        else _("{site}: {metric} {value} {unit} at {time}, {percent} below the usual {typical}.")
+    )
+    if item.change >= 2:  # "23 times the usual" reads better than "2,210 % above"
+        message = _("{site}: {metric} {value} {unit} at {time}, {times} times the usual {typical}.")
+    return message.format(
+        times=format_number(item.change + 1, language),
+        site=item.name,
+        metric=label,
+        value=format_number(item.value, language, decimals),
+        unit=unit,
+        time=format_datetime(moment, "HH:mm", tzinfo=moment.tzinfo, locale=_locale(language)),
+        percent=_percent(item.change, language),
+        typical=format_number(item.typical, language, decimals),
+    )
+
+
 def _target(t: TargetProgress, language: str, _: Callable[[str], str]) -> str | None:
     if t.current is None:
         return None
     decimals = METRICS[t.metric].decimals if t.metric in METRICS else 1
+    # "On track" beside a value still above a "below" target read as a contradiction: the
+    # words say first whether the target is met, then how the way to it goes.
     message = {
         "met": _("{label}: target met, now {value} {unit}."),
-        "on track": _("{label}: on track, now {value} {unit}."),
-        "off track": _("{label}: not on track, now {value} {unit}."),
+        "on track": _("{label}: not met yet, now {value} {unit}; ahead of the path to {by}."),
+        "off track": _("{label}: not met, now {value} {unit}; behind the path to {by}."),
     }[t.status]
     return message.format(
-        label=t.label, value=format_number(t.current, language, decimals), unit=t.unit
+        label=t.label, value=format_number(t.current, language, decimals), unit=t.unit, by=t.by
     )
+
+
+def target_verdict(t: TargetProgress, _: Callable[[str], str]) -> str:
+    """A target's status in words that agree with its figure: met, or not met and how
+    the way to it goes ("not met yet · ahead of the path to 2030")."""
+    if t.status == "met":
+        return _("target met")
+    if t.status == "on track":
+        return _("not met yet · ahead of the path to {by}").format(by=t.by)
+    if t.status == "off track":
+        return _("not met · behind the path to {by}").format(by=t.by)
+    return _("no data")
 
 
 def _co2(e: Co2Estimate, language: str, _: Callable[[str], str]) -> str:
@@ -156,10 +202,12 @@ def city_summary(
     language: str,
     targets: Sequence[TargetProgress] = (),
     co2: Co2Estimate | None = None,
+    named: int = 3,
 ) -> list[str]:
     """Sentences describing the city at ``now`` in ``language``: the time, each KPI
     against its typical hour (or its level where there is no comparison), today's
-    anomalies (the three strongest named), target progress and the CO₂ estimate."""
+    anomalies (how many, and the ``named`` strongest; a screen that lists them as
+    "needs attention" names none here), target progress and the CO₂ estimate."""
     _ = translator(language, "summary")
     moment = pd.Timestamp(now).tz_convert(timezone)
     when = format_datetime(moment, "EEEE HH:mm", tzinfo=moment.tzinfo, locale=_locale(language))
@@ -169,7 +217,7 @@ def city_summary(
     for k in kpis:
         if k.key not in compared and (line := _kpi(k, language, _)):
             out.append(line)
-    out += _anomalies(anomalies, language, _)
+    out += _anomalies(anomalies, language, _, named)
     out += [line for t in targets if (line := _target(t, language, _))]
     if co2 is not None:
         out.append(_co2(co2, language, _))

@@ -55,8 +55,11 @@ State = Literal["well below", "typical", "well above", "unknown"]
 
 
 def count_metrics() -> frozenset[str]:
-    """Metrics that count passing people or vehicles: those a declared KPI sums."""
-    return frozenset(k.metric for d in all_domains() for k in d.kpis if k.aggregation == "sum")
+    """Metrics that count passing people or vehicles: those a domain's noise floor marks
+    ``counted``, and those a declared KPI sums."""
+    summed = {k.metric for d in all_domains() for k in d.kpis if k.aggregation == "sum"}
+    counted = {m for d in all_domains() for m, f in d.noise_floors.items() if f.counted}
+    return frozenset(summed | counted)
 
 
 # -- reading -------------------------------------------------------------------------
@@ -370,10 +373,12 @@ def todays_anomalies(
     weeks: int = 4,
     min_weeks: int = 2,
 ) -> list[Anomaly]:
-    """Sites and metrics whose hourly mean was unusual (|robust z| >= ``z``) in some hour
-    since the city's midnight, up to and including the hour of ``now``; one entry per site
-    and metric (its strongest hour), strongest first. ``frame`` must reach ``weeks``
-    weeks before midnight; ``sites`` (canonical) gives names and domains."""
+    """Sites and metrics whose hourly means were unusual in some hours since the city's
+    midnight, up to and including the hour of ``now``, by the count-aware noise floor of
+    ``cockpit.twin.anomalies`` (score ``z``, each metric's ``NoiseFloor``, lasting, no
+    outages); one entry per site and metric (its strongest hour), strongest first.
+    ``frame`` must reach ``weeks`` weeks before midnight; ``sites`` (canonical) gives
+    names and domains."""
     moment = pd.Timestamp(now)
     table = hourly_table(frame[frame["time"] <= moment], timezone)
     if table.empty:
@@ -382,20 +387,27 @@ def todays_anomalies(
     slots = pd.date_range(current.normalize(), current, freq="h")
     median, spread, _ = profile(table, slots, weeks, min_weeks)
     values = table.reindex(slots)
+    # Imported here: the noise floor builds on this module's scores.
+    from cockpit.twin.anomalies import unusual_hours
+
+    flags = unusual_hours(values, median, spread, z).to_numpy()
+    # Only the flagged cells, picked by position (stacking the whole table is slow).
+    rows, cols = np.nonzero(flags)
+    if not len(rows):
+        return []
     long = pd.DataFrame(
         {
-            "value": values.stack(["site_id", "metric"], future_stack=True),
-            "median": median.stack(["site_id", "metric"], future_stack=True),
-            "spread": spread.stack(["site_id", "metric"], future_stack=True),
+            "slot": values.index[rows],
+            "site_id": values.columns.get_level_values("site_id")[cols],
+            "metric": values.columns.get_level_values("metric")[cols],
+            "value": values.to_numpy(dtype=float)[rows, cols],
+            "median": median.to_numpy(dtype=float)[rows, cols],
+            "spread": spread.to_numpy(dtype=float)[rows, cols],
         }
     ).dropna()
     if long.empty:
         return []
-    long = long.reset_index().rename(columns={"level_0": "slot"})
     long["z"] = robust_z(long["value"], long["median"], long["spread"], long["metric"])
-    long = long[np.abs(long["z"]) >= z]
-    if long.empty:
-        return []
     long = long.assign(strength=np.abs(long["z"])).sort_values("strength", ascending=False)
     long = long.drop_duplicates(["site_id", "metric"])
     info = sites.set_index(sites["id"].astype(str)) if not sites.empty else pd.DataFrame()

@@ -41,6 +41,14 @@ class Kpi:
     detail: str
     updated: datetime | None = None
     sources: list[str] = field(default_factory=list)
+    # What the number is, in words that match it ("% occupied"); empty: the unit says it.
+    figure_label: str = ""
+
+    @property
+    def figure(self) -> str:
+        """The number with its words, as a card shows it ("34 % occupied")."""
+        words = self.figure_label or ("" if self.unit == "EAQI band" else self.unit)
+        return f"{self.display} {words}".strip()
 
 
 def _newest(frame: pd.DataFrame) -> datetime | None:
@@ -99,6 +107,7 @@ def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: 
             "no baseline yet",
             f"No earlier {local:%A}s in the history yet.",
             newest.to_pydatetime(),
+            figure_label=spec.figure_label,
         )
     change = float(pd.Series(ratios).median()) - 1.0
     if abs(change) < 0.05:
@@ -112,7 +121,18 @@ def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: 
         if change > 0.15
         else ("quieter than usual" if change < -0.15 else "as usual")
     )
-    return Kpi(key, title, total, unit, display, level, label, detail, newest.to_pydatetime())
+    return Kpi(
+        key,
+        title,
+        total,
+        unit,
+        display,
+        level,
+        label,
+        detail,
+        newest.to_pydatetime(),
+        figure_label=spec.figure_label,
+    )
 
 
 def parking_occupancy(
@@ -143,7 +163,8 @@ def parking_occupancy(
     level = "alert" if share >= alert else "warn" if share >= warn else "ok"
     label = spec.levels[level]
     free = round(known - occupied)
-    detail = f"{free:,} of {int(known):,} places with a known state are free."
+    places = "place" if free == 1 else "places"
+    detail = f"{free:,} free {places} of {int(known):,} with a known state."
     return Kpi(
         spec.key,
         spec.title,
@@ -154,6 +175,7 @@ def parking_occupancy(
         label,
         detail,
         _newest(pd.concat([bays, parks])),
+        figure_label=spec.figure_label,
     )
 
 
@@ -163,7 +185,8 @@ CONGESTION_LEVELS = ("light", "moderate", "heavy")
 def traffic_flow(
     latest: pd.DataFrame, reference: pd.Series, warn: float = 0.6, alert: float = 0.85
 ) -> Kpi:
-    """Vehicles per hour over all counting sites, and a congestion level.
+    """Vehicles per hour at the counting sites, combined as the KPI declares (for the
+    traffic domain: the mean per counted intersection), and a congestion level.
 
     ``reference`` maps site id to that site's usual busy flow (veh/h; e.g. the 95th
     percentile of its history). The congestion index is the median over sites of flow
@@ -175,29 +198,57 @@ def traffic_flow(
     obs = latest[latest["metric"] == spec.metric]
     if obs.empty:
         return _none(key, title, unit)
-    total = float(obs["value"].sum())
+    flow = _combine(obs["value"].astype(float), spec.aggregation)
+    how = _COUNTED[spec.aggregation].format(n=f"{len(obs):,}")
     ref = obs["site_id"].map(reference).astype(float)
     loads = (obs["value"] / ref)[ref > 0]
     if loads.empty:
         return Kpi(
             key,
             title,
-            total,
+            flow,
             unit,
-            f"{total:,.0f}",
+            f"{flow:,.0f}",
             "ok",
             "no baseline yet",
-            f"{len(obs)} sites counting.",
+            f"{how}.",
             _newest(obs),
+            figure_label=spec.figure_label,
         )
     index = float(loads.median())
     level = "alert" if index >= alert else "warn" if index >= warn else "ok"
     label = spec.levels[level]
-    detail = (
-        f"{len(obs)} sites; congestion {label}: typical site at {index:.0%} of its "
-        "usual busy-hour flow."
+    detail = f"{how}; the typical one at {index:.0%} of its usual busy-hour flow."
+    return Kpi(
+        key,
+        title,
+        flow,
+        unit,
+        f"{flow:,.0f}",
+        level,
+        label,
+        detail,
+        _newest(obs),
+        figure_label=spec.figure_label,
     )
-    return Kpi(key, title, total, unit, f"{total:,.0f}", level, label, detail, _newest(obs))
+
+
+# How a flow KPI's sites were combined, for its detail line.
+_COUNTED = {
+    "sum": "Total over {n} counted sites",
+    "mean": "Mean over {n} counted sites",
+    "max": "Busiest of {n} counted sites",
+    "share": "Share over {n} counted sites",
+}
+
+
+def _combine(values: pd.Series, aggregation: str) -> float:
+    """The sites' values combined as a KPI's ``aggregation`` says (a share: the mean)."""
+    if aggregation == "sum":
+        return float(values.sum())
+    if aggregation == "max":
+        return float(values.max())
+    return float(values.mean())
 
 
 def air_quality(latest: pd.DataFrame, sites: pd.DataFrame) -> Kpi:
@@ -236,6 +287,7 @@ def air_quality(latest: pd.DataFrame, sites: pd.DataFrame) -> Kpi:
         label,
         detail,
         _newest(obs),
+        figure_label=spec.figure_label,
     )
 
 
@@ -300,4 +352,5 @@ def aggregate(
         spec.levels.get(level, level),
         detail,
         _newest(obs),
+        figure_label=spec.figure_label,
     )

@@ -37,9 +37,10 @@ __all__ = [
 
 # The metrics whose sites get a baseline (parking bays change too rarely to have one).
 TWIN_METRICS = ("vehicle_flow", "pedestrians", "pm25", "pm10", "no2", "o3")
-# KPI key -> (metric, how the sites add up). Footfall compares itself (cockpit.twin.kpi).
+# KPI key -> (metric, how the sites combine, as the KPI's own figure does). Footfall
+# compares itself (cockpit.twin.kpi).
 KPI_METRICS: dict[str, tuple[str, str]] = {
-    "traffic": ("vehicle_flow", "sum"),
+    "traffic": ("vehicle_flow", "mean"),
     "air": ("pm10", "mean"),
 }
 # Site ids per history read: keeps each query's parameter list short.

@@ -32,7 +32,10 @@ def kpi_card(item: Kpi, sources: list[SourceInfo], timezone: str) -> html.Div:
             html.Div(
                 [
                     html.Span(item.display, className="cc-kpi-value"),
-                    html.Span(item.unit if item.unit != "EAQI band" else "", className="cc-unit"),
+                    html.Span(
+                        item.figure_label or (item.unit if item.unit != "EAQI band" else ""),
+                        className="cc-unit",
+                    ),
                 ],
                 className="cc-kpi-figure",
             ),

@@ -24,6 +24,7 @@ __all__ = [
     "RANGES",
     "SPEEDS",
     "anchor_for",
+    "bounded_step",
     "moment_label",
     "moment_of",
     "register_clientside",
@@ -48,6 +49,12 @@ def anchor_for(now: datetime) -> int:
 def valid_anchor(anchor: Any) -> int | None:
     """``anchor`` when it is a whole number of epoch seconds before the year 2200."""
     return bounded_int_or_none(anchor, 0, MAX_ANCHOR_S)
+
+
+def bounded_step(step: Any) -> int | None:
+    """A slider step the page can send (whole minutes, one of the ranges' steps)."""
+    found = bounded_int_or_none(step, 1, max(s for _, s in RANGES.values()))
+    return found if found in {s for _, s in RANGES.values()} else None
 
 
 def moment_of(anchor: int | None, offset_min: float | None) -> datetime | None:

@@ -21,15 +21,18 @@ from cockpit.model import METRICS
 from cockpit.present import summary
 from cockpit.present.i18n import format_number, format_time
 from cockpit.twin import baseline, crossdomain, sensor_health
+from cockpit.twin.attention import AttentionItem
 from cockpit.twin.panels import KPI_METRICS, TWIN_METRICS, Twin
 from layouts.components.health_panel import health_panel
 from layouts.components.html_attrs import html_attrs
 
 __all__ = [
+    "ATTEND_ID",
     "KPI_METRICS",
     "TWIN_METRICS",
     "Twin",
     "anomalies_panel",
+    "attention_panel",
     "comparison_words",
     "typical_of_sites",
 ]
@@ -193,7 +196,7 @@ def targets_panel(
                         ),
                     ),
                     html.Span(
-                        _(t.status),
+                        summary.target_verdict(t, _),
                         className=f"cc-target-status cc-target-{t.status.replace(' ', '-')}",
                     ),
                 ],
@@ -268,7 +271,9 @@ def summary_lines(
     co2: Any,
     language: str,
 ) -> list[Any]:
-    """The city now (or at the replayed moment) in plain sentences (``cockpit.present.summary``)."""
+    """The city now (or at the replayed moment) in short lines (``cockpit.present.
+    summary``): the moment as a heading, then one line per sentence. The unusual places
+    are named in "needs attention" above, so the summary only counts them."""
     visible = set(view.sites["id"].astype(str))
     lines = summary.city_summary(
         view.kpis,
@@ -279,10 +284,51 @@ def summary_lines(
         language,
         found,
         co2,
+        named=0,
     )
     if not lines:
         return []
-    return [html.P(html.Strong(lines[0])), html.P(" ".join(lines[1:]))]
+    return [
+        html.H2(lines[0], className="cc-summary-title"),
+        html.Ul([html.Li(line) for line in lines[1:]], className="cc-summary-lines"),
+    ]
+
+
+ATTEND_ID = "cc-attend"
+
+
+def attention_panel(
+    items: list[AttentionItem], language: str, timezone: str, _: Gettext
+) -> list[Any]:
+    """At most three places that need attention, ranked, each one sentence and a link
+    that centres the map on the place and opens it (``ATTEND_ID`` pattern ids)."""
+    title = html.H2(_("Needs attention"), className="cc-panel-title", id="cc-attention-title")
+    if not items:
+        return [title, html.P(_("Nothing needs attention at this moment."), className="cc-muted")]
+    rows = []
+    for rank, item in enumerate(items, start=1):
+        rows.append(
+            html.Li(
+                [
+                    html.Span(
+                        "▲" if item.direction == "above" else "▼",
+                        className=f"cc-vs cc-vs-{item.direction}",
+                        **html_attrs({"aria-hidden": "true"}),
+                    ),
+                    html.A(
+                        summary.attention_sentence(item, language, timezone),
+                        href=f"#site-{item.site_id}",
+                        id={"type": ATTEND_ID, "site": item.site_id},
+                        n_clicks=0,
+                        className="cc-attend-link",
+                        title=_("Show {site} on the map").format(site=item.name),
+                    ),
+                ],
+                className="cc-attention-item",
+                **html_attrs({"data-site": item.site_id, "data-rank": str(rank)}),
+            )
+        )
+    return [title, html.Ol(rows, className="cc-attention-list")]
 
 
 def health_section(city: City, view: CityView) -> Any:

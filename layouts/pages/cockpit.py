@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any, cast
@@ -19,6 +20,7 @@ from dash._utils import to_json
 from dash.exceptions import PreventUpdate
 
 from cockpit.city import City, CityView, format_value
+from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.timefmt import local_time
@@ -38,16 +40,23 @@ from layouts.routes.replay import replay_urls
 
 __all__ = [
     "FRAME_OUTPUTS",
+    "attend_site",
     "clicked_site",
     "cockpit_frame",
     "layout",
     "live_frame",
+    "moments_ahead",
     "register_callbacks",
     "site_detail",
     "trend_panel",
 ]
 
 Gettext = Callable[[str], str]
+
+# Plotly's toolbar shows on hover only, so it never sits on a chart's title.
+CHART_CONFIG = {"displaylogo": False, "displayModeBar": "hover"}
+# A parking bay's trend is the occupied share of the bays this close to it.
+BAY_RADIUS_M = 150
 
 
 def _t(language: str | None) -> Gettext:
@@ -172,12 +181,6 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
             html.Main(
                 [
                     html.Section(
-                        html.P(_("Reading the city…"), className="cc-muted"),
-                        id="cc-summary",
-                        className="cc-summary",
-                        **html_attrs({"aria-label": _("The city now"), "aria-live": "polite"}),
-                    ),
-                    html.Section(
                         kpi_strip(view.kpis, view.sources, tz),
                         id="cc-kpis",
                         className="cc-kpi-strip",
@@ -211,28 +214,55 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                                 className="cc-map-panel",
                                 **html_attrs({"aria-label": "Map of sites"}),
                             ),
-                            html.Section(
+                            html.Div(
                                 [
-                                    html.H2(_("Trend"), className="cc-panel-title"),
-                                    html.Div(
-                                        _("Click a site on the map to see its last hours."),
-                                        id="cc-site-detail",
-                                        className="cc-site-detail",
-                                    ),
-                                    # The chart (and Plotly with it) loads when a site
-                                    # is chosen, so the first view shows the map sooner.
-                                    html.Div(
-                                        html.P(
-                                            _("Click a site on the map."),
-                                            className="cc-muted cc-trend-hint",
+                                    html.Section(
+                                        html.H2(
+                                            _("Needs attention"),
+                                            className="cc-panel-title",
+                                            id="cc-attention-title",
                                         ),
-                                        id="cc-trend-box",
-                                        className="cc-trend",
+                                        id="cc-attention",
+                                        className="cc-attention",
+                                        **html_attrs(
+                                            {
+                                                "aria-labelledby": "cc-attention-title",
+                                                "aria-live": "polite",
+                                            }
+                                        ),
                                     ),
-                                    parking_question(_),
-                                    html.Div(id="cc-pair", className="cc-pair"),
+                                    html.Section(
+                                        html.P(_("Reading the city…"), className="cc-muted"),
+                                        id="cc-summary",
+                                        className="cc-summary",
+                                        **html_attrs({"aria-label": _("The city now")}),
+                                    ),
+                                    html.Section(
+                                        [
+                                            html.H2(_("Trend"), className="cc-panel-title"),
+                                            html.Div(
+                                                _("Click a site on the map to see its last hours."),
+                                                id="cc-site-detail",
+                                                className="cc-site-detail",
+                                            ),
+                                            # The chart (and Plotly with it) loads when a
+                                            # site is chosen, so the first view shows the
+                                            # map sooner.
+                                            html.Div(
+                                                html.P(
+                                                    _("Click a site on the map."),
+                                                    className="cc-muted cc-trend-hint",
+                                                ),
+                                                id="cc-trend-box",
+                                                className="cc-trend",
+                                            ),
+                                            parking_question(_),
+                                            html.Div(id="cc-pair", className="cc-pair"),
+                                        ],
+                                        className="cc-side-panel",
+                                    ),
                                 ],
-                                className="cc-side-panel",
+                                className="cc-side",
                             ),
                         ],
                     ),
@@ -355,10 +385,30 @@ def _view_lines(city: City, view: CityView) -> dict[str, Any]:
     }
 
 
-def kpi_cards(city: City, view: CityView, state: twin.Twin, language: str, _: Gettext) -> list[Any]:
-    """The KPI strip with each KPI's line against its baseline."""
+def kpi_cards(
+    city: City,
+    view: CityView,
+    state: twin.Twin,
+    language: str,
+    _: Gettext,
+    replayed: bool = False,
+) -> list[Any]:
+    """The KPI strip with each KPI's line against its baseline; in the time machine
+    (``replayed``) a KPI without data says plainly that its domain has no history then."""
     tz = city.config.city.timezone
-    cards = kpi_strip(view.kpis, view.sources, tz)
+    kpis = view.kpis
+    if replayed:
+        kpis = [
+            replace(
+                k,
+                level_label=_("no history"),
+                detail=_("No {domain} history at this moment.").format(domain=_(k.title)),
+            )
+            if k.value is None
+            else k
+            for k in kpis
+        ]
+    cards = kpi_strip(kpis, view.sources, tz)
     extras = {
         key: [twin.comparison_line(item, language, tz, _)]
         for key, item in state.comparisons.items()
@@ -379,6 +429,7 @@ FRAME_OUTPUTS: dict[str, Output] = {
     "anomalies": Output("cc-anomalies", "children"),
     "typical_legend": Output("cc-typical-legend", "style"),
     "summary": Output("cc-summary", "children"),
+    "attention": Output("cc-attention", "children"),
     "targets": Output("cc-targets", "children"),
     "health": Output("cc-health-slot", "children"),
     "shown": Output("cc-tm-shown", "data"),
@@ -400,10 +451,15 @@ def _frame(
     tz = city.config.city.timezone
     role = view.role
     state = _live_twin(city, view) if moment is None else city.twin_at(moment, role)
-    found, co2 = city.targets_and_co2(role)
+    # A faulty sensor is sensor health's news, never an anomaly of the city.
+    faulty = city.faulty_sites(role, moment)
+    state = replace(state, anomalies=[a for a in state.anomalies if a.site_id not in faulty])
+    # Every panel at the chosen moment: targets and CO₂ as they stood then too.
+    found, co2 = city.targets_and_co2(role, moment)
     typical = twin.typical_of_sites(state) if colour == "typical" else {}
+    attention = city.needs_attention(role, moment)
     return {
-        "kpis": kpi_cards(city, view, state, language, _),
+        "kpis": kpi_cards(city, view, state, language, _, replayed=moment is not None),
         "hideouts": [{"colour": colour, "typical": typical}],
         "sources": lines["sources"],
         "as_of": lines["as_of"],
@@ -412,6 +468,7 @@ def _frame(
         "anomalies": twin.anomalies_panel(state, view, language, tz, _),
         "typical_legend": {"display": "block"} if colour == "typical" else {"display": "none"},
         "summary": twin.summary_lines(city, view, state, found, co2, language),
+        "attention": twin.attention_panel(attention, language, tz, _),
         "targets": twin.targets_panel(found, co2, language, tz, _),
         "health": twin.health_section(city, city.view(role)),
     }
@@ -467,6 +524,23 @@ def cockpit_frame(
     }
 
 
+# How many moments a playing replay prepares ahead of the one it shows.
+PREPARE_AHEAD = 3
+
+
+def moments_ahead(
+    anchor: int | None, offset: float | None, step: float | None, ahead: int = PREPARE_AHEAD
+) -> list[datetime]:
+    """The next ``ahead`` replayed moments after the slider's ``offset`` (minutes, each
+    ``step`` later), up to but not including live; none for an invalid slider."""
+    size = tm.bounded_step(step)
+    if size is None or not offset or offset >= 0:
+        return []
+    steps = [offset + k * size for k in range(1, ahead + 1)]
+    found = [tm.moment_of(anchor, at) for at in steps if at < 0]
+    return [m for m in found if m is not None]
+
+
 def clicked_site(clicked: Any) -> str | None:
     """The id of the site whose marker was clicked, or None for a cluster, nothing, or
     a click no map sends (not a feature with properties)."""
@@ -504,8 +578,22 @@ def trend_panel(
     series = city.series(role, site_id, hours)
     if new_data and series.empty:
         return dict.fromkeys(("chart", "detail", "park", "pair"), no_update)
+    domain = str(view.sites.set_index("id").loc[site_id, "domain"])
     ahead = city.site_forecast(role, site_id)
     title = _("{name} · last {hours} h").format(name=names[site_id], hours=hours)
+    spec = get_domain(domain).kpi
+    if (
+        spec.aggregation == "share"
+        and not spec.capacity_metric
+        and not series.empty
+        and set(series["metric"]) == {spec.metric}
+    ):
+        # One bay is a 0/1 step; the street around it, in %, is what a person reads.
+        series = city.occupancy_around(role, site_id, spec.metric, hours, BAY_RADIUS_M)
+        ahead = None
+        title = _("Occupied bays within {radius} m of {name} · last {hours} h").format(
+            radius=BAY_RADIUS_M, name=names[site_id], hours=hours
+        )
     if ahead is not None and not ahead.empty:
         title += " · " + _("next {n} h forecast").format(n=city.config.twin.forecast_hours)
     figure = trend_figure(
@@ -516,11 +604,8 @@ def trend_panel(
         moment,
         {"forecast": _("forecast"), "band": _("likely range")},
     )
-    domain = str(view.sites.set_index("id").loc[site_id, "domain"])
     pair = twin.pair_panel(city, view, site_id, hours, language, _) if domain == "traffic" else []
-    chart = dcc.Graph(
-        id="cc-trend", figure=figure, config={"displaylogo": False}, style={"height": "100%"}
-    )
+    chart = dcc.Graph(id="cc-trend", figure=figure, config=CHART_CONFIG, style={"height": "100%"})
     return {
         "chart": chart,
         "detail": site_detail(city, view, site_id, _),
@@ -600,6 +685,8 @@ def slider_range(city: City, range_id: str, anchor: int, language: str | None) -
         State({"type": SOURCE_ID, "layer": ALL}, "id"),
         State({"type": LAYER_ID, "layer": ALL}, "id"),
         State("cc-lang", "data"),
+        State("cc-tm-playing", "data"),
+        State("cc-tm-slider", "step"),
     ],
 )
 def refresh(
@@ -611,9 +698,14 @@ def refresh(
     source_ids: list[dict[str, str]],
     layer_ids: list[dict[str, str]],
     language: str | None,
+    playing: bool | None = None,
+    step: float | None = None,
 ) -> dict[str, Any]:
-    """The frame for the viewer at the slider's moment (see :func:`cockpit_frame`)."""
+    """The frame for the viewer at the slider's moment (see :func:`cockpit_frame`);
+    while the time machine plays, the next moments are prepared meanwhile."""
     colour = colour or "state"
+    if playing is True:
+        city.prepare_moments(viewer_role(), moments_ahead(anchor, offset, step))
     return cockpit_frame(
         city,
         viewer_role(),
@@ -638,6 +730,40 @@ def pick(_city: City, _clicks: list[Any]) -> str:
     if site_id is None:
         raise PreventUpdate
     return site_id
+
+
+@_callback(
+    output={
+        "site": Output("cc-site", "data", allow_duplicate=True),
+        "viewport": Output(MAP_ID, "viewport"),
+    },
+    inputs=[Input({"type": twin.ATTEND_ID, "site": ALL}, "n_clicks")],
+    prevent_initial_call=True,
+)
+def attend(city: City, _clicks: list[int | None]) -> dict[str, Any]:
+    """A "needs attention" link: the map centred on its site, and the site opened."""
+    found = ctx.triggered_id
+    if not isinstance(found, dict) or not ctx.triggered or not ctx.triggered[0]["value"]:
+        raise PreventUpdate  # the list was redrawn, nobody clicked
+    return attend_site(city, viewer_role(), str(found.get("site", "")))
+
+
+def attend_site(city: City, role: str, site_id: str) -> dict[str, Any]:
+    """The side panel's site and the map's viewport for a click on ``site_id`` (only a
+    site ``role`` sees)."""
+    sites = city.view(role).sites.set_index("id")
+    if site_id not in sites.index:
+        raise PreventUpdate
+    site = sites.loc[site_id]
+    centre = [float(site["lat"]), float(site["lon"])]
+    return {
+        "site": site_id,
+        "viewport": {"center": centre, "zoom": ATTEND_ZOOM, "transition": "flyTo"},
+    }
+
+
+# How close the map comes to a place that needs attention.
+ATTEND_ZOOM = 17
 
 
 @_callback(

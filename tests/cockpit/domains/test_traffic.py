@@ -28,10 +28,11 @@ def test_flow_and_speed_in_their_canonical_units() -> None:
     assert range_verdicts("speed", [250, 251, -0.1]) == ["kept", OUTSIDE, OUTSIDE]
 
 
-def test_the_flow_kpi_sums_and_its_limits_are_ordered_shares() -> None:
+def test_the_flow_kpi_is_a_mean_per_intersection_with_ordered_share_limits() -> None:
     spec = DOMAIN.kpi
     assert spec.key == "traffic" and domain_of_kpi("traffic") is DOMAIN
-    assert spec.aggregation == "sum" and spec.unit == METRICS[spec.metric].unit == "veh/h"
+    assert spec.aggregation == "mean" and spec.unit == METRICS[spec.metric].unit == "veh/h"
+    assert spec.figure_label == "veh/h per counted intersection"
     # The limits are shares of a site's usual busy-hour flow (a congestion index).
     assert spec.warn is not None and spec.alert is not None
     assert 0 < spec.warn < spec.alert < 1

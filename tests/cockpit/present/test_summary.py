@@ -11,7 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from cockpit.present.i18n import LOCALES
-from cockpit.present.summary import city_summary, summary_languages
+from cockpit.present.summary import attention_sentence, city_summary, summary_languages
 from cockpit.twin.baseline import Anomaly, KpiComparison
 from cockpit.twin.climate import Co2Estimate, Co2Factors
 from cockpit.twin.kpi import Kpi
@@ -57,7 +57,9 @@ def test_english_summary_says_what_is_unusual_in_numbers_and_words() -> None:
         "72% of parking places are occupied.",
         "One place is unusual today.",
         "Swanston St: Pedestrians 2,400, far above the usual 800.",
-        "Annual mean NO₂ below 20 µg/m³ by 2030: on track, now 23.5 µg/m³.",
+        # Above a "below" target: not met, whatever the way to it.
+        "Annual mean NO₂ below 20 µg/m³ by 2030: not met yet, now 23.5 µg/m³; ahead of the "
+        "path to 2030.",
         "Road traffic emitted an estimated 1,234.6 t of CO₂ on November 23, 2026.",
     ]
 
@@ -68,7 +70,7 @@ def test_german_summary_translates_words_and_formats_numbers() -> None:
     assert text[1] == "Die Passantenfrequenz liegt 18\xa0% unter einem typischen Dienstag um 10:00."
     assert text[3] == "Die Luftqualität ist mittelmäßig."
     assert text[6] == "Swanston St: Fußgänger 2.400, weit über dem Üblichen von 800."
-    assert text[7].endswith("auf Kurs, jetzt 23,5 µg/m³.")
+    assert text[7].endswith("jetzt 23,5 µg/m³; vor dem Pfad bis 2030.")
     assert text[8] == (
         "Der Straßenverkehr hat am 23. November 2026 schätzungsweise 1.234,6 t CO₂ ausgestoßen."
     )
@@ -101,3 +103,26 @@ def test_every_summary_message_has_a_translation() -> None:
             catalogue = {str(m.id): m.string for m in read_po(handle) if m.id}
         missing = sorted(m for m in messages | words if not catalogue.get(m))
         assert missing == [], f"{language}: {missing}"
+
+
+def test_a_place_that_needs_attention_in_one_sentence() -> None:
+    from cockpit.twin.attention import AttentionItem
+
+    def item(value: float, typical: float) -> AttentionItem:
+        direction = "above" if value > typical else "below"
+        return AttentionItem(
+            "pedestrians:1", "Swanston St", "pedestrians", "pedestrians", value, typical,
+            value / typical - 1, direction, NOW, -37.81, 144.96, 1.0,
+        )  # fmt: skip
+
+    assert attention_sentence(item(2400, 1500), "en", TZ) == (
+        "Swanston St: Pedestrians 2,400 persons/h at 10:20, 60% above the usual 1,500."
+    )
+    assert attention_sentence(item(300, 1500), "en", TZ) == (
+        "Swanston St: Pedestrians 300 persons/h at 10:20, 80% below the usual 1,500."
+    )
+    assert attention_sentence(item(920, 40), "en", TZ) == (
+        "Swanston St: Pedestrians 920 persons/h at 10:20, 23 times the usual 40."
+    )
+    german = attention_sentence(item(2400, 1500), "de", TZ)
+    assert german.startswith("Swanston St: Fußgänger 2.400 persons/h um 10:20") and "60" in german

@@ -183,7 +183,8 @@ def test_kpi_comparison_in_numbers_and_words() -> None:
 
 def test_todays_anomalies_list_the_unusual_hour_of_each_site() -> None:
     def spike(t: pd.Timestamp) -> float:
-        return 1000.0 if (t.date() == pd.Timestamp("2026-11-24").date() and t.hour == 9) else 50.0
+        today = t.date() == pd.Timestamp("2026-11-24").date()
+        return {8: 900.0, 9: 1000.0}.get(t.hour, 50.0) if today else 50.0
 
     frame = pd.concat(
         [
@@ -202,7 +203,8 @@ def test_todays_anomalies_list_the_unusual_hour_of_each_site() -> None:
     assert anomaly.direction == "above" and anomaly.typical == pytest.approx(50)
     assert anomaly.value == pytest.approx(1000)
     assert anomaly.words.startswith("Swanston St: Pedestrians 1,000 persons/h, far above")
-    # Before the spike nothing was unusual today.
+    # Before the spike nothing was unusual today, nor after its first hour alone.
+    assert todays_anomalies(frame, sites, AT - pd.Timedelta(hours=3), TZ) == []
     assert todays_anomalies(frame, sites, AT - pd.Timedelta(hours=2), TZ) == []
 
 
@@ -250,7 +252,7 @@ def test_a_counter_that_usually_reads_zero_is_not_an_anomaly() -> None:
         return 400.0 if t >= pd.Timestamp("2026-11-24 09:00", tz=TZ) else 0.0
 
     def spike(t: pd.Timestamp) -> float:
-        return 1000.0 if t >= pd.Timestamp("2026-11-24 09:00", tz=TZ) else 50.0
+        return 1000.0 if t >= pd.Timestamp("2026-11-24 08:00", tz=TZ) else 50.0
 
     end = "2026-11-24 10:00"
     frame = pd.concat(

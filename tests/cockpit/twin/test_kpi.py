@@ -157,7 +157,7 @@ def test_parking_counts_bays() -> None:
     assert result.unit == "%"
     assert result.level == "ok"
     assert result.level_label == "spaces free"
-    assert result.detail == "1 of 4 places with a known state are free."
+    assert result.detail == "1 free place of 4 with a known state."
     assert result.updated == NOW.to_pydatetime()
 
 
@@ -173,7 +173,8 @@ def test_parking_weighs_car_parks_by_capacity() -> None:
     # Occupied 1 + 180 + 50 = 231 of 2 + 200 + 100 = 302 places: 76.49 %, 71 free.
     assert result.value == pytest.approx(100 * 231 / 302)
     assert result.display == "76"
-    assert result.detail == "71 of 302 places with a known state are free."
+    assert result.detail == "71 free places of 302 with a known state."
+    assert result.figure == "76 % occupied"  # the number says what it is
 
 
 @pytest.mark.parametrize(
@@ -212,18 +213,20 @@ def flows(**per_site: float) -> pd.DataFrame:
     return frame(*[(s, "vehicle_flow", NOW, v) for s, v in per_site.items()])
 
 
-def test_traffic_total_and_congestion_index() -> None:
+def test_traffic_mean_per_intersection_and_congestion_index() -> None:
     latest = flows(s1=600, s2=900, s3=1_500, s4=400)
     reference = pd.Series({"s1": 1_000.0, "s2": 1_000.0, "s3": 2_000.0, "s4": 0.0})
     result = kpi.traffic_flow(latest, reference)
-    # Total 600 + 900 + 1500 + 400 = 3400 veh/h. Loads 0.6, 0.9, 0.75 (s4 has no usable
-    # reference); the median 0.75 lies between warn 0.6 and alert 0.85: moderate.
-    assert result.value == 3_400
-    assert result.display == "3,400"
+    # Mean (600 + 900 + 1500 + 400) / 4 = 850 veh/h per intersection, not the sum 3,400
+    # that is a flow nowhere. Loads 0.6, 0.9, 0.75 (s4 has no usable reference); the
+    # median 0.75 lies between warn 0.6 and alert 0.85: moderate.
+    assert result.value == 850
+    assert result.display == "850"
+    assert result.figure == "850 veh/h per counted intersection"
     assert result.level == "warn"
     assert result.level_label == "moderate"
     assert result.detail == (
-        "4 sites; congestion moderate: typical site at 75% of its usual busy-hour flow."
+        "Mean over 4 counted sites; the typical one at 75% of its usual busy-hour flow."
     )
 
 
@@ -244,10 +247,10 @@ def test_traffic_levels_at_limits(flow: float, level: str, label: str) -> None:
 
 def test_traffic_without_reference() -> None:
     result = kpi.traffic_flow(flows(s1=600, s2=900), pd.Series(dtype="float64"))
-    assert result.value == 1_500
+    assert result.value == 750
     assert result.level == "ok"
     assert result.level_label == "no baseline yet"
-    assert result.detail == "2 sites counting."
+    assert result.detail == "Mean over 2 counted sites."
 
 
 def test_traffic_without_data() -> None:

@@ -84,7 +84,8 @@ def test_twin_compares_the_latest_values_with_their_baselines(
     twin = panels.twin_of(demo_config, latest, at, base, anomalies)
     assert twin.at == at
     traffic = twin.comparisons["traffic"]
-    assert traffic.typical == pytest.approx(400.0)
+    # The mean per intersection, as the traffic KPI itself: (100 + 300) / 2.
+    assert traffic.typical == pytest.approx(200.0) and traffic.value == pytest.approx(100.0)
     assert traffic.direction == "below"
     assert set(twin.states["site_id"]) == {"traffic:1", "traffic:2"}
 

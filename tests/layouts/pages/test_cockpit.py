@@ -13,6 +13,7 @@ from dash import Dash, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from dash.testing.composite import DashComposite
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from cockpit.city import City
 from layouts.components import timemachine as tm
@@ -43,7 +44,7 @@ def test_cockpit_loads_without_console_errors(
     duo.wait_for_element(".leaflet-container .cc-marker", timeout=20)
     duo.wait_for_element(".cc-area-label", timeout=10)  # the offline basemap is drawn
     # The map no longer waits for the first refresh: the summary is written by it.
-    duo.wait_for_element("#cc-summary strong", timeout=20)
+    duo.wait_for_element("#cc-summary h2", timeout=20)
     duo.driver.save_screenshot(str(screenshots / "cockpit-desktop.png"))
     assert own_errors(duo, runtime.config) == []
 
@@ -122,7 +123,7 @@ def test_twin_panels_show_baselines_anomalies_targets_and_co2(
     duo.get_logs()  # this test judges its own page only
     duo.driver.get(duo.server_url + "/")  # a fresh page: earlier tests toggled layers
     duo.wait_for_element(".leaflet-marker-pane .cc-marker[data-site]", timeout=30)
-    duo.wait_for_element("#cc-summary p strong", timeout=30)
+    duo.wait_for_element("#cc-summary h2", timeout=30)
     assert duo.find_element("#cc-summary").text.startswith("The city at")
     # KPI cards compare with the same weekday and hour, in numbers and words.
     line = duo.find_element("#kpi-traffic .cc-kpi-baseline").text
@@ -190,14 +191,89 @@ def test_parking_site_answers_free_bays_at_an_hour(duo: DashComposite, runtime: 
 @pytest.mark.browser
 def test_german_summary_and_header_links(duo: DashComposite, runtime: Runtime) -> None:
     duo.driver.get(f"{duo.server_url}/?lang=de")
-    duo.wait_for_element("#cc-summary p strong", timeout=30)
+    duo.wait_for_element("#cc-summary h2", timeout=30)
     assert duo.find_element("#cc-summary").text.startswith("Die Stadt am")
     assert duo.find_element("#cc-tm-live").text == "Live"
     assert duo.find_element("#cc-nav-signin").get_attribute("href").endswith("/signin?next=/")
     assert duo.driver.find_elements(By.CSS_SELECTOR, "#cc-nav-notices") == []
     assert own_errors(duo, runtime.config) == []
     duo.driver.get(duo.server_url + "/")
-    duo.wait_for_element("#cc-summary p strong", timeout=30)
+    duo.wait_for_element("#cc-summary h2", timeout=30)
+
+
+def _box(duo: DashComposite, selector: str) -> dict[str, float]:
+    return duo.driver.execute_script(
+        "var r = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "return {top: r.top, bottom: r.bottom, left: r.left, right: r.right};",
+        selector,
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_the_first_screen_holds_the_kpis_the_map_and_what_needs_attention(
+    duo: DashComposite, runtime: Runtime, screenshots: Path, size: tuple[int, int]
+) -> None:
+    width, height = size
+    duo.driver.set_window_size(width, height)
+    try:
+        duo.driver.get(duo.server_url + "/")
+        duo.wait_for_element("#cc-attention .cc-attention-item", timeout=30)
+        duo.wait_for_element("#cc-summary h2", timeout=30)
+        duo.wait_for_element(".leaflet-container .cc-marker", timeout=30)
+        screen = duo.driver.execute_script("return window.innerHeight;")
+        assert _box(duo, "#cc-kpis")["bottom"] <= screen
+        assert _box(duo, "#cc-map")["bottom"] <= screen  # the whole map, not its top
+        assert _box(duo, "#cc-attention")["bottom"] <= screen
+        duo.driver.save_screenshot(str(screenshots / f"cockpit-first-screen-{width}.png"))
+        # Below the fold nothing is cut: every table fits its panel.
+        duo.wait_for_element("#cc-health-slot table", timeout=30)
+        cut = duo.driver.execute_script(
+            "return Array.from(document.querySelectorAll('main table')).filter(function (t) {"
+            "  var box = t.parentElement.getBoundingClientRect();"
+            "  return t.getBoundingClientRect().right > box.right + 1; }).length;"
+        )
+        assert cut == 0
+        duo.driver.execute_script("document.getElementById('cc-health-slot').scrollIntoView();")
+        duo.driver.save_screenshot(str(screenshots / f"cockpit-lower-{width}.png"))
+        assert own_errors(duo, runtime.config) == []
+    finally:
+        duo.driver.set_window_size(1600, 1000)
+
+
+@pytest.mark.browser
+def test_a_place_that_needs_attention_opens_on_the_map(
+    duo: DashComposite, runtime: Runtime
+) -> None:
+    duo.driver.get(duo.server_url + "/")
+    duo.wait_for_element("#cc-attention .cc-attend-link", timeout=30)
+    first = runtime.city.needs_attention("public")[0]
+    items = duo.driver.find_elements(By.CSS_SELECTOR, "#cc-attention .cc-attention-item")
+    assert 1 <= len(items) <= 3
+    assert items[0].get_attribute("data-site") == first.site_id
+    assert first.name in items[0].text and "usual" in items[0].text
+    assert not _map_centre_near(duo, first.site_id)  # not there before the click
+    items[0].find_element(By.CSS_SELECTOR, "a").click()
+    duo.wait_for_text_to_equal("#cc-site-detail h3", first.name, timeout=30)
+    # The map flew to the place: its centre is the site's position.
+    WebDriverWait(duo.driver, 20).until(lambda _driver: _map_centre_near(duo, first.site_id))
+
+
+def _map_centre_near(duo: DashComposite, site_id: str) -> bool:
+    """The site's own marker lies at the centre of the map (within 40 px)."""
+    return bool(
+        duo.driver.execute_script(
+            "var m = document.querySelector("
+            "  '.leaflet-marker-pane .cc-marker[data-site=\"' + arguments[0] + '\"]');"
+            "if (!m) { return false; }"
+            "var a = m.getBoundingClientRect();"
+            "var b = document.querySelector('#cc-map').getBoundingClientRect();"
+            "var dx = (a.left + a.right - b.left - b.right) / 2;"
+            "var dy = (a.top + a.bottom - b.top - b.bottom) / 2;"
+            "return Math.abs(dx) < 40 && Math.abs(dy) < 40;",
+            site_id,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -274,6 +350,82 @@ def test_a_replayed_frame_reads_the_history_files_of_its_moment(city: City) -> N
     assert frame["parts"]["moment"].startswith("Replay")
     assert all(url.endswith(f".json?t={at}") for url in frame["urls"].values())
     assert all(url.startswith("/map-data-at/") for url in frame["urls"].values())
+
+
+def test_a_frame_names_what_needs_attention_and_the_summary_in_short_lines(city: City) -> None:
+    parts = _frame(city)["parts"]
+    found = city.needs_attention("public")
+    assert 1 <= len(found) <= 3
+    text = str(parts["attention"])
+    assert "Needs attention" in text
+    for item in found:
+        assert item.site_id in text and item.name in text
+    assert "far above" not in str(parts["summary"])  # named above, only counted here
+
+
+def test_a_faulty_sensor_is_sensor_healths_never_an_anomaly(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = city.needs_attention("public")[0]
+    monkeypatch.setattr(city, "faulty_sites", lambda role, moment=None: {first.site_id})
+    assert first.site_id not in {i.site_id for i in city.needs_attention("public")}
+    view = city.view("public")
+    lines = {"sources": [], "as_of": "", "map_updated": ""}
+    parts = cockpit._frame(city, view, None, "state", "en", lines)
+    assert first.site_id not in str(parts["attention"])
+    assert first.site_id not in str(parts["anomalies"])
+
+
+def test_a_needs_attention_link_centres_the_map_and_opens_the_site(city: City) -> None:
+    item = city.needs_attention("public")[0]
+    out = cockpit.attend_site(city, "public", item.site_id)
+    assert out["site"] == item.site_id
+    assert out["viewport"]["center"] == [pytest.approx(item.lat), pytest.approx(item.lon)]
+    assert out["viewport"]["zoom"] == cockpit.ATTEND_ZOOM
+    with pytest.raises(PreventUpdate):
+        cockpit.attend_site(city, "public", "nowhere:0")
+
+
+def test_a_replayed_frame_is_whole_at_its_moment(city: City) -> None:
+    anchor = tm.anchor_for(city.clock())
+    # Two days back: every source but parking (a day of history here) has data then.
+    frame = _frame(city, offset=-2 * 24 * 60, anchor=anchor)
+    moment = tm.moment_of(anchor, -2 * 24 * 60)
+    assert moment is not None
+    parts = frame["parts"]
+    when = pd.Timestamp(moment).tz_convert(city.config.city.timezone)
+    assert f"{when:%H:%M}" in str(parts["summary"])  # the summary is at the moment
+    assert "No Parking occupancy history at this moment." in str(parts["kpis"])
+    assert "No Traffic flow history" not in str(parts["kpis"])
+    live_targets, _ = city.targets_and_co2("public")
+    then_targets, then_co2 = city.targets_and_co2("public", moment)
+    assert then_co2 is None or then_co2.day == (when - pd.Timedelta(days=1)).date()
+    assert city.targets_and_co2("public", moment + pd.Timedelta(hours=1)) == (
+        then_targets,
+        then_co2,
+    )
+    assert [t.key for t in then_targets] == [t.key for t in live_targets]
+    assert "Needs attention" in str(parts["attention"])
+
+
+def test_a_parking_bay_trend_is_the_occupied_share_around_it(city: City) -> None:
+    sites = city.view("public").sites
+    site = sites[sites["domain"] == "parking"].iloc[0]
+    panel = cockpit.trend_panel(city, "public", str(site["id"]), "24h", None, "en", False)
+    figure = panel["chart"].figure
+    names = [trace.name for trace in figure.data]
+    assert names == ["Occupancy (%)"]
+    values = [v for trace in figure.data for v in trace.y]
+    assert values and all(0 <= v <= 100 for v in values)
+    assert any(0 < v < 100 for v in values)  # a share of many bays, not a 0/1 step
+    assert "within 150 m" in figure.layout.title.text
+
+
+def test_charts_keep_their_toolbar_off_the_title(city: City) -> None:
+    sites = city.view("public").sites
+    site = sites[sites["domain"] != "parking"].iloc[0]
+    panel = cockpit.trend_panel(city, "public", str(site["id"]), "24h", None, "en", False)
+    assert panel["chart"].config["displayModeBar"] == "hover"
 
 
 @pytest.mark.parametrize(
@@ -361,3 +513,23 @@ def test_the_page_hands_the_browser_its_frame_part_names(app: Dash, city: City) 
         page = cockpit.layout(city)
     stores = [c for c in page.children if getattr(c, "id", None) == "cc-frame-parts"]
     assert [s.data for s in stores] == [list(cockpit.FRAME_OUTPUTS)]
+
+
+def test_a_playing_replay_prepares_its_next_moments(city: City) -> None:
+    anchor = tm.anchor_for(city.clock())
+    ahead = cockpit.moments_ahead(anchor, -60, 15)
+    assert ahead == [
+        tm.moment_of(anchor, -45),
+        tm.moment_of(anchor, -30),
+        tm.moment_of(anchor, -15),
+    ]
+    assert cockpit.moments_ahead(anchor, -15, 15) == []  # live is never prepared
+    assert cockpit.moments_ahead(anchor, 0, 15) == []
+    assert cockpit.moments_ahead(anchor, -60, 7) == []  # no slider steps by 7 minutes
+    thread = city.prepare_moments("public", ahead[:1])
+    assert thread is not None
+    thread.join(120)
+    moment = ahead[0]
+    assert moment is not None
+    kept = city.answers.peek(city.version(), "public", ("view-at", int(moment.timestamp())))
+    assert kept is not None and kept.generated == moment

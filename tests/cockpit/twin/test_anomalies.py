@@ -1,0 +1,134 @@
+"""The count-aware noise floor: which unusual hours deserve attention, on constructed
+wide tables (rows: consecutive hours; columns: (site_id, metric))."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cockpit.domains import NoiseFloor, noise_floor
+from cockpit.twin.anomalies import attention_scores, sustained, unusual_hours
+
+HOURS = pd.date_range("2026-11-24 00:00", periods=24, freq="h")
+
+
+def table(columns: dict[str, list[float] | float], metric: str = "pedestrians") -> pd.DataFrame:
+    """One column per site of ``metric`` over a day; a number fills the whole day."""
+    data = {
+        (site, metric): (values if isinstance(values, list) else [float(values)] * 24)
+        for site, values in columns.items()
+    }
+    frame = pd.DataFrame(data, index=HOURS, dtype=float)
+    frame.columns = pd.MultiIndex.from_tuples(list(data), names=["site_id", "metric"])
+    return frame
+
+
+def with_hours(base: float, changed: dict[int, float]) -> list[float]:
+    return [changed.get(h, base) for h in range(24)]
+
+
+def test_the_domains_declare_their_floors() -> None:
+    assert noise_floor("pedestrians").volume == 100
+    assert noise_floor("vehicle_flow").volume == 200
+    assert noise_floor("no2").volume > 0
+    assert noise_floor("a metric nobody declares") == NoiseFloor()
+
+
+def test_a_lasting_change_of_half_at_a_busy_hour_deserves_attention() -> None:
+    usual = table({"a": 1000.0, "b": 1000.0})
+    spread = table({"a": 80.0, "b": 80.0})
+    value = table(
+        {"a": with_hours(1000, {10: 1500, 11: 1500}), "b": with_hours(1000, {15: 500, 16: 500})}
+    )
+    found = unusual_hours(value, usual, spread)
+    assert list(found[("a", "pedestrians")].to_numpy().nonzero()[0]) == [10, 11]
+    assert set(found[("a", "pedestrians")].iloc[[10, 11]]) == {1}
+    assert list(found[("b", "pedestrians")].to_numpy().nonzero()[0]) == [15, 16]
+    assert set(found[("b", "pedestrians")].iloc[[15, 16]]) == {-1}
+
+
+def test_one_odd_hour_is_not_an_event() -> None:
+    usual, spread = table({"a": 1000.0}), table({"a": 80.0})
+    value = table({"a": with_hours(1000, {10: 3000})})
+    assert attention_scores(value, usual, spread).to_numpy().sum() == 1
+    assert not unusual_hours(value, usual, spread).to_numpy().any()
+
+
+def test_small_night_counts_are_not_far_above_usual() -> None:
+    # 85 people where 13 are usual, for hours: six times the usual, but a quiet street.
+    usual, spread = table({"a": 13.0}), table({"a": 3.0})
+    value = table({"a": with_hours(13, {0: 85, 1: 85, 2: 85})})
+    assert not attention_scores(value, usual, spread).to_numpy().any()
+
+
+def test_the_volume_shrinks_small_changes_of_small_counts() -> None:
+    # 180 where 120 are usual is +50 % but (180 + 100) / (120 + 100) = +27 %: not enough.
+    usual, spread = table({"a": 120.0}), table({"a": 5.0})
+    value = table({"a": with_hours(120, {9: 180, 10: 180})})
+    assert not unusual_hours(value, usual, spread).to_numpy().any()
+    bigger = table({"a": with_hours(120, {9: 240, 10: 240})})
+    assert unusual_hours(bigger, usual, spread).to_numpy().sum() == 2
+
+
+def test_an_outage_is_a_fault_not_an_anomaly() -> None:
+    usual, spread = table({"a": 670.0}), table({"a": 50.0})
+    value = table({"a": with_hours(670, {h: 0.0 for h in range(8, 14)})})
+    assert not unusual_hours(value, usual, spread).to_numpy().any()
+    # Air reading zero is a reading (a concentration), judged like any other value.
+    air_usual, air_spread = table({"s": 200.0}, "no2"), table({"s": 5.0}, "no2")
+    air = table({"s": with_hours(200.0, {8: 0.0, 9: 0.0})}, "no2")
+    assert unusual_hours(air, air_usual, air_spread).to_numpy().sum() == -2
+
+
+def test_an_hour_that_usually_swings_needs_a_bigger_swing() -> None:
+    usual = table({"calm": 1000.0, "wild": 1000.0})
+    # The wild site's usual spread is 40 % around the hours in question.
+    spread = table({"calm": 50.0, "wild": with_hours(50, {h: 400.0 for h in range(8, 16)})})
+    value = table(
+        {
+            "calm": with_hours(1000, {10: 1500, 11: 1500}),
+            "wild": with_hours(1000, {10: 1500, 11: 1500}),
+        }
+    )
+    found = unusual_hours(value, usual, spread)
+    assert found[("calm", "pedestrians")].abs().sum() == 2
+    assert found[("wild", "pedestrians")].abs().sum() == 0
+
+
+def test_a_change_every_site_shows_is_the_citys_not_each_sites() -> None:
+    sites = [f"s{k}" for k in range(6)]
+    usual = table(dict.fromkeys(sites, 1000.0))
+    spread = table(dict.fromkeys(sites, 50.0))
+    rain = {h: 500.0 for h in range(9, 15)}
+    value = table(dict.fromkeys(sites, with_hours(1000, rain)))
+    assert not unusual_hours(value, usual, spread).to_numpy().any()
+    # One site far below even the rainy city still is.
+    value[("s0", "pedestrians")] = with_hours(1000, {**rain, 11: 150.0, 12: 150.0})
+    found = unusual_hours(value, usual, spread)
+    assert found.abs().to_numpy().sum() == 2
+    assert list(found[("s0", "pedestrians")].to_numpy().nonzero()[0]) == [11, 12]
+
+
+def test_missing_values_or_baselines_are_never_unusual() -> None:
+    usual = table({"a": with_hours(1000, {10: np.nan, 11: np.nan})})
+    spread = table({"a": 50.0})
+    value = table({"a": with_hours(1000, {10: 2000, 11: 2000, 12: np.nan})})
+    assert not unusual_hours(value, usual, spread).to_numpy().any()
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ([0, 1, 1, 0, -1, 0], [0, 1, 1, 0, 0, 0]),
+        ([1, -1, 1, -1, 0, 0], [0, 0, 0, 0, 0, 0]),
+        ([-1, -1, -1, 1, 1, 0], [-1, -1, -1, 1, 1, 0]),
+    ],
+)
+def test_sustained_keeps_runs_of_the_same_sign(scores: list[int], expected: list[int]) -> None:
+    frame = pd.DataFrame(
+        {("a", "pedestrians"): scores},
+        index=HOURS[: len(scores)],
+    )
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["site_id", "metric"])
+    assert list(sustained(frame)[("a", "pedestrians")]) == expected
