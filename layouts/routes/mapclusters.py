@@ -20,7 +20,6 @@ named in the URL; a layer the role may not see answers 404.
 
 from __future__ import annotations
 
-import gzip
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -50,6 +49,7 @@ from layouts.routes.mapdata import (
     PLAIN,
     SCALE,
     dumps,
+    encoded_bodies,
     encoded_response,
     server_clustered,
 )
@@ -206,7 +206,7 @@ class ViewAnswers:
         zoom: int,
         blocks: tuple[int, int, int, int],
     ) -> dict[str, bytes]:
-        """The view's answer as plain and gzip bytes. Raises ViewRequestError for a view
+        """The view's answer as plain, gzip and br bytes. Raises ViewRequestError for a view
         out of bounds."""
         key = (view.version, view.role, layer_id, at, zoom, blocks)
         with self._lock:
@@ -216,7 +216,7 @@ class ViewAnswers:
                 return found
         answer = layer_index(self.city, view, layer_id, at).view(zoom, blocks)
         plain = dumps(view_body(self.city, view, layer_id, answer, at))
-        found = {"identity": plain, "gzip": gzip.compress(plain, 6)}
+        found = encoded_bodies(plain)
         with self._lock:
             self._bodies[key] = found
             while len(self._bodies) > self.keep:

@@ -51,6 +51,7 @@ __all__ = [
     "cluster_url",
     "compact_layer",
     "compact_table",
+    "encoded_bodies",
     "is_cluster_url",
     "map_data_url",
     "map_data_urls",
@@ -168,13 +169,7 @@ class LayerFiles:
             found = self._files.get(key)
         if found is None:
             plain = dumps(compact_layer(view, layer_id, self.city.config.city.timezone))
-            found = {"identity": plain, "gzip": gzip.compress(plain, 6)}
-            try:
-                import brotli
-            except ImportError:
-                pass
-            else:
-                found["br"] = brotli.compress(plain, quality=5)
+            found = encoded_bodies(plain)
             with self._lock:
                 self._files[key] = found
                 while len(self._files) > self.keep:
@@ -188,6 +183,18 @@ class LayerFiles:
             for layer_id in view.layers:
                 if not server_clustered(view, layer_id):
                     self.get(role, layer_id)
+
+
+def encoded_bodies(plain: bytes) -> dict[str, bytes]:
+    """``plain`` as it may travel: as is, gzip and (brotli comes with flask-compress) br,
+    each made once so that every request after the first only copies it out."""
+    found = {"identity": plain, "gzip": gzip.compress(plain, 6)}
+    try:
+        import brotli
+    except ImportError:  # flask-compress without brotli: gzip serves every browser
+        return found
+    found["br"] = brotli.compress(plain, quality=5)
+    return found
 
 
 def encoding_for(accepted: str, available: dict[str, bytes]) -> str:
