@@ -3,9 +3,10 @@
 A layer with at least ``SERVER_CLUSTER_SITES`` sites is never sent whole: the browser
 (``assets/mapdata.js``) asks for the view it shows, as a zoom and a range of blocks of
 ``BLOCK_PX`` pixels (``?v=<version>&r=<role>&z=<zoom>&b=<x0>,<y0>,<x1>,<y1>``, plus
-``&t=<epoch seconds>`` for a replayed moment), and gets that view's clusters, with their
-members' counts per state and extent, and its single sites in the compact form of
-``layouts/routes/mapdata.py``. An answer holds a few hundred cells at most, whatever the
+``&t=<epoch seconds>`` for a replayed moment, ``&c=typical`` when the map colours its
+markers against typical), and gets that view's clusters, with their members' counts per
+state (and per word against typical) and extent, and its single sites in the compact form
+of ``layouts/routes/mapdata.py`` (with each one's word against typical). An answer holds a few hundred cells at most, whatever the
 size of the city.
 
 The layer's index (``cockpit.present.clusters``) is built once per data version, role and
@@ -41,6 +42,7 @@ from cockpit.present.clusters import (
     build_index,
 )
 from cockpit.storage import Journal
+from layouts.components.twin_panels import typical_of_sites
 from layouts.routes.access import viewer_role
 from layouts.routes.mapdata import (
     CLUSTERS_ROUTE,
@@ -56,11 +58,14 @@ from layouts.routes.mapdata import (
 from layouts.routes.replay import ReplayRequestError, replay_moment
 
 __all__ = [
+    "COLOURINGS",
     "MAX_ZOOM",
+    "TYPICAL_WORDS",
     "CodedTable",
     "ViewAnswers",
     "coded_table",
     "layer_index",
+    "layer_typical",
     "parse_view",
     "register",
     "view_body",
@@ -71,6 +76,10 @@ MAX_ZOOM = 17
 # Clusters from this many zoom levels above the city's own zoom, as the browser's do.
 ZOOMS_OUT = 4
 RADIUS_PX = 80
+# How the map colours its markers (the cockpit's colour choice): by state, or by each
+# site's value against its typical weekday and hour, in these words (assets/map.js).
+COLOURINGS = ("state", "typical")
+TYPICAL_WORDS = ("below", "typical", "above", "unknown")
 
 
 def layer_index(city: City, view: CityView, layer_id: str, at: int | None) -> ClusterIndex:
@@ -88,6 +97,39 @@ def layer_index(city: City, view: CityView, layer_id: str, at: int | None) -> Cl
         )
 
     return city.remember(view, ("clusters", layer_id, at), make)
+
+
+@dataclass
+class LayerTypical:
+    """A layer's sites against typical: each site's word (codes into ``TYPICAL_WORDS``,
+    in the layer table's order) and each cluster cell's members per word, by zoom."""
+
+    codes: np.ndarray
+    tallies: dict[int, np.ndarray]
+
+
+def layer_typical(
+    city: City, view: CityView, layer_id: str, moment: datetime | None
+) -> LayerTypical:
+    """The layer's words against typical for ``view`` at ``moment`` (None: live), made
+    once per version, role, moment and clock hour (the baselines are per hour)."""
+    at = None if moment is None else int(moment.timestamp())
+    hour = int(city.clock().timestamp()) // 3600
+
+    def make() -> LayerTypical:
+        words = typical_of_sites(city.twin_at(moment, view.role))
+        ids = view.layer_table(layer_id, city.config.city.timezone)["id"].astype(str)
+        unknown = TYPICAL_WORDS.index("unknown")
+        code_of = {word: k for k, word in enumerate(TYPICAL_WORDS)}
+        codes = np.fromiter(
+            (code_of.get(words.get(i, "unknown"), unknown) for i in ids),
+            dtype=np.int64,
+            count=len(ids),
+        )
+        index = layer_index(city, view, layer_id, at)
+        return LayerTypical(codes, index.tally(codes, len(TYPICAL_WORDS)))
+
+    return city.remember(view, ("clusters-typical", layer_id, at, hour), make)
 
 
 def parse_view(args: Any) -> tuple[int, tuple[int, int, int, int]]:
@@ -162,11 +204,18 @@ def coded_table(city: City, view: CityView, layer_id: str, at: int | None) -> Co
 
 
 def view_body(
-    city: City, view: CityView, layer_id: str, answer: ViewAnswer, at: int | None = None
+    city: City,
+    view: CityView,
+    layer_id: str,
+    answer: ViewAnswer,
+    at: int | None = None,
+    typical: LayerTypical | None = None,
 ) -> dict[str, Any]:
     """A view's answer as JSON: ``clusters`` (columns ``lon``, ``lat``, ``count``,
     ``states`` per ``levels``, ``bounds`` as [west, south, east, north]) and ``sites``
-    (the single sites, in the compact form)."""
+    (the single sites, in the compact form). With ``typical``, clusters also count their
+    members per ``typical_words`` (column ``typical``) and each single site carries its
+    word (column ``typical`` of the sites)."""
     found = answer.clusters
     clusters: dict[str, Any] = {"lon": [], "lat": [], "count": [], "states": [], "bounds": []}
     if answer.cluster_count:
@@ -179,13 +228,28 @@ def view_body(
             "bounds": np.round(edges.astype(np.float64), 5).tolist(),
         }
     sites = coded_table(city, view, layer_id, at).compact(answer.sites, layer_id, view.version)
-    return {
+    found_body = {
         "layer": layer_id,
         "version": view.version,
         "zoom": answer.zoom,
         "levels": list(LEVELS),
         "clusters": clusters,
         "sites": sites,
+    }
+    if typical is not None:
+        _add_typical(found_body, answer, typical)
+    return found_body
+
+
+def _add_typical(found: dict[str, Any], answer: ViewAnswer, typical: LayerTypical) -> None:
+    """The words against typical of a view's clusters and single sites added to its body."""
+    found["typical_words"] = list(TYPICAL_WORDS)
+    counts = typical.tallies[answer.level][answer.cells] if answer.cluster_count else []
+    found["clusters"]["typical"] = np.asarray(counts, dtype=np.int64).tolist()
+    codes = typical.codes[answer.sites]
+    found["sites"]["columns"]["typical"] = {
+        "keys": list(TYPICAL_WORDS),
+        "codes": codes.tolist(),
     }
 
 
@@ -205,17 +269,24 @@ class ViewAnswers:
         at: int | None,
         zoom: int,
         blocks: tuple[int, int, int, int],
+        colour: str = "state",
+        moment: datetime | None = None,
     ) -> dict[str, bytes]:
-        """The view's answer as plain, gzip and br bytes. Raises ViewRequestError for a view
-        out of bounds."""
-        key = (view.version, view.role, layer_id, at, zoom, blocks)
+        """The view's answer, for the map's ``colour`` (one of ``COLOURINGS``) at
+        ``moment`` (``at`` in epoch seconds; None: live), as plain, gzip and br bytes.
+        Raises ViewRequestError for a view out of bounds."""
+        hour = int(self.city.clock().timestamp()) // 3600 if colour == "typical" else None
+        key = (view.version, view.role, layer_id, at, zoom, blocks, colour, hour)
         with self._lock:
             found = self._bodies.get(key)
             if found is not None:
                 self._bodies.move_to_end(key)
                 return found
         answer = layer_index(self.city, view, layer_id, at).view(zoom, blocks)
-        plain = dumps(view_body(self.city, view, layer_id, answer, at))
+        typical = (
+            layer_typical(self.city, view, layer_id, moment) if colour == "typical" else None
+        )
+        plain = dumps(view_body(self.city, view, layer_id, answer, at, typical))
         found = encoded_bodies(plain)
         with self._lock:
             self._bodies[key] = found
@@ -254,20 +325,27 @@ def clusters_response(city: City, answers: ViewAnswers, layer_id: str) -> flask.
     view = city.view(role) if moment is None else city.view_at(role, moment)
     if layer_id not in view.layers:
         return _error("no such map layer", 404)
+    colour = request.args.get("c", "state")
+    if colour not in COLOURINGS:
+        return _error(f"c is one of {', '.join(COLOURINGS)}", 400)
     try:
         zoom, blocks = parse_view(request.args)
-        bodies = answers.get(view, layer_id, at, zoom, blocks)
+        bodies = answers.get(view, layer_id, at, zoom, blocks, colour, moment)
     except (ValueError, ViewRequestError) as exc:
         return _error(str(exc), 400)
     etag = f"{layer_id}-{view.version}-{role}-{at}-{zoom}-{'.'.join(map(str, blocks))}"
+    if colour == "typical":  # the words follow the clock's hour, not only the data
+        etag += f"-typical-{int(city.clock().timestamp()) // 3600}"
     response = encoded_response(bodies, etag)
     response.headers["Vary"] = "Accept-Encoding, Cookie"
     if role != "public" or request.args.get("r") != role:
         # Internal data never rests in a shared cache.
         response.headers["Cache-Control"] = "private, no-store"
-    elif request.args.get("v") == str(view.version):
+    elif request.args.get("v") == str(view.version) and colour == "state":
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     else:
+        # Another version's URL, or words that change with the hour: asked again, and
+        # answered 304 while the ETag holds.
         response.headers["Cache-Control"] = "no-cache"
     return response
 

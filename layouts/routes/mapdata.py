@@ -327,10 +327,15 @@ def register(app: Dash, city: City, journal: Journal) -> Callable[[list[str]], N
         clientside("loadLayer"),
         Output({"type": LAYER_ID, "layer": MATCH}, "data"),
         Output({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
+        # Whether the browser clusters the layer follows its URL's kind: a layer crossing
+        # the threshold switches between the two paths without a page reload.
+        Output({"type": LAYER_ID, "layer": MATCH}, "cluster"),
         Input({"type": SOURCE_ID, "layer": MATCH}, "data"),
-        # A layer clustered on the server loads the clusters of each new view.
+        # A layer clustered on the server loads the clusters of each new view, in the
+        # map's colouring (by state or against typical).
         Input(MAP_ID, "center"),
         Input(MAP_ID, "zoom"),
+        Input({"type": LAYER_ID, "layer": MATCH}, "hideout"),
         State({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
         State(MAP_ID, "id"),
     )

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import brotli
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +26,8 @@ from flask.testing import FlaskClient
 import layouts.routes.mapdata as mapdata
 from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.present.clusters import LEVELS, block_range
-from layouts.routes.mapclusters import MAX_ZOOM, CodedTable, layer_index
+from layouts.components.twin_panels import typical_of_sites
+from layouts.routes.mapclusters import MAX_ZOOM, TYPICAL_WORDS, CodedTable, layer_index
 from tests.browser import T0, AppServers, own_errors
 from tests.layouts.routes.conftest import with_staff
 from wiring.app import create_app
@@ -43,7 +45,7 @@ def _city() -> CityConfig:
 
 @pytest.fixture(scope="module")
 def runtime(app_server: AppServers) -> Runtime:
-    return app_server.city(config=_city(), backfill=False)
+    return app_server.city(config=_city())  # with history: baselines to compare with
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,8 @@ def body(answer: Any) -> dict[str, Any]:
     data = answer.data
     if answer.headers.get("Content-Encoding") == "gzip":
         data = gzip.decompress(data)
+    elif answer.headers.get("Content-Encoding") == "br":
+        data = brotli.decompress(data)
     return dict(json.loads(data))
 
 
@@ -112,6 +116,60 @@ def test_a_city_view_counts_every_site_and_its_state(public: FlaskClient, runtim
         clusters["bounds"], clusters["lon"], clusters["lat"], strict=True
     ):
         assert west - 1e-5 <= lon <= east + 1e-5 and south - 1e-5 <= lat <= north + 1e-5
+
+
+@pytest.mark.parametrize(
+    ("accepted", "sent"), [("br, gzip", "br"), ("gzip, deflate", "gzip"), ("", None)]
+)
+def test_answers_travel_as_brotli_when_the_browser_takes_it(
+    public: FlaskClient, runtime: Runtime, accepted: str, sent: str | None
+) -> None:
+    url = url_of(runtime, "public", "parking", runtime.config.map.zoom)
+    answer = public.get(url, headers={"Accept-Encoding": accepted})
+    assert answer.status_code == 200
+    assert answer.headers.get("Content-Encoding") == sent
+    plain = public.get(url, headers={"Accept-Encoding": ""})
+    assert body(answer) == json.loads(plain.data)
+    if sent is not None:
+        assert len(answer.data) < len(plain.data)
+
+
+def typical_words(runtime: Runtime, layer: str) -> pd.Series:
+    """Each site of the public ``layer``'s word against typical, as the cockpit gives it."""
+    city = runtime.city
+    words = typical_of_sites(city.twin_at(None, "public"))
+    table = city.view("public").layer_table(layer, runtime.config.city.timezone)
+    return table["id"].astype(str).map(lambda i: words.get(i, "unknown"))
+
+
+def test_views_coloured_against_typical_count_each_word(
+    public: FlaskClient, runtime: Runtime
+) -> None:
+    zoom = runtime.config.map.zoom - 4  # the whole city in one view
+    answer = ask(public, url_of(runtime, "public", "pedestrians", zoom) + "&c=typical")
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-cache"  # the words follow the hour
+    data = body(answer)
+    assert data["typical_words"] == list(TYPICAL_WORDS)
+    clusters = data["clusters"]
+    assert [sum(c) for c in clusters["typical"]] == clusters["count"]
+    singles = data["sites"]["columns"]["typical"]
+    single_words = Counter(singles["keys"][c] for c in singles["codes"])
+    words = typical_words(runtime, "pedestrians")
+    expected = words.value_counts()
+    found = [
+        sum(c[k] for c in clusters["typical"]) + single_words[word]
+        for k, word in enumerate(TYPICAL_WORDS)
+    ]
+    assert found == [int(expected.get(word, 0)) for word in TYPICAL_WORDS]
+    assert len(set(words)) > 1  # some with a baseline, one without
+    # Each single site carries its own word.
+    ids = data["sites"]["columns"]["id"]
+    table = runtime.city.view("public").layer_table("pedestrians", runtime.config.city.timezone)
+    by_id = dict(zip(table["id"].astype(str), words, strict=True))
+    assert [singles["keys"][c] for c in singles["codes"]] == [by_id[i] for i in ids]
+    refused = ask(public, url_of(runtime, "public", "pedestrians", zoom) + "&c=rainbow")
+    assert refused.status_code == 400
 
 
 @pytest.mark.parametrize("zoom", [8, 12, 14, MAX_ZOOM, MAX_ZOOM + 2])
