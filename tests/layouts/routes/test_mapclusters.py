@@ -360,3 +360,147 @@ def test_clusters_follow_the_data_at_three_zooms(duo: DashComposite, runtime: Ru
         time.sleep(0.2)
     assert not [u for u in duo.driver.execute_script(ASKED) if "/traffic.json" in u]
     assert own_errors(duo, runtime.config) == []
+
+
+TYPICAL_MARKERS = """
+return Array.from(document.querySelectorAll('.leaflet-marker-pane .cc-marker')).map(el => {
+    const word = ['below', 'typical', 'above', 'unknown']
+        .find(w => el.classList.contains('cc-' + w));
+    return el.classList.contains('cc-cluster')
+        ? ['cluster', Number(el.textContent), word || '']
+        : ['site', el.dataset.site || '', word || ''];
+});
+"""
+
+
+def typical_word(counts: dict[str, int]) -> str:
+    """A cluster's word against typical: the word most of its members with a baseline
+    have (as assets/map.js draws it)."""
+    word, best = "unknown", 0
+    for name in ("below", "typical", "above"):
+        if counts[name] > best:
+            word, best = name, counts[name]
+    return word
+
+
+def expected_typical(runtime: Runtime, urls: list[str]) -> Counter[tuple[str, Any, str]]:
+    """The markers coloured against typical that the data gives for the views of ``urls``."""
+    city = runtime.city
+    view = city.view("public")
+    tz = runtime.config.city.timezone
+    wanted: Counter[tuple[str, Any, str]] = Counter()
+    for url in urls:
+        layer = urlparse(url).path.rsplit("/", 1)[1].removesuffix(".json")
+        args = parse_qs(urlparse(url).query)
+        x0, y0, x1, y1 = (int(b) for b in args["b"][0].split(","))
+        answer = layer_index(city, view, layer, None).view(int(args["z"][0]), (x0, y0, x1, y1))
+        words = typical_words(runtime, layer)
+        index = layer_index(city, view, layer, None)
+        codes = words.map(TYPICAL_WORDS.index).to_numpy()
+        tallied = index.tally(codes, len(TYPICAL_WORDS))[answer.level][answer.cells]
+        for n, counts in zip(answer.clusters.get("count", []), tallied, strict=True):
+            wanted["cluster", int(n), typical_word(dict(zip(TYPICAL_WORDS, counts)))] += 1
+        table = view.layer_table(layer, tz)
+        for position in answer.sites:
+            wanted["site", table["id"].iloc[position], words.iloc[position]] += 1
+    return wanted
+
+
+def newest_views(duo: DashComposite, runtime: Runtime, part: str) -> list[str]:
+    """The newest view URL per public layer among those holding ``part``."""
+    layers = set(runtime.city.view("public").layers)
+    deadline = time.monotonic() + 30
+    while True:
+        newest = {urlparse(u).path: u for u in duo.driver.execute_script(ASKED) if part in u}
+        if len(newest) == len(layers):
+            return list(newest.values())
+        assert time.monotonic() < deadline, f"the map never asked for {part}: {newest}"
+        time.sleep(0.2)
+
+
+def settled(duo: DashComposite, script: str, wanted: Counter[Any]) -> Counter[Any]:
+    deadline = time.monotonic() + 30
+    shown = Counter(tuple(m) for m in duo.driver.execute_script(script))
+    while shown != wanted and time.monotonic() < deadline:
+        time.sleep(0.3)
+        shown = Counter(tuple(m) for m in duo.driver.execute_script(script))
+    return shown
+
+
+def choose_colour(duo: DashComposite, colour: str) -> None:
+    duo.driver.execute_script(
+        "document.querySelector('#cc-colour input[value=\"' + arguments[0] + '\"]').click();",
+        colour,
+    )
+
+
+@pytest.mark.browser
+def test_server_clusters_are_coloured_against_typical(
+    duo: DashComposite, runtime: Runtime
+) -> None:
+    duo.wait_for_page(f"{duo.server_url}/")
+    duo.wait_for_element(".leaflet-container .cc-cluster", timeout=30)
+    zoom = runtime.config.map.zoom - 2
+    show(duo, runtime, tuple(runtime.config.map.center), zoom)
+    choose_colour(duo, "typical")
+    urls = newest_views(duo, runtime, f"c=typical&z={zoom}&")
+    wanted = expected_typical(runtime, urls)
+    assert {m[2] for m in wanted} - {"unknown"}, "no marker has a baseline"
+    assert settled(duo, TYPICAL_MARKERS, wanted) == wanted
+    choose_colour(duo, "state")
+    assert own_errors(duo, runtime.config) == []
+
+
+ASKED_FILES = """
+return performance.getEntriesByType('resource').map(r => r.name)
+    .filter(n => n.includes('/map-data/'));
+"""
+
+
+@pytest.mark.browser
+def test_a_layer_crossing_the_threshold_switches_path_without_a_reload(
+    duo: DashComposite, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    duo.wait_for_page(f"{duo.server_url}/")
+    duo.wait_for_element(".leaflet-container .cc-cluster", timeout=30)
+    assert not duo.driver.execute_script(ASKED_FILES)
+    view = runtime.city.view("public")
+    tz = runtime.config.city.timezone
+    total = sum(len(view.layer_table(layer, tz)) for layer in view.layers)
+    # The layers now fall under the threshold: the next frame names their files.
+    monkeypatch.setattr(mapdata, "SERVER_CLUSTER_SITES", 10**9)
+    choose_colour(duo, "typical")
+    deadline = time.monotonic() + 30
+    while len(duo.driver.execute_script(ASKED_FILES)) < len(view.layers):
+        assert time.monotonic() < deadline, "the map never loaded the layers' files"
+        time.sleep(0.2)
+    choose_colour(duo, "state")
+    # Clustered in the browser: the whole city at its widest zoom, every site counted
+    # once, and a new view asks the server for nothing.
+    asked_before = len(duo.driver.execute_script(ASKED))
+    show_whole = runtime.config.map.zoom - 4
+    duo.driver.execute_script(
+        "window.dash_clientside.set_props('cc-map', {viewport: "
+        "{center: arguments[0], zoom: arguments[1], transition: 'setView'}});",
+        list(runtime.config.map.center),
+        show_whole,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        shown = duo.driver.execute_script(MARKERS)
+        counted = sum(m[1] if m[0] == "cluster" else 1 for m in shown)
+        clusters = sum(m[0] == "cluster" for m in shown)
+        if counted == total and clusters:
+            break
+        assert time.monotonic() < deadline, f"{counted} sites of {total}, {clusters} clusters"
+        time.sleep(0.3)
+    assert len(duo.driver.execute_script(ASKED)) == asked_before
+    # And back over the threshold: the server's clusters again, as the data gives them.
+    monkeypatch.setattr(mapdata, "SERVER_CLUSTER_SITES", 1)
+    choose_colour(duo, "typical")
+    choose_colour(duo, "state")
+    zoom = runtime.config.map.zoom - 1
+    urls = show(duo, runtime, tuple(runtime.config.map.center), zoom)
+    wanted = expected_markers(runtime, urls)
+    assert settled(duo, MARKERS, wanted) == wanted
+    assert own_errors(duo, runtime.config) == []
