@@ -138,17 +138,31 @@
         return hideout && hideout.colour === "typical" ? "&c=typical" : "";
     }
 
-    function loadView(layer, url, mapId, center, zoom, hideout) {
+    // Whether ``shown`` (the layer's data) is a first view the page carried
+    // (layouts/routes/mapclusters.py first_views) that covers ``blocks`` of ``url``.
+    function carried(shown, url, z, blocks) {
+        var v = shown && shown.view;
+        if (!v || v.url !== url || v.z !== z) { return false; }
+        return v.b[0] <= blocks[0] && v.b[1] <= blocks[1] && v.b[2] >= blocks[2] &&
+            v.b[3] >= blocks[3];
+    }
+
+    function loadView(layer, url, mapId, center, zoom, hideout, shown) {
         var noUpdate = dc.no_update;
         var none = [noUpdate, noUpdate, noUpdate];
         if (center === undefined || center === null || zoom === undefined || zoom === null) {
             return none;
         }
         var z = Math.round(zoom);
-        var full = url + colouring(hideout) + "&z=" + z + "&b=" +
-            viewBlocks(mapId, center, z).join(",");
-        // The same view again (the map reporting where it already is) asks for nothing.
+        var blocks = viewBlocks(mapId, center, z);
+        var full = url + colouring(hideout) + "&z=" + z + "&b=" + blocks.join(",");
+        // The same view again (the map reporting where it already is) asks for nothing,
+        // nor does a view within the first one the page carried.
         if (shownUrl[layer] === full || askedUrl[layer] === full) { return none; }
+        if (!asked[layer] && carried(shown, url + colouring(hideout), z, blocks)) {
+            shownUrl[layer] = full;
+            return none;
+        }
         askedUrl[layer] = full;
         var first = !asked[layer];
         var ticket = (asked[layer] = (asked[layer] || 0) + 1);
@@ -176,14 +190,14 @@
     // The layer's features, its cluster options (as laid out, plus the counting) and
     // whether the browser clusters it; a layer clustered on the server gets the clusters
     // of the map's view (in the map's colouring) instead.
-    function loadLayer(url, center, zoom, hideout, options, mapId) {
+    function loadLayer(url, center, zoom, hideout, options, mapId, shown) {
         var noUpdate = dc.no_update;
         var none = [noUpdate, noUpdate, noUpdate];
         if (!url) { return none; }
         var layer = layerOf(url);
         if (isClusterUrl(url)) {
             newest[layer] = url;
-            return loadView(layer, url, mapId, center, zoom, hideout);
+            return loadView(layer, url, mapId, center, zoom, hideout, shown);
         }
         // A file layer clusters in the browser: a new view needs nothing from the server.
         if (newest[layer] === url) { return none; }

@@ -15,6 +15,10 @@ arrives. Answers are serialized and compressed once per (version, role, layer, m
 zoom, blocks) in each process; a public answer for the version it names may be kept by
 browsers and shared caches for good, an internal one is never kept in a shared cache.
 
+The page itself carries the first view of each such layer (:func:`first_views`), drawn as
+soon as the map is: the first clusters wait neither for the page's callbacks nor for a
+round trip, whatever the size of the city.
+
 Access: the index is built for the viewer's role (``viewer_role()``), never for a role
 named in the URL; a layer the role may not see answers 404.
 """
@@ -25,6 +29,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +40,10 @@ from dash import Dash
 
 from cockpit.city import City, CityView
 from cockpit.present.clusters import (
+    BLOCK_PX,
     LEVELS,
+    MAX_BLOCKS,
+    TILE_PX,
     ClusterIndex,
     ViewAnswer,
     ViewRequestError,
@@ -50,6 +58,7 @@ from layouts.routes.mapdata import (
     FORMAT,
     PLAIN,
     SCALE,
+    cluster_url,
     dumps,
     encoded_bodies,
     encoded_response,
@@ -64,6 +73,7 @@ __all__ = [
     "CodedTable",
     "ViewAnswers",
     "coded_table",
+    "first_views",
     "layer_index",
     "layer_typical",
     "parse_view",
@@ -302,6 +312,99 @@ class ViewAnswers:
                 if server_clustered(view, layer_id):
                     layer_index(self.city, view, layer_id, None)
                     coded_table(self.city, view, layer_id, None)
+
+
+# The first view the page carries: the blocks around the city's centre covering a map of
+# this many pixels (at most 4 x 3 blocks), a little larger than most maps are drawn, so
+# that the browser's own first view usually lies within it and is not asked for again.
+FIRST_VIEW_PX = (1536, 1024)
+
+
+def first_blocks(
+    centre: tuple[float, float], zoom: int, size: tuple[int, int] = FIRST_VIEW_PX
+) -> tuple[int, int, int, int]:
+    """The blocks around ``centre`` (lat, lon) covering ``size`` pixels at ``zoom``, as
+    ``assets/mapdata.js`` asks for a map of that size."""
+    lat, lon = centre
+    world = TILE_PX << zoom
+    x = (lon + 180.0) / 360.0 * world
+    phi = np.radians(max(-85.05112878, min(85.05112878, lat)))
+    y = (0.5 - np.log(np.tan(np.pi / 4 + phi / 2)) / (2 * np.pi)) * world
+    last = max(world // BLOCK_PX - 1, 0)
+
+    def block(v: float) -> int:
+        return int(max(0, min(last, v // BLOCK_PX)))
+
+    w, h = size
+    found = (block(x - w / 2), block(y - h / 2), block(x + w / 2), block(y + h / 2))
+    if (found[2] - found[0] + 1) * (found[3] - found[1] + 1) > MAX_BLOCKS:
+        raise ValueError(f"a first view of {size} px spans more than {MAX_BLOCKS} blocks")
+    return found
+
+
+def view_features(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """A view's answer (:func:`view_body`) as the GeoJSON features the map draws, the same
+    ones ``decodeView`` of ``assets/mapdata.js`` makes in the browser."""
+    sites = found["sites"]
+    columns = sites["columns"]
+    names = list(columns)
+    texts = {
+        name: spec if isinstance(spec, list) else [spec["keys"][c] for c in spec["codes"]]
+        for name, spec in columns.items()
+    }
+    scale = sites["scale"]
+    xs = np.cumsum(np.asarray(sites["x"], dtype=np.int64)) / scale
+    ys = np.cumsum(np.asarray(sites["y"], dtype=np.int64)) / scale
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [float(xs[i]), float(ys[i])]},
+            "properties": {name: texts[name][i] for name in names},
+        }
+        for i in range(sites["n"])
+    ]
+    clusters, levels = found["clusters"], found["levels"]
+    for i, count in enumerate(clusters["count"]):
+        props: dict[str, Any] = {"cluster": True, "point_count": count}
+        props["bounds"] = clusters["bounds"][i]
+        props.update(zip(levels, clusters["states"][i], strict=True))
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [clusters["lon"][i], clusters["lat"][i]],
+                },
+                "properties": props,
+            }
+        )
+    return features
+
+
+def first_views(city: City, view: CityView) -> dict[str, dict[str, Any]]:
+    """The first view of each server-clustered layer of ``view`` at the city's zoom, as
+    GeoJSON the page carries (layer id -> a FeatureCollection whose ``view`` names the
+    URL, zoom and blocks it answers: ``assets/mapdata.js`` does not ask for it again)."""
+    config = city.config.map
+    zoom, blocks = config.zoom, first_blocks(tuple(config.center), config.zoom)
+
+    def make(layer_id: str) -> dict[str, Any]:
+        answer = layer_index(city, view, layer_id, None).view(zoom, blocks)
+        return {
+            "type": "FeatureCollection",
+            "features": view_features(view_body(city, view, layer_id, answer)),
+            "view": {
+                "url": cluster_url(layer_id, view.version, view.role),
+                "z": zoom,
+                "b": list(blocks),
+            },
+        }
+
+    return {
+        layer_id: city.remember(view, ("clusters-first", layer_id), partial(make, layer_id))
+        for layer_id in view.layers
+        if server_clustered(view, layer_id)
+    }
 
 
 def _error(message: str, status: int) -> flask.Response:

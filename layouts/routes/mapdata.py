@@ -338,5 +338,7 @@ def register(app: Dash, city: City, journal: Journal) -> Callable[[list[str]], N
         Input({"type": LAYER_ID, "layer": MATCH}, "hideout"),
         State({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
         State(MAP_ID, "id"),
+        # The first view the page carried, which the map need not ask for again.
+        State({"type": LAYER_ID, "layer": MATCH}, "data"),
     )
     return files.warm
