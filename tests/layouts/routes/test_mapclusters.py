@@ -27,7 +27,16 @@ import layouts.routes.mapdata as mapdata
 from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.present.clusters import LEVELS, block_range
 from layouts.components.twin_panels import typical_of_sites
-from layouts.routes.mapclusters import MAX_ZOOM, TYPICAL_WORDS, CodedTable, layer_index
+from layouts.routes.mapclusters import (
+    MAX_ZOOM,
+    TYPICAL_WORDS,
+    CodedTable,
+    first_blocks,
+    first_views,
+    layer_index,
+    view_body,
+    view_features,
+)
 from tests.browser import T0, AppServers, own_errors
 from tests.layouts.routes.conftest import with_staff
 from wiring.app import create_app
@@ -503,4 +512,60 @@ def test_a_layer_crossing_the_threshold_switches_path_without_a_reload(
     urls = show(duo, runtime, tuple(runtime.config.map.center), zoom)
     wanted = expected_markers(runtime, urls)
     assert settled(duo, MARKERS, wanted) == wanted
+    assert own_errors(duo, runtime.config) == []
+
+
+def test_the_page_carries_each_layers_first_view(runtime: Runtime) -> None:
+    city = runtime.city
+    config = runtime.config.map
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mapdata, "SERVER_CLUSTER_SITES", 1)
+        public = first_views(city, city.view("public"))
+        staff = first_views(city, city.view("staff"))
+        urls = mapdata.map_data_urls(city.view("public"))
+    assert set(public) == set(city.view("public").layers) and "traffic" not in public
+    assert "traffic" in staff
+    blocks = first_blocks(tuple(config.center), config.zoom)
+    for layer, carried in public.items():
+        assert carried["view"] == {"url": urls[layer], "z": config.zoom, "b": list(blocks)}
+        answer = layer_index(city, city.view("public"), layer, None).view(config.zoom, blocks)
+        clusters = [f["properties"] for f in carried["features"] if f["properties"].get("cluster")]
+        sites = [f["properties"]["id"] for f in carried["features"] if "id" in f["properties"]]
+        assert sorted(c["point_count"] for c in clusters) == sorted(answer.clusters["count"])
+        table = city.view("public").layer_table(layer, runtime.config.city.timezone)
+        assert sites == table["id"].iloc[answer.sites].tolist()
+        for c in clusters:
+            assert sum(c[level] for level in LEVELS) == c["point_count"]
+    # Without server clusters the page carries nothing.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mapdata, "SERVER_CLUSTER_SITES", 10**9)
+        assert first_views(city, city.view("public")) == {}
+
+
+@pytest.mark.browser
+def test_the_first_view_is_drawn_from_the_page_as_the_browser_decodes_it(
+    duo: DashComposite, runtime: Runtime
+) -> None:
+    duo.wait_for_page(f"{duo.server_url}/")
+    duo.wait_for_element(".leaflet-container .cc-cluster", timeout=30)
+    city, config = runtime.city, runtime.config.map
+    view = city.view("public")
+    blocks = first_blocks(tuple(config.center), config.zoom)
+    carried = [
+        f"{url}&z={config.zoom}&b={','.join(map(str, blocks))}"
+        for url in mapdata.map_data_urls(view).values()
+    ]
+    wanted = expected_markers(runtime, carried)
+    assert settled(duo, MARKERS, wanted) == wanted
+    time.sleep(1)
+    # The map lies within the view the page carried: it asked the server for no view.
+    assert duo.driver.execute_script(ASKED) == []
+    # The server's features are those the browser decodes from the same answer.
+    for layer in view.layers:
+        answer = layer_index(city, view, layer, None).view(config.zoom, blocks)
+        found = json.loads(json.dumps(view_body(city, view, layer, answer)))
+        decoded = duo.driver.execute_script(
+            "return window.dash_clientside.cockpit.decodeView(arguments[0]).features;", found
+        )
+        assert decoded == view_features(found)
     assert own_errors(duo, runtime.config) == []
