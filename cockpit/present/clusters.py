@@ -215,9 +215,13 @@ class ClusterIndex:
             parent = self.levels[zoom].parent
             outer = len(self.levels[zoom - 1].keys)
             child = found[zoom]
-            found[zoom - 1] = np.column_stack(
-                [np.bincount(parent, weights=child[:, k], minlength=outer) for k in range(size)]
-            ).astype(np.int32).reshape(outer, size)
+            found[zoom - 1] = (
+                np.column_stack(
+                    [np.bincount(parent, weights=child[:, k], minlength=outer) for k in range(size)]
+                )
+                .astype(np.int32)
+                .reshape(outer, size)
+            )
         return found
 
     def _sites_in(self, box: tuple[float, float, float, float]) -> Ints:

@@ -6,14 +6,16 @@ A layer with at least ``SERVER_CLUSTER_SITES`` sites is never sent whole: the br
 ``&t=<epoch seconds>`` for a replayed moment, ``&c=typical`` when the map colours its
 markers against typical), and gets that view's clusters, with their members' counts per
 state (and per word against typical) and extent, and its single sites in the compact form
-of ``layouts/routes/mapdata.py`` (with each one's word against typical). An answer holds a few hundred cells at most, whatever the
-size of the city.
+of ``layouts/routes/mapdata.py`` (with each one's word against typical). An answer
+holds a few hundred cells at most, whatever the size of the city.
 
 The layer's index (``cockpit.present.clusters``) is built once per data version, role and
 moment through the city's cache; the warmer builds the live ones when a new data version
-arrives. Answers are serialized and compressed once per (version, role, layer, moment,
-zoom, blocks) in each process; a public answer for the version it names may be kept by
-browsers and shared caches for good, an internal one is never kept in a shared cache.
+arrives. Answers are serialized and compressed (brotli and gzip) once per (version, role,
+layer, moment, zoom, blocks, colouring) in each process; a public answer by state for the
+version it names may be kept by browsers and shared caches for good, one against typical
+is asked again (its words follow the clock's hour) and answered 304 while its ETag holds,
+and an internal one is never kept in a shared cache.
 
 The page itself carries the first view of each such layer (:func:`first_views`), drawn as
 soon as the map is: the first clusters wait neither for the page's callbacks nor for a
@@ -29,8 +31,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import flask
@@ -293,9 +295,7 @@ class ViewAnswers:
                 self._bodies.move_to_end(key)
                 return found
         answer = layer_index(self.city, view, layer_id, at).view(zoom, blocks)
-        typical = (
-            layer_typical(self.city, view, layer_id, moment) if colour == "typical" else None
-        )
+        typical = layer_typical(self.city, view, layer_id, moment) if colour == "typical" else None
         plain = dumps(view_body(self.city, view, layer_id, answer, at, typical))
         found = encoded_bodies(plain)
         with self._lock:

@@ -173,5 +173,5 @@ def test_a_tally_refuses_codes_that_do_not_fit() -> None:
     index = build_index(lon, lat, levels, min_zoom=8, max_zoom=15)
     with pytest.raises(ValueError, match="codes for an index"):
         index.tally(np.zeros(49, dtype=int), 3)
-    with pytest.raises(ValueError, match="within 0..2"):
+    with pytest.raises(ValueError, match=r"within 0\.\.2"):
         index.tally(np.full(50, 3), 3)

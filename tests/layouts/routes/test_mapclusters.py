@@ -408,7 +408,8 @@ def expected_typical(runtime: Runtime, urls: list[str]) -> Counter[tuple[str, An
         codes = words.map(TYPICAL_WORDS.index).to_numpy()
         tallied = index.tally(codes, len(TYPICAL_WORDS))[answer.level][answer.cells]
         for n, counts in zip(answer.clusters.get("count", []), tallied, strict=True):
-            wanted["cluster", int(n), typical_word(dict(zip(TYPICAL_WORDS, counts)))] += 1
+            word = typical_word(dict(zip(TYPICAL_WORDS, counts, strict=True)))
+            wanted["cluster", int(n), word] += 1
         table = view.layer_table(layer, tz)
         for position in answer.sites:
             wanted["site", table["id"].iloc[position], words.iloc[position]] += 1
@@ -444,9 +445,7 @@ def choose_colour(duo: DashComposite, colour: str) -> None:
 
 
 @pytest.mark.browser
-def test_server_clusters_are_coloured_against_typical(
-    duo: DashComposite, runtime: Runtime
-) -> None:
+def test_server_clusters_are_coloured_against_typical(duo: DashComposite, runtime: Runtime) -> None:
     duo.wait_for_page(f"{duo.server_url}/")
     duo.wait_for_element(".leaflet-container .cc-cluster", timeout=30)
     zoom = runtime.config.map.zoom - 2
