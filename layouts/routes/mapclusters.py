@@ -256,8 +256,10 @@ def view_body(
 def _add_typical(found: dict[str, Any], answer: ViewAnswer, typical: LayerTypical) -> None:
     """The words against typical of a view's clusters and single sites added to its body."""
     found["typical_words"] = list(TYPICAL_WORDS)
-    counts = typical.tallies[answer.level][answer.cells] if answer.cluster_count else []
-    found["clusters"]["typical"] = np.asarray(counts, dtype=np.int64).tolist()
+    counts: list[list[int]] = []
+    if answer.cluster_count:
+        counts = typical.tallies[answer.level][answer.cells].tolist()
+    found["clusters"]["typical"] = counts
     codes = typical.codes[answer.sites]
     found["sites"]["columns"]["typical"] = {
         "keys": list(TYPICAL_WORDS),
@@ -386,7 +388,8 @@ def first_views(city: City, view: CityView) -> dict[str, dict[str, Any]]:
     GeoJSON the page carries (layer id -> a FeatureCollection whose ``view`` names the
     URL, zoom and blocks it answers: ``assets/mapdata.js`` does not ask for it again)."""
     config = city.config.map
-    zoom, blocks = config.zoom, first_blocks(tuple(config.center), config.zoom)
+    lat, lon = config.center
+    zoom, blocks = config.zoom, first_blocks((lat, lon), config.zoom)
 
     def make(layer_id: str) -> dict[str, Any]:
         answer = layer_index(city, view, layer_id, None).view(zoom, blocks)
