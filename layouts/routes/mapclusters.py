@@ -307,13 +307,15 @@ class ViewAnswers:
         return found
 
     def warm(self, roles: list[str]) -> None:
-        """Build the live cluster indexes of ``roles`` at the current version."""
+        """Build the live cluster indexes of ``roles`` at the current version, and the
+        first views the page carries."""
         for role in roles:
             view = self.city.view(role)
             for layer_id in view.layers:
                 if server_clustered(view, layer_id):
                     layer_index(self.city, view, layer_id, None)
                     coded_table(self.city, view, layer_id, None)
+            first_views(self.city, view)
 
 
 # The first view the page carries: the blocks around the city's centre covering a map of

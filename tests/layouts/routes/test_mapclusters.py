@@ -333,7 +333,8 @@ def test_clusters_follow_the_data_at_three_zooms(duo: DashComposite, runtime: Ru
     middle = tuple(runtime.config.map.center)
     parking = runtime.city.view("public").layer_table("parking", runtime.config.city.timezone)
     street = (float(parking["lat"].iloc[0]), float(parking["lon"].iloc[0]))
-    kinds = set()
+    kinds: set[str] = set()
+    cluster_levels: set[str] = set()
     for centre, zoom in ((middle, city_zoom - 2), (middle, city_zoom + 1), (street, MAX_ZOOM + 1)):
         urls = show(duo, runtime, centre, zoom)
         wanted = expected_markers(runtime, urls)
@@ -344,8 +345,12 @@ def test_clusters_follow_the_data_at_three_zooms(duo: DashComposite, runtime: Ru
             shown = Counter(tuple(m) for m in duo.driver.execute_script(MARKERS))
         assert shown == wanted, f"zoom {zoom}"
         kinds |= {m[0] for m in shown}
+        cluster_levels |= {m[2] for m in shown if m[0] == "cluster"}
         assert not {m[1] for m in shown if m[0] == "site"} & staff_ids
     assert kinds == {"cluster", "site"}
+    # Clusters of mostly free and of mostly occupied bays both met: neither is drawn green
+    # for the other.
+    assert {"ok", "alert"} <= cluster_levels
     # Clicking a cluster zooms to its members' extent: the map asks for a closer view.
     duo.driver.execute_script(
         "window.dash_clientside.set_props('cc-map', {viewport: "
