@@ -177,7 +177,10 @@
                 });
             })
             .then(function (view) {
-                if (view === null || asked[layer] !== ticket) { return none; }
+                // A newer view, or a layer gone back to its file meanwhile, wins.
+                if (view === null || asked[layer] !== ticket || newest[layer] !== url) {
+                    return none;
+                }
                 shownUrl[layer] = full;
                 return [decodeView(view), noUpdate, ON_SERVER];
             }, function (error) {
