@@ -268,6 +268,11 @@ LAZY_SCRIPTS = (
 )
 
 
+# Of those, the one the map layers need, loaded with the page's own scripts: its webpack
+# chunk registers itself, and the layers never wait for it.
+EAGER_MAP_SCRIPT = LAZY_SCRIPTS[0]
+
+
 def _cache_assets(response: flask.Response) -> flask.Response:
     """Dash names each asset with its modification time (``?m=...``): such a URL never
     changes content, so browsers may keep it for a year."""
@@ -323,6 +328,11 @@ def register(app: Dash, city: City, journal: Journal) -> Callable[[list[str]], N
     )
     server.after_request(preload)
     server.after_request(_cache_assets)
+    # The map layers' lazily loaded component runs with the page's scripts: the first
+    # view the page carries is drawn when the map is, not one script fetch later.
+    app.config.external_scripts.append(
+        app.get_relative_path("/_dash-component-suites/" + EAGER_MAP_SCRIPT)
+    )
     app.clientside_callback(
         clientside("loadLayer"),
         Output({"type": LAYER_ID, "layer": MATCH}, "data"),
