@@ -134,7 +134,8 @@ def layout_view_bytes(base: str) -> int:
     a ``view``), each compressed as brotli: about what they add to ``/_dash-layout``."""
     import brotli
 
-    answer = requests.get(f"{base}/_dash-layout", timeout=60)
+    # The renderer's request: its Referer names the page, which the answer then holds.
+    answer = requests.get(f"{base}/_dash-layout", headers={"Referer": f"{base}/"}, timeout=60)
     answer.raise_for_status()
     carried: list[Any] = []
 
@@ -150,6 +151,8 @@ def layout_view_bytes(base: str) -> int:
                 walk(value)
 
     walk(answer.json())
+    if not carried:
+        raise RuntimeError("the cockpit's page carries no first view")
     return sum(len(brotli.compress(json.dumps(d).encode(), quality=4)) for d in carried)
 
 

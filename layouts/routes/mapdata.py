@@ -70,9 +70,9 @@ PLAIN = ("id", "name")
 CODED = ("district", "value", "metric", "state", "level", "time", "source", "origin", "fetched")
 
 
-# A layer of at least this many sites is clustered on the server
+# A map of at least this many sites (all its layers together) is clustered on the server
 # (``layouts/routes/mapclusters.py``): the browser asks for the clusters of its view, never
-# for every site. Smaller layers travel whole and cluster in the browser, which answers a
+# for every site. Smaller maps travel whole and cluster in the browser, which answers a
 # pan without a round trip (the crossover is measured by ``bench/map_scale.py``).
 SERVER_CLUSTER_SITES = 20_000
 # The clusters of a view of a server-clustered layer; the browser adds the view
@@ -86,9 +86,14 @@ def map_data_url(layer_id: str, version: int, role: str) -> str:
 
 
 def server_clustered(view: CityView, layer_id: str) -> bool:
-    """Whether the layer's map is clustered on the server (it has enough sites)."""
-    states = view.layers.get(layer_id)
-    return states is not None and len(states) >= SERVER_CLUSTER_SITES
+    """Whether the layer's map is clustered on the server: the view's map holds enough
+    sites, in all its layers together. One map takes one path: small layers clustered in
+    the browser beside a large one on the server cost the page's first view their files
+    and their clustering (measured by ``bench/map_scale.py``), while on the server each
+    is carried in the page like the large one."""
+    if layer_id not in view.layers:
+        return False
+    return sum(len(states) for states in view.layers.values()) >= SERVER_CLUSTER_SITES
 
 
 def cluster_url(layer_id: str, version: int, role: str) -> str:
