@@ -33,7 +33,23 @@
     function typicalOf(p, context) {
         var hideout = context && context.hideout;
         if (!hideout || hideout.colour !== "typical") { return null; }
+        // A site sent with the server's clusters carries its own word.
+        if (p.typical && typeof p.typical === "string") { return p.typical; }
         return (hideout.typical && hideout.typical[p.id]) || "unknown";
+    }
+
+    // A cluster against typical: the word most of its members have, among those with a
+    // baseline (``counts``: members per word), "unknown" when none has one.
+    function typicalCluster(latlng, counts, m) {
+        var word = "unknown", best = 0;
+        ["below", "typical", "above"].forEach(function (k) {
+            if ((counts[k] || 0) > best) { best = counts[k]; word = k; }
+        });
+        var px = m < 10 ? 30 : m < 100 ? 36 : 44;
+        return L.marker(latlng, {
+            icon: icon(word, String(m), px, "cc-cluster"),
+            title: m + " sites; " + (counts.below || 0) + " ▼, " + (counts.above || 0) + " ▲",
+        });
     }
 
     function pointToLayer(feature, latlng, context) {
@@ -72,15 +88,11 @@
                 var t = typicalOf(leaf.properties, context);
                 typical[t] = (typical[t] || 0) + 1;
             });
-            var m = leaves.length, word = "unknown", best = 0;
-            ["below", "typical", "above"].forEach(function (k) {
-                if (typical[k] > best) { best = typical[k]; word = k; }
-            });
-            var px = m < 10 ? 30 : m < 100 ? 36 : 44;
-            return L.marker(latlng, {
-                icon: icon(word, String(m), px, "cc-cluster"),
-                title: m + " sites; " + typical.below + " ▼, " + typical.above + " ▲",
-            });
+            return typicalCluster(latlng, typical, leaves.length);
+        }
+        if (!index && feature.properties.typical && typicalOf({}, context)) {
+            // A server cluster counted its members per word (assets/mapdata.js).
+            return typicalCluster(latlng, feature.properties.typical, feature.properties.point_count);
         }
         // Members per state, counted as the index was built (assets/mapdata.js).
         var counts = feature.properties;

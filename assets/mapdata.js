@@ -108,9 +108,15 @@
     function decodeView(view) {
         var c = view.clusters, levels = view.levels;
         var features = decode(view.sites).features;
+        var words = view.typical_words;
         for (var i = 0; i < c.count.length; i++) {
             var props = {cluster: true, point_count: c.count[i], bounds: c.bounds[i]};
             for (var k = 0; k < levels.length; k++) { props[levels[k]] = c.states[i][k]; }
+            if (words && c.typical) {
+                // Members per word against typical, when the map colours by it.
+                props.typical = {};
+                for (var w = 0; w < words.length; w++) { props.typical[words[w]] = c.typical[i][w]; }
+            }
             features.push({
                 type: "Feature",
                 geometry: {type: "Point", coordinates: [c.lon[i], c.lat[i]]},
@@ -123,15 +129,40 @@
     // The newest view asked for each layer, and the URL of the layer's last answer.
     var asked = {}, askedUrl = {}, shownUrl = {};
 
-    function loadView(layer, url, mapId, center, zoom) {
+    // A layer clustered on the server is drawn as sent; one clustered in the browser gets
+    // supercluster. A layer crossing the threshold (a new data version with more or fewer
+    // sites) changes its URL's kind, and the map switches with it, without a reload.
+    var ON_SERVER = false, IN_BROWSER = true;
+
+    function colouring(hideout) {
+        return hideout && hideout.colour === "typical" ? "&c=typical" : "";
+    }
+
+    // Whether ``shown`` (the layer's data) is a first view the page carried
+    // (layouts/routes/mapclusters.py first_views) that covers ``blocks`` of ``url``.
+    function carried(shown, url, z, blocks) {
+        var v = shown && shown.view;
+        if (!v || v.url !== url || v.z !== z) { return false; }
+        return v.b[0] <= blocks[0] && v.b[1] <= blocks[1] && v.b[2] >= blocks[2] &&
+            v.b[3] >= blocks[3];
+    }
+
+    function loadView(layer, url, mapId, center, zoom, hideout, shown) {
         var noUpdate = dc.no_update;
+        var none = [noUpdate, noUpdate, noUpdate];
         if (center === undefined || center === null || zoom === undefined || zoom === null) {
-            return [noUpdate, noUpdate];
+            return none;
         }
         var z = Math.round(zoom);
-        var full = url + "&z=" + z + "&b=" + viewBlocks(mapId, center, z).join(",");
-        // The same view again (the map reporting where it already is) asks for nothing.
-        if (shownUrl[layer] === full || askedUrl[layer] === full) { return [noUpdate, noUpdate]; }
+        var blocks = viewBlocks(mapId, center, z);
+        var full = url + colouring(hideout) + "&z=" + z + "&b=" + blocks.join(",");
+        // The same view again (the map reporting where it already is) asks for nothing,
+        // nor does a view within the first one the page carried.
+        if (shownUrl[layer] === full || askedUrl[layer] === full) { return none; }
+        if (!asked[layer] && carried(shown, url + colouring(hideout), z, blocks)) {
+            shownUrl[layer] = full;
+            return none;
+        }
         askedUrl[layer] = full;
         var first = !asked[layer];
         var ticket = (asked[layer] = (asked[layer] || 0) + 1);
@@ -146,37 +177,45 @@
                 });
             })
             .then(function (view) {
-                if (view === null || asked[layer] !== ticket) { return [noUpdate, noUpdate]; }
+                // A newer view, or a layer gone back to its file meanwhile, wins.
+                if (view === null || asked[layer] !== ticket || newest[layer] !== url) {
+                    return none;
+                }
                 shownUrl[layer] = full;
-                return [decodeView(view), noUpdate];
+                return [decodeView(view), noUpdate, ON_SERVER];
             }, function (error) {
                 if (askedUrl[layer] === full) { delete askedUrl[layer]; }
                 console.warn("City Cockpit: map layer not updated", String(error));
-                return [noUpdate, noUpdate];
+                return none;
             });
     }
 
-    // The layer's features and its cluster options (as laid out, plus the counting); a
-    // layer clustered on the server gets the clusters of the map's view instead.
-    function loadLayer(url, center, zoom, options, mapId) {
+    // The layer's features, its cluster options (as laid out, plus the counting) and
+    // whether the browser clusters it; a layer clustered on the server gets the clusters
+    // of the map's view (in the map's colouring) instead.
+    function loadLayer(url, center, zoom, hideout, options, mapId, shown) {
         var noUpdate = dc.no_update;
-        if (!url) { return [noUpdate, noUpdate]; }
+        var none = [noUpdate, noUpdate, noUpdate];
+        if (!url) { return none; }
         var layer = layerOf(url);
         if (isClusterUrl(url)) {
             newest[layer] = url;
-            return loadView(layer, url, mapId, center, zoom);
+            return loadView(layer, url, mapId, center, zoom, hideout, shown);
         }
         // A file layer clusters in the browser: a new view needs nothing from the server.
-        if (newest[layer] === url) { return [noUpdate, noUpdate]; }
+        if (newest[layer] === url) { return none; }
         newest[layer] = url;
+        // Back from the server's clusters, a view asked for then is asked for again later.
+        delete shownUrl[layer];
+        delete askedUrl[layer];
         var features = early[url] || get(url);
         delete early[url];
         var counted = Object.assign({}, options, {map: levelCount, reduce: addLevels});
         return features.then(function (data) {
-            return newest[layer] === url ? [data, counted] : [noUpdate, noUpdate];
+            return newest[layer] === url ? [data, counted, IN_BROWSER] : none;
         }, function (error) {
             console.warn("City Cockpit: map layer not updated", String(error));
-            return [noUpdate, noUpdate];
+            return none;
         });
     }
 

@@ -10,7 +10,6 @@ import sqlite3
 from pathlib import Path
 
 import flask
-import flask_compress
 from dash import Dash
 
 from cockpit.auth import may_see
@@ -22,6 +21,7 @@ from layouts.page_table import register_pages
 from layouts.pages import cockpit
 from layouts.routes import limits, live, push, replay
 from layouts.routes.access import viewer_role
+from wiring.compression import install_compression
 from wiring.runtime import Runtime
 
 __all__ = ["create_app"]
@@ -100,12 +100,7 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     server.config["SESSION_COOKIE_HTTPONLY"] = True
     server.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     # Pages, callback answers, scripts and map data travel compressed (brotli, else gzip).
-    server.config["COMPRESS_ALGORITHM"] = ["br", "gzip"]
-    server.config["COMPRESS_MIN_SIZE"] = 500
-    # Files streamed from assets/ stay as they are: compressing a stream never closes
-    # the file behind it (one open file per request, a leak under load).
-    server.config["COMPRESS_STREAMS"] = False
-    flask_compress.Compress(server)
+    install_compression(server)
 
     city = runtime.city
     # Every notice, acknowledgement and decision written through a page is told at once

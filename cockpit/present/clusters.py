@@ -83,9 +83,11 @@ class _Level:
     east: npt.NDArray[np.float32]
     north: npt.NDArray[np.float32]
     member: npt.NDArray[np.int32]  # one member (the only one when count == 1)
+    # Each cell's position in the level one zoom out (empty at ``min_zoom``).
+    parent: npt.NDArray[np.int32]
 
     def nbytes(self) -> int:
-        arrays = (self.keys, self.count, self.states, self.x, self.y, self.member)
+        arrays = (self.keys, self.count, self.states, self.x, self.y, self.member, self.parent)
         return sum(a.nbytes for a in (*arrays, self.west, self.south, self.east, self.north))
 
 
@@ -95,13 +97,15 @@ class ViewAnswer:
 
     ``clusters`` columns: ``lon``, ``lat`` (members' mean position), ``count``,
     ``states`` (counts per ``LEVELS``), ``west``/``south``/``east``/``north`` (members'
-    extent); ``sites``: positions of single sites in the indexed table.
+    extent); ``sites``: positions of single sites in the indexed table; ``cells``: the
+    clusters' cells in zoom ``level`` (to read other counts, see :meth:`ClusterIndex.tally`).
     """
 
     zoom: int
     level: int
     clusters: dict[str, np.ndarray] = field(default_factory=dict)
     sites: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cells: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def cluster_count(self) -> int:
@@ -186,7 +190,39 @@ class ClusterIndex:
             "north": level.north[many],
         }
         sites = np.sort(level.member[cells[single]].astype(np.int64))
-        return ViewAnswer(zoom, level_zoom, clusters, sites)
+        return ViewAnswer(zoom, level_zoom, clusters, sites, many)
+
+    def tally(self, codes: npt.ArrayLike, size: int) -> dict[int, npt.NDArray[np.int32]]:
+        """Each cell's members counted per code: ``codes`` holds one code in
+        ``0..size - 1`` per indexed site (e.g. its word against typical); the answer maps
+        each zoom level to a (cells, ``size``) array, read for a view with
+        ``tally[answer.level][answer.cells]``. Costs one pass over the sites and one over
+        each level's cells, not a new index. Raises ValueError for codes of another
+        length or out of range."""
+        code_a = np.asarray(codes, dtype=np.int64)
+        if len(code_a) != self.n:
+            raise ValueError(f"{len(code_a)} codes for an index of {self.n} sites")
+        if self.n and (code_a.min() < 0 or code_a.max() >= size):
+            raise ValueError(f"codes must lie within 0..{size - 1}")
+        top = self.levels[self.max_zoom]
+        cells = len(top.keys)
+        # The cell of each site, in the order of ``order`` (members grouped by cell).
+        cell_of = np.repeat(np.arange(cells), np.diff(np.append(self.starts, self.n)))
+        flat = cell_of * size + code_a[self.order]
+        counts = np.bincount(flat, minlength=cells * size).reshape(cells, size)
+        found = {self.max_zoom: counts.astype(np.int32)}
+        for zoom in range(self.max_zoom, self.min_zoom, -1):
+            parent = self.levels[zoom].parent
+            outer = len(self.levels[zoom - 1].keys)
+            child = found[zoom]
+            found[zoom - 1] = (
+                np.column_stack(
+                    [np.bincount(parent, weights=child[:, k], minlength=outer) for k in range(size)]
+                )
+                .astype(np.int32)
+                .reshape(outer, size)
+            )
+        return found
 
     def _sites_in(self, box: tuple[float, float, float, float]) -> Ints:
         level = self.levels[self.max_zoom]
@@ -288,7 +324,7 @@ def build_index(
     zoom = max_zoom
     while True:
         count, cell_states, sx, sy, west, south, east, north, member = sums
-        built[zoom] = _Level(
+        level = built[zoom] = _Level(
             width,
             cpw,
             keys,
@@ -301,6 +337,7 @@ def build_index(
             east,
             north,
             member.astype(np.int32),
+            np.zeros(0, dtype=np.int32),
         )
         if zoom == min_zoom:
             break
@@ -312,6 +349,7 @@ def build_index(
         _, keys, _, sums = _reduce(
             parent_keys, count, cell_states, sx, sy, (west, south, east, north), member
         )
+        level.parent = np.searchsorted(keys, parent_keys).astype(np.int32)
         cpw, width, zoom = parent_cpw, parent_width, zoom - 1
     return ClusterIndex(
         n=n,

@@ -61,12 +61,18 @@ def _basemap_url(config: CityConfig) -> str:
 
 
 def city_map(
-    config: CityConfig, data_credits: list[str], map_id: str, urls: dict[str, str]
+    config: CityConfig,
+    data_credits: list[str],
+    map_id: str,
+    urls: dict[str, str],
+    first: dict[str, dict[str, Any]] | None = None,
 ) -> dl.Map:
     """The map of the layers in ``urls`` (layer id -> URL of its compact data,
     ``layouts.routes.mapdata``): the browser loads each after the page, from a URL it may cache.
     A layer whose URL names server clusters (:func:`is_cluster_url`) is not clustered in
-    the browser: it loads the clusters of the view shown each time the view changes.
+    the browser: it loads the clusters of the view shown each time the view changes, and
+    is drawn from the start with its first view, if ``first`` (layer id -> GeoJSON,
+    ``layouts.routes.mapclusters.first_views``) holds it.
     Tiles come from the config; the bundled basemap keeps the city visible when no tile
     can be loaded.
     """
@@ -89,7 +95,7 @@ def city_map(
         dl.Overlay(
             dl.GeoJSON(
                 id={"type": LAYER_ID, "layer": layer_id},
-                data={"type": "FeatureCollection", "features": []},
+                data=(first or {}).get(layer_id, {"type": "FeatureCollection", "features": []}),
                 cluster=not is_cluster_url(urls[layer_id]),
                 zoomToBoundsOnClick=True,
                 # Clusters are indexed from a few zoom levels above the city's own zoom,

@@ -35,6 +35,7 @@ from layouts.components.map import LAYER_ID, MAP_ID, SOURCE_ID, city_map, legend
 from layouts.components.shell import nav_links
 from layouts.components.trend import cursor_shapes, trend_figure
 from layouts.routes.access import current_viewer, viewer_role
+from layouts.routes.mapclusters import first_views
 from layouts.routes.mapdata import map_data_urls
 from layouts.routes.replay import replay_urls
 
@@ -191,7 +192,13 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                         children=[
                             html.Section(
                                 [
-                                    city_map(config, credits, MAP_ID, map_data_urls(view)),
+                                    city_map(
+                                        config,
+                                        credits,
+                                        MAP_ID,
+                                        map_data_urls(view),
+                                        first_views(city, view),
+                                    ),
                                     tm.time_bar(tz, anchor, language, _),
                                     html.Div(
                                         [

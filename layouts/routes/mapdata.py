@@ -51,6 +51,7 @@ __all__ = [
     "cluster_url",
     "compact_layer",
     "compact_table",
+    "encoded_bodies",
     "is_cluster_url",
     "map_data_url",
     "map_data_urls",
@@ -69,9 +70,9 @@ PLAIN = ("id", "name")
 CODED = ("district", "value", "metric", "state", "level", "time", "source", "origin", "fetched")
 
 
-# A layer of at least this many sites is clustered on the server
+# A map of at least this many sites (all its layers together) is clustered on the server
 # (``layouts/routes/mapclusters.py``): the browser asks for the clusters of its view, never
-# for every site. Smaller layers travel whole and cluster in the browser, which answers a
+# for every site. Smaller maps travel whole and cluster in the browser, which answers a
 # pan without a round trip (the crossover is measured by ``bench/map_scale.py``).
 SERVER_CLUSTER_SITES = 20_000
 # The clusters of a view of a server-clustered layer; the browser adds the view
@@ -85,9 +86,14 @@ def map_data_url(layer_id: str, version: int, role: str) -> str:
 
 
 def server_clustered(view: CityView, layer_id: str) -> bool:
-    """Whether the layer's map is clustered on the server (it has enough sites)."""
-    states = view.layers.get(layer_id)
-    return states is not None and len(states) >= SERVER_CLUSTER_SITES
+    """Whether the layer's map is clustered on the server: the view's map holds enough
+    sites, in all its layers together. One map takes one path: small layers clustered in
+    the browser beside a large one on the server cost the page's first view their files
+    and their clustering (measured by ``bench/map_scale.py``), while on the server each
+    is carried in the page like the large one."""
+    if layer_id not in view.layers:
+        return False
+    return sum(len(states) for states in view.layers.values()) >= SERVER_CLUSTER_SITES
 
 
 def cluster_url(layer_id: str, version: int, role: str) -> str:
@@ -168,13 +174,7 @@ class LayerFiles:
             found = self._files.get(key)
         if found is None:
             plain = dumps(compact_layer(view, layer_id, self.city.config.city.timezone))
-            found = {"identity": plain, "gzip": gzip.compress(plain, 6)}
-            try:
-                import brotli
-            except ImportError:
-                pass
-            else:
-                found["br"] = brotli.compress(plain, quality=5)
+            found = encoded_bodies(plain)
             with self._lock:
                 self._files[key] = found
                 while len(self._files) > self.keep:
@@ -188,6 +188,18 @@ class LayerFiles:
             for layer_id in view.layers:
                 if not server_clustered(view, layer_id):
                     self.get(role, layer_id)
+
+
+def encoded_bodies(plain: bytes) -> dict[str, bytes]:
+    """``plain`` as it may travel: as is, gzip and (brotli comes with flask-compress) br,
+    each made once so that every request after the first only copies it out."""
+    found = {"identity": plain, "gzip": gzip.compress(plain, 6)}
+    try:
+        import brotli
+    except ImportError:  # flask-compress without brotli: gzip serves every browser
+        return found
+    found["br"] = brotli.compress(plain, quality=5)
+    return found
 
 
 def encoding_for(accepted: str, available: dict[str, bytes]) -> str:
@@ -261,6 +273,11 @@ LAZY_SCRIPTS = (
 )
 
 
+# Of those, the one the map layers need, loaded with the page's own scripts: its webpack
+# chunk registers itself, and the layers never wait for it.
+EAGER_MAP_SCRIPT = LAZY_SCRIPTS[0]
+
+
 def _cache_assets(response: flask.Response) -> flask.Response:
     """Dash names each asset with its modification time (``?m=...``): such a URL never
     changes content, so browsers may keep it for a year."""
@@ -316,15 +333,27 @@ def register(app: Dash, city: City, journal: Journal) -> Callable[[list[str]], N
     )
     server.after_request(preload)
     server.after_request(_cache_assets)
+    # The map layers' lazily loaded component runs with the page's scripts: the first
+    # view the page carries is drawn when the map is, not one script fetch later.
+    app.config.external_scripts.append(
+        app.get_relative_path("/_dash-component-suites/" + EAGER_MAP_SCRIPT)
+    )
     app.clientside_callback(
         clientside("loadLayer"),
         Output({"type": LAYER_ID, "layer": MATCH}, "data"),
         Output({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
+        # Whether the browser clusters the layer follows its URL's kind: a layer crossing
+        # the threshold switches between the two paths without a page reload.
+        Output({"type": LAYER_ID, "layer": MATCH}, "cluster"),
         Input({"type": SOURCE_ID, "layer": MATCH}, "data"),
-        # A layer clustered on the server loads the clusters of each new view.
+        # A layer clustered on the server loads the clusters of each new view, in the
+        # map's colouring (by state or against typical).
         Input(MAP_ID, "center"),
         Input(MAP_ID, "zoom"),
+        Input({"type": LAYER_ID, "layer": MATCH}, "hideout"),
         State({"type": LAYER_ID, "layer": MATCH}, "superClusterOptions"),
         State(MAP_ID, "id"),
+        # The first view the page carried, which the map need not ask for again.
+        State({"type": LAYER_ID, "layer": MATCH}, "data"),
     )
     return files.warm

@@ -145,3 +145,33 @@ def test_unequal_columns_or_zooms_are_refused() -> None:
         build_index([1.0], [1.0, 2.0], ["ok"], 8, 14)
     with pytest.raises(ValueError):
         build_index([1.0], [1.0], ["ok"], 15, 14)
+
+
+@pytest.mark.parametrize("zoom", [8, 10, 11, 15])
+def test_a_tally_of_other_codes_counts_each_clusters_members(zoom: int) -> None:
+    lon, lat, levels = city()
+    index = build_index(lon, lat, levels, min_zoom=8, max_zoom=15)
+    # Tallied again from the sites' state codes, the counts are the index's own.
+    codes = np.array([LEVELS.index(str(level)) for level in levels])
+    tallied = index.tally(codes, len(LEVELS))
+    box = WHOLE_CITY if zoom < 12 else (144.99, -37.81, 145.01, -37.79)
+    answer = index.view(zoom, block_range(zoom, *box))
+    assert answer.cluster_count > 0
+    assert (tallied[answer.level][answer.cells] == answer.clusters["states"]).all()
+    # Any other code: each cluster's counts add up to its size, and to the code's total.
+    words = np.random.default_rng(5).integers(0, 3, len(lon))
+    other = index.tally(words, 3)[answer.level][answer.cells]
+    assert (other.sum(axis=1) == answer.clusters["count"]).all()
+    if zoom < 12:  # the whole city is in the view
+        for word in range(3):
+            singles = int((words[answer.sites] == word).sum())
+            assert int(other[:, word].sum()) + singles == int((words == word).sum())
+
+
+def test_a_tally_refuses_codes_that_do_not_fit() -> None:
+    lon, lat, levels = city(50)
+    index = build_index(lon, lat, levels, min_zoom=8, max_zoom=15)
+    with pytest.raises(ValueError, match="codes for an index"):
+        index.tally(np.zeros(49, dtype=int), 3)
+    with pytest.raises(ValueError, match=r"within 0\.\.2"):
+        index.tally(np.full(50, 3), 3)

@@ -17,6 +17,7 @@ from selenium.webdriver.common.by import By
 from cockpit.config import CityConfig
 from layouts.components.map import BASEMAP_ROUTE, LAYER_ID, SOURCE_ID, basemap_file
 from layouts.routes.mapdata import (
+    EAGER_MAP_SCRIPT,
     LAZY_SCRIPTS,
     LayerFiles,
     compact_layer,
@@ -202,6 +203,11 @@ def test_page_names_its_lazy_scripts_and_they_exist(duo: DashComposite) -> None:
     )
     for path in LAZY_SCRIPTS:  # the renderer asked for exactly the preloaded URLs
         assert f"{base}/_dash-component-suites/{path}" in loaded
+    # The map layers' component runs with the page's scripts, once: no lazy fetch later.
+    eager = f"/_dash-component-suites/{EAGER_MAP_SCRIPT}"
+    page = requests.get(f"{base}/", timeout=60).text
+    assert f'<script src="{eager}"></script>' in page
+    assert loaded.count(base + eager) == 1
 
 
 COUNT_MARKERS = """
