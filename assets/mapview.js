@@ -271,8 +271,8 @@
                         pane: "ccHull", className: "cc-hull", interactive: false,
                         color: "#8796a6", weight: 1, dashArray: "4 4", fillColor: "#eef2f6", fillOpacity: 0.9,
                     }).addTo(map);
-                    if (!map._ccUserMoved) { map.fitBounds(L.latLngBounds(pts), {padding: [28, 28]}); }
                 }
+                var fit = pts.length && !map._ccUserMoved;
                 var places = features.map(function (f) {
                     return {
                         name: String(f.properties.name), id: String(f.properties.id),
@@ -280,8 +280,18 @@
                     };
                 });
                 searchControl(map, places);
-                map.getContainer().dataset.ccReady = "1";
-                later();
+                // Ready once the fit has settled: the markers shown from then on stay.
+                function ready() {
+                    if (gone(map)) { return; }
+                    map.getContainer().dataset.ccReady = "1";
+                    later();
+                }
+                if (fit) {
+                    map.once("moveend", ready);
+                    map.fitBounds(L.latLngBounds(pts), {padding: [28, 28]});
+                } else {
+                    ready();
+                }
             });
         }, 400);
     }
