@@ -3,7 +3,8 @@
 Answers are real rows of data.seattle.gov (tests/fixtures/socrata/, see its
 PROVENANCE.md): the Spokane St. Bridge bicycle counter (hourly, January 2014, counts as
 texts, floating timestamps) and a page of the police's 911 incident responses (a
-``location`` column beside latitude/longitude columns).
+``location`` column beside latitude/longitude columns); and a second server, Socrata's
+demo portal soda.demo.socrata.com (its sample row of every datatype).
 """
 
 from __future__ import annotations
@@ -293,3 +294,51 @@ def test_a_mapped_time_is_read_whole_and_filtered_here(httpserver: HTTPServer) -
     asked = [entry[0].args for entry in httpserver.log]
     assert len(asked) == 2 and all(a["$order"] == ":id" for a in asked)  # every page
     assert all("$where" not in a for a in asked)
+
+
+# -- a second server: Socrata's own demo portal (soda.demo.socrata.com) ------------------
+
+DEMO_FILE = "soda-demo_all-datatypes_2asz-g9qq.json"
+DEMO_RESOURCE = "/resource/2asz-g9qq.json"
+DEMO: dict[str, Any] = {
+    "dataset": "2asz-g9qq",
+    "domain": "cycling",
+    "kind": "counter",
+    "id": "plain_text_column",
+    "name": "plain_text_column",
+    "position": "location_column",
+    "time": "date_time_with_timezone_column",
+    "floating": False,
+    "values": {"cyclists": {"field": "number_column", "unit": "cyclists/h"}},
+    # Not the Seattle counter's: one place per row, from the row itself.
+    "site_id": "",
+    "site_name": "",
+    "lat": "",
+    "lon": "",
+    "location": None,
+}
+
+
+def test_demo_portal_row_of_every_datatype_reads_place_value_and_zoned_time(
+    httpserver: HTTPServer,
+) -> None:
+    """The portal's "every datatype" sample: a legacy ``location`` column whose
+    human_address is JSON inside a string, a number as text, a fixed timestamp (UTC) beside
+    a floating one, and columns the cockpit does not read (url, photo, document)."""
+    serve_soda(httpserver, DEMO_RESOURCE, rows(DEMO_FILE))
+    snap = make(httpserver.url_for("/"), DEMO).snapshot()
+    site = snap.sites.iloc[0]
+    assert site["id"] == "sea:Sample Text"
+    # Latitude first in the column; not swapped on the way to the map.
+    assert (site["lat"], site["lon"]) == (47.5982815480005, -122.33477954499972)
+    obs = snap.observations.iloc[0]
+    assert (obs["metric"], obs["value"], obs["unit"]) == ("cyclists", 42.0, "cyclists/h")
+    assert obs["time"] == pd.Timestamp("2014-10-14T07:00:00Z")  # fixed: its own zone
+
+
+def test_demo_portal_floating_time_is_the_citys_local_time(httpserver: HTTPServer) -> None:
+    serve_soda(httpserver, DEMO_RESOURCE, rows(DEMO_FILE))
+    options = {**DEMO, "time": "date_time_column", "floating": True}
+    snap = make(httpserver.url_for("/"), options).snapshot()
+    # 2014-10-13T00:00 in Seattle (PDT, UTC-7).
+    assert snap.observations["time"].iloc[0] == pd.Timestamp("2014-10-13T07:00:00Z")
