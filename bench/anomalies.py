@@ -132,7 +132,13 @@ def baseline_flags(value: pd.DataFrame, median: pd.DataFrame, spread: pd.DataFra
 
 
 def detector_flags(value: pd.DataFrame, median: pd.DataFrame, spread: pd.DataFrame) -> np.ndarray:
-    return unusual_hours(value, median, spread, Z).to_numpy() != 0
+    """Day by day, as the cockpit judges today (runs end at midnight)."""
+    flags = np.zeros(value.shape, dtype=bool)
+    for start in range(0, len(value), 24):
+        rows = slice(start, start + 24)
+        day = unusual_hours(value.iloc[rows], median.iloc[rows], spread.iloc[rows], Z)
+        flags[rows] = day.to_numpy() != 0
+    return flags
 
 
 def recorded_events(table: pd.DataFrame, median: pd.DataFrame) -> np.ndarray:

@@ -8,7 +8,12 @@ only when all of these hold:
   every site of the metric shows in that hour (rain that empties every street is the
   city's news, told by the KPI, not every site's), is at least ``z`` times the usual
   relative spread of that weekday and hour (pooled with the two hours either side:
-  the hour-of-day variance, so a busy hour that always swings needs a bigger swing);
+  the hour-of-day variance, so a busy hour that always swings needs a bigger swing).
+  Once the site has ``DAY_HOURS`` hours of the day that reach its volume, the change is
+  also taken against the site's own level of the day (the median change of those hours):
+  a street busier all day long, as busy streets are from one week to the next, is then
+  unusual only where it is ``WHOLE_DAY`` times the score beyond its usual, while a few
+  hours that stand out from the rest of its day need only ``WITHIN_DAY`` times it;
 - the change is large against the metric's smallest level that matters, its
   ``NoiseFloor.volume`` (declared per metric by its domain): ``(value + volume) /
   (usual + volume)`` is at least ``1 + change`` above or at most ``1 / (1 + change)``
@@ -41,6 +46,12 @@ MIN_RELATIVE_SPREAD = 0.05
 POOL_HOURS = 2
 # Sites of a metric from which the city-wide shift of an hour is taken out.
 COMMON_SITES = 5
+# Hours reaching the volume before a site's own level of the day is known.
+DAY_HOURS = 6
+# With that level known: the share of the score a change against it must reach, and the
+# multiple of the score for a change that the whole day shares.
+WITHIN_DAY = 0.7
+WHOLE_DAY = 2.0
 
 
 def _floors(metrics: pd.Index | pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,10 +85,15 @@ def attention_scores(
     ratio = np.where(ok, ratio, np.nan)
     ratio = ratio - _common_shift(ratio, metrics)
     scale = np.maximum(_pooled(relative), MIN_RELATIVE_SPREAD)
+    level, known = _day_level(ratio)
     with np.errstate(all="ignore"):
         score = ratio / scale
-        up = ok & (score >= z) & (ratio >= np.log1p(change))
-        down = ok & (score <= -z) & (ratio <= -np.log1p(change))
+        within = (ratio - level) / scale
+        high = np.where(known, WHOLE_DAY * z, z)
+        up = (score >= high) | (known & (within >= WITHIN_DAY * z))
+        down = (score <= -high) | (known & (within <= -WITHIN_DAY * z))
+        up &= ok & (ratio >= np.log1p(change))
+        down &= ok & (ratio <= -np.log1p(change))
     return pd.DataFrame(up.astype(int) - down.astype(int), index=value.index, columns=value.columns)
 
 
@@ -99,6 +115,17 @@ def _common_shift(ratio: np.ndarray, metrics: pd.Index) -> np.ndarray:
         middle = np.where(seen >= COMMON_SITES, np.nan_to_num(middle), 0.0)
         shift[:, cols] = middle[:, None]
     return shift
+
+
+def _day_level(ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: the site's own change of the day (the median of its judged hours) and
+    whether it is known (at least ``DAY_HOURS`` of them), each as a row."""
+    seen = np.sum(~np.isnan(ratio), axis=0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no judged hour
+        level = np.nanmedian(ratio, axis=0)
+    known = seen >= DAY_HOURS
+    return np.where(known, np.nan_to_num(level), 0.0)[None, :], known[None, :]
 
 
 def _pooled(relative: np.ndarray) -> np.ndarray:
