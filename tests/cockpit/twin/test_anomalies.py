@@ -48,6 +48,37 @@ def test_a_lasting_change_of_half_at_a_busy_hour_deserves_attention() -> None:
     assert set(found[("b", "pedestrians")].iloc[[15, 16]]) == {-1}
 
 
+def test_a_rise_of_half_for_three_hours_at_a_busy_site_deserves_attention() -> None:
+    # A busy street's day: quiet nights, 800 to 1,600 people an hour by day, 12 % spread.
+    shape = [40.0] * 7 + [800.0] * 4 + [1600.0] * 6 + [800.0] * 4 + [40.0] * 3
+    usual = table({"a": shape})
+    spread = table({"a": [0.12 * u for u in shape]})
+    value = table({"a": [u * 1.5 if h in (13, 14, 15) else u for h, u in enumerate(shape)]})
+    found = unusual_hours(value, usual, spread)[("a", "pedestrians")]
+    assert list(found.to_numpy().nonzero()[0]) == [13, 14, 15]
+    assert set(found.iloc[[13, 14, 15]]) == {1}
+
+
+def test_a_street_busier_all_day_is_judged_against_its_own_day() -> None:
+    usual, spread = table({"a": 1000.0}), table({"a": 80.0})
+    # 40 % above usual all day: a busy day, as busy streets have from week to week.
+    busy = table({"a": 1400.0})
+    assert attention_scores(busy, usual, spread).to_numpy().sum() == 0
+    # Three hours that stand out from that busy day do deserve attention.
+    peak = table({"a": with_hours(1400, {12: 2100, 13: 2100, 14: 2100})})
+    found = unusual_hours(peak, usual, spread)[("a", "pedestrians")]
+    assert list(found.to_numpy().nonzero()[0]) == [12, 13, 14]
+    # A whole day at twice the usual is still far above it.
+    twice = table({"a": 2000.0})
+    assert unusual_hours(twice, usual, spread).to_numpy().sum() == 24
+
+
+def test_before_the_days_level_is_known_hours_are_judged_against_usual_alone() -> None:
+    usual, spread = table({"a": 1000.0}), table({"a": 80.0})
+    busy = table({"a": 1400.0}).iloc[:5]
+    assert unusual_hours(busy, usual.iloc[:5], spread.iloc[:5]).to_numpy().sum() == 5
+
+
 def test_one_odd_hour_is_not_an_event() -> None:
     usual, spread = table({"a": 1000.0}), table({"a": 80.0})
     value = table({"a": with_hours(1000, {10: 3000})})
