@@ -30,6 +30,9 @@ injected window). Flagged hours inside recorded events are left out of the scori
 an injected series-day a flag in the injected window still counts as found); every
 other flagged hour, at night as well, counts. ``raw_false_alarms`` is the rate with no
 hour left out, printed alongside, with the share of hours marked as recorded events.
+``busy_recall`` is the recall over the injected windows whose usual level averages at
+least the metric's declared minimum volume (``NoiseFloor.volume``): the streets and
+roads the floor is meant to watch (air's volumes lie above its usual levels, so none).
 
     python bench/anomalies.py [--quick] [--seed N]
 """
@@ -49,6 +52,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from cockpit.config import TwinConfig, default_config_path, load_config  # noqa: E402
+from cockpit.domains import noise_floor  # noqa: E402
 from cockpit.source import SourceContext, build_connector  # noqa: E402
 from cockpit.twin.anomalies import unusual_hours  # noqa: E402
 from cockpit.twin.baseline import profile, robust_z  # noqa: E402
@@ -205,6 +209,26 @@ def score(
     }
 
 
+def busy_recall(
+    flags: np.ndarray, injections: list[Injection], evaluable: np.ndarray, median: pd.DataFrame
+) -> tuple[int, int]:
+    """Injected windows found, and injected windows, where the usual level reaches the
+    metric's minimum volume."""
+    metrics = median.columns.get_level_values("metric")
+    usual = median.to_numpy(dtype=float)
+    found = total = 0
+    for i in injections:
+        rows = slice(i.start, i.start + i.hours)
+        level = (
+            np.nanmean(usual[rows, i.column]) if np.isfinite(usual[rows, i.column]).any() else 0.0
+        )
+        if not evaluable[i.start // 24, i.column] or level < noise_floor(metrics[i.column]).volume:
+            continue
+        total += 1
+        found += int(flags[rows, i.column].any())
+    return found, total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -234,6 +258,7 @@ def main() -> int:
         for name, flagger in (("baseline", baseline_flags), ("detector", detector_flags)):
             flags = flagger(dirty, median, spread)
             found = score(flags, injections, days, evaluable, events)
+            found["busy_hits"], found["busy"] = busy_recall(flags, injections, evaluable, median)
             totals[name].append(found)
             per_source.append((source, name, found))
     print(
@@ -258,7 +283,8 @@ def main() -> int:
         f"raw_false_alarms_per_site_day={_raw(result['detector']):.3f} "
         f"baseline_raw_false_alarms_per_site_day={_raw(result['baseline']):.3f} "
         + " ".join(
-            f"{source}_precision={p:.3f} {source}_recall={r:.3f} {source}_false_alarms={a:.3f}"
+            f"{source}_precision={p:.3f} {source}_recall={r:.3f} {source}_false_alarms={a:.3f} "
+            f"{source}_busy_recall={f['busy_hits'] / max(f['busy'], 1):.3f}"
             for source, name, f in per_source
             if name == "detector"
             for p, r, a in [_rates(f)]
@@ -285,7 +311,8 @@ def _rates(f: dict[str, int]) -> tuple[float, float, float]:
 def _figures(f: dict[str, int]) -> str:
     p, r, a = _rates(f)
     raw = f["raw"] / f["clean"] if f["clean"] else 0.0
-    return f"{p:9.3f} {r:6.3f} {a:8.3f} ({raw:.3f}) ({f['n']})"
+    busy = f["busy_hits"] / f["busy"] if f["busy"] else 0.0
+    return f"{p:9.3f} {r:6.3f} {a:8.3f} ({raw:.3f}) ({f['n']}) busy_recall={busy:.3f} ({f['busy']})"
 
 
 if __name__ == "__main__":
