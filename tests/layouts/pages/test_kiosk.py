@@ -646,7 +646,9 @@ def test_kiosks_asking_together_share_one_rendering(monkeypatch: pytest.MonkeyPa
 
     renders: list[str] = []
 
-    def slow_render(city: Any, screen: Any, state: Any, now: Any, host: str) -> list[Any]:
+    def slow_render(
+        city: Any, screen: Any, state: Any, now: Any, host: str, kiosk_id: str = ""
+    ) -> list[Any]:
         renders.append(state.key)
         time.sleep(0.2)  # long enough for every kiosk to ask meanwhile
         return [state.key]
@@ -654,7 +656,7 @@ def test_kiosks_asking_together_share_one_rendering(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(kiosk, "render_body", slow_render)
     bodies = kiosk.BodyCache(city=None)  # type: ignore[arg-type]
     screen = type("S", (), {"id": "default", "languages": ["en"]})()
-    state = type("K", (), {"key": "v7"})()
+    state = type("K", (), {"key": "v7", "notices": ()})()
     answers: list[Any] = []
     askers = [
         threading.Thread(target=lambda: answers.append(bodies.body(screen, state, None, "h")))  # type: ignore[arg-type]
