@@ -80,9 +80,11 @@ class EventStream:
 
 def _notice(clock: Clock, text: str, severity: str = "emergency") -> Notice:
     now = clock().to_pydatetime()
+    # Approved at once, as an executive's emergency is.
     return Notice(
-        {"en": text}, severity, now - timedelta(minutes=1), now + timedelta(hours=1), "sam"
-    )
+        {"en": text}, severity, now - timedelta(minutes=1), now + timedelta(hours=1), "sam",
+        approved_by="sam",
+    )  # fmt: skip
 
 
 def test_each_stream_hears_only_what_its_role_may_hear(base: str, runtime: Runtime) -> None:
