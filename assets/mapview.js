@@ -296,5 +296,13 @@
         }, 400);
     }
 
+    // A person who asked for a place (a "needs attention" link, the search) keeps it: the
+    // opening fit, if it has not happened yet, is dropped.
+    document.addEventListener("click", function (e) {
+        if (e.target && e.target.closest && e.target.closest(".cc-attend-link")) {
+            (cockpit.maps || []).forEach(function (m) { m._ccUserMoved = true; });
+        }
+    }, true);
+
     Object.assign(cockpit, {mapAdopt: adopt, mapHullOf: hull, mapGrow: grow, mapSeparate: separate});
 })();

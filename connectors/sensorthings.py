@@ -564,7 +564,8 @@ def _normalise(
     if starts is not None:
         factor = np.where(own[codes], _hourly_factors(starts, ends), factor)
     convertible = ~np.isnan(factor)
-    value = np.where(convertible, raw * np.where(convertible, factor, 1.0), raw)
+    with np.errstate(over="ignore"):  # a result near the float limit: inf, refused later
+        value = np.where(convertible, raw * np.where(convertible, factor, 1.0), raw)
     units = [METRICS[s.metric].unit for s in streams] + [s.unit for s in streams]
     unit_codes = np.where(convertible, codes, codes + len(streams))
     frame = pd.DataFrame(

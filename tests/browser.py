@@ -49,10 +49,12 @@ def demo_runtime(
 ) -> Runtime:
     """The demo city (or ``config``) refreshed once at ``clock``'s time, history filled."""
     cfg = config or load_config(default_config_path())
-    if config is None:
-        # The demo keeps four weeks of simulated parking; a day of it is enough here and
-        # keeps each module's start quick (the replay then shows parking's missing history).
-        cfg.sources["parking"].backfill_hours = 24
+    parking = cfg.sources.get("parking")
+    if parking is not None and parking.connector == "melbourne-replay":
+        # The demo keeps four weeks of simulated parking (a minute to fill); a day of it is
+        # enough here and keeps each module's start quick (the replay then shows parking's
+        # missing history).
+        parking.backfill_hours = min(parking.backfill_hours, 24)
     rt = Runtime.open(cfg, data_dir, clock=lambda: clock().to_pydatetime())
     for connector in rt.refresher.connectors.values():
         connector.clock_now = clock  # type: ignore[attr-defined]

@@ -371,10 +371,13 @@ def _call(app: Dash, output: str, inputs: list[Any], state: list[Any]) -> Any:
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 1e308, -(2**70), "7", [1], {}])
 def test_the_cockpit_frame_takes_no_crafted_moment(app: Dash, bad: Any) -> None:
     """Anchor and offset out of range, not finite or of the wrong type: the live frame."""
-    for anchor, offset in ((bad, -15), (1_795_000_000, bad), (bad, bad)):
-        answer = _call(app, "cc-frame.data", [1, offset, "state"], [anchor, [], [], "en"])
-        _check(answer, f"frame anchor={anchor} offset={offset}")
-        assert answer.status_code in (200, 204, 400)
+    cases = ((bad, -15, 15), (1_795_000_000, bad, 15), (bad, bad, bad), (1_795_000_000, -15, bad))
+    for anchor, offset, step in cases:
+        for playing in (False, True):  # playing also prepares the moments ahead
+            state = [anchor, [], [], "en", playing, step]
+            answer = _call(app, "cc-frame.data", [1, offset, "state"], state)
+            _check(answer, f"frame anchor={anchor} offset={offset} step={step}")
+            assert answer.status_code in (200, 204, 400)
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -1, 2**80, "x", [1], {"a": 1}, None])

@@ -247,6 +247,7 @@ def test_a_place_that_needs_attention_opens_on_the_map(
 ) -> None:
     duo.driver.get(duo.server_url + "/")
     duo.wait_for_element("#cc-attention .cc-attend-link", timeout=30)
+    duo.wait_for_element('.cc-map[data-cc-ready="1"]', timeout=30)  # fitted to the sites
     first = runtime.city.needs_attention("public")[0]
     items = duo.driver.find_elements(By.CSS_SELECTOR, "#cc-attention .cc-attention-item")
     assert 1 <= len(items) <= 3

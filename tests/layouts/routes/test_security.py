@@ -80,12 +80,20 @@ def test_cockpit_runs_under_the_csp_without_violations(
 ) -> None:
     duo.wait_for_page(duo.server_url + "/")
     duo.wait_for_element("#cc-kpis .cc-kpi", timeout=20)
-    duo.wait_for_element(".leaflet-container .cc-marker", timeout=20)
-    # Open a site's trend, so that Plotly draws a real figure too.
+    duo.wait_for_element('.cc-map[data-cc-ready="1"]', timeout=30)  # fitted to the sites
+    # Open a site's trend, so that Plotly draws a real figure too: close in on one site
+    # (the fitted map may show clusters only) and click its marker.
+    view = runtime.city.view("public")
+    site = view.sites[view.sites["domain"] == "air"].iloc[0]
     duo.driver.execute_script(
-        "document.querySelector('.leaflet-marker-pane .cc-marker:not(.cc-cluster)')"
-        "?.dispatchEvent(new MouseEvent('click', {bubbles: true}));"
+        "var m = window.dash_clientside.cockpit.maps[0]; m._ccUserMoved = true;"
+        "m.setView([arguments[0], arguments[1]], 18, {animate: false});",
+        float(site["lat"]),
+        float(site["lon"]),
     )
+    marker = f'.leaflet-marker-pane .cc-marker[data-site="{site["id"]}"]'
+    duo.wait_for_element(marker, timeout=20)
+    duo.find_element(marker).click()
     duo.wait_for_element("#cc-site-detail h3", timeout=20)
     duo.wait_for_element(".cc-trend .main-svg", timeout=20)  # Plotly drew under the CSP
     duo.driver.save_screenshot(str(screenshots / "security-csp-cockpit.png"))
