@@ -80,8 +80,10 @@ def deviations(table: pd.DataFrame, median: pd.DataFrame) -> tuple[np.ndarray, n
 
 
 def _shift(values: np.ndarray, hours: int) -> np.ndarray:
+    """``values`` ``hours`` rows later (NaN before; all NaN when the history is shorter)."""
     out = np.full_like(values, np.nan)
-    out[hours:] = values[: len(values) - hours]
+    if hours < len(values):
+        out[hours:] = values[: len(values) - hours]
     return out
 
 

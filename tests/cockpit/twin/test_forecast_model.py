@@ -96,3 +96,14 @@ def test_forecast_uses_the_fitted_model_once_history_allows(counts: pd.DataFrame
     ]
     assert len(after) == 3
     assert np.abs(out["expected"].to_numpy() - after.to_numpy()).mean() < 0.5 * after.mean()
+
+
+@pytest.mark.parametrize("hours", [0, 1, 2, 3, 30])
+def test_features_of_a_history_shorter_than_the_lags_are_zero(hours: int) -> None:
+    """A city just started (a few hours of history): features exist, unknown lags are 0."""
+    deviation = np.arange(hours * 2, dtype=float).reshape(hours, 2) + 1.0
+    x = forecast_model.features(deviation, horizon=3)
+    assert x.shape == (hours, 2, 6)
+    # The lag of 3 hours is known only from row 3 on.
+    assert (x[:3, :, 0] == 0).all()
+    assert np.array_equal(x[3:, :, 0], deviation[: max(0, hours - 3)])
