@@ -185,6 +185,12 @@ class SignallingJournal:
             self._tell("notices", "public")
         return done
 
+    def approve(self, notice_id: int, by: str, now: datetime | None = None) -> bool:
+        done = self.journal.approve(notice_id, by, now)
+        if done:  # an emergency shows once approved: screens hear it now
+            self._tell("notices", "public")
+        return done
+
     def acknowledge(self, alert_key: str, user: str, now: Any = None, note: str = "") -> None:
         self.journal.acknowledge(alert_key, user, now, note)
         self._tell("journal", STAFF_ONLY)

@@ -130,6 +130,12 @@ def test_the_signalling_journal_tells_notices_to_all_and_the_rest_to_staff(
     assert len(heard) == 4
     told.beat("kiosk-1", {"notices": [notice_id]}, NOW)  # heartbeats pass through silently
     assert len(heard) == 4 and told.heartbeats()[0].info == {"notices": [notice_id]}
+    # An emergency waiting for a second person: its approval is what screens must hear.
+    waiting = told.publish(_notice("Evacuate"), NOW)
+    assert not told.approve(waiting, "ops", NOW)  # its author cannot: nothing told
+    assert len(heard) == 5
+    assert told.approve(waiting, "ana", NOW)
+    assert heard[-1] == Signal("notices", journal.version(), "public") and len(heard) == 6
 
 
 def test_the_watch_tells_changes_made_elsewhere_by_kind(journal: Journal, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ server, and a worker's new data version, reach a browser on each at once.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -36,7 +37,8 @@ BIN = Path(sys.executable).parent
 INTERVAL = 3  # seconds between refreshes of each source in this test
 
 
-STAFF, STAFF_PASSWORD = "sam", "two-servers-one-notice-7"
+STAFF, SECOND = "sam", "erin"
+PASSWORDS = {STAFF: "two-servers-one-notice-7", SECOND: "a-second-pair-of-eyes-8"}
 
 
 def _config_text(redis_url: str, prefix: str, dsn: str, schema: str) -> str:
@@ -47,10 +49,9 @@ def _config_text(redis_url: str, prefix: str, dsn: str, schema: str) -> str:
 
     text = (ROOT / "cities" / "server-example.toml").read_text(encoding="utf-8")
     text = re.sub(r"(?m)^poll_seconds = \d+", "poll_seconds = 300", text)
-    text += (
-        f'\n[access.users.{STAFF}]\nrole = "staff"\n'
-        f'password_hash = "{hash_password(STAFF_PASSWORD)}"\n'
-    )
+    for user, password in PASSWORDS.items():
+        hashed = hash_password(password)
+        text += f'\n[access.users.{user}]\nrole = "staff"\npassword_hash = "{hashed}"\n'
     text = text.replace('"demo-melbourne/', f'"{ROOT / "cities" / "demo-melbourne"}/')
     text = re.sub(r"(?m)^refresh_seconds = \d+", f"refresh_seconds = {INTERVAL}", text)
     text = re.sub(r"(?m)^backfill_hours = \d+", "backfill_hours = 2", text)
@@ -273,33 +274,90 @@ def _chromium() -> Any:
     return webdriver.Chrome(options=pytest_setup_options())
 
 
-def _publish_notice(base: str, text: str) -> None:
-    """Publish an emergency notice on the app server at ``base`` through its notices
-    page's callback, signed in as the staff member."""
+def _signed_in(base: str, user: str) -> requests.Session:
     session = requests.Session()
     form = session.get(f"{base}/signin", timeout=30).text
     token = re.search(r'name="csrf" value="([^"]+)"', form)
     assert token is not None
-    signin = {"user": STAFF, "password": STAFF_PASSWORD, "csrf": token.group(1), "next": "/"}
+    signin = {"user": user, "password": PASSWORDS[user], "csrf": token.group(1), "next": "/"}
     assert session.post(f"{base}/signin", data=signin, allow_redirects=False).status_code == 303
+    return session
+
+
+def _notices_call(
+    session: requests.Session, base: str, text: str, trigger: Any, draft: str | None = None
+) -> dict[str, Any]:
+    """One call of the notices page's callback, as the page's buttons make it: ``trigger``
+    is ``"cc-notice-preview"``, ``"cc-notice-publish"`` or a notice id to approve."""
     text_id = {"type": "cc-notice-text", "lang": "en"}
-    outputs = [("cc-notice-list", "children"), ("cc-notice-status", "children")]
+    names = ("listing", "status", "preview", "hidden", "draft")
+    outputs = [
+        ("cc-notice-list", "children"),
+        ("cc-notice-status", "children"),
+        ("cc-notice-preview-body", "children"),
+        ("cc-notice-preview-panel", "hidden"),
+        ("cc-notice-draft", "data"),
+    ]
+    approve: list[dict[str, Any]] = []
+    changed = f"{trigger}.n_clicks"
+    if isinstance(trigger, int):
+        button = {"type": "cc-notice-approve", "id": trigger}
+        approve = [{"id": button, "property": "n_clicks", "value": 1}]
+        changed = json.dumps(button, sort_keys=True, separators=(",", ":")) + ".n_clicks"
+    clicked = {"cc-notice-preview": None, "cc-notice-publish": None, changed[:-9]: 1}
     body = {
         "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
         "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [{"id": "cc-notice-publish", "property": "n_clicks", "value": 1}, []],
+        "inputs": [
+            {
+                "id": "cc-notice-preview",
+                "property": "n_clicks",
+                "value": clicked["cc-notice-preview"],
+            },
+            {
+                "id": "cc-notice-publish",
+                "property": "n_clicks",
+                "value": clicked["cc-notice-publish"],
+            },
+            [],
+            approve,
+        ],
         "state": [
             [{"id": text_id, "property": "value", "value": text}],
             [{"id": text_id, "property": "id", "value": text_id}],
             {"id": "cc-notice-severity", "property": "value", "value": "emergency"},
             {"id": "cc-notice-starts", "property": "value", "value": "2000-01-01T00:00"},
             {"id": "cc-notice-expires", "property": "value", "value": "2100-01-01T00:00"},
+            {"id": "cc-notice-kiosks", "property": "value", "value": "all"},
             {"id": "cc-notice-lang", "property": "data", "value": "en"},
+            {"id": "cc-notice-draft", "property": "data", "value": draft},
         ],
-        "changedPropIds": ["cc-notice-publish.n_clicks"],
+        "changedPropIds": [changed],
     }
     answer = session.post(f"{base}/_dash-update-component", json=body, timeout=30)
     assert answer.status_code == 200, answer.text[:300]
+    found = answer.json()["response"]
+    return {n: found.get(i, {}).get(p) for n, (i, p) in zip(names, outputs, strict=True)}
+
+
+def _publish_notice(base: str, text: str) -> None:
+    """On the app server at ``base``, as people do it on the notices page: one staff
+    member previews and publishes an emergency, a second one approves it."""
+    author = _signed_in(base, STAFF)
+    previewed = _notices_call(author, base, text, "cc-notice-preview")
+    assert previewed["draft"], previewed
+    published = _notices_call(author, base, text, "cc-notice-publish", previewed["draft"])
+    assert "approval" in str(published["status"]), published["status"]
+    # The listing offers its author to withdraw it: that button names the notice.
+    buttons = re.findall(
+        r'"type": ?"cc-notice-withdraw", ?"id": ?(\d+)|'
+        r'"id": ?(\d+), ?"type": ?"cc-notice-withdraw"',
+        json.dumps(published["listing"]),
+    )
+    assert buttons, "the published notice is not listed"
+    notice_id = max(int(a or b) for a, b in buttons)
+    approved = _notices_call(_signed_in(base, SECOND), base, text, notice_id)
+    assert "approved" in str(approved["status"]), approved["status"]
 
 
 @pytest.mark.browser
