@@ -60,6 +60,15 @@
     for (var k = 0; k < checks.length; k++) fixRadios(checks[k], "group");
     var sliders = document.querySelectorAll(".dash-slider-container");
     for (var j = 0; j < sliders.length; j++) fixSlider(sliders[j]);
+    // A dropdown's tab stop is a hidden proxy (aria-hidden, yet focusable) that hands the
+    // focus on to the dropdown's own button: the button becomes the tab stop itself.
+    var proxies = document.querySelectorAll(".dash-dropdown-focus-target:not([tabindex='-1'])");
+    for (var p = 0; p < proxies.length; p++) {
+      var button = proxies[p].parentElement.querySelector("button.dash-dropdown");
+      if (!button || button.disabled) continue;
+      proxies[p].setAttribute("tabindex", "-1");
+      button.setAttribute("tabindex", "0");
+    }
   }
 
   var queued = false;

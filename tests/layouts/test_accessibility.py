@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from dash.testing.composite import DashComposite
+from selenium.webdriver.common.keys import Keys
 
 from cockpit.auth import hash_password
 from cockpit.config import UserConfig, default_config_path, load_config
@@ -110,6 +111,18 @@ def test_signed_in_views_are_accessible_in_every_language(
             name = path.strip("/") or "cockpit"
             shot = screenshots / f"a11y-staff-{name}-{lang}.png"
             check_view(duo, path, ready, size, lang, shot)
+    # The kiosk choice is a dropdown: the keyboard stops at its own button, once, and
+    # opens it from there.
+    open_view(duo, "/notices", "#cc-notice-kiosks", DESKTOP, "en")
+    duo.wait_for_element('#cc-notice-kiosks[tabindex="0"]', timeout=10)
+    stops = duo.driver.execute_script(
+        "return [...document.querySelectorAll('.dash-dropdown-wrapper *')]"
+        ".filter(e => e.tabIndex >= 0 && !e.disabled).map(e => e.id || e.className);"
+    )
+    assert stops == ["cc-notice-kiosks"]
+    duo.driver.execute_script("document.getElementById('cc-notice-kiosks').focus();")
+    duo.find_element("#cc-notice-kiosks").send_keys(Keys.ENTER)
+    duo.wait_for_element('#cc-notice-kiosks[aria-expanded="true"]', timeout=10)
     duo.driver.get(duo.server_url + "/signout")
 
 
