@@ -1,5 +1,5 @@
-"""The PostgreSQL connections the history and the journal share the handling of: one
-per thread, reopened after a fork, every one closed by ``close``."""
+"""The PostgreSQL connections the history and the journal share the handling of: a pool
+per process (psycopg_pool), opened again after a fork, closed by ``close``."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from cockpit.errors import BackendUnavailable
 from cockpit.state.sql import outcome
 
-__all__ = ["PostgresConnections", "shown_dsn"]
+__all__ = ["POOL_SIZE", "PostgresConnections", "shown_dsn"]
 
 
 def shown_dsn(dsn: str) -> str:
@@ -29,39 +30,82 @@ def shown_dsn(dsn: str) -> str:
     return make_conninfo("", **parts)
 
 
-class PostgresConnections:
-    """Per-thread connections to ``dsn``, with SQL written against ``{schema}``."""
+# Connections one process holds at most (psycopg_pool): the threads or greenlets serving
+# pages take turns, so hundreds of open screens cost a few PostgreSQL clients, not one each.
+POOL_SIZE = 8
+POOL_WAIT_S = 30.0
 
-    def __init__(self, dsn: str, schema: str) -> None:
+
+class PostgresConnections:
+    """Pooled connections to ``dsn``, with SQL written against ``{schema}``.
+
+    One pool per process (a pool never crosses a fork: gunicorn, Celery prefork). A call
+    takes a connection for its statements and gives it back; a call made inside another
+    (on the same thread or greenlet) shares its connection and transaction. A connection
+    found broken is replaced on the next call."""
+
+    def __init__(self, dsn: str, schema: str, pool_size: int = POOL_SIZE) -> None:
         self.dsn = dsn
         self.schema = schema
-        self._local = threading.local()
-        self._all: list[psycopg.Connection[Any]] = []
+        self.pool_size = pool_size
+        self.application_name = f"city-cockpit:{schema}"[:63]
+        self._pools: dict[int, ConnectionPool] = {}
+        self._held = threading.local()
         self._guard = threading.Lock()
 
-    def _sql(self, text: str) -> sql.Composed:
-        return sql.SQL(text).format(schema=sql.Identifier(self.schema))  # type: ignore[arg-type]
+    def _unreachable(self, reason: object) -> BackendUnavailable:
+        where = shown_dsn(self.dsn)
+        return BackendUnavailable(f"PostgreSQL at {where} cannot be reached: {reason}")
 
-    def _connect(self) -> psycopg.Connection[Any]:
-        db: psycopg.Connection[Any] | None = getattr(self._local, "db", None)
-        # A connection never crosses a fork (gunicorn, Celery prefork): reopen in the child.
-        if db is None or db.closed or getattr(self._local, "pid", None) != os.getpid():
+    def _pool(self) -> ConnectionPool:
+        pid = os.getpid()
+        with self._guard:
+            pool = self._pools.get(pid)
+            if pool is not None and not pool.closed:
+                return pool
+            # One connection first, in this thread: a server that cannot be reached is
+            # said at once, with its reason, rather than after the pool's wait.
             try:
-                db = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+                psycopg.connect(self.dsn, connect_timeout=10).close()
             except psycopg.OperationalError as exc:
-                raise BackendUnavailable(
-                    f"PostgreSQL at {shown_dsn(self.dsn)} cannot be reached: {exc}"
-                ) from None
-            self._local.db = db
-            self._local.pid = os.getpid()
-            with self._guard:
-                self._all.append(db)
-        return db
+                raise self._unreachable(exc) from None
+            pool = ConnectionPool(
+                self.dsn,
+                min_size=1,
+                max_size=self.pool_size,
+                kwargs={
+                    "autocommit": True,
+                    "connect_timeout": 10,
+                    # Named for operators (pg_stat_activity): which city's cockpit this is.
+                    "application_name": self.application_name,
+                },
+                check=ConnectionPool.check_connection,
+                timeout=POOL_WAIT_S,
+                name=f"city-cockpit:{self.schema}",
+                open=True,
+            )
+            self._pools[pid] = pool
+            return pool
 
     @contextmanager
     def _session(self) -> Iterator[psycopg.Connection[Any]]:
-        """This thread's connection, for the statements of one call."""
-        yield self._connect()
+        """A connection for the statements of one call (the enclosing call's, inside one)."""
+        held: psycopg.Connection[Any] | None = getattr(self._held, "db", None)
+        if held is not None:
+            yield held
+            return
+        try:
+            with self._pool().connection() as db:
+                self._held.db = db
+                try:
+                    yield db
+                finally:
+                    self._held.db = None
+        except PoolTimeout as exc:
+            raise self._unreachable(exc) from None
+
+    def _sql(self, text: str) -> sql.Composed:
+        return sql.SQL(text).format(schema=sql.Identifier(self.schema))  # type: ignore[arg-type]
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows ``query`` (written against ``{schema}``) reads."""
@@ -81,9 +125,9 @@ class PostgresConnections:
         db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"cc-schema:{self.schema}",))
 
     def close(self) -> None:
+        """Close this process's pool (a forked child leaves its parent's alone: closing
+        would end the parent's connections); a later call opens a new one."""
         with self._guard:
-            for db in self._all:
-                if not db.closed:
-                    db.close()
-            self._all.clear()
-        self._local.db = None
+            pool = self._pools.pop(os.getpid(), None)
+        if pool is not None:
+            pool.close()

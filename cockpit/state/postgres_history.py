@@ -63,8 +63,7 @@ class PostgresHistory(PostgresConnections, SqlHistory):
         super().__init__(dsn, schema)
         self._keep(retention_days, rollup_days)
         self.hypertable = False
-        db = self._connect()
-        with db.transaction():
+        with self._session() as db, db.transaction():
             self._lock_schema(db)
             db.execute(self._sql(_SCHEMA))
             if db.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone():
@@ -86,8 +85,7 @@ class PostgresHistory(PostgresConnections, SqlHistory):
                 self.set_mark("rollup:v1", "done")
 
     def _add(self, rows: list[tuple[Any, ...]], retention: list[Statement]) -> None:
-        db = self._connect()
-        with db.transaction():
+        with self._session() as db, db.transaction():
             db.execute(
                 'CREATE TEMP TABLE incoming (site_id TEXT COLLATE "C", metric TEXT,'
                 " time TIMESTAMPTZ, value DOUBLE PRECISION) ON COMMIT DROP"
@@ -143,8 +141,7 @@ class PostgresHistory(PostgresConnections, SqlHistory):
         )
 
     def _import(self, columns: str, insert: str, rows: Iterable[Sequence[Any]]) -> int:
-        db = self._connect()
-        with db.transaction():
+        with self._session() as db, db.transaction():
             db.execute(self._sql(f"CREATE TEMP TABLE moved ({columns}) ON COMMIT DROP"))
             with db.cursor().copy("COPY moved FROM STDIN") as copy:
                 for row in rows:
@@ -153,4 +150,5 @@ class PostgresHistory(PostgresConnections, SqlHistory):
 
     def drop(self) -> None:
         """Remove this city's history schema (tests, decommissioning a city)."""
-        self._connect().execute(self._sql("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        with self._session() as db:
+            db.execute(self._sql("DROP SCHEMA IF EXISTS {schema} CASCADE"))

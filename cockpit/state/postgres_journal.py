@@ -108,28 +108,18 @@ class PostgresJournal(PostgresConnections, SqlJournal):
 
     @contextmanager
     def _session(self) -> Iterator[psycopg.Connection[Any]]:
-        """This thread's connection. A connection lost or a request refused on the way is
-        a ``BackendUnavailable``; the next call connects afresh."""
-        db = self._connect()
-        try:
-            yield db
-        except psycopg.OperationalError as exc:
-            self._forget(db)
-            raise BackendUnavailable(f"PostgreSQL failed a journal request: {exc}") from None
+        """A pooled connection. A connection lost or a request refused on the way is a
+        ``BackendUnavailable``; the pool replaces the broken connection."""
+        with super()._session() as db:
+            try:
+                yield db
+            except psycopg.OperationalError as exc:
+                raise BackendUnavailable(f"PostgreSQL failed a journal request: {exc}") from None
 
     @contextmanager
     def _write(self) -> Iterator[psycopg.Connection[Any]]:
         with self._session() as db, db.transaction():
             yield db
-
-    def _forget(self, db: psycopg.Connection[Any]) -> None:
-        if getattr(self._local, "db", None) is db:
-            self._local.db = None
-        with self._guard:
-            if db in self._all:
-                self._all.remove(db)
-        if not db.closed:
-            db.close()
 
     # -- kiosk heartbeats -----------------------------------------------------------
     def beat(self, kiosk_id: str, info: dict[str, Any], now: datetime | None = None) -> None:

@@ -89,13 +89,23 @@ def test_a_lost_connection_is_a_typed_error_and_the_next_call_reconnects(
 ) -> None:
     journal = PostgresJournal(postgres_server, pg_schema)
     try:
-        pid = journal._connect().info.backend_pid
-        with psycopg.connect(postgres_server, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(BackendUnavailable):
-            journal.acknowledge("parking:cbd", "sam", now=T)
+        # The server ends the connection in the middle of a call.
+        with pytest.raises(BackendUnavailable), journal._session() as db:
+            with psycopg.connect(postgres_server, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (db.info.backend_pid,))
+            db.execute("SELECT 1")
         journal.acknowledge("parking:cbd", "sam", now=T)
         assert list(journal.acknowledgements()) == ["parking:cbd"]
+        # Every connection ended between calls (a database restarted): the next call
+        # is answered on a new one.
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (journal.application_name,),
+            )
+        journal.acknowledge("air:cbd", "sam", now=T)
+        assert sorted(journal.acknowledgements()) == ["air:cbd", "parking:cbd"]
     finally:
         journal.close()
 
