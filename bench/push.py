@@ -2,9 +2,16 @@
 
 One gunicorn app server with one event-loop worker (``-k gevent``) serves the demo
 city on the server backend (Redis and PostgreSQL on 127.0.0.1: the running services, or
-private ones started for the run). This process plays the Celery worker: at a steady
-rate it refreshes a source (new data in Redis and PostgreSQL) and publishes the new
-data version on Redis, exactly as ``cockpit.refresh_due`` does.
+private ones started for the run). This process plays the Celery worker. What changes
+the data, at a steady rate (``--via``):
+
+* ``mqtt`` (the default): a platform's broker. The city has one more source, a
+  SensorThings traffic counter (the recorded Hamburg station) pushed over MQTT; this
+  process publishes its observations on Mosquitto (127.0.0.1: the running broker or a
+  private one), and the worker's push subscription takes them in, stores them and
+  publishes the new data version on Redis. Freshness counts from the MQTT publish.
+* ``refresh``: the worker refreshes a polled source and publishes the new version on
+  Redis, exactly as ``cockpit.refresh_due`` does.
 
 Screens, for each step of ``--screens``:
 
@@ -27,6 +34,7 @@ kiosks' refresh until their figures show the new version (the server builds the 
 and the kiosk's slides once per version).
 
     python bench/push.py [--quick] [--screens 20,200,500] [--rate 1] [--publishes 10]
+                         [--via mqtt|refresh]
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +65,7 @@ from tests.servers import (
     REDIS_DEFAULT,
     _postgres_answers,
     _redis_answers,
+    mosquitto,
     own_postgres,
     own_redis,
 )
@@ -89,6 +99,84 @@ def city_config(redis_url: str, prefix: str, dsn: str, schema: str, poll_s: floa
     text = re.sub(r'(?m)^redis_prefix = ".*"', f'redis_prefix = "{prefix}"', text)
     text = re.sub(r'(?m)^postgres_dsn = ".*"', f'postgres_dsn = "{dsn}"', text)
     return re.sub(r'(?m)^postgres_schema = ".*"', f'postgres_schema = "{schema}"', text)
+
+
+PUSHED_SOURCE = "hh"
+PUSHED_STREAM = 26598  # the recorded Hamburg counting station's vehicle count
+
+
+def pushed_source(port: int, topic_prefix: str) -> str:
+    """The SensorThings traffic counter whose observations the broker pushes (its server
+    is never asked: the poll is the safety net only)."""
+    return (
+        f"\n[sources.{PUSHED_SOURCE}]\n"
+        'connector = "sensorthings"\n'
+        'name = "Hamburg traffic counts"\n'
+        'publisher = "Freie und Hansestadt Hamburg"\n'
+        'licence = "dl-de/by-2-0"\n'
+        'url = "http://127.0.0.1:9/v1.1"\n'
+        "backfill_hours = 0\n"
+        "refresh_seconds = 3600\n"
+        f'push = {{ mqtt = "mqtt://127.0.0.1:{port}", qos = 1, topic_prefix = "{topic_prefix}" }}\n'
+        f"[sources.{PUSHED_SOURCE}.options]\n"
+        'domain = "traffic"\n'
+        'kind = "counter"\n'
+        'streams = [{ properties = { layerName = "^Anzahl_Kfz_Zaehlstelle_" }, '
+        'metric = "vehicle_flow", per_interval = true }]\n'
+    )
+
+
+class BrokerFeed:
+    """Observations of the pushed counter published on the broker, one connection kept;
+    each publish waits until the worker has stored it and returns (version, sent at)."""
+
+    def __init__(self, port: int, topic_prefix: str, worker: Runtime) -> None:
+        import paho.mqtt.client as mqtt
+
+        from cockpit.model import Snapshot, empty_observations
+        from connectors.sensorthings import SensorThingsOptions, sites_from_things
+        from tests.connectors.test_sensorthings import OPTIONS, kfz_observation, kfz_thing
+
+        self.worker = worker
+        self.topic = f"{topic_prefix}/Datastreams({PUSHED_STREAM})/Observations"
+        self.observation = kfz_observation()
+        sites = sites_from_things(
+            [kfz_thing()], SensorThingsOptions.model_validate(OPTIONS), PUSHED_SOURCE
+        )
+        now = datetime.now(UTC)
+        worker.store.put_snapshot(Snapshot(PUSHED_SOURCE, sites, empty_observations(), now))
+        self.stored = threading.Event()
+        worker.refresher.new_data_hooks.append(
+            lambda source: self.stored.set() if source == PUSHED_SOURCE else None
+        )
+        worker.push.tick()  # the worker takes the subscription's lease, once for the city
+        subscription = worker.push.held[PUSHED_SOURCE].subscription
+        if not subscription.wait_subscribed(timeout=20):  # type: ignore[attr-defined]
+            raise RuntimeError("the worker did not subscribe on the broker")
+        self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.count = 0
+
+    def publish(self) -> tuple[int, float]:
+        self.count += 1
+        end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+        end += timedelta(seconds=self.count)  # each one newer than the last
+        observation = {
+            **self.observation,
+            "phenomenonTime": f"{(end - timedelta(minutes=15)).isoformat()}/{end.isoformat()}",
+            "result": 100 + self.count,
+        }
+        self.stored.clear()
+        sent = time.time()
+        self.client.publish(self.topic, json.dumps(observation), qos=1).wait_for_publish(10)
+        if not self.stored.wait(timeout=10):
+            raise RuntimeError("a published observation was not stored")
+        return self.worker.store.version(), sent
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
 
 
 class Arrivals:
@@ -227,6 +315,9 @@ def main() -> None:
     parser.add_argument("--publishes", type=int, default=12, help="publishes per step")
     parser.add_argument("--poll", type=float, default=10.0, help="[ui] poll_seconds")
     parser.add_argument("--pollers", type=int, default=10, help="polling baseline screens")
+    parser.add_argument(
+        "--via", choices=("mqtt", "refresh"), default="mqtt", help="what changes the data"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rate = 1.0
@@ -246,12 +337,32 @@ def main() -> None:
         )
         prefix, schema = f"cc-bench:{uuid.uuid4().hex[:8]}:", f"cc_bench_{uuid.uuid4().hex[:8]}"
         config_file = work / "city.toml"
-        config_file.write_text(city_config(redis_url, prefix, dsn, schema, args.poll), "utf-8")
+        text = city_config(redis_url, prefix, dsn, schema, args.poll)
+        if args.via == "mqtt":
+            broker = stack.enter_context(mosquitto())
+            topics = f"cc-bench-{uuid.uuid4().hex[:8]}/v1.1"
+            text += pushed_source(broker, topics)
+        config_file.write_text(text, "utf-8")
         config = load_config(config_file)
         worker = Runtime.open(config, work / "worker-data")  # plays the Celery worker
         stack.callback(_clean, worker, prefix, schema)
         worker.refresher.refresh_due()
-        sources = list(config.sources)
+        sources = [s for s in config.sources if s != PUSHED_SOURCE]
+        feed = None
+        if args.via == "mqtt":
+            feed = BrokerFeed(broker, topics, worker)
+            stack.callback(feed.close)
+
+        def change(i: int) -> tuple[int, float]:
+            """New data (the i-th change of a step) told to the screens: (version, at)."""
+            if feed is not None:
+                return feed.publish()
+            source = sources[i % len(sources)]
+            worker.refresher.refresh(source)
+            version = worker.store.version()
+            at = time.time()
+            worker.signals.publish_version(version, [config.sources[source].access])
+            return version, at
 
         # Chromium starts while the app server boots.
         launcher = stack.enter_context(ThreadPoolExecutor(1))
@@ -291,14 +402,14 @@ def main() -> None:
             driver.execute_script(RECORD_VERSIONS)
         # One publish first, not measured: the app server's first new version (its
         # warmer learns which views to prepare) is not the steady state.
-        worker.refresher.refresh(sources[0])
-        worker.signals.publish_version(worker.store.version())
+        change(0)
         time.sleep(2)
         sse = SseScreens(base, arrivals)
         stack.callback(sse.stop)
         all_published: dict[int, float] = {}
         print(
-            f"server: 1 gunicorn gevent worker, idle RSS {idle_rss:.0f} MB; "
+            f"new data: {'observations published on Mosquitto' if feed else 'worker refreshes'}"
+            f"; server: 1 gunicorn gevent worker, idle RSS {idle_rss:.0f} MB; "
             f"{args.browsers} Chromium kiosks; polling baseline {args.pollers} screens "
             f"every {args.poll:g} s"
         )
@@ -311,11 +422,8 @@ def main() -> None:
             threads = sum(c.num_threads() for c in master.children(recursive=True))
             published: dict[int, float] = {}
             for i in range(args.publishes):
-                source = sources[i % len(sources)]
-                worker.refresher.refresh(source)
-                version = worker.store.version()
-                published[version] = time.time()
-                worker.signals.publish_version(version, [config.sources[source].access])
+                version, at = change(i)
+                published[version] = at
                 rss = max(rss, worker_rss_mb(master))
                 time.sleep(max(0.0, 1 / args.rate - 0.05))
             time.sleep(1.5)

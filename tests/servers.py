@@ -101,6 +101,42 @@ def own_redis() -> Iterator[str]:
         proc.wait(10)
 
 
+MOSQUITTO_DEFAULT = 1883
+
+
+def mqtt_answers(port: int) -> bool:
+    """True when a broker listens on 127.0.0.1:``port``."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextlib.contextmanager
+def own_mosquitto() -> Iterator[int]:
+    """A private ``mosquitto`` on a free port of 127.0.0.1; yields the port."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait(lambda: mqtt_answers(port), "mosquitto")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextlib.contextmanager
+def mosquitto() -> Iterator[int]:
+    """The port of the local Mosquitto on 1883, or of a private one started here."""
+    if not _own_only() and mqtt_answers(MOSQUITTO_DEFAULT):
+        yield MOSQUITTO_DEFAULT
+        return
+    with own_mosquitto() as port:
+        yield port
+
+
 def _pg_bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:

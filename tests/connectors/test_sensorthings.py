@@ -57,6 +57,7 @@ from connectors.sensorthings import (
 )
 from tests.connectors.faults import TEST_OPTIONS, TRANSPORT_FAULTS, closed_port_url, serve_fault
 from tests.connectors.sources import source_context
+from tests.servers import mosquitto, mqtt_answers
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sensorthings"
 HAMBURG_TOML = Path(__file__).resolve().parents[2] / "cities" / "hamburg.toml"
@@ -587,34 +588,11 @@ def test_hamburg_config_sends_well_formed_requests(httpserver: HTTPServer) -> No
 # --------------------------------------------------------------------------- MQTT
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.fixture(scope="module")
 def mqtt_port() -> Iterator[int]:
     """The local Mosquitto on 1883, or one started for these tests on a free port."""
-    if _listening(1883):
-        yield 1883
-        return
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    broker = subprocess.Popen(
-        [binary, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        for _ in range(100):
-            if _listening(port):
-                break
-            time.sleep(0.05)
+    with mosquitto() as port:
         yield port
-    finally:
-        broker.terminate()
-        broker.wait(timeout=10)
 
 
 def _publish(port: int, topic: str, payloads: list[bytes]) -> None:
@@ -681,7 +659,7 @@ class OwnBroker:
             stderr=subprocess.DEVNULL,
         )
         for _ in range(200):
-            if _listening(self.port):
+            if mqtt_answers(self.port):
                 return
             time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
