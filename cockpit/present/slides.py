@@ -27,6 +27,7 @@ from cockpit.model import METRICS
 from cockpit.present.demo import credit_text, demo_badge
 from cockpit.present.i18n import format_number, format_time, translator
 from cockpit.present.today import TodayCurve
+from cockpit.present.wayfinding import distance_words
 from cockpit.storage import Notice
 from cockpit.twin.airindex import BANDS, band_of
 from cockpit.twin.kpi import Kpi
@@ -432,18 +433,50 @@ def _air(
     level = "ok" if band <= 1 else "warn" if band == 2 else "alert"
     value = format_number(float(worst["value"]), lang)
     word = _t(_BAND_WORDS[BANDS[band]])
+    nearest = _nearest_station(obs.iloc[[i for _, i in rated]], bands, view, where, lang)
     return _Answer(
         answer=word,
         level=level,
         tile=Item(_t(domain.slide.short), word, level, _t("air quality index")),
         lines=(
             _t(_AIR_ADVICE[band]),
+            *nearest,
             _t("Highest reading: {pollutant} {value} µg/m³ at {station}").format(
                 pollutant=metric.label, value=value, station=names.get(worst["site_id"], "")
             ),
             _t("{n} measuring stations, European Air Quality Index").format(
                 n=format_number(obs["site_id"].nunique(), lang)
             ),
+        ),
+    )
+
+
+def _nearest_station(
+    rated: pd.DataFrame, bands: list[int | None], view: CityView, where: _Where, lang: str
+) -> tuple[str, ...]:
+    """For a screen that knows where it stands: the nearest station's own index and its
+    distance, as one line (none otherwise). A station's index is its worst pollutant's."""
+    if where.position is None or rated.empty:
+        return ()
+    _t = translator(lang, "kiosk")
+    band_of_row = [b for b in bands if b is not None]
+    worst = (
+        rated.assign(band=band_of_row)
+        .groupby("site_id")["band"]
+        .max()
+        .rename("band")
+        .reset_index()
+        .merge(view.sites[["id", "name", "lat", "lon"]], left_on="site_id", right_on="id")
+    )
+    if worst.empty:
+        return ()
+    _, _, away = _offsets(worst, where.position)
+    near = worst.assign(away=away).sort_values("away", kind="stable").iloc[0]
+    return (
+        _t("Nearest station: {station}, {distance} from here: {word}").format(
+            station=near["name"],
+            distance=distance_words(float(near["away"]), lang),
+            word=_t(_BAND_WORDS[BANDS[int(near["band"])]]).lower(),
         ),
     )
 

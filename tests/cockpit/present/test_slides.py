@@ -245,6 +245,38 @@ def test_parking_answers_for_where_the_kiosk_stands(config: CityConfig, view: Ci
     assert metres == sorted(metres) and parking.items[0].unit.endswith("min walk")
 
 
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_air_names_the_nearest_station_where_the_screen_stands(
+    config: CityConfig, view: CityView, lang: str
+) -> None:
+    """A citizen at a place gets the station nearest to them, its own index and how far
+    it is; the city's worst reading still follows. Without a place: no such line."""
+    air = view.sites[view.sites["domain"] == "air"].merge(
+        view.latest, left_on="id", right_on="site_id"
+    )
+    station = air.sort_values("site_id").iloc[0]
+    here = (float(station["lat"]) + 0.001, float(station["lon"]))  # about 110 m north
+    config = config.model_copy(deep=True)
+    config.kiosk.screens["corner"] = KioskScreenConfig(
+        title="Corner", slides=["air"], position=list(here), languages=[lang]
+    )
+    screen = kiosk.screen_for(config, "corner")
+    lines = slide(kiosk.build_slides(config, view, [], screen, NOW), "air", lang).lines
+    nearest = [line for line in lines if str(station["name"]) in line]
+    assert len(nearest) >= 1
+    words = {"en": ("Nearest station", "110 m from here"), "de": ("Nächste", "110 m von hier")}
+    assert all(w in nearest[0] for w in words[lang]), nearest[0]
+    # Its own index, in the words the slide's language names the bands.
+    bands = {
+        "en": ("good", "fair", "moderate", "poor", "very poor", "extremely poor"),
+        "de": ("gut", "ordentlich", "mäßig", "schlecht", "sehr schlecht", "äußerst schlecht"),
+    }
+    assert nearest[0].rsplit(": ", 1)[1] in bands[lang]
+    whole_city = kiosk.screen_for(config, None)
+    city_lines = slide(kiosk.build_slides(config, view, [], whole_city, NOW), "air").lines
+    assert not any("Nearest station" in line for line in city_lines)
+
+
 def test_metres_between_known_places() -> None:
     # A degree of latitude is 111.2 km; a degree of longitude at 60° half that.
     assert kiosk.metres_between((-37.0, 145.0), (-38.0, 145.0)) == pytest.approx(111_195, 1)

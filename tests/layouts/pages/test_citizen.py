@@ -98,6 +98,8 @@ def test_answers_where_the_browser_stands(duo: DashComposite, screenshots: Path)
         By.CSS_SELECTOR, '.cz-card[data-domain="parking"] .cz-items li'
     )
     assert items and "min walk" in items[0].text
+    air = duo.find_element('.cz-card[data-domain="air"] .cz-lines').text
+    assert "Nearest station:" in air and "from here" in air  # the air where they stand
     duo.driver.save_screenshot(str(screenshots / "citizen-phone-near.png"))
     # Far outside the city: the whole city, and a word why.
     duo.driver.execute_cdp_cmd(
