@@ -179,7 +179,9 @@ class AppServers:
     def url(self, served: Runtime | Dash) -> str:
         """``served`` (a runtime or its app) on a free port: its base URL."""
         app = served if isinstance(served, Dash) else self.app(served)
-        return self._stack.enter_context(serve(app))
+        url = self._stack.enter_context(serve(app))
+        self._stack.callback(drop_streams, app)  # a live stream left open ends before the stop
+        return url
 
     def browser(
         self, served: Runtime | Dash, size: tuple[int, int] = (1600, 1000), **options: Any
