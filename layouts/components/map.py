@@ -4,6 +4,7 @@ domain with markers coloured (and shaped) by state, a legend and attributions.""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -38,6 +39,14 @@ SOURCE_ID = "cc-layer-src"
 
 # The basemap travels as its own file, which the browser keeps, not inside the page.
 BASEMAP_ROUTE = "/map-basemap.json"
+
+Gettext = Callable[[str], str]
+
+
+def _english(message: str) -> str:
+    return message
+
+
 # A large layer's URL names its views, clustered on the server (layouts/routes/mapclusters.py),
 # instead of a file of all its sites.
 CLUSTERS_PREFIX = "/map-clusters/"
@@ -66,6 +75,7 @@ def city_map(
     map_id: str,
     urls: dict[str, str],
     first: dict[str, dict[str, Any]] | None = None,
+    _: Gettext = _english,
 ) -> dl.Map:
     """The map of the layers in ``urls`` (layer id -> URL of its compact data,
     ``layouts.routes.mapdata``): the browser loads each after the page, from a URL it may cache.
@@ -74,7 +84,8 @@ def city_map(
     is drawn from the start with its first view, if ``first`` (layer id -> GeoJSON,
     ``layouts.routes.mapclusters.first_views``) holds it.
     Tiles come from the config; the bundled basemap keeps the city visible when no tile
-    can be loaded.
+    can be loaded. Layer names and the credits' line are worded by ``_`` (the viewer's
+    translator; default English).
     """
     children: list[Any] = []
     if config.map.tile_url:
@@ -111,7 +122,7 @@ def city_map(
                 clusterToLayer=js_function("clusterToLayer"),
                 onEachFeature=js_function("onEachFeature"),
             ),
-            name=layer.title,
+            name=_(layer.title),
             checked=True,
         )
         for layer_id, layer in config.layers.items()
@@ -136,7 +147,8 @@ def city_map(
     )
     children.append(
         dl.AttributionControl(
-            prefix=attribution(credits_of(config, data_credits)), position="bottomright"
+            prefix=attribution(credits_of(config, data_credits), _("© Sources and credits")),
+            position="bottomright",
         )
     )
     # A metric scale bar; the place search, the fit to the data, the hull under the
@@ -159,14 +171,14 @@ def credits_of(config: CityConfig, data_credits: list[str]) -> list[str]:
     return [c for c in ("Leaflet", tiles, config.map.basemap_attribution, *data_credits) if c]
 
 
-def attribution(credits: list[str]) -> str:
+def attribution(credits: list[str], summary: str = "© Sources and credits") -> str:
     """The attribution as one short line that opens to the full credits: a ``<details>``
     element (keyboard and screen-reader friendly, no script), whose closed line takes
     little of the map and no clicks meant for it. Leaflet reads it as HTML, so every
     credit is escaped."""
     listed = "".join(f"<li>{escape(c)}</li>" for c in credits)
     return (
-        '<details class="cc-credits"><summary>© Sources and credits</summary>'
+        f'<details class="cc-credits"><summary>{escape(summary)}</summary>'
         f"<ul>{listed}</ul></details>"
     )
 
@@ -174,17 +186,22 @@ def attribution(credits: list[str]) -> str:
 _LEVEL_WORDS = {"ok": "●", "warn": "▲", "alert": "■", "stale": "?"}
 
 
-def legend(config: CityConfig, layer_ids: list[str]) -> html.Div:
-    """What each colour and symbol means, per layer, in words."""
+def legend(config: CityConfig, layer_ids: list[str], _: Gettext = _english) -> html.Div:
+    """What each colour and symbol means, per layer, in words (``_``: the viewer's
+    translator; default English)."""
     rows = []
     for layer_id in layer_ids:
         layer = config.layers[layer_id]
         if layer.metric == "eaqi":
-            states = [("ok", "good / fair"), ("warn", "moderate"), ("alert", "poor or worse")]
+            states = [
+                ("ok", _("good / fair")),
+                ("warn", _("moderate")),
+                ("alert", _("poor or worse")),
+            ]
         else:
             n = len(layer.labels)
             levels = ["ok"] if n == 1 else ["ok", *(["warn"] * (n - 2)), "alert"]
-            states = list(zip(levels, layer.labels, strict=True))
+            states = list(zip(levels, map(_, layer.labels), strict=True))
         items = [
             html.Span(
                 [html.Span(_LEVEL_WORDS[lvl], className=f"cc-swatch cc-{lvl}"), label],
@@ -192,11 +209,11 @@ def legend(config: CityConfig, layer_ids: list[str]) -> html.Div:
             )
             for lvl, label in states
         ]
-        rows.append(html.Div([html.Strong(layer.title), *items], className="cc-legend-row"))
+        rows.append(html.Div([html.Strong(_(layer.title)), *items], className="cc-legend-row"))
     rows.append(
         html.Div(
-            [html.Span("?", className="cc-swatch cc-stale"), "stale data"],
+            [html.Span("?", className="cc-swatch cc-stale"), _("stale data")],
             className="cc-legend-row",
         )
     )
-    return html.Div(rows, className="cc-legend", **html_attrs({"aria-label": "Map legend"}))
+    return html.Div(rows, className="cc-legend", **html_attrs({"aria-label": _("Map legend")}))
