@@ -9,6 +9,7 @@ from datetime import datetime
 from dash import dcc, html
 
 from cockpit.city import SourceInfo
+from cockpit.present.demo import credit_text
 from cockpit.present.i18n import format_time, translator
 from cockpit.present.kpi_words import figure_words, kpi_in
 from cockpit.twin.kpi import Kpi
@@ -39,7 +40,7 @@ def kpi_card(item: Kpi, sources: list[SourceInfo], timezone: str, language: str 
         footer.append(
             html.Span(_("Stale · last data {time}").format(time=since), className="cc-stale-badge")
         )
-    credits = [html.Div(s.credit(), className="cc-credit") for s in sources]
+    credits = [html.Div(credit_text(s, language), className="cc-credit") for s in sources]
     return html.Div(
         className=f"cc-kpi cc-{item.level}" + (" cc-is-stale" if stale else ""),
         id=f"kpi-{item.key}",

@@ -22,6 +22,7 @@ from dash.exceptions import PreventUpdate
 from cockpit.city import City, CityView, format_value
 from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
+from cockpit.present.demo import credit_text, origin_text
 from cockpit.present.i18n import format_time, translator
 from cockpit.validate import bounded_int_or_none
 from layouts.components import timemachine as tm
@@ -105,7 +106,7 @@ def sources_table(city: City, view: CityView, language: str = "en") -> html.Tabl
                     if info.licence_url
                     else info.licence
                 ),
-                html.Td(info.origin),
+                html.Td(origin_text(info.origin, language)),
                 html.Td(_(info.status), className=f"cc-status cc-status-{info.status}"),
                 html.Td(_clock(info.updated, language, tz, "EEE HH:mm", _)),
             ]
@@ -173,7 +174,7 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
     view = city.view(viewer.role)
     config = city.config
     tz = config.city.timezone
-    credits = [s.credit() for s in view.sources.values()]
+    credits = [credit_text(s, language) for s in view.sources.values()]
     anchor = tm.anchor_for(city.clock())
     return html.Div(
         className="cc-page cc-cockpit",
@@ -208,6 +209,13 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                                         map_data_urls(view),
                                         first_views(city, view),
                                         _,
+                                    ),
+                                    # The map's place search reads its words here
+                                    # (assets/mapview.js), in the viewer's language.
+                                    html.Span(
+                                        _("Find a site or district"),
+                                        id=f"{MAP_ID}-search-words",
+                                        hidden=True,
                                     ),
                                     tm.time_bar(tz, anchor, language, _),
                                     html.Div(
@@ -367,7 +375,7 @@ def site_detail(
         )
         for o in latest.itertuples()
     ]
-    origin = _("simulated") if site["origin"] == "simulated" else info.origin
+    origin = origin_text("simulated" if site["origin"] == "simulated" else info.origin, language)
     return [
         html.H3(str(site["name"])),
         html.Div(str(site["district"]), className="cc-district") if site["district"] else None,
@@ -494,7 +502,7 @@ def _frame(
         "summary": twin.summary_lines(city, view, state, found, co2, language),
         "attention": twin.attention_panel(attention, language, tz, _),
         "targets": twin.targets_panel(found, co2, language, tz, _),
-        "health": twin.health_section(city, city.view(role)),
+        "health": twin.health_section(city, city.view(role), language),
     }
 
 

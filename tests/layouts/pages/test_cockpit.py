@@ -201,6 +201,99 @@ def test_german_summary_and_header_links(duo: DashComposite, runtime: Runtime) -
     duo.wait_for_element("#cc-summary h2", timeout=30)
 
 
+# What the German cockpit must not say: English words of the page itself (place names are
+# data and may stay as they are).
+NOT_GERMAN = (
+    "Updated",
+    "Data as of",
+    "Data behind this",
+    "per counted intersection",
+    "spaces free",
+    "as usual",
+    "Sources and credits",
+    "Traffic flow",
+    "Air quality",
+    "Footfall",
+    "Parking occupancy",
+    "below a typical",
+    "above a typical",
+    "occupied",
+    "Mean over",
+    "free places",
+    "known state",
+    "Pedestrians",
+    "stale data",
+    "Map updated",
+    "Sensor health",
+    "Reporting",
+    "Publisher",
+    "Last data",
+    "Every site reports",
+    "Needs attention",
+    "Targets and climate",
+    "target met",
+    "not met",
+    "Click a site",
+    "Mean flow",
+    "European Air Quality Index",
+    "worst is",
+    "persons/h",
+    "veh/h",
+)
+# What the English cockpit says, as it always has.
+ENGLISH = (
+    "Updated",
+    "Data as of",
+    "Data behind this",
+    "veh/h per counted intersection",
+    "Traffic flow",
+    "Air quality",
+    "Footfall",
+    "Parking occupancy",
+    "% occupied",
+    "Sources and credits",
+    "free places of",
+    "Sensor health",
+)
+
+
+def _page_text(duo: DashComposite, language: str) -> str:
+    """The cockpit's whole text in ``language`` once the map, the KPIs and the panels
+    written by the first refresh are shown."""
+    duo.driver.get(f"{duo.server_url}/?lang={language}")
+    duo.wait_for_element('.cc-map[data-cc-ready="1"]', timeout=30)
+    duo.wait_for_element("#kpi-traffic .cc-kpi-baseline", timeout=30)
+    duo.wait_for_element("#cc-summary h2", timeout=30)
+    duo.wait_for_element("#cc-health-slot table", timeout=30)
+    duo.wait_for_element("#cc-targets .cc-panel-title", timeout=30)
+    return str(duo.driver.execute_script("return document.body.innerText;"))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_the_german_cockpit_shows_no_english_words(
+    duo: DashComposite, runtime: Runtime, screenshots: Path, size: tuple[int, int]
+) -> None:
+    width, height = size
+    duo.driver.set_window_size(width, height)
+    try:
+        text = _page_text(duo, "de")
+        duo.driver.save_screenshot(str(screenshots / f"cockpit-de-{width}.png"))
+        lowered = text.lower()
+        english = [words for words in NOT_GERMAN if words.lower() in lowered]
+        assert english == [], text
+        # Card titles are written in capitals by the style sheet, as innerText says them.
+        for words in ("Verkehrsfluss", "Luftqualität", "Parkplatzbelegung", "Aktualisiert"):
+            assert words.lower() in lowered
+        assert own_errors(duo, runtime.config) == []
+        lowered = _page_text(duo, "en").lower()
+        assert [words for words in ENGLISH if words.lower() not in lowered] == [], lowered
+    finally:
+        duo.driver.set_window_size(1600, 1000)
+        duo.driver.get(duo.server_url + "/")
+        duo.wait_for_element("#cc-summary h2", timeout=30)
+
+
 def _box(duo: DashComposite, selector: str) -> dict[str, float]:
     return duo.driver.execute_script(
         "var r = document.querySelector(arguments[0]).getBoundingClientRect();"
