@@ -52,7 +52,7 @@ DOMAIN = Domain(
             "Vehicle flow": "Verkehrsstärke",
             "Speed": "Geschwindigkeit",
             "veh/h": "Fz/h",
-            "veh/h per counted intersection": "Fz/h je gezählter Kreuzung",
+            "veh/h per counted intersection": "Fz/h je Zählstelle",
             "light": "flüssig",
             "moderate": "mäßig",
             "heavy": "dicht",

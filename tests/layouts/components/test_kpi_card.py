@@ -167,9 +167,9 @@ def domain_kpis() -> dict[str, Kpi]:
             [
                 "Verkehrsfluss",
                 "1.201",
-                "Fz/h je gezählter Kreuzung",
+                "Fz/h je Zählstelle",
                 "mäßig",
-                "Mittel über 3 gezählte Standorte; der typische bei 60\u00a0% seiner üblichen"
+                "Mittel über 3 Zählstellen; die typische bei 60\u00a0% ihrer üblichen"
                 " Spitzenstunde.",
             ],
         ),
