@@ -18,6 +18,22 @@
         });
     }
 
+    // The popups' words in the page's language: the cockpit holds them, by their English
+    // words, as JSON in its element "cc-map-words" (layouts/components/map.py).
+    var WORDS = {};
+    var WORDS_READ = "";
+    function words() {
+        var held = document.getElementById("cc-map-words");
+        var json = held ? held.textContent : "";
+        if (json !== WORDS_READ) {  // read again only when the page's language changed
+            try { WORDS = json ? JSON.parse(json) || {} : {}; } catch (e) { WORDS = {}; }
+            WORDS_READ = json;
+        }
+        return function (text) {
+            return Object.prototype.hasOwnProperty.call(WORDS, text) ? WORDS[text] : text;
+        };
+    }
+
     function row(parent, cls, text) {
         var el = document.createElement("div");
         el.className = cls;
@@ -125,13 +141,15 @@
             return;
         }
         if (!p || p.cluster) { return; }
+        var said = words();
         var box = document.createElement("div");
         box.className = "cc-popup";
         row(box, "cc-popup-name", p.name);
         if (p.district) { row(box, "cc-popup-district", p.district); }
-        row(box, "cc-popup-value", p.metric + ": " + p.value + " (" + p.state + ")");
-        row(box, "cc-popup-time", "Observed " + p.time);
-        row(box, "cc-popup-source", p.source + " · " + p.origin);
+        row(box, "cc-popup-value", said(p.metric) + ": " + p.value + " (" + said(p.state) + ")");
+        var time = String(p.time).split(" ").map(said).join(" ");
+        row(box, "cc-popup-time", said("Observed") + " " + time);
+        row(box, "cc-popup-source", p.source + " · " + said(p.origin));
         layer.bindPopup(box);
     }
 

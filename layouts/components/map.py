@@ -4,7 +4,8 @@ domain with markers coloured (and shaped) by state, a legend and attributions.""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -14,6 +15,9 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from cockpit.config import CityConfig
+from cockpit.domains import get as get_domain
+from cockpit.present.i18n import locale_of
+from cockpit.twin.airindex import BANDS
 from layouts.components.clientside import js_function
 from layouts.components.html_attrs import html_attrs
 
@@ -29,6 +33,8 @@ __all__ = [
     "credits_of",
     "is_cluster_url",
     "legend",
+    "map_words",
+    "map_words_store",
 ]
 
 MAP_ID = "cc-map"
@@ -181,6 +187,46 @@ def attribution(credits: list[str], summary: str = "© Sources and credits") -> 
         f'<details class="cc-credits"><summary>{escape(summary)}</summary>'
         f"<ul>{listed}</ul></details>"
     )
+
+
+# The English words of the map files' wall-clock times ("Tue 24 Nov 10:30").
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def map_words(
+    config: CityConfig,
+    layer_ids: list[str],
+    origins: Iterable[tuple[str, str]],
+    language: str,
+    _: Gettext = _english,
+) -> dict[str, str]:
+    """The popups' words in ``language``, by their English words in the map files
+    (which are the same for every language): the layers' metric names and states, the
+    sources' ``origins`` as (English, worded) pairs, weekday and month abbreviations and
+    "Observed". English: empty (the files' own words are shown)."""
+    if language == "en":
+        return {}
+    found: dict[str, str] = {"Observed": _("Observed")}
+    for layer_id in layer_ids:
+        layer = config.layers[layer_id]
+        domain = get_domain(layer.domain)
+        found.update({m.label: _(m.label) for m in domain.metrics})
+        states = BANDS if layer.metric == "eaqi" else tuple(layer.labels)
+        found.update({s: _(s) for s in (*states, "stale", "no data")})
+    found.update(dict(origins))
+    names = locale_of(language)
+    found.update({day: names.days["format"]["abbreviated"][i] for i, day in enumerate(_WEEKDAYS)})
+    found.update(
+        {month: names.months["format"]["abbreviated"][i + 1] for i, month in enumerate(_MONTHS)}
+    )
+    return {english: said for english, said in found.items() if said and said != english}
+
+
+def map_words_store(map_id: str, words: dict[str, str]) -> html.Div:
+    """The popups' words for the browser (``assets/map.js`` reads ``<map_id>-words``),
+    kept out of sight and out of the page's text."""
+    return html.Div(json.dumps(words, ensure_ascii=False), id=f"{map_id}-words", hidden=True)
 
 
 _LEVEL_WORDS = {"ok": "●", "warn": "▲", "alert": "■", "stale": "?"}

@@ -31,7 +31,15 @@ from layouts.components.clientside import clientside
 from layouts.components.demo_badge import demo_badge_tag
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kpi_card import kpi_strip
-from layouts.components.map import LAYER_ID, MAP_ID, SOURCE_ID, city_map, legend
+from layouts.components.map import (
+    LAYER_ID,
+    MAP_ID,
+    SOURCE_ID,
+    city_map,
+    legend,
+    map_words,
+    map_words_store,
+)
 from layouts.components.shell import nav_links
 from layouts.components.trend import cursor_shapes, trend_figure
 from layouts.routes.access import current_viewer, viewer_role
@@ -117,6 +125,13 @@ def sources_table(city: City, view: CityView, language: str = "en") -> html.Tabl
         [html.Th(_(h)) for h in ("Source", "Publisher", "Licence", "Origin", "Status", "Last data")]
     )
     return html.Table([html.Thead(head), html.Tbody(rows)], className="cc-sources")
+
+
+def _origins(view: CityView, language: str) -> list[tuple[str, str]]:
+    """Each origin the map's popups may name (the sources', and "simulated" for a
+    simulated site), with its words in ``language``."""
+    found = {info.origin for info in view.sources.values()} | {"simulated"}
+    return [(origin, origin_text(origin, language)) for origin in sorted(found)]
 
 
 def _colour_toggle(_: Gettext) -> html.Div:
@@ -209,6 +224,16 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                                         map_data_urls(view),
                                         first_views(city, view),
                                         _,
+                                    ),
+                                    map_words_store(
+                                        MAP_ID,
+                                        map_words(
+                                            config,
+                                            list(view.layers),
+                                            _origins(view, language),
+                                            language,
+                                            _,
+                                        ),
                                     ),
                                     # The map's place search reads its words here
                                     # (assets/mapview.js), in the viewer's language.
