@@ -30,7 +30,14 @@
             WORDS_READ = json;
         }
         return function (text) {
-            return Object.prototype.hasOwnProperty.call(WORDS, text) ? WORDS[text] : text;
+            if (Object.prototype.hasOwnProperty.call(WORDS, text)) { return WORDS[text]; }
+            if (/^[0-9][0-9,.]*$/.test(text)) {  // "2,480.5" with the language's signs
+                return text.replace(/[,.]/g, function (sign) {
+                    var said = WORDS[sign === "." ? "{decimal}" : "{group}"];
+                    return said === undefined ? sign : said;
+                });
+            }
+            return text;
         };
     }
 
@@ -146,7 +153,8 @@
         box.className = "cc-popup";
         row(box, "cc-popup-name", p.name);
         if (p.district) { row(box, "cc-popup-district", p.district); }
-        row(box, "cc-popup-value", said(p.metric) + ": " + p.value + " (" + said(p.state) + ")");
+        var value = String(p.value).split(" ").map(said).join(" ");
+        row(box, "cc-popup-value", said(p.metric) + ": " + value + " (" + said(p.state) + ")");
         var time = String(p.time).split(" ").map(said).join(" ");
         row(box, "cc-popup-time", said("Observed") + " " + time);
         row(box, "cc-popup-source", p.source + " · " + said(p.origin));

@@ -203,8 +203,9 @@ def map_words(
 ) -> dict[str, str]:
     """The popups' words in ``language``, by their English words in the map files
     (which are the same for every language): the layers' metric names and states, the
-    sources' ``origins`` as (English, worded) pairs, weekday and month abbreviations and
-    "Observed". English: empty (the files' own words are shown)."""
+    sources' ``origins`` as (English, worded) pairs, weekday and month abbreviations,
+    units, "Observed", and the number signs as "{decimal}" and "{group}". English: empty
+    (the files' own words are shown)."""
     if language == "en":
         return {}
     found: dict[str, str] = {"Observed": _("Observed")}
@@ -212,10 +213,14 @@ def map_words(
         layer = config.layers[layer_id]
         domain = get_domain(layer.domain)
         found.update({m.label: _(m.label) for m in domain.metrics})
+        found.update({m.unit: _(m.unit) for m in domain.metrics})
         states = BANDS if layer.metric == "eaqi" else tuple(layer.labels)
         found.update({s: _(s) for s in (*states, "stale", "no data")})
     found.update(dict(origins))
     names = locale_of(language)
+    # Numbers in the files are written the English way ("2,480.5"): their signs, here.
+    symbols = names.number_symbols.get("latn", {})
+    found.update({"{decimal}": symbols.get("decimal", "."), "{group}": symbols.get("group", ",")})
     found.update({day: names.days["format"]["abbreviated"][i] for i, day in enumerate(_WEEKDAYS)})
     found.update(
         {month: names.months["format"]["abbreviated"][i + 1] for i, month in enumerate(_MONTHS)}

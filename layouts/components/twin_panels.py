@@ -391,7 +391,7 @@ def pair_panel(
     return [
         html.H3(title, className="cc-pair-title"),
         dcc.Graph(
-            figure=pair_figure(found.frame, "", city.config.city.timezone, _("Vehicle flow")),
+            figure=pair_figure(found.frame, "", city.config.city.timezone, _("Vehicle flow"), _),
             config={"displaylogo": False},
             style={"height": "260px"},
             id="cc-pair-graph",

@@ -23,7 +23,8 @@ from cockpit.city import City, CityView, format_value
 from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
 from cockpit.present.demo import credit_text, origin_text
-from cockpit.present.i18n import format_time, translator
+from cockpit.present.i18n import format_number, format_time, translator
+from cockpit.privacy import suppressed
 from cockpit.validate import bounded_int_or_none
 from layouts.components import timemachine as tm
 from layouts.components import twin_panels as twin
@@ -394,7 +395,13 @@ def site_detail(
             _("{label}: {value} at {time}").format(
                 label=_(METRICS[str(o.metric)].label),
                 # pandas-stubs type every itertuples field as any scalar; value is a float.
-                value=format_value(str(o.metric), float(o.value), view.min_group_size),  # type: ignore[arg-type]
+                value=value_words(
+                    str(o.metric),
+                    float(o.value),  # type: ignore[arg-type]
+                    view.min_group_size,
+                    language,
+                    _,
+                ),
                 time=format_time(cast(datetime, o.time), language, tz, "EEE HH:mm"),
             )
         )
@@ -409,6 +416,20 @@ def site_detail(
             f"{info.name} · {info.publisher} · {info.licence} · {origin}", className="cc-credit"
         ),
     ]
+
+
+def value_words(metric: str, value: float, min_group_size: int, language: str, _: Gettext) -> str:
+    """``value`` with its metric's unit in ``language`` ("1.240 Fz/h"); English as
+    ``cockpit.city.format_value`` writes it, a small count of people masked there too."""
+    english = format_value(metric, value, min_group_size)
+    m = METRICS[metric]
+    if language == "en":
+        return english
+    if suppressed(metric, value, min_group_size):
+        return " ".join(_(word) for word in english.split(" "))
+    if metric == "bay_occupied":
+        return _(english)
+    return f"{format_number(value, language, m.decimals)} {_(m.unit)}"
 
 
 def _live_twin(city: City, view: CityView) -> Any:
@@ -660,6 +681,8 @@ def trend_panel(
         ahead,
         moment,
         {"forecast": _("forecast"), "band": _("likely range")},
+        _,
+        language,
     )
     pair = twin.pair_panel(city, view, site_id, hours, language, _) if domain == "traffic" else []
     chart = dcc.Graph(id="cc-trend", figure=figure, config=CHART_CONFIG, style={"height": "100%"})

@@ -128,6 +128,8 @@ def test_the_popups_words_in_german_by_their_english_words(demo_config: CityConf
     assert words["very poor"] == "sehr schlecht"
     assert words["May 2025, replayed"] == "Mai 2025, wiedergegeben"
     assert words["Tue"] == "Di." and words["Nov"] == "Nov."
+    assert words["veh/h"] == "Fz/h"
+    assert (words["{decimal}"], words["{group}"]) == (",", ".")
     assert "PM10" not in words  # a word the same in both languages is left out
     # English popups keep the map files' own words.
     assert map_words(demo_config, ["traffic"], origins, "en") == {}

@@ -269,6 +269,30 @@ def _page_text(duo: DashComposite, language: str) -> str:
     return str(duo.driver.execute_script("return document.body.innerText;"))
 
 
+def _german_site_panel(duo: DashComposite, screenshots: Path) -> None:
+    """A site's popup, side panel and trend chart on the German page say no English."""
+    marker = duo.driver.find_elements(
+        By.CSS_SELECTOR, ".leaflet-marker-pane .cc-marker[data-site]"
+    )[0]
+    marker.click()
+    duo.wait_for_element(".leaflet-popup .cc-popup-time", timeout=10)
+    popup = duo.find_element(".leaflet-popup .cc-popup").text
+    assert popup.startswith(duo.find_element(".leaflet-popup .cc-popup-name").text)
+    assert "Gemessen" in popup and "Observed" not in popup, popup
+    duo.wait_for_element("#cc-site-detail h3", timeout=30)
+    duo.wait_for_element("#cc-trend .scatterlayer .trace", timeout=30)
+    duo.driver.save_screenshot(str(screenshots / "cockpit-de-site.png"))
+    panel = duo.find_element(".cc-side-panel").text.lower()
+    assert [words for words in NOT_GERMAN if words.lower() in panel] == [], panel
+    assert " at " not in panel, panel
+    names = duo.driver.execute_script(
+        "return document.getElementById('cc-trend').querySelector('.js-plotly-plot')"
+        ".data.map(function (t) { return t.name; });"
+    )
+    english = ("Vehicle flow", "forecast", "likely range", "Occupancy", "persons/h", "veh/h")
+    assert [n for n in names if any(e.lower() in n.lower() for e in english)] == [], names
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
 def test_the_german_cockpit_shows_no_english_words(
@@ -287,6 +311,8 @@ def test_the_german_cockpit_shows_no_english_words(
         lowered = text.lower()
         english = [words for words in NOT_GERMAN if words.lower() in lowered]
         assert english == [], text
+        if width == 1920:
+            _german_site_panel(duo, screenshots)
         # Card titles are written in capitals by the style sheet, as innerText says them.
         for words in ("Verkehrsfluss", "Luftqualität", "Parkplatzbelegung", "Aktualisiert"):
             assert words.lower() in lowered
