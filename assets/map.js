@@ -71,7 +71,8 @@
         var px = m < 10 ? 30 : m < 100 ? 36 : 44;
         return L.marker(latlng, {
             icon: icon(word, String(m), px, "cc-cluster"),
-            title: m + " sites; " + (counts.below || 0) + " ▼, " + (counts.above || 0) + " ▲",
+            title: m + " " + words()("sites") + "; " + (counts.below || 0) + " ▼, " +
+                (counts.above || 0) + " ▲",
         });
     }
 
@@ -129,7 +130,8 @@
         var size = n < 10 ? 30 : n < 100 ? 36 : 44;
         var marker = L.marker(latlng, {
             icon: icon(level, String(n), size, "cc-cluster"),
-            title: n + " sites; " + counts.alert + " " + "■, " + counts.warn + " ▲",
+            title: n + " " + words()("sites") + "; " + counts.alert + " " + "■, " + counts.warn +
+                " ▲",
         });
         marker.on("add", function () { adopt(marker); });
         return marker;

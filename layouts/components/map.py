@@ -208,7 +208,7 @@ def map_words(
     (the files' own words are shown)."""
     if language == "en":
         return {}
-    found: dict[str, str] = {"Observed": _("Observed")}
+    found: dict[str, str] = {"Observed": _("Observed"), "sites": _("sites")}
     for layer_id in layer_ids:
         layer = config.layers[layer_id]
         domain = get_domain(layer.domain)
