@@ -978,14 +978,16 @@ def free_bays_answer(
     )
     return [
         html.Strong(
-            _("About {n} free places at {when}").format(n=f"{found.expected:,.0f}", when=when)
+            _("About {n} free places at {when}").format(
+                n=format_number(found.expected, language), when=when
+            )
         ),
         html.Div(
             _("between {low} and {high} of {places} places within {radius} m").format(
-                low=f"{found.low:,.0f}",
-                high=f"{found.high:,.0f}",
-                places=f"{found.places:,.0f}",
-                radius=f"{radius_m:,.0f}",
+                low=format_number(found.low, language),
+                high=format_number(found.high, language),
+                places=format_number(found.places, language),
+                radius=format_number(radius_m, language),
             )
         ),
         html.Div(_("Forecast {basis}.").format(basis=basis), className="cc-muted"),

@@ -658,3 +658,27 @@ def test_a_playing_replay_prepares_its_next_moments(city: City) -> None:
     assert moment is not None
     kept = city.answers.peek(city.version(), "public", ("view-at", int(moment.timestamp())))
     assert kept is not None and kept.generated == moment
+
+
+def test_panels_are_rendered_once_per_view_and_language(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = city.view("public")
+    made: list[str] = []
+    strip = cockpit.kpi_strip
+
+    def counted(*args: Any) -> Any:
+        made.append(args[-1])
+        return strip(*args)
+
+    monkeypatch.setattr(cockpit, "kpi_strip", counted)
+    german = cockpit._panels(city, view, "de")
+    english = cockpit._panels(city, view, "en")
+    assert cockpit._panels(city, view, "de") == german
+    assert made.count("de") <= 1 and made.count("en") <= 1  # each language made once
+    assert german["as_of"].startswith("Datenstand ") and english["as_of"].startswith("Data as of")
+    assert "Aktualisiert" in str(german["kpis"]) and "Updated" not in str(german["kpis"])
+    assert "Updated" in str(english["kpis"]) and "per counted intersection" in str(english["kpis"])
+    frame = cockpit.live_frame(city, view, "de", "state")
+    for english_words in ("Updated", "Data behind this", "Sensor health", "Traffic flow"):
+        assert english_words not in str(frame), english_words
