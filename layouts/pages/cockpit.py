@@ -41,6 +41,7 @@ from layouts.components.map import (
     map_words,
     map_words_store,
 )
+from layouts.components.page_language import page_language
 from layouts.components.shell import nav_links
 from layouts.components.trend import cursor_shapes, trend_figure
 from layouts.routes.access import current_viewer, viewer_role
@@ -67,6 +68,14 @@ Gettext = Callable[[str], str]
 CHART_CONFIG = {"displaylogo": False, "displayModeBar": "hover"}
 # A parking bay's trend is the occupied share of the bays this close to it.
 BAY_RADIUS_M = 150
+
+
+def _language(city: City, asked: object) -> str:
+    """The language the city offers that the page is asked for, else its default: panels
+    are kept per language, so a crafted ``lang`` must not make new ones."""
+    return page_language(
+        {"lang": asked if isinstance(asked, str) else ""}, city.config.city.languages
+    )
 
 
 def _t(language: str | None) -> Gettext:
@@ -184,11 +193,11 @@ def typical_legend(_: Gettext) -> html.Div:
 def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
     """The cockpit page, rendered with the data of the moment for the viewer's role,
     in the viewer's language (``?lang=de``)."""
-    language = lang if isinstance(lang, str) and lang.isalpha() else "en"
+    config = city.config
+    language = _language(city, lang)
     _ = _t(language)
     viewer = current_viewer()
     view = city.view(viewer.role)
-    config = city.config
     tz = config.city.timezone
     credits = [credit_text(s, language) for s in view.sources.values()]
     anchor = tm.anchor_for(city.clock())
@@ -792,7 +801,7 @@ def refresh(
         offset,
         anchor,
         colour,
-        language or "en",
+        _language(city, language),
         [i["layer"] for i in source_ids],
         len(layer_ids),
         recolour=colour == "typical" or ctx.triggered_id == "cc-colour",
