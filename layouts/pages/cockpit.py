@@ -91,7 +91,7 @@ def _as_of(city: City, view: CityView, language: str = "en") -> str:
     _ = _t(language)
     newest = max((s.updated for s in view.sources.values() if s.updated), default=None)
     # The date's pattern is the language's own ("Tue 24 Nov 10:30", "Di. 24. Nov. 10:30").
-    when = _clock(newest, language, city.config.city.timezone, _("EEE d MMM HH:mm"), _)
+    when = _clock(newest, language, city.config.city.timezone, _("EEE dd MMM HH:mm"), _)
     return _("Data as of {time}").format(time=when)
 
 

@@ -682,3 +682,10 @@ def test_panels_are_rendered_once_per_view_and_language(
     frame = cockpit.live_frame(city, view, "de", "state")
     for english_words in ("Updated", "Data behind this", "Sensor health", "Traffic flow"):
         assert english_words not in str(frame), english_words
+
+
+def test_the_header_says_when_the_data_is_from_in_the_viewers_words(city: City) -> None:
+    view = city.view("public")
+    assert cockpit._as_of(city, view, "en") == "Data as of Tue 24 Nov 10:30"
+    assert cockpit._as_of(city, view, "de") == "Datenstand Di. 24. Nov. 10:30"
+    assert cockpit.map_updated(city, view, "de").startswith("Karte aktualisiert: Verkehr 10:30")
