@@ -48,7 +48,7 @@ class Term:
 @dataclass(frozen=True)
 class When:
     """A moment a sentence shows on the city's wall clock with a CLDR ``pattern``
-    ("EEEE HH:00": "Tuesday 10:00", "Dienstag 10:00")."""
+    ("EEEE HH:00": "Tuesday 10:00", "Dienstag 10:00"); ``at`` is in the city's time zone."""
 
     at: datetime
     pattern: str
@@ -366,7 +366,7 @@ def air_quality(latest: pd.DataFrame, sites: pd.DataFrame) -> Kpi:
         (
             ("index", Term(INDEX_NAME)),
             ("pollutant", Term(pollutant.label)),
-            ("value", round(float(worst["value"]))),
+            ("value", f"{worst['value']:.0f}"),  # as the index's bands: whole µg/m³
             ("unit", pollutant.unit),
             ("station", str(station)),
         ),
@@ -437,7 +437,8 @@ def aggregate(
         if warn is not None and value >= warn
         else "ok"
     )
-    phrase = Phrase(_HOW[spec.aggregation], (("n", len(obs)),))
+    # The count as plain digits, as this line has always written it.
+    phrase = Phrase(_HOW[spec.aggregation], (("n", str(len(obs))),))
     return Kpi(
         spec.key,
         spec.title,
