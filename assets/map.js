@@ -18,6 +18,29 @@
         });
     }
 
+    // The popups' words in the page's language: the cockpit holds them, by their English
+    // words, as JSON in its element "cc-map-words" (layouts/components/map.py).
+    var WORDS = {};
+    var WORDS_READ = "";
+    function words() {
+        var held = document.getElementById("cc-map-words");
+        var json = held ? held.textContent : "";
+        if (json !== WORDS_READ) {  // read again only when the page's language changed
+            try { WORDS = json ? JSON.parse(json) || {} : {}; } catch (e) { WORDS = {}; }
+            WORDS_READ = json;
+        }
+        return function (text) {
+            if (Object.prototype.hasOwnProperty.call(WORDS, text)) { return WORDS[text]; }
+            if (/^[0-9][0-9,.]*$/.test(text)) {  // "2,480.5" with the language's signs
+                return text.replace(/[,.]/g, function (sign) {
+                    var said = WORDS[sign === "." ? "{decimal}" : "{group}"];
+                    return said === undefined ? sign : said;
+                });
+            }
+            return text;
+        };
+    }
+
     function row(parent, cls, text) {
         var el = document.createElement("div");
         el.className = cls;
@@ -48,7 +71,8 @@
         var px = m < 10 ? 30 : m < 100 ? 36 : 44;
         return L.marker(latlng, {
             icon: icon(word, String(m), px, "cc-cluster"),
-            title: m + " sites; " + (counts.below || 0) + " ▼, " + (counts.above || 0) + " ▲",
+            title: m + " " + words()("sites") + "; " + (counts.below || 0) + " ▼, " +
+                (counts.above || 0) + " ▲",
         });
     }
 
@@ -106,7 +130,8 @@
         var size = n < 10 ? 30 : n < 100 ? 36 : 44;
         var marker = L.marker(latlng, {
             icon: icon(level, String(n), size, "cc-cluster"),
-            title: n + " sites; " + counts.alert + " " + "■, " + counts.warn + " ▲",
+            title: n + " " + words()("sites") + "; " + counts.alert + " " + "■, " + counts.warn +
+                " ▲",
         });
         marker.on("add", function () { adopt(marker); });
         return marker;
@@ -125,13 +150,16 @@
             return;
         }
         if (!p || p.cluster) { return; }
+        var said = words();
         var box = document.createElement("div");
         box.className = "cc-popup";
         row(box, "cc-popup-name", p.name);
         if (p.district) { row(box, "cc-popup-district", p.district); }
-        row(box, "cc-popup-value", p.metric + ": " + p.value + " (" + p.state + ")");
-        row(box, "cc-popup-time", "Observed " + p.time);
-        row(box, "cc-popup-source", p.source + " · " + p.origin);
+        var value = String(p.value).split(" ").map(said).join(" ");
+        row(box, "cc-popup-value", said(p.metric) + ": " + value + " (" + said(p.state) + ")");
+        var time = String(p.time).split(" ").map(said).join(" ");
+        row(box, "cc-popup-time", said("Observed") + " " + time);
+        row(box, "cc-popup-source", p.source + " · " + said(p.origin));
         layer.bindPopup(box);
     }
 

@@ -188,13 +188,16 @@
             onAdd: function () {
                 var form = L.DomUtil.create("form", "cc-place-search");
                 form.setAttribute("role", "search");
+                // The page may give the words in its language (an element <map id>-search-words).
+                var words = document.getElementById(map.getContainer().id + "-search-words");
+                var prompt = words ? words.textContent : "Find a site or district";
                 var label = L.DomUtil.create("label", "cc-sr-only", form);
-                label.textContent = "Find a site or district";
+                label.textContent = prompt;
                 label.htmlFor = map.getContainer().id + "-search";
                 var input = L.DomUtil.create("input", "", form);
                 input.type = "search";
                 input.id = label.htmlFor;
-                input.placeholder = "Find a site or district";
+                input.placeholder = prompt;
                 input.setAttribute("list", input.id + "-list");
                 input.autocomplete = "off";
                 var list = L.DomUtil.create("datalist", "", form);

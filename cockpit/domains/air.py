@@ -48,6 +48,15 @@ DOMAIN = Domain(
             "Air": "Luft",
             "Air quality": "Luftqualität",
             "Is the air good today?": "Ist die Luft heute gut?",
+            "European Air Quality Index (EEA)": "Europäischer Luftqualitätsindex (EUA)",
+            "good": "gut",
+            "fair": "ausreichend",
+            "moderate": "mäßig",
+            "poor": "schlecht",
+            "very poor": "sehr schlecht",
+            "extremely poor": "äußerst schlecht",
+            "good / fair": "gut / ausreichend",
+            "poor or worse": "schlecht oder schlechter",
         }
     },
     # Concentrations follow the weather more than the hour of the week: a change against

@@ -44,6 +44,14 @@ DOMAIN = Domain(
             "Footfall": "Passantenfrequenz",
             "Pedestrians": "Fußgänger",
             "How busy is the centre?": "Wie voll ist die Innenstadt?",
+            "persons/h": "Personen/h",
+            "persons/h at all counters together": "Personen/h an allen Zählern zusammen",
+            "as usual": "wie üblich",
+            "busier than usual": "belebter als üblich",
+            "quieter than usual": "ruhiger als üblich",
+            "quiet": "ruhig",
+            "busy": "belebt",
+            "crowded": "voll",
         }
     },
     # Fewer than 100 people an hour is a quiet street whatever its percentage change.

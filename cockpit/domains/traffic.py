@@ -49,6 +49,13 @@ DOMAIN = Domain(
             "Traffic": "Verkehr",
             "Traffic flow": "Verkehrsfluss",
             "How is traffic moving?": "Wie läuft der Verkehr?",
+            "Vehicle flow": "Verkehrsstärke",
+            "Speed": "Geschwindigkeit",
+            "veh/h": "Fz/h",
+            "veh/h per counted intersection": "Fz/h je Zählstelle",
+            "light": "flüssig",
+            "moderate": "mäßig",
+            "heavy": "dicht",
         }
     },
     # A few hundred vehicles an hour is a quiet road at night; changes below that are noise.

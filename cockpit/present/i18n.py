@@ -22,7 +22,14 @@ from babel.numbers import format_decimal
 
 from cockpit.domains import translation
 
-__all__ = ["LOCALES", "available_languages", "format_number", "format_time", "translator"]
+__all__ = [
+    "LOCALES",
+    "available_languages",
+    "format_number",
+    "format_time",
+    "locale_of",
+    "translator",
+]
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 _TAG = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})?")
@@ -68,6 +75,11 @@ def translator(language: str, domain: str) -> Callable[[str], str]:
 def _is_tag(language: object) -> bool:
     """True for a plausible language tag ("en", "de", "pt_BR"), never a path."""
     return isinstance(language, str) and bool(_TAG.fullmatch(language))
+
+
+def locale_of(language: str) -> Locale:
+    """Babel's locale for ``language``; English for anything it does not know."""
+    return _locale(language)
 
 
 def _locale(language: str) -> Locale:

@@ -151,7 +151,7 @@ def attention_sentence(item: AttentionItem, language: str, timezone: str) -> str
         site=item.name,
         metric=label,
         value=format_number(item.value, language, decimals),
-        unit=unit,
+        unit=_(unit),
         time=format_datetime(moment, "HH:mm", tzinfo=moment.tzinfo, locale=_locale(language)),
         percent=_percent(item.change, language),
         typical=format_number(item.typical, language, decimals),
@@ -170,7 +170,10 @@ def _target(t: TargetProgress, language: str, _: Callable[[str], str]) -> str | 
         "off track": _("{label}: not met, now {value} {unit}; behind the path to {by}."),
     }[t.status]
     return message.format(
-        label=t.label, value=format_number(t.current, language, decimals), unit=t.unit, by=t.by
+        label=_(t.label),
+        value=format_number(t.current, language, decimals),
+        unit=_(t.unit),
+        by=t.by,
     )
 
 

@@ -19,12 +19,73 @@ from cockpit.twin.airindex import INDEX_NAME, band_label, band_of
 __all__ = [
     "CONGESTION_LEVELS",
     "Kpi",
+    "Percent",
+    "Phrase",
+    "Term",
+    "When",
     "aggregate",
     "air_quality",
     "footfall",
     "parking_occupancy",
     "traffic_flow",
 ]
+
+
+@dataclass(frozen=True)
+class Percent:
+    """A share (0.06) that a sentence shows as a percentage ("6%", "6 %")."""
+
+    share: float
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word or name of the cockpit's own that a sentence shows in the viewer's language."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class When:
+    """A moment a sentence shows on the city's wall clock with a CLDR ``pattern``
+    ("EEEE HH:00": "Tuesday 10:00", "Dienstag 10:00"); ``at`` is in the city's time zone."""
+
+    at: datetime
+    pattern: str
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sentence in English with ``{name}`` placeholders and the values that fill them,
+    free of any language: numbers (ints, floats), ``Percent``, ``Term``, ``When`` or plain
+    text (a site's name). ``cockpit.present.kpi_words`` words it for a viewer."""
+
+    message: str
+    values: tuple[tuple[str, object], ...] = ()
+
+    def english(self) -> str:
+        """The sentence as the code writes it, in English."""
+        return self.message.format(**{k: _english(v) for k, v in self.values})
+
+
+def _english(value: object) -> str:
+    if isinstance(value, Percent):
+        return f"{value.share:.0%}"
+    if isinstance(value, Term):
+        return value.text
+    if isinstance(value, When):
+        return pd.Timestamp(value.at).strftime(_STRFTIME[value.pattern])
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}"
+    return str(value)
+
+
+# The wall-clock patterns sentences use, as ``strftime`` writes them in English.
+_STRFTIME = {"EEEE HH:00": "%A %H:00", "EEEE": "%A"}
 
 
 @dataclass
@@ -43,6 +104,10 @@ class Kpi:
     sources: list[str] = field(default_factory=list)
     # What the number is, in words that match it ("% occupied"); empty: the unit says it.
     figure_label: str = ""
+    # ``detail`` free of language, for other languages than English; None: ``detail`` as is.
+    phrase: Phrase | None = None
+    # The displayed figure is the level's word ("Good"), not a number.
+    display_is_word: bool = False
 
     @property
     def figure(self) -> str:
@@ -55,8 +120,11 @@ def _newest(frame: pd.DataFrame) -> datetime | None:
     return None if frame.empty else frame["time"].max().to_pydatetime()
 
 
+_NO_DATA = Phrase("No current data.")
+
+
 def _none(key: str, title: str, unit: str) -> Kpi:
-    return Kpi(key, title, None, unit, "–", "none", "no data", "No current data.")
+    return Kpi(key, title, None, unit, "–", "none", "no data", _NO_DATA.english(), phrase=_NO_DATA)
 
 
 def _declared(method: str) -> KpiSpec:
@@ -83,7 +151,7 @@ def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: 
     now = obs[obs["time"] >= newest - pd.Timedelta(hours=1)]
     total = float(now["value"].sum())
     local = newest.tz_convert(timezone)
-    when = f"{local:%A} {local:%H}:00"
+    when = When(local.to_pydatetime(), "EEEE HH:00")
     ratios = []
     past = history[history["metric"] == spec.metric]
     for k in range(1, weeks + 1):
@@ -97,6 +165,10 @@ def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: 
             ratios.append(both["value_now"].sum() / both["value_then"].sum())
     display = f"{total:,.0f}"
     if not ratios:
+        phrase = Phrase(
+            "No earlier {weekday}s in the history yet.",
+            (("weekday", When(local.to_pydatetime(), "EEEE")),),
+        )
         return Kpi(
             key,
             title,
@@ -105,16 +177,19 @@ def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: 
             display,
             "ok",
             "no baseline yet",
-            f"No earlier {local:%A}s in the history yet.",
+            phrase.english(),
             newest.to_pydatetime(),
             figure_label=spec.figure_label,
+            phrase=phrase,
         )
     change = float(pd.Series(ratios).median()) - 1.0
     if abs(change) < 0.05:
-        detail = f"About as usual for a {when}."
+        phrase = Phrase("About as usual for a {when}.", (("when", when),))
     else:
-        direction = "above" if change > 0 else "below"
-        detail = f"{abs(change):.0%} {direction} a typical {when}."
+        phrase = Phrase(
+            "{pct} above a typical {when}." if change > 0 else "{pct} below a typical {when}.",
+            (("pct", Percent(abs(change))), ("when", when)),
+        )
     level = "warn" if change > 0.5 else "ok"
     label = (
         "busier than usual"
@@ -129,9 +204,10 @@ def footfall(latest: pd.DataFrame, history: pd.DataFrame, timezone: str, weeks: 
         display,
         level,
         label,
-        detail,
+        phrase.english(),
         newest.to_pydatetime(),
         figure_label=spec.figure_label,
+        phrase=phrase,
     )
 
 
@@ -163,8 +239,12 @@ def parking_occupancy(
     level = "alert" if share >= alert else "warn" if share >= warn else "ok"
     label = spec.levels[level]
     free = round(known - occupied)
-    places = "place" if free == 1 else "places"
-    detail = f"{free:,} free {places} of {int(known):,} with a known state."
+    phrase = Phrase(
+        "{free} free place of {known} with a known state."
+        if free == 1
+        else "{free} free places of {known} with a known state.",
+        (("free", free), ("known", int(known))),
+    )
     return Kpi(
         spec.key,
         spec.title,
@@ -173,9 +253,10 @@ def parking_occupancy(
         f"{share:.0f}",
         level,
         label,
-        detail,
+        phrase.english(),
         _newest(pd.concat([bays, parks])),
         figure_label=spec.figure_label,
+        phrase=phrase,
     )
 
 
@@ -199,10 +280,12 @@ def traffic_flow(
     if obs.empty:
         return _none(key, title, unit)
     flow = _combine(obs["value"].astype(float), spec.aggregation)
-    how = _COUNTED[spec.aggregation].format(n=f"{len(obs):,}")
+    how = _COUNTED[spec.aggregation]
+    counted = (("n", len(obs)),)
     ref = obs["site_id"].map(reference).astype(float)
     loads = (obs["value"] / ref)[ref > 0]
     if loads.empty:
+        plain = Phrase(f"{how}.", counted)
         return Kpi(
             key,
             title,
@@ -211,14 +294,18 @@ def traffic_flow(
             f"{flow:,.0f}",
             "ok",
             "no baseline yet",
-            f"{how}.",
+            plain.english(),
             _newest(obs),
             figure_label=spec.figure_label,
+            phrase=plain,
         )
     index = float(loads.median())
     level = "alert" if index >= alert else "warn" if index >= warn else "ok"
     label = spec.levels[level]
-    detail = f"{how}; the typical one at {index:.0%} of its usual busy-hour flow."
+    phrase = Phrase(
+        f"{how}; the typical one at {{index}} of its usual busy-hour flow.",
+        (*counted, ("index", Percent(index))),
+    )
     return Kpi(
         key,
         title,
@@ -227,9 +314,10 @@ def traffic_flow(
         f"{flow:,.0f}",
         level,
         label,
-        detail,
+        phrase.english(),
         _newest(obs),
         figure_label=spec.figure_label,
+        phrase=phrase,
     )
 
 
@@ -273,9 +361,15 @@ def air_quality(latest: pd.DataFrame, sites: pd.DataFrame) -> Kpi:
     pollutant = METRICS[str(worst["metric"])]
     level = "ok" if band <= 1 else "warn" if band == 2 else "alert"
     label = band_label(band)
-    detail = (
-        f"{INDEX_NAME}: worst is {pollutant.label} {worst['value']:.0f} {pollutant.unit}"
-        f" at {station}."
+    phrase = Phrase(
+        "{index}: worst is {pollutant} {value} {unit} at {station}.",
+        (
+            ("index", Term(INDEX_NAME)),
+            ("pollutant", Term(pollutant.label)),
+            ("value", f"{worst['value']:.0f}"),  # as the index's bands: whole µg/m³
+            ("unit", pollutant.unit),
+            ("station", str(station)),
+        ),
     )
     return Kpi(
         key,
@@ -285,17 +379,19 @@ def air_quality(latest: pd.DataFrame, sites: pd.DataFrame) -> Kpi:
         label.capitalize(),
         level,
         label,
-        detail,
+        phrase.english(),
         _newest(obs),
         figure_label=spec.figure_label,
+        phrase=phrase,
+        display_is_word=True,
     )
 
 
 _HOW = {
-    "sum": "sum over {n} sites",
-    "mean": "mean over {n} sites",
-    "share": "share over {n} sites",
-    "max": "highest of {n} sites",
+    "sum": "Sum over {n} sites.",
+    "mean": "Mean over {n} sites.",
+    "share": "Share over {n} sites.",
+    "max": "Highest of {n} sites.",
 }
 
 
@@ -341,7 +437,8 @@ def aggregate(
         if warn is not None and value >= warn
         else "ok"
     )
-    detail = _HOW[spec.aggregation].format(n=len(obs)).capitalize() + "."
+    # The count as plain digits, as this line has always written it.
+    phrase = Phrase(_HOW[spec.aggregation], (("n", str(len(obs))),))
     return Kpi(
         spec.key,
         spec.title,
@@ -350,7 +447,8 @@ def aggregate(
         f"{value:,.{spec.decimals}f}",
         level,
         spec.levels.get(level, level),
-        detail,
+        phrase.english(),
         _newest(obs),
         figure_label=spec.figure_label,
+        phrase=phrase,
     )

@@ -6,12 +6,15 @@ components (a table and a list; text only), styled by the cockpit's own classes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from babel.numbers import format_percent
 from dash import html
 from dash.development.base_component import Component
 
 from cockpit.domains import domain_names
 from cockpit.domains import get as get_domain
-from cockpit.present.timefmt import local_time
+from cockpit.present.i18n import format_number, format_time, locale_of, translator
 from cockpit.twin.sensor_health import DomainCoverage, SiteHealth
 from layouts.components.html_attrs import html_attrs
 
@@ -24,15 +27,26 @@ def _title(domain: str) -> str:
     return get_domain(domain).title if domain in domain_names() else domain
 
 
-def _describe(site: SiteHealth, timezone: str) -> str:
+Gettext = Callable[[str], str]
+
+
+def _describe(site: SiteHealth, timezone: str, language: str, _: Gettext) -> str:
     parts = []
     if site.status != "reporting":
-        seen = local_time(site.last_seen, timezone, "%a %H:%M")
-        parts.append(f"{site.status} (last reading {seen})")
-    parts += [_PROBLEMS.get(p, p) for p in site.problems]
+        seen = (
+            _("never")
+            if site.last_seen is None
+            else format_time(site.last_seen, language, timezone, "EEE HH:mm")
+        )
+        parts.append(_("{status} (last reading {seen})").format(status=_(site.status), seen=seen))
+    parts += [_(_PROBLEMS.get(p, p)) for p in site.problems]
     if site.detail:
-        parts.append(site.detail)
+        parts.append(_(site.detail))
     return "; ".join(parts)
+
+
+def _share(share: float, language: str) -> str:
+    return format_percent(share, locale=locale_of(language))
 
 
 def health_panel(
@@ -41,24 +55,29 @@ def health_panel(
     timezone: str,
     limit: int = 12,
     panel_id: str = "cc-health",
+    language: str = "en",
 ) -> html.Section:
     """Sites reporting, late (stale), silent and suspect per domain, then up to
-    ``limit`` flagged sites (silent and stale first)."""
+    ``limit`` flagged sites (silent and stale first), in ``language``."""
+    _ = translator(language, "cockpit")
     head = html.Tr(
         [
-            html.Th(h, scope="col")
+            html.Th(_(h), scope="col")
             for h in ("Domain", "Sites", "Reporting", "Late", "Silent", "Suspect")
         ]
     )
     rows = [
         html.Tr(
             [
-                html.Th(_title(c.domain), scope="row"),
-                html.Td(f"{c.sites:,}"),
-                html.Td(f"{c.reporting:,} ({c.share_reporting:.0%})"),
-                html.Td(f"{c.stale:,}"),
-                html.Td(f"{c.silent:,}"),
-                html.Td(f"{c.suspect:,}"),
+                html.Th(_(_title(c.domain)), scope="row"),
+                html.Td(format_number(c.sites, language)),
+                html.Td(
+                    f"{format_number(c.reporting, language)}"
+                    f" ({_share(c.share_reporting, language)})"
+                ),
+                html.Td(format_number(c.stale, language)),
+                html.Td(format_number(c.silent, language)),
+                html.Td(format_number(c.suspect, language)),
             ]
         )
         for c in coverage
@@ -68,20 +87,20 @@ def health_panel(
         (h for h in health if h.flagged), key=lambda h: (order.get(h.status, 3), h.name)
     )
     items = [
-        html.Li([html.Strong(h.name), html.Span(f" — {_describe(h, timezone)}")])
+        html.Li([html.Strong(h.name), html.Span(f" — {_describe(h, timezone, language, _)}")])
         for h in flagged[:limit]
     ]
     more = len(flagged) - limit
     listing: list[Component] = (
         [html.Ul(items, className="cc-health-sites")]
         if items
-        else [html.P("Every site reports as expected.")]
+        else [html.P(_("Every site reports as expected."))]
     )
     if more > 0:
-        listing.append(html.P(f"and {more:,} more"))
+        listing.append(html.P(_("and {n} more").format(n=format_number(more, language))))
     return html.Section(
         [
-            html.H2("Sensor health", className="cc-panel-title", id=f"{panel_id}-title"),
+            html.H2(_("Sensor health"), className="cc-panel-title", id=f"{panel_id}-title"),
             html.Table([html.Thead(head), html.Tbody(rows)], className="cc-sources"),
             *listing,
         ],

@@ -3,27 +3,44 @@ one click to the data behind it (``/data/<kpi>``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from dash import dcc, html
 
 from cockpit.city import SourceInfo
-from cockpit.present.timefmt import local_time
+from cockpit.present.demo import credit_text
+from cockpit.present.i18n import format_time, translator
+from cockpit.present.kpi_words import figure_words, kpi_in
 from cockpit.twin.kpi import Kpi
 from layouts.components.html_attrs import html_attrs
 
 __all__ = ["kpi_card", "kpi_strip"]
 
+Gettext = Callable[[str], str]
+
 _SYMBOL = {"ok": "●", "warn": "▲", "alert": "■", "none": "–"}
 
 
-def kpi_card(item: Kpi, sources: list[SourceInfo], timezone: str) -> html.Div:
-    """One card; ``sources`` are the sources the KPI was computed from."""
+def _when(at: datetime | None, language: str, timezone: str, pattern: str, _: Gettext) -> str:
+    """``at`` on the city's wall clock; "never" for a KPI or source without data yet."""
+    return _("never") if at is None else format_time(at, language, timezone, pattern)
+
+
+def kpi_card(item: Kpi, sources: list[SourceInfo], timezone: str, language: str = "en") -> html.Div:
+    """One card in ``language``; ``sources`` are the sources the KPI was computed from."""
+    _ = translator(language, "cockpit")
+    item = kpi_in(item, language, timezone)
     stale = [s for s in sources if s.stale]
-    updated = local_time(item.updated, timezone, "%a %H:%M")
-    footer = [html.Span(f"Updated {updated}", className="cc-updated")]
+    updated = _when(item.updated, language, timezone, "EEE HH:mm", _)
+    footer = [html.Span(_("Updated {time}").format(time=updated), className="cc-updated")]
     if stale:
-        since = local_time(max((s.updated for s in stale if s.updated), default=None), timezone)
-        footer.append(html.Span(f"Stale · last data {since}", className="cc-stale-badge"))
-    credits = [html.Div(s.credit(), className="cc-credit") for s in sources]
+        newest = max((s.updated for s in stale if s.updated), default=None)
+        since = _when(newest, language, timezone, "HH:mm", _)
+        footer.append(
+            html.Span(_("Stale · last data {time}").format(time=since), className="cc-stale-badge")
+        )
+    credits = [html.Div(credit_text(s, language), className="cc-credit") for s in sources]
     return html.Div(
         className=f"cc-kpi cc-{item.level}" + (" cc-is-stale" if stale else ""),
         id=f"kpi-{item.key}",
@@ -32,10 +49,7 @@ def kpi_card(item: Kpi, sources: list[SourceInfo], timezone: str) -> html.Div:
             html.Div(
                 [
                     html.Span(item.display, className="cc-kpi-value"),
-                    html.Span(
-                        item.figure_label or (item.unit if item.unit != "EAQI band" else ""),
-                        className="cc-unit",
-                    ),
+                    html.Span(figure_words(item), className="cc-unit"),
                 ],
                 className="cc-kpi-figure",
             ),
@@ -54,16 +68,23 @@ def kpi_card(item: Kpi, sources: list[SourceInfo], timezone: str) -> html.Div:
             html.Div(footer, className="cc-kpi-footer"),
             html.Div(credits, className="cc-kpi-credits"),
             dcc.Link(
-                "Data behind this",
+                _("Data behind this"),
                 href=f"/data/{item.key}",
                 className="cc-data-link",
                 id=f"kpi-{item.key}-data",
-                title=f"Sites, values, sources and licences behind {item.title}",
+                title=_("Sites, values, sources and licences behind {title}").format(
+                    title=item.title
+                ),
             ),
         ],
     )
 
 
-def kpi_strip(kpis: list[Kpi], sources: dict[str, SourceInfo], timezone: str) -> list[html.Div]:
-    """All KPI cards, in the order the city computes them."""
-    return [kpi_card(k, [sources[s] for s in k.sources if s in sources], timezone) for k in kpis]
+def kpi_strip(
+    kpis: list[Kpi], sources: dict[str, SourceInfo], timezone: str, language: str = "en"
+) -> list[html.Div]:
+    """All KPI cards in ``language``, in the order the city computes them."""
+    return [
+        kpi_card(k, [sources[s] for s in k.sources if s in sources], timezone, language)
+        for k in kpis
+    ]

@@ -4,6 +4,8 @@ domain with markers coloured (and shaped) by state, a legend and attributions.""
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -13,6 +15,9 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from cockpit.config import CityConfig
+from cockpit.domains import get as get_domain
+from cockpit.present.i18n import locale_of
+from cockpit.twin.airindex import BANDS
 from layouts.components.clientside import js_function
 from layouts.components.html_attrs import html_attrs
 
@@ -28,6 +33,8 @@ __all__ = [
     "credits_of",
     "is_cluster_url",
     "legend",
+    "map_words",
+    "map_words_store",
 ]
 
 MAP_ID = "cc-map"
@@ -38,6 +45,14 @@ SOURCE_ID = "cc-layer-src"
 
 # The basemap travels as its own file, which the browser keeps, not inside the page.
 BASEMAP_ROUTE = "/map-basemap.json"
+
+Gettext = Callable[[str], str]
+
+
+def _english(message: str) -> str:
+    return message
+
+
 # A large layer's URL names its views, clustered on the server (layouts/routes/mapclusters.py),
 # instead of a file of all its sites.
 CLUSTERS_PREFIX = "/map-clusters/"
@@ -66,6 +81,7 @@ def city_map(
     map_id: str,
     urls: dict[str, str],
     first: dict[str, dict[str, Any]] | None = None,
+    _: Gettext = _english,
 ) -> dl.Map:
     """The map of the layers in ``urls`` (layer id -> URL of its compact data,
     ``layouts.routes.mapdata``): the browser loads each after the page, from a URL it may cache.
@@ -74,7 +90,8 @@ def city_map(
     is drawn from the start with its first view, if ``first`` (layer id -> GeoJSON,
     ``layouts.routes.mapclusters.first_views``) holds it.
     Tiles come from the config; the bundled basemap keeps the city visible when no tile
-    can be loaded.
+    can be loaded. Layer names and the credits' line are worded by ``_`` (the viewer's
+    translator; default English).
     """
     children: list[Any] = []
     if config.map.tile_url:
@@ -111,7 +128,7 @@ def city_map(
                 clusterToLayer=js_function("clusterToLayer"),
                 onEachFeature=js_function("onEachFeature"),
             ),
-            name=layer.title,
+            name=_(layer.title),
             checked=True,
         )
         for layer_id, layer in config.layers.items()
@@ -136,7 +153,8 @@ def city_map(
     )
     children.append(
         dl.AttributionControl(
-            prefix=attribution(credits_of(config, data_credits)), position="bottomright"
+            prefix=attribution(credits_of(config, data_credits), _("© Sources and credits")),
+            position="bottomright",
         )
     )
     # A metric scale bar; the place search, the fit to the data, the hull under the
@@ -159,32 +177,82 @@ def credits_of(config: CityConfig, data_credits: list[str]) -> list[str]:
     return [c for c in ("Leaflet", tiles, config.map.basemap_attribution, *data_credits) if c]
 
 
-def attribution(credits: list[str]) -> str:
+def attribution(credits: list[str], summary: str = "© Sources and credits") -> str:
     """The attribution as one short line that opens to the full credits: a ``<details>``
     element (keyboard and screen-reader friendly, no script), whose closed line takes
     little of the map and no clicks meant for it. Leaflet reads it as HTML, so every
     credit is escaped."""
     listed = "".join(f"<li>{escape(c)}</li>" for c in credits)
     return (
-        '<details class="cc-credits"><summary>© Sources and credits</summary>'
+        f'<details class="cc-credits"><summary>{escape(summary)}</summary>'
         f"<ul>{listed}</ul></details>"
     )
+
+
+# The English words of the map files' wall-clock times ("Tue 24 Nov 10:30").
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def map_words(
+    config: CityConfig,
+    layer_ids: list[str],
+    origins: Iterable[tuple[str, str]],
+    language: str,
+    _: Gettext = _english,
+) -> dict[str, str]:
+    """The popups' words in ``language``, by their English words in the map files
+    (which are the same for every language): the layers' metric names and states, the
+    sources' ``origins`` as (English, worded) pairs, weekday and month abbreviations,
+    units, "Observed", and the number signs as "{decimal}" and "{group}". English: empty
+    (the files' own words are shown)."""
+    if language == "en":
+        return {}
+    found: dict[str, str] = {"Observed": _("Observed"), "sites": _("sites")}
+    for layer_id in layer_ids:
+        layer = config.layers[layer_id]
+        domain = get_domain(layer.domain)
+        found.update({m.label: _(m.label) for m in domain.metrics})
+        found.update({m.unit: _(m.unit) for m in domain.metrics})
+        states = BANDS if layer.metric == "eaqi" else tuple(layer.labels)
+        found.update({s: _(s) for s in (*states, "stale", "no data")})
+    found.update(dict(origins))
+    names = locale_of(language)
+    # Numbers in the files are written the English way ("2,480.5"): their signs, here.
+    symbols = names.number_symbols.get("latn", {})
+    found.update({"{decimal}": symbols.get("decimal", "."), "{group}": symbols.get("group", ",")})
+    found.update({day: names.days["format"]["abbreviated"][i] for i, day in enumerate(_WEEKDAYS)})
+    found.update(
+        {month: names.months["format"]["abbreviated"][i + 1] for i, month in enumerate(_MONTHS)}
+    )
+    return {english: said for english, said in found.items() if said and said != english}
+
+
+def map_words_store(map_id: str, words: dict[str, str]) -> html.Div:
+    """The popups' words for the browser (``assets/map.js`` reads ``<map_id>-words``),
+    kept out of sight and out of the page's text."""
+    return html.Div(json.dumps(words, ensure_ascii=False), id=f"{map_id}-words", hidden=True)
 
 
 _LEVEL_WORDS = {"ok": "●", "warn": "▲", "alert": "■", "stale": "?"}
 
 
-def legend(config: CityConfig, layer_ids: list[str]) -> html.Div:
-    """What each colour and symbol means, per layer, in words."""
+def legend(config: CityConfig, layer_ids: list[str], _: Gettext = _english) -> html.Div:
+    """What each colour and symbol means, per layer, in words (``_``: the viewer's
+    translator; default English)."""
     rows = []
     for layer_id in layer_ids:
         layer = config.layers[layer_id]
         if layer.metric == "eaqi":
-            states = [("ok", "good / fair"), ("warn", "moderate"), ("alert", "poor or worse")]
+            states = [
+                ("ok", _("good / fair")),
+                ("warn", _("moderate")),
+                ("alert", _("poor or worse")),
+            ]
         else:
             n = len(layer.labels)
             levels = ["ok"] if n == 1 else ["ok", *(["warn"] * (n - 2)), "alert"]
-            states = list(zip(levels, layer.labels, strict=True))
+            states = list(zip(levels, map(_, layer.labels), strict=True))
         items = [
             html.Span(
                 [html.Span(_LEVEL_WORDS[lvl], className=f"cc-swatch cc-{lvl}"), label],
@@ -192,11 +260,11 @@ def legend(config: CityConfig, layer_ids: list[str]) -> html.Div:
             )
             for lvl, label in states
         ]
-        rows.append(html.Div([html.Strong(layer.title), *items], className="cc-legend-row"))
+        rows.append(html.Div([html.Strong(_(layer.title)), *items], className="cc-legend-row"))
     rows.append(
         html.Div(
-            [html.Span("?", className="cc-swatch cc-stale"), "stale data"],
+            [html.Span("?", className="cc-swatch cc-stale"), _("stale data")],
             className="cc-legend-row",
         )
     )
-    return html.Div(rows, className="cc-legend", **html_attrs({"aria-label": "Map legend"}))
+    return html.Div(rows, className="cc-legend", **html_attrs({"aria-label": _("Map legend")}))

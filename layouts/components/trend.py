@@ -3,6 +3,7 @@ machine's cursor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +11,16 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cockpit.model import METRICS
+from cockpit.present.i18n import locale_of
 
 __all__ = ["cursor_shapes", "empty_trend", "pair_figure", "trend_figure"]
+
+Gettext = Callable[[str], str]
+
+
+def _english(message: str) -> str:
+    return message
+
 
 _COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00"]
 _BANDS = [
@@ -88,23 +97,27 @@ def trend_figure(
     forecast: pd.DataFrame | None = None,
     moment: datetime | None = None,
     labels: dict[str, str] | None = None,
+    _: Gettext = _english,
+    language: str = "en",
 ) -> go.Figure:
     """One line per metric of ``series`` (canonical observations), times in ``timezone``;
     ``forecast`` (``cockpit.twin.forecast.forecast`` rows) adds the next hours as a dashed
     line in its uncertainty band; ``moment`` draws the time machine's cursor.
-    ``labels`` names the forecast traces in the viewer's language."""
+    ``labels`` names the forecast traces and ``_`` words metrics and units in the viewer's
+    language, whose numbers and dates the axes follow."""
     if series.empty:
-        return empty_trend("No observations in the history for this site yet.")
+        return empty_trend(_("No observations in the history for this site yet."))
     words = {"forecast": "forecast", "band": "likely range", **(labels or {})}
     fig = go.Figure()
     for i, (name, part) in enumerate(series.groupby("metric", sort=True)):
         m = METRICS[str(name)]
+        label = _(m.label)
         colour = _COLOURS[i % len(_COLOURS)]
         fig.add_trace(
             go.Scatter(
                 x=_local(part["time"], timezone),
                 y=part["value"],
-                name=f"{m.label} ({m.unit})",
+                name=f"{label} ({_(m.unit)})",
                 mode="lines",
                 line={
                     "color": colour,
@@ -126,7 +139,7 @@ def trend_figure(
         start = float(last["value"])
         low = [start, *ahead["low"].astype(float)]
         high = [start, *ahead["high"].astype(float)]
-        band = f"{m.label} {words['band']}"
+        band = f"{label} {words['band']}"
         # The band's upper edge, unseen, then its lower edge filled up to it.
         edges: tuple[tuple[list[float], dict[str, Any]], ...] = (
             (high, {"showlegend": False, "name": f"{band} (high)"}),
@@ -143,16 +156,32 @@ def trend_figure(
                 mode="lines+markers",
                 line={"color": colour, "width": 2, "dash": "dash"},
                 marker={"size": 5},
-                name=f"{m.label} {words['forecast']}",
+                name=f"{label} {words['forecast']}",
             )
         )
-    return _styled(fig, title, 15, 10, -0.2, shapes=cursor_shapes(moment, timezone))
+    return _in_language(
+        _styled(fig, title, 15, 10, -0.2, shapes=cursor_shapes(moment, timezone)), language
+    )
 
 
-def pair_figure(frame: pd.DataFrame, title: str, timezone: str, flow_label: str) -> go.Figure:
-    """Traffic flow (left axis) against NO₂ and PM (right axis), hourly."""
+def _in_language(fig: go.Figure, language: str) -> go.Figure:
+    """The axes' numbers with the language's separators and dates as digits (Plotly's
+    own month names are English); English keeps Plotly's defaults."""
+    if language == "en":
+        return fig
+    symbols = locale_of(language).number_symbols.get("latn", {})
+    decimal, group = symbols.get("decimal", "."), symbols.get("group", ",")
+    fig.update_layout(separators=f"{decimal}{group}", xaxis={"tickformat": "%H:%M\n%d.%m."})
+    return fig
+
+
+def pair_figure(
+    frame: pd.DataFrame, title: str, timezone: str, flow_label: str, _: Gettext = _english
+) -> go.Figure:
+    """Traffic flow (left axis) against NO₂ and PM (right axis), hourly; ``_`` words the
+    units and messages in the viewer's language."""
     if frame.empty:
-        return empty_trend("No hours with both traffic and air data yet.")
+        return empty_trend(_("No hours with both traffic and air data yet."))
     x = _local(frame["time"], timezone)
     fig = go.Figure()
     fig.add_trace(
@@ -183,6 +212,6 @@ def pair_figure(frame: pd.DataFrame, title: str, timezone: str, flow_label: str)
         14,
         50,
         -0.25,
-        yaxis={"title": {"text": "veh/h"}},
+        yaxis={"title": {"text": _("veh/h")}},
         yaxis2={"title": {"text": "µg/m³"}, "overlaying": "y", "side": "right", "showgrid": False},
     )

@@ -89,7 +89,7 @@ def comparison_line(
             ),
             html.Span(comparison_words(item, language, timezone, _)),
             html.Span(
-                _(" (typical {typical} {unit})").format(typical=typical, unit=m.unit),
+                _(" (typical {typical} {unit})").format(typical=typical, unit=_(m.unit)),
                 className="cc-typical-figure",
             ),
         ],
@@ -141,7 +141,7 @@ def anomalies_panel(
                         + words.format(
                             label=_(label),
                             value=format_number(a.value, language, dec),
-                            unit=unit,
+                            unit=_(unit),
                             time=format_time(a.time, language, timezone),
                             typical=format_number(a.typical, language, dec),
                         )
@@ -168,17 +168,18 @@ def targets_panel(
     items = []
     for t in found:
         decimals = METRICS[t.metric].decimals if t.metric in METRICS else 1
+        unit = _(t.unit)
         current = (
-            format_number(t.current, language, decimals) + f" {t.unit}"
+            format_number(t.current, language, decimals) + f" {unit}"
             if t.current is not None
             else "–"
         )
-        goal = format_number(t.target, language, decimals) + f" {t.unit}"
+        goal = format_number(t.target, language, decimals) + f" {unit}"
         share = max(0.0, min(1.0, t.progress)) if t.progress is not None else 0.0
         items.append(
             html.Li(
                 [
-                    html.Div(html.Strong(t.label)),
+                    html.Div(html.Strong(_(t.label))),
                     html.Div(
                         _("now {current}, target {direction} {goal} by {by}").format(
                             current=current,
@@ -251,7 +252,7 @@ def co2_card(co2: Any, language: str, timezone: str, _: Gettext) -> html.Div:
                 ).format(
                     g=format_number(factors.g_per_vehicle_km, language),
                     km=format_number(factors.km_per_vehicle, language, 1),
-                    source=(" " + _("Source: {s}.").format(s=factors.source))
+                    source=(" " + _("Source: {s}.").format(s=_(factors.source)))
                     if factors.source
                     else "",
                 ),
@@ -331,14 +332,20 @@ def attention_panel(
     return [title, html.Ol(rows, className="cc-attention-list")]
 
 
-def health_section(city: City, view: CityView) -> Any:
-    """The sensor health panel for the sites ``view`` shows, kept per quarter hour."""
+def health_section(city: City, view: CityView, language: str = "en") -> Any:
+    """The sensor health panel for the sites ``view`` shows in ``language``, kept per
+    quarter hour and language (the sites' health itself is found once for all)."""
 
     def make() -> Any:
         found = city.sensor_health(view.role)
-        return health_panel(sensor_health.coverage(found), found, city.config.city.timezone)
+        return health_panel(
+            sensor_health.coverage(found),
+            found,
+            city.config.city.timezone,
+            language=language,
+        )
 
-    question = ("health-panel", _quarter(city.clock()))
+    question = ("health-panel", _quarter(city.clock()), language)
     return city.remember(view, question, make, reuse_s=math.inf)
 
 
@@ -384,7 +391,7 @@ def pair_panel(
     return [
         html.H3(title, className="cc-pair-title"),
         dcc.Graph(
-            figure=pair_figure(found.frame, "", city.config.city.timezone, _("Vehicle flow")),
+            figure=pair_figure(found.frame, "", city.config.city.timezone, _("Vehicle flow"), _),
             config={"displaylogo": False},
             style={"height": "260px"},
             id="cc-pair-graph",

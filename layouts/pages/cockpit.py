@@ -22,8 +22,9 @@ from dash.exceptions import PreventUpdate
 from cockpit.city import City, CityView, format_value
 from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
-from cockpit.present.i18n import format_time, translator
-from cockpit.present.timefmt import local_time
+from cockpit.present.demo import credit_text, origin_text
+from cockpit.present.i18n import format_number, format_time, translator
+from cockpit.privacy import suppressed
 from cockpit.validate import bounded_int_or_none
 from layouts.components import timemachine as tm
 from layouts.components import twin_panels as twin
@@ -31,7 +32,16 @@ from layouts.components.clientside import clientside
 from layouts.components.demo_badge import demo_badge_tag
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kpi_card import kpi_strip
-from layouts.components.map import LAYER_ID, MAP_ID, SOURCE_ID, city_map, legend
+from layouts.components.map import (
+    LAYER_ID,
+    MAP_ID,
+    SOURCE_ID,
+    city_map,
+    legend,
+    map_words,
+    map_words_store,
+)
+from layouts.components.page_language import page_language
 from layouts.components.shell import nav_links
 from layouts.components.trend import cursor_shapes, trend_figure
 from layouts.routes.access import current_viewer, viewer_role
@@ -60,17 +70,34 @@ CHART_CONFIG = {"displaylogo": False, "displayModeBar": "hover"}
 BAY_RADIUS_M = 150
 
 
+def _language(city: City, asked: object) -> str:
+    """The language the city offers that the page is asked for, else its default: panels
+    are kept per language, so a crafted ``lang`` must not make new ones."""
+    return page_language(
+        {"lang": asked if isinstance(asked, str) else ""}, city.config.city.languages
+    )
+
+
 def _t(language: str | None) -> Gettext:
     return translator(language or "en", "cockpit")
 
 
-def _as_of(city: City, view: CityView) -> str:
+def _clock(when: datetime | None, language: str, timezone: str, pattern: str, _: Gettext) -> str:
+    """``when`` on the city's wall clock in ``language``; "never" without data."""
+    return _("never") if when is None else format_time(when, language, timezone, pattern)
+
+
+def _as_of(city: City, view: CityView, language: str = "en") -> str:
+    _ = _t(language)
     newest = max((s.updated for s in view.sources.values() if s.updated), default=None)
-    return f"Data as of {local_time(newest, city.config.city.timezone, '%a %d %b %H:%M')}"
+    # The date's pattern is the language's own ("Tue 24 Nov 10:30", "Di. 24. Nov. 10:30").
+    when = _clock(newest, language, city.config.city.timezone, _("EEE dd MMM HH:mm"), _)
+    return _("Data as of {time}").format(time=when)
 
 
-def map_updated(city: City, view: CityView) -> str:
+def map_updated(city: City, view: CityView, language: str = "en") -> str:
     """When each map layer's data was last updated, in one line."""
+    _ = _t(language)
     tz = city.config.city.timezone
     parts = []
     for layer_id in view.layers:
@@ -78,13 +105,14 @@ def map_updated(city: City, view: CityView) -> str:
         times = [view.sources[s].updated for s in layer.sources if s in view.sources]
         newest = max((t for t in times if t), default=None)
         stale = any(view.sources[s].stale for s in layer.sources if s in view.sources)
-        mark = " (stale)" if stale else ""
-        parts.append(f"{layer.title} {local_time(newest, tz, '%H:%M')}{mark}")
-    return "Map updated: " + " · ".join(parts)
+        mark = " " + _("(stale)") if stale else ""
+        parts.append(f"{_(layer.title)} {_clock(newest, language, tz, 'HH:mm', _)}{mark}")
+    return _("Map updated:") + " " + " · ".join(parts)
 
 
-def sources_table(city: City, view: CityView) -> html.Table:
+def sources_table(city: City, view: CityView, language: str = "en") -> html.Table:
     """Every source shown: publisher, licence, origin, status and last update."""
+    _ = _t(language)
     tz = city.config.city.timezone
     rows = [
         html.Tr(
@@ -96,17 +124,24 @@ def sources_table(city: City, view: CityView) -> html.Table:
                     if info.licence_url
                     else info.licence
                 ),
-                html.Td(info.origin),
-                html.Td(info.status, className=f"cc-status cc-status-{info.status}"),
-                html.Td(local_time(info.updated, tz, "%a %H:%M")),
+                html.Td(origin_text(info.origin, language)),
+                html.Td(_(info.status), className=f"cc-status cc-status-{info.status}"),
+                html.Td(_clock(info.updated, language, tz, "EEE HH:mm", _)),
             ]
         )
         for info in view.sources.values()
     ]
     head = html.Tr(
-        [html.Th(h) for h in ("Source", "Publisher", "Licence", "Origin", "Status", "Last data")]
+        [html.Th(_(h)) for h in ("Source", "Publisher", "Licence", "Origin", "Status", "Last data")]
     )
     return html.Table([html.Thead(head), html.Tbody(rows)], className="cc-sources")
+
+
+def _origins(view: CityView, language: str) -> list[tuple[str, str]]:
+    """Each origin the map's popups may name (the sources', and "simulated" for a
+    simulated site), with its words in ``language``."""
+    found = {info.origin for info in view.sources.values()} | {"simulated"}
+    return [(origin, origin_text(origin, language)) for origin in sorted(found)]
 
 
 def _colour_toggle(_: Gettext) -> html.Div:
@@ -158,13 +193,13 @@ def typical_legend(_: Gettext) -> html.Div:
 def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
     """The cockpit page, rendered with the data of the moment for the viewer's role,
     in the viewer's language (``?lang=de``)."""
-    language = lang if isinstance(lang, str) and lang.isalpha() else "en"
+    config = city.config
+    language = _language(city, lang)
     _ = _t(language)
     viewer = current_viewer()
     view = city.view(viewer.role)
-    config = city.config
     tz = config.city.timezone
-    credits = [s.credit() for s in view.sources.values()]
+    credits = [credit_text(s, language) for s in view.sources.values()]
     anchor = tm.anchor_for(city.clock())
     return html.Div(
         className="cc-page cc-cockpit",
@@ -175,17 +210,17 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                 children=[
                     html.H1(config.city.name),
                     demo_badge_tag(view, language),
-                    html.Span(_as_of(city, view), id="cc-asof", className="cc-asof"),
+                    html.Span(_as_of(city, view, language), id="cc-asof", className="cc-asof"),
                     nav_links(viewer, language, _),
                 ],
             ),
             html.Main(
                 [
                     html.Section(
-                        kpi_strip(view.kpis, view.sources, tz),
+                        kpi_strip(view.kpis, view.sources, tz, language),
                         id="cc-kpis",
                         className="cc-kpi-strip",
-                        **html_attrs({"aria-label": "Key figures"}),
+                        **html_attrs({"aria-label": _("Key figures")}),
                     ),
                     html.Div(
                         className="cc-body",
@@ -198,12 +233,30 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                                         MAP_ID,
                                         map_data_urls(view),
                                         first_views(city, view),
+                                        _,
+                                    ),
+                                    map_words_store(
+                                        MAP_ID,
+                                        map_words(
+                                            config,
+                                            list(view.layers),
+                                            _origins(view, language),
+                                            language,
+                                            _,
+                                        ),
+                                    ),
+                                    # The map's place search reads its words here
+                                    # (assets/mapview.js), in the viewer's language.
+                                    html.Span(
+                                        _("Find a site or district"),
+                                        id=f"{MAP_ID}-search-words",
+                                        hidden=True,
                                     ),
                                     tm.time_bar(tz, anchor, language, _),
                                     html.Div(
                                         [
                                             _colour_toggle(_),
-                                            legend(config, list(view.layers)),
+                                            legend(config, list(view.layers), _),
                                         ],
                                         className="cc-map-options",
                                     ),
@@ -213,13 +266,13 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                                         style={"display": "none"},
                                     ),
                                     html.Div(
-                                        map_updated(city, view),
+                                        map_updated(city, view, language),
                                         id="cc-map-updated",
                                         className="cc-updated",
                                     ),
                                 ],
                                 className="cc-map-panel",
-                                **html_attrs({"aria-label": "Map of sites"}),
+                                **html_attrs({"aria-label": _("Map of sites")}),
                             ),
                             html.Div(
                                 [
@@ -291,8 +344,8 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                     ),
                     html.Section(
                         [
-                            html.H2("Sources", className="cc-panel-title"),
-                            html.Div(sources_table(city, view), id="cc-sources"),
+                            html.H2(_("Sources"), className="cc-panel-title"),
+                            html.Div(sources_table(city, view, language), id="cc-sources"),
                         ],
                         className="cc-sources-panel",
                     ),
@@ -333,9 +386,12 @@ def parking_question(_: Gettext) -> html.Div:
     )
 
 
-def site_detail(city: City, view: CityView, site_id: str, _: Gettext | None = None) -> list[Any]:
-    """Name, latest values, time and provenance of one site, as text."""
-    _ = _ or _t("en")
+def site_detail(
+    city: City, view: CityView, site_id: str, _: Gettext | None = None, language: str = "en"
+) -> list[Any]:
+    """Name, latest values, time and provenance of one site, as text in ``language``
+    (``_`` its translator)."""
+    _ = _ or _t(language)
     row = view.sites[view.sites["id"] == site_id]
     if row.empty:
         return [_("This site is not available.")]
@@ -345,14 +401,22 @@ def site_detail(city: City, view: CityView, site_id: str, _: Gettext | None = No
     tz = city.config.city.timezone
     values = [
         html.Li(
-            f"{METRICS[str(o.metric)].label}: "
-            # pandas-stubs type every itertuples field as any scalar; value is a float.
-            f"{format_value(str(o.metric), float(o.value), view.min_group_size)}"  # type: ignore[arg-type]
-            f" at {local_time(cast(datetime, o.time), tz, '%a %H:%M')}"
+            _("{label}: {value} at {time}").format(
+                label=_(METRICS[str(o.metric)].label),
+                # pandas-stubs type every itertuples field as any scalar; value is a float.
+                value=value_words(
+                    str(o.metric),
+                    float(o.value),  # type: ignore[arg-type]
+                    view.min_group_size,
+                    language,
+                    _,
+                ),
+                time=format_time(cast(datetime, o.time), language, tz, "EEE HH:mm"),
+            )
         )
         for o in latest.itertuples()
     ]
-    origin = "simulated" if site["origin"] == "simulated" else info.origin
+    origin = origin_text("simulated" if site["origin"] == "simulated" else info.origin, language)
     return [
         html.H3(str(site["name"])),
         html.Div(str(site["district"]), className="cc-district") if site["district"] else None,
@@ -363,32 +427,47 @@ def site_detail(city: City, view: CityView, site_id: str, _: Gettext | None = No
     ]
 
 
+def value_words(metric: str, value: float, min_group_size: int, language: str, _: Gettext) -> str:
+    """``value`` with its metric's unit in ``language`` ("1.240 Fz/h"); English as
+    ``cockpit.city.format_value`` writes it, a small count of people masked there too."""
+    english = format_value(metric, value, min_group_size)
+    m = METRICS[metric]
+    if language == "en":
+        return english
+    if suppressed(metric, value, min_group_size):
+        return " ".join(_(word) for word in english.split(" "))
+    if metric == "bay_occupied":
+        return _(english)
+    return f"{format_number(value, language, m.decimals)} {_(m.unit)}"
+
+
 def _live_twin(city: City, view: CityView) -> Any:
     """The live twin of ``view``, computed once per view (data version and role) and
     clock hour (baselines are per hour of the week; new data makes a new view anyway)."""
     return city.twin_at(None, view.role)
 
 
-def _panels(city: City, view: CityView) -> dict[str, Any]:
-    """KPI strip, sources table and "as of" lines of ``view``, rendered once per view."""
+def _panels(city: City, view: CityView, language: str) -> dict[str, Any]:
+    """KPI strip, sources table and "as of" lines of ``view`` in ``language``, rendered
+    once per view and language (the KPIs themselves are computed once per view)."""
 
     def make() -> Any:
         rendered = {
-            "kpis": kpi_strip(view.kpis, view.sources, city.config.city.timezone),
-            **_view_lines(city, view),
+            "kpis": kpi_strip(view.kpis, view.sources, city.config.city.timezone, language),
+            **_view_lines(city, view, language),
         }
         # Kept as plain JSON data: each browser's refresh then only copies it out.
         return json.loads(to_json(rendered))
 
-    return dict(city.remember(view, "cockpit-panels", make))
+    return dict(city.remember(view, ("cockpit-panels", language), make))
 
 
-def _view_lines(city: City, view: CityView) -> dict[str, Any]:
+def _view_lines(city: City, view: CityView, language: str) -> dict[str, Any]:
     """The sources table and the "as of" and "map updated" lines of ``view``."""
     return {
-        "sources": sources_table(city, view),
-        "as_of": _as_of(city, view),
-        "map_updated": map_updated(city, view),
+        "sources": sources_table(city, view, language),
+        "as_of": _as_of(city, view, language),
+        "map_updated": map_updated(city, view, language),
     }
 
 
@@ -410,12 +489,13 @@ def kpi_cards(
                 k,
                 level_label=_("no history"),
                 detail=_("No {domain} history at this moment.").format(domain=_(k.title)),
+                phrase=None,
             )
             if k.value is None
             else k
             for k in kpis
         ]
-    cards = kpi_strip(kpis, view.sources, tz)
+    cards = kpi_strip(kpis, view.sources, tz, language)
     extras = {
         key: [twin.comparison_line(item, language, tz, _)]
         for key, item in state.comparisons.items()
@@ -477,7 +557,7 @@ def _frame(
         "summary": twin.summary_lines(city, view, state, found, co2, language),
         "attention": twin.attention_panel(attention, language, tz, _),
         "targets": twin.targets_panel(found, co2, language, tz, _),
-        "health": twin.health_section(city, city.view(role)),
+        "health": twin.health_section(city, city.view(role), language),
     }
 
 
@@ -487,7 +567,7 @@ def live_frame(city: City, view: CityView, language: str, colour: str) -> dict[s
     key = f"frame:{language}:{colour}:{int(city.clock().timestamp()) // 3600}"
 
     def make() -> Any:
-        frame = _frame(city, view, None, colour, language, _panels(city, view))
+        frame = _frame(city, view, None, colour, language, _panels(city, view, language))
         return json.loads(to_json(frame))
 
     return dict(city.remember(view, key, make))
@@ -520,7 +600,7 @@ def cockpit_frame(
     else:
         view = city.view_at(role, moment)
         urls = replay_urls(view, moment)
-        parts = _frame(city, view, moment, colour, language, _view_lines(city, view))
+        parts = _frame(city, view, moment, colour, language, _view_lines(city, view, language))
     hideout = parts["hideouts"][0]
     parts["hideouts"] = [hideout if recolour else no_update for _i in range(layer_count)]
     parts["shown"] = offset or 0
@@ -610,12 +690,14 @@ def trend_panel(
         ahead,
         moment,
         {"forecast": _("forecast"), "band": _("likely range")},
+        _,
+        language,
     )
     pair = twin.pair_panel(city, view, site_id, hours, language, _) if domain == "traffic" else []
     chart = dcc.Graph(id="cc-trend", figure=figure, config=CHART_CONFIG, style={"height": "100%"})
     return {
         "chart": chart,
-        "detail": site_detail(city, view, site_id, _),
+        "detail": site_detail(city, view, site_id, _, language),
         "park": {"display": "flex"} if domain == "parking" else hidden,
         "pair": pair,
     }
@@ -719,7 +801,7 @@ def refresh(
         offset,
         anchor,
         colour,
-        language or "en",
+        _language(city, language),
         [i["layer"] for i in source_ids],
         len(layer_ids),
         recolour=colour == "typical" or ctx.triggered_id == "cc-colour",
@@ -846,7 +928,7 @@ def free_bays(city: City, hour: int | None, site_id: str | None, language: str |
 
 def warm(city: City) -> None:
     """Have new data versions' panels rendered before browsers ask (``City.warm``)."""
-    city.warm_hooks.append(lambda view: _panels(city, view))
+    city.warm_hooks.append(lambda view: _panels(city, view, city.config.city.languages[0]))
     city.warm_hooks.append(lambda view: _live_twin(city, view))
     city.warm_hooks.append(
         lambda view: live_frame(city, view, city.config.city.languages[0], "state")
@@ -905,14 +987,16 @@ def free_bays_answer(
     )
     return [
         html.Strong(
-            _("About {n} free places at {when}").format(n=f"{found.expected:,.0f}", when=when)
+            _("About {n} free places at {when}").format(
+                n=format_number(found.expected, language), when=when
+            )
         ),
         html.Div(
             _("between {low} and {high} of {places} places within {radius} m").format(
-                low=f"{found.low:,.0f}",
-                high=f"{found.high:,.0f}",
-                places=f"{found.places:,.0f}",
-                radius=f"{radius_m:,.0f}",
+                low=format_number(found.low, language),
+                high=format_number(found.high, language),
+                places=format_number(found.places, language),
+                radius=format_number(radius_m, language),
             )
         ),
         html.Div(_("Forecast {basis}.").format(basis=basis), className="cc-muted"),

@@ -125,4 +125,4 @@ def test_a_place_that_needs_attention_in_one_sentence() -> None:
         "Swanston St: Pedestrians 920 persons/h at 10:20, 23 times the usual 40."
     )
     german = attention_sentence(item(2400, 1500), "de", TZ)
-    assert german.startswith("Swanston St: Fußgänger 2.400 persons/h um 10:20") and "60" in german
+    assert german.startswith("Swanston St: Fußgänger 2.400 Personen/h um 10:20") and "60" in german

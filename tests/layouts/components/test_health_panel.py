@@ -78,3 +78,22 @@ def test_a_quiet_city_says_every_site_reports() -> None:
     assert "Every site reports as expected." in text
     other = DomainCoverage("ferries", 2, 2, 0, 0, 0)  # a domain the registry does not know
     assert "ferries 2" in text_of(health_panel([other], [], "UTC", panel_id="x"))
+
+
+def test_in_german_every_word_and_number_is_german() -> None:
+    panel = health_panel(coverage(HEALTH), HEALTH, TZ, limit=3, language="de")
+    heads = [c.children for c in components(panel) if isinstance(c, html.Th) and c.scope == "col"]
+    assert heads == ["Bereich", "Standorte", "Meldend", "Verspätet", "Stumm", "Verdächtig"]
+    rows = [c for c in components(panel) if isinstance(c, html.Tr)][1:]
+    assert [text_of(r) for r in rows] == ["Fußgänger 5 3 (60\u00a0%) 1 1 2"]
+    items = [text_of(c) for c in components(panel) if isinstance(c, html.Li)]
+    assert items == [
+        "Flinders St  — stumm (letzter Messwert Di. 09:00)",
+        "Elizabeth St  — veraltet (letzter Messwert Di. 09:00)",
+        "Collins St  — gleichbleibender Wert",
+    ]
+    text = text_of(panel)
+    assert "Zustand der Sensoren" in text and "und 1 weitere" in text
+    quiet = [site("Bourke St")]
+    quiet_text = text_of(health_panel(coverage(quiet), quiet, TZ, language="de"))
+    assert "Jeder Standort meldet wie erwartet." in quiet_text

@@ -11,6 +11,7 @@ import dash_leaflet as dl
 from dash import dcc
 
 from cockpit.config import CityConfig
+from cockpit.present.i18n import translator
 from layouts.components.map import (
     BASEMAP_ROUTE,
     LAYER_ID,
@@ -18,6 +19,7 @@ from layouts.components.map import (
     basemap_file,
     city_map,
     legend,
+    map_words,
 )
 from tests.dashtree import components, text_of
 
@@ -93,3 +95,41 @@ def test_the_legend_says_each_state_in_words_with_its_symbol(demo_config: CityCo
         "? stale data",
     ]
     assert shown.to_plotly_json()["props"]["aria-label"] == "Map legend"
+
+
+GERMAN = translator("de", "cockpit")
+
+
+def test_in_german_the_layer_names_credits_and_legend_are_german(demo_config: CityConfig) -> None:
+    built = city_map(demo_config, [], "m", URLS, None, GERMAN)
+    names = [o.name for o in of(built, dl.Overlay)]
+    assert sorted(names) == ["Luftqualität", "Parken"]
+    (control,) = of(built, dl.LayersControl)
+    assert sorted(control.overlays) == ["Luftqualität", "Parken"]
+    (attribution,) = of(built, dl.AttributionControl)
+    assert "<summary>© Quellen und Nachweise</summary>" in attribution.prefix
+    shown = legend(demo_config, ["traffic", "pedestrians", "parking", "air"], GERMAN)
+    assert [text_of(row) for row in shown.children] == [
+        "Verkehr ● flüssig ▲ mäßig ■ dicht",
+        "Fußgänger ● ruhig ▲ belebt ■ voll",
+        "Parken ● frei ■ belegt",
+        "Luftqualität ● gut / ausreichend ▲ mäßig ■ schlecht oder schlechter",
+        "? veraltete Daten",
+    ]
+    assert shown.to_plotly_json()["props"]["aria-label"] == "Kartenlegende"
+
+
+def test_the_popups_words_in_german_by_their_english_words(demo_config: CityConfig) -> None:
+    origins = [("May 2025, replayed", "Mai 2025, wiedergegeben")]
+    words = map_words(demo_config, ["traffic", "air"], origins, "de", GERMAN)
+    assert words["Observed"] == "Gemessen"
+    assert words["Vehicle flow"] == "Verkehrsstärke"
+    assert words["moderate"] == "mäßig" and words["heavy"] == "dicht"
+    assert words["very poor"] == "sehr schlecht"
+    assert words["May 2025, replayed"] == "Mai 2025, wiedergegeben"
+    assert words["Tue"] == "Di." and words["Nov"] == "Nov."
+    assert words["veh/h"] == "Fz/h"
+    assert (words["{decimal}"], words["{group}"]) == (",", ".")
+    assert "PM10" not in words  # a word the same in both languages is left out
+    # English popups keep the map files' own words.
+    assert map_words(demo_config, ["traffic"], origins, "en") == {}

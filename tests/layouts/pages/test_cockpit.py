@@ -4,6 +4,7 @@ page in a real headless Chromium, one app server for the whole module."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,130 @@ def test_german_summary_and_header_links(duo: DashComposite, runtime: Runtime) -
     assert own_errors(duo, runtime.config) == []
     duo.driver.get(duo.server_url + "/")
     duo.wait_for_element("#cc-summary h2", timeout=30)
+
+
+# What the German cockpit must not say: English words of the page itself (place names are
+# data and may stay as they are).
+NOT_GERMAN = (
+    "Updated",
+    "Data as of",
+    "Data behind this",
+    "per counted intersection",
+    "spaces free",
+    "as usual",
+    "Sources and credits",
+    "Traffic flow",
+    "Air quality",
+    "Footfall",
+    "Parking occupancy",
+    "below a typical",
+    "above a typical",
+    "occupied",
+    "Mean over",
+    "free places",
+    "known state",
+    "Pedestrians",
+    "stale data",
+    "Map updated",
+    "Sensor health",
+    "Reporting",
+    "Publisher",
+    "Last data",
+    "Every site reports",
+    "Needs attention",
+    "Targets and climate",
+    "target met",
+    "not met",
+    "Click a site",
+    "Mean flow",
+    "European Air Quality Index",
+    "worst is",
+    "persons/h",
+    "veh/h",
+)
+# What the English cockpit says, as it always has.
+ENGLISH = (
+    "Updated",
+    "Data as of",
+    "Data behind this",
+    "veh/h per counted intersection",
+    "Traffic flow",
+    "Air quality",
+    "Footfall",
+    "Parking occupancy",
+    "% occupied",
+    "Sources and credits",
+    "free places of",
+    "Sensor health",
+)
+
+
+def _page_text(duo: DashComposite, language: str) -> str:
+    """The cockpit's whole text in ``language`` once the map, the KPIs and the panels
+    written by the first refresh are shown."""
+    duo.driver.get(f"{duo.server_url}/?lang={language}")
+    duo.wait_for_element('.cc-map[data-cc-ready="1"]', timeout=30)
+    duo.wait_for_element("#kpi-traffic .cc-kpi-baseline", timeout=30)
+    duo.wait_for_element("#cc-summary h2", timeout=30)
+    duo.wait_for_element("#cc-health-slot table", timeout=30)
+    duo.wait_for_element("#cc-targets .cc-panel-title", timeout=30)
+    return str(duo.driver.execute_script("return document.body.innerText;"))
+
+
+def _german_site_panel(duo: DashComposite, screenshots: Path) -> None:
+    """A site's popup, side panel and trend chart on the German page say no English."""
+    marker = duo.driver.find_elements(
+        By.CSS_SELECTOR, ".leaflet-marker-pane .cc-marker[data-site]"
+    )[0]
+    marker.click()
+    duo.wait_for_element(".leaflet-popup .cc-popup-time", timeout=10)
+    popup = duo.find_element(".leaflet-popup .cc-popup").text
+    assert popup.startswith(duo.find_element(".leaflet-popup .cc-popup-name").text)
+    assert "Gemessen" in popup and "Observed" not in popup, popup
+    duo.wait_for_element("#cc-site-detail h3", timeout=30)
+    duo.wait_for_element("#cc-trend .scatterlayer .trace", timeout=30)
+    duo.driver.save_screenshot(str(screenshots / "cockpit-de-site.png"))
+    panel = duo.find_element(".cc-side-panel").text.lower()
+    assert [words for words in NOT_GERMAN if words.lower() in panel] == [], panel
+    assert " at " not in panel, panel
+    names = duo.driver.execute_script(
+        "return document.getElementById('cc-trend').querySelector('.js-plotly-plot')"
+        ".data.map(function (t) { return t.name; });"
+    )
+    english = ("Vehicle flow", "forecast", "likely range", "Occupancy", "persons/h", "veh/h")
+    assert [n for n in names if any(e.lower() in n.lower() for e in english)] == [], names
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_the_german_cockpit_shows_no_english_words(
+    duo: DashComposite, runtime: Runtime, screenshots: Path, size: tuple[int, int]
+) -> None:
+    width, height = size
+    duo.driver.set_window_size(width, height)
+    try:
+        text = _page_text(duo, "de")
+        duo.driver.execute_script("window.scrollTo(0, 0);")
+        duo.driver.save_screenshot(str(screenshots / f"cockpit-de-{width}.png"))
+        # The longer German words cut nothing off the first screen either.
+        screen = duo.driver.execute_script("return window.innerHeight;")
+        assert _box(duo, "#cc-kpis")["bottom"] <= screen
+        assert _box(duo, "#cc-map")["bottom"] <= screen
+        lowered = text.lower()
+        english = [words for words in NOT_GERMAN if words.lower() in lowered]
+        assert english == [], text
+        if width == 1920:
+            _german_site_panel(duo, screenshots)
+        # Card titles are written in capitals by the style sheet, as innerText says them.
+        for words in ("Verkehrsfluss", "Luftqualität", "Parkplatzbelegung", "Aktualisiert"):
+            assert words.lower() in lowered
+        assert own_errors(duo, runtime.config) == []
+        lowered = _page_text(duo, "en").lower()
+        assert [words for words in ENGLISH if words.lower() not in lowered] == [], lowered
+    finally:
+        duo.driver.set_window_size(1600, 1000)
+        duo.driver.get(duo.server_url + "/")
+        duo.wait_for_element("#cc-summary h2", timeout=30)
 
 
 def _box(duo: DashComposite, selector: str) -> dict[str, float]:
@@ -534,3 +659,37 @@ def test_a_playing_replay_prepares_its_next_moments(city: City) -> None:
     assert moment is not None
     kept = city.answers.peek(city.version(), "public", ("view-at", int(moment.timestamp())))
     assert kept is not None and kept.generated == moment
+
+
+def test_panels_are_rendered_once_per_view_and_language(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = city.view("public")
+    made: list[str] = []
+    strip = cockpit.kpi_strip
+
+    def counted(*args: Any) -> Any:
+        made.append(args[-1])
+        return strip(*args)
+
+    monkeypatch.setattr(cockpit, "kpi_strip", counted)
+    german = cockpit._panels(city, view, "de")
+    english = cockpit._panels(city, view, "en")
+    assert cockpit._panels(city, view, "de") == german
+    assert made.count("de") <= 1 and made.count("en") <= 1  # each language made once
+    assert german["as_of"].startswith("Datenstand ") and english["as_of"].startswith("Data as of")
+    assert "Aktualisiert" in str(german["kpis"]) and "Updated" not in str(german["kpis"])
+    assert "Updated" in str(english["kpis"]) and "per counted intersection" in str(english["kpis"])
+    frame = cockpit.live_frame(city, view, "de", "state")
+    for english_words in ("Updated", "Data behind this", "Sensor health", "Traffic flow"):
+        assert english_words not in str(frame), english_words
+
+
+def test_the_header_says_when_the_data_is_from_in_the_viewers_words(city: City) -> None:
+    view = city.view("public")
+    # The module's clock stands on Tuesday 24 November (a browser test moves its hour).
+    english, german = cockpit._as_of(city, view, "en"), cockpit._as_of(city, view, "de")
+    assert re.fullmatch(r"Data as of Tue 24 Nov \d\d:\d\d", english), english
+    assert re.fullmatch(r"Datenstand Di\. 24\. Nov\. \d\d:\d\d", german), german
+    assert english[-5:] == german[-5:]
+    assert cockpit.map_updated(city, view, "de").startswith("Karte aktualisiert: Verkehr ")
