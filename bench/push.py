@@ -60,6 +60,7 @@ import requests
 from _common import ROOT, chromium, gunicorn, percentile
 
 from cockpit.config import load_config
+from tests.city_toml import pushed_counter
 from tests.servers import (
     POSTGRES_DEFAULT,
     REDIS_DEFAULT,
@@ -103,27 +104,6 @@ def city_config(redis_url: str, prefix: str, dsn: str, schema: str, poll_s: floa
 
 PUSHED_SOURCE = "hh"
 PUSHED_STREAM = 26598  # the recorded Hamburg counting station's vehicle count
-
-
-def pushed_source(port: int, topic_prefix: str) -> str:
-    """The SensorThings traffic counter whose observations the broker pushes (its server
-    is never asked: the poll is the safety net only)."""
-    return (
-        f"\n[sources.{PUSHED_SOURCE}]\n"
-        'connector = "sensorthings"\n'
-        'name = "Hamburg traffic counts"\n'
-        'publisher = "Freie und Hansestadt Hamburg"\n'
-        'licence = "dl-de/by-2-0"\n'
-        'url = "http://127.0.0.1:9/v1.1"\n'
-        "backfill_hours = 0\n"
-        "refresh_seconds = 3600\n"
-        f'push = {{ mqtt = "mqtt://127.0.0.1:{port}", qos = 1, topic_prefix = "{topic_prefix}" }}\n'
-        f"[sources.{PUSHED_SOURCE}.options]\n"
-        'domain = "traffic"\n'
-        'kind = "counter"\n'
-        'streams = [{ properties = { layerName = "^Anzahl_Kfz_Zaehlstelle_" }, '
-        'metric = "vehicle_flow", per_interval = true }]\n'
-    )
 
 
 class BrokerFeed:
@@ -341,7 +321,7 @@ def main() -> None:
         if args.via == "mqtt":
             broker = stack.enter_context(mosquitto())
             topics = f"cc-bench-{uuid.uuid4().hex[:8]}/v1.1"
-            text += pushed_source(broker, topics)
+            text += "\n" + pushed_counter(broker, topics, refresh_seconds=3600, layer=False)
         config_file.write_text(text, "utf-8")
         config = load_config(config_file)
         worker = Runtime.open(config, work / "worker-data")  # plays the Celery worker

@@ -33,7 +33,7 @@ from cockpit.errors import PushRefused
 from cockpit.model import Snapshot, empty_observations
 from cockpit.push import check_signature
 from connectors.sensorthings import SensorThingsOptions, sites_from_things
-from tests.city_toml import city_tables
+from tests.city_toml import city_tables, pushed_counter
 from tests.connectors.test_sensorthings import (
     OPTIONS as ST_OPTIONS,
 )
@@ -572,21 +572,7 @@ def test_published_observation_reaches_store_history_and_city(
     city = tmp_path / "city.toml"
     city.write_text(
         city_tables("Hamburg", "Europe/Berlin", (9.7, 53.3, 10.4, 53.8), (53.55, 10.0), 11)
-        + "[sources.hh]\n"
-        'connector = "sensorthings"\n'
-        'name = "Hamburg traffic counts"\n'
-        'publisher = "Freie und Hansestadt Hamburg"\n'
-        'licence = "dl-de/by-2-0"\n'
-        'url = "http://127.0.0.1:9/v1.1"\n'
-        "backfill_hours = 0\n"
-        f'push = {{ mqtt = "mqtt://127.0.0.1:{mqtt_port}", qos = 1, topic_prefix = "{prefix}" }}\n'
-        "[sources.hh.options]\n"
-        'domain = "traffic"\n'
-        'kind = "counter"\n'
-        'streams = [{ properties = { layerName = "^Anzahl_Kfz_Zaehlstelle_" }, '
-        'metric = "vehicle_flow", per_interval = true }]\n'
-        '\n[layers.traffic]\ndomain = "traffic"\ntitle = "Traffic"\n'
-        'sources = ["hh"]\nmetric = "vehicle_flow"\n',
+        + pushed_counter(mqtt_port, prefix),
         encoding="utf-8",
     )
     runtime = Runtime.open(load_config(city), tmp_path / "data")

@@ -19,7 +19,7 @@ from cockpit.config import load_config
 from cockpit.model import Snapshot, empty_observations
 from connectors.sensorthings import SensorThingsOptions, sites_from_things
 from tests.browser import AppServers
-from tests.city_toml import city_tables
+from tests.city_toml import city_tables, pushed_counter
 from tests.connectors.test_sensorthings import OPTIONS as ST_OPTIONS
 from tests.connectors.test_sensorthings import (
     _publish,
@@ -52,21 +52,7 @@ def test_an_observation_published_on_the_broker_reaches_the_open_cockpit(
     city.write_text(
         city_tables("Hamburg", "Europe/Berlin", (9.7, 53.3, 10.4, 53.8), (53.55, 10.0), 11)
         + "[ui]\npoll_seconds = 300\n\n"  # far longer than any wait below: what arrives was pushed
-        "[sources.hh]\n"
-        'connector = "sensorthings"\n'
-        'name = "Hamburg traffic counts"\n'
-        'publisher = "Freie und Hansestadt Hamburg"\n'
-        'licence = "dl-de/by-2-0"\n'
-        'url = "http://127.0.0.1:9/v1.1"\n'
-        "backfill_hours = 0\n"
-        f'push = {{ mqtt = "mqtt://127.0.0.1:{mqtt_port}", qos = 1, topic_prefix = "{prefix}" }}\n'
-        "[sources.hh.options]\n"
-        'domain = "traffic"\n'
-        'kind = "counter"\n'
-        'streams = [{ properties = { layerName = "^Anzahl_Kfz_Zaehlstelle_" }, '
-        'metric = "vehicle_flow", per_interval = true }]\n'
-        '\n[layers.traffic]\ndomain = "traffic"\ntitle = "Traffic"\n'
-        'sources = ["hh"]\nmetric = "vehicle_flow"\n',
+        + pushed_counter(mqtt_port, prefix),
         encoding="utf-8",
     )
     runtime = Runtime.open(load_config(city), tmp_path / "data")

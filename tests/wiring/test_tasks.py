@@ -30,6 +30,7 @@ from cockpit.state.postgres_history import PostgresHistory
 from cockpit.state.postgres_journal import PostgresJournal
 from cockpit.state.redis_store import RedisSnapshotStore
 from tests.browser import free_port
+from tests.notices_calls import NOTICE_OUTPUTS, button_id, notices_body
 from tests.servers import pg_schema, postgres_server, redis_prefix, redis_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -289,55 +290,25 @@ def _notices_call(
 ) -> dict[str, Any]:
     """One call of the notices page's callback, as the page's buttons make it: ``trigger``
     is ``"cc-notice-preview"``, ``"cc-notice-publish"`` or a notice id to approve."""
-    text_id = {"type": "cc-notice-text", "lang": "en"}
-    names = ("listing", "status", "preview", "hidden", "draft")
-    outputs = [
-        ("cc-notice-list", "children"),
-        ("cc-notice-status", "children"),
-        ("cc-notice-preview-body", "children"),
-        ("cc-notice-preview-panel", "hidden"),
-        ("cc-notice-draft", "data"),
-    ]
     approve: list[dict[str, Any]] = []
-    changed = f"{trigger}.n_clicks"
+    pressed: Any = trigger
     if isinstance(trigger, int):
-        button = {"type": "cc-notice-approve", "id": trigger}
-        approve = [{"id": button, "property": "n_clicks", "value": 1}]
-        changed = json.dumps(button, sort_keys=True, separators=(",", ":")) + ".n_clicks"
-    clicked = {"cc-notice-preview": None, "cc-notice-publish": None, changed[:-9]: 1}
-    body = {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [
-            {
-                "id": "cc-notice-preview",
-                "property": "n_clicks",
-                "value": clicked["cc-notice-preview"],
-            },
-            {
-                "id": "cc-notice-publish",
-                "property": "n_clicks",
-                "value": clicked["cc-notice-publish"],
-            },
-            [],
-            approve,
-        ],
-        "state": [
-            [{"id": text_id, "property": "value", "value": text}],
-            [{"id": text_id, "property": "id", "value": text_id}],
-            {"id": "cc-notice-severity", "property": "value", "value": "emergency"},
-            {"id": "cc-notice-starts", "property": "value", "value": "2000-01-01T00:00"},
-            {"id": "cc-notice-expires", "property": "value", "value": "2100-01-01T00:00"},
-            {"id": "cc-notice-kiosks", "property": "value", "value": "all"},
-            {"id": "cc-notice-lang", "property": "data", "value": "en"},
-            {"id": "cc-notice-draft", "property": "data", "value": draft},
-        ],
-        "changedPropIds": [changed],
-    }
+        pressed = button_id("cc-notice-approve", trigger)
+        approve = [{"id": pressed, "property": "n_clicks", "value": 1}]
+    body = notices_body(
+        pressed,
+        texts={"en": text},
+        severity="emergency",
+        starts="2000-01-01T00:00",
+        expires="2100-01-01T00:00",
+        draft=draft,
+        approve=approve,
+    )
     answer = session.post(f"{base}/_dash-update-component", json=body, timeout=30)
     assert answer.status_code == 200, answer.text[:300]
     found = answer.json()["response"]
-    return {n: found.get(i, {}).get(p) for n, (i, p) in zip(names, outputs, strict=True)}
+    names = ("listing", "status", "preview", "hidden", "draft")
+    return {n: found.get(i, {}).get(p) for n, (i, p) in zip(names, NOTICE_OUTPUTS, strict=True)}
 
 
 def _publish_notice(base: str, text: str) -> None:

@@ -16,6 +16,7 @@ from dash.testing.composite import DashComposite
 from cockpit.auth import hash_password
 from cockpit.config import CityConfig, UserConfig, default_config_path, load_config
 from tests.browser import T0, AppServers, Clock, own_errors
+from tests.notices_calls import notices_body
 from wiring.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -86,50 +87,21 @@ def duo(app_server: AppServers, runtime: Runtime) -> DashComposite:
     return app_server.browser(runtime)
 
 
-OUTPUTS = [
-    ("cc-notice-list", "children"),
-    ("cc-notice-status", "children"),
-    ("cc-notice-preview-body", "children"),
-    ("cc-notice-preview-panel", "hidden"),
-    ("cc-notice-draft", "data"),
-]
-
-
 def _notice_request(
     duo: DashComposite, button: str, text: str, cookies: dict[str, str] | None, draft: Any = None
 ) -> Any:
     """The notices callback as a script would send it: ``button`` pressed with an
     emergency in both languages for every kiosk, and the previewed ``draft``."""
-    ids = [{"type": "cc-notice-text", "lang": lang} for lang in ("en", "de")]
-    return dash_post(
-        duo,
-        OUTPUTS,
-        [
-            {
-                "id": "cc-notice-preview",
-                "property": "n_clicks",
-                "value": 1 if button == "cc-notice-preview" else None,
-            },
-            {
-                "id": "cc-notice-publish",
-                "property": "n_clicks",
-                "value": 1 if button == "cc-notice-publish" else None,
-            },
-            [],
-            [],
-        ],
-        [
-            [{"id": i, "property": "value", "value": f"{text} ({i['lang']})"} for i in ids],
-            [{"id": i, "property": "id", "value": i} for i in ids],
-            {"id": "cc-notice-severity", "property": "value", "value": "emergency"},
-            {"id": "cc-notice-starts", "property": "value", "value": "2026-11-24T10:00"},
-            {"id": "cc-notice-expires", "property": "value", "value": "2026-11-24T18:00"},
-            {"id": "cc-notice-kiosks", "property": "value", "value": "all"},
-            {"id": "cc-notice-lang", "property": "data", "value": "en"},
-            {"id": "cc-notice-draft", "property": "data", "value": draft},
-        ],
-        f"{button}.n_clicks",
-        cookies,
+    body = notices_body(
+        button,
+        texts={lang: f"{text} ({lang})" for lang in ("en", "de")},
+        severity="emergency",
+        starts="2026-11-24T10:00",
+        expires="2026-11-24T18:00",
+        draft=draft,
+    )
+    return requests.post(
+        f"{duo.server_url}/_dash-update-component", json=body, cookies=cookies or {}, timeout=30
     )
 
 

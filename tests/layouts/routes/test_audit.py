@@ -6,7 +6,6 @@ The audit view under a flood of refused actions, over real HTTP with parallel cl
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from tests.conftest import AppServers
 from tests.layouts.pages.test_kiosk import PASSWORD, kiosk_config
 from tests.layouts.routes.test_signin import PASSWORDS, Client
 from tests.layouts.viewing import signed_in
+from tests.notices_calls import button_id, notices_body
 from wiring.runtime import Runtime
 
 
@@ -71,37 +71,8 @@ FLOOD = 200
 def _refused_withdrawal(url: str, n: int) -> int:
     """An anonymous request to withdraw a notice, its id 5 kB of text."""
     notice_id = f"{n}-" + "x" * 5000
-    trigger = {"id": notice_id, "type": "cc-notice-withdraw"}
-    outputs = [
-        ("cc-notice-list", "children"),
-        ("cc-notice-status", "children"),
-        ("cc-notice-preview-body", "children"),
-        ("cc-notice-preview-panel", "hidden"),
-        ("cc-notice-draft", "data"),
-    ]
-    body = {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [
-            {"id": "cc-notice-preview", "property": "n_clicks", "value": None},
-            {"id": "cc-notice-publish", "property": "n_clicks", "value": None},
-            [{"id": trigger, "property": "n_clicks", "value": 1}],
-            [],
-        ],
-        "state": [
-            [],
-            [],
-            {"id": "cc-notice-severity", "property": "value", "value": "info"},
-            {"id": "cc-notice-starts", "property": "value", "value": None},
-            {"id": "cc-notice-expires", "property": "value", "value": None},
-            {"id": "cc-notice-kiosks", "property": "value", "value": "all"},
-            {"id": "cc-notice-lang", "property": "data", "value": "en"},
-            {"id": "cc-notice-draft", "property": "data", "value": None},
-        ],
-        "changedPropIds": [
-            json.dumps(trigger, separators=(",", ":"), sort_keys=True) + ".n_clicks"
-        ],
-    }
+    trigger = button_id("cc-notice-withdraw", notice_id)
+    body = notices_body(trigger, withdraw=[{"id": trigger, "property": "n_clicks", "value": 1}])
     answer = requests.post(
         url + "/_dash-update-component",
         json=body,

@@ -25,6 +25,7 @@ from layouts.routes.limits import (
     json_depth,
 )
 from tests.browser import AppServers
+from tests.notices_calls import notices_body
 from wiring.runtime import Runtime
 
 CALLBACK = "/_dash-update-component"
@@ -178,34 +179,7 @@ def test_too_many_pattern_matched_values_are_refused(base: str) -> None:
         {"id": {"type": "cc-notice-withdraw", "id": n}, "property": "n_clicks", "value": 1}
         for n in range(MAX_CALLBACK_VALUES + 1)
     ]
-    outputs = [
-        ("cc-notice-list", "children"),
-        ("cc-notice-status", "children"),
-        ("cc-notice-preview-body", "children"),
-        ("cc-notice-preview-panel", "hidden"),
-        ("cc-notice-draft", "data"),
-    ]
-    body = {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [
-            {"id": "cc-notice-preview", "property": "n_clicks", "value": None},
-            {"id": "cc-notice-publish", "property": "n_clicks", "value": None},
-            members,
-            [],
-        ],
-        "state": [
-            [],
-            [],
-            {"id": "cc-notice-severity", "property": "value", "value": "info"},
-            {"id": "cc-notice-starts", "property": "value", "value": None},
-            {"id": "cc-notice-expires", "property": "value", "value": None},
-            {"id": "cc-notice-kiosks", "property": "value", "value": "all"},
-            {"id": "cc-notice-lang", "property": "data", "value": "en"},
-            {"id": "cc-notice-draft", "property": "data", "value": None},
-        ],
-        "changedPropIds": [],
-    }
+    body = notices_body(None, withdraw=members)
     answer = _post(base, json.dumps(body))
     assert answer.status_code == 400
     assert "too many values" in answer.text
