@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DASH_TEST_CHROMEPATH ?= /usr/bin/chromium
 
-.PHONY: run test lint browser clean
+.PHONY: run test lint browser pdf-libs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-deps
 
 ## Serve the embedded demo city at http://127.0.0.1:8050
-run: $(VENV)/.run-deps
+run: pdf-libs $(VENV)/.run-deps
 	$(BIN)/python app.py
 
 ## Debian's Chromium and its driver for the browser tests, when missing
@@ -30,8 +30,19 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver; \
 	fi
 
+## Pango, HarfBuzz, Cairo and a font for the daily brief's PDF (WeasyPrint) and pictures (CairoSVG), when missing
+pdf-libs:
+	@if ! ldconfig -p | grep -q libpangoft2-1.0 || ! ldconfig -p | grep -q libharfbuzz-subset \
+		|| ! ldconfig -p | grep -q libcairo.so.2 \
+		|| ! [ -d /usr/share/fonts/truetype/dejavu ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q libpango-1.0-0 \
+			libpangoft2-1.0-0 libharfbuzz-subset0 libcairo2 fonts-dejavu-core; \
+	fi
+
 ## Lint, the import contract (floors), then the whole test suite (unit, connectors over HTTP, stores, browser)
-test: browser $(VENV)/.test-deps
+test: browser pdf-libs $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports

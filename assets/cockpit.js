@@ -15,17 +15,18 @@
     // is the only thing the server hears about.
     function timeMachine(nTick, nBack, nFwd, nLive, nPlay, range, speed, value, playing, min,
                          step, shown) {
-        var trig = (dc.callback_context.triggered_id || "");
+        // Which control moved, by the last part of its id ("cc-tm-play", "cc-3d-tm-play").
+        var trig = String(dc.callback_context.triggered_id || "").split("-").pop();
         var v = value || 0, s = step || 15, lo = min || -1440, play = !!playing;
-        if (trig === "cc-tm-live") { v = 0; play = false; }
-        else if (trig === "cc-tm-back") { v = Math.max(lo, v - s); play = false; }
-        else if (trig === "cc-tm-fwd") { v = Math.min(0, v + s); play = false; }
-        else if (trig === "cc-tm-play") {
+        if (trig === "live") { v = 0; play = false; }
+        else if (trig === "back") { v = Math.max(lo, v - s); play = false; }
+        else if (trig === "fwd") { v = Math.min(0, v + s); play = false; }
+        else if (trig === "play") {
             play = !play;
             if (play && v >= 0) { v = lo; }
         }
-        else if (trig === "cc-tm-range") { v = 0; play = false; }
-        else if (trig === "cc-tm-interval") {
+        else if (trig === "range") { v = 0; play = false; }
+        else if (trig === "interval") {
             // Advance only once the current moment is on screen: a slow server slows the
             // replay down instead of skipping every frame.
             if (!play || (shown || 0) !== (v || 0)) { return dc.no_update; }

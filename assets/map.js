@@ -178,7 +178,33 @@
         layer.on("add", function () { adopt(layer); });
     }
 
+    // Citizens' reports (layouts/routes/reports.py): one marker each, "!" for a new one
+    // only staff see, "✎" for a published one; the popup is built from text.
+    function reportToLayer(feature, latlng) {
+        var p = feature.properties || {};
+        var level = p.status === "published" ? "cc-report-published" : "cc-report-new";
+        return L.marker(latlng, {
+            icon: icon("report", p.status === "published" ? "✎" : "!", 26, level),
+            keyboard: true,
+            title: String(p.title || ""),
+        });
+    }
+
+    function reportPopup(feature, layer) {
+        var p = feature.properties;
+        if (!p) { return; }
+        var box = document.createElement("div");
+        box.className = "cc-popup cc-report-popup";
+        row(box, "cc-popup-name", p.title);
+        row(box, "cc-popup-value", p.text);
+        if (p.answer) { row(box, "cc-popup-answer", p.answer); }
+        row(box, "cc-popup-time", p.date + " · " + p.status_label);
+        layer.bindPopup(box);
+    }
+
     Object.assign(cockpit, {
+        reportToLayer: reportToLayer,
+        reportPopup: reportPopup,
         pointToLayer: pointToLayer,
         clusterToLayer: clusterToLayer,
         onEachFeature: onEachFeature,

@@ -7,6 +7,9 @@ config. Every read of the ``City`` and every action takes the viewer's role, so 
 checks run on the server for each callback and route, whatever a page's menu shows.
 
 Passwords are kept only as argon2id hashes (``city-cockpit hash-password`` makes one).
+Users signed in through the city's OpenID Connect provider (``[access.oidc]``) get their
+role from the provider's groups claim through the config's mapping (``role_for_claims``)
+and are then the same ``Viewer`` as a local user, checked the same way.
 """
 
 from __future__ import annotations
@@ -19,16 +22,20 @@ from typing import Any, Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from cockpit.config import DEFAULT_ACTIONS, CityConfig
+from cockpit.config import DEFAULT_ACTIONS, CityConfig, OidcConfig
 
 __all__ = [
     "ROLES",
     "Viewer",
     "authenticate",
+    "groups_from_claims",
     "hash_password",
     "may_do",
     "may_see",
+    "role_for_claims",
+    "role_for_groups",
     "role_from_session",
+    "user_from_claims",
 ]
 
 ROLES: Final = ("public", "staff", "executive")
@@ -101,3 +108,42 @@ def authenticate(
     if not stored:
         return None
     return Viewer(user=user, role=config.access.users[user].role)
+
+
+def groups_from_claims(oidc: OidcConfig, claims: Mapping[str, Any]) -> list[str]:
+    """The provider's groups for a user from ID-token ``claims``: the list (or single
+    string) under ``oidc.groups_claim``, followed through dots for a nested claim such as
+    ``realm_access.roles``. Anything else (missing, a number, a map) gives no groups."""
+    value: Any = claims
+    for part in oidc.groups_claim.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [g for g in value if isinstance(g, str)]
+    return []
+
+
+def role_for_groups(oidc: OidcConfig, groups: list[str]) -> str | None:
+    """The highest role the config maps any of ``groups`` to, or None when it maps none
+    (such a user has no role in City Cockpit and is not signed in)."""
+    mapped = {oidc.roles[g] for g in groups if g in oidc.roles}
+    for role in reversed(ROLES):
+        if role in mapped:
+            return role
+    return None
+
+
+def role_for_claims(oidc: OidcConfig, claims: Mapping[str, Any]) -> str | None:
+    """``role_for_groups`` of the groups in ID-token ``claims``."""
+    return role_for_groups(oidc, groups_from_claims(oidc, claims))
+
+
+def user_from_claims(oidc: OidcConfig, claims: Mapping[str, Any]) -> str:
+    """The user's name from ID-token ``claims``: ``oidc.user_claim``, else the e-mail
+    address, else the subject (always present in a valid ID token)."""
+    for key in (oidc.user_claim, "email", "sub"):
+        value = claims.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""

@@ -10,6 +10,7 @@ refresh that brings nothing new costs almost nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -24,10 +25,10 @@ import pandas as pd
 from cockpit.auth import may_see
 from cockpit.config import CityConfig
 from cockpit.domains import KpiSpec, all_domains
-from cockpit.geo import districts_of
+from cockpit.geo import DistrictShape, district_shapes, districts_of
 from cockpit.model import METRICS, empty_observations, empty_sites
 from cockpit.privacy import masked_label, suppressed
-from cockpit.storage import HistoryStore, SharedCache, SnapshotStore
+from cockpit.storage import Decision, HistoryStore, SharedCache, SnapshotStore
 from cockpit.twin import alerts as alert_rules
 from cockpit.twin import (
     attention,
@@ -36,11 +37,20 @@ from cockpit.twin import (
     kpi,
     occupancy,
     panels,
+    rules,
     sensor_health,
 )
 from cockpit.twin.answers import Answers
 from cockpit.twin.attention import AttentionItem
+from cockpit.twin.baseline import DECISION_METRICS, BeforeAfter, before_after
 from cockpit.twin.climate import Co2Estimate
+from cockpit.twin.districts import (
+    DistrictFigure,
+    Measure,
+    district_figures,
+    measure_of,
+    typical_words,
+)
 from cockpit.twin.forecast import FreeBays
 from cockpit.twin.panels import Board, Twin
 from cockpit.twin.states import site_states
@@ -247,6 +257,11 @@ class City:
         self.warm_hooks: list[Callable[[CityView], object]] = []
         self._reference: tuple[str, pd.Series] | None = None
         self._districts: dict[str, str] = {}
+        # The city's rules (``cockpit.twin.rules``): those of the config until the runtime
+        # adds the ones written on the /rules page (kept in the journal).
+        self.rules: Callable[[], list[rules.Rule]] = lambda: [
+            rules.Rule(i, spec, "config") for i, spec in config.alerts.rules.items()
+        ]
         # One background preparation of replayed moments at a time (``prepare_moments``).
         self._preparing = threading.Lock()
 
@@ -587,6 +602,46 @@ class City:
         ids = set(sites.loc[sites["domain"] == METRICS[metric].domain, "id"].astype(str))
         return panels.hourly_metric(self.history, self.config, metric, start, end, ids)
 
+    def alerts_at(self, role: str, moment: datetime) -> list[alert_rules.Alert]:
+        """Every alert, open or closed, in the alert window before ``moment`` at the sites
+        ``role`` sees: the built-in rules' and the city's own phone rules', as the history
+        holds them (the alert board's evaluation, replayed). Kept once per moment."""
+        sites = self.view(role).sites
+        own = rules.phone_rules(self.rules())
+
+        def make() -> list[alert_rules.Alert]:
+            found = alert_rules.evaluate(self.config, self.history, sites, moment)
+            if own:
+                found += rules.evaluate_rules(own, self.config, self.history, sites, moment)
+            return found
+
+        question = ("alerts-at", int(moment.timestamp()))
+        return self.answers.get(self.version(), role, question, make)
+
+    def decision_effects(
+        self, role: str, decision: Decision, days: int = 7, until: datetime | None = None
+    ) -> list[tuple[str, BeforeAfter]]:
+        """Each KPI of ``decision`` in the ``days`` before it and after it (up to
+        ``until``, or now), against the usual, over the sites ``role`` may see
+        (``cockpit.twin.baseline.before_after``)."""
+        cfg = self.config
+        sites = self.view(role).sites
+        weeks = cfg.twin.baseline_weeks
+        start = decision.effective - timedelta(days=days, weeks=weeks)
+        end = min(decision.effective + timedelta(days=days), until or self.clock())
+        out = []
+        for key in decision.kpis:
+            metric = DECISION_METRICS.get(key)
+            if metric is None:
+                continue
+            ids = list(sites.loc[sites["domain"] == METRICS[metric].domain, "id"])
+            frame = self.hourly_metric(role, metric, start, end)
+            effect = before_after(
+                frame, metric, ids, decision.effective, cfg.city.timezone, days, weeks
+            )
+            out.append((key, effect))
+        return out
+
     def shared_cache(self) -> SharedCache:
         """The key-value cache every process of this cockpit shares (sessions, sign-in
         limits, the session-signing key)."""
@@ -621,18 +676,62 @@ class City:
         question = ("twin", hour) if moment is None else ("twin-at", int(at.timestamp()))
         return self.answers.get(view.version, role, question, make)
 
+    def district_shapes(self) -> tuple[DistrictShape, ...]:
+        """The city's districts (the basemap's areas) as outlines ready to draw in 3D
+        (``cockpit.geo.district_shapes``); none without a basemap that names its areas."""
+        if not self.config.map.basemap or not self.config.map.basemap_label:
+            return ()
+        return district_shapes(
+            str(self.config.resolve(self.config.map.basemap)), self.config.map.basemap_label
+        )
+
+    def districts(
+        self, role: str, layer_id: str, moment: datetime | None = None
+    ) -> tuple[Measure, list[DistrictFigure]] | None:
+        """Map layer ``layer_id``'s figure per district (``cockpit.twin.districts``) as
+        ``role`` sees it now (``moment`` None) or in the time machine at ``moment``, from
+        the same view the 2D map draws, coloured against typical by the twin at that
+        moment; None for a layer ``role`` may not see (or no such layer). Made once per
+        data version, role, layer and moment."""
+        view = self.view(role) if moment is None else self.view_at(role, moment)
+        if layer_id not in view.layers:
+            return None
+        layer = self.config.layers[layer_id]
+
+        def make() -> tuple[Measure, list[DistrictFigure]]:
+            measure = measure_of(layer_id, layer.title, layer.domain, layer.metric)
+            twin = self.twin_at(moment, role)
+            stale = {s for s, info in view.sources.items() if info.stale}
+            found = district_figures(
+                view.layers[layer_id],
+                view.sites,
+                measure,
+                typical_words(twin.states),
+                stale_sources=stale,
+                stale_sites=set(view.stale_streams["site_id"].astype(str)),
+            )
+            return measure, found
+
+        at = None if moment is None else int(moment.timestamp())
+        return self.answers.get(view.version, role, ("districts", layer_id, at), make)
+
     def alert_board(self, role: str) -> Board:
         """Open alerts and sensor health of the sites ``role`` sees. After new data it is
         made again at most every ``BOARD_REFRESH_S`` seconds, in the background, while
         the previous board is given; the evaluation is deterministic from the history, so
         a new board keeps the alerts' keys."""
         view = self.view(role)
+        own = rules.phone_rules(self.rules())
+        # A rule written or switched on the /rules page shows with the next board.
+        written = hashlib.sha256(
+            "\n".join(f"{r.id} {r.spec.model_dump_json()}" for r in own).encode()
+        ).hexdigest()[:16]
         return self.answers.get(
             view.version,
             role,
-            ("alert-board",),
+            ("alert-board", written),
             lambda: panels.alert_board(
-                self.config, self.history, view.sites, view.fresh, self.clock()
+                self.config, self.history, view.sites, view.fresh, self.clock(), own
             ),
             reuse_s=BOARD_REFRESH_S,
             background=True,
@@ -681,6 +780,11 @@ class City:
         if moment is not None:
             return set()
         return {h.site_id for h in self.sensor_health(role) if h.problems}
+
+    def backtest_rule(self, role: str, rule: rules.Rule) -> rules.Backtest:
+        """What ``rule`` would have done over the last week at the sites ``role`` sees,
+        from the history ("would have fired N times last week")."""
+        return rules.backtest(rule, self.config, self.history, self.view(role).sites, self.clock())
 
     def sensor_health(self, role: str) -> list[sensor_health.SiteHealth]:
         """The health of each sensor ``role`` sees, read once per quarter hour."""

@@ -32,15 +32,23 @@ from cockpit.source import known_connectors
 
 __all__ = [
     "AccessConfig",
+    "AlertsConfig",
     "BackendConfig",
+    "BriefConfig",
+    "BriefRecipient",
+    "ChannelConfig",
     "CityConfig",
     "KioskConfig",
     "KpiConfig",
     "LayerConfig",
     "MapConfig",
+    "OidcConfig",
     "PrivacyConfig",
     "PushConfig",
+    "ReportsConfig",
+    "RuleConfig",
     "SecurityConfig",
+    "SmtpConfig",
     "SourceConfig",
     "TargetConfig",
     "TwinConfig",
@@ -359,11 +367,71 @@ DEFAULT_ACTIONS: dict[str, list[Role]] = {
     "publish_notice": ["staff", "executive"],
     "write_decision": ["executive"],
     "read_audit": ["executive"],
+    # Write, test, enable and disable alert rules (``/rules``); see the delivery log.
+    "manage_rules": ["executive"],
+    "moderate_reports": ["staff", "executive"],
+    # Read the daily brief (PDF and HTML) of any day in the history (``/brief/<day>``).
+    "read_brief": ["staff", "executive"],
 }
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+class OidcConfig(_Strict):
+    """Single sign-on with an OpenID Connect provider (``[access.oidc]``).
+
+    The provider's groups (or roles) claim decides the City Cockpit role through
+    ``roles``; a user none of whose groups is mapped is refused. The client secret is
+    read from the environment variable named in ``client_secret_env``, never from the
+    file (empty: a public client, which PKCE alone protects).
+    """
+
+    # The provider's issuer; its discovery document is <issuer>/.well-known/openid-configuration.
+    issuer: str = Field(pattern=r"^https?://[^\s?#]+$")
+    client_id: str = Field(min_length=1)
+    client_secret_env: str = ""
+    scopes: list[str] = ["openid", "profile", "email"]
+    # The claim holding the user's groups; dotted for a nested one ("realm_access.roles").
+    groups_claim: str = Field(default="groups", min_length=1)
+    # The claim naming the user in the audit log and the menu (then "email", then "sub").
+    user_claim: str = Field(default="preferred_username", min_length=1)
+    # Provider group -> City Cockpit role; a user with several gets the highest.
+    roles: dict[str, SignedInRole] = Field(min_length=1)
+    # The sign-in page's button reads "Sign in with <label>".
+    label: str = Field(default="single sign-on", min_length=1, max_length=60)
+    # Clock difference between the provider and the cockpit allowed for a token's times.
+    leeway_seconds: int = Field(default=60, ge=0, le=600)
+
+    @property
+    def discovery_url(self) -> str:
+        """Where the provider describes itself (OpenID Connect Discovery 1.0)."""
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    @field_validator("issuer")
+    @classmethod
+    def _https_issuer(cls, value: str) -> str:
+        host = value.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+        if value.startswith("http://") and host not in _LOOPBACK_HOSTS:
+            raise ValueError("the issuer must be an https:// URL (plain http only on this machine)")
+        return value
+
+    @field_validator("client_secret_env")
+    @classmethod
+    def _secret_env_name(cls, value: str) -> str:
+        return _env_name(value, "client_secret_env") if value else value
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid_scope(cls, value: list[str]) -> list[str]:
+        if "openid" not in value:
+            raise ValueError("scopes must include 'openid'")
+        return value
 
 
 class AccessConfig(_Strict):
     users: dict[str, UserConfig] = {}
+    oidc: OidcConfig | None = None
     actions: dict[str, list[Role]] = Field(default_factory=lambda: dict(DEFAULT_ACTIONS))
 
 
@@ -409,6 +477,24 @@ class PrivacyConfig(_Strict):
     min_group_size: int = Field(default=0, ge=0)
 
 
+class ReportsConfig(_Strict):
+    # Citizens may report what looks wrong from the citizen page (``/report``).
+    enabled: bool = True
+    # Reports (and their photos) are purged this many days after they were made.
+    keep_days: float = Field(default=90, gt=0, le=3650)
+    # A reported position is kept as the centre of a grid cell this many metres wide.
+    position_m: float = Field(default=100, ge=10, le=5000)
+    # A photo larger than this is refused before it is decoded.
+    photo_max_kb: int = Field(default=4096, ge=64, le=16384)
+    # Reports one device may send per hour, and one network address (a shared one, e.g.
+    # a station's Wi-Fi, serves many people, so it gets more).
+    per_device_per_hour: int = Field(default=5, ge=1, le=1000)
+    per_address_per_hour: int = Field(default=30, ge=1, le=10000)
+    # The licence the published reports are given under as open data.
+    licence: str = "CC BY 4.0"
+    licence_url: str = "https://creativecommons.org/licenses/by/4.0/"
+
+
 class SecurityConfig(_Strict):
     # Origins allowed to embed the cockpit's pages (CSP frame-ancestors); empty: none.
     frame_ancestors: list[str] = []
@@ -450,6 +536,161 @@ class BackendConfig(_Strict):
         return value
 
 
+# -- alert rules and who hears them ------------------------------------------------------
+
+# From the most to the least severe (as ``cockpit.twin.alerts.SEVERITIES``); "auto" grades
+# an alert by how far past its limit it is (the built-in rules do).
+RuleSeverity = Literal["critical", "high", "moderate", "low", "auto"]
+# What a rule watches: a value above or below a limit, a value against its usual for the
+# weekday and hour by a factor, no data for a while, a car park full for a while, or a
+# sensor-health state.
+RuleCondition = Literal["above", "below", "typical", "no_data", "full_for", "health"]
+HealthState = Literal["stale", "silent", "flat", "impossible"]
+# Where a rule's alerts go besides its channels: the staff's phone view.
+PHONE = "phone"
+_HHMM = r"(?:[01]\d|2[0-3]):[0-5]\d"
+
+
+class RuleConfig(_Strict):
+    """One alert rule (``[alerts.rules.<id>]``, or written on the ``/rules`` page).
+
+    The condition ``when`` needs: ``limit`` for above / below (and full_for, default
+    98 %), ``factor`` for typical, ``minutes`` for no_data and full_for, ``state`` for
+    health. An empty ``sites`` and ``districts`` means every site of the domain.
+    """
+
+    name: str = Field(min_length=1, max_length=120)
+    domain: Domain
+    metric: str = ""
+    when: RuleCondition
+    sites: list[str] = Field(default=[], max_length=500)
+    districts: list[str] = Field(default=[], max_length=100)
+    limit: float | None = None
+    factor: float | None = Field(default=None, ge=1, le=100)
+    # Typical: the limit is at least this (so a quiet night's doubling does not alert).
+    minimum: float = Field(default=0, ge=0)
+    minutes: float | None = Field(default=None, gt=0, le=7 * 24 * 60)
+    state: HealthState | None = None
+    # The value compared is the running mean over this many hours (1: each reading).
+    mean_hours: int = Field(default=1, ge=1, le=24 * 7)
+    severity: RuleSeverity = "moderate"
+    hysteresis: float = Field(default=0.1, ge=0, lt=1)
+    close_after: int = Field(default=3, ge=1, le=100)
+    # "22:00-07:00" local time: e-mails and webhooks wait until the quiet hours end
+    # (critical alerts do not wait); empty: never quiet.
+    quiet_hours: str = Field(default="", pattern=rf"^(?:{_HHMM}-{_HHMM})?$")
+    enabled: bool = True
+    # Channel names under [alerts.channels], and "phone" for the staff's phone view.
+    notify: list[str] = Field(default=[PHONE], max_length=20)
+    # Nobody acknowledged within this many minutes: ``escalate_to`` hears of it too.
+    escalate_minutes: float | None = Field(default=None, gt=0, le=7 * 24 * 60)
+    escalate_to: list[str] = Field(default=[], max_length=20)
+    # How people read what is compared, e.g. "24-hour mean, WHO 2021 guideline".
+    basis: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def _condition_complete(self) -> RuleConfig:
+        need = {
+            "above": ("limit",),
+            "below": ("limit",),
+            "typical": ("factor",),
+            "no_data": ("minutes",),
+            "full_for": ("minutes",),
+            "health": ("state",),
+        }[self.when]
+        for name in need:
+            if getattr(self, name) is None:
+                raise ValueError(f"when = {self.when!r} needs {name}")
+        if self.when not in ("health", "no_data") and not self.metric:
+            raise ValueError(f"when = {self.when!r} needs a metric")
+        if self.metric:
+            known = METRICS.get(self.metric)
+            if known is None:
+                raise ValueError(f"unknown metric {self.metric!r}; expected one of {list(METRICS)}")
+            if known.domain != self.domain:
+                raise ValueError(f"metric {self.metric!r} is not of the domain {self.domain!r}")
+        if self.escalate_minutes is not None and not self.escalate_to:
+            raise ValueError("escalate_minutes needs escalate_to (who hears of it then)")
+        return self
+
+
+class ChannelConfig(_Strict):
+    """Somewhere alerts are sent (``[alerts.channels.<name>]``): e-mail to addresses, or
+    a webhook posting JSON signed with HMAC-SHA256 under the secret in ``secret_env``."""
+
+    kind: Literal["email", "webhook"]
+    to: list[str] = Field(default=[], max_length=50)
+    url: str = Field(default="", pattern=r"^(https?://[^\s]+)?$")
+    secret_env: str = ""
+    # "json": the cockpit's own body; "teams" / "slack": a body those accept as it is.
+    format: Literal["json", "teams", "slack"] = "json"
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address or any(c.isspace() for c in address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env_name(cls, value: str) -> str:
+        return value and _env_name(value, "secret_env")
+
+    @model_validator(mode="after")
+    def _complete(self) -> ChannelConfig:
+        if self.kind == "email" and not self.to:
+            raise ValueError("an email channel needs to (the addresses)")
+        if self.kind == "webhook" and not self.url:
+            raise ValueError("a webhook channel needs url")
+        if self.kind == "webhook" and not self.secret_env:
+            raise ValueError("a webhook channel needs secret_env (the shared secret's variable)")
+        return self
+
+
+class SmtpConfig(_Strict):
+    """The mail server alerts are sent through (stdlib ``smtplib``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = "city-cockpit@localhost"
+    starttls: bool = False
+    user_env: str = ""
+    password_env: str = ""
+    timeout_seconds: float = Field(default=10, gt=0, le=120)
+
+
+# The built-in rules (``cockpit.twin.rules.builtin_rules``), which ``[alerts.routes]``
+# may send to channels.
+BUILTIN_RULES = (
+    "air.pm25",
+    "air.pm10",
+    "air.no2",
+    "air.o3",
+    "sensor.stale",
+    "sensor.silent",
+    "sensor.flat",
+    "sensor.impossible",
+)
+
+
+class RouteConfig(_Strict):
+    """Who hears a built-in rule (``[alerts.routes."air.pm25"]``), as a city's own rule
+    says it (the phone view shows the built-in alerts anyway)."""
+
+    notify: list[str] = Field(default=[], max_length=20)
+    escalate_minutes: float | None = Field(default=None, gt=0, le=7 * 24 * 60)
+    escalate_to: list[str] = Field(default=[], max_length=20)
+    quiet_hours: str = Field(default="", pattern=rf"^(?:{_HHMM}-{_HHMM})?$")
+
+    @model_validator(mode="after")
+    def _escalation_complete(self) -> RouteConfig:
+        if self.escalate_minutes is not None and not self.escalate_to:
+            raise ValueError("escalate_minutes needs escalate_to (who hears of it then)")
+        return self
+
+
 class AlertsConfig(_Strict):
     """Alert rules (``cockpit.twin.alerts``) and sensor-health limits
     (``cockpit.twin.sensor_health``)."""
@@ -482,6 +723,48 @@ class AlertsConfig(_Strict):
     stale_factor: float = Field(default=3, ge=1)
     silent_hours: float = Field(default=24, gt=0)
     flat_readings: int = Field(default=8, ge=2)
+    # The city's own rules, and where alerts are sent (see ``RuleConfig``).
+    rules: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")], RuleConfig] = {}
+    channels: dict[str, ChannelConfig] = {}
+    routes: dict[Literal[BUILTIN_RULES], RouteConfig] = {}  # type: ignore[valid-type]
+    smtp: SmtpConfig = SmtpConfig()
+    # More new alerts than this for one channel at once go out as one digest.
+    digest_after: int = Field(default=5, ge=1, le=1000)
+    # A failed delivery is tried again after retry_seconds, doubling each time, at most
+    # retry_attempts times in all.
+    retry_attempts: int = Field(default=6, ge=1, le=50)
+    retry_seconds: float = Field(default=30, gt=0, le=24 * 3600)
+
+
+class BriefRecipient(_Strict):
+    """Someone who gets the daily brief by e-mail (``[brief.recipients.<id>]``): where,
+    at what time of the city's day, and in which of the city's languages."""
+
+    to: list[str] = Field(min_length=1, max_length=20)
+    time: str = Field(default="07:00", pattern=rf"^{_HHMM}$")
+    language: str = "en"
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address or any(c.isspace() for c in address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+
+class BriefConfig(_Strict):
+    """The daily brief (``cockpit.present.brief``): the moment of the day it describes,
+    and who gets it by e-mail (through ``[alerts.smtp]``)."""
+
+    # The city's wall-clock time the brief of a day stands at: the night before is
+    # "yesterday", the needs-attention list and the KPIs are those of this moment.
+    as_of: str = Field(default="07:00", pattern=rf"^{_HHMM}$")
+    # Most items in the needs-attention list and in each list of alerts.
+    items: int = Field(default=5, ge=1, le=20)
+    recipients: dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")], BriefRecipient
+    ] = {}
 
 
 class TwinConfig(_Strict):
@@ -522,10 +805,16 @@ class CityConfig(_Strict):
     access: AccessConfig = AccessConfig()
     kiosk: KioskConfig = KioskConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    reports: ReportsConfig = ReportsConfig()
     security: SecurityConfig = SecurityConfig()
     backend: BackendConfig = BackendConfig()
     alerts: AlertsConfig = AlertsConfig()
     twin: TwinConfig = TwinConfig()
+    brief: BriefConfig = BriefConfig()
+    # The file's own words (titles, labels, names; written in English, as the code's
+    # messages are) in the city's other languages: [translations.de] "Bike traffic" =
+    # "Radverkehr". Each key must be one of ``texts()``.
+    translations: dict[str, dict[str, str]] = {}
     # Directory of the config file: relative paths in it resolve against this.
     base_dir: Path = Path(".")
     file: str = ""
@@ -537,6 +826,21 @@ class CityConfig(_Strict):
             paths = [p for p in data["domains"] if isinstance(p, str)]
             registry.load_domain_modules(paths, str(data.get("file") or ""), "domains")
         return data
+
+    def texts(self) -> list[str]:
+        """The words of this file that viewers read, each once: source names, layer titles
+        and state labels, KPI titles, target labels, kiosk screen titles and places, the
+        single sign-on button's label."""
+        found = [s.name for s in self.sources.values()]
+        for layer in self.layers.values():
+            found += [layer.title, *layer.labels]
+        for kpi in self.kpis.values():
+            found += [kpi.title, kpi.target.label if kpi.target else ""]
+        for screen in self.kiosk.screens.values():
+            found += [screen.title, screen.place]
+        if self.access.oidc is not None:
+            found.append(self.access.oidc.label)
+        return list(dict.fromkeys(t for t in found if t))
 
     def resolve(self, relative: str) -> Path:
         """A path from the config, resolved against the config file's folder."""
@@ -606,7 +910,47 @@ def load_config(path: str | os.PathLike[str]) -> CityConfig:
     _check_references(config)
     _check_connectors(config)
     _check_files(config)
+    _check_translations(config)
+    _check_brief(config)
     return config
+
+
+def _check_brief(config: CityConfig) -> None:
+    """Each brief recipient reads one of the city's languages."""
+    for rid, recipient in config.brief.recipients.items():
+        if recipient.language not in config.city.languages:
+            raise ConfigError(
+                config.file,
+                f"brief.recipients.{rid}.language",
+                f"the city does not offer {recipient.language!r} (city.languages: "
+                f"{', '.join(config.city.languages)})",
+            )
+
+
+def _check_translations(config: CityConfig) -> None:
+    """Each ``[translations.<lang>]`` is for a language the city offers and translates
+    only the file's own words (a key that matches none is a typo that would stay
+    English), into something."""
+    texts = set(config.texts())
+    for language, table in config.translations.items():
+        key = f"translations.{language}"
+        if language not in config.city.languages:
+            raise ConfigError(
+                config.file,
+                key,
+                f"the city does not offer {language!r} (city.languages: "
+                f"{', '.join(config.city.languages)})",
+            )
+        for text, translated in table.items():
+            if text not in texts:
+                raise ConfigError(
+                    config.file,
+                    f"{key}.{text}",
+                    "no title, label or name of this file reads so (translations are of "
+                    "the file's own words)",
+                )
+            if not translated.strip():
+                raise ConfigError(config.file, f"{key}.{text}", "the translation is empty")
 
 
 def _check_references(config: CityConfig) -> None:
@@ -626,6 +970,27 @@ def _check_references(config: CityConfig) -> None:
                 f"access.actions.{action}",
                 f"unknown action; expected one of {sorted(DEFAULT_ACTIONS)}",
             )
+    for rule_id in config.alerts.rules:
+        if rule_id in BUILTIN_RULES:
+            raise ConfigError(
+                config.file,
+                f"alerts.rules.{rule_id}",
+                "is a built-in rule; route it under [alerts.routes] instead",
+            )
+    routed: list[tuple[str, RuleConfig | RouteConfig]] = [
+        (f"alerts.rules.{i}", r) for i, r in config.alerts.rules.items()
+    ]
+    routed += [(f"alerts.routes.{i}", r) for i, r in config.alerts.routes.items()]
+    for where, rule in routed:
+        for key in ("notify", "escalate_to"):
+            for name in getattr(rule, key):
+                if name != PHONE and name not in config.alerts.channels:
+                    raise ConfigError(
+                        config.file,
+                        f"{where}.{key}",
+                        f"names {name!r}, which is neither 'phone' nor under [alerts.channels]"
+                        f" (have: {', '.join(config.alerts.channels) or 'none'})",
+                    )
     known_kpis = registry.kpi_names()
     for name in config.kpis:
         if name not in known_kpis:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ import pandas as pd
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["distance_m", "districts_of"]
+__all__ = ["DistrictShape", "distance_m", "district_shapes", "districts_of"]
 
 
 @lru_cache(maxsize=4)
@@ -48,3 +49,64 @@ def distance_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np
     dp, dl = p2 - p1, np.radians(lons - lon)
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     return np.asarray(2 * earth * np.arcsin(np.sqrt(a)), dtype=float)
+
+
+@dataclass(frozen=True)
+class DistrictShape:
+    """One district's outline, ready to be drawn as a prism: its vertices (WGS84), the
+    triangles that cover it (indices into the vertices) and its rings (each a closed run
+    of vertex indices: the outer boundaries and any holes of its polygons)."""
+
+    name: str
+    lon: tuple[float, ...]
+    lat: tuple[float, ...]
+    triangles: tuple[tuple[int, int, int], ...]
+    rings: tuple[tuple[int, ...], ...]
+
+
+# Outlines are simplified to about this many degrees (some 10 m): a prism of a district
+# seen from above the city needs no finer edge, and its mesh stays small.
+SIMPLIFY_DEG = 1e-4
+
+
+@lru_cache(maxsize=4)
+def district_shapes(areas_file: str | Path, label: str) -> tuple[DistrictShape, ...]:
+    """Each area of ``areas_file`` (named by its polygon property ``label``), simplified
+    and triangulated (constrained Delaunay, so concave outlines and holes stay as they
+    are), in the file's order. Read once per file."""
+    import shapely
+
+    shapes = []
+    for name, geometry in zip(
+        _areas(str(areas_file), label)["district"],
+        _areas(str(areas_file), label)["geometry"],
+        strict=True,
+    ):
+        simple = shapely.simplify(geometry, SIMPLIFY_DEG, preserve_topology=True)
+        polygons = list(getattr(simple, "geoms", [simple]))
+        index: dict[tuple[float, float], int] = {}
+
+        def vertex(xy: tuple[float, float], index: dict[tuple[float, float], int] = index) -> int:
+            return index.setdefault((round(xy[0], 7), round(xy[1], 7)), len(index))
+
+        rings: list[tuple[int, ...]] = []
+        triangles: list[tuple[int, int, int]] = []
+        for polygon in polygons:
+            if polygon.is_empty or polygon.geom_type != "Polygon":
+                continue
+            for ring in (polygon.exterior, *polygon.interiors):
+                rings.append(tuple(vertex(xy) for xy in ring.coords))
+            for triangle in shapely.constrained_delaunay_triangles(polygon).geoms:
+                a, b, c = (vertex(xy) for xy in list(triangle.exterior.coords)[:3])
+                triangles.append((a, b, c))
+        points = list(index)
+        shapes.append(
+            DistrictShape(
+                name=str(name),
+                lon=tuple(p[0] for p in points),
+                lat=tuple(p[1] for p in points),
+                triangles=tuple(triangles),
+                rings=tuple(rings),
+            )
+        )
+    return tuple(shapes)

@@ -200,7 +200,27 @@ class SignallingJournal:
         self._tell("journal", STAFF_ONLY)
         return decision_id
 
+    def file_report(self, report: Any, now: datetime | None = None) -> int:
+        report_id = self.journal.file_report(report, now)
+        self._tell("journal", STAFF_ONLY)
+        return report_id
+
+    def change_report(self, code: str, change: Any, now: datetime | None = None) -> Any:
+        done = self.journal.change_report(code, change, now)
+        if done is not None:  # a published report shows on public screens
+            self._tell("notices", "public")
+        return done
+
     # The rest of the protocol, spelled out so the wrapper is a Journal for type checks.
+    def report(self, code: str, photo: bool = False) -> Any:
+        return self.journal.report(code, photo)
+
+    def reports(self, *args: Any, **kwargs: Any) -> Any:
+        return self.journal.reports(*args, **kwargs)
+
+    def purge_reports(self, before: datetime) -> int:
+        return self.journal.purge_reports(before)
+
     def notices(self, now: datetime | None = None, include_inactive: bool = False) -> Any:
         return self.journal.notices(now, include_inactive)
 

@@ -1,5 +1,6 @@
 """Sign-in attempts limited per address and per user name at an address, shared by every
-process, and a cap on password checks running at once.
+process, a cap on password checks running at once, and plain sliding-window limits
+(``WindowLimiter``: citizens' reports per device and per address).
 
 Counting
     A guessing attacker gets ``attempts`` wrong passwords per address (whatever the user
@@ -27,6 +28,7 @@ Password checks
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 
 from cockpit.storage import SharedCache
 
-__all__ = ["Block", "HashSlots", "Reservation", "SignInLimiter"]
+__all__ = ["Block", "HashSlots", "Reservation", "SignInLimiter", "WindowLimiter"]
 
 _PREFIX = "signin-attempts:"
 
@@ -183,3 +185,48 @@ class HashSlots:
             with self._lock:
                 self.busy -= 1
             self._semaphore.release()
+
+
+class WindowLimiter:
+    """At most ``limit`` actions per key in a sliding window of ``window_s`` seconds,
+    counted in a cache shared across processes.
+
+    Keys (a device's token, a network address) are kept only as hashes salted with
+    ``salt`` (a secret shared by the city's processes) that expire with their window, so
+    the count says nothing about who sent what once the window has passed."""
+
+    def __init__(
+        self,
+        cache: SharedCache,
+        name: str,
+        limit: int,
+        window_s: float,
+        salt: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if limit < 1 or window_s <= 0:
+            raise ValueError("limit must be at least 1 and the window positive")
+        self.cache = cache
+        self.name = name
+        self.salt = salt
+        self.limit = limit
+        self.window_s = window_s
+        self.clock = clock
+
+    def _key(self, key: str) -> str:
+        digest = hashlib.sha256(f"{self.salt}\0{self.name}\0{key}".encode()).hexdigest()[:32]
+        return f"window:{self.name}:{digest}"
+
+    def take(self, key: str) -> int | None:
+        """Count one action of ``key``: None when it may go ahead, else the seconds to
+        wait before the next one may (nothing counted)."""
+        now = self.clock()
+        cache_key = self._key(key)
+        with self.cache.transact():
+            recent = [
+                t for t in self.cache.get(cache_key, default=[]) or [] if now - t < self.window_s
+            ]
+            if len(recent) >= self.limit:
+                return max(1, int(min(recent) + self.window_s - now + 0.999))
+            self.cache.set(cache_key, [*recent, now], expire=self.window_s)
+        return None

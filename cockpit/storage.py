@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 
 from cockpit.model import Snapshot
+from cockpit.reports import Report, ReportChange
 from cockpit.validate import (
     DECISION_PLACE_MAX,
     DECISION_WHAT_MAX,
@@ -29,18 +30,23 @@ from cockpit.validate import (
 )
 
 __all__ = [
+    "DELIVERY_STATUSES",
     "REFUSALS_KEPT_PER_HOUR",
     "SEVERITIES",
     "Acknowledgement",
     "AuditEvent",
     "Decision",
+    "Delivery",
     "Heartbeat",
     "HistoryStore",
     "Journal",
     "Notice",
+    "Report",
+    "ReportChange",
     "SharedCache",
     "SnapshotStore",
     "SourceStatus",
+    "StoredRule",
     "check_decision",
     "check_notice",
     "is_refusal",
@@ -200,6 +206,44 @@ class Decision:
     created: datetime | None = None
 
 
+# What became of a message in the outbox: waiting (perhaps held until quiet hours end, or
+# until its next try), sent, or given up after its last try.
+DELIVERY_STATUSES = ("pending", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message in the outbox: an alert (or a digest of several, or an escalation)
+    for one channel. ``key`` is unique, so a message planned twice is kept once;
+    ``body`` is the message as JSON (``cockpit.notify``), formatted for the channel when
+    sent. ``due`` is the earliest time of the next try."""
+
+    key: str
+    channel: str
+    kind: str  # "alert", "digest" or "escalation"
+    alert_keys: tuple[str, ...]
+    rule: str
+    body: str
+    created: datetime
+    due: datetime
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str = ""
+    sent: datetime | None = None
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class StoredRule:
+    """An alert rule written on the ``/rules`` page: its id, its settings as JSON
+    (a ``RuleConfig``), and who changed it last and when."""
+
+    id: str
+    spec: str
+    updated: datetime
+    updated_by: str
+
+
 def check_notice(notice: Notice) -> None:
     """Raises ValueError for a notice no kiosk could show: an unknown severity, no text in
     any language, a text longer than ``NOTICE_TEXT_MAX``, too many languages, or an expiry
@@ -253,6 +297,11 @@ class SharedCache(Protocol):
 
     def set(self, key: str, value: Any, expire: float | None = None) -> Any:
         """Keep ``value`` under ``key`` for ``expire`` seconds (None: until replaced)."""
+        ...
+
+    def add(self, key: str, value: Any, expire: float | None = None) -> bool:
+        """Keep ``value`` under ``key`` only if the key is missing; True when it was kept
+        (the first process of the city to set it wins)."""
         ...
 
     def delete(self, key: str) -> Any:
@@ -382,7 +431,8 @@ class HistoryStore(Protocol):
 @runtime_checkable
 class Journal(Protocol):
     """What people did, kept durably and shared by every process of a city: notices,
-    alert acknowledgements, decisions, kiosk heartbeats and the audit log. Every write is
+    alert acknowledgements, decisions, kiosk heartbeats, the audit log and citizens'
+    reports. Every write is
     one transaction; times are kept to the whole second."""
 
     def version(self) -> int:
@@ -461,6 +511,71 @@ class Journal(Protocol):
     def decisions(self) -> list[Decision]:
         """Every decision, the latest to take effect first (those of the same second in
         the order they were recorded)."""
+        ...
+
+    def put_rule(self, rule: StoredRule) -> None:
+        """Keep ``rule``, replacing an earlier rule of its id."""
+        ...
+
+    def rules(self) -> list[StoredRule]:
+        """Every rule written on the ``/rules`` page, by id."""
+        ...
+
+    def enqueue(self, deliveries: list[Delivery]) -> int:
+        """Add ``deliveries`` to the outbox, in one transaction; one whose key is there
+        already is skipped. Returns how many were added."""
+        ...
+
+    def outbox(
+        self,
+        limit: int = 200,
+        since: datetime | None = None,
+        status: str | None = None,
+        due_by: datetime | None = None,
+    ) -> list[Delivery]:
+        """The newest ``limit`` deliveries (all for a negative limit), newest first;
+        only those created from ``since``, of ``status``, or due by ``due_by`` when
+        given."""
+        ...
+
+    def delivery_done(
+        self,
+        delivery_id: int,
+        now: datetime,
+        error: str = "",
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Note a try of the delivery ``delivery_id`` at ``now``: sent when ``error`` is
+        empty; else failed with ``error``, tried again at ``retry_at`` (None: given up)."""
+
+    def file_report(self, report: Report, now: datetime | None = None) -> int:
+        """Keep a citizen's ``report`` (its photo already cleaned), made at ``now``
+        (default: now); returns its new id. Raises ValueError, keeping nothing, for a
+        report ``cockpit.reports.check_report`` refuses or whose code is taken."""
+        ...
+
+    def report(self, code: str, photo: bool = False) -> Report | None:
+        """The report ``code``, or None; with its photo's bytes when ``photo``."""
+        ...
+
+    def reports(
+        self, statuses: tuple[str, ...] = (), limit: int = 200, since: datetime | None = None
+    ) -> list[Report]:
+        """The newest ``limit`` reports (of ``statuses`` only, when given; made at or after
+        ``since``, when given), newest first, without their photos' bytes."""
+        ...
+
+    def change_report(
+        self, code: str, change: ReportChange, now: datetime | None = None
+    ) -> Report | None:
+        """Apply a moderator's ``change`` to the report ``code`` at ``now`` (default:
+        now); the report as changed, or None when there is no such report. Raises
+        ValueError, changing nothing, when the result would be refused or a report is
+        merged into one that does not exist."""
+        ...
+
+    def purge_reports(self, before: datetime) -> int:
+        """Delete the reports made before ``before``, photos and all; returns how many."""
         ...
 
     def close(self) -> None:

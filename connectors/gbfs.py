@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cockpit.columns import as_number, numbers, parse_time, parse_times
 from cockpit.config import Domain
-from cockpit.errors import DataError, ParseError
+from cockpit.errors import ParseError
 from cockpit.mapping import RecordMapping, resolve_path
 from cockpit.model import (
     METRICS,
@@ -46,11 +46,13 @@ from connectors.http import HttpClient, HttpLimits
 from connectors.options import MetricName, source_options
 from connectors.records import (
     ValueSpec,
+    check_value_unit,
     in_window,
     native_ids,
     newest,
     observation_part,
     site_frame,
+    value_unit,
 )
 from connectors.units import canonical_unit_factor
 
@@ -96,19 +98,11 @@ class GbfsOptions(BaseModel):
     @model_validator(mode="after")
     def _units(self) -> GbfsOptions:
         for metric_name, value in self.values.items():
-            unit = self.unit_of(value)
-            if unit:
-                try:
-                    canonical_unit_factor(metric_name, unit)
-                except DataError as exc:
-                    raise ValueError(f"values.{metric_name}.unit: {exc}") from None
+            check_value_unit(metric_name, self.unit_of(value))
         return self
 
     def unit_of(self, value: ValueSpec) -> str:
-        """The unit of a value: its own, else the one its mapped field states."""
-        if value.unit or self.mapping is None:
-            return value.unit
-        return self.mapping.units().get(value.field, "")
+        return value_unit(value, self.mapping)
 
 
 # --------------------------------------------------------------------------- parsing

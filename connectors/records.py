@@ -94,6 +94,23 @@ class ValueSpec(_Strict):
     unit: str = ""
 
 
+def value_unit(value: ValueSpec, mapping: RecordMapping | None) -> str:
+    """The unit of a value: its own, else the one its mapped field states."""
+    if value.unit or mapping is None:
+        return value.unit
+    return mapping.units().get(value.field, "")
+
+
+def check_value_unit(metric_name: str, unit: str) -> None:
+    """Refuses (for the options' validation) a unit the metric cannot be converted from;
+    an empty unit is the metric's own."""
+    if unit:
+        try:
+            canonical_unit_factor(metric_name, unit)
+        except DataError as exc:
+            raise ValueError(f"values.{metric_name}.unit: {exc}") from None
+
+
 class RecordOptions(_Strict):
     """Which field of a flat record is what. Without an ``id`` field the dataset is one
     site, named by ``site_id``; without position fields every site is at ``location``
@@ -152,18 +169,11 @@ class RecordOptions(_Strict):
                 raise ValueError(
                     f"values.{metric_name}: give the field's unit (or a unit in its mapping)"
                 )
-            if unit:
-                try:
-                    canonical_unit_factor(metric_name, unit)
-                except DataError as exc:
-                    raise ValueError(f"values.{metric_name}.unit: {exc}") from None
+            check_value_unit(metric_name, unit)
         return self
 
     def unit_of(self, value: ValueSpec) -> str:
-        """The unit of a value: its own, else the one its mapped field states."""
-        if value.unit or self.mapping is None:
-            return value.unit
-        return self.mapping.units().get(value.field, "")
+        return value_unit(value, self.mapping)
 
     def _value_mapped(self, name: str) -> bool:
         """A field mapped by values (``map``): its numbers are in the metric's unit."""

@@ -94,6 +94,15 @@ class Page:
 PAGES: tuple[Page, ...] = (
     Page("cockpit", "/", "Cockpit", "layouts.pages.cockpit:layout", about="Cockpit"),
     Page(
+        "twin3d",
+        "/twin3d",
+        "3D twin",
+        "layouts.pages.twin3d:layout",
+        title="3D twin · City Cockpit · {city}",
+        nav="3D twin",
+        nav_order=0,
+    ),
+    Page(
         "methodology",
         "/methodology",
         "Methodology",
@@ -129,6 +138,7 @@ PAGES: tuple[Page, ...] = (
         "/c",
         "Your city",
         "layouts.pages.citizen:layout",
+        reads="journal",
         title="{city} · City Cockpit",
     ),
     Page(
@@ -168,6 +178,26 @@ PAGES: tuple[Page, ...] = (
         nav_order=2,
     ),
     Page("kiosks", "/kiosks", "Kiosks", None, roles=SIGNED_IN, nav="Kiosks", nav_order=3),
+    Page(
+        "rules",
+        "/rules",
+        "Alert rules",
+        "layouts.pages.rules:page",
+        reads="journal",
+        title="Alert rules · City Cockpit · {city}",
+        roles=SIGNED_IN,
+        nav="Alert rules",
+        nav_order=4,
+    ),
+    Page(
+        "reports",
+        "/reports",
+        "Citizen reports",
+        None,
+        roles=SIGNED_IN,
+        nav="Citizen reports",
+        nav_order=5,
+    ),
 )
 
 

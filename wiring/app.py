@@ -39,15 +39,19 @@ FEATURES = (
     "layouts.routes.audit",
     "layouts.routes.api",
     "layouts.routes.downloads",
+    "layouts.routes.brief",
     "layouts.pages.mobile",
     "layouts.pages.kiosk",
     "layouts.pages.citizen",
     "layouts.routes.about",
     "layouts.routes.kiosks",
+    "layouts.routes.reports",
     "layouts.routes.mapdata",
     "layouts.routes.mapclusters",
     "layouts.pages.notices",
     "layouts.pages.decisions",
+    "layouts.pages.rules",
+    "layouts.pages.twin3d",
 )
 
 
@@ -173,6 +177,7 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
 
     if start_refresher and runtime.refreshes_in_process:
         runtime.refresher.start()
+        runtime.notify.start()
     if start_refresher:  # with either backend: one process of all holds each one
         runtime.push.start()
     return app

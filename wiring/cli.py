@@ -14,8 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cockpit.config import default_config_path, load_config
+import requests
+
+from cockpit.config import OidcConfig, default_config_path, load_config
 from cockpit.errors import CockpitError, ConfigError, MoveError
+from cockpit.present.i18n import available_languages, untranslated, use_city_texts
 
 if TYPE_CHECKING:
     from cockpit.state.move import MoveStep
@@ -375,6 +378,61 @@ def _explain(config: Any, source_id: str, limit: int, out: Any) -> int:
     return 0 if any(item.kept for item in explained) else 1
 
 
+def _say_untranslated(config: Any, out: Any) -> None:
+    """A note per offered language in which some of the file's words would stay English
+    (a warning: the cockpit still runs), with the table that would translate them."""
+    use_city_texts(config.translations)
+    for language in config.city.languages:
+        if language not in available_languages():
+            continue
+        missing = untranslated(config.texts(), language)
+        if missing:
+            listed = "; ".join(repr(t) for t in missing)
+            print(
+                f"  note: {len(missing)} word(s) stay English for {language!r} viewers; "
+                f"translate them under [translations.{language}]: {listed}",
+                file=out,
+            )
+
+
+def _say_single_sign_on(config: Any, out: Any) -> None:
+    """A note when ``[access.oidc]`` names a client-secret variable this environment
+    lacks: the cockpit would then ask the provider as a public client."""
+    oidc = config.access.oidc
+    if oidc is not None and oidc.client_secret_env and not os.environ.get(oidc.client_secret_env):
+        print(
+            f"  note: access.oidc.client_secret_env: ${oidc.client_secret_env} is not set here; "
+            "without it the provider is asked as a public client (PKCE only)",
+            file=out,
+        )
+
+
+def probe_provider(oidc: OidcConfig, out: Any, timeout_s: float = 10) -> bool:
+    """Read the OpenID Connect provider's discovery document once and report it: True
+    when it answers and names ``oidc.issuer`` as its issuer (the cockpit refuses every
+    sign-in otherwise), with the endpoints single sign-on uses."""
+    try:
+        answer = requests.get(oidc.discovery_url, timeout=timeout_s)
+        answer.raise_for_status()
+        metadata = answer.json()
+    except (requests.RequestException, ValueError) as exc:
+        print(f"  single sign-on: FAILED {oidc.discovery_url}: {exc}", file=out)
+        return False
+    issuer = metadata.get("issuer") if isinstance(metadata, dict) else None
+    if issuer != oidc.issuer:
+        print(
+            f"  single sign-on: FAILED the provider names issuer {issuer!r}, "
+            f"access.oidc.issuer is {oidc.issuer!r}",
+            file=out,
+        )
+        return False
+    methods = metadata.get("code_challenge_methods_supported")
+    pkce = "S256" if not methods or "S256" in methods else "no S256 (PKCE) announced"
+    end = "yes" if metadata.get("end_session_endpoint") else "no (sign-out stays local)"
+    print(f"  single sign-on: OK {issuer}: PKCE {pkce}, sign-out at the provider {end}", file=out)
+    return True
+
+
 def check_config(
     path: str,
     offline: bool = False,
@@ -400,6 +458,8 @@ def check_config(
         f"{len(config.layers)} layers",
         file=out,
     )
+    _say_untranslated(config, out)
+    _say_single_sign_on(config, out)
     if explain is not None:
         if explain not in config.sources:
             known = ", ".join(config.sources)
@@ -418,6 +478,8 @@ def check_config(
             built.close()
         return 0
     failed = 0
+    if config.access.oidc is not None and not probe_provider(config.access.oidc, out):
+        failed += 1
     for source_id, connector in connectors.items():
         try:
             snap = connector.snapshot(now=datetime.now(UTC))

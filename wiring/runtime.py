@@ -21,11 +21,15 @@ from pathlib import Path
 from cockpit.city import City
 from cockpit.config import CityConfig, load_config
 from cockpit.live import LocalSignals, Screens, Signals, VersionWatch
+from cockpit.notify import Dispatcher
+from cockpit.present.brief_render import brief_mail
+from cockpit.present.i18n import use_city_texts
 from cockpit.push import PushHolder
 from cockpit.refresh import Refresher
 from cockpit.source import SourceContext, build_connector
 from cockpit.state import open_journal, open_signals, open_stores
 from cockpit.storage import HistoryStore, Journal, SnapshotStore
+from cockpit.twin.rules import all_rules
 
 __all__ = ["Runtime"]
 
@@ -43,6 +47,8 @@ class Runtime:
     city: City
     journal: Journal
     push: PushHolder
+    # Sends alerts to the rules' channels (``cockpit.notify``), off the request path.
+    notify: Dispatcher
     # Called with the roles whose views the warmer just built (see ``start_warmer``).
     warm_hooks: list[Callable[[list[str]], None]] = field(default_factory=list)
     _warm_stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -64,6 +70,7 @@ class Runtime:
     ) -> Runtime:
         """Open a city's stores and connectors; raises ``ConfigError`` for a bad config."""
         cfg = config if isinstance(config, CityConfig) else load_config(config)
+        use_city_texts(cfg.translations)
         directory = Path(data_dir) if data_dir else cfg.data_dir()
         store, history = open_stores(cfg, directory)
         try:
@@ -80,11 +87,24 @@ class Runtime:
         city = City(cfg, store, history, clock)
         push = PushHolder(cfg, store, refresher, environ)
         signals = open_signals(cfg)
+        city.rules = lambda: all_rules(cfg, journal)
+        # The executive's view holds every site: a rule's alerts reach its channels
+        # whoever may see the site.
+        notify = Dispatcher(
+            cfg,
+            history,
+            journal,
+            lambda: city.view("executive").sites,
+            clock,
+            store,
+            environ,
+            briefs=lambda day, language: brief_mail(city, journal, day, language, clock()),
+        )
         # A pushed observation reaches open screens at once, not at the next watch.
         refresher.new_data_hooks.append(
             lambda source: signals.publish_version(store.version(), [cfg.sources[source].access])
         )
-        return cls(cfg, store, history, refresher, city, journal, push, signals=signals)
+        return cls(cfg, store, history, refresher, city, journal, push, notify, signals=signals)
 
     @property
     def refreshes_in_process(self) -> bool:
@@ -141,6 +161,7 @@ class Runtime:
             self.screens.stop()
         self.signals.close()
         self.refresher.stop()
+        self.notify.stop()
         for connector in self.refresher.connectors.values():
             connector.close()
         self.history.close()

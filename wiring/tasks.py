@@ -58,6 +58,14 @@ def beat_schedule(config: CityConfig) -> dict[str, dict[str, Any]]:
     """One beat entry per source, at the source's refresh interval (a pushed source's
     slower safety-net poll)."""
     return {
+        # Alerts to the rules' channels: plan and send every quarter minute (one
+        # worker of all at a time: a lease).
+        "deliver": {
+            "task": "cockpit.deliver",
+            "schedule": timedelta(seconds=15),
+            "options": {"expires": 15.0},
+        }
+    } | {
         f"refresh:{source}": {
             "task": "cockpit.refresh_due",
             "schedule": timedelta(seconds=cfg.poll_seconds),
@@ -114,6 +122,12 @@ def refresh_due(source: str | None = None) -> list[str]:
         return []
     rt.refresher.refresh(source)
     return [source]
+
+
+@app.task(name="cockpit.deliver")
+def deliver() -> tuple[int, int]:
+    """Plan the rules' new messages and send those due: (planned, sent)."""
+    return runtime().notify.run_once()
 
 
 @app.task(name="cockpit.backfill")

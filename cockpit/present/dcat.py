@@ -5,7 +5,10 @@ protocol, endpoint without secrets, refresh interval, last success, sites per do
 health). ``dcat_catalog`` describes the same sources as a DCAT-AP 3.0 catalogue in
 JSON-LD with an inline ``@context`` (no network fetch needed to read it): a
 ``dcat:Catalog`` with one ``dcat:Dataset`` per source and one ``dcat:Distribution`` per
-export format, plus the cockpit's read-only API as a ``dcat:DataService``.
+export format, plus the cockpit's read-only API as a ``dcat:DataService``. When the city
+takes citizens' reports, the published ones are a dataset too (``reports_dataset``):
+category, text, answer, status, day and a rounded place; never a photo, a report's code
+or anything about who sent it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
 from cockpit.present.export import iso, public_endpoint
 
-__all__ = ["CONTEXT", "catalogue_entries", "dcat_catalog"]
+__all__ = ["CONTEXT", "REPORTS_PATH", "catalogue_entries", "dcat_catalog", "reports_dataset"]
+
+# Where the published citizens' reports are served, without the format's suffix.
+REPORTS_PATH: Final = "/reports/published"
 
 CONTEXT: Final[dict[str, str]] = {
     "dcat": "http://www.w3.org/ns/dcat#",
@@ -229,13 +235,17 @@ def dcat_catalog(city: City, view: CityView, base_url: str) -> dict[str, Any]:
         if info.updated:
             dataset["dct:modified"] = _time(info.updated)
         datasets.append(dataset)
+    if config.reports.enabled:
+        datasets.append(reports_dataset(config, base, now))
     service = {
         "@id": f"{me}#api",
         "@type": "dcat:DataService",
         "dct:title": _text(f"City Cockpit API · {config.city.name}"),
         "dcat:endpointURL": _resource(f"{base}/api/v1/"),
         "dcat:endpointDescription": _resource(f"{base}/api/v1/openapi.json"),
-        "dcat:servesDataset": [{"@id": d["@id"]} for d in datasets],
+        "dcat:servesDataset": [
+            {"@id": d["@id"]} for d in datasets if d["dct:identifier"] != "citizen-reports"
+        ],
     }
     return {
         "@context": CONTEXT,
@@ -253,4 +263,72 @@ def dcat_catalog(city: City, view: CityView, base_url: str) -> dict[str, Any]:
         "dct:modified": _time(now),
         "dcat:dataset": datasets,
         "dcat:service": [service],
+    }
+
+
+def reports_dataset(config: CityConfig, base: str, now: datetime) -> dict[str, Any]:
+    """The published citizens' reports as a DCAT-AP dataset with a CSV and a GeoJSON
+    distribution, under the root ``base``."""
+    me = f"{base}/api/v1/catalog.jsonld"
+    rules = config.reports
+    licence = {
+        "@id": rules.licence_url or f"{base}/catalogue#licence-citizen-reports",
+        "@type": "dct:LicenseDocument",
+        "rdfs:label": rules.licence,
+    }
+    distributions = [
+        {
+            "@id": f"{me}#distribution-citizen-reports-{suffix}",
+            "@type": "dcat:Distribution",
+            "dct:title": _text(f"Published citizen reports as {title}"),
+            "dct:description": _text(
+                "Category, text, the city's answer, status, day and a place rounded to"
+                f" about {rules.position_m:g} m of each published report ({title})."
+            ),
+            "dcat:accessURL": _resource(f"{base}{REPORTS_PATH}.{suffix}"),
+            "dcat:downloadURL": _resource(f"{base}{REPORTS_PATH}.{suffix}"),
+            "dct:license": licence,
+            "dct:format": {"@id": _EU_FILE + eu, "@type": "dct:MediaTypeOrExtent"},
+            "dcat:mediaType": {"@id": _IANA + media, "@type": "dct:MediaType"},
+        }
+        for suffix, title, eu, media in _FORMATS
+    ]
+    return {
+        "@id": f"{me}#dataset-citizen-reports",
+        "@type": "dcat:Dataset",
+        "dct:identifier": "citizen-reports",
+        "dct:title": _text(f"Citizen reports · {config.city.name}"),
+        "dct:description": _text(
+            f"What citizens of {config.city.name} reported about its sensors and places"
+            " (a counter that looks wrong, parking shown wrongly, bad air) and the city"
+            " published, with the city's answer. No photo, no name, no device and no exact"
+            f" place: positions are rounded to about {rules.position_m:g} m. Reports are"
+            f" kept {rules.keep_days:g} days."
+        ),
+        "dct:publisher": _agent(me, config.city.name),
+        "dcat:contactPoint": {
+            "@id": f"{me}#contact-citizen-reports",
+            "@type": "vcard:Kind",
+            "vcard:fn": config.city.name,
+            "vcard:hasURL": {"@id": f"{base}/report"},
+        },
+        "dcat:keyword": [_text(w) for w in ("citizen reports", config.city.name)],
+        "dcat:theme": [
+            {
+                "@id": _EU_THEME + "GOVE",
+                "@type": "skos:Concept",
+                "skos:prefLabel": _text("Government and public sector"),
+            }
+        ],
+        "dct:spatial": _bbox(config),
+        "dct:temporal": {
+            "@type": "dct:PeriodOfTime",
+            "dcat:startDate": _time(now - timedelta(days=rules.keep_days)),
+            "dcat:endDate": _time(now),
+        },
+        "dct:provenance": {
+            "@type": "dct:ProvenanceStatement",
+            "rdfs:label": "Sent by citizens from the citizen page; published by city staff.",
+        },
+        "dcat:distribution": distributions,
     }

@@ -126,7 +126,8 @@ def origin_text(origin: str, language: str) -> str:
 
 def credit_text(info: SourceInfo, language: str) -> str:
     """One line naming the source, its publisher, licence and origin in ``language``."""
-    return " · ".join([info.name, info.publisher, info.licence, origin_text(info.origin, language)])
+    name = translator(language, "cockpit")(info.name)
+    return " · ".join([name, info.publisher, info.licence, origin_text(info.origin, language)])
 
 
 @dataclass(frozen=True)

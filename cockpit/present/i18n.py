@@ -9,7 +9,7 @@ no catalogue. Numbers and times are formatted for the language with Babel too.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -24,12 +24,22 @@ from cockpit.domains import translation
 
 __all__ = [
     "LOCALES",
+    "Gettext",
     "available_languages",
     "format_number",
     "format_time",
     "locale_of",
     "translator",
+    "untranslated",
+    "use_city_texts",
 ]
+
+# A message in the code's English to the viewer's language (what ``translator`` gives).
+Gettext = Callable[[str], str]
+
+# The city's own words in its other languages (its config's [translations]); one city per
+# process, set when its runtime opens.
+_CITY_TEXTS: dict[str, dict[str, str]] = {}
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 _TAG = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})?")
@@ -56,20 +66,40 @@ def _catalogue(language: str, domain: str) -> dict[str, str]:
 
 
 def translator(language: str, domain: str) -> Callable[[str], str]:
-    """A ``gettext``-like function for ``language`` and ``domain``; a message an existing
-    catalogue lacks is looked up in the registered city domains' own labels, and stays in
-    English when neither has it, so a missing translation never hides information.
-    Anything that is not a language tag (from a crafted request) reads as English."""
+    """A ``gettext``-like function for ``language`` and ``domain``. The city's own words
+    come from its config's translations first; a message an existing catalogue lacks is
+    looked up in the registered city domains' own labels, and stays in English when none
+    has it, so a missing translation never hides information. Anything that is not a
+    language tag (from a crafted request) reads as English."""
     language = language if _is_tag(language) else "en"
     table = _catalogue(language, domain)
+    city = _CITY_TEXTS.get(language, {})
 
     def gettext(message: str) -> str:
-        found = table.get(message)
+        found = city.get(message) or table.get(message)
         if found is None and table:
             found = translation(language, message)
         return found or message
 
     return gettext
+
+
+def use_city_texts(translations: Mapping[str, Mapping[str, str]]) -> None:
+    """Make ``translations`` (language → the city's English words → its words in that
+    language) the city's own words for every ``translator``."""
+    _CITY_TEXTS.clear()
+    _CITY_TEXTS.update({lang: dict(table) for lang, table in translations.items()})
+
+
+def untranslated(texts: Iterable[str], language: str, domain: str = "cockpit") -> list[str]:
+    """Those of ``texts`` a viewer in ``language`` would read in English: neither the
+    city's translations (where a name may stay as it is), nor a catalogue, nor a
+    domain's labels give them (none for English)."""
+    if language == "en":
+        return []
+    _ = translator(language, domain)
+    kept = _CITY_TEXTS.get(language, {})
+    return [text for text in texts if text not in kept and _(text) == text]
 
 
 def _is_tag(language: object) -> bool:

@@ -8,17 +8,14 @@ render. Domain words (titles, units, level names) are the registered domains' ow
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from babel.numbers import format_percent
 
-from cockpit.present.i18n import format_number, format_time, locale_of, translator
+from cockpit.present.i18n import Gettext, format_number, format_time, locale_of, translator
 from cockpit.twin.kpi import Kpi, Percent, Phrase, Term, When
 
 __all__ = ["figure_words", "kpi_in", "phrase_in"]
-
-Gettext = Callable[[str], str]
 
 
 def kpi_in(item: Kpi, language: str, timezone: str) -> Kpi:

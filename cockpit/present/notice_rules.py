@@ -9,11 +9,12 @@ here reads a session or a store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from cockpit.config import CityConfig
+from cockpit.present.i18n import Gettext
 from cockpit.storage import Notice
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
 ]
 
 ALL_KIOSKS = "all"
-Gettext = Callable[[str], str]
 
 
 def _(message: str) -> str:

@@ -1,5 +1,5 @@
 """What people did, kept durably: notices, alert acknowledgements, decisions, kiosk
-heartbeats and the audit log.
+heartbeats, the audit log and citizens' reports.
 
 One SQLite file (WAL, synchronous=FULL) beside the history, so a published notice or an
 acknowledged alert survives a restart or a ``kill -9``. Every write is one transaction.
@@ -93,6 +93,46 @@ CREATE TABLE IF NOT EXISTS decisions (
     effective INTEGER NOT NULL,
     kpis TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rules (
+    id TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    updated INTEGER NOT NULL,
+    updated_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    alert_keys TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    due INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    sent INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, due);
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    text TEXT NOT NULL,
+    lat REAL,
+    lon REAL,
+    site_id TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    answer TEXT NOT NULL DEFAULT '',
+    merged_into TEXT NOT NULL DEFAULT '',
+    link TEXT NOT NULL DEFAULT '',
+    photo BLOB
+);
+CREATE INDEX IF NOT EXISTS reports_created ON reports (created);
 """
 
 

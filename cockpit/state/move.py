@@ -31,7 +31,7 @@ from cockpit.state import open_history, open_journal
 from cockpit.state.postgres import shown_dsn
 from cockpit.state.postgres_history import PostgresHistory
 from cockpit.state.postgres_journal import PostgresJournal
-from cockpit.state.sql import NOTICE_COLUMNS
+from cockpit.state.sql import NOTICE_COLUMNS, OUTBOX_COLUMNS, REPORT_IMPORT_COLUMNS
 
 __all__ = ["KINDS", "MoveReport", "MoveStep", "Moved", "move_embedded_data"]
 
@@ -46,13 +46,21 @@ KINDS = (
     "audit_events",
     "notices",
     "decisions",
+    "alert_rules",
+    "outbox",
     "acknowledgements",
     "heartbeats",
+    "reports",
     "hourly",
     "observations",
     "marks",
 )
-_LABELS = {"audit_events": "audit events", "hourly": "hourly rollups"}
+_LABELS = {
+    "audit_events": "audit events",
+    "alert_rules": "alert rules",
+    "outbox": "alert messages",
+    "hourly": "hourly rollups",
+}
 
 
 def _label(kind: str) -> str:
@@ -92,8 +100,11 @@ class MoveReport:
     audit_events: Moved = field(default_factory=Moved)
     notices: Moved = field(default_factory=Moved)
     decisions: Moved = field(default_factory=Moved)
+    alert_rules: Moved = field(default_factory=Moved)
+    outbox: Moved = field(default_factory=Moved)
     acknowledgements: Moved = field(default_factory=Moved)
     heartbeats: Moved = field(default_factory=Moved)
+    reports: Moved = field(default_factory=Moved)
     hourly: Moved = field(default_factory=Moved)
     observations: Moved = field(default_factory=Moved)
     marks: Moved = field(default_factory=Moved)
@@ -189,6 +200,20 @@ def move_embedded_data(
                 journal.import_decisions,
             ),
             _Step(
+                "alert_rules",
+                JOURNAL_FILE,
+                "rules",
+                "SELECT id, spec, updated, updated_by FROM rules",
+                journal.import_rules,
+            ),
+            _Step(
+                "outbox",
+                JOURNAL_FILE,
+                "outbox",
+                f"SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id",
+                journal.import_outbox,
+            ),
+            _Step(
                 "acknowledgements",
                 JOURNAL_FILE,
                 "acknowledgements",
@@ -202,6 +227,13 @@ def move_embedded_data(
                 "heartbeats",
                 "SELECT kiosk_id, time, info FROM heartbeats",
                 journal.import_heartbeats,
+            ),
+            _Step(
+                "reports",
+                JOURNAL_FILE,
+                "reports",
+                f"SELECT {REPORT_IMPORT_COLUMNS} FROM reports",
+                journal.import_reports,
             ),
             _Step(
                 "hourly",

@@ -22,12 +22,24 @@ import pandas as pd
 
 from cockpit import storage
 from cockpit.model import empty_observations, observations_frame
-from cockpit.storage import Acknowledgement, AuditEvent, Decision, Heartbeat, Notice
+from cockpit.reports import Report, ReportChange, changed, check_report
+from cockpit.storage import (
+    Acknowledgement,
+    AuditEvent,
+    Decision,
+    Delivery,
+    Heartbeat,
+    Notice,
+    StoredRule,
+)
 from cockpit.validate import AUDIT_DETAIL_MAX, clip
 
 __all__ = [
     "NOTICE_COLUMNS",
+    "OUTBOX_COLUMNS",
     "POSTGRES",
+    "REPORT_COLUMNS",
+    "REPORT_IMPORT_COLUMNS",
     "SQLITE",
     "Dialect",
     "SqlHistory",
@@ -43,6 +55,7 @@ __all__ = [
     "outcome",
     "refusal_key",
     "refusals_from_counters",
+    "reports_from_rows",
     "source_range",
     "utc",
 ]
@@ -441,6 +454,50 @@ def refusals_from_counters(rows: Iterable[Sequence[Any]], since: datetime) -> di
     return out
 
 
+# The columns ``reports_from_rows`` reads, in its order (the photo's bytes only when asked).
+REPORT_COLUMNS = (
+    "id, code, created, updated, category, text, lat, lon, site_id, language, status,"
+    " answer, merged_into, link, photo IS NOT NULL"
+)
+
+
+# Every column of a stored report, as ``city-cockpit move-data`` copies them.
+REPORT_IMPORT_COLUMNS = (
+    "id, code, created, updated, category, text, lat, lon, site_id, language, status,"
+    " answer, merged_into, link, photo"
+)
+
+
+def reports_from_rows(rows: Iterable[Sequence[Any]]) -> list[Report]:
+    """Reports from rows of ``REPORT_COLUMNS``, optionally followed by the photo."""
+    out = []
+    for row in rows:
+        (rid, code, created, updated, category, text, lat, lon, site, lang, status) = row[:11]
+        answer, merged_into, link, has_photo = row[11:15]
+        photo = row[15] if len(row) > 15 else None
+        out.append(
+            Report(
+                code=code,
+                category=category,
+                text=text,
+                created=moment(created) or MISSING,
+                lat=None if lat is None else float(lat),
+                lon=None if lon is None else float(lon),
+                site_id="" if site is None else str(site),
+                language=lang,
+                status=status,
+                answer=answer,
+                merged_into=merged_into,
+                link=link,
+                photo=None if photo is None else bytes(photo),
+                has_photo=bool(has_photo),
+                updated=moment(updated),
+                id=int(rid),
+            )
+        )
+    return out
+
+
 def audit_row(
     actor: str, action: str, detail: str, address: str, when: datetime
 ) -> tuple[int, str, str, str, str]:
@@ -453,6 +510,12 @@ def audit_row(
         clip(detail, AUDIT_DETAIL_MAX),
         clip(address, 64),
     )
+
+
+# The outbox's columns but its id, as a move copies them.
+OUTBOX_COLUMNS = (
+    "key, channel, kind, alert_keys, rule, body, created, due, status, attempts, last_error, sent"
+)
 
 
 class SqlJournal(SqlTables):
@@ -642,3 +705,227 @@ class SqlJournal(SqlTables):
             )
             for i, created, author, what, place, eff, kpis in rows
         ]
+
+    # -- alert rules written in the browser -----------------------------------------
+    def put_rule(self, rule: StoredRule) -> None:
+        d, m = self.dialect, self.dialect.mark
+        upsert = (
+            f"INSERT INTO {d.table('rules')} (id, spec, updated, updated_by)"
+            f" VALUES ({d.marks(4)}) ON CONFLICT (id) DO UPDATE SET spec = {m},"
+            f" updated = {m}, updated_by = {m}"
+        )
+        when, by, spec = epoch(rule.updated), d.text(rule.updated_by), d.text(rule.spec)
+        self._run([(upsert, (d.text(rule.id), spec, when, by, spec, when, by)), self._bump()])
+
+    def rules(self) -> list[StoredRule]:
+        rows = self._rows(
+            f"SELECT id, spec, updated, updated_by FROM {self.dialect.table('rules')} ORDER BY id"
+        )
+        return [StoredRule(i, spec, moment(t) or MISSING, by) for i, spec, t, by in rows]
+
+    # -- the outbox -----------------------------------------------------------------
+    def enqueue(self, deliveries: list[Delivery]) -> int:
+        d = self.dialect
+        insert = (
+            f"INSERT INTO {d.table('outbox')} (key, channel, kind, alert_keys, rule, body,"
+            f" created, due, status, attempts, last_error) VALUES ({d.marks(11)})"
+            " ON CONFLICT (key) DO NOTHING"
+        )
+        statements = [
+            (
+                insert,
+                (
+                    d.text(x.key),
+                    d.text(x.channel),
+                    x.kind,
+                    json.dumps(list(x.alert_keys)),
+                    d.text(x.rule),
+                    d.text(x.body),
+                    epoch(x.created),
+                    epoch(x.due),
+                    x.status,
+                    x.attempts,
+                    d.text(x.last_error),
+                ),
+            )
+            for x in deliveries
+        ]
+        return sum(self._run(statements)) if statements else 0
+
+    def outbox(
+        self,
+        limit: int = 200,
+        since: datetime | None = None,
+        status: str | None = None,
+        due_by: datetime | None = None,
+    ) -> list[Delivery]:
+        d = self.dialect
+        where: list[str] = []
+        params: list[Any] = []
+        if since is not None:
+            where.append(f"created >= {d.mark}")
+            params.append(epoch(since))
+        if status is not None:
+            where.append(f"status = {d.mark}")
+            params.append(status)
+        if due_by is not None:
+            where.append(f"due <= {d.mark}")
+            params.append(epoch(due_by))
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._rows(
+            "SELECT id, key, channel, kind, alert_keys, rule, body, created, due, status,"
+            f" attempts, last_error, sent FROM {d.table('outbox')}{clause}"
+            f" ORDER BY id DESC LIMIT {d.mark}",
+            (*params, d.no_limit if limit < 0 else limit),
+        )
+        return [
+            Delivery(
+                key=key,
+                channel=channel,
+                kind=kind,
+                alert_keys=tuple(json.loads(keys)),
+                rule=rule,
+                body=body,
+                created=moment(created) or MISSING,
+                due=moment(due) or MISSING,
+                status=status_,
+                attempts=int(attempts),
+                last_error=error,
+                sent=moment(sent),
+                id=int(i),
+            )
+            for (
+                i, key, channel, kind, keys, rule, body, created, due, status_, attempts, error,
+                sent,
+            ) in rows
+        ]  # fmt: skip
+
+    def delivery_done(
+        self,
+        delivery_id: int,
+        now: datetime,
+        error: str = "",
+        retry_at: datetime | None = None,
+    ) -> None:
+        d, m = self.dialect, self.dialect.mark
+        table = d.table("outbox")
+        if not error:
+            update = (
+                f"UPDATE {table} SET status = 'sent', attempts = attempts + 1,"
+                f" last_error = '', sent = {m} WHERE id = {m}"
+            )
+            self._run([(update, (epoch(now), delivery_id))])
+            return
+        status = "pending" if retry_at is not None else "failed"
+        update = (
+            f"UPDATE {table} SET status = {m}, attempts = attempts + 1, last_error = {m},"
+            f" due = {m} WHERE id = {m}"
+        )
+        due = epoch(retry_at if retry_at is not None else now)
+        self._run([(update, (status, d.text(clip(error, AUDIT_DETAIL_MAX)), due, delivery_id))])
+
+    # -- citizens' reports ----------------------------------------------------------
+    def file_report(self, report: Report, now: datetime | None = None) -> int:
+        """Keep a citizen's report; returns its id. Raises ValueError for a report
+        ``check_report`` refuses or whose code is taken (nothing is kept)."""
+        check_report(report)
+        d = self.dialect
+        when = epoch(now or report.created)
+        values = [
+            report.code,
+            when,
+            when,
+            report.category,
+            d.text(report.text),
+            report.lat,
+            report.lon,
+            d.text(report.site_id),
+            d.text(report.language),
+            report.status,
+            d.text(report.answer),
+            report.merged_into,
+            d.text(report.link),
+            report.photo,
+        ]
+        columns = (
+            "code, created, updated, category, text, lat, lon, site_id, language, status,"
+            " answer, merged_into, link, photo"
+        )
+        insert = (
+            f"INSERT INTO {d.table('reports')} ({columns}) VALUES ({d.marks(len(values))})"
+            " ON CONFLICT (code) DO NOTHING RETURNING id"
+        )
+        report_id, _ = self._run([(insert, values), self._bump()])
+        if not report_id:
+            raise ValueError(f"the report code {report.code} is taken")
+        return report_id
+
+    def report(self, code: str, photo: bool = False) -> Report | None:
+        """The report ``code`` (with its photo's bytes when ``photo``), or None."""
+        d = self.dialect
+        columns = REPORT_COLUMNS + (", photo" if photo else "")
+        rows = self._rows(
+            f"SELECT {columns} FROM {d.table('reports')} WHERE code = {d.mark}", (d.text(code),)
+        )
+        found = reports_from_rows(rows)
+        return found[0] if found else None
+
+    def reports(
+        self, statuses: tuple[str, ...] = (), limit: int = 200, since: datetime | None = None
+    ) -> list[Report]:
+        """The newest ``limit`` reports, of ``statuses`` only when given, made at or after
+        ``since`` when given; newest first, without their photos' bytes."""
+        d, m = self.dialect, self.dialect.mark
+        where: list[str] = []
+        params: list[Any] = []
+        if statuses:
+            where.append(f"status IN ({d.marks(len(statuses))})")
+            params += list(statuses)
+        if since is not None:
+            where.append(f"created >= {m}")
+            params.append(epoch(since))
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._rows(
+            f"SELECT {REPORT_COLUMNS} FROM {d.table('reports')}{clause}"
+            f" ORDER BY created DESC, id DESC LIMIT {m}",
+            (*params, d.no_limit if limit < 0 else limit),
+        )
+        return reports_from_rows(rows)
+
+    def change_report(
+        self, code: str, change: ReportChange, now: datetime | None = None
+    ) -> Report | None:
+        """Apply a moderator's change; the changed report, or None when there is no such
+        report. Raises ValueError (nothing changed) for a change ``check_report`` refuses
+        or a merge into a report that does not exist."""
+        current = self.report(code)
+        if current is None:
+            return None
+        when = now or datetime.now(UTC)
+        new = changed(current, change, when)
+        if change.merged_into and self.report(change.merged_into) is None:
+            raise ValueError(f"there is no report {change.merged_into}")
+        d, m = self.dialect, self.dialect.mark
+        update = (
+            f"UPDATE {d.table('reports')} SET status = {m}, answer = {m}, merged_into = {m},"
+            f" link = {m}, updated = {m} WHERE code = {m}"
+        )
+        params = (
+            new.status,
+            d.text(new.answer),
+            new.merged_into,
+            d.text(new.link),
+            epoch(when),
+            code,
+        )
+        done, _ = self._run([(update, params), self._bump()])
+        return new if done else None
+
+    def purge_reports(self, before: datetime) -> int:
+        """Delete the reports made before ``before``, photos and all; how many."""
+        d = self.dialect
+        delete = f"DELETE FROM {d.table('reports')} WHERE created < {d.mark}"
+        (deleted,) = self._run([(delete, (epoch(before),))])
+        if deleted:  # screens re-read the journal only when something went
+            self._run([self._bump()])
+        return deleted

@@ -124,6 +124,9 @@ class Alert:
     limit: float
     unit: str
     basis: str  # what was compared, e.g. "24-hour mean, WHO 2021 guideline"
+    # The severity its rule sets (one of ``SEVERITIES``); "" grades it by how far past
+    # its limit it is (``severity``).
+    grade: str = ""
 
     @property
     def active(self) -> bool:
@@ -532,7 +535,10 @@ PARKING_FULL: Final = 98.0
 def severity(alert: Alert) -> str:
     """How severe ``alert`` is, one of ``SEVERITIES``: by how far its value is past its
     limit (air twice the limit is critical, 1.25 × high; crowding and congestion 1.5 ×
-    high; a full car park high), a sensor fault always low. Raises nothing."""
+    high; a full car park high), a sensor fault always low; an alert whose rule sets
+    its severity (``grade``) has that one. Raises nothing."""
+    if alert.grade in SEVERITIES:
+        return alert.grade
     if alert.rule.startswith("sensor.") or math.isnan(alert.value) or alert.limit <= 0:
         return "low"
     ratio = alert.value / alert.limit

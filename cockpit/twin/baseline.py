@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from cockpit.storage import HistoryStore
 
 __all__ = [
+    "DECISION_METRICS",
     "MAD_SCALE",
     "Anomaly",
     "BeforeAfter",
@@ -436,6 +437,15 @@ def todays_anomalies(
 
 
 # -- before and after a decision ------------------------------------------------------
+# KPI key -> the metric a decision's before and after are measured on.
+DECISION_METRICS: dict[str, str] = {
+    "traffic": "vehicle_flow",
+    "footfall": "pedestrians",
+    "air": "no2",
+    "parking": "bay_occupied",
+}
+
+
 @dataclass(frozen=True)
 class BeforeAfter:
     """A metric over some sites before and after a decision, each against the usual for

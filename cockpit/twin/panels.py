@@ -7,6 +7,7 @@ and role, and the pages turn them into words and components.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from cockpit.model import METRICS, empty_observations
 from cockpit.storage import HistoryStore
 from cockpit.twin import alerts as alert_rules
 from cockpit.twin import baseline, climate, forecast, sensor_health, targets
+from cockpit.twin import rules as city_rules
 from cockpit.twin.alerts import Alert
 from cockpit.twin.sensor_health import DomainCoverage, SiteHealth
 
@@ -136,10 +138,15 @@ def alert_board(
     sites: pd.DataFrame,
     latest: pd.DataFrame,
     now: datetime,
+    own_rules: Sequence[city_rules.Rule] = (),
 ) -> Board:
-    """Open alerts and sensor health of ``sites`` at ``now``."""
+    """Open alerts and sensor health of ``sites`` at ``now``: the built-in alerts' and
+    those of ``own_rules`` (the city's rules shown on the phone view)."""
     rules = config.alerts
     threshold = [a for a in alert_rules.evaluate(config, history, sites, now) if a.active]
+    if own_rules:
+        found = city_rules.evaluate_rules(own_rules, config, history, sites, now)
+        threshold += [a for a in found if a.active]
     health = sensor_health.read_health(history, sites, now, rules, latest=latest)
     start = alert_rules.window_start(now, rules.window_hours).to_pydatetime()
     sensors = sensor_health.health_alerts(health, start)

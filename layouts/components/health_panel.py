@@ -6,15 +6,13 @@ components (a table and a list; text only), styled by the cockpit's own classes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from babel.numbers import format_percent
 from dash import html
 from dash.development.base_component import Component
 
 from cockpit.domains import domain_names
 from cockpit.domains import get as get_domain
-from cockpit.present.i18n import format_number, format_time, locale_of, translator
+from cockpit.present.i18n import Gettext, format_number, format_time, locale_of, translator
 from cockpit.twin.sensor_health import DomainCoverage, SiteHealth
 from layouts.components.html_attrs import html_attrs
 
@@ -25,9 +23,6 @@ _PROBLEMS = {"flat": "flat line", "impossible": "impossible values", "stale_stre
 
 def _title(domain: str) -> str:
     return get_domain(domain).title if domain in domain_names() else domain
-
-
-Gettext = Callable[[str], str]
 
 
 def _describe(site: SiteHealth, timezone: str, language: str, _: Gettext) -> str:

@@ -1,23 +1,21 @@
 """A KPI card: the figure, its level in words, what it means, when and where from, and
-one click to the data behind it (``/data/<kpi>``)."""
+one click to the data behind it (``/data/<kpi>``, in the card's language)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from dash import dcc, html
 
 from cockpit.city import SourceInfo
 from cockpit.present.demo import credit_text
-from cockpit.present.i18n import format_time, translator
+from cockpit.present.i18n import Gettext, format_time, translator
 from cockpit.present.kpi_words import figure_words, kpi_in
 from cockpit.twin.kpi import Kpi
 from layouts.components.html_attrs import html_attrs
 
 __all__ = ["kpi_card", "kpi_strip"]
 
-Gettext = Callable[[str], str]
 
 _SYMBOL = {"ok": "●", "warn": "▲", "alert": "■", "none": "–"}
 
@@ -69,7 +67,7 @@ def kpi_card(item: Kpi, sources: list[SourceInfo], timezone: str, language: str 
             html.Div(credits, className="cc-kpi-credits"),
             dcc.Link(
                 _("Data behind this"),
-                href=f"/data/{item.key}",
+                href=f"/data/{item.key}?lang={language}",
                 className="cc-data-link",
                 id=f"kpi-{item.key}-data",
                 title=_("Sites, values, sources and licences behind {title}").format(

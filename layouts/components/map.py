@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -16,7 +16,7 @@ from dash import dcc, html
 
 from cockpit.config import CityConfig
 from cockpit.domains import get as get_domain
-from cockpit.present.i18n import locale_of
+from cockpit.present.i18n import Gettext, locale_of
 from cockpit.twin.airindex import BANDS
 from layouts.components.clientside import js_function
 from layouts.components.html_attrs import html_attrs
@@ -26,6 +26,7 @@ __all__ = [
     "CLUSTERS_PREFIX",
     "LAYER_ID",
     "MAP_ID",
+    "REPORTS_LAYER_ID",
     "SOURCE_ID",
     "attribution",
     "basemap_file",
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 MAP_ID = "cc-map"
+# The citizens' reports layer: its own overlay, loaded from its route once per page.
+REPORTS_LAYER_ID = "cc-reports-layer"
 LAYER_ID = "cc-layer"
 # Stores holding each layer's data URL (see layouts/mapdata.py and assets/mapdata.js),
 # set by the cockpit's frame with ``set_props``, never as a callback output.
@@ -45,8 +48,6 @@ SOURCE_ID = "cc-layer-src"
 
 # The basemap travels as its own file, which the browser keeps, not inside the page.
 BASEMAP_ROUTE = "/map-basemap.json"
-
-Gettext = Callable[[str], str]
 
 
 def _english(message: str) -> str:
@@ -82,6 +83,7 @@ def city_map(
     urls: dict[str, str],
     first: dict[str, dict[str, Any]] | None = None,
     _: Gettext = _english,
+    reports_url: str | None = None,
 ) -> dl.Map:
     """The map of the layers in ``urls`` (layer id -> URL of its compact data,
     ``layouts.routes.mapdata``): the browser loads each after the page, from a URL it may cache.
@@ -91,7 +93,8 @@ def city_map(
     ``layouts.routes.mapclusters.first_views``) holds it.
     Tiles come from the config; the bundled basemap keeps the city visible when no tile
     can be loaded. Layer names and the credits' line are worded by ``_`` (the viewer's
-    translator; default English).
+    translator; default English). With ``reports_url`` (``layouts.routes.reports``),
+    citizens' reports are one more overlay, their markers and popups drawn from text.
     """
     children: list[Any] = []
     if config.map.tile_url:
@@ -134,6 +137,19 @@ def city_map(
         for layer_id, layer in config.layers.items()
         if layer_id in urls
     ]
+    if reports_url:
+        overlays.append(
+            dl.Overlay(
+                dl.GeoJSON(
+                    id=REPORTS_LAYER_ID,
+                    url=reports_url,
+                    pointToLayer=js_function("reportToLayer"),
+                    onEachFeature=js_function("reportPopup"),
+                ),
+                name=_("Citizen reports"),
+                checked=True,
+            )
+        )
     # The control keeps the names of the layers shown (its ``overlays``); without an id
     # and a first list it could not, and unticking a layer failed in the browser.
     children.append(

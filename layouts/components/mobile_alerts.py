@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -21,7 +20,7 @@ from typing import Any
 import pandas as pd
 from dash import dcc, html
 
-from cockpit.present.i18n import format_number, format_time
+from cockpit.present.i18n import Gettext, format_number, format_time
 from cockpit.present.wayfinding import place_words, route_url
 from cockpit.storage import Acknowledgement
 from cockpit.twin.alert_handling import Handling, handling
@@ -42,7 +41,6 @@ __all__ = [
     "opened_words",
 ]
 
-Gettext = Callable[[str], str]
 _SEVERITY_SYMBOL = {"critical": "■", "high": "▲", "moderate": "▲", "low": "◌"}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ def site_states(view: CityView) -> dict[str, SiteState]:
             stale = info is not None and info.stale
             out[str(row.site_id)] = SiteState(
                 str(row.site_id),
-                format_value(str(row.metric), float(row.value), view.min_group_size),
+                format_value(str(row.metric), float(cast(float, row.value)), view.min_group_size),
                 str(row.state),
                 "stale" if stale else str(row.level),
                 str(row.metric),

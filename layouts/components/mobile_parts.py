@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from dash import html
 
 from cockpit.city import CityView, SourceInfo, format_value
 from cockpit.model import METRICS
-from cockpit.present.i18n import format_number, format_time
+from cockpit.present.i18n import Gettext, format_number, format_time
 from cockpit.present.wayfinding import place_words, route_url
 from cockpit.privacy import mask_frame
 from cockpit.storage import Acknowledgement
@@ -28,7 +27,6 @@ from layouts.components.mobile_data import SiteState, attributes, value_with_sta
 
 __all__ = ["alert_card", "alert_list", "coverage_line", "site_button", "site_sheet", "sparkline"]
 
-Gettext = Callable[[str], str]
 
 _SYMBOL = {"ok": "●", "warn": "▲", "alert": "■", "stale": "◌", "none": "–"}
 _POLLUTANT = {"pm25": "PM2.5", "pm10": "PM10", "no2": "NO₂", "o3": "O₃"}

@@ -49,4 +49,4 @@ def install(app: Dash, languages: Sequence[str]) -> None:
         args = flask.request.args if flask.has_request_context() else {}
         return _with_lang(index, page_language(args, languages), offered)
 
-    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign,assignment]

@@ -25,6 +25,7 @@ from dash import Dash, dcc, html, page_container
 from dash._pages import _parse_query_string, _path_to_page
 
 from cockpit.auth import Viewer
+from cockpit.present.i18n import translator
 from layouts.components.html_attrs import html_attrs
 from layouts.page_table import about_pages, nav_pages
 
@@ -58,12 +59,14 @@ def nav_links(viewer: Viewer, language: str, _: Callable[[str], str]) -> html.Na
     return html.Nav(links, className="cc-nav", **html_attrs({"aria-label": _("Pages")}))
 
 
-def about_nav(current: str, link: Callable[..., Any] = html.A) -> html.Nav:
+def about_nav(current: str, link: Callable[..., Any] = html.A, language: str = "en") -> html.Nav:
     """The header links of a page about the data (``current``, a page key) to the others,
-    as ``link`` components (``html.A``, or ``dcc.Link`` to stay in the page)."""
+    as ``link`` components (``html.A``, or ``dcc.Link`` to stay in the page), named in
+    ``language``."""
+    _ = translator(language, "cockpit")
     links: list[Any] = []
     for page in about_pages(current):
-        links += [" · ", link(page.about, href=page.path, style=_ABOUT_LINK)]
+        links += [" · ", link(_(page.about or page.name), href=page.path, style=_ABOUT_LINK)]
     return html.Nav(links[1:])
 
 

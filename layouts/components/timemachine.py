@@ -21,6 +21,7 @@ from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 
 __all__ = [
+    "PREFIX",
     "RANGES",
     "SPEEDS",
     "anchor_for",
@@ -36,6 +37,8 @@ RANGES: dict[str, tuple[int, int]] = {"24h": (24 * 60, 15), "7d": (7 * 24 * 60, 
 # Steps per second while playing.
 SPEEDS = (1, 2, 4)
 ANCHOR_STEP_S = 15 * 60
+# The ids of the cockpit's time bar start with this; another page's bar has its own.
+PREFIX = "cc-tm"
 MAX_ANCHOR_S = 7_258_118_400  # 2200-01-01
 MAX_OFFSET_MIN = 366 * 24 * 60
 
@@ -98,8 +101,12 @@ def slider_props(range_id: str, timezone: str, anchor: int, language: str) -> di
     return {"min": -minutes, "step": step, "marks": _marks(minutes, timezone, anchor, language)}
 
 
-def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str]) -> html.Div:
-    """The controls: live, step back, play/pause, step forward, speed, range, slider."""
+def time_bar(
+    timezone: str, anchor: int, language: str, _: Callable[[str], str], prefix: str = PREFIX
+) -> html.Div:
+    """The controls: live, step back, play/pause, step forward, speed, range, slider; each
+    id starts with ``prefix`` (``cc-tm-slider``), so that two pages' time machines never
+    answer each other's callbacks."""
     props = slider_props("24h", timezone, anchor, language)
     return html.Div(
         className="cc-timebar",
@@ -109,40 +116,40 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
             html.Div(
                 className="cc-timebar-controls",
                 children=[
-                    html.Button(_("Live"), id="cc-tm-live", className="cc-btn cc-btn-live"),
+                    html.Button(_("Live"), id=f"{prefix}-live", className="cc-btn cc-btn-live"),
                     html.Button(
                         "«",
-                        id="cc-tm-back",
+                        id=f"{prefix}-back",
                         className="cc-btn",
                         title=_("Step back"),
                         **html_attrs({"aria-label": _("Step back")}),
                     ),
                     html.Button(
                         "▶",
-                        id="cc-tm-play",
+                        id=f"{prefix}-play",
                         className="cc-btn cc-btn-play",
                         title=_("Play"),
                         **html_attrs({"aria-label": _("Play or pause")}),
                     ),
                     html.Button(
                         "»",
-                        id="cc-tm-fwd",
+                        id=f"{prefix}-fwd",
                         className="cc-btn",
                         title=_("Step forward"),
                         **html_attrs({"aria-label": _("Step forward")}),
                     ),
-                    html.Span(_("Speed"), id="cc-tm-speed-label", className="cc-sr-only"),
+                    html.Span(_("Speed"), id=f"{prefix}-speed-label", className="cc-sr-only"),
                     dcc.RadioItems(
-                        id="cc-tm-speed",
+                        id=f"{prefix}-speed",
                         options=[{"label": f"{s}×", "value": s} for s in SPEEDS],
                         value=1,
                         inline=True,
                         className="cc-radio",
                         inputClassName="cc-radio-input",
                     ),
-                    html.Span(_("Period"), id="cc-tm-range-label", className="cc-sr-only"),
+                    html.Span(_("Period"), id=f"{prefix}-range-label", className="cc-sr-only"),
                     dcc.RadioItems(
-                        id="cc-tm-range",
+                        id=f"{prefix}-range",
                         options=[
                             {"label": _("24 hours"), "value": "24h"},
                             {"label": _("7 days"), "value": "7d"},
@@ -154,53 +161,54 @@ def time_bar(timezone: str, anchor: int, language: str, _: Callable[[str], str])
                     ),
                     html.Span(
                         _("Live"),
-                        id="cc-tm-label",
-                        className="cc-tm-label",
+                        id=f"{prefix}-label",
+                        className=f"{prefix}-label",
                         **html_attrs({"aria-live": "polite"}),
                     ),
                 ],
             ),
-            html.Span(_("Moment shown"), id="cc-tm-slider-label", className="cc-sr-only"),
+            html.Span(_("Moment shown"), id=f"{prefix}-slider-label", className="cc-sr-only"),
             dcc.Slider(
-                id="cc-tm-slider",
+                id=f"{prefix}-slider",
                 max=0,
                 value=0,
                 included=False,
                 allow_direct_input=False,
                 updatemode="mouseup",
-                className="cc-tm-slider",
+                className=f"{prefix}-slider",
                 **props,
             ),
-            dcc.Store(id="cc-tm-anchor", data=anchor),
-            dcc.Store(id="cc-tm-playing", data=False),
+            dcc.Store(id=f"{prefix}-anchor", data=anchor),
+            dcc.Store(id=f"{prefix}-playing", data=False),
             # The slider value whose markers and figures are on screen.
-            dcc.Store(id="cc-tm-shown", data=0),
-            dcc.Interval(id="cc-tm-interval", interval=1000, disabled=True),
+            dcc.Store(id=f"{prefix}-shown", data=0),
+            dcc.Interval(id=f"{prefix}-interval", interval=1000, disabled=True),
         ],
     )
 
 
-def register_clientside(app: Dash) -> None:
-    """Wire the controls to the slider in the browser (``timeMachine`` in
-    ``assets/cockpit.js``): the slider's value is the only thing the server hears about."""
+def register_clientside(app: Dash, prefix: str = PREFIX) -> None:
+    """Wire the controls of the time bar whose ids start with ``prefix`` to its slider in
+    the browser (``timeMachine`` in ``assets/cockpit.js``): the slider's value is the only
+    thing the server hears about."""
     app.clientside_callback(
         clientside("timeMachine"),
-        Output("cc-tm-slider", "value"),
-        Output("cc-tm-playing", "data"),
-        Output("cc-tm-interval", "disabled"),
-        Output("cc-tm-interval", "interval"),
-        Output("cc-tm-play", "children"),
-        Input("cc-tm-interval", "n_intervals"),
-        Input("cc-tm-back", "n_clicks"),
-        Input("cc-tm-fwd", "n_clicks"),
-        Input("cc-tm-live", "n_clicks"),
-        Input("cc-tm-play", "n_clicks"),
-        Input("cc-tm-range", "value"),
-        Input("cc-tm-speed", "value"),
-        State("cc-tm-slider", "value"),
-        State("cc-tm-playing", "data"),
-        State("cc-tm-slider", "min"),
-        State("cc-tm-slider", "step"),
-        State("cc-tm-shown", "data"),
+        Output(f"{prefix}-slider", "value"),
+        Output(f"{prefix}-playing", "data"),
+        Output(f"{prefix}-interval", "disabled"),
+        Output(f"{prefix}-interval", "interval"),
+        Output(f"{prefix}-play", "children"),
+        Input(f"{prefix}-interval", "n_intervals"),
+        Input(f"{prefix}-back", "n_clicks"),
+        Input(f"{prefix}-fwd", "n_clicks"),
+        Input(f"{prefix}-live", "n_clicks"),
+        Input(f"{prefix}-play", "n_clicks"),
+        Input(f"{prefix}-range", "value"),
+        Input(f"{prefix}-speed", "value"),
+        State(f"{prefix}-slider", "value"),
+        State(f"{prefix}-playing", "data"),
+        State(f"{prefix}-slider", "min"),
+        State(f"{prefix}-slider", "step"),
+        State(f"{prefix}-shown", "data"),
         prevent_initial_call=True,
     )

@@ -3,7 +3,6 @@ machine's cursor."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,11 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cockpit.model import METRICS
-from cockpit.present.i18n import locale_of
+from cockpit.present.i18n import Gettext, locale_of
 
 __all__ = ["cursor_shapes", "empty_trend", "pair_figure", "trend_figure"]
-
-Gettext = Callable[[str], str]
 
 
 def _english(message: str) -> str:

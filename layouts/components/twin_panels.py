@@ -9,7 +9,6 @@ components in the viewer's language.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,10 +18,12 @@ from dash import html
 from cockpit.city import City, CityView
 from cockpit.model import METRICS
 from cockpit.present import summary
-from cockpit.present.i18n import format_number, format_time
+from cockpit.present.i18n import Gettext, format_number, format_time
 from cockpit.twin import baseline, crossdomain, sensor_health
 from cockpit.twin.attention import AttentionItem
+from cockpit.twin.districts import typical_words
 from cockpit.twin.panels import KPI_METRICS, TWIN_METRICS, Twin
+from layouts.components.chart_config import chart_config
 from layouts.components.health_panel import health_panel
 from layouts.components.html_attrs import html_attrs
 
@@ -37,23 +38,11 @@ __all__ = [
     "typical_of_sites",
 ]
 
-Gettext = Callable[[str], str]
-
-# baseline state -> the map's word for it (also the marker's CSS class, cc-<word>)
-TYPICAL_CLASS = {"well below": "below", "typical": "typical", "well above": "above"}
-
 
 def typical_of_sites(twin: Twin) -> dict[str, str]:
     """Each site's marker word against typical: below, typical or above (its strongest
     metric decides); sites without a baseline are left out."""
-    known = twin.states[twin.states["state"] != "unknown"]
-    if known.empty:
-        return {}
-    strongest = known.assign(s=known["z"].abs()).sort_values("s").groupby("site_id").tail(1)
-    return {
-        str(r.site_id): TYPICAL_CLASS.get(str(r.state), "unknown")
-        for r in strongest.itertuples(index=False)
-    }
+    return typical_words(twin.states)
 
 
 def _slot(at: datetime, language: str, timezone: str) -> str:
@@ -392,7 +381,7 @@ def pair_panel(
         html.H3(title, className="cc-pair-title"),
         dcc.Graph(
             figure=pair_figure(found.frame, "", city.config.city.timezone, _("Vehicle flow"), _),
-            config={"displaylogo": False},
+            config=chart_config(language, displayModeBar=False),
             style={"height": "260px"},
             id="cc-pair-graph",
         ),

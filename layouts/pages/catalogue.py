@@ -12,7 +12,7 @@ from typing import Any
 from dash import html
 
 from cockpit.city import City
-from cockpit.present.dcat import catalogue_entries
+from cockpit.present.dcat import REPORTS_PATH, catalogue_entries
 from cockpit.present.timefmt import local_time
 from layouts.components.about_page import about_page
 from layouts.routes.access import viewer_role
@@ -117,6 +117,34 @@ def layout(city: City, **_: Any) -> html.Div:
             className="cc-sources-panel",
         ),
     ]
+    if config.reports.enabled:
+        rules = config.reports
+        sections.append(
+            html.Section(
+                [
+                    html.H2("Citizen reports", className="cc-panel-title"),
+                    html.P(
+                        "What citizens reported from the citizen page and the city published,"
+                        " with the city's answer: category, text, status, day and a place"
+                        f" rounded to about {rules.position_m:g} m. No photo, report code,"
+                        " name or device is ever part of it. Under "
+                        f"{rules.licence}; reports are deleted after {rules.keep_days:g} days."
+                    ),
+                    html.Ul(
+                        [
+                            html.Li(html.A("Published reports (CSV)", href=f"{REPORTS_PATH}.csv")),
+                            html.Li(
+                                html.A(
+                                    "Published reports (GeoJSON)", href=f"{REPORTS_PATH}.geojson"
+                                )
+                            ),
+                        ]
+                    ),
+                ],
+                className="cc-sources-panel",
+                id="cc-catalogue-reports",
+            )
+        )
     return about_page(
         "catalogue", f"Open data catalogue · {config.city.name}", "cc-catalogue-page", sections
     )

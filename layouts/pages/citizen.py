@@ -6,11 +6,18 @@ or a district they choose, else the whole city. Each answer says how old it is a
 to "how this data is collected". Every answer is built from ``city.view("public")``
 whoever asks and however the request is made: the page never shows internal data and
 has no staff words. Text comes from the ``kiosk`` catalogue (``?lang=de``).
+
+Below the answers, citizens' reports that staff published (their own layer of the page,
+in the page's language) and a link to report a problem where the citizen stands: the
+link carries the browser's position only rounded to ``[reports] position_m``, or the
+chosen district.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
@@ -19,12 +26,23 @@ from cockpit.city import City
 from cockpit.present import slides as content
 from cockpit.present.demo import demo_badge
 from cockpit.present.i18n import available_languages, translator
+from cockpit.present.report_words import public_items
 from cockpit.present.slides import Screen, Slide
+from cockpit.reports import round_position
 from cockpit.storage import Journal
 from layouts.components.clientside import clientside
 from layouts.components.mobile_data import district_names
 
-__all__ = ["ROLE", "answers", "answers_outputs", "layout", "place_of", "register"]
+__all__ = [
+    "ROLE",
+    "answers",
+    "answers_outputs",
+    "layout",
+    "place_of",
+    "published_reports",
+    "register",
+    "report_link",
+]
 
 ROLE = "public"  # the only role this page ever reads with
 PATH = "/c"
@@ -157,7 +175,67 @@ def _cards(
     ]
 
 
-def layout(city: City, lang: str | None = None, **_query: Any) -> html.Div:
+_REPORTS_SHOWN = 20
+
+
+def report_link(
+    city: City, language: str, position: tuple[float, float] | None, district: Any
+) -> str:
+    """Where "Report a problem here" leads: the report form in ``language`` with the
+    citizen's ``position`` rounded to the reports' cells, else the chosen ``district``."""
+    query: dict[str, str] = {"lang": language}
+    if isinstance(district, str) and district:
+        query["district"] = district
+    elif position is not None:
+        lat, lon = round_position(*position, city.config.reports.position_m)
+        query |= {"lat": f"{lat:.6f}", "lon": f"{lon:.6f}"}
+    return f"/report?{urlencode(query)}"
+
+
+def published_reports(city: City, journal: Journal, language: str) -> Any:
+    """The citizens' reports staff published, newest first, in ``language``, with the
+    link to report a problem (kept hidden when reports are off, for the callback)."""
+    if not city.config.reports.enabled:
+        return html.A(id="cz-report-link", hidden=True)
+    # "_r": the reports catalogue, not the kiosk one this page speaks otherwise.
+    _r = translator(language, "reports")
+    sites = city.view(ROLE).sites
+    names = dict(zip(sites["id"].astype(str), sites["name"].astype(str), strict=True))
+    kept = city.clock() - timedelta(days=city.config.reports.keep_days)
+    shown = journal.reports(("published",), limit=_REPORTS_SHOWN, since=kept)
+    items = public_items(shown, language, city.config.city.timezone, names)
+    listed = [
+        html.Li(
+            [
+                html.Strong(item["title"]),
+                html.Span(f" · {item['date']}" + (f" · {item['site']}" if item["site"] else "")),
+                html.P(item["text"], className="cz-report-text"),
+                html.P(item["answer"], className="cz-report-answer") if item["answer"] else None,
+            ],
+            className=f"cz-report-item cz-report-{item['category']}",
+        )
+        for item in items
+    ]
+    return html.Section(
+        [
+            html.H2(_r("Reports from citizens"), id="cz-reports-h"),
+            html.A(
+                _r("Report a problem here"),
+                id="cz-report-link",
+                href=report_link(city, language, None, None),
+                className="cz-btn cz-report-link",
+            ),
+            html.Ul(listed, className="cz-reports-list")
+            if listed
+            else html.P(_r("No published reports yet."), className="cz-reports-none"),
+        ],
+        id="cz-reports",
+        className="cz-reports",
+        **{"aria-labelledby": "cz-reports-h"},
+    )
+
+
+def layout(city: City, journal: Journal, lang: str | None = None, **_query: Any) -> html.Div:
     """The citizen page in ``lang`` (default: the city's first language), for the whole
     city until the citizen says where they are."""
     config = city.config
@@ -212,6 +290,7 @@ def layout(city: City, lang: str | None = None, **_query: Any) -> html.Div:
                         **{"aria-labelledby": "cz-where-h"},
                     ),
                     html.Div(_cards(city, language, None, ""), id="cz-answers"),
+                    published_reports(city, journal, language),
                 ]
             ),
             dcc.Store(id="cz-coords"),
@@ -220,9 +299,10 @@ def layout(city: City, lang: str | None = None, **_query: Any) -> html.Div:
     )
 
 
-def answers_outputs(answers: Any, status: Any) -> dict[str, Any]:
-    """The answers callback's outputs by name (``no_update`` leaves one as it is)."""
-    return {"answers": answers, "status": status}
+def answers_outputs(answers: Any, status: Any, report: Any = no_update) -> dict[str, Any]:
+    """The answers callback's outputs by name (``no_update`` leaves one as it is):
+    ``report`` is where "Report a problem here" leads."""
+    return {"answers": answers, "status": status, "report": report}
 
 
 def register(app: Dash, city: City, _journal: Journal) -> None:
@@ -239,6 +319,7 @@ def register(app: Dash, city: City, _journal: Journal) -> None:
         output={
             "answers": Output("cz-answers", "children"),
             "status": Output("cz-status", "children"),
+            "report": Output("cz-report-link", "href"),
         },
         inputs=[Input("cz-coords", "data"), Input("cz-district", "value")],
         state=[State("cz-lang", "data")],
@@ -254,4 +335,5 @@ def register(app: Dash, city: City, _journal: Journal) -> None:
             return answers_outputs(_cards(city, language, None, ""), message)
         if position is None and district:
             raise PreventUpdate  # no such district
-        return answers_outputs(_cards(city, language, position, place), message or no_update)
+        link = report_link(city, language, position, district)
+        return answers_outputs(_cards(city, language, position, place), message or no_update, link)

@@ -23,11 +23,14 @@ from cockpit.city import City, CityView, format_value
 from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
 from cockpit.present.demo import credit_text, origin_text
-from cockpit.present.i18n import format_number, format_time, translator
+from cockpit.present.i18n import Gettext, format_number, format_time, translator
 from cockpit.privacy import suppressed
 from cockpit.validate import bounded_int_or_none
+from layouts.components import brief_link
 from layouts.components import timemachine as tm
 from layouts.components import twin_panels as twin
+from layouts.components.brief_link import brief_panel
+from layouts.components.chart_config import chart_config
 from layouts.components.clientside import clientside
 from layouts.components.demo_badge import demo_badge_tag
 from layouts.components.html_attrs import html_attrs
@@ -45,9 +48,11 @@ from layouts.components.page_language import page_language
 from layouts.components.shell import nav_links
 from layouts.components.trend import cursor_shapes, trend_figure
 from layouts.routes.access import current_viewer, viewer_role
+from layouts.routes.downloads import download_options
 from layouts.routes.mapclusters import first_views
 from layouts.routes.mapdata import map_data_urls
 from layouts.routes.replay import replay_urls
+from layouts.routes.reports import reports_layer_url
 
 __all__ = [
     "FRAME_OUTPUTS",
@@ -62,10 +67,8 @@ __all__ = [
     "trend_panel",
 ]
 
-Gettext = Callable[[str], str]
 
 # Plotly's toolbar shows on hover only, so it never sits on a chart's title.
-CHART_CONFIG = {"displaylogo": False, "displayModeBar": "hover"}
 # A parking bay's trend is the occupied share of the bays this close to it.
 BAY_RADIUS_M = 150
 
@@ -234,6 +237,7 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                                         map_data_urls(view),
                                         first_views(city, view),
                                         _,
+                                        reports_layer_url(config, language),
                                     ),
                                     map_words_store(
                                         MAP_ID,
@@ -291,6 +295,7 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                                             }
                                         ),
                                     ),
+                                    brief_panel(city, viewer.role, language),
                                     html.Section(
                                         html.P(_("Reading the city…"), className="cc-muted"),
                                         id="cc-summary",
@@ -694,7 +699,11 @@ def trend_panel(
         language,
     )
     pair = twin.pair_panel(city, view, site_id, hours, language, _) if domain == "traffic" else []
-    chart = dcc.Graph(id="cc-trend", figure=figure, config=CHART_CONFIG, style={"height": "100%"})
+    row = view.sites.set_index("id").loc[site_id]
+    source = str(row["source"])
+    sources = [view.sources[source]] if source in view.sources else []
+    config = chart_config(language, **download_options(str(names[site_id]), sources))
+    chart = dcc.Graph(id="cc-trend", figure=figure, config=config, style={"height": "100%"})
     return {
         "chart": chart,
         "detail": site_detail(city, view, site_id, _, language),
@@ -844,7 +853,7 @@ def attend_site(city: City, role: str, site_id: str) -> dict[str, Any]:
     if site_id not in sites.index:
         raise PreventUpdate
     site = sites.loc[site_id]
-    centre = [float(site["lat"]), float(site["lon"])]
+    centre = [float(cast(float, site["lat"])), float(cast(float, site["lon"]))]
     return {
         "site": site_id,
         "viewport": {"center": centre, "zoom": ATTEND_ZOOM, "transition": "flyTo"},
@@ -938,6 +947,7 @@ def warm(city: City) -> None:
 def register_callbacks(app: Dash, city: City) -> None:
     """Wire the cockpit's callbacks to ``city`` and warm its panels for new data."""
     tm.register_clientside(app)
+    brief_link.register(app, city)
     app.clientside_callback(
         clientside("showFrame"),
         list(FRAME_OUTPUTS.values()),

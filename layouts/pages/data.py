@@ -1,4 +1,5 @@
-"""``/data/<kpi>``: the data behind one KPI card, one click from the figure.
+"""``/data/<kpi>``: the data behind one KPI card, one click from the figure, in the
+language of the card it was opened from (``?lang=``).
 
 The sites and values the KPI was computed from, each with its observation time and
 origin; every source with publisher, licence, retrieval and observation times; links to
@@ -17,7 +18,9 @@ from cockpit.city import City, CityView, format_value
 from cockpit.domains import domain_of_kpi, kpi_names
 from cockpit.model import METRICS
 from cockpit.present.export import kpi_table
-from cockpit.present.timefmt import local_time
+from cockpit.present.i18n import Gettext, format_number, format_time, translator
+from cockpit.present.kpi_words import kpi_in
+from layouts.components.page_language import page_language
 from layouts.components.shell import about_nav
 from layouts.routes.access import viewer_role
 from layouts.routes.downloads import export_links
@@ -28,7 +31,13 @@ __all__ = ["MAX_ROWS", "layout"]
 MAX_ROWS = 300
 
 
-def _sources_table(city: City, view: CityView, sources: list[str]) -> html.Table:
+# The times on the page: weekday, day, month and time on the city's wall clock.
+_WHEN = "EEE dd MMM HH:mm"
+
+
+def _sources_table(
+    city: City, view: CityView, sources: list[str], language: str, _: Gettext
+) -> html.Table:
     tz = city.config.city.timezone
     rows = []
     for source in sources:
@@ -42,55 +51,69 @@ def _sources_table(city: City, view: CityView, sources: list[str]) -> html.Table
                     html.Td(info.name),
                     html.Td(info.publisher),
                     html.Td(licence),
-                    html.Td(info.origin),
-                    html.Td(local_time(info.last_success, tz, "%a %d %b %H:%M:%S")),
-                    html.Td(local_time(info.updated, tz, "%a %d %b %H:%M")),
-                    html.Td(info.status, className=f"cc-status cc-status-{info.status}"),
+                    html.Td(_(info.origin)),
+                    html.Td(_when(info.last_success, language, tz, _WHEN + ":ss", _)),
+                    html.Td(_when(info.updated, language, tz, _WHEN, _)),
+                    html.Td(_(info.status), className=f"cc-status cc-status-{info.status}"),
                 ],
                 id=f"data-source-{source}",
             )
         )
     head = ["Source", "Publisher", "Licence", "Origin", "Retrieved", "Observed", "Status"]
     return html.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+        [html.Thead(html.Tr([html.Th(_(h)) for h in head])), html.Tbody(rows)],
         className="cc-sources",
         id="data-sources",
     )
 
 
-def _value(row: dict[str, Any], min_group_size: int) -> str:
+def _value(row: dict[str, Any], min_group_size: int, language: str, _: Gettext) -> str:
+    """A value as ``format_value`` writes it, in ``language``."""
+    metric = METRICS[row["metric"]]
     if row["suppressed"]:
-        return f"{row['value_text']} {row['unit']}"
-    return format_value(row["metric"], float(row["value"]), min_group_size)
+        return f"{row['value_text']} {_(row['unit'])}"
+    if language == "en":
+        return format_value(row["metric"], float(row["value"]), min_group_size)
+    if row["metric"] == "bay_occupied":
+        return _("occupied") if float(row["value"]) >= 0.5 else _("free")
+    return f"{format_number(float(row['value']), language, metric.decimals)} {_(metric.unit)}"
 
 
-def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
-    """The data page of KPI ``kpi`` for the viewer's role."""
+def _when(at: Any, language: str, timezone: str, pattern: str, _: Gettext) -> str:
+    return _("never") if at is None else format_time(at, language, timezone, pattern)
+
+
+def layout(city: City, kpi: str | None = None, lang: object = None, **__: Any) -> html.Div:
+    """The data page of KPI ``kpi`` for the viewer's role, in ``lang`` when the city
+    offers it (else its first language)."""
     view = city.view(viewer_role())
     config = city.config
+    language = page_language({"lang": lang if isinstance(lang, str) else ""}, config.city.languages)
+    _ = translator(language, "cockpit")
     item = next((k for k in view.kpis if k.key == kpi), None)
     if item is None or kpi not in kpi_names():
         return html.Div(
             [
                 html.Header(
-                    [html.H1("No such figure"), about_nav("data_page", dcc.Link)],
+                    [html.H1(_("No such figure")), about_nav("data_page", dcc.Link, language)],
                     className="cc-header",
                 ),
-                html.P("This cockpit has no figure by that name."),
+                html.P(_("This cockpit has no figure by that name.")),
             ],
             className="cc-page cc-data-page",
         )
     tz = config.city.timezone
+    item = kpi_in(item, language, tz)
     table = kpi_table(view, config, item.key)
     rows = table.to_dict("records")
     body = [
         html.Tr(
             [
                 html.Td(r["site_name"]),
-                html.Td(METRICS[r["metric"]].label),
-                html.Td(_value(r, view.min_group_size), className="cc-data-value"),
-                html.Td(local_time(_stamp(r["time"]), tz, "%a %d %b %H:%M")),
-                html.Td(r["origin"]),
+                html.Td(_(METRICS[r["metric"]].label)),
+                html.Td(_value(r, view.min_group_size, language, _), className="cc-data-value"),
+                html.Td(_when(_stamp(r["time"]), language, tz, _WHEN, _)),
+                html.Td(_(r["origin"])),
                 html.Td(view.sources[r["source"]].name),
             ],
             id=f"data-row-{r['site_id']}-{r['metric']}",
@@ -99,7 +122,9 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
     ]
     more = (
         html.P(
-            f"Showing {MAX_ROWS:,} of {len(rows):,} values; the CSV export holds them all.",
+            _("Showing {shown} of {total} values; the CSV export holds them all.").format(
+                shown=format_number(MAX_ROWS, language), total=format_number(len(rows), language)
+            ),
             className="cc-updated",
         )
         if len(rows) > MAX_ROWS
@@ -118,7 +143,10 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
         className="cc-page cc-data-page",
         children=[
             html.Header(
-                [html.H1(f"Data behind {item.title}"), about_nav("data_page", dcc.Link)],
+                [
+                    html.H1(_("Data behind {title}").format(title=item.title)),
+                    about_nav("data_page", dcc.Link, language),
+                ],
                 className="cc-header",
             ),
             html.Main(
@@ -140,13 +168,14 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
                             ),
                             html.P(item.detail),
                             html.P(
-                                "Newest observation "
-                                f"{local_time(item.updated, tz, '%a %d %b %H:%M')}"
-                                f" ({tz}).",
+                                _("Newest observation {when} ({timezone}).").format(
+                                    when=_when(item.updated, language, tz, _WHEN, _),
+                                    timezone=tz,
+                                ),
                                 className="cc-updated",
                             ),
                             dcc.Link(
-                                "How this figure is computed",
+                                _("How this figure is computed"),
                                 href=f"/methodology#method-{item.key}",
                                 id="data-methodology-link",
                             ),
@@ -155,16 +184,20 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
                     ),
                     html.Section(
                         [
-                            html.H2("Sources", className="cc-panel-title"),
+                            html.H2(_("Sources"), className="cc-panel-title"),
                             _sources_table(
-                                city, view, [s for s in item.sources if s in view.sources]
+                                city,
+                                view,
+                                [s for s in item.sources if s in view.sources],
+                                language,
+                                _,
                             ),
                         ],
                         className="cc-sources-panel",
                     ),
                     html.Section(
                         [
-                            html.H2("Export", className="cc-panel-title"),
+                            html.H2(_("Export"), className="cc-panel-title"),
                             html.Div([x for link in links for x in (link, " ")], id="data-exports"),
                         ],
                         className="cc-sources-panel",
@@ -172,14 +205,17 @@ def layout(city: City, kpi: str | None = None, **_: Any) -> html.Div:
                     html.Section(
                         [
                             html.H2(
-                                f"Sites and values ({len(rows):,})", className="cc-panel-title"
+                                _("Sites and values ({count})").format(
+                                    count=format_number(len(rows), language)
+                                ),
+                                className="cc-panel-title",
                             ),
                             html.Table(
                                 [
                                     html.Thead(
                                         html.Tr(
                                             [
-                                                html.Th(h)
+                                                html.Th(_(h))
                                                 for h in (
                                                     "Site",
                                                     "Metric",

@@ -10,7 +10,6 @@ signed-in role. Every recorded decision goes to the audit log.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import dash
@@ -20,7 +19,6 @@ from dash import Dash, Input, Output, State, dcc, html
 from cockpit.auth import may_do
 from cockpit.city import City
 from cockpit.config import CityConfig
-from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
 from cockpit.storage import Decision, Journal
 from cockpit.twin import baseline
@@ -32,12 +30,7 @@ __all__ = ["KPI_METRICS", "decision_list", "effects", "register"]
 
 Gettext = Callable[[str], str]
 # KPI key -> the metric its before/after is measured on.
-KPI_METRICS = {
-    "traffic": "vehicle_flow",
-    "footfall": "pedestrians",
-    "air": "no2",
-    "parking": "bay_occupied",
-}
+KPI_METRICS = baseline.DECISION_METRICS
 KPI_TITLES = {
     "traffic": "Traffic flow",
     "footfall": "Footfall",
@@ -51,27 +44,7 @@ def effects(
     city: City, role: str, decision: Decision, days: int = DAYS
 ) -> list[tuple[str, baseline.BeforeAfter]]:
     """Each KPI of ``decision`` before and after it, over the sites ``role`` may see."""
-    cfg = city.config
-    view = city.view(role)
-    weeks = cfg.twin.baseline_weeks
-    start = decision.effective - timedelta(days=days, weeks=weeks)
-    end = min(decision.effective + timedelta(days=days), city.clock())
-    out = []
-    for key in decision.kpis:
-        metric = KPI_METRICS.get(key)
-        if metric is None:
-            continue
-        ids = list(view.sites.loc[view.sites["domain"] == METRICS[metric].domain, "id"])
-        frame = city.hourly_metric(role, metric, start, end)
-        out.append(
-            (
-                key,
-                baseline.before_after(
-                    frame, metric, ids, decision.effective, cfg.city.timezone, days, weeks
-                ),
-            )
-        )
-    return out
+    return city.decision_effects(role, decision, days)
 
 
 def _pct(value: float | None, _: Gettext) -> str:

@@ -39,6 +39,7 @@ from cockpit.city import City
 from cockpit.domains import all_domains
 from cockpit.domains import get as get_domain
 from cockpit.present.i18n import available_languages, format_number, format_time, translator
+from cockpit.present.report_words import category_words
 from cockpit.present.wayfinding import distance_words
 from cockpit.storage import Journal
 from cockpit.twin import alert_handling
@@ -188,6 +189,45 @@ def _domain_block(domain: str, view: Any, cover: Any, _: Any) -> html.Div:
     )
 
 
+_REPORTS_LISTED = 3
+
+
+def _reports_panel(city: City, journal: Journal, language: str) -> html.Section | None:
+    """Citizens' reports waiting for staff: how many, the newest few, and the way to the
+    moderation list; only for a viewer the server lets moderate them."""
+    viewer = current_viewer()
+    config = city.config
+    if not (
+        config.reports.enabled
+        and viewer.signed_in
+        and may_do(config, viewer.role, "moderate_reports")
+    ):
+        return None
+    _r = translator(language, "reports")
+    kept = city.clock() - timedelta(days=config.reports.keep_days)
+    waiting = journal.reports(("received",), limit=-1, since=kept)
+    newest = [
+        html.Li([html.Strong(category_words(r.category, _r)), f" · {r.text[:80]}"])
+        for r in waiting[:_REPORTS_LISTED]
+    ]
+    return html.Section(
+        id="m-reports",
+        className="m-section",
+        **html_attrs({"aria-labelledby": "m-reports-h"}),
+        children=[
+            html.H2(_r("Citizen reports"), id="m-reports-h"),
+            html.P(_r("{n} new, not reviewed yet").format(n=len(waiting)), className="m-muted"),
+            html.Ul(newest, className="m-report-list") if newest else None,
+            html.A(
+                _r("Review reports"),
+                href=f"/reports?lang={language}&status=received",
+                id="m-reports-link",
+                className="m-primary",
+            ),
+        ],
+    )
+
+
 def layout(city: City, journal: Journal, lang: str | None = None, **_query: Any) -> html.Div:
     """The phone view as the viewer's role sees it now, in ``lang`` (default English)."""
     language = _language(lang)
@@ -248,6 +288,7 @@ def layout(city: City, journal: Journal, lang: str | None = None, **_query: Any)
                             ),
                         ],
                     ),
+                    _reports_panel(city, journal, language),
                     html.Section(
                         id="m-near",
                         className="m-section",

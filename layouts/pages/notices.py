@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +29,7 @@ from cockpit.auth import Viewer, may_do
 from cockpit.city import City
 from cockpit.config import CityConfig
 from cockpit.present import notice_rules as rules
-from cockpit.present.i18n import format_time, translator
+from cockpit.present.i18n import Gettext, format_time, translator
 from cockpit.present.slides import heading
 from cockpit.storage import SEVERITIES, Journal, Notice
 from cockpit.validate import bounded_int_or_none
@@ -49,7 +48,6 @@ __all__ = [
     "staff_header",
 ]
 
-Gettext = Callable[[str], str]
 _INPUT = "%Y-%m-%dT%H:%M"
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français", "it": "Italiano"}
 

@@ -26,7 +26,15 @@ __all__ = ["register"]
 
 _LIMIT = 500
 # Kinds offered as filters even before the newest entries hold one of them.
-_KINDS = ("sign-in", "sign-in failed", "sign-in refused", "publish notice", "record decision")
+_KINDS = (
+    "sign-in",
+    "sign-in failed",
+    "sign-in refused",
+    "publish notice",
+    "record decision",
+    "file report",
+    "moderate report",
+)
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

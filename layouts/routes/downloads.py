@@ -11,8 +11,8 @@ Routes (plain Flask, role-checked like every data route):
 
 Every CSV row carries source, publisher, licence, origin and retrieval time; GeoJSON has
 top-level ``attribution``, ``license`` and ``sources`` members. Charts export to PNG
-from Plotly's own modebar: ``chart_config`` and ``with_attribution`` put the site and
-the licence into the file name and onto the picture.
+from Plotly's own modebar: ``download_options`` puts the site and the licence into the
+file name, ``with_attribution`` onto the picture.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from layouts.routes.access import viewer_role
 
 __all__ = [
     "attribution_text",
-    "chart_config",
+    "download_options",
     "export_links",
     "register",
     "with_attribution",
@@ -83,11 +83,11 @@ def with_attribution(figure: go.Figure, sources: list[SourceInfo]) -> go.Figure:
     return figure
 
 
-def chart_config(site_name: str, sources: list[SourceInfo]) -> dict[str, Any]:
-    """A ``dcc.Graph`` config whose "download as PNG" names the site and the licence."""
+def download_options(site_name: str, sources: list[SourceInfo]) -> dict[str, Any]:
+    """The ``dcc.Graph`` config keys by which "download as PNG" names the site and the
+    licence (for ``layouts.components.chart_config.chart_config``)."""
     licences = "-".join(sorted({_slug(s.licence) for s in sources})) or "licence-unknown"
     return {
-        "displaylogo": False,
         "toImageButtonOptions": {
             "format": "png",
             "filename": f"{_slug(site_name) or 'site'}-{licences}",

@@ -6,8 +6,9 @@ Size
     declares a larger ``Content-Length`` is answered 413 without reading its body; a
     callback request sent in chunks without a length is read up to the limit and answered
     413 beyond it. Notifications platforms post to ``/push/`` may carry up to
-    ``MAX_PUSH_BYTES``. Other routes take no chunked bodies (411): their forms and
-    notifications carry their length.
+    ``MAX_PUSH_BYTES``; a route that takes uploads (a citizen's report with its photo)
+    declares its own limit with ``allow_body``. Other routes take no chunked bodies
+    (411): their forms and notifications carry their length.
 
 Callback requests
     A POST to ``/_dash-update-component`` must be a JSON object whose nesting is at most
@@ -38,6 +39,8 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_PUSH_BYTES",
     "BadCallbackRequest",
+    "allow_body",
+    "body_limit",
     "check_callback_body",
     "install",
     "json_depth",
@@ -60,6 +63,24 @@ _FLAGS: Final = frozenset({"hidden", "disabled", "is_open", "open"})
 _OBJECTS: Final = frozenset({"clickData", "hoverData", "selectedData", "relayoutData"})
 _STRING_OR_BRACKET: Final = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _WILDCARDS: Final = ('["ALL"]', '["ALLSMALLER"]')
+
+
+_BODY_LIMITS: Final = "CITY_COCKPIT_BODY_LIMITS"
+
+
+def allow_body(app: Dash, path: str, limit: int) -> None:
+    """Let requests to ``path`` (exactly) on ``app``'s server carry up to ``limit`` bytes
+    instead of ``MAX_BODY_BYTES``."""
+    app.server.config.setdefault(_BODY_LIMITS, {})[path] = limit
+
+
+def body_limit(app: Dash, path: str) -> int:
+    """The most bytes a request to ``path`` on ``app``'s server may carry."""
+    callback_path = app.config.routes_pathname_prefix + CALLBACK_PATH.lstrip("/")
+    limit = MAX_CALLBACK_BYTES if path == callback_path else MAX_BODY_BYTES
+    if path.startswith(PUSH_PATH):
+        limit = MAX_PUSH_BYTES
+    return int(app.server.config.get(_BODY_LIMITS, {}).get(path, limit))
 
 
 class BadCallbackRequest(ValueError):
@@ -203,9 +224,9 @@ def install(app: Dash) -> None:
     def before_request() -> flask.Response | None:
         request = flask.request
         is_callback = request.path == callback_path
-        limit = MAX_CALLBACK_BYTES if is_callback else MAX_BODY_BYTES
-        if request.path.startswith(PUSH_PATH):
-            limit = MAX_PUSH_BYTES
+        limit = body_limit(app, request.path)
+        if request.path in server.config.get(_BODY_LIMITS, {}):
+            request.max_content_length = limit
         if (request.content_length or 0) > limit:
             return _too_large(limit)
         chunked = request.content_length is None and "chunked" in request.headers.get(

@@ -9,6 +9,11 @@ Sessions
     the city's diskcache with that lifetime; a cookie whose id is not registered (signed
     out, expired, or the user removed from the config or given another role) counts as
     public. So signing out ends the session on the server, not only in one browser.
+    A user signed in through the city's OpenID Connect provider has no entry under
+    ``[access.users]``: the server keeps the provider's groups (and the ID token, for
+    signing out at the provider) with the session id instead, and the session counts as
+    public as soon as the config's ``[access.oidc] roles`` map those groups to another
+    role or none.
 
 CSRF
     Plain forms (``/signin``, ``/signout``) carry a random token kept in the session and
@@ -32,8 +37,10 @@ Headers
     style cannot run code, so this keeps script protection whole. Images may come from
     the map's tile server and ``data:`` URIs (Leaflet and Plotly use them). Pages may
     be framed only by ``[security] frame_ancestors`` (none by default, with
-    ``X-Frame-Options: DENY`` for old browsers). ``nosniff``, a referrer policy that
-    sends other sites the origin only (tile servers ask for one), and HSTS when the
+    ``X-Frame-Options: DENY`` for old browsers). Forms post to the cockpit only, and to
+    the OpenID Connect provider's origin (sign-out continues there). ``nosniff``, a
+    referrer policy that sends other sites the origin only (tile servers ask for one),
+    and HSTS when the
     request came over HTTPS (``request.is_secure``; with ``trusted_proxies`` set, the
     proxy's ``X-Forwarded-Proto`` counts). Responses to signed-in users (other than
     scripts, styles and images, the same for everyone) are ``Cache-Control: private,
@@ -62,7 +69,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from cockpit.auth import Viewer
+from cockpit.auth import Viewer, role_for_groups
 from cockpit.city import City
 from cockpit.config import CityConfig
 from cockpit.ratelimit import HashSlots, SignInLimiter
@@ -71,6 +78,7 @@ from cockpit.storage import Journal
 __all__ = [
     "ERROR_MESSAGE",
     "Guard",
+    "ProviderSession",
     "client_address",
     "content_security_policy",
     "csrf_token",
@@ -136,6 +144,9 @@ def content_security_policy(config: CityConfig, script_hashes: list[str]) -> str
     """The cockpit's Content-Security-Policy for ``config``'s map and framing rules."""
     tiles = _source_of(config.map.tile_url) if config.map.tile_url else ""
     ancestors = " ".join(config.security.frame_ancestors) or "'none'"
+    # Signing out posts a form that continues at the provider's end-session page; browsers
+    # hold a form's redirects to form-action too.
+    provider = _source_of(config.access.oidc.issuer) if config.access.oidc else ""
     directives = {
         "default-src": "'self'",
         "script-src": " ".join(["'self'", *script_hashes]),
@@ -146,10 +157,20 @@ def content_security_policy(config: CityConfig, script_hashes: list[str]) -> str
         "worker-src": "'self' blob:",
         "object-src": "'none'",
         "base-uri": "'self'",
-        "form-action": "'self'",
+        "form-action": " ".join(p for p in ("'self'", provider) if p),
         "frame-ancestors": ancestors,
     }
     return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+@dataclass(frozen=True)
+class ProviderSession:
+    """What the server keeps of a sign-in through the OpenID Connect provider: the
+    provider's groups (the role follows from them and the config) and the ID token,
+    the hint the provider wants when the user signs out there."""
+
+    groups: list[str]
+    id_token: str
 
 
 @dataclass
@@ -175,17 +196,34 @@ class Guard:
         return self.city.shared_cache()
 
     # -- sessions ---------------------------------------------------------------------
-    def start_session(self, viewer: Viewer) -> None:
+    def start_session(self, viewer: Viewer, provider: ProviderSession | None = None) -> None:
         """Sign ``viewer`` in: a fresh session (new id, new CSRF token), registered on the
-        server for the session's lifetime. Nothing of the session before survives."""
+        server for the session's lifetime. Nothing of the session before survives.
+        ``provider`` is given for a user the OpenID Connect provider signed in."""
         flask.session.clear()
         session_id = secrets.token_urlsafe(32)
-        self.cache.set(_SESSION_KEY + session_id, viewer.user, expire=self.lifetime.total_seconds())
+        kept: str | dict[str, Any] = viewer.user
+        if provider is not None:
+            kept = {"user": viewer.user, "groups": provider.groups, "id_token": provider.id_token}
+        self.cache.set(_SESSION_KEY + session_id, kept, expire=self.lifetime.total_seconds())
         flask.session.permanent = True
         flask.session["sid"] = session_id
         flask.session["user"] = viewer.user
         flask.session["role"] = viewer.role
+        if provider is not None:
+            flask.session["via"] = "oidc"
         flask.session["csrf"] = secrets.token_urlsafe(32)
+
+    def provider_session(self) -> ProviderSession | None:
+        """The provider's side of the current session when the OpenID Connect provider
+        signed its user in (None for a local or no sign-in)."""
+        session_id = flask.session.get("sid")
+        if flask.session.get("via") != "oidc" or not isinstance(session_id, str):
+            return None
+        kept = self.cache.get(_SESSION_KEY + session_id)
+        if not isinstance(kept, dict):
+            return None
+        return ProviderSession(groups=list(kept.get("groups", [])), id_token=kept["id_token"])
 
     def end_session(self) -> None:
         """Sign out: the session id is forgotten on the server and the cookie cleared."""
@@ -201,9 +239,17 @@ class Guard:
             return
         user = flask.session.get("user")
         session_id = flask.session.get("sid")
+        kept = self.cache.get(_SESSION_KEY + session_id) if isinstance(session_id, str) else None
+        if flask.session.get("via") == "oidc":
+            oidc = self.city.config.access.oidc
+            role = None
+            if oidc is not None and isinstance(kept, dict) and kept.get("user") == user:
+                role = role_for_groups(oidc, list(kept.get("groups", [])))
+            if role is None or role != flask.session.get("role"):
+                flask.session.clear()
+            return
         entry = self.city.config.access.users.get(str(user))
-        known = isinstance(session_id, str) and self.cache.get(_SESSION_KEY + session_id) == user
-        if not known or entry is None or entry.role != flask.session.get("role"):
+        if kept != user or entry is None or entry.role != flask.session.get("role"):
             flask.session.clear()
 
     # -- requests ---------------------------------------------------------------------

@@ -9,12 +9,17 @@ password gives its attempt back. A few password checks run at once; beyond them 
 page answers 429 (``cockpit.ratelimit``). Sign-out is a POST with the token; a GET of
 ``/signout`` only shows the button. Every sign-in, failed or refused sign-in and
 sign-out goes to the audit log with the user name and the client's address.
+
+When the city has an OpenID Connect provider (``[access.oidc]``) the page also offers
+"Sign in with <label>" (``layouts.routes.oidc``), and signing out of a session the
+provider started continues at the provider's end-session page. The page speaks the
+language asked for with ``?lang=`` or the browser's, among the city's languages.
 """
 
 from __future__ import annotations
 
 import math
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import flask
 from dash import Dash
@@ -22,16 +27,18 @@ from werkzeug.wrappers import Response
 
 from cockpit.auth import authenticate
 from cockpit.city import City
+from cockpit.present.i18n import Gettext, available_languages, translator
 from cockpit.ratelimit import Block
 from cockpit.storage import Journal
 from cockpit.validate import PASSWORD_MAX, USER_NAME_MAX
+from layouts.routes import oidc
 from layouts.routes.access import current_viewer
 from layouts.routes.security import client_address, csrf_token, guard, valid_csrf
 
-__all__ = ["register", "safe_next"]
+__all__ = ["register", "safe_next", "signin_language"]
 
 _HEAD = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{{ lang }}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }} · City Cockpit · {{ city }}</title>
 <link rel="stylesheet" href="{{ css }}">
@@ -45,6 +52,10 @@ _HEAD = """<!doctype html>
 .cc-signin label { margin-top: .5rem; font-weight: 600; }
 .cc-signin button { font: inherit; margin-top: 1rem; min-height: 44px; border: 0;
   border-radius: 4px; background: #1b2a41; color: #fff; cursor: pointer; }
+.cc-signin-sso { display: block; margin-top: 1rem; padding: .7rem; min-height: 44px;
+  box-sizing: border-box; text-align: center; border: 2px solid #1b2a41; border-radius: 4px;
+  color: #1b2a41; font-weight: 600; text-decoration: none; }
+.cc-signin-or { margin: 1rem 0 0; text-align: center; color: #4a5668; }
 .cc-signin-error { background: #fde8e8; color: #8b1111; padding: .6rem .75rem;
   border-radius: 4px; }
 </style></head>
@@ -53,16 +64,18 @@ _HEAD = """<!doctype html>
 
 _SIGNIN = (
     _HEAD
-    + """<h1>Sign in</h1><p>{{ city }} · City Cockpit for city staff</p>
+    + """<h1>{{ _("Sign in") }}</h1><p>{{ city }} · {{ _("City Cockpit for city staff") }}</p>
 {% if error %}<p class="cc-signin-error" role="alert">{{ error }}</p>{% endif %}
+{% if sso %}<a class="cc-signin-sso" id="cc-signin-sso" href="{{ sso }}">{{ sso_label }}</a>
+<p class="cc-signin-or">{{ _("or with a City Cockpit account") }}</p>{% endif %}
 <form method="post" action="{{ action }}">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="hidden" name="next" value="{{ next }}">
-<label for="cc-user">User name</label>
+<label for="cc-user">{{ _("User name") }}</label>
 <input id="cc-user" name="user" autocomplete="username" required value="{{ user }}">
-<label for="cc-password">Password</label>
+<label for="cc-password">{{ _("Password") }}</label>
 <input id="cc-password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
+<button type="submit">{{ _("Sign in") }}</button>
 </form></main></body></html>
 """
 )
@@ -92,6 +105,16 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return default if parts.scheme or parts.netloc else target
 
 
+def signin_language(languages: list[str]) -> str:
+    """The sign-in page's language: ``?lang=`` when the city offers it, else the
+    browser's preference among the city's languages, else the city's first."""
+    offered = [lang for lang in languages if lang in available_languages()] or ["en"]
+    asked = flask.request.args.get("lang", "")
+    if asked in offered:
+        return asked
+    return flask.request.accept_languages.best_match(offered) or offered[0]
+
+
 def _minutes(seconds: int) -> str:
     n = max(1, math.ceil(seconds / 60))
     return "1 minute" if n == 1 else f"{n} minutes"
@@ -104,17 +127,32 @@ def register(app: Dash, city: City, journal: Journal) -> None:
     prefix = app.config.requests_pathname_prefix
     security = guard(app, city)
 
+    languages = list(config.city.languages) or ["en"]
+
     def page(
         error: str = "", user: str = "", next_url: str = "/", status: int = 200
     ) -> flask.Response:
+        """The sign-in page; ``error`` is in English and shown in the page's language."""
+        lang = signin_language(languages)
+        _: Gettext = translator(lang, "signin")
+        sso = ""
+        if config.access.oidc is not None:
+            query = "" if next_url == "/" else "?" + urlencode({"next": next_url})
+            sso = f"{prefix}signin/oidc{query}"
         html = flask.render_template_string(
             _SIGNIN,
-            title="Sign in",
+            _=_,
+            lang=lang,
+            sso=sso,
+            sso_label=_("Sign in with {label}").format(
+                label=_(config.access.oidc.label) if config.access.oidc else ""
+            ),
+            title=_("Sign in"),
             city=config.city.name,
             css=f"{prefix}assets/cockpit.css",
             action=f"{prefix}signin",
             csrf=csrf_token(),
-            error=error,
+            error=_(error) if error else "",
             user=user,
             next=next_url,
         )
@@ -185,6 +223,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         if flask.request.method == "GET" or not valid_csrf(flask.request.form.get("csrf")):
             html = flask.render_template_string(
                 _SIGNOUT,
+                lang="en",
                 title="Sign out",
                 city=config.city.name,
                 css=f"{prefix}assets/cockpit.css",
@@ -195,7 +234,15 @@ def register(app: Dash, city: City, journal: Journal) -> None:
                 next=next_url,
             )
             return flask.make_response(html, 200 if flask.request.method == "GET" else 400)
+        provider = security.provider_session()
         if viewer.signed_in:
-            journal.audit(viewer.user, "sign-out", "", client_address())
+            how = "single sign-on" if provider is not None else ""
+            journal.audit(viewer.user, "sign-out", how, client_address())
         security.end_session()
-        return flask.redirect(next_url, 303)
+        at_provider = oidc.end_session_url(app, city, provider) if provider else None
+        return flask.redirect(at_provider or next_url, 303)
+
+    def refusal_page(message: str, status: int) -> flask.Response:
+        return page(message, status=status)
+
+    oidc.register(app, city, journal, refusal_page, safe_next)

@@ -12,12 +12,16 @@ from cockpit.auth import (
     ROLES,
     Viewer,
     authenticate,
+    groups_from_claims,
     hash_password,
     may_do,
     may_see,
+    role_for_claims,
+    role_for_groups,
     role_from_session,
+    user_from_claims,
 )
-from cockpit.config import DEFAULT_ACTIONS, CityConfig, UserConfig, load_config
+from cockpit.config import DEFAULT_ACTIONS, CityConfig, OidcConfig, UserConfig, load_config
 from cockpit.errors import ConfigError
 from tests.cockpit.test_config import write_variant
 from wiring import cli
@@ -149,3 +153,54 @@ def test_unknown_users_cost_a_full_hash_check() -> None:
     hasher = PasswordHasher()
     assert hasher.verify(_DUMMY_HASH, "city-cockpit: no such user")
     assert not hasher.check_needs_rehash(_DUMMY_HASH)
+
+
+# -- single sign-on: the provider's claims to a City Cockpit role -----------------------
+
+
+def sso(groups_claim: str = "groups") -> OidcConfig:
+    return OidcConfig(
+        issuer="https://login.example.org",
+        client_id="city-cockpit",
+        groups_claim=groups_claim,
+        roles={"traffic": "staff", "mayor": "executive"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("claims", "role"),
+    [
+        ({"groups": ["traffic"]}, "staff"),
+        ({"groups": ["library", "mayor", "traffic"]}, "executive"),  # the highest wins
+        ({"groups": "mayor"}, "executive"),  # a single group as a string
+        ({"groups": ["library"]}, None),  # mapped to nothing: no role
+        ({"groups": []}, None),
+        ({}, None),
+        ({"groups": {"traffic": True}}, None),  # not a list of names
+        ({"groups": ["Traffic"]}, None),  # names are exact
+    ],
+)
+def test_the_groups_claim_maps_to_the_highest_role(claims: dict[str, object], role: str) -> None:
+    assert role_for_claims(sso(), claims) == role
+
+
+def test_a_nested_groups_claim_is_followed_through_dots() -> None:
+    claims = {"realm_access": {"roles": ["offline_access", "traffic"]}, "groups": ["mayor"]}
+    oidc = sso("realm_access.roles")
+    assert groups_from_claims(oidc, claims) == ["offline_access", "traffic"]
+    assert role_for_claims(oidc, claims) == "staff"
+    assert groups_from_claims(oidc, {"realm_access": "traffic"}) == []
+
+
+def test_the_user_name_comes_from_the_configured_claim_then_email_then_sub() -> None:
+    oidc = sso()
+    assert user_from_claims(oidc, {"preferred_username": "ana", "sub": "1"}) == "ana"
+    assert user_from_claims(oidc, {"preferred_username": " ", "email": "a@x.org"}) == "a@x.org"
+    assert user_from_claims(oidc, {"sub": "f81d4fae"}) == "f81d4fae"
+
+
+def test_a_role_from_the_provider_is_checked_like_a_local_one(city: CityConfig) -> None:
+    role = role_for_groups(sso(), ["traffic"])
+    assert role == "staff"
+    assert may_do(city, role, "acknowledge_alert") and not may_do(city, role, "read_audit")
+    assert may_see(role, "internal")

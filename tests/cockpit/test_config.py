@@ -17,10 +17,12 @@ from pydantic import ValidationError
 from cockpit.config import CityConfig, KioskScreenConfig, default_config_path, load_config
 from cockpit.errors import ConfigError
 from cockpit.model import METRICS
+from cockpit.present.i18n import available_languages, untranslated, use_city_texts
 from tests.city_toml import city_tables
 
 DEMO = default_config_path()
 DEMO_DATA = DEMO.parent / "demo-melbourne"
+CITIES = DEMO.parent  # the shipped city files
 
 
 def demo_text() -> str:
@@ -230,6 +232,27 @@ MISTAKES = [
         id="basemap-missing",
     ),
     pytest.param("zoom = 12", "zoom = = 12", "(syntax)", "not valid TOML", id="toml-syntax"),
+    pytest.param(
+        "[translations.de]",
+        "[translations.fr]",
+        "translations.fr",
+        "the city does not offer 'fr'",
+        id="translation-unoffered-language",
+    ),
+    pytest.param(
+        '"SCATS traffic signal volumes" =',
+        '"SCATS trafic signal volumes" =',
+        "translations.de.SCATS trafic signal volumes",
+        "no title, label or name of this file reads so",
+        id="translation-of-no-text",
+    ),
+    pytest.param(
+        '"Luftmessnetz, Stundenmittel"',
+        '"  "',
+        "translations.de.Air monitoring, hourly averages",
+        "the translation is empty",
+        id="translation-empty",
+    ),
 ]
 
 
@@ -336,3 +359,204 @@ def test_a_kiosk_screen_stands_at_a_latitude_and_longitude(position: list[float]
 def test_the_demo_station_screen_says_where_it_stands() -> None:
     station = load_config(default_config_path()).kiosk.screens["station"]
     assert station.position == [-37.8179, 144.967] and station.place == "Flinders Street Station"
+
+
+def test_the_files_own_words_are_its_names_titles_and_labels() -> None:
+    config = load_config(default_config_path())
+    texts = config.texts()
+    assert len(texts) == len(set(texts))
+    for words in (
+        "Pedestrian Counting System",
+        "Air quality",
+        "crowded",
+        "Flinders Street Station",
+    ):
+        assert words in texts, words
+    assert config.translations["de"]["SCATS traffic signal volumes"] == ("SCATS-Ampelzählungen")
+
+
+@pytest.mark.parametrize("path", sorted(CITIES.glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_city_speaks_each_of_its_languages(path: Path) -> None:
+    """No word of a shipped city's file stays English for a viewer in one of its other
+    languages: the cockpit's catalogue, a domain's labels or the file's own translations
+    give each."""
+    config = load_config(path)
+    use_city_texts(config.translations)
+    try:
+        offered = [lang for lang in config.city.languages if lang in available_languages()]
+        for language in offered:
+            assert untranslated(config.texts(), language) == [], language
+    finally:
+        use_city_texts({})
+
+
+# -- [brief]: the daily brief and who gets it ---------------------------------------------
+
+
+def test_demo_brief_recipients() -> None:
+    brief = load_config(DEMO).brief
+    assert brief.as_of == "07:00"
+    assert brief.recipients["mayor"].time == "07:30"
+    assert brief.recipients["delegation"].language == "de"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "reason"),
+    [
+        (
+            'time = "07:30"',
+            'time = "7.30"',
+            "brief.recipients.mayor.time",
+            "should match pattern",
+        ),
+        (
+            'time = "08:00"\nlanguage = "de"',
+            'time = "08:00"\nlanguage = "fr"',
+            "brief.recipients.delegation.language",
+            "the city does not offer 'fr'",
+        ),
+        (
+            'to = ["lord.mayor@melbourne.example"]',
+            'to = ["lord mayor"]',
+            "brief.recipients.mayor.to",
+            "is not an e-mail address",
+        ),
+        ('as_of = "07:00"', 'as_of = "25:00"', "brief.as_of", "should match pattern"),
+        (
+            "[brief.recipients.mayor]",
+            "[brief.recipients.Mayor]",
+            "brief.recipients.Mayor.[key]",
+            "pattern",
+        ),
+        ("items = 5\n", "items = 5\npages = 2\n", "brief.pages", "unknown key"),
+    ],
+)
+def test_brief_mistake_names_file_key_and_reason(
+    tmp_path: Path, old: str, new: str, key: str, reason: str
+) -> None:
+    path = write_variant(tmp_path, old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_config_error(caught.value, path, key, reason)
+
+
+# -- [access.oidc]: single sign-on through the city's OpenID Connect provider ------------
+
+OIDC = """
+[access.oidc]
+issuer = "https://login.example.org/realms/city"
+client_id = "city-cockpit"
+client_secret_env = "CITY_OIDC_SECRET"
+groups_claim = "realm_access.roles"
+label = "City account"
+
+[access.oidc.roles]
+traffic-officers = "staff"
+mayors-office = "executive"
+"""
+
+
+def oidc_city(folder: Path, old: str = "", new: str = "") -> Path:
+    """The demo city with ``OIDC`` appended, ``old`` replaced by ``new`` in it."""
+    assert not old or OIDC.count(old) == 1
+    path = folder / "city.toml"
+    path.write_text(demo_text() + OIDC.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_a_city_with_single_sign_on_loads(tmp_path: Path) -> None:
+    oidc = load_config(oidc_city(tmp_path)).access.oidc
+    assert oidc is not None
+    assert oidc.discovery_url == (
+        "https://login.example.org/realms/city/.well-known/openid-configuration"
+    )
+    assert oidc.roles == {"traffic-officers": "staff", "mayors-office": "executive"}
+    assert oidc.scopes == ["openid", "profile", "email"] and oidc.user_claim == "preferred_username"
+    assert load_config(DEMO).access.oidc is None  # the demo city has only local users
+
+
+def test_the_single_sign_on_label_is_one_of_the_files_words(tmp_path: Path) -> None:
+    """The button's label is the city's word: it is translated like the rest of them."""
+    path = oidc_city(tmp_path)
+    config = load_config(path)
+    assert "City account" in config.texts()
+    use_city_texts(config.translations)
+    try:
+        assert untranslated(config.texts(), "de") == ["City account"]
+        text = path.read_text(encoding="utf-8")
+        translated = '[translations.de]\n"City account" = "Stadtkonto"\n'
+        path.write_text(text.replace("[translations.de]\n", translated, 1), encoding="utf-8")
+        config = load_config(path)
+        use_city_texts(config.translations)
+        assert untranslated(config.texts(), "de") == []
+    finally:
+        use_city_texts({})
+
+
+OIDC_MISTAKES = [
+    (
+        'client_secret_env = "CITY_OIDC_SECRET"',
+        'client_secret = "hunter2"',
+        "access.oidc.client_secret",
+        "unknown key",
+    ),
+    (
+        'client_secret_env = "CITY_OIDC_SECRET"',
+        'client_secret_env = "my secret"',
+        "access.oidc.client_secret_env",
+        "must name an environment variable",
+    ),
+    (
+        '"https://login.example.org/realms/city"',
+        '"http://login.example.org/realms/city"',
+        "access.oidc.issuer",
+        "must be an https:// URL",
+    ),
+    ('issuer = "https://login.example.org/realms/city"\n', "", "access.oidc.issuer", "missing"),
+    (
+        'mayors-office = "executive"',
+        'mayors-office = "mayor"',
+        "access.oidc.roles.mayors-office",
+        "'staff' or 'executive'",
+    ),
+    (
+        'mayors-office = "executive"',
+        'mayors-office = "public"',
+        "access.oidc.roles.mayors-office",
+        "'staff' or 'executive'",
+    ),
+    (
+        '[access.oidc.roles]\ntraffic-officers = "staff"\nmayors-office = "executive"\n',
+        "roles = {}\n",
+        "access.oidc.roles",
+        "at least 1 item",
+    ),
+    (
+        'label = "City account"',
+        'label = "City account"\nscopes = ["profile"]',
+        "access.oidc.scopes",
+        "must include 'openid'",
+    ),
+    (
+        'label = "City account"',
+        'label = "City account"\nleeway_seconds = 3600',
+        "access.oidc.leeway_seconds",
+        "less than or equal to 600",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key", "reason"), OIDC_MISTAKES)
+def test_a_single_sign_on_mistake_names_its_key(
+    tmp_path: Path, old: str, new: str, key: str, reason: str
+) -> None:
+    path = oidc_city(tmp_path, old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_config_error(caught.value, path, key, reason)
+
+
+def test_plain_http_issuer_is_allowed_on_this_machine_only(tmp_path: Path) -> None:
+    path = oidc_city(tmp_path, "https://login.example.org", "http://127.0.0.1:8080")
+    oidc = load_config(path).access.oidc
+    assert oidc is not None and oidc.issuer == "http://127.0.0.1:8080/realms/city"

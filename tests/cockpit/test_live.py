@@ -21,6 +21,7 @@ from cockpit.live import (
     data_signal,
     sse_event,
 )
+from cockpit.reports import Report, ReportChange
 from cockpit.state.journal import Journal
 from cockpit.storage import Decision, Notice
 
@@ -159,3 +160,22 @@ def test_the_watch_tells_changes_made_elsewhere_by_kind(journal: Journal, tmp_pa
 def test_an_event_is_one_named_sse_block() -> None:
     assert sse_event("data", {"version": 3}) == 'event: data\ndata: {"version":3}\n\n'
     assert sse_event("hello", {}, retry_ms=2000).startswith("retry: 2000\nevent: hello\n")
+
+
+def test_the_signalling_journal_tells_staff_of_a_new_report_and_all_of_a_change(
+    journal: Journal,
+) -> None:
+    signals, heard = LocalSignals(), []
+    signals.subscribe(heard.append)
+    told = SignallingJournal(journal, signals)
+    report = Report(
+        code="K7QM-4T2P", category="other", text="Bench broken", created=NOW, lat=-37.8, lon=145.0
+    )
+    told.file_report(report, NOW)
+    assert heard[-1] == Signal("journal", journal.version(), "internal")
+    assert told.change_report("K7QM-4T2P", ReportChange(status="published"), NOW) is not None
+    assert heard[-1] == Signal("notices", journal.version(), "public")
+    assert told.change_report("AAAA-BBBB", ReportChange(status="closed"), NOW) is None
+    assert len(heard) == 2  # nothing changed: nothing told
+    assert [r.code for r in told.reports()] == ["K7QM-4T2P"]
+    assert told.report("K7QM-4T2P").public and told.purge_reports(NOW) == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.ratelimit import Block, HashSlots, Reservation, SignInLimiter
+from cockpit.ratelimit import Block, HashSlots, Reservation, SignInLimiter, WindowLimiter
 from cockpit.state.embedded import SnapshotStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,3 +171,30 @@ def test_nonsense_limits_are_refused(store: SnapshotStore, attempts: int, window
         SignInLimiter(store.cache, attempts=attempts, window_s=window)
     with pytest.raises(ValueError):
         HashSlots(slots=0)
+
+
+def test_a_window_limit_counts_per_key_and_frees_as_the_window_slides(
+    store: SnapshotStore,
+) -> None:
+    clock = FakeTime()
+    limiter = WindowLimiter(store.cache, "reports", 3, 3600, salt="s3cret", clock=clock)
+    assert [limiter.take("phone-a") for _ in range(3)] == [None, None, None]
+    wait = limiter.take("phone-a")
+    assert wait == 3600  # nothing counted for the refused one
+    assert limiter.take("phone-b") is None
+    clock.now += 1800
+    assert limiter.take("phone-a") == 1800
+    clock.now += 1800
+    assert limiter.take("phone-a") is None
+
+
+def test_a_window_limit_keeps_no_key_in_the_clear_and_holds_across_threads(
+    store: SnapshotStore,
+) -> None:
+    limiter = WindowLimiter(store.cache, "reports", 5, 3600, salt="s3cret", clock=FakeTime())
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: limiter.take("10.0.0.7"), range(40)))
+    assert answers.count(None) == 5
+    assert not [k for k in store.cache.iterkeys() if "10.0.0.7" in str(k)]
+    with pytest.raises(ValueError):
+        WindowLimiter(store.cache, "x", 0, 3600)

@@ -225,9 +225,11 @@ def _executive(app: Dash) -> FlaskClient:
     return client
 
 
-@pytest.mark.parametrize("page", ["cc-notice-list", "cc-decision-list"])
+@pytest.mark.parametrize(
+    "page", ["cc-notice-list", "cc-decision-list", "cc-rule-list", "cc-rule-test-result"]
+)
 def test_publishing_callbacks_signed_in_never_answer_500(app: Dash, page: str) -> None:
-    """The notice and decision callbacks as an executive, who may use them."""
+    """The notice, decision and alert-rule callbacks as an executive, who may use them."""
     key, callback = next((k, cb) for k, cb in _server_callbacks(app).items() if page in k)
     client = _executive(app)
     statuses: list[int] = []
@@ -270,7 +272,8 @@ def test_no_route_answers_500(app: Dash, data: st.DataObject) -> None:
         st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20),
         st.sampled_from(["traffic", "pedestrians", "parking", "air", "default", "..", "%00"]),
     )
-    path = _PLACEHOLDER.sub(lambda _: data.draw(segment).replace("/", "_") or "x", rule)
+    # A segment is one path segment: no "/", and no "?" or "#" that would end the path.
+    path = _PLACEHOLDER.sub(lambda _: re.sub(r"[/?#]", "_", data.draw(segment)) or "x", rule)
     query = data.draw(
         st.dictionaries(
             st.one_of(

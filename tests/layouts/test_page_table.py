@@ -77,17 +77,24 @@ def test_the_registry_holds_the_tables_dash_pages(app: Dash, runtime: Runtime) -
             assert entry["title"] == page.title.format(city=city)
 
 
-def test_a_public_viewer_is_offered_only_signing_in() -> None:
-    assert nav_pages(PUBLIC) == []
-    assert _links(nav_links(PUBLIC, "en", str)) == [("cc-nav-signin", "/signin?next=/")]
+def test_a_public_viewer_is_offered_the_3d_twin_and_signing_in() -> None:
+    assert [p.key for p in nav_pages(PUBLIC)] == ["twin3d"]
+    assert _links(nav_links(PUBLIC, "en", str)) == [
+        ("cc-nav-twin3d", "/twin3d"),
+        ("cc-nav-signin", "/signin?next=/"),
+    ]
 
 
 def test_a_signed_in_viewer_sees_the_staff_pages_in_nav_order() -> None:
-    assert [p.key for p in nav_pages(STAFF)] == ["notices", "decisions", "kiosks"]
+    keys = ["twin3d", "notices", "decisions", "kiosks", "rules", "reports"]
+    assert [p.key for p in nav_pages(STAFF)] == keys
     assert _links(nav_links(STAFF, "de", str)) == [
+        ("cc-nav-twin3d", "/twin3d?lang=de"),
         ("cc-nav-notices", "/notices?lang=de"),
         ("cc-nav-decisions", "/decisions?lang=de"),
         ("cc-nav-kiosks", "/kiosks"),  # a server route keeps no language
+        ("cc-nav-rules", "/rules?lang=de"),
+        ("cc-nav-reports", "/reports"),
         ("cc-nav-signout", "/signout"),
     ]
 

@@ -271,6 +271,7 @@ def _journal_state(runtime: Runtime) -> tuple[Any, ...]:
         len(journal.notices(include_inactive=True)),
         len(journal.acknowledgements()),
         len(journal.decisions()),
+        [(r.id, r.spec) for r in journal.rules()],
     )
 
 
@@ -336,14 +337,19 @@ def _sweep(base: str, session: requests.Session, internal_ids: list[str]) -> dic
 @pytest.fixture(scope="module")
 def staff_sweep(
     base: str, runtime: Runtime, internal_ids: list[str]
-) -> tuple[dict[str, list], int, int]:
-    """One sweep as staff: the leaks found, and decisions in the journal before and after."""
-    decisions = len(runtime.journal.decisions())
+) -> tuple[dict[str, list], Any, Any]:
+    """One sweep as staff: the leaks found, and the decisions and alert rules in the
+    journal before and after."""
+
+    def executive_records() -> Any:
+        return len(runtime.journal.decisions()), [(r.id, r.spec) for r in runtime.journal.rules()]
+
+    before = executive_records()
     leaks = _sweep(base, sign_in(base, "sam", PASSWORDS["sam"]), internal_ids)
-    return leaks, decisions, len(runtime.journal.decisions())
+    return leaks, before, executive_records()
 
 
-def test_sweep_finds_internal_data_for_staff(staff_sweep: tuple[dict[str, list], int, int]) -> None:
+def test_sweep_finds_internal_data_for_staff(staff_sweep: tuple[dict[str, list], Any, Any]) -> None:
     """The sweep can see a leak: signed in as staff, internal sites do come back."""
     leaks = dict(staff_sweep[0])
     sent = leaks.pop("(requests sent)")[0]
@@ -363,9 +369,9 @@ def test_no_callback_gives_a_public_visitor_internal_data(
     assert _journal_state(runtime) == before  # no action took effect
 
 
-def test_staff_cannot_take_executive_actions(staff_sweep: tuple[dict[str, list], int, int]) -> None:
+def test_staff_cannot_take_executive_actions(staff_sweep: tuple[dict[str, list], Any, Any]) -> None:
     _, before, after = staff_sweep
-    assert after == before  # write_decision is for executives only
+    assert after == before  # write_decision and manage_rules are for executives only
 
 
 def _route_urls(runtime: Runtime, app_rules: list[tuple[str, set[str]]], ids: list[str]) -> list:

@@ -26,10 +26,20 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from cockpit.backfill import Chunk
+from cockpit.config import OidcConfig
 from cockpit.state.move import MoveStep
 from tests.browser import free_port
 from tests.city_toml import city_tables
-from wiring.cli import MoveProgressBar, ProgressBar, _moment, check_config, main
+from tests.cockpit.test_config import oidc_city, write_variant
+from tests.oidc_provider import running_provider
+from wiring.cli import (
+    MoveProgressBar,
+    ProgressBar,
+    _moment,
+    check_config,
+    main,
+    probe_provider,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,6 +98,49 @@ def test_check_config_reports_the_demo_city(capsys: pytest.CaptureFixture[str]) 
     assert "66 pedestrians" in out
     assert "3309 parking" in out
     assert "rejected 1 site(s): coordinates outside the city" in out  # SCATS site 4266 at 0/0
+
+
+def test_check_config_notes_words_that_would_stay_english(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_variant(tmp_path, 'title = "Traffic"', 'title = "Road traffic"')
+    assert check_config(str(path), offline=True) == 0  # a note, not an error
+    out = capsys.readouterr().out
+    assert "note: 1 word(s) stay English for 'de' viewers" in out
+    assert "[translations.de]: 'Road traffic'" in out
+    check_config(str(ROOT / "cities" / "demo-melbourne.toml"), offline=True)
+    assert "note:" not in capsys.readouterr().out  # the shipped demo says every word
+
+
+def test_check_config_notes_a_missing_single_sign_on_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CITY_OIDC_SECRET", raising=False)
+    assert check_config(str(oidc_city(tmp_path)), offline=True) == 0
+    assert "note: access.oidc.client_secret_env: $CITY_OIDC_SECRET is not set" in (
+        capsys.readouterr().out
+    )
+    monkeypatch.setenv("CITY_OIDC_SECRET", "set")
+    check_config(str(oidc_city(tmp_path)), offline=True)
+    assert "CITY_OIDC_SECRET" not in capsys.readouterr().out
+
+
+def test_check_config_probes_the_single_sign_on_provider(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def sso(issuer: str) -> OidcConfig:
+        return OidcConfig(issuer=issuer, client_id="city-cockpit", roles={"staff": "staff"})
+
+    with running_provider({}) as provider:
+        assert probe_provider(sso(provider.issuer), sys.stdout)
+        out = capsys.readouterr().out
+        assert f"single sign-on: OK {provider.issuer}: PKCE S256" in out
+        assert "sign-out at the provider yes" in out
+        # The same provider configured under another issuer: every sign-in would fail.
+        assert not probe_provider(sso(provider.issuer + "/"), sys.stdout)
+        assert f"the provider names issuer '{provider.issuer}'" in capsys.readouterr().out
+    assert not probe_provider(sso(provider.issuer), sys.stdout, timeout_s=2)  # gone
+    assert "single sign-on: FAILED" in capsys.readouterr().out
 
 
 def test_check_config_names_file_key_and_reason(

@@ -320,3 +320,54 @@ def test_a_failed_warm_up_is_logged_and_tried_again(
     finally:
         opened.stop_warmer()
     assert "preparing the views of a new data version failed" in caplog.text
+
+
+def test_the_runtimes_delivery_worker_sends_a_rule_written_in_the_browser(
+    tmp_path: Path,
+) -> None:
+    """From the journal's rule to an e-mail received, through the runtime's own worker
+    thread, the city's sites and history (the demo's, at its recorded week)."""
+    from aiosmtpd.controller import Controller
+
+    from cockpit.config import ChannelConfig, RuleConfig
+    from cockpit.twin.rules import save_rule
+    from tests.browser import T0, Clock, demo_runtime
+    from tests.cockpit.test_notify import Mailbox, free_port, text
+
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    config = load_config(default_config_path())
+    config.alerts.smtp = config.alerts.smtp.model_copy(update={"port": port})
+    config.alerts.channels = {"ops": ChannelConfig(kind="email", to=["ops@city.example"])}
+    config.brief.recipients = {}  # the rule's mail alone reaches this mailbox
+    runtime = demo_runtime(tmp_path, Clock(T0), config)
+    try:
+        station = str(runtime.city.view("executive").sites.query("domain == 'air'")["id"].iloc[0])
+        spec = RuleConfig(
+            name="Any PM10 at one station",
+            domain="air",
+            metric="pm10",
+            when="above",
+            limit=0.5,
+            sites=[station],
+            notify=["phone", "ops"],
+        )
+        save_rule(runtime.journal, config, "pm10-any", spec, "max")
+        runtime.notify.start(tick_s=0.2)
+        deadline = time.monotonic() + DEADLINE_S  # a guard against a hung worker only
+        while not box.mails and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (mail,) = box.mails
+        assert mail["Subject"].endswith(f"Any PM10 at one station at {_name(runtime, station)}")
+        assert "(limit 0.5)" in text(mail)
+        (sent,) = runtime.journal.outbox()
+        assert (sent.channel, sent.status, sent.rule) == ("ops", "sent", "pm10-any")
+    finally:
+        runtime.close()
+        controller.stop()
+
+
+def _name(runtime: Runtime, site_id: str) -> str:
+    sites = runtime.city.view("executive").sites
+    return str(sites.loc[sites["id"] == site_id, "name"].iloc[0])

@@ -399,7 +399,8 @@ def test_server_example_config_is_valid_and_schedules_each_source() -> None:
     assert config.backend.redis_url.startswith("redis://")
     assert config.backend.postgres_dsn.startswith("postgresql://")
     schedule = beat_schedule(config)
-    assert set(schedule) == {f"refresh:{s}" for s in config.sources}
+    assert set(schedule) == {"deliver"} | {f"refresh:{s}" for s in config.sources}
+    assert schedule["deliver"]["task"] == "cockpit.deliver"
     for source, cfg in config.sources.items():
         entry = schedule[f"refresh:{source}"]
         assert entry["task"] == "cockpit.refresh_due"

@@ -64,6 +64,7 @@ def test_catalogue_has_required_and_recommended_properties(runtime: Runtime) -> 
         "pedestrians",
         "traffic",
         "air",
+        "citizen-reports",
     }  # parking is internal: not in the public catalogue
     for dataset in datasets:
         for prop in (
@@ -105,3 +106,18 @@ def test_catalogue_never_shows_credentials(runtime: Runtime) -> None:
     assert "pa55" not in doc and "s3cret" not in doc
     public = {e["id"] for e in catalogue_entries(runtime.city, runtime.city.view("public"))}
     assert public == {"pedestrians", "traffic", "air"}
+
+
+def test_published_citizen_reports_are_a_dataset_without_photos_or_codes(
+    runtime: Runtime,
+) -> None:
+    graph = _graph(dcat_catalog(runtime.city, runtime.city.view("public"), BASE))
+    (reports,) = [
+        d
+        for d in graph.subjects(RDF.type, DCAT.Dataset)
+        if str(graph.value(d, DCT.identifier)) == "citizen-reports"
+    ]
+    description = str(graph.value(reports, DCT.description))
+    assert "No photo" in description and "rounded to about 100 m" in description
+    urls = {str(graph.value(d, DCAT.accessURL)) for d in graph.objects(reports, DCAT.distribution)}
+    assert urls == {f"{BASE}reports/published.csv", f"{BASE}reports/published.geojson"}

@@ -6,7 +6,7 @@ of a city shares."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from cockpit.config import BackendConfig, default_config_path, load_config
 from cockpit.state import open_journal
 from cockpit.state.journal import Decision, Journal, Notice
 from cockpit.state.postgres_journal import PostgresJournal
-from cockpit.storage import REFUSALS_KEPT_PER_HOUR
+from cockpit.storage import REFUSALS_KEPT_PER_HOUR, Delivery, StoredRule
 from cockpit.validate import AUDIT_DETAIL_MAX, NOTICE_LANGUAGES_MAX, NOTICE_TEXT_MAX
 from tests.servers import pg_schema, postgres_server  # noqa: F401 - fixtures
 
@@ -33,33 +33,6 @@ def notice(severity: str = "info", start: int = 0, hours: int = 2, **texts: str)
         expires=T + timedelta(minutes=start) + timedelta(hours=hours),
         author="sam",
     )
-
-
-@pytest.fixture(params=["embedded", "postgres"])
-def journals(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Any]]:
-    """Opens journals on one backing, as separate processes would; closes them after."""
-    opened: list[Any] = []
-    if request.param == "embedded":
-
-        def make() -> Any:
-            opened.append(Journal(tmp_path))
-            return opened[-1]
-    else:
-        dsn = request.getfixturevalue("postgres_server")
-        schema = request.getfixturevalue("pg_schema")
-
-        def make() -> Any:
-            opened.append(PostgresJournal(dsn, schema))
-            return opened[-1]
-
-    yield make
-    for journal in opened:
-        journal.close()
-
-
-@pytest.fixture
-def journal(journals: Callable[[], Any]) -> Any:
-    return journals()
 
 
 def test_notice_is_active_only_inside_its_window(journal: Any) -> None:
@@ -431,3 +404,53 @@ def test_open_journal_follows_the_backend_kind(
         assert not (elsewhere / "journal.sqlite").exists()
     finally:
         server.close()
+
+
+# -- alert rules and the outbox ------------------------------------------------------------
+
+
+def test_rules_are_kept_by_id_and_replaced(journal: Any) -> None:
+    before = journal.version()
+    journal.put_rule(StoredRule("no2-high", '{"name": "NO2"}', T, "ada"))
+    journal.put_rule(StoredRule("crowd", '{"name": "Crowd"}', T, "ada"))
+    journal.put_rule(StoredRule("no2-high", '{"name": "NO2 2"}', T + timedelta(minutes=1), "bo"))
+    assert [(r.id, r.spec, r.updated_by) for r in journal.rules()] == [
+        ("crowd", '{"name": "Crowd"}', "ada"),
+        ("no2-high", '{"name": "NO2 2"}', "bo"),
+    ]
+    assert journal.rules()[1].updated == T + timedelta(minutes=1)
+    assert journal.version() > before
+
+
+def delivery(key: str, minutes: int = 0, channel: str = "ops") -> Delivery:
+    return Delivery(
+        key=key,
+        channel=channel,
+        kind="alert",
+        alert_keys=(f"{key}:a", f"{key}:b"),
+        rule="no2-high",
+        body='{"subject": "x"}',
+        created=T,
+        due=T + timedelta(minutes=minutes),
+    )
+
+
+def test_the_outbox_keeps_each_message_once_and_hands_out_what_is_due(journal: Any) -> None:
+    assert journal.enqueue([delivery("one"), delivery("two", minutes=30)]) == 2
+    assert journal.enqueue([delivery("one"), delivery("three", minutes=60)]) == 1
+    due = journal.outbox(status="pending", due_by=T + timedelta(minutes=30))
+    assert [d.key for d in due] == ["two", "one"]
+    assert due[1].alert_keys == ("one:a", "one:b") and due[1].created == T
+    one, two = due[1], due[0]
+    journal.delivery_done(one.id, T + timedelta(minutes=1))
+    journal.delivery_done(two.id, T + timedelta(minutes=31), "refused: 503", T + timedelta(hours=1))
+    listed = {d.key: d for d in journal.outbox()}
+    assert listed["one"].status == "sent" and listed["one"].sent == T + timedelta(minutes=1)
+    assert listed["two"].status == "pending" and listed["two"].attempts == 1
+    assert listed["two"].last_error == "refused: 503"
+    assert listed["two"].due == T + timedelta(hours=1)
+    journal.delivery_done(two.id, T + timedelta(hours=1), "refused again")
+    gave_up = journal.outbox(status="failed")
+    assert [(d.key, d.attempts, d.last_error) for d in gave_up] == [("two", 2, "refused again")]
+    assert [d.key for d in journal.outbox(limit=1)] == ["three"]
+    assert journal.outbox(since=T + timedelta(seconds=1)) == []

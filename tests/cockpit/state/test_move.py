@@ -8,6 +8,7 @@ import hashlib
 import re
 import socket
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from cockpit.config import BackendConfig, CityConfig, default_config_path, load_config
 from cockpit.errors import ConfigError, MoveError
 from cockpit.model import observations_frame
+from cockpit.reports import Report
 from cockpit.state import open_journal
 from cockpit.state.embedded import HistoryStore
 from cockpit.state.journal import Decision, Journal, Notice
@@ -25,6 +27,7 @@ from cockpit.state.move import KINDS, MoveStep, move_embedded_data
 from cockpit.state.postgres_history import PostgresHistory
 from cockpit.state.postgres_journal import PostgresJournal
 from cockpit.state.redis_store import BackendUnavailable
+from cockpit.storage import Delivery, StoredRule
 from tests.servers import pg_schema, postgres_server  # noqa: F401 - fixtures
 from wiring.cli import main
 
@@ -84,6 +87,19 @@ def _fill_journal(directory: Path) -> None:
             journal.audit(
                 f"user{i % 3}", "sign_in", f"attempt {i}", "127.0.0.1", now=T + timedelta(seconds=i)
             )
+        for i, status in enumerate(("received", "published")):
+            journal.file_report(
+                Report(
+                    code=f"AAAA-BBB{i + 2}",
+                    category="sensor_wrong",
+                    text=f"Zähler {i} zeigt 0",
+                    created=T + timedelta(minutes=i),
+                    lat=-37.8136,
+                    lon=144.9631,
+                    status=status,
+                    photo=b"\xff\xd8 cleaned pixels \xff\xd9" if i else None,
+                )
+            )
         for i, what in enumerate(("Bus lane opened", "Speed limit 30", "Car-free Sunday")):
             journal.record_decision(
                 Decision(
@@ -95,6 +111,16 @@ def _fill_journal(directory: Path) -> None:
                 ),
                 now=T,
             )
+        for rule_id in ("no2-ring", "crowd-cbd"):
+            journal.put_rule(StoredRule(rule_id, f'{{"name": "{rule_id}"}}', T, "exec"))
+        journal.enqueue(
+            [
+                Delivery(f"alert:ops:{i}", "ops", "alert", (f"a{i}",), "no2-ring", "{}", T, T)
+                for i in range(3)
+            ]
+        )
+        sent = journal.outbox(limit=1)[0]
+        journal.delivery_done(sent.id, T + timedelta(minutes=1))
     finally:
         journal.close()
 
@@ -139,6 +165,10 @@ def _answers(history: Any, journal: Any) -> dict[str, Any]:
         "heartbeats": journal.heartbeats(),
         "audit": journal.audit_log(limit=-1),
         "decisions": journal.decisions(),
+        "rules": journal.rules(),
+        # moved messages get new ids on the server
+        "outbox": [replace(d, id=0) for d in journal.outbox(limit=-1)],
+        "reports": [journal.report(r.code, photo=True) for r in journal.reports(limit=-1)],
     }
 
 
@@ -206,6 +236,9 @@ def test_a_moved_city_answers_on_the_server_as_it_did_embedded(
         "heartbeats": len(expected["heartbeats"]),
         "audit_events": len(expected["audit"]),
         "decisions": len(expected["decisions"]),
+        "alert_rules": 2,
+        "outbox": 3,
+        "reports": len(expected["reports"]),
     }
     assert {kind: getattr(report, kind).rows for kind in KINDS} == counts
     assert {kind: getattr(report, kind).added for kind in KINDS} == {**counts, "marks": 1}

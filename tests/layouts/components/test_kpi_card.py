@@ -72,7 +72,7 @@ def test_a_card_shows_figure_level_time_credit_and_a_link_to_its_data() -> None:
     symbol = next(c for c in components(card) if getattr(c, "className", "") == "cc-symbol")
     assert symbol.children == "▲" and symbol.to_plotly_json()["props"]["aria-hidden"] == "true"
     link = by_id(card, "kpi-parking-data")
-    assert isinstance(link, dcc.Link) and link.href == "/data/parking"
+    assert isinstance(link, dcc.Link) and link.href == "/data/parking?lang=en"
     assert "Parking occupancy" in link.title
 
 
@@ -212,7 +212,9 @@ def test_each_domains_card_in_german(key: str, shown: list[str]) -> None:
     for words in [*shown, "Aktualisiert Di. 08:00", "Daten dazu"]:
         assert words in text, (words, text)
     assert "Updated" not in text and "Data behind this" not in text
-    assert by_id(card, f"kpi-{key}-data").title.startswith("Standorte, Werte, Quellen")
+    link = by_id(card, f"kpi-{key}-data")
+    assert link.title.startswith("Standorte, Werte, Quellen")
+    assert link.href == f"/data/{key}?lang=de"  # the data behind it, in German too
     stale = replace(BAYS, status="stale", updated=datetime(2025, 5, 12, 21, 30, tzinfo=UTC))
     assert "Veraltet · letzte Daten 07:30" in text_of(kpi_card(item, [stale], TZ, "de"))
 

@@ -12,9 +12,11 @@ from dash import dcc
 
 from cockpit.config import CityConfig
 from cockpit.present.i18n import translator
+from layouts.components.clientside import js_function
 from layouts.components.map import (
     BASEMAP_ROUTE,
     LAYER_ID,
+    REPORTS_LAYER_ID,
     SOURCE_ID,
     basemap_file,
     city_map,
@@ -133,3 +135,13 @@ def test_the_popups_words_in_german_by_their_english_words(demo_config: CityConf
     assert "PM10" not in words  # a word the same in both languages is left out
     # English popups keep the map files' own words.
     assert map_words(demo_config, ["traffic"], origins, "en") == {}
+
+
+def test_citizen_reports_are_one_more_overlay_when_given(demo_config: CityConfig) -> None:
+    built = city_map(demo_config, [], "m", URLS, None, GERMAN, "/reports/layer.geojson?lang=de")
+    names = sorted(o.name for o in of(built, dl.Overlay))
+    assert names == ["Bürgermeldungen", "Luftqualität", "Parken"]
+    (reports,) = [g for g in of(built, dl.GeoJSON) if g.id == REPORTS_LAYER_ID]
+    assert reports.url == "/reports/layer.geojson?lang=de"
+    assert reports.pointToLayer == js_function("reportToLayer")
+    assert "reports" not in str(city_map(demo_config, [], "m", URLS).to_plotly_json())

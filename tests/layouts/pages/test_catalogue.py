@@ -68,3 +68,14 @@ def test_the_page_points_developers_to_dcat_and_the_api(app: Dash, runtime: Runt
 def test_staff_see_internal_sources_marked_as_such(app: Dash, runtime: Runtime) -> None:
     row = by_id(page(app, runtime, "staff"), f"source-{INTERNAL_SOURCE}")
     assert INTERNAL_NAME in text_of(row) and "(internal)" in text_of(row)
+
+
+def test_published_citizen_reports_are_listed_as_open_data(app: Dash, runtime: Runtime) -> None:
+    section = by_id(page(app, runtime), "cc-catalogue-reports")
+    hrefs = {c.href for c in components(section) if isinstance(c, html.A)}
+    assert hrefs == {"/reports/published.csv", "/reports/published.geojson"}
+    words = text_of(section)
+    assert "No photo, report code, name or device" in words and "about 100 m" in words
+    client = app.server.test_client()
+    for href in hrefs:
+        assert client.get(href).status_code == 200

@@ -127,10 +127,11 @@ def test_public_data_only_whoever_asks(
     # Signed in as an executive, the page still reads the public view only.
     session = signed_in(base, "erin")
     body = {
-        "output": "..cz-answers.children...cz-status.children..",
+        "output": "..cz-answers.children...cz-status.children...cz-report-link.href..",
         "outputs": [
             {"id": "cz-answers", "property": "children"},
             {"id": "cz-status", "property": "children"},
+            {"id": "cz-report-link", "property": "href"},
         ],
         "inputs": [
             {"id": "cz-coords", "property": "data", "value": {"lat": -37.81, "lon": 144.96}},

@@ -72,7 +72,8 @@ def test_each_layer_has_markers(duo: DashComposite, runtime: Runtime, layer: str
     titles = {runtime.config.layers[k].title: k for k in runtime.config.layers}
     for label in boxes:
         box = label.find_element(By.TAG_NAME, "input")
-        wanted = titles[label.text.strip()] == layer
+        # Only this layer's markers: the others, citizens' reports too, are unticked.
+        wanted = titles.get(label.text.strip()) == layer
         if box.is_selected() != wanted:
             box.click()
     duo.wait_for_element(".leaflet-marker-pane .cc-marker", timeout=10)
@@ -292,6 +293,14 @@ def _german_site_panel(duo: DashComposite, screenshots: Path) -> None:
     )
     english = ("Vehicle flow", "forecast", "likely range", "Occupancy", "persons/h", "veh/h")
     assert [n for n in names if any(e.lower() in n.lower() for e in english)] == [], names
+    # The chart's toolbar speaks German too.
+    titles = duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#cc-trend .modebar-btn'))"
+        ".map(function (b) { return b.getAttribute('data-title'); });"
+    )
+    assert "Achsen zurücksetzen" in titles and "Diagramm als PNG herunterladen" in titles, titles
+    assert not {"Reset axes", "Zoom in", "Download plot as a PNG"} & set(titles), titles
+    assert not [t for t in titles if t.startswith("Share chart")], titles
 
 
 @pytest.mark.browser

@@ -26,9 +26,11 @@ def app(app_server: AppServers, runtime: Runtime) -> Dash:
     return app_server.app(runtime)
 
 
-def page(app: Dash, runtime: Runtime, kpi: str | None, role: str = "public") -> html.Div:
+def page(
+    app: Dash, runtime: Runtime, kpi: str | None, role: str = "public", lang: object = None
+) -> html.Div:
     with viewing(app.server, role):
-        return data.layout(runtime.city, kpi=kpi)
+        return data.layout(runtime.city, kpi=kpi, lang=lang)
 
 
 def test_the_parking_figure_with_its_sources_values_and_exports(
@@ -77,3 +79,43 @@ def test_an_unknown_figure_gets_a_short_page_not_an_error(app: Dash, runtime: Ru
     for kpi in ("ferries", None, "<script>"):
         text = text_of(page(app, runtime, kpi))
         assert "No such figure" in text and "This cockpit has no figure by that name." in text
+
+
+def test_the_page_speaks_the_language_of_the_card_it_was_opened_from(
+    app: Dash, runtime: Runtime
+) -> None:
+    assert "de" in runtime.config.city.languages
+    english = page(app, runtime, "footfall", lang="en")
+    german = page(app, runtime, "footfall", lang="de")
+    text = text_of(german)
+    assert text.startswith("Daten zu Passantenfrequenz")
+    for words in (
+        "Methodik",
+        "Offene-Daten-Katalog",
+        "Quellen",
+        "Herausgeber",
+        "Lizenz",
+        "Messorte und Werte",
+        "Messort",
+        "Wert",
+    ):
+        assert words in text, words
+    for words in ("Data behind", "Sources", "Publisher", "Sites and values", "Newest observation"):
+        assert words not in text, words
+    link = by_id(german, "data-methodology-link")
+    assert link.children == "Wie diese Kennzahl berechnet wird"
+
+    # The same rows, in the same order; only their words differ.
+    def rows(shown: html.Div) -> list[str]:
+        return [c.id for c in components(by_id(shown, "data-values")) if getattr(c, "id", None)]
+
+    assert rows(english) and rows(english) == rows(german)
+    # Numbers the German way, units in German: "2.365 Personen/h".
+    values = [
+        text_of(c) for c in components(german) if getattr(c, "className", "") == "cc-data-value"
+    ]
+    assert any("." in v and v.endswith("Personen/h") for v in values), values
+    # An unoffered or crafted language reads as the city's first.
+    for asked in ("xx", "<b>", 3, None):
+        assert text_of(page(app, runtime, "footfall", lang=asked)).startswith("Data behind")
+    assert "Keine solche Kennzahl" in text_of(page(app, runtime, "ferries", lang="de"))

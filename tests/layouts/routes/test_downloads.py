@@ -16,7 +16,7 @@ import requests
 from cockpit.present.export import CSV_COLUMNS
 from layouts.routes.downloads import (
     attribution_text,
-    chart_config,
+    download_options,
     error_response,
     export_links,
     with_attribution,
@@ -98,7 +98,7 @@ def test_public_gets_no_internal_export(base: str, runtime: Runtime) -> None:
 def test_chart_png_keeps_site_and_licence(runtime: Runtime) -> None:
     view = runtime.city.view("public")
     sources = [view.sources["pedestrians"]]
-    config = chart_config("Bourke Street Mall (North)", sources)
+    config = download_options("Bourke Street Mall (North)", sources)
     options = config["toImageButtonOptions"]
     assert options["format"] == "png"
     assert options["filename"] == "bourke-street-mall-north-cc-by-4-0"

@@ -21,6 +21,7 @@ from layouts.routes.limits import (
     MAX_PUSH_BYTES,
     PUSH_PATH,
     BadCallbackRequest,
+    body_limit,
     check_callback_body,
     json_depth,
 )
@@ -116,8 +117,13 @@ def test_every_route_refuses_a_body_over_the_limit(app: Dash, base: str) -> None
     for path in rules:
         if path == CALLBACK:
             continue
-        # Platforms' notifications (/push/) have their own, larger limit.
-        limit = MAX_PUSH_BYTES if path.startswith(PUSH_PATH) else MAX_BODY_BYTES
+        # Platforms' notifications (/push/) and citizens' reports with a photo (/report)
+        # have their own, larger limits.
+        limit = body_limit(app, path)
+        if path.startswith(PUSH_PATH):
+            assert limit == MAX_PUSH_BYTES
+        elif path != "/report":
+            assert limit == MAX_BODY_BYTES
         body = b"a" * (limit + 1)
         for method in ("POST", "GET"):
             answer = requests.request(

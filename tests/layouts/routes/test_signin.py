@@ -156,6 +156,17 @@ def test_a_wrong_password_is_refused_and_audited(base: str, runtime: Runtime) ->
     assert (entry.actor, entry.action, entry.address) == ("sam", "sign-in failed", "10.1.0.5")
 
 
+def test_the_sign_in_page_speaks_the_browsers_language(base: str) -> None:
+    client = Client(base, "10.1.0.15")
+    client.http.headers["Accept-Language"] = "de-AT,de;q=0.9,en;q=0.5"
+    form = client.get("/signin").text
+    assert '<html lang="de">' in form and "Benutzername" in form and "Passwort" in form
+    answer = client.sign_in("sam", "not the password")
+    assert answer.status_code == 401
+    assert "Benutzername oder Passwort ist falsch." in answer.text
+    assert '<html lang="en">' in client.get("/signin?lang=en").text  # asked for: English
+
+
 def test_sign_out_needs_a_post_with_the_token_and_ends_the_session_on_the_server(
     base: str, runtime: Runtime
 ) -> None:
