@@ -82,13 +82,14 @@ _SIGNIN = (
 
 _SIGNOUT = (
     _HEAD
-    + """<h1>Sign out</h1>
-{% if user %}<p>Signed in as {{ user }}.</p>
+    + """<h1>{{ _("Sign out") }}</h1>
+{% if user %}<p>{{ _("Signed in as {user}.").format(user=user) }}</p>
 <form method="post" action="{{ action }}">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="hidden" name="next" value="{{ next }}">
-<button type="submit">Sign out</button>
-</form>{% else %}<p>You are not signed in. <a href="{{ home }}">Back to the cockpit</a></p>
+<button type="submit">{{ _("Sign out") }}</button>
+</form>{% else %}<p>{{ _("You are not signed in.") }}
+<a href="{{ home }}">{{ _("Back to the cockpit") }}</a></p>
 {% endif %}</main></body></html>
 """
 )
@@ -115,9 +116,17 @@ def signin_language(languages: list[str]) -> str:
     return flask.request.accept_languages.best_match(offered) or offered[0]
 
 
-def _minutes(seconds: int) -> str:
+def _minutes(seconds: int, _: Gettext) -> str:
     n = max(1, math.ceil(seconds / 60))
-    return "1 minute" if n == 1 else f"{n} minutes"
+    return _("1 minute") if n == 1 else _("{n} minutes").format(n=n)
+
+
+# Why a sign-in is refused for a while, by the scope of the block.
+_TOO_MANY = {
+    "pair": "Too many failed sign-ins for this user name from this address. "
+    "Please wait {wait} and try again.",
+    "address": "Too many failed sign-ins from this address. Please wait {wait} and try again.",
+}
 
 
 def register(app: Dash, city: City, journal: Journal) -> None:
@@ -130,9 +139,14 @@ def register(app: Dash, city: City, journal: Journal) -> None:
     languages = list(config.city.languages) or ["en"]
 
     def page(
-        error: str = "", user: str = "", next_url: str = "/", status: int = 200
+        error: str = "",
+        user: str = "",
+        next_url: str = "/",
+        status: int = 200,
+        retry_after_s: int = 0,
     ) -> flask.Response:
-        """The sign-in page; ``error`` is in English and shown in the page's language."""
+        """The sign-in page; ``error`` is in English and shown in the page's language,
+        its ``{wait}`` the time left of ``retry_after_s``."""
         lang = signin_language(languages)
         _: Gettext = translator(lang, "signin")
         sso = ""
@@ -152,7 +166,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             css=f"{prefix}assets/cockpit.css",
             action=f"{prefix}signin",
             csrf=csrf_token(),
-            error=_(error) if error else "",
+            error=_(error).format(wait=_minutes(retry_after_s, _)) if error else "",
             user=user,
             next=next_url,
         )
@@ -178,17 +192,12 @@ def register(app: Dash, city: City, journal: Journal) -> None:
                 f"too many failures ({reserved.scope})",
                 address,
             )
-            which = (
-                "for this user name from this address"
-                if reserved.scope == "pair"
-                else "from this address"
-            )
             response = page(
-                f"Too many failed sign-ins {which}. "
-                f"Please wait {_minutes(reserved.retry_after_s)} and try again.",
+                _TOO_MANY["pair" if reserved.scope == "pair" else "address"],
                 user,
                 next_url,
                 429,
+                reserved.retry_after_s,
             )
             response.headers["Retry-After"] = str(reserved.retry_after_s)
             return response
@@ -221,10 +230,13 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         viewer = current_viewer()
         next_url = safe_next(flask.request.values.get("next"))
         if flask.request.method == "GET" or not valid_csrf(flask.request.form.get("csrf")):
+            lang = signin_language(languages)
+            _: Gettext = translator(lang, "signin")
             html = flask.render_template_string(
                 _SIGNOUT,
-                lang="en",
-                title="Sign out",
+                _=_,
+                lang=lang,
+                title=_("Sign out"),
                 city=config.city.name,
                 css=f"{prefix}assets/cockpit.css",
                 action=f"{prefix}signout",

@@ -209,6 +209,8 @@ def sign_in_messages() -> set[str]:
             first = node.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.add(first.value)
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "_TOO_MANY":
+            found.update(ast.literal_eval(node.value).values())
     tree = ast.parse((ROOT / "layouts/routes/oidc.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "SignInRefused":
@@ -224,6 +226,8 @@ def test_german_has_every_sign_in_message() -> None:
     assert "Sign in with {label}" in found
     assert any(m.startswith("Your account has no role in City Cockpit.") for m in found)
     assert "User name or password is wrong." in found
+    assert "You are not signed in." in found and "{n} minutes" in found
+    assert any(m.startswith("Too many failed sign-ins from this address") for m in found)
     assert len(found) >= 10
     for message in sorted(found):
         translated = german(message)

@@ -280,9 +280,36 @@ def test_failures_per_address_are_limited_for_any_user(base: str) -> None:
         assert client.sign_in(f"nobody{n}", "guess").status_code == 401
     blocked = client.sign_in("eve", PASSWORDS["eve"])
     assert blocked.status_code == 429
-    assert "Too many failed sign-ins from this address" in blocked.text
+    assert "Too many failed sign-ins from this address. Please wait" in blocked.text
+    assert "minute" in blocked.text
     assert client.role() == "public"
     assert Client(base, "10.3.0.2").sign_in("eve", PASSWORDS["eve"]).status_code == 303
+
+
+def test_a_refusal_and_the_sign_out_page_speak_the_browsers_language(base: str) -> None:
+    client = Client(base, "10.3.0.7")
+    client.http.headers["Accept-Language"] = "de-DE,de;q=0.9"
+    for n in range(5):
+        assert client.sign_in(f"niemand{n}", "geraten").status_code == 401
+    blocked = client.sign_in("eve", PASSWORDS["eve"])
+    assert blocked.status_code == 429
+    minutes = max(1, -(-int(blocked.headers["Retry-After"]) // 60))
+    wait = "1 Minute" if minutes == 1 else f"{minutes} Minuten"
+    assert (
+        "Zu viele fehlgeschlagene Anmeldungen von dieser Adresse. "
+        f"Bitte warten Sie {wait} und versuchen Sie es dann erneut."
+    ) in blocked.text
+    assert "Too many" not in blocked.text
+    signed_out = client.get("/signout").text
+    assert '<html lang="de">' in signed_out and "Sie sind nicht angemeldet." in signed_out
+    assert "Zurück zum Cockpit" in signed_out and "Sign out" not in signed_out
+    staff = Client(base, "10.3.0.8")
+    staff.http.headers["Accept-Language"] = "de"
+    staff.sign_in("eve", PASSWORDS["eve"])
+    page = staff.get("/signout").text
+    assert "Angemeldet als eve." in page and "<h1>Abmelden</h1>" in page
+    english = Client(base, "10.3.0.9").get("/signout?lang=en").text
+    assert "You are not signed in." in english and "Back to the cockpit" in english
 
 
 def test_the_audit_log_records_who_what_when_where_and_survives_a_restart(
