@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from cockpit import domains as registry
-from cockpit.errors import ConfigError
+from cockpit.errors import ConfigError, WordedError
 from cockpit.mapping import mapping_from_options
 from cockpit.model import DOMAINS, METRICS
 from cockpit.source import known_connectors
@@ -600,17 +600,25 @@ class RuleConfig(_Strict):
         }[self.when]
         for name in need:
             if getattr(self, name) is None:
-                raise ValueError(f"when = {self.when!r} needs {name}")
+                raise WordedError("when = '{when}' needs {field}", when=self.when, field=name)
         if self.when not in ("health", "no_data") and not self.metric:
-            raise ValueError(f"when = {self.when!r} needs a metric")
+            raise WordedError("when = '{when}' needs a metric", when=self.when)
         if self.metric:
             known = METRICS.get(self.metric)
             if known is None:
-                raise ValueError(f"unknown metric {self.metric!r}; expected one of {list(METRICS)}")
+                raise WordedError(
+                    "unknown metric '{metric}'; expected one of {known}",
+                    metric=self.metric,
+                    known=list(METRICS),
+                )
             if known.domain != self.domain:
-                raise ValueError(f"metric {self.metric!r} is not of the domain {self.domain!r}")
+                raise WordedError(
+                    "metric '{metric}' is not of the domain '{domain}'",
+                    metric=self.metric,
+                    domain=self.domain,
+                )
         if self.escalate_minutes is not None and not self.escalate_to:
-            raise ValueError("escalate_minutes needs escalate_to (who hears of it then)")
+            raise WordedError("escalate_minutes needs escalate_to (who hears of it then)")
         return self
 
 

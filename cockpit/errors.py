@@ -15,11 +15,22 @@ __all__ = [
     "ResponseTooLarge",
     "TooManyPages",
     "UpstreamStatusError",
+    "WordedError",
 ]
 
 
 class CockpitError(Exception):
     """Base of every error City Cockpit raises on purpose."""
+
+
+class WordedError(ValueError):
+    """A reason a person can act on, kept as its English template and values so that a
+    page can word it in the viewer's language; ``str()`` is the English sentence."""
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.template = template
+        self.values = {key: str(value) for key, value in values.items()}
+        super().__init__(template.format(**self.values))
 
 
 class ConfigError(CockpitError):

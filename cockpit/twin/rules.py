@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cockpit.config import PHONE, AlertsConfig, CityConfig, RuleConfig
+from cockpit.errors import WordedError
 from cockpit.model import METRICS, empty_observations
 from cockpit.storage import HistoryStore, Journal, StoredRule
 from cockpit.twin import sensor_health
@@ -80,7 +81,7 @@ BACKTEST_DAYS: Final = 7
 CHUNK: Final = 500
 
 
-class RuleError(ValueError):
+class RuleError(WordedError):
     """A rule that cannot be kept: what is wrong with it, for the person writing it."""
 
 
@@ -167,11 +168,13 @@ def check_rule(rule_id: str, spec: RuleConfig, config: AlertsConfig) -> None:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,62}", rule_id):
         raise RuleError("a rule id is lower-case letters, digits, '_', '.' or '-' (at most 63)")
     if rule_id.startswith(("air.", "sensor.")) or rule_id in ("parking", "crowding", "congestion"):
-        raise RuleError(f"{rule_id!r} is the id of a built-in rule")
+        raise RuleError("'{rule}' is the id of a built-in rule", rule=rule_id)
     for name in (*spec.notify, *spec.escalate_to):
         if name != "phone" and name not in config.channels:
             have = ", ".join(["phone", *config.channels])
-            raise RuleError(f"{name!r} is no channel of this city (have: {have})")
+            raise RuleError(
+                "'{channel}' is no channel of this city (have: {have})", channel=name, have=have
+            )
 
 
 def selected_sites(rule: Rule, sites: pd.DataFrame) -> pd.DataFrame:
@@ -571,9 +574,9 @@ def set_enabled(
     rules = {r.id: r for r in all_rules(config, journal)}
     rule = rules.get(rule_id)
     if rule is None:
-        raise RuleError(f"no rule {rule_id!r}")
+        raise RuleError("no rule '{rule}'", rule=rule_id)
     if rule.origin == "builtin":
-        raise RuleError(f"{rule_id!r} is a built-in rule and always on")
+        raise RuleError("'{rule}' is a built-in rule and always on", rule=rule_id)
     spec = rule.spec.model_copy(update={"enabled": enabled})
     when = now or datetime.now(UTC)
     journal.put_rule(StoredRule(rule_id, spec.model_dump_json(), when, user))

@@ -27,8 +27,10 @@ from cockpit import domains as registry
 from cockpit.auth import may_do
 from cockpit.city import City
 from cockpit.config import PHONE, CityConfig, RuleConfig
+from cockpit.errors import WordedError
 from cockpit.model import METRICS
 from cockpit.present.i18n import format_time, translator
+from cockpit.present.rule_reasons import CONDITIONS, as_worded, reason_in_words
 from cockpit.storage import Journal
 from cockpit.twin.rules import (
     Backtest,
@@ -57,14 +59,6 @@ __all__ = [
 
 Gettext = Callable[[str], str]
 ACTION = "manage_rules"
-CONDITIONS = {
-    "above": "above a limit",
-    "below": "below a limit",
-    "typical": "against its usual by a factor",
-    "no_data": "no data for a number of minutes",
-    "full_for": "car park full for a number of minutes",
-    "health": "a sensor-health state",
-}
 SEVERITY_CHOICES = ("critical", "high", "moderate", "low")
 HEALTH_STATES = ("stale", "silent", "flat", "impossible")
 # The form's fields: the id suffix of each input and the property holding its value.
@@ -97,7 +91,9 @@ def _words(value: Any) -> list[str]:
     return [w.strip() for w in value.split(",") if w.strip()]
 
 
-def _number(value: Any) -> float | None:
+def _number(form: Mapping[str, Any], key: str, field: str) -> float | None:
+    """The number in the form's ``key`` (None when empty); ``field`` names it."""
+    value = form.get(key)
     if isinstance(value, bool) or value in (None, ""):
         return None
     if isinstance(value, int | float):
@@ -105,7 +101,9 @@ def _number(value: Any) -> float | None:
     try:
         return float(str(value))
     except ValueError:
-        raise ValueError(f"{value!r} is not a number") from None
+        raise WordedError(
+            "“{field}”: '{value}' is not a number", field=field, value=value
+        ) from None
 
 
 def _choices(value: Any) -> list[str]:
@@ -123,16 +121,16 @@ def spec_from_form(form: Mapping[str, Any], config: CityConfig) -> tuple[str, Ru
         "domain": form.get("domain") if isinstance(form.get("domain"), str) else "",
         "metric": form.get("metric") if isinstance(form.get("metric"), str) else "",
         "when": when,
-        "limit": _number(form.get("limit")),
-        "factor": _number(form.get("factor")),
-        "minutes": _number(form.get("minutes")),
+        "limit": _number(form, "limit", "limit"),
+        "factor": _number(form, "factor", "factor"),
+        "minutes": _number(form, "minutes", "minutes"),
         "state": form.get("state") or None,
         "sites": _words(form.get("sites")),
         "districts": _words(form.get("districts")),
         "severity": form.get("severity") or "moderate",
         "quiet_hours": form.get("quiet") if isinstance(form.get("quiet"), str) else "",
         "notify": _choices(form.get("notify")),
-        "escalate_minutes": _number(form.get("escalate-minutes")),
+        "escalate_minutes": _number(form, "escalate-minutes", "escalate_minutes"),
         "escalate_to": _choices(form.get("escalate-to")),
         "enabled": False,  # a new rule is tested, then enabled in the list
     }
@@ -141,10 +139,7 @@ def spec_from_form(form: Mapping[str, Any], config: CityConfig) -> tuple[str, Ru
     try:
         spec = RuleConfig.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        reason = str(first["msg"]).removeprefix("Value error, ")
-        raise ValueError(f"{where}: {reason}" if where else reason) from None
+        raise as_worded(exc) from None
     check_rule(rule_id, spec, config.alerts)
     return rule_id, spec
 
@@ -522,7 +517,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
         try:
             rule_id, spec = spec_from_form(form_of(values[:-1]), config)
         except ValueError as exc:
-            return _("Cannot test: {reason}").format(reason=str(exc))
+            return _("Cannot test: {reason}").format(reason=reason_in_words(exc, _))
         result = city.backtest_rule(viewer.role, Rule(rule_id, spec, "journal"))
         return backtest_summary(result, config.city.timezone, language, _)
 
@@ -557,7 +552,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
                     return form_outputs(dash.no_update, dash.no_update)  # a list redrawn
                 current = {r.id: r for r in all_rules(config, journal)}.get(trigger["rule"])
                 if current is None:
-                    raise RuleError(f"no rule {trigger['rule']!r}")
+                    raise RuleError("no rule '{rule}'", rule=trigger["rule"])
                 rule = set_enabled(
                     journal,
                     config,
@@ -572,6 +567,7 @@ def register(app: Dash, city: City, journal: Journal) -> None:
             else:
                 return form_outputs(dash.no_update, dash.no_update)
         except ValueError as exc:
-            return form_outputs(dash.no_update, _("Not saved: {reason}").format(reason=str(exc)))
+            reason = reason_in_words(exc, _)
+            return form_outputs(dash.no_update, _("Not saved: {reason}").format(reason=reason))
         listing = rule_list(all_rules(config, journal), True, _)
         return form_outputs(listing, status)

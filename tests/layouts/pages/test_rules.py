@@ -14,6 +14,8 @@ from dash.testing.composite import DashComposite
 
 from cockpit.config import CityConfig, default_config_path, load_config
 from cockpit.model import METRICS
+from cockpit.present.i18n import translator
+from cockpit.present.rule_reasons import reason_in_words
 from cockpit.twin.rules import Rule, RuleError, all_rules
 from layouts.pages.rules import delivery_log, log_signature, spec_from_form
 from tests.a11y import assert_accessible
@@ -56,21 +58,64 @@ def test_the_form_makes_a_rule_saved_off(config: CityConfig) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "reason"),
+    ("change", "english", "german"),
     [
-        ({"limit": None}, "needs limit"),
-        ({"limit": "ten"}, "'ten' is not a number"),
-        ({"metric": "occupancy"}, "not of the domain"),
-        ({"quiet": "late"}, "quiet_hours"),
-        ({"id": "air.no2"}, "built-in"),
-        ({"notify": ["pager"]}, "'pager' is no channel"),
-        ({"when": "health"}, "needs state"),
-        ({"name": 5}, "name"),
+        (
+            {"limit": None},
+            "“above a limit” needs “Limit”.",
+            "„über einem Grenzwert“ braucht „Grenzwert“.",
+        ),
+        ({"limit": "ten"}, "“Limit”: “ten” is not a number.", "„Grenzwert“: „ten“ ist keine Zahl."),
+        (
+            {"metric": "occupancy"},
+            "The metric “occupancy” is not of the domain “air”.",
+            "Die Messgröße „occupancy“ gehört nicht zum Bereich „air“.",
+        ),
+        (
+            {"quiet": "late"},
+            "“Quiet hours (e.g. 22:00-07:00, city time)” is not written as the example shows.",
+            "„Ruhezeiten (z. B. 22:00-07:00, Ortszeit)“ ist nicht wie im Beispiel geschrieben.",
+        ),
+        (
+            {"id": "air.no2"},
+            "“air.no2” is the id of a built-in rule.",
+            "„air.no2“ ist die ID einer eingebauten Regel.",
+        ),
+        (
+            {"notify": ["pager"]},
+            "“pager” is no channel of this city (it has: phone).",
+            "„pager“ ist kein Kanal dieser Stadt (sie hat: phone).",
+        ),
+        (
+            {"when": "health"},
+            "“a sensor-health state” needs “Sensor state”.",
+            "„ein Zustand der Sensorgesundheit“ braucht „Sensorzustand“.",
+        ),
+        ({"name": 5}, "“Name” is needed.", "„Name“ fehlt."),
+        (
+            {"when": "typical", "factor": "0.5"},
+            "“Factor (against its usual)” must be at least 1.",
+            "„Faktor (gegenüber dem Üblichen)“ muss mindestens 1 sein.",
+        ),
+        (
+            {"escalate-minutes": 5},
+            "Escalating needs someone under “Escalate to”.",
+            "Zum Eskalieren muss unter „Eskalieren an“ jemand stehen.",
+        ),
+        (
+            {"name": "x" * 121},
+            "“Name” is too long: at most 120 characters.",
+            "„Name“ ist zu lang: höchstens 120 Zeichen.",
+        ),
     ],
 )
-def test_a_wrong_form_says_why(config: CityConfig, change: dict[str, Any], reason: str) -> None:
-    with pytest.raises(ValueError, match=reason):
+def test_a_wrong_form_says_why_in_the_forms_words_and_the_viewers_language(
+    config: CityConfig, change: dict[str, Any], english: str, german: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
         spec_from_form({**FORM, **change}, config)
+    assert reason_in_words(refused.value, translator("en", "cockpit")) == english
+    assert reason_in_words(refused.value, translator("de", "cockpit")) == german
 
 
 def test_a_health_rule_needs_no_metric(config: CityConfig) -> None:
