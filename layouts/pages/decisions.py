@@ -23,7 +23,7 @@ from cockpit.present.i18n import format_time, translator
 from cockpit.storage import Decision, Journal
 from cockpit.twin import baseline
 from layouts.components.html_attrs import html_attrs
-from layouts.pages.notices import form_outputs, parse_local, staff_header
+from layouts.pages.notices import form_outputs, parse_local, sign_in_first, staff_header
 from layouts.routes.access import current_viewer
 
 __all__ = ["KPI_METRICS", "decision_list", "effects", "register"]
@@ -181,12 +181,8 @@ def page(city: City, journal: Journal, lang: str = "en", **_query: Any) -> html.
     )
     if not viewer.signed_in:
         body: list[Any] = [
-            html.Section(
-                [
-                    html.P(_("Sign in to see the decision log."), id="cc-decision-refused"),
-                    html.A(_("Sign in"), href="/signin?next=/decisions", className="cc-btn"),
-                ],
-                className="cc-panel",
+            sign_in_first(
+                _("Sign in to see the decision log."), "cc-decision-refused", "/decisions", _
             )
         ]
     else:

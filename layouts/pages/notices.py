@@ -45,6 +45,7 @@ __all__ = [
     "preview",
     "read_draft",
     "register",
+    "sign_in_first",
     "staff_header",
 ]
 
@@ -376,6 +377,18 @@ def preview(draft: Draft, config: CityConfig, language: str, _: Gettext) -> list
     return [*shown, html.Ul([html.Li(f) for f in facts], className="cc-preview-facts")]
 
 
+def sign_in_first(message: str, element_id: str, here: str, _: Gettext) -> html.Section:
+    """A staff page's body for a viewer who may not see it: why, and a link to sign in
+    that comes back to ``here``."""
+    return html.Section(
+        [
+            html.P(message, id=element_id),
+            html.A(_("Sign in"), href=f"/signin?next={here}", className="cc-btn"),
+        ],
+        className="cc-panel",
+    )
+
+
 def staff_header(
     title: str, city: str, here: str, other: tuple[str, str], viewer: Viewer, _: Gettext
 ) -> html.Header:
@@ -411,12 +424,8 @@ def page(city: City, journal: Journal, lang: str = "en", **_query: Any) -> html.
     )
     if not allowed:
         body: list[Any] = [
-            html.Section(
-                [
-                    html.P(_("Sign in as city staff to publish notices."), id="cc-notice-refused"),
-                    html.A(_("Sign in"), href="/signin?next=/notices", className="cc-btn"),
-                ],
-                className="cc-panel",
+            sign_in_first(
+                _("Sign in as city staff to publish notices."), "cc-notice-refused", "/notices", _
             )
         ]
     else:

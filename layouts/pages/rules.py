@@ -42,7 +42,7 @@ from cockpit.twin.rules import (
     save_rule,
     set_enabled,
 )
-from layouts.pages.notices import form_outputs, staff_header
+from layouts.pages.notices import form_outputs, sign_in_first, staff_header
 from layouts.routes.access import current_viewer
 
 __all__ = [
@@ -429,13 +429,7 @@ def page(city: City, journal: Journal, lang: str = "en", **_query: Any) -> html.
     )
     if not viewer.signed_in:
         body: list[Any] = [
-            html.Section(
-                [
-                    html.P(_("Sign in to see the alert rules."), id="cc-rule-refused"),
-                    html.A(_("Sign in"), href="/signin?next=/rules", className="cc-btn"),
-                ],
-                className="cc-panel",
-            )
+            sign_in_first(_("Sign in to see the alert rules."), "cc-rule-refused", "/rules", _)
         ]
     else:
         allowed = may_do(config, viewer.role, ACTION)
