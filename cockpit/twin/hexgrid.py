@@ -36,8 +36,9 @@ __all__ = [
 
 KM_PER_DEG_LAT = 110.574
 _SQRT3 = math.sqrt(3.0)
-# Axial coordinates are packed into one integer key per cell: q and r each fit in 2**31.
-_SHIFT = np.int64(1 << 31)
+# Axial coordinates are packed into one integer key per cell: |q| and |r| stay below
+# 2**20 (a million hexagons from the centre, far beyond any city at any size).
+_SHIFT = np.int64(1 << 20)
 
 
 @dataclass(frozen=True)
