@@ -791,7 +791,7 @@ class TwinConfig(_Strict):
     co2_source: str = ""
     # The 3D view (``/twin3d``, ``cockpit.twin.hexgrid``): the hexagons' width in km, and
     # the most columns it draws; a layer with more sites than that is binned in hexagons.
-    hexagon_km: float = Field(default=0.5, gt=0, le=50)
+    hexagon_km: float = Field(default=0.5, ge=0.05, le=50)
     max_columns: int = Field(default=300, ge=1, le=5000)
 
 

@@ -23,10 +23,16 @@ from layouts.pages.cockpit import _t
 __all__ = ["column_caption", "columns_view"]
 
 
+def _km(size: float, language: str) -> str:
+    """A width in km as people write it: "0.5", "1.13", "2"."""
+    decimals = next((d for d in (0, 1, 2) if abs(round(size, d) - size) < 1e-9), 2)
+    return format_number(size, language, decimals)
+
+
 def _name(figure: HexFigure, layer: HexLayer, language: str, _: Gettext) -> str:
     if figure.name:
         return figure.name
-    return _("Hexagon {km} km across").format(km=format_number(layer.size_km, language, 2))
+    return _("Hexagon {km} km across").format(km=_km(layer.size_km, language))
 
 
 def column_caption(
@@ -54,13 +60,13 @@ def column_caption(
             sites=format_number(sites, language),
             max=format_number(max_columns, language),
             measure=label,
-            km=format_number(layer.size_km, language, 2),
+            km=_km(layer.size_km, language),
             how=how,
             count=format_number(len(layer.figures), language),
         )
         if layer.size_km > size_km:
             text += " " + _("Hexagons widened from {km} km to draw at most {max}.").format(
-                km=format_number(size_km, language, 2), max=format_number(max_columns, language)
+                km=_km(size_km, language), max=format_number(max_columns, language)
             )
         if not webgl:
             text += " " + _("No 3D in this browser (no WebGL): drawn flat.")
