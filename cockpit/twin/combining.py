@@ -142,6 +142,7 @@ def _extreme(inverse: np.ndarray, when: pd.Series, n: int, pick: np.ufunc) -> pd
 def _sources(inverse: np.ndarray, source: pd.Series, n: int) -> tuple[tuple[str, ...], ...]:
     """Each place's source ids, sorted (a city has a few sources, so a place × source
     table is small)."""
-    ids, which = np.unique(source.to_numpy(dtype=str), return_inverse=True)
+    which, ids = pd.factorize(source, sort=True)
     seen = np.bincount(inverse * len(ids) + which, minlength=n * len(ids)).reshape(n, len(ids))
-    return tuple(tuple(str(s) for s in ids[row > 0]) for row in seen)
+    names = np.asarray(ids, dtype=object)
+    return tuple(tuple(str(s) for s in names[row > 0]) for row in seen)

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 from cockpit.domains import Aggregation, get
@@ -128,7 +127,7 @@ def district_figures(
     rows = site_numbers(states, placed, measure.metric, typical, stale_sources, stale_sites)
     if rows.empty:
         return []
-    names, codes = np.unique(rows["district"].astype(str).to_numpy(), return_inverse=True)
+    codes, names = pd.factorize(rows["district"].astype(str), sort=True)
     found = combine(codes, rows, measure.aggregation)
     return [
         DistrictFigure(

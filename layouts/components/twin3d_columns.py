@@ -28,10 +28,18 @@ from layouts.components.twin3d import (
     outlines,
 )
 
-__all__ = ["SITE_COLUMN_SHARE", "column_figure", "column_width_km", "flat_column_figure"]
+__all__ = [
+    "FLAT_SIZES",
+    "SITE_COLUMN_SHARE",
+    "column_figure",
+    "column_width_km",
+    "flat_column_figure",
+]
 
 # A single site's column is this share of a hexagon's width, so that neighbours stand apart.
 SITE_COLUMN_SHARE = 0.4
+# The flat columns' markers, in px: a figure of 0 is the first, the tallest the second.
+FLAT_SIZES = (6.0, 22.0)
 # Corners of a "pointy top" hexagon, as the grid's (``cockpit.twin.hexgrid``).
 _ANGLES = np.radians(30.0 + 60.0 * np.arange(6))
 # A column's 16 triangles over its 12 vertices (floor 0–5, roof 6–11): the roof as a
@@ -172,8 +180,11 @@ def flat_column_figure(
     ground: Ground, layer: HexLayer, labels: Sequence[str], title: str, _: Gettext
 ) -> go.Figure:
     """The same columns flat (SVG, no WebGL needed): each a hexagonal marker at its place
-    in its colour against typical, one ``Scatter`` per colour, hover ``labels``, over the
-    districts' outlines."""
+    in its colour against typical, as large as its figure (``FLAT_SIZES`` px, from none to
+    the tallest), one ``Scatter`` per colour, hover ``labels``, over the districts'
+    outlines."""
+    top = max((f.value for f in layer.figures), default=0.0)
+    small, large = FLAT_SIZES
     xs, ys, _zs = outlines(ground)
     traces: list[go.BaseTraceType] = [
         go.Scatter(
@@ -198,7 +209,10 @@ def flat_column_figure(
                 mode="markers",
                 marker={
                     "symbol": "hexagon",
-                    "size": 9 if layer.single_sites else 14,
+                    "size": [
+                        small + (large - small) * max(f.value, 0.0) / top if top > 0 else small
+                        for f in own
+                    ],
                     "color": colour,
                     "line": {"color": "#ffffff", "width": 1},
                 },

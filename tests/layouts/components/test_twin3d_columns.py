@@ -120,3 +120,6 @@ def test_the_flat_columns_are_hexagon_markers_by_colour(ground: twin3d.Ground) -
     for trace in markers:
         assert trace.marker.color == twin3d.TYPICAL_COLOURS[trace.meta["typical"]]
         assert list(trace.text) == [f"column {int(v)}" for v in trace.meta["values"]]
+        small, large = twin3d_columns.FLAT_SIZES
+        for size, value in zip(trace.marker.size, trace.meta["values"], strict=True):
+            assert size == pytest.approx(small + (large - small) * value / 8.0)

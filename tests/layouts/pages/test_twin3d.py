@@ -510,7 +510,9 @@ def column_traces(duo: DashComposite, kind: str) -> list[dict[str, Any]]:
     traces = duo.driver.execute_script(
         "var g = document.querySelector('#cc-3d-graph .js-plotly-plot');"
         "return g && g.data ? g.data.filter(function (t) { return t.meta && t.meta.cells; })"
-        ".map(function (t) { return {type: t.type, meta: t.meta, n: t.x.length}; }) : [];"
+        ".map(function (t) { var x = t.x;"  # numpy arrays travel as base64 float64
+        " var n = x.length !== undefined ? x.length : atob(x.bdata).length / 8;"
+        " return {type: t.type, meta: t.meta, n: n}; }) : [];"
     )
     return [t for t in traces if t["type"] == kind]
 
