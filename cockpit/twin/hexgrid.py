@@ -181,11 +181,10 @@ def columns(
         return HexLayer((), grid.size_km, True, 0)
     _q, _r, inside = cells_of(rows["lat"].to_numpy(), rows["lon"].to_numpy(), grid)
     if int(inside.sum()) > max_columns:
-        layer = _hexagons(rows, measure, grid)
-        while len(layer.figures) > max_columns:
+        lat, lon = rows["lat"].to_numpy(), rows["lon"].to_numpy()
+        while _count(*cells_of(lat, lon, grid)) > max_columns:
             grid = replace(grid, size_km=grid.size_km * 1.5)
-            layer = _hexagons(rows, measure, grid)
-        return layer
+        return _hexagons(rows, measure, grid)
     rows = rows[inside].reset_index(drop=True)
     found = combine(np.arange(len(rows)), rows, measure.aggregation)
     x, y = project(rows["lat"].to_numpy(), rows["lon"].to_numpy(), grid)
@@ -195,15 +194,23 @@ def columns(
     return HexLayer(figures, grid.size_km, True, int((~inside).sum()))
 
 
+def _key(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """One integer per cell, in the order of ``(q, r)``."""
+    return (q + _SHIFT) * (2 * _SHIFT) + (r + _SHIFT)
+
+
+def _count(q: np.ndarray, r: np.ndarray, inside: np.ndarray) -> int:
+    """How many distinct hexagons the positions inside the box fall in."""
+    return len(np.unique(_key(q[inside], r[inside])))
+
+
 def _hexagons(rows: pd.DataFrame, measure: Measure, grid: Grid) -> HexLayer:
     """``rows`` (``site_numbers`` with ``lat`` and ``lon``) combined per hexagon."""
     if rows.empty:
         return HexLayer((), grid.size_km, False, 0)
     q, r, inside = cells_of(rows["lat"].to_numpy(), rows["lon"].to_numpy(), grid)
     rows = rows[inside].reset_index(drop=True)
-    found = combine(
-        (q[inside] + _SHIFT) * (2 * _SHIFT) + (r[inside] + _SHIFT), rows, measure.aggregation
-    )
+    found = combine(_key(q[inside], r[inside]), rows, measure.aggregation)
     cq = found.codes // (2 * _SHIFT) - _SHIFT
     cr = found.codes % (2 * _SHIFT) - _SHIFT
     x, y = centre_of(cq, cr, grid.size_km)
