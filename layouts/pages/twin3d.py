@@ -4,10 +4,15 @@ coloured against typical as the 2D map's markers are; tilt, rotate and zoom it, 
 district for its figure, age and sources; the cockpit's time machine chooses the moment
 and plays a day. A browser without WebGL gets the same districts flat.
 
-The figures per district are made on the server (``City.districts``, kept with the
-city's other answers), so the page's cost follows the number of districts, never the
-number of sites. Every callback reads the viewer's role on the server: a layer the role
-may not see is never offered, and asked for anyway it is not answered.
+"Drawn as: Hexagons" shows each site as a column instead, or, once a layer has more
+sites than ``twin.max_columns``, hexagons of ``twin.hexagon_km`` combining their sites
+as districts do (``layouts.pages.twin3d_columns``).
+
+The figures per district or hexagon are made on the server (``City.districts``,
+``City.columns``, kept with the city's other answers), so the page's cost follows the
+number of districts or columns, never the number of sites. Every callback reads the
+viewer's role on the server: a layer the role may not see is never offered, and asked
+for anyway it is not answered.
 """
 
 from __future__ import annotations
