@@ -237,12 +237,24 @@ def test_a_replayed_moment_gives_that_moments_hexagons(runtime: Runtime, clock: 
     then = runtime.city.columns("public", "parking", moment)
     assert then is not None
     layer = then[1]
+    bounds = hexagon_bounds(runtime, "parking", moment)
     assert_hexagons_match_map(
         [(f.q, f.r) for f in layer.figures],
         [f.value for f in layer.figures],
         [f.sites for f in layer.figures],
-        hexagon_bounds(runtime, "parking", moment),
+        bounds,
     )
+    # The page's callback draws that moment's hexagons.
+    shown = twin3d.twin_view(runtime.city, "public", "parking", moment, True, "en", "hexagons")
+    meshes = [t for t in shown["figure"].data if t.type == "mesh3d"]
+    assert 1 <= len(meshes) <= 4
+    assert_hexagons_match_map(
+        [(q, r) for t in meshes for q, r in t.meta["cells"]],
+        [v for t in meshes for v in t.meta["values"]],
+        [n for t in meshes for n in t.meta["sites"]],
+        bounds,
+    )
+    assert shown["moment"].startswith("Replay")
 
 
 def test_a_layer_the_role_may_not_see_is_not_answered(runtime: Runtime) -> None:
