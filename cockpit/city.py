@@ -52,6 +52,7 @@ from cockpit.twin.districts import (
     typical_words,
 )
 from cockpit.twin.forecast import FreeBays
+from cockpit.twin.hexgrid import Grid, HexLayer, columns
 from cockpit.twin.panels import Board, Twin
 from cockpit.twin.states import site_states
 from cockpit.twin.targets import TargetProgress
@@ -714,6 +715,53 @@ class City:
 
         at = None if moment is None else int(moment.timestamp())
         return self.answers.get(view.version, role, ("districts", layer_id, at), make)
+
+    def hexagon_grid(self) -> Grid:
+        """The 3D view's hexagon grid: ``twin.hexagon_km`` wide, centred on the city's
+        districts and holding the sites within their box (around ``map.center``, and
+        nowhere left out, for a city without districts)."""
+        shapes = self.district_shapes()
+        size = self.config.twin.hexagon_km
+        lats = [v for s in shapes for v in s.lat]
+        lons = [v for s in shapes for v in s.lon]
+        if not lats:
+            lat, lon = self.config.map.center
+            return Grid(lat, lon, size)
+        box = (min(lons), min(lats), max(lons), max(lats))
+        return Grid((box[1] + box[3]) / 2, (box[0] + box[2]) / 2, size, box)
+
+    def columns(
+        self, role: str, layer_id: str, moment: datetime | None = None
+    ) -> tuple[Measure, HexLayer] | None:
+        """Map layer ``layer_id``'s columns for the 3D view (``cockpit.twin.hexgrid``):
+        one per site, or per hexagon once there are more than ``twin.max_columns``, as
+        ``role`` sees the layer now (``moment`` None) or at ``moment``, from the same view
+        the 2D map and the districts are made of; None for a layer ``role`` may not see
+        (or no such layer). Made once per data version, role, layer and moment."""
+        view = self.view(role) if moment is None else self.view_at(role, moment)
+        if layer_id not in view.layers:
+            return None
+        layer = self.config.layers[layer_id]
+
+        def make() -> tuple[Measure, HexLayer]:
+            measure = measure_of(layer_id, layer.title, layer.domain, layer.metric)
+            twin = self.twin_at(moment, role)
+            found = columns(
+                view.layers[layer_id],
+                view.sites,
+                measure,
+                typical_words(twin.states),
+                self.hexagon_grid(),
+                self.config.twin.max_columns,
+                stale_sources={s for s, info in view.sources.items() if info.stale},
+                stale_sites=set(view.stale_streams["site_id"].astype(str)),
+            )
+            return measure, found
+
+        at = None if moment is None else int(moment.timestamp())
+        twin = self.config.twin
+        question = ("columns", layer_id, at, twin.hexagon_km, twin.max_columns)
+        return self.answers.get(view.version, role, question, make)
 
     def alert_board(self, role: str) -> Board:
         """Open alerts and sensor health of the sites ``role`` sees. After new data it is

@@ -797,6 +797,10 @@ class TwinConfig(_Strict):
     co2_g_per_vehicle_km: float = Field(default=180, gt=0, le=5000)
     km_per_counted_vehicle: float = Field(default=1.0, gt=0, le=100)
     co2_source: str = ""
+    # The 3D view (``/twin3d``, ``cockpit.twin.hexgrid``): the hexagons' width in km, and
+    # the most columns it draws; a layer with more sites than that is binned in hexagons.
+    hexagon_km: float = Field(default=0.5, ge=0.05, le=50)
+    max_columns: int = Field(default=300, ge=1, le=5000)
 
 
 class CityConfig(_Strict):

@@ -6,11 +6,10 @@ it is made on the server from the same site states the 2D map shows, so its size
 cost follow the number of districts, never the number of sites.
 
 A district's figure combines its sites' values the way the layer's domain combines them
-for its KPI (``cockpit.domains``): a sum for counts that add up (footfall), a mean for
-intensities (traffic flow at the typical intersection), the occupied share in % for
-places that are free or taken (bays), the worst for health limits (the European air
-quality index band, 1 good … 6 extremely poor). Its word against typical is the one most
-of its sites have among those with a baseline, as the 2D map's clusters say it.
+for its KPI (``cockpit.twin.combining``, the rule the 3D view's hexagons share): a sum
+for counts that add up (footfall), a mean for intensities, the occupied share in % for
+bays, the worst European air quality index band. Its word against typical is the one
+most of its sites have among those with a baseline, as the 2D map's clusters say it.
 """
 
 from __future__ import annotations
@@ -23,7 +22,8 @@ import pandas as pd
 
 from cockpit.domains import Aggregation, get
 from cockpit.model import METRICS
-from cockpit.twin.airindex import BANDS, INDEX_NAME
+from cockpit.twin.airindex import INDEX_NAME
+from cockpit.twin.combining import combine, site_numbers
 
 __all__ = [
     "TYPICAL_WORDS",
@@ -105,25 +105,6 @@ def typical_words(states: pd.DataFrame) -> dict[str, str]:
     }
 
 
-def _site_values(states: pd.DataFrame, measure: Measure) -> pd.Series:
-    """Each site's number that the measure combines: the value, or for the air index the
-    band (1 good … 6 extremely poor) its state names."""
-    if measure.metric == "eaqi":
-        bands = {label: i + 1 for i, label in enumerate(BANDS)}
-        return states["state"].map(bands).astype(float)
-    return states["value"].astype(float)
-
-
-def _combine(values: pd.Series, how: Aggregation) -> float:
-    if how == "sum":
-        return float(values.sum())
-    if how == "max":
-        return float(values.max())
-    if how == "share":
-        return float(100.0 * values.mean())
-    return float(values.mean())
-
-
 def district_figures(
     states: pd.DataFrame,
     sites: pd.DataFrame,
@@ -140,46 +121,24 @@ def district_figures(
     each site's word against typical (``typical_words``), ``stale_sources`` the ids of the
     sources that are stale and ``stale_sites`` those of sites with a stale stream.
     Districts come in alphabetical order. Raises nothing: no values give no districts."""
-    if states.empty or sites.empty:
+    if sites.empty:
         return []
     placed = sites.loc[sites["district"].fillna("").astype(str) != "", ["id", "district", "source"]]
-    joined = states.merge(placed, left_on="site_id", right_on="id", how="inner")
-    joined = joined[joined["value"].notna()]
-    if joined.empty:
+    rows = site_numbers(states, placed, measure.metric, typical, stale_sources, stale_sites)
+    if rows.empty:
         return []
-    joined = joined.assign(
-        number=_site_values(joined, measure).to_numpy(),
-        word=joined["site_id"].astype(str).map(lambda s: typical.get(s, "unknown")),
-        when=pd.to_datetime(joined["time"], utc=True),
-    )
-    out = []
-    for district, own in joined.groupby(joined["district"].astype(str), sort=True):
-        numbers = own["number"].dropna()
-        if numbers.empty:
-            continue
-        sources = tuple(sorted(set(own["source"].astype(str))))
-        out.append(
-            DistrictFigure(
-                district=str(district),
-                value=_combine(numbers, measure.aggregation),
-                sites=len(numbers),
-                typical=_majority(own["word"]),
-                observed=own["when"].max().to_pydatetime(),
-                oldest=own["when"].min().to_pydatetime(),
-                sources=sources,
-                stale=bool(set(sources) & set(stale_sources))
-                or bool(set(own["site_id"].astype(str)) & set(stale_sites)),
-            )
+    codes, names = pd.factorize(rows["district"].astype(str), sort=True)
+    found = combine(codes, rows, measure.aggregation)
+    return [
+        DistrictFigure(
+            district=str(names[code]),
+            value=float(found.value[i]),
+            sites=int(found.sites[i]),
+            typical=found.typical[i],
+            observed=found.observed[i].to_pydatetime(),
+            oldest=found.oldest[i].to_pydatetime(),
+            sources=found.sources[i],
+            stale=bool(found.stale[i]),
         )
-    return out
-
-
-def _majority(words: pd.Series) -> str:
-    """The word most sites have among below / typical / above (ties: the first of those
-    in that order, as the 2D map's clusters), else "unknown"."""
-    counts = words.value_counts()
-    word, best = "unknown", 0
-    for candidate in ("below", "typical", "above"):
-        if int(counts.get(candidate, 0)) > best:
-            word, best = candidate, int(counts[candidate])
-    return word
+        for i, code in enumerate(found.codes)
+    ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from itertools import pairwise
+from typing import Protocol
 
 import plotly.graph_objects as go
 
@@ -29,13 +30,17 @@ from cockpit.twin.districts import DistrictFigure, Measure
 
 __all__ = [
     "GROUND",
+    "HOW",
     "TALLEST",
     "TYPICAL_COLOURS",
     "Ground",
+    "PlaceFigure",
     "district_label",
     "figure_words",
     "flat_figure",
     "ground_of",
+    "outlines",
+    "place_label",
     "prism_figure",
 ]
 
@@ -52,6 +57,13 @@ _TYPICAL_TEXT = {
     "typical": "typical",
     "above": "well above typical",
     "unknown": "no baseline yet",
+}
+# How each measure's places combine their sites, in words ("sum of its sites").
+HOW = {
+    "sum": "sum of its sites",
+    "mean": "mean of its sites",
+    "share": "share of its places",
+    "max": "worst of its stations",
 }
 GROUND = "#e4e8ee"
 OUTLINE = "#7b8794"
@@ -90,10 +102,27 @@ def ground_of(shapes: Sequence[DistrictShape]) -> Ground:
     return Ground({s.name: s for s in shapes}, x, y, width)
 
 
+class PlaceFigure(Protocol):
+    """What a district's, a hexagon's or a site column's figure has in common."""
+
+    @property
+    def value(self) -> float: ...
+    @property
+    def sites(self) -> int: ...
+    @property
+    def typical(self) -> str: ...
+    @property
+    def observed(self) -> datetime: ...
+    @property
+    def sources(self) -> tuple[str, ...]: ...
+    @property
+    def stale(self) -> bool: ...
+
+
 def figure_words(
-    figure: DistrictFigure, measure: Measure, min_group_size: int, language: str, _: Gettext
+    figure: PlaceFigure, measure: Measure, min_group_size: int, language: str, _: Gettext
 ) -> str:
-    """The district's figure with its unit in ``language`` ("2.410 Personen/h"); a
+    """The place's figure with its unit in ``language`` ("2.410 Personen/h"); a
     count of people below ``min_group_size`` reads "< k"."""
     unit = _(measure.unit) if measure.unit else ""
     if measure.metric != "eaqi" and suppressed(measure.metric, figure.value, min_group_size):
@@ -113,10 +142,27 @@ def district_label(
     language: str,
     _: Gettext,
 ) -> str:
-    """What hovering over a district says: its name, the figure with its unit and how many
-    sites it combines, its word against typical, when it was observed and how old it was
-    at ``moment``, and its sources with their origin. Plotly reads it as (limited) HTML,
-    so every name is escaped."""
+    """What hovering over a district says: its name, then ``place_label``'s lines."""
+    return place_label(
+        figure.district, figure, measure, sources, moment, timezone, min_group_size, language, _
+    )
+
+
+def place_label(
+    name: str,
+    figure: PlaceFigure,
+    measure: Measure,
+    sources: dict[str, SourceInfo],
+    moment: datetime,
+    timezone: str,
+    min_group_size: int,
+    language: str,
+    _: Gettext,
+) -> str:
+    """What hovering over a place (a district, a hexagon, a site's column) says: its
+    ``name``, the figure with its unit and how many sites it combines, its word against
+    typical, when it was observed and how old it was at ``moment``, and its sources
+    with their origin. Plotly reads it as (limited) HTML, so every name is escaped."""
     age_min = max(0, round((moment - figure.observed).total_seconds() / 60))
     when = format_time(figure.observed, language, timezone, "EEE HH:mm")
     credit = " · ".join(
@@ -126,7 +172,7 @@ def district_label(
     )
     stale = " · " + _("stale") if figure.stale else ""
     lines = [
-        f"<b>{escape(figure.district)}</b>",
+        f"<b>{escape(name)}</b>",
         _("{measure}: {value} ({sites} sites)").format(
             measure=escape(_(measure.label)),
             value=escape(figure_words(figure, measure, min_group_size, language, _)),
@@ -178,7 +224,9 @@ def _prism(shape: DistrictShape, x: list[float], y: list[float], height: float) 
     }
 
 
-def _outlines(ground: Ground, z: float = 0.0) -> tuple[list, list, list]:
+def outlines(ground: Ground, z: float = 0.0) -> tuple[list, list, list]:
+    """Every district's outline as one line of ``x``, ``y`` and ``z`` (at height ``z``),
+    the rings apart by None."""
     xs: list[float | None] = []
     ys: list[float | None] = []
     for name, shape in ground.shapes.items():
@@ -225,7 +273,7 @@ def prism_figure(
                 showlegend=False,
             )
         )
-    xs, ys, zs = _outlines(ground)
+    xs, ys, zs = outlines(ground)
     traces.append(
         go.Scatter3d(
             x=xs,

@@ -4,10 +4,15 @@ coloured against typical as the 2D map's markers are; tilt, rotate and zoom it, 
 district for its figure, age and sources; the cockpit's time machine chooses the moment
 and plays a day. A browser without WebGL gets the same districts flat.
 
-The figures per district are made on the server (``City.districts``, kept with the
-city's other answers), so the page's cost follows the number of districts, never the
-number of sites. Every callback reads the viewer's role on the server: a layer the role
-may not see is never offered, and asked for anyway it is not answered.
+"Drawn as: Hexagons" shows each site as a column instead, or, once a layer has more
+sites than ``twin.max_columns``, hexagons of ``twin.hexagon_km`` combining their sites
+as districts do (``layouts.pages.twin3d_columns``).
+
+The figures per district or hexagon are made on the server (``City.districts``,
+``City.columns``, kept with the city's other answers), so the page's cost follows the
+number of districts or columns, never the number of sites. Every callback reads the
+viewer's role on the server: a layer the role may not see is never offered, and asked
+for anyway it is not answered.
 """
 
 from __future__ import annotations
@@ -27,13 +32,26 @@ from layouts.components.clientside import clientside
 from layouts.components.demo_badge import demo_badge_tag
 from layouts.components.html_attrs import html_attrs
 from layouts.components.shell import nav_links
+from layouts.components.twin3d import HOW
 from layouts.pages.cockpit import _language, _t, moments_ahead, typical_legend
+from layouts.pages.twin3d_columns import columns_view
 from layouts.routes.access import current_viewer, viewer_role
 
-__all__ = ["GRAPH_ID", "MEASURE_ID", "WEBGL_ID", "layout", "register", "twin_view"]
+__all__ = [
+    "GRAPH_ID",
+    "MEASURE_ID",
+    "SHAPE_ID",
+    "WEBGL_ID",
+    "layout",
+    "register",
+    "twin_view",
+]
 
 GRAPH_ID = "cc-3d-graph"
 MEASURE_ID = "cc-3d-measure"
+# Districts as prisms, or columns: one per site, hexagons of sites in a large city.
+SHAPE_ID = "cc-3d-shape"
+SHAPES = ("districts", "hexagons")
 # True when the browser can draw WebGL, False when not (set in the browser on load).
 WEBGL_ID = "cc-3d-webgl"
 CAPTION_ID = "cc-3d-caption"
@@ -43,14 +61,6 @@ TM = "cc-3d-tm"
 VERSION_ID = "cc-3d-version"
 TICK_ID = "cc-3d-tick"
 LANG_ID = "cc-3d-lang"
-
-# How each measure's districts combine their sites, in words ("sum of the sites").
-_HOW = {
-    "sum": "sum of its sites",
-    "mean": "mean of its sites",
-    "share": "share of its places",
-    "max": "worst of its stations",
-}
 
 
 def _empty() -> dict[str, Any]:
@@ -119,6 +129,25 @@ def layout(city: City, lang: str = "en", **_query: Any) -> html.Div:
                         role="group",
                         **html_attrs({"aria-labelledby": "cc-3d-measure-label"}),
                     ),
+                    html.Div(
+                        [
+                            html.Span(_("Drawn as"), id="cc-3d-shape-label"),
+                            dcc.RadioItems(
+                                id=SHAPE_ID,
+                                options=[
+                                    {"label": _("Districts"), "value": "districts"},
+                                    {"label": _("Hexagons"), "value": "hexagons"},
+                                ],
+                                value="districts",
+                                inline=True,
+                                className="cc-radio",
+                                inputClassName="cc-radio-input",
+                            ),
+                        ],
+                        className="cc-3d-measures",
+                        role="group",
+                        **html_attrs({"aria-labelledby": "cc-3d-shape-label"}),
+                    ),
                     html.Section(
                         [
                             dcc.Loading(
@@ -159,10 +188,17 @@ def twin_view(
     moment: datetime | None,
     webgl: bool,
     language: str,
+    shape: str = "districts",
 ) -> dict[str, Any]:
     """The figure (3D with ``webgl``, else flat), the caption and the time machine's
-    label for ``layer_id`` as ``role`` sees it at ``moment`` (None: live), by output name.
-    Raises ``PreventUpdate`` for a layer ``role`` may not see or that does not exist."""
+    label for ``layer_id`` as ``role`` sees it at ``moment`` (None: live), drawn as
+    ``shape`` ("districts", or "hexagons": columns per site or per hexagon), by output
+    name. Raises ``PreventUpdate`` for a layer ``role`` may not see or that does not
+    exist, or an unknown ``shape``."""
+    if shape == "hexagons":
+        return columns_view(city, role, layer_id, moment, webgl, language)
+    if shape != "districts":
+        raise PreventUpdate
     _ = _t(language)
     answer = city.districts(role, layer_id, moment)
     if answer is None:
@@ -189,7 +225,7 @@ def twin_view(
             for f in figures
         }
         figure = twin3d.flat_figure(ground, figures, labels, values, title, _)
-    how = _(_HOW[measure.aggregation])
+    how = _(HOW[measure.aggregation])
     caption = (
         _("Height: {measure} per district ({how}); colour: against typical.")
         if webgl
@@ -263,6 +299,7 @@ def register(app: Dash, city: City, _journal: Journal) -> None:
         inputs=[
             Input(WEBGL_ID, "data"),
             Input(MEASURE_ID, "value"),
+            Input(SHAPE_ID, "value"),
             Input(f"{TM}-slider", "value"),
             Input(VERSION_ID, "data"),
         ],
@@ -277,6 +314,7 @@ def register(app: Dash, city: City, _journal: Journal) -> None:
     def show(
         webgl: bool | None,
         layer_id: str | None,
+        shape: str | None,
         offset: float | None,
         _version: int | None,
         anchor: int | None,
@@ -290,5 +328,13 @@ def register(app: Dash, city: City, _journal: Journal) -> None:
         moment = tm.moment_of(anchor, offset)
         if playing is True:
             city.prepare_moments(role, moments_ahead(anchor, offset, step))
-        found = twin_view(city, role, layer_id, moment, webgl is True, _language(city, language))
+        found = twin_view(
+            city,
+            role,
+            layer_id,
+            moment,
+            webgl is True,
+            _language(city, language),
+            shape if isinstance(shape, str) else "districts",
+        )
         return {**found, "shown": offset or 0}

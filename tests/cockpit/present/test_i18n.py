@@ -50,6 +50,8 @@ DOMAINS = {
         "cockpit/twin/rules.py",
         "layouts/pages/twin3d.py",
         "layouts/components/twin3d.py",
+        "layouts/pages/twin3d_columns.py",
+        "layouts/components/twin3d_columns.py",
         "layouts/pages/notices.py",
         "layouts/pages/decisions.py",
         "layouts/pages/data.py",

@@ -158,12 +158,17 @@ def test_every_word_of_the_3d_twin_has_german() -> None:
     root = Path(__file__).resolve().parents[3]
     german = translator("de", "cockpit")
     found = set()
-    for path in ("layouts/components/twin3d.py", "layouts/pages/twin3d.py"):
+    for path in (
+        "layouts/components/twin3d.py",
+        "layouts/pages/twin3d.py",
+        "layouts/components/twin3d_columns.py",
+        "layouts/pages/twin3d_columns.py",
+    ):
         for _line, text, _c, _ctx in extract_from_file("python", str(root / path)):
             if isinstance(text, str):
                 found.add(text)
     found |= set(twin3d._TYPICAL_TEXT.values())
-    found |= {"sum of its sites", "mean of its sites", "share of its places"}
+    found |= set(twin3d.HOW.values())
     assert len(found) > 10
     same = {"Cockpit"}  # German says it the same way
     for message in sorted(found - same):

@@ -1,6 +1,7 @@
-"""The twin in 3D: its figures per district against the 2D map's numbers at the same
-moment, its callback's role checks, then the page in a real headless Chromium (WebGL, and
-the flat fallback where WebGL is missing), one app server for the whole module."""
+"""The twin in 3D: its figures per district and per hexagon against the 2D map's numbers
+at the same moment, its callback's role checks, then the page in a real headless Chromium
+(WebGL, and the flat fallback where WebGL is missing), one app server for the whole
+module."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from cockpit.privacy import masked_label
+from cockpit.twin.hexgrid import cells_of
 from layouts.components import timemachine as tm
 from layouts.pages import twin3d
 from tests.a11y import assert_accessible
@@ -80,6 +82,65 @@ def map_numbers(runtime: Runtime, layer: str, moment: Any = None) -> dict[str, f
     return {d: low for d, (low, high) in bounds.items() if low == high}
 
 
+def map_values(runtime: Runtime, layer: str, moment: Any = None) -> pd.DataFrame:
+    """The 2D map's sites of ``layer`` with their place and number as (low, high), read
+    from the map's own GeoJSON (text as people see it; a masked count "< 5" lies
+    anywhere from 0 to 5; a bay is 1 occupied, 0 free)."""
+    city = runtime.city
+    view = city.view("public") if moment is None else city.view_at("public", moment)
+    features = view.layer_features(layer, runtime.config.city.timezone)["features"]
+    masked = masked_label(view.min_group_size)
+    rows = []
+    for f in features:
+        text = f["properties"]["value"]
+        if text.startswith(masked):
+            low, high = 0.0, float(view.min_group_size)
+        elif text in ("occupied", "free"):
+            low = high = 1.0 if text == "occupied" else 0.0
+        else:
+            low = high = float(text.split(" ")[0].replace(",", ""))
+        lon, lat = f["geometry"]["coordinates"]
+        rows.append((f["properties"]["district"], lat, lon, low, high))
+    return pd.DataFrame(rows, columns=["district", "lat", "lon", "low", "high"])
+
+
+def hexagon_bounds(
+    runtime: Runtime, layer: str, moment: Any = None
+) -> dict[tuple[int, int], tuple[float, float, int]]:
+    """The 2D map's figure per hexagon of the city's grid as (low, high, sites): its
+    sites' numbers combined as the layer's domain does."""
+    sites = map_values(runtime, layer, moment)
+    q, r, inside = cells_of(
+        sites["lat"].to_numpy(), sites["lon"].to_numpy(), runtime.city.hexagon_grid()
+    )
+    sites = sites.assign(q=q, r=r)[inside]
+    how = _COMBINE[layer]
+    out = {}
+    for (cq, cr), own in sites.groupby(["q", "r"]):
+        low, high = own["low"].sum(), own["high"].sum()
+        if how != "sum":
+            low, high = low / len(own), high / len(own)
+        if how == "share":
+            low, high = 100 * low, 100 * high
+        out[(int(cq), int(cr))] = (float(low), float(high), len(own))
+    return out
+
+
+def assert_hexagons_match_map(
+    cells: list[tuple[int, int]],
+    values: list[float],
+    sites: list[int],
+    bounds: dict[tuple[int, int], tuple[float, float, int]],
+) -> None:
+    assert sorted(cells) == sorted(bounds)
+    for cell, value, count in zip(cells, values, sites, strict=True):
+        low, high, expected = bounds[cell]
+        assert count == expected, cell
+        assert low - 1e-9 <= value <= high + 1e-9, cell
+        if low == high:
+            assert value == pytest.approx(low), cell
+
+
 def assert_matches_map(figures: list[Any], bounds: dict[str, tuple[float, float]]) -> None:
     assert {f.district for f in figures} == set(bounds)
     for f in figures:
@@ -109,13 +170,105 @@ def test_a_replayed_moment_gives_that_moments_figures(runtime: Runtime, clock: C
     assert {f.district: f.value for f in then[1]} != {f.district: f.value for f in now[1]}
 
 
+def test_more_sites_than_columns_give_hexagons_with_the_maps_numbers(runtime: Runtime) -> None:
+    # The demo's 3,309 parking bays are more than its 300 columns.
+    found = runtime.city.columns("public", "parking")
+    assert found is not None
+    _measure, layer = found
+    assert not layer.single_sites and layer.size_km == runtime.config.twin.hexagon_km
+    assert 10 <= len(layer.figures) <= runtime.config.twin.max_columns
+    cells = [(f.q, f.r) for f in layer.figures]
+    values, sites = [f.value for f in layer.figures], [f.sites for f in layer.figures]
+    assert_hexagons_match_map(cells, values, sites, hexagon_bounds(runtime, "parking"))
+    assert sum(sites) == 3_309
+
+
+@pytest.mark.parametrize("layer_id", ["pedestrians", "parking"])
+def test_hexagons_and_districts_count_the_same_sites_to_the_same_total(
+    runtime: Runtime, layer_id: str
+) -> None:
+    """Binned into hexagons (fewer columns than sites) or into districts, the same sites
+    of the map add up to the same footfall, or the same number of occupied bays."""
+    runtime.config.twin.max_columns = 10
+    try:
+        runtime.city.answers.clear()
+        columns = runtime.city.columns("public", layer_id)
+        districts = runtime.city.districts("public", layer_id)
+    finally:
+        runtime.config.twin.max_columns = 300
+        runtime.city.answers.clear()
+    assert columns is not None and districts is not None
+    hexagons, placed = columns[1].figures, districts[1]
+    assert not columns[1].single_sites and len(hexagons) <= 10
+    sites = map_values(runtime, layer_id)
+    inside = cells_of(
+        sites["lat"].to_numpy(), sites["lon"].to_numpy(), runtime.city.hexagon_grid()
+    )[2]
+    assert sum(f.sites for f in hexagons) == int(inside.sum())
+    # Every site in a district lies in the districts' box, so in some hexagon.
+    assert sum(f.sites for f in placed) == int((sites["district"] != "").sum())
+    if layer_id == "parking":  # a share: compare the occupied bays
+        total_hex = sum(f.value * f.sites / 100 for f in hexagons)
+        total_districts = sum(f.value * f.sites / 100 for f in placed)
+    else:
+        total_hex = sum(f.value for f in hexagons)
+        total_districts = sum(f.value for f in placed)
+    outside_districts = sites[inside & (sites["district"] == "").to_numpy()]
+    low, high = outside_districts["low"].sum(), outside_districts["high"].sum()
+    assert total_districts + low - 1e-6 <= total_hex <= total_districts + high + 1e-6
+    if low == high:
+        assert total_hex == pytest.approx(total_districts + low)
+
+
+def test_few_sites_stand_as_their_own_columns_with_the_maps_numbers(runtime: Runtime) -> None:
+    found = runtime.city.columns("public", "pedestrians")
+    assert found is not None
+    layer = found[1]
+    assert layer.single_sites  # 66 counters: fewer than 300 columns
+    sites = map_values(runtime, "pedestrians")
+    assert len(layer.figures) == len(sites)
+    got = sorted(f.value for f in layer.figures)
+    for value, low, high in zip(got, sorted(sites["low"]), sorted(sites["high"]), strict=True):
+        assert low <= value <= high
+
+
+def test_a_replayed_moment_gives_that_moments_hexagons(runtime: Runtime, clock: Clock) -> None:
+    moment = (clock.when - pd.Timedelta(hours=8)).to_pydatetime()
+    then = runtime.city.columns("public", "parking", moment)
+    assert then is not None
+    layer = then[1]
+    bounds = hexagon_bounds(runtime, "parking", moment)
+    assert_hexagons_match_map(
+        [(f.q, f.r) for f in layer.figures],
+        [f.value for f in layer.figures],
+        [f.sites for f in layer.figures],
+        bounds,
+    )
+    # The page's callback draws that moment's hexagons.
+    shown = twin3d.twin_view(runtime.city, "public", "parking", moment, True, "en", "hexagons")
+    meshes = [t for t in shown["figure"].data if t.type == "mesh3d"]
+    assert 1 <= len(meshes) <= 4
+    assert_hexagons_match_map(
+        [(q, r) for t in meshes for q, r in t.meta["cells"]],
+        [v for t in meshes for v in t.meta["values"]],
+        [n for t in meshes for n in t.meta["sites"]],
+        bounds,
+    )
+    assert shown["moment"].startswith("Replay")
+
+
 def test_a_layer_the_role_may_not_see_is_not_answered(runtime: Runtime) -> None:
     runtime.config.layers["pedestrians"].access = "internal"
     try:
         runtime.city.answers.clear()
         assert runtime.city.districts("public", "pedestrians") is None
+        assert runtime.city.columns("public", "pedestrians") is None
         with pytest.raises(PreventUpdate):
             twin3d.twin_view(runtime.city, "public", "pedestrians", None, True, "en")
+        with pytest.raises(PreventUpdate):
+            twin3d.twin_view(runtime.city, "public", "pedestrians", None, True, "en", "hexagons")
+        with pytest.raises(PreventUpdate):
+            twin3d.twin_view(runtime.city, "public", "parking", None, True, "en", "cubes")
         with pytest.raises(PreventUpdate):
             twin3d.twin_view(runtime.city, "public", "no-such-layer", None, True, "en")
     finally:
@@ -350,3 +503,126 @@ def test_the_cockpits_time_machine_stays_its_own_beside_the_3d_page(
     WebDriverWait(duo.driver, 40).until(lambda _d: duo.find_element("#cc-tm-label").text == "Live")
     assert duo.driver.find_elements(By.ID, "cc-3d-tm-slider") == []
     assert own_errors(duo, runtime.config) == []
+
+
+def choose_shape(duo: DashComposite, title: str) -> None:
+    """Tick how the page draws the layer: "Districts" or "Hexagons" (or their German)."""
+    WebDriverWait(duo.driver, 20).until(
+        lambda _d: duo.driver.find_elements(By.CSS_SELECTOR, "#cc-3d-shape label")
+    )
+    for label in duo.driver.find_elements(By.CSS_SELECTOR, "#cc-3d-shape label"):
+        if label.text.strip() == title:
+            label.click()
+            return
+    raise AssertionError(f"no shape {title!r}")
+
+
+def column_traces(duo: DashComposite, kind: str) -> list[dict[str, Any]]:
+    """The graph's traces of ``kind`` that carry columns, with what each column shows."""
+    traces = duo.driver.execute_script(
+        "var g = document.querySelector('#cc-3d-graph .js-plotly-plot');"
+        "return g && g.data ? g.data.filter(function (t) { return t.meta && t.meta.cells; })"
+        ".map(function (t) { var x = t.x;"  # numpy arrays travel as base64 float64
+        " var n = x.length !== undefined ? x.length : atob(x.bdata).length / 8;"
+        " return {type: t.type, meta: t.meta, n: n}; }) : [];"
+    )
+    return [t for t in traces if t["type"] == kind]
+
+
+def wait_for_columns(duo: DashComposite, kind: str, caption: str) -> list[dict[str, Any]]:
+    WebDriverWait(duo.driver, 40).until(
+        lambda _d: caption in duo.find_element("#cc-3d-caption").text and column_traces(duo, kind)
+    )
+    return column_traces(duo, kind)
+
+
+def shown_hexagons(traces: list[dict[str, Any]]) -> tuple[list, list, list]:
+    cells = [(int(q), int(r)) for t in traces for q, r in t["meta"]["cells"]]
+    values = [float(v) for t in traces for v in t["meta"]["values"]]
+    sites = [int(n) for t in traces for n in t["meta"]["sites"]]
+    return cells, values, sites
+
+
+@pytest.mark.browser
+def test_hexagons_draw_in_a_few_meshes_with_the_maps_numbers(
+    duo: DashComposite, runtime: Runtime, screenshots: Path
+) -> None:
+    duo.driver.get(duo.server_url + "/twin3d")
+    choose_measure(duo, "Parking")
+    choose_shape(duo, "Hexagons")
+    meshes = wait_for_columns(duo, "mesh3d", "3,309 sites are more than 300 columns")
+    duo.wait_for_element("#cc-3d-graph canvas", timeout=20)
+    assert 1 <= len(meshes) <= 4  # every hexagon in one mesh per colour
+    cells, values, sites = shown_hexagons(meshes)
+    assert len(cells) >= 10
+    assert_hexagons_match_map(cells, values, sites, hexagon_bounds(runtime, "parking"))
+    # Every column of a mesh is 12 corners: nothing else is drawn in it.
+    assert sum(t["n"] for t in meshes) == 12 * len(cells)
+    caption = duo.find_element("#cc-3d-caption").text
+    assert "0.5 km across (share of its places)" in caption
+    text = hover_text(duo)
+    duo.driver.save_screenshot(str(screenshots / "twin3d-hexagons.png"))
+    assert text.startswith("Hexagon 0.5 km across"), text
+    assert "Parking occupancy:" in text and "%" in text
+    assert "Observed" in text and "On-street parking bay sensors" in text
+    assert own_errors(duo, runtime.config) == []
+
+
+@pytest.mark.browser
+def test_a_city_with_few_sites_shows_each_site_as_a_column(
+    duo: DashComposite, runtime: Runtime, screenshots: Path
+) -> None:
+    duo.driver.get(duo.server_url + "/twin3d")
+    choose_measure(duo, "Pedestrians")
+    choose_shape(duo, "Hexagons")
+    meshes = wait_for_columns(duo, "mesh3d", "Pedestrians per site")
+    names = sorted(n for t in meshes for n in t["meta"]["names"])
+    assert names == sorted(map_values_names(runtime, "pedestrians"))
+    duo.driver.save_screenshot(str(screenshots / "twin3d-site-columns.png"))
+    # Back to districts: the prisms again, one per district with data.
+    choose_shape(duo, "Districts")
+    prisms = wait_for_traces(duo, "mesh3d")
+    WebDriverWait(duo.driver, 40).until(
+        lambda _d: (
+            {p["name"] for p in wait_for_traces(duo, "mesh3d")}
+            == set(map_bounds(runtime, "pedestrians"))
+        )
+    )
+    assert prisms
+    assert own_errors(duo, runtime.config) == []
+
+
+def map_values_names(runtime: Runtime, layer: str) -> list[str]:
+    view = runtime.city.view("public")
+    features = view.layer_features(layer, runtime.config.city.timezone)["features"]
+    return [f["properties"]["name"] for f in features]
+
+
+@pytest.mark.browser
+def test_without_webgl_the_hexagons_are_flat(
+    duo: DashComposite, runtime: Runtime, screenshots: Path
+) -> None:
+    added = duo.driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": "var g = HTMLCanvasElement.prototype.getContext;"
+            "HTMLCanvasElement.prototype.getContext = function (k) {"
+            " return /webgl/.test(k) ? null : g.apply(this, arguments); };"
+        },
+    )
+    try:
+        duo.driver.get(duo.server_url + "/twin3d?lang=de")
+        choose_measure(duo, "Parken")
+        choose_shape(duo, "Sechsecke")
+        flat = wait_for_columns(duo, "scatter", "Sechseck")
+        assert not [t for t in graph_traces(duo) if t["type"] in ("mesh3d", "scatter3d")]
+        assert "kein WebGL" in duo.find_element("#cc-3d-caption").text
+        cells, values, sites = shown_hexagons(flat)
+        assert_hexagons_match_map(cells, values, sites, hexagon_bounds(runtime, "parking"))
+        duo.driver.save_screenshot(str(screenshots / "twin3d-hexagons-flat-de.png"))
+        assert own_errors(duo, runtime.config) == []
+    finally:
+        # WebGL again for the pages opened after this one.
+        duo.driver.execute_cdp_cmd(
+            "Page.removeScriptToEvaluateOnNewDocument", {"identifier": added["identifier"]}
+        )
