@@ -15,6 +15,7 @@ from cockpit.model import empty_observations, empty_sites
 from cockpit.present import slides as kiosk
 from cockpit.present.demo import credit_text
 from cockpit.present.i18n import format_number
+from cockpit.reports import Report
 from cockpit.state.journal import Notice
 from layouts.components.kiosk_map import overview_svg
 from tests.browser import T0, Clock, demo_runtime
@@ -170,10 +171,11 @@ def test_slides_cover_the_screen_in_rotation_order(config: CityConfig, view: Cit
     screen = kiosk.screen_for(config, None)
     start, end = NOW - timedelta(minutes=5), NOW + timedelta(hours=1)
     info = Notice({"en": "Market today"}, "info", start, end, "sam")
-    slides = kiosk.build_slides(config, view, [info], screen, NOW)
+    report = Report("AAAA-BBBB", "other", "Bench broken", NOW, -37.81, 144.96, status="published")
+    slides = kiosk.build_slides(config, view, [info], screen, NOW, reports=[report])
     assert [(s.key, s.language) for s in slides] == kiosk.rotation_plan(screen)
-    assert [s.index for s in slides[:6]] == list(range(6))
-    assert {s.count for s in slides} == {6}
+    assert [s.index for s in slides[:7]] == list(range(7))
+    assert {s.count for s in slides} == {7}
 
 
 def test_an_empty_notices_slide_is_skipped(config: CityConfig, view: CityView) -> None:
@@ -181,7 +183,7 @@ def test_an_empty_notices_slide_is_skipped(config: CityConfig, view: CityView) -
     slides = kiosk.build_slides(config, view, [], screen, NOW)
     assert "notices" not in {s.key for s in slides}
     assert [(s.key, s.language) for s in slides] == [
-        p for p in kiosk.rotation_plan(screen) if p[0] != "notices"
+        p for p in kiosk.rotation_plan(screen) if p[0] not in ("notices", "reports")
     ]
     assert {s.count for s in slides} == {5}
     start, end = NOW - timedelta(minutes=5), NOW + timedelta(hours=1)
