@@ -15,9 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_skeleton
 
 from cockpit.config import CityConfig
-from cockpit.present.i18n import format_time, translator
+from cockpit.present.i18n import locale_of, translator
 from cockpit.present.report_words import category_words, status_name
 from cockpit.reports import Report, round_position
 
@@ -67,7 +70,8 @@ def kiosk_reports(
         reverse=True,
     )[:limit]
     _t = translator(language, "reports")
-    timezone = config.city.timezone
+    zone = ZoneInfo(config.city.timezone)
+    locale = locale_of(language)
     out = []
     for r in chosen:
         lat, lon = None, None
@@ -81,7 +85,8 @@ def kiosk_reports(
                 text=r.text,
                 text_language=r.language,
                 place=site_names.get(r.site_id, "") if r.site_id else "",
-                when=format_time(r.created, language, timezone, "d MMMM"),
+                # The day as the language writes it ("23 November", "23. November").
+                when=format_skeleton("MMMMd", r.created.astimezone(zone), locale=locale),
                 answer=_t("Answer: {answer}").format(answer=r.answer) if r.answer else "",
                 lat=lat,
                 lon=lon,
