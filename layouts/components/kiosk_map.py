@@ -5,7 +5,8 @@ when the network drops; a plain SVG of the city's areas and its measuring places
 that, costs the screen almost nothing, and shows a state by shape as well as colour
 (● normal, ▲ raised, ■ high). Only the public view is ever drawn, and of citizens'
 reports only the published ones (``cockpit.present.kiosk_reports``), as a layer of their
-own: a large violet ◆ each, above the measuring places, so that it reads from 3 m.
+own: a large violet ◆ each, outlined in white, above the measuring places, so that it
+reads from 3 m.
 """
 
 from __future__ import annotations
@@ -203,10 +204,11 @@ def _report_marks(reports: Sequence[KioskReport], frame: _Frame) -> list[str]:
     marks = []
     for lon, lat in sorted(p for p in places if frame.inside(*p)):
         x, y = frame.xy(lon, lat)
-        s = 17
+        s = 30  # about three times a measuring place's mark: found from 3 m
         points = f"{x},{y - s} {x + s},{y} {x},{y + s} {x - s},{y}"
         marks.append(
-            f'<polygon points="{points}" fill="{_REPORT}" stroke="#0b0f14" stroke-width="3"/>'
+            f'<polygon points="{points}" fill="{_REPORT}" stroke="#f2f5f8" stroke-width="5"'
+            ' paint-order="stroke"/>'
         )
     if not marks:
         return []
