@@ -401,7 +401,7 @@ def test_the_reports_slide_lists_published_reports_in_each_language(
     en, de = slide(slides, "reports", "en"), slide(slides, "reports", "de")
     assert (en.question, de.question) == (
         "What citizens reported",
-        "Was Bürgerinnen und Bürger gemeldet haben",
+        "Was Bürgerinnen und Bürger melden",
     )
     # The newest published few; the received one is nowhere, its code neither.
     assert [r.text for r in en.reports] == [
