@@ -756,12 +756,12 @@ def test_published_reports_on_the_kiosk_map_and_slide(
             layer = picture[picture.index("cc-k-reports-layer") :]
             assert layer.count("<polygon") == 3  # the received report is not on it
             params = {"screen": "default", "id": "probe", "lang": "en", "role": "staff"}
-            answer = session.post(
+            refreshed = session.post(
                 f"{base}/_dash-update-component", json=refresh_request(params), timeout=60
             )
-            assert answer.status_code == 200 and PUBLISHED_TEXT in answer.text
-            assert RECEIVED_TEXT not in answer.text and "ZX9C-8V7B" not in answer.text
-            assert "KQ7M-4T2P" not in answer.text  # a citizen's code is theirs to share
+            assert refreshed.status_code == 200 and PUBLISHED_TEXT in refreshed.text
+            assert RECEIVED_TEXT not in refreshed.text and "ZX9C-8V7B" not in refreshed.text
+            assert "KQ7M-4T2P" not in refreshed.text  # a citizen's code is theirs to share
         for lang, (width, height) in [
             ("en", (1920, 1080)),
             ("de", (1920, 1080)),
@@ -828,15 +828,24 @@ def test_published_reports_on_the_kiosk_map_and_slide(
 
 
 def test_a_journal_that_cannot_read_reports_leaves_the_kiosk_without_them(
-    duo: DashComposite, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    duo: DashComposite, runtime: Runtime, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    now = clock().to_pydatetime()
+    shown = Report("BRKN-2345", "other", PUBLISHED_TEXT, now, -37.8165, 144.9640)
+    runtime.journal.file_report(shown, now=now - timedelta(hours=1))
+    runtime.journal.change_report(shown.code, ReportChange(status="published"), now=now)
+
     def broken(*_args: Any, **_kwargs: Any) -> list[Report]:
         raise OSError("disk gone")
 
     monkeypatch.setattr(runtime.journal, "reports", broken)
     assert published_reports(runtime.city, runtime.journal, runtime.city.clock()) == ()
     base = duo.server_url.rstrip("/")
-    page = requests.get(f"{base}/kiosk?lang=en", timeout=30)
+    params = {"screen": "default", "id": "probe", "lang": "en"}
+    page = requests.post(f"{base}/_dash-update-component", json=refresh_request(params), timeout=60)
     assert page.status_code == 200 and "Is the air good today?" in page.text
+    assert "What citizens reported" not in page.text and PUBLISHED_TEXT not in page.text
     picture = requests.get(f"{base}/kiosk-map.svg?v=2", timeout=30)
     assert picture.status_code == 200 and "cc-k-reports-layer" not in picture.text
+    monkeypatch.undo()
+    runtime.journal.change_report(shown.code, ReportChange(status="closed"), now=now)
