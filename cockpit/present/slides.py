@@ -26,8 +26,10 @@ from cockpit.domains import get as get_domain
 from cockpit.model import METRICS
 from cockpit.present.demo import credit_text, demo_badge
 from cockpit.present.i18n import format_number, format_time, translator
+from cockpit.present.kiosk_reports import MAP_REPORTS, SLIDE_REPORTS, KioskReport, kiosk_reports
 from cockpit.present.today import TodayCurve
 from cockpit.present.wayfinding import distance_words
+from cockpit.reports import Report
 from cockpit.storage import Notice
 from cockpit.twin.airindex import BANDS, band_of
 from cockpit.twin.kpi import Kpi
@@ -71,8 +73,9 @@ def domain_slides() -> tuple[str, ...]:
 
 
 def all_slides() -> tuple[str, ...]:
-    """Every slide a kiosk can show: the overview, the domains' slides, the notices."""
-    return ("overview", *domain_slides(), "notices")
+    """Every slide a kiosk can show: the overview, the domains' slides, the citizens'
+    published reports, the notices."""
+    return ("overview", *domain_slides(), "reports", "notices")
 
 
 def __getattr__(name: str) -> tuple[str, ...]:
@@ -94,6 +97,7 @@ def _(message: str) -> str:
 QUESTIONS = {
     "overview": _("The city right now"),
     "notices": _("News from the city"),
+    "reports": _("What citizens reported"),
 }
 _BAND_WORDS = {
     "good": _("Good"),
@@ -140,7 +144,8 @@ def screen_for(config: CityConfig, screen_id: str | None, language: str | None =
     ``?lang=``) pins one language when the city offers it."""
     kiosk = config.kiosk
     entry = kiosk.screens.get(screen_id or "")
-    known = all_slides()
+    # A city that takes no reports has no reports slide, even where a screen names it.
+    known = tuple(s for s in all_slides() if s != "reports" or config.reports.enabled)
     slides = tuple(s for s in (entry.slides if entry else []) if s in known) or known
     offered = tuple((entry.languages if entry else []) or kiosk.languages or config.city.languages)
     offered = offered or ("en",)
@@ -331,6 +336,8 @@ class Slide:
     chart_legend: tuple[str, str] = ("", "")  # (today, usual)
     nearby: Nearby | None = None  # free parking around the kiosk
     nearby_title: str = ""
+    # Citizens' published reports: listed on the reports slide, marked on the overview map.
+    reports: tuple[KioskReport, ...] = ()
 
 
 def _placed(key: str, lang: str, pos: tuple[int, int], question: str, **content: Any) -> Slide:
@@ -752,9 +759,11 @@ def _overview(
     now: datetime,
     pos: tuple[int, int],
     answered: Mapping[str, Slide] | None = None,
+    reports: tuple[KioskReport, ...] = (),
 ) -> Slide:
     """The overview in ``lang``: a tile per domain, from the domain slides ``answered``
-    already in this language (made here for those missing)."""
+    already in this language (made here for those missing), and the citizens' published
+    ``reports`` for its map."""
     _t = translator(lang, "kiosk")
     key = "overview"
     items, ages = [], []
@@ -779,6 +788,7 @@ def _overview(
         _t(QUESTIONS[key]),
         items=tuple(items),
         lines=(_t("Coloured marks show where the city measures."),),
+        reports=reports,
         age=age,
         stale_label=_t("Not current") if stale else "",
         credits=_overview_credits(view, lang),
@@ -822,11 +832,44 @@ def _notices_slide(notices: list[Notice], lang: str, pos: tuple[int, int], timez
     )
 
 
-def shown_slides(screen: Screen, notices: list[Notice]) -> tuple[str, ...]:
+def _reports_slide(
+    config: CityConfig, reports: tuple[KioskReport, ...], lang: str, pos: tuple[int, int]
+) -> Slide:
+    """The newest of the citizens' published ``reports`` (already in ``lang``), and how a
+    passer-by reads them all and the city's answers: the QR code's citizen page."""
+    _t = translator(lang, "kiosk")
+    key = "reports"
+    metres = format_number(config.reports.position_m, lang)
+    return _placed(
+        key,
+        lang,
+        pos,
+        _t(QUESTIONS[key]),
+        reports=reports,
+        lines=(
+            _t(
+                "Scan the QR code to follow every report and the city's answers, "
+                "or to report something yourself."
+            ),
+        ),
+        credits=(
+            _t("Published by city staff after review. Places rounded to about {metres} m.").format(
+                metres=metres
+            ),
+        ),
+    )
+
+
+def shown_slides(
+    screen: Screen, notices: list[Notice], reports: Collection[KioskReport] = ()
+) -> tuple[str, ...]:
     """The slides of ``screen`` worth showing now: the notices slide only while there
-    is a notice (an emergency takes the whole screen instead)."""
+    is a notice (an emergency takes the whole screen instead), the reports slide only
+    while there is a report to show (``kiosk_reports``)."""
     listed = any(n.severity != "emergency" for n in notices)
-    return tuple(s for s in screen.slides if s != "notices" or listed) or screen.slides[:1]
+    empty = {"notices"} if not listed else set()
+    empty |= {"reports"} if not reports else set()
+    return tuple(s for s in screen.slides if s not in empty) or screen.slides[:1]
 
 
 def build_slides(
@@ -836,18 +879,27 @@ def build_slides(
     screen: Screen,
     now: datetime,
     curves: Mapping[str, TodayCurve] | None = None,
+    reports: Collection[Report] = (),
 ) -> list[Slide]:
     """Every slide of ``screen`` worth showing (``shown_slides``) in every one of its
-    languages, in rotation order; ``curves`` gives a domain's today against usual.
+    languages, in rotation order; ``curves`` gives a domain's today against usual,
+    ``reports`` the citizens' reports (only the published ones within their keep period
+    are shown: ``kiosk_reports``).
 
     ``view`` must be the public view: nothing here filters by role. Raises nothing for
     missing data; a slide without data says that it is waiting for it.
     """
     out: list[Slide] = []
-    keys = shown_slides(screen, notices)
+    names = _public_site_names(view)
+    shown = {
+        lang: kiosk_reports(config, reports, names, lang, now, MAP_REPORTS)
+        for lang in screen.languages
+    }
+    keys = shown_slides(screen, notices, shown[screen.languages[0]])
     count = len(keys)
     where = _Where(screen.position, screen.place)
     for lang in screen.languages:
+        mapped = shown[lang]
         # Each domain is answered once per language; the overview's tiles reuse them.
         answered = {
             key: _domain_slide(
@@ -861,17 +913,27 @@ def build_slides(
                 (curves or {}).get(key),
             )
             for key in keys
-            if key not in ("overview", "notices")
+            if key not in ("overview", "notices", "reports")
         }
         for slide_key in keys:
             pos = (keys.index(slide_key), count)
             if slide_key == "overview":
-                out.append(_overview(config, view, lang, now, pos, answered))
+                out.append(_overview(config, view, lang, now, pos, answered, mapped))
             elif slide_key == "notices":
                 out.append(_notices_slide(notices, lang, pos, config.city.timezone))
+            elif slide_key == "reports":
+                out.append(_reports_slide(config, mapped[:SLIDE_REPORTS], lang, pos))
             else:
                 out.append(answered[slide_key])
     return out
+
+
+def _public_site_names(view: CityView) -> dict[str, str]:
+    """The public view's sites by id, by name (a report names only a public sensor)."""
+    sites = view.sites
+    if sites.empty or "name" not in sites.columns:
+        return {}
+    return dict(zip(sites["id"].astype(str), sites["name"].astype(str), strict=True))
 
 
 def emergency_notice(notices: list[Notice]) -> Notice | None:

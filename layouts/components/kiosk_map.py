@@ -3,24 +3,30 @@
 A kiosk needs no pan, zoom, popups or tiles from the internet, and must keep its picture
 when the network drops; a plain SVG of the city's areas and its measuring places does
 that, costs the screen almost nothing, and shows a state by shape as well as colour
-(● normal, ▲ raised, ■ high). Only the public view is ever drawn.
+(● normal, ▲ raised, ■ high). Only the public view is ever drawn, and of citizens'
+reports only the published ones (``cockpit.present.kiosk_reports``), as a layer of their
+own: a large violet ◆ each, outlined in white, above the measuring places, so that it
+reads from 3 m.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from cockpit.city import CityView
 from cockpit.config import CityConfig
+from cockpit.present.kiosk_reports import KioskReport
 
-__all__ = ["COLOURS", "free_bay_colour", "overview_svg"]
+__all__ = ["COLOURS", "free_bay_colour", "overview_svg", "report_colour"]
 
 COLOURS = {"ok": "#3fb37f", "warn": "#f0b429", "alert": "#ff6b6b", "stale": "#9aa0aa"}
 _FREE_BAY = "#5cb8ff"
+_REPORT = "#c792ea"
 _WIDTH = 1000
 
 
@@ -124,10 +130,14 @@ def _mark(level: str, x: float, y: float, size: float = 11) -> str:
     return f'<circle cx="{x}" cy="{y}" r="{size * 0.85}" fill="{colour}" stroke="#0b0f14"/>'
 
 
-def overview_svg(config: CityConfig, view: CityView, title: str = "") -> str:
+def overview_svg(
+    config: CityConfig, view: CityView, title: str = "", reports: Sequence[KioskReport] = ()
+) -> str:
     """The overview map of ``view`` (which must be the public view) as SVG text: the
-    city's areas, free parking bays as small dots and every other measuring place as a
-    mark shaped and coloured by its state. ``title`` becomes the image's text title."""
+    city's areas, free parking bays as small dots, every other measuring place as a
+    mark shaped and coloured by its state, and the places of ``reports`` (published
+    citizens' reports) as a layer of their own. ``title`` becomes the image's text
+    title."""
     frame = _frame(config, view)
     parts: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {frame.height}"'
@@ -161,6 +171,7 @@ def overview_svg(config: CityConfig, view: CityView, title: str = "") -> str:
                 continue
             level = "stale" if row.source in stale_sources else str(row.level)
             parts.append(_mark(level, x, y))
+    parts.extend(_report_marks(reports, frame))
     parts.extend(_place_names(config, frame))
     parts.append("</svg>")
     return "".join(parts)
@@ -184,6 +195,29 @@ def _place_names(config: CityConfig, frame: _Frame) -> list[str]:
             f' paint-order="stroke">{escape(name)}</text>'
         )
     return out
+
+
+def _report_marks(reports: Sequence[KioskReport], frame: _Frame) -> list[str]:
+    """One ◆ per place of ``reports`` (several reports from one cell share it), in a
+    group of its own so that the layer can be found and styled as one."""
+    places = {(r.lon, r.lat) for r in reports if r.lon is not None and r.lat is not None}
+    marks = []
+    for lon, lat in sorted(p for p in places if frame.inside(*p)):
+        x, y = frame.xy(lon, lat)
+        s = 30  # about three times a measuring place's mark: found from 3 m
+        points = f"{x},{y - s} {x + s},{y} {x},{y + s} {x - s},{y}"
+        marks.append(
+            f'<polygon points="{points}" fill="{_REPORT}" stroke="#f2f5f8" stroke-width="5"'
+            ' paint-order="stroke"/>'
+        )
+    if not marks:
+        return []
+    return ['<g class="cc-k-reports-layer">', *marks, "</g>"]
+
+
+def report_colour() -> str:
+    """The colour of a published citizen's report's ◆ (the legend uses it too)."""
+    return _REPORT
 
 
 def free_bay_colour() -> str:

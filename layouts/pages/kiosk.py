@@ -4,15 +4,19 @@ Slides rotate in the browser (``assets/kiosk.js``), so rotation, the clock and t
 marker keep going when the server cannot be reached; the server only refreshes what the
 slides say, every ``[ui] poll_seconds``, and records the kiosk's heartbeat. Every answer
 is built from ``city.view("public")`` whatever the session or the request says: a kiosk
-never receives internal data. A failure keeps the last screen and is logged.
+never receives internal data. Of citizens' reports it reads only the published ones,
+whoever asks (``published_reports``): they are listed on the reports slide and marked on
+the overview map. A failure keeps the last screen and is logged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -25,14 +29,16 @@ from cockpit.city import City, CityView
 from cockpit.domains import get as get_domain
 from cockpit.present import slides as content
 from cockpit.present.i18n import format_time, translator
+from cockpit.present.kiosk_reports import MAP_REPORTS, KioskReport, kiosk_reports
 from cockpit.present.slides import Heading, Screen, Slide
 from cockpit.present.today import TodayCurve, history_start, today_against_usual
+from cockpit.reports import Report
 from cockpit.storage import Journal, Notice
 from cockpit.validate import bounded_int_or_none
 from layouts.components.clientside import clientside
 from layouts.components.html_attrs import html_attrs
 from layouts.components.kiosk_chart import data_uri, nearby_svg, today_svg
-from layouts.components.kiosk_map import free_bay_colour, overview_svg
+from layouts.components.kiosk_map import free_bay_colour, overview_svg, report_colour
 
 __all__ = [
     "BodyCache",
@@ -41,6 +47,7 @@ __all__ = [
     "default_layout",
     "heartbeat_info",
     "layout",
+    "published_reports",
     "qr_data_uri",
     "refresh_outputs",
     "register",
@@ -51,6 +58,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ROLE = "public"  # the only role a kiosk ever reads with
+# The only reports a kiosk ever reads, whatever the session says.
+PUBLIC_REPORTS = ("published",)
 _SYMBOL = {"ok": "●", "warn": "▲", "alert": "■", "none": ""}
 
 
@@ -139,8 +148,31 @@ def _items(slide: Slide) -> html.Ul | None:
     )
 
 
+def _map_src(base: str, reports: Sequence[KioskReport]) -> str:
+    """The overview map's address: a new one whenever the reports' places change."""
+    places = sorted({(r.lat, r.lon) for r in reports if r.lat is not None})
+    if not places:
+        return base
+    digest = hashlib.sha256(repr(places).encode()).hexdigest()[:12]
+    return f"{base}&r={digest}"
+
+
 def _overview_extra(slide: Slide, map_src: str) -> list[Any]:
     _t = translator(slide.language, "kiosk")
+    reports = (
+        [
+            html.Span(
+                [
+                    html.Span("◆", className="cc-k-report-mark", style={"color": report_colour()}),
+                    " ",
+                    _t("citizens' report"),
+                ],
+                className="cc-k-legend-reports",
+            )
+        ]
+        if slide.reports
+        else []
+    )
     legend = html.Div(
         [
             html.Span([html.Span("●", className="cc-k-ok"), " ", _t("normal")]),
@@ -149,6 +181,7 @@ def _overview_extra(slide: Slide, map_src: str) -> list[Any]:
             html.Span(
                 [html.Span("●", style={"color": free_bay_colour()}), " ", _t("free parking")]
             ),
+            *reports,
         ],
         className="cc-k-legend",
     )
@@ -172,8 +205,13 @@ def _overview_extra(slide: Slide, map_src: str) -> list[Any]:
         ],
         className="cc-tiles",
     )
+    alt = (
+        _t("Map of the city's measuring places and of citizens' published reports")
+        if slide.reports
+        else _t("Map of the city's measuring places")
+    )
     figure = html.Figure(
-        [html.Img(src=map_src, alt=_t("Map of the city's measuring places"), className="cc-k-map")],
+        [html.Img(src=_map_src(map_src, slide.reports), alt=alt, className="cc-k-map")],
         className="cc-map-frame",
     )
     return [html.Div([figure, html.Div([tiles, legend], className="cc-k-side")], className="cc-ov")]
@@ -213,6 +251,40 @@ def _pictures(slide: Slide) -> list[Any]:
     return [html.Div(out, className="cc-pictures")] if out else []
 
 
+def _reports_list(slide: Slide) -> html.Ol:
+    """The reports slide's list: each report's category, place and day, the citizen's
+    words (in the language they were written in) and the city's answer."""
+    return html.Ol(
+        [
+            html.Li(
+                [
+                    html.Div(
+                        [
+                            html.Span(
+                                "◆",
+                                className="cc-k-report-mark",
+                                style={"color": report_colour()},
+                                **html_attrs({"aria-hidden": "true"}),
+                            ),
+                            html.Span(r.title, className="cc-k-report-title"),
+                            html.Span(
+                                " · ".join(p for p in (r.place, r.when) if p),
+                                className="cc-k-report-when",
+                            ),
+                        ],
+                        className="cc-k-report-head",
+                    ),
+                    html.P(f"“{r.text}”", className="cc-k-report-text", lang=r.text_language),
+                    html.P(r.answer, className="cc-k-report-answer") if r.answer else None,
+                ],
+                className=f"cc-k-report cc-k-report-{r.category}",
+            )
+            for r in slide.reports
+        ],
+        className="cc-k-reports",
+    )
+
+
 def _slide(slide: Slide, screen: Screen, map_src: str, host: str) -> html.Section:
     answer = []
     if slide.answer:
@@ -242,6 +314,8 @@ def _slide(slide: Slide, screen: Screen, map_src: str, host: str) -> html.Sectio
     if slide.key == "overview":
         body += _overview_extra(slide, map_src)
         body.append(lines)
+    elif slide.key == "reports":
+        body += [_reports_list(slide), lines]
     else:
         body += [lines, _items(slide), *_pictures(slide)]
     return html.Section(
@@ -299,14 +373,31 @@ class KioskState:
     notices: list[Notice]
     night: bool
     key: str
+    reports: tuple[Report, ...] = ()
+
+
+def published_reports(city: City, journal: Journal, now: datetime) -> tuple[Report, ...]:
+    """The citizens' reports a kiosk may show at ``now``: the newest ``MAP_REPORTS``
+    published ones made within the keep period, whoever asks (a kiosk is public);
+    none when the city takes no reports or the journal cannot be read (logged)."""
+    rules = city.config.reports
+    if not rules.enabled:
+        return ()
+    try:
+        since = now - timedelta(days=rules.keep_days)
+        return tuple(journal.reports(PUBLIC_REPORTS, MAP_REPORTS, since=since))
+    except Exception:  # the kiosk shows the rest without reports
+        log.exception("kiosk: citizens' reports could not be read; shown without them")
+        return ()
 
 
 def current_state(city: City, journal: Journal, now: datetime) -> KioskState:
-    """The public view, the active notices and night mode at ``now``; cheap when nothing
-    changed (the view is cached per data version)."""
+    """The public view, the active notices, the published reports and night mode at
+    ``now``; cheap when nothing changed (the view is cached per data version)."""
     config = city.config
     view = city.view(ROLE)
     notices = journal.notices(now)
+    reports = published_reports(city, journal, now)
     night = content.is_night(
         content.local_time(now, config.city.timezone),
         config.kiosk.night_start,
@@ -315,7 +406,7 @@ def current_state(city: City, journal: Journal, now: datetime) -> KioskState:
     # Ages are shown in minutes: the screen changes at least once a minute.
     parts = [view.version, journal.version(), now.strftime("%Y%m%d%H%M"), night]
     key = "|".join([*map(str, parts), ",".join(str(n.id) for n in notices)])
-    return KioskState(view, notices, night, key)
+    return KioskState(view, notices, night, key, reports)
 
 
 def heartbeat_info(screen_id: str, language: str, state: KioskState) -> dict[str, Any]:
@@ -365,7 +456,9 @@ def render_body(
     ``kiosk`` showing ``screen`` (and approved)."""
     curves = today_curves(city, state.view, screen, now)
     notices = [n for n in state.notices if n.shown_on(kiosk or screen.id, screen.id)]
-    slides = content.build_slides(city.config, state.view, notices, screen, now, curves)
+    slides = content.build_slides(
+        city.config, state.view, notices, screen, now, curves, state.reports
+    )
     map_src = f"{_prefix()}kiosk-map.svg?v={state.view.version}"
     children: list[Any] = []
     banner = _banner(notices, screen)
@@ -544,7 +637,11 @@ def register(app: Dash, city: City, journal: Journal) -> None:
     @app.server.route("/kiosk-map.svg")
     def kiosk_map() -> flask.Response:
         try:
-            svg = overview_svg(config, city.view(ROLE))
+            now = city.clock()
+            reports = kiosk_reports(
+                config, published_reports(city, journal, now), {}, "en", now, MAP_REPORTS
+            )
+            svg = overview_svg(config, city.view(ROLE), reports=reports)
         except Exception:  # the slide keeps its previous picture
             log.exception("kiosk map could not be drawn")
             return flask.make_response("", 503)

@@ -15,6 +15,8 @@ from cockpit.model import empty_observations, empty_sites
 from cockpit.present import slides as kiosk
 from cockpit.present.demo import credit_text
 from cockpit.present.i18n import format_number
+from cockpit.present.kiosk_reports import kiosk_reports
+from cockpit.reports import Report
 from cockpit.state.journal import Notice
 from layouts.components.kiosk_map import overview_svg
 from tests.browser import T0, Clock, demo_runtime
@@ -170,10 +172,11 @@ def test_slides_cover_the_screen_in_rotation_order(config: CityConfig, view: Cit
     screen = kiosk.screen_for(config, None)
     start, end = NOW - timedelta(minutes=5), NOW + timedelta(hours=1)
     info = Notice({"en": "Market today"}, "info", start, end, "sam")
-    slides = kiosk.build_slides(config, view, [info], screen, NOW)
+    report = Report("AAAA-BBBB", "other", "Bench broken", NOW, -37.81, 144.96, status="published")
+    slides = kiosk.build_slides(config, view, [info], screen, NOW, reports=[report])
     assert [(s.key, s.language) for s in slides] == kiosk.rotation_plan(screen)
-    assert [s.index for s in slides[:6]] == list(range(6))
-    assert {s.count for s in slides} == {6}
+    assert [s.index for s in slides[:7]] == list(range(7))
+    assert {s.count for s in slides} == {7}
 
 
 def test_an_empty_notices_slide_is_skipped(config: CityConfig, view: CityView) -> None:
@@ -181,7 +184,7 @@ def test_an_empty_notices_slide_is_skipped(config: CityConfig, view: CityView) -
     slides = kiosk.build_slides(config, view, [], screen, NOW)
     assert "notices" not in {s.key for s in slides}
     assert [(s.key, s.language) for s in slides] == [
-        p for p in kiosk.rotation_plan(screen) if p[0] != "notices"
+        p for p in kiosk.rotation_plan(screen) if p[0] not in ("notices", "reports")
     ]
     assert {s.count for s in slides} == {5}
     start, end = NOW - timedelta(minutes=5), NOW + timedelta(hours=1)
@@ -372,3 +375,80 @@ def test_notices_slide_and_emergency(config: CityConfig, view: CityView) -> None
     assert notices.items[0].value == "bis Di. 11:30" and notices.answer == ""
     assert kiosk.emergency_notice([warning]) is None
     assert kiosk.emergency_notice([emergency, warning]) is emergency
+
+
+# -- citizens' reports -------------------------------------------------------------------
+def citizen_report(code: str, status: str = "published", days: float = 1) -> Report:
+    return Report(
+        code,
+        "parking_wrong",
+        f"Car park shown free but full ({code})",
+        NOW - timedelta(days=days),
+        -37.8136,
+        144.9631,
+        status=status,
+        answer="Sensor checked" if status == "published" else "",
+    )
+
+
+def test_the_reports_slide_lists_published_reports_in_each_language(
+    config: CityConfig, view: CityView
+) -> None:
+    screen = kiosk.screen_for(config, None)
+    reports = [citizen_report(f"AAAA-BBB{n}", days=n) for n in range(2, 7)]
+    reports.append(citizen_report("CCCC-DDDD", "received", days=0.5))
+    slides = kiosk.build_slides(config, view, [], screen, NOW, reports=reports)
+    en, de = slide(slides, "reports", "en"), slide(slides, "reports", "de")
+    assert (en.question, de.question) == (
+        "What citizens reported",
+        "Was Bürgerinnen und Bürger melden",
+    )
+    # The newest published few; the received one is nowhere, its code neither.
+    assert [r.text for r in en.reports] == [
+        f"Car park shown free but full (AAAA-BBB{n})" for n in (2, 3, 4)
+    ]
+    assert de.reports[0].title == "Parken falsch angezeigt (z. B. voll, aber als frei gezeigt)"
+    assert de.reports[0].answer == "Antwort: Sensor checked"
+    assert de.lines[0].startswith("Scannen Sie den QR-Code") and en.lines[0].startswith("Scan")
+    assert "CCCC-DDDD" not in repr(slides)
+    # The overview's map marks all five published ones (not only the slide's few).
+    assert len(slide(slides, "overview", "de").reports) == 5
+
+
+def test_the_reports_slide_is_skipped_without_a_report_to_show(
+    config: CityConfig, view: CityView
+) -> None:
+    screen = kiosk.screen_for(config, None)
+    assert "reports" in screen.slides
+    unshown = [
+        citizen_report("AAAA-BBBB", "received"),
+        citizen_report("CCCC-DDDD", "closed"),
+        citizen_report("EEEE-FFFF", "merged"),
+        citizen_report("GGGG-HHHH", days=config.reports.keep_days + 1),
+    ]
+    slides = kiosk.build_slides(config, view, [], screen, NOW, reports=unshown)
+    assert "reports" not in {s.key for s in slides}
+    assert all(s.reports == () for s in slides)
+
+
+def test_a_named_screen_may_show_reports_unless_the_city_takes_none(config: CityConfig) -> None:
+    screens = {"hall": KioskScreenConfig(title="Town hall", slides=["reports", "air"])}
+    named = config.model_copy(
+        update={"kiosk": config.kiosk.model_copy(update={"screens": screens})}
+    )
+    assert kiosk.screen_for(named, "hall").slides == ("reports", "air")
+    off = named.model_copy(update={"reports": named.reports.model_copy(update={"enabled": False})})
+    assert kiosk.screen_for(off, "hall").slides == ("air",)
+    assert "reports" not in kiosk.screen_for(off, None).slides
+
+
+def test_the_overview_map_draws_published_reports_as_their_own_layer(
+    config: CityConfig, view: CityView
+) -> None:
+    plain = overview_svg(config, view)
+    assert "cc-k-reports-layer" not in plain
+    shown = kiosk_reports(config, [citizen_report("AAAA-BBBB")], {}, "en", NOW)
+    svg = overview_svg(config, view, reports=shown)
+    layer = svg[svg.index('<g class="cc-k-reports-layer">') :]
+    assert layer.count("<polygon") == 1 and svg.index("cc-k-reports-layer") > svg.index("<circle")
+    assert "Car park" not in svg  # the map shows a place, not the words

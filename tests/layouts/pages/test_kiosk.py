@@ -30,9 +30,11 @@ from cockpit.config import (
 )
 from cockpit.present.demo import credit_text
 from cockpit.present.i18n import format_number
+from cockpit.present.kiosk_reports import MAP_REPORTS, kiosk_reports
+from cockpit.reports import Report, ReportChange
 from cockpit.state.journal import Notice
 from layouts.components.kiosk_map import overview_svg
-from layouts.pages.kiosk import qr_data_uri
+from layouts.pages.kiosk import published_reports, qr_data_uri
 from tests.a11y import assert_accessible
 from tests.browser import T0, AppServers, Clock, own_errors
 from wiring.runtime import Runtime
@@ -394,15 +396,10 @@ def decode_qr(png: bytes) -> str:
     return str(found[0].text)
 
 
-def test_callbacks_never_answer_with_internal_data(duo: DashComposite, runtime: Runtime) -> None:
-    base = duo.server_url.rstrip("/")
-    internal = runtime.city.view("executive")
-    public = runtime.city.view("public")
-    assert INTERNAL_SOURCE in internal.sources and INTERNAL_SOURCE not in public.sources
-    staff_total = next(k for k in internal.kpis if k.key == "footfall").value
-    public_total = next(k for k in public.kpis if k.key == "footfall").value
-    assert staff_total != public_total
-    request = {
+def refresh_request(params: Any, state: Any = None) -> dict[str, Any]:
+    """The kiosk's refresh callback as the browser posts it, with ``params`` as the
+    kiosk's parameters and ``state`` (default: a forged key) as what it shows."""
+    return {
         "output": "..cc-kiosk-body.children...cc-kiosk.className...cc-kiosk-state.data..",
         "outputs": [
             {"id": "cc-kiosk-body", "property": "children"},
@@ -411,22 +408,35 @@ def test_callbacks_never_answer_with_internal_data(duo: DashComposite, runtime: 
         ],
         "inputs": [{"id": "cc-kiosk-ask", "property": "data", "value": 7}],
         "state": [
+            {"id": "cc-kiosk-params", "property": "data", "value": params},
             {
-                "id": "cc-kiosk-params",
+                "id": "cc-kiosk-state",
                 "property": "data",
-                "value": {
-                    "screen": "default",
-                    "id": "probe",
-                    "lang": "en",
-                    "role": "executive",
-                    "sources": [INTERNAL_SOURCE],
-                    "layer": INTERNAL_SOURCE,
-                },
+                "value": {"key": "forged"} if state is None else state,
             },
-            {"id": "cc-kiosk-state", "property": "data", "value": {"key": "forged"}},
         ],
         "changedPropIds": ["cc-kiosk-ask.data"],
     }
+
+
+def test_callbacks_never_answer_with_internal_data(duo: DashComposite, runtime: Runtime) -> None:
+    base = duo.server_url.rstrip("/")
+    internal = runtime.city.view("executive")
+    public = runtime.city.view("public")
+    assert INTERNAL_SOURCE in internal.sources and INTERNAL_SOURCE not in public.sources
+    staff_total = next(k for k in internal.kpis if k.key == "footfall").value
+    public_total = next(k for k in public.kpis if k.key == "footfall").value
+    assert staff_total != public_total
+    request = refresh_request(
+        {
+            "screen": "default",
+            "id": "probe",
+            "lang": "en",
+            "role": "executive",
+            "sources": [INTERNAL_SOURCE],
+            "layer": INTERNAL_SOURCE,
+        }
+    )
     for who in (None, "erin"):
         session = signed_in(base, who) if who else requests.Session()
         answer = session.post(f"{base}/_dash-update-component", json=request, timeout=60)
@@ -668,3 +678,174 @@ def test_kiosks_asking_together_share_one_rendering(monkeypatch: pytest.MonkeyPa
         asker.join()
     assert renders == ["v7"]
     assert answers == [["v7"]] * 8
+
+
+# Keep showing one slide: the rotation shows slide floor(now / period) % count, so a
+# period of now / (k + 0.5) holds the k-th slide for far longer than a test runs.
+_HOLD = """
+const root = document.getElementById('cc-kiosk');
+const slides = Array.from(root.querySelectorAll('.cc-slide'));
+const k = slides.findIndex(
+  s => s.dataset.slide === arguments[0] && s.dataset.lang === arguments[1]);
+if (k < 0) { return false; }
+root.setAttribute('data-rotate-ms', String(Date.now() / (k + 0.5)));
+return true;
+"""
+
+
+def hold(duo: DashComposite, key: str, lang: str) -> Any:
+    """Show the slide ``key`` in ``lang`` and keep it showing; its element."""
+    assert script(duo, _HOLD, key, lang), f"no {key} slide in {lang}"
+    return duo.wait_for_element(f'.cc-slide.cc-active[data-slide="{key}"][data-lang="{lang}"]')
+
+
+_MAP_LOADED = """
+const img = document.querySelector(
+  '.cc-slide[data-slide="overview"][data-lang="' + arguments[0] + '"] img.cc-k-map');
+return img && img.complete && img.naturalWidth > 0 ? img.getAttribute('src') : '';
+"""
+
+PUBLISHED_TEXT = "Car park on Flinders Lane shows free spaces but is full"
+RECEIVED_TEXT = "Not reviewed yet: the counter at my door is broken"
+
+
+def test_published_reports_on_the_kiosk_map_and_slide(
+    duo: DashComposite, runtime: Runtime, clock: Clock, screenshots: Path
+) -> None:
+    journal, now = runtime.journal, clock().to_pydatetime()
+    published = Report(
+        "KQ7M-4T2P", "parking_wrong", PUBLISHED_TEXT, now, -37.8165, 144.9640, language="en"
+    )
+    received = Report("ZX9C-8V7B", "sensor_wrong", RECEIVED_TEXT, now, -37.8100, 144.9550)
+    # Two older ones with the longest text a citizen may write: the slide still fits.
+    long_text = ("The footpath counter near the station seems to count twice. " * 17)[:1000]
+    older = [
+        Report(code, "sensor_wrong", long_text, now, -37.8200 + n / 100, 144.9500, language="en")
+        for n, code in enumerate(("PP2A-3B4C", "PP5D-6E7F"))
+    ]
+    for n, report in enumerate(older):
+        journal.file_report(report, now=now - timedelta(days=2 + n))
+    journal.file_report(published, now=now - timedelta(hours=3))
+    journal.file_report(received, now=now - timedelta(hours=1))
+    answer = "Thank you, the sensor was reset"
+    journal.change_report(published.code, ReportChange(status="published", answer=answer), now=now)
+    for report in older:
+        journal.change_report(
+            report.code, ReportChange(status="published", answer=long_text), now=now
+        )
+    base = duo.server_url.rstrip("/")
+    try:
+        # Public is public: whoever asks (staff may moderate the received one), the kiosk's
+        # map and slides hold only the published report.
+        expected = overview_svg(
+            runtime.config,
+            runtime.city.view("public"),
+            reports=kiosk_reports(
+                runtime.config,
+                published_reports(runtime.city, journal, now),
+                {},
+                "en",
+                now,
+                MAP_REPORTS,
+            ),
+        )
+        assert expected.count("<polygon points=") > 0 and "cc-k-reports-layer" in expected
+        for session in (requests.Session(), signed_in(base, "sam")):
+            picture = session.get(f"{base}/kiosk-map.svg?v=1", timeout=30).text
+            assert picture == expected
+            layer = picture[picture.index("cc-k-reports-layer") :]
+            assert layer.count("<polygon") == 3  # the received report is not on it
+            params = {"screen": "default", "id": "probe", "lang": "en", "role": "staff"}
+            refreshed = session.post(
+                f"{base}/_dash-update-component", json=refresh_request(params), timeout=60
+            )
+            assert refreshed.status_code == 200 and PUBLISHED_TEXT in refreshed.text
+            assert RECEIVED_TEXT not in refreshed.text and "ZX9C-8V7B" not in refreshed.text
+            assert "KQ7M-4T2P" not in refreshed.text  # a citizen's code is theirs to share
+        for lang, (width, height) in [
+            ("en", (1920, 1080)),
+            ("de", (1920, 1080)),
+            ("en", (1080, 1920)),
+            ("de", (1080, 1920)),
+        ]:
+            viewport(duo, width, height)
+            shape = "landscape" if width > height else "portrait"
+            open_kiosk(duo, f"/kiosk?id=station-3&lang={lang}")
+            # The overview map: the reports' layer, with its legend entry.
+            overview = hold(duo, "overview", lang)
+            src = wait_until(lambda lang=lang: script(duo, _MAP_LOADED, lang), 15, "the map")
+            snapshot(duo, screenshots / f"kiosk-reports-map-{lang}-{shape}.png")
+            assert script(duo, _LAYOUT_PROBLEMS) == []
+            assert "&r=" in src
+            legend = overview.find_element(By.CSS_SELECTOR, ".cc-k-legend-reports").text
+            assert legend == {"en": "◆ citizens' report", "de": "◆ Bürgermeldung"}[lang]
+            assert_accessible(duo.driver, "#cc-kiosk")
+            # The reports slide: category, the citizen's words, the city's answer.
+            slide = hold(duo, "reports", lang)
+            snapshot(duo, screenshots / f"kiosk-reports-slide-{lang}-{shape}.png")
+            question = slide.find_element(By.CSS_SELECTOR, ".cc-question").text
+            assert (
+                question
+                == {
+                    "en": "What citizens reported",
+                    "de": "Was Bürgerinnen und Bürger melden",
+                }[lang]
+            )
+            assert script(duo, _LAYOUT_PROBLEMS) == []
+            items = slide.find_elements(By.CSS_SELECTOR, ".cc-k-report")
+            assert len(items) == 3  # newest first
+            title = items[0].find_element(By.CSS_SELECTOR, ".cc-k-report-title").text
+            assert (
+                title
+                == {
+                    "en": "Parking shown wrongly (e.g. full but shown free)",
+                    "de": "Parken falsch angezeigt (z. B. voll, aber als frei gezeigt)",
+                }[lang]
+            )
+            text = items[0].find_element(By.CSS_SELECTOR, ".cc-k-report-text")
+            assert text.text == f"“{PUBLISHED_TEXT}”" and text.get_attribute("lang") == "en"
+            reply = items[0].find_element(By.CSS_SELECTOR, ".cc-k-report-answer").text
+            assert reply == {"en": "Answer: ", "de": "Antwort: "}[lang] + answer
+            follow = slide.find_element(By.CSS_SELECTOR, ".cc-lines").text
+            assert ("QR code" if lang == "en" else "QR-Code") in follow
+            # Readable from 3 m, and nothing that needs a finger.
+            size = script(duo, "return parseFloat(getComputedStyle(arguments[0]).fontSize)", text)
+            assert float(size) >= 36
+            assert duo.driver.find_elements(By.CSS_SELECTOR, "#cc-kiosk a, #cc-kiosk button") == []
+            assert_accessible(duo.driver, "#cc-kiosk")
+            assert RECEIVED_TEXT not in duo.driver.page_source
+            assert own_errors(duo, runtime.config) == []
+    finally:
+        journal.change_report(published.code, ReportChange(status="closed"), now=now)
+        for code in (received.code, *(r.code for r in older)):
+            journal.change_report(code, ReportChange(status="closed"), now=now)
+        viewport(duo, 1920, 1080)
+    # Closed, the reports leave the kiosk: no slide, no layer, no legend entry.
+    open_kiosk(duo, "/kiosk?id=station-3&lang=en")
+    assert duo.driver.find_elements(By.CSS_SELECTOR, '.cc-slide[data-slide="reports"]') == []
+    assert duo.driver.find_elements(By.CSS_SELECTOR, ".cc-k-legend-reports") == []
+    assert "cc-k-reports-layer" not in requests.get(f"{base}/kiosk-map.svg", timeout=30).text
+
+
+def test_a_journal_that_cannot_read_reports_leaves_the_kiosk_without_them(
+    duo: DashComposite, runtime: Runtime, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = clock().to_pydatetime()
+    shown = Report("BRKN-2345", "other", PUBLISHED_TEXT, now, -37.8165, 144.9640)
+    runtime.journal.file_report(shown, now=now - timedelta(hours=1))
+    runtime.journal.change_report(shown.code, ReportChange(status="published"), now=now)
+
+    def broken(*_args: Any, **_kwargs: Any) -> list[Report]:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(runtime.journal, "reports", broken)
+    assert published_reports(runtime.city, runtime.journal, runtime.city.clock()) == ()
+    base = duo.server_url.rstrip("/")
+    params = {"screen": "default", "id": "probe", "lang": "en"}
+    page = requests.post(f"{base}/_dash-update-component", json=refresh_request(params), timeout=60)
+    assert page.status_code == 200 and "Is the air good today?" in page.text
+    assert "What citizens reported" not in page.text and PUBLISHED_TEXT not in page.text
+    picture = requests.get(f"{base}/kiosk-map.svg?v=2", timeout=30)
+    assert picture.status_code == 200 and "cc-k-reports-layer" not in picture.text
+    monkeypatch.undo()
+    runtime.journal.change_report(shown.code, ReportChange(status="closed"), now=now)
