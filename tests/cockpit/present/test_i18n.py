@@ -139,6 +139,13 @@ def test_a_catalogue_names_a_label_as_the_domains_do(catalogue: str) -> None:
     assert clashes == {}
 
 
+@pytest.mark.parametrize("catalogue", sorted(LOCALES.glob("*/LC_MESSAGES/*.po")), ids=str)
+def test_a_catalogue_says_each_message_once(catalogue: Path) -> None:
+    """A message written twice keeps only its last translation, silently."""
+    ids = re.findall(r'^msgid ((?:".*"\n)+)', catalogue.read_text(encoding="utf-8"), re.M)
+    assert [i for i in set(ids) if ids.count(i) > 1] == []
+
+
 def test_english_is_the_code_itself_and_unknown_messages_stay_english() -> None:
     assert translator("en", "kiosk")("Is the air good today?") == "Is the air good today?"
     assert translator("de", "kiosk")("Is the air good today?") == "Ist die Luft heute gut?"
