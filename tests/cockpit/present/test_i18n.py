@@ -139,7 +139,11 @@ def test_a_catalogue_names_a_label_as_the_domains_do(catalogue: str) -> None:
     assert clashes == {}
 
 
-@pytest.mark.parametrize("catalogue", sorted(LOCALES.glob("*/LC_MESSAGES/*.po")), ids=str)
+@pytest.mark.parametrize(
+    "catalogue",
+    sorted(LOCALES.glob("*/LC_MESSAGES/*.po")),
+    ids=lambda p: f"{p.parent.parent.name}/{p.stem}",
+)
 def test_a_catalogue_says_each_message_once(catalogue: Path) -> None:
     """A message written twice keeps only its last translation, silently."""
     ids = re.findall(r'^msgid ((?:".*"\n)+)', catalogue.read_text(encoding="utf-8"), re.M)
