@@ -15,6 +15,10 @@ import pytest
 import requests
 from dash.testing.composite import DashComposite
 from PIL import ExifTags, Image
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
@@ -166,7 +170,18 @@ def test_a_report_goes_from_the_citizen_page_to_staff_and_onto_the_public_layer(
     try:
         driver.get(f"{base}/?lang=de")
         duo.wait_for_element(".leaflet-marker-pane .cc-marker:not(.cc-report)", timeout=30)
-        duo.wait_for_element(".leaflet-marker-pane .cc-report-published", timeout=30).click()
+        duo.wait_for_element(".leaflet-marker-pane .cc-report-published", timeout=30)
+        # The map may still be zooming to its data: the click waits until the mark is free.
+        WebDriverWait(
+            driver,
+            20,
+            ignored_exceptions=(ElementClickInterceptedException, StaleElementReferenceException),
+        ).until(
+            lambda d: (
+                d.find_element(By.CSS_SELECTOR, ".leaflet-marker-pane .cc-report-published").click()
+                is None
+            )
+        )
         duo.wait_for_contains_text(".cc-report-popup", TEXT, timeout=10)
         popup = duo.find_element(".cc-report-popup").text
         assert "Ein Sensor oder Zähler scheint falsch" in popup and TEXT in popup
