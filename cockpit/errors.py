@@ -23,9 +23,10 @@ class CockpitError(Exception):
     """Base of every error City Cockpit raises on purpose."""
 
 
-class WordedError(ValueError):
+class WordedError(CockpitError, ValueError):
     """A reason a person can act on, kept as its English template and values so that a
-    page can word it in the viewer's language; ``str()`` is the English sentence."""
+    page can word it in the viewer's language; ``str()`` is the English sentence. A
+    ``ValueError`` too, so that a config model's check may raise it."""
 
     def __init__(self, template: str, **values: object) -> None:
         self.template = template
