@@ -454,6 +454,17 @@ class KioskScreenConfig(_Strict):
             raise ValueError("position is [latitude, longitude] in degrees")
         return value
 
+    @field_validator("slides")
+    @classmethod
+    def _known_slides(cls, value: list[str]) -> list[str]:
+        known = ("overview", *registry.domain_names(), "reports", "notices")
+        for name in value:
+            if name not in known:
+                raise ValueError(
+                    f"unknown slide {name!r}; expected one of {', '.join(map(repr, known))}"
+                )
+        return value
+
 
 class KioskConfig(_Strict):
     rotate_seconds: float = Field(default=15, ge=3, le=600)

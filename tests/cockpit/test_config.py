@@ -405,6 +405,18 @@ def test_a_kiosk_screen_stands_at_a_latitude_and_longitude(position: list[float]
         KioskScreenConfig(position=position)
 
 
+def test_a_screens_unknown_slide_is_an_error_naming_the_file_and_the_key(tmp_path: Path) -> None:
+    path = write_variant(
+        tmp_path,
+        'slides = ["overview", "traffic", "parking", "reports", "notices"]',
+        'slides = ["overview", "trafic", "parking"]',
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert_config_error(error.value, path, "kiosk.screens.station.slides", "unknown slide 'trafic'")
+    assert "'traffic'" in error.value.reason and "'reports'" in error.value.reason
+
+
 def test_the_demo_station_screen_says_where_it_stands() -> None:
     station = load_config(default_config_path()).kiosk.screens["station"]
     assert station.position == [-37.8179, 144.967] and station.place == "Flinders Street Station"

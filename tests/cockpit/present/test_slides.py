@@ -8,6 +8,7 @@ from datetime import time, timedelta
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from cockpit.city import CityView
 from cockpit.config import CityConfig, KioskScreenConfig
@@ -79,7 +80,12 @@ def test_named_screen_and_unknown_screen(config: CityConfig) -> None:
 
 def test_screen_languages_and_a_pinned_language(config: CityConfig) -> None:
     own = config.model_copy(deep=True)
-    own.kiosk.screens["hall"] = KioskScreenConfig(slides=["air", "bogus"], languages=["de"])
+    with pytest.raises(ValidationError, match="unknown slide 'bogus'"):
+        KioskScreenConfig(slides=["air", "bogus"])
+    # A screen made without the config's checks still shows only slides that exist.
+    own.kiosk.screens["hall"] = KioskScreenConfig.model_construct(
+        slides=["air", "bogus"], languages=["de"], position=[], place="", title=""
+    )
     hall = kiosk.screen_for(own, "hall")
     assert hall.slides == ("air",) and hall.languages == ("de",)
     assert kiosk.screen_for(own, None, "de").languages == ("de",)
