@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from cockpit.errors import WordedError
+from cockpit.model import METRICS
 
 __all__ = ["CONDITIONS", "FIELD_LABELS", "FORM_WORDING", "as_worded", "reason_in_words"]
 
@@ -105,7 +106,8 @@ def as_worded(error: ValidationError) -> WordedError:
 def reason_in_words(error: Exception, _: Gettext) -> str:
     """``error`` as the form's reader understands it, in the language of ``_``: its
     template worded for the form and translated, field names as the form's labels,
-    conditions as the form offers them. Any other error reads as its English text."""
+    conditions as the form offers them, metrics by their names. Any other error reads as
+    its English text."""
     if isinstance(error, ValidationError):
         error = as_worded(error)
     if not isinstance(error, WordedError):
@@ -116,6 +118,8 @@ def reason_in_words(error: Exception, _: Gettext) -> str:
         values["field"] = _(FIELD_LABELS.get(values["field"], values["field"]))
     if "when" in values:
         values["when"] = _(CONDITIONS.get(values["when"], values["when"]))
+    if values.get("metric") in METRICS:
+        values["metric"] = _(METRICS[values["metric"]].label)
     for bound in ("gt", "ge", "lt", "le"):
         if bound in values:
             values[bound] = f"{float(values[bound]):g}"  # 1, not 1.0

@@ -68,8 +68,8 @@ def test_the_form_makes_a_rule_saved_off(config: CityConfig) -> None:
         ({"limit": "ten"}, "“Limit”: “ten” is not a number.", "„Grenzwert“: „ten“ ist keine Zahl."),
         (
             {"metric": "occupancy"},
-            "The metric “occupancy” is not of the domain “air”.",
-            "Die Messgröße „occupancy“ gehört nicht zum Bereich „air“.",
+            "The metric “Occupancy” is not of the domain “air”.",
+            "Die Messgröße „Belegung“ gehört nicht zum Bereich „air“.",
         ),
         (
             {"quiet": "late"},
