@@ -718,17 +718,16 @@ class City:
 
     def hexagon_grid(self) -> Grid:
         """The 3D view's hexagon grid: ``twin.hexagon_km`` wide, centred on the city's
-        districts and holding the sites within their box (around ``map.center``, and
-        nowhere left out, for a city without districts)."""
+        districts (on its box without them) and holding every site in the city's box
+        (``city.bbox``), so that sites outside the districts stand too."""
         shapes = self.district_shapes()
         size = self.config.twin.hexagon_km
+        box = self.config.city.bbox
         lats = [v for s in shapes for v in s.lat]
         lons = [v for s in shapes for v in s.lon]
         if not lats:
-            lat, lon = self.config.map.center
-            return Grid(lat, lon, size)
-        box = (min(lons), min(lats), max(lons), max(lats))
-        return Grid((box[1] + box[3]) / 2, (box[0] + box[2]) / 2, size, box)
+            return Grid((box[1] + box[3]) / 2, (box[0] + box[2]) / 2, size, box)
+        return Grid((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2, size, box)
 
     def columns(
         self, role: str, layer_id: str, moment: datetime | None = None

@@ -41,7 +41,7 @@ def column_caption(
     """What the page says under the columns: what a column is (a site, or a hexagon
     combining more sites than ``max_columns`` columns would show, and of which width,
     ``size_km`` being the one configured), how it combines, what colour means, and how
-    many sites lie outside the districts' area."""
+    many sites lie outside the city's box."""
     _ = _t(language)
     how = _(twin3d.HOW[measure.aggregation])
     label = _(measure.label)
@@ -73,7 +73,7 @@ def column_caption(
     if webgl:
         text += " " + _("Drag to rotate, right-drag to move, scroll to zoom.")
     if layer.outside:
-        text += " " + _("{n} sites outside the districts' area are left out.").format(
+        text += " " + _("{n} sites outside the city's area are left out.").format(
             n=format_number(layer.outside, language)
         )
     if not layer.figures:

@@ -220,12 +220,18 @@ def test_hexagons_and_districts_count_the_same_sites_to_the_same_total(
         assert total_hex == pytest.approx(total_districts + low)
 
 
-def test_few_sites_stand_as_their_own_columns_with_the_maps_numbers(runtime: Runtime) -> None:
-    found = runtime.city.columns("public", "pedestrians")
+@pytest.mark.parametrize("layer_id", ["pedestrians", "traffic"])
+def test_few_sites_stand_as_their_own_columns_with_the_maps_numbers(
+    runtime: Runtime, layer_id: str
+) -> None:
+    """66 counters, or the intersections that lie outside every district: fewer than 300
+    columns, each site its own, wherever it stands in the city."""
+    found = runtime.city.columns("public", layer_id)
     assert found is not None
     layer = found[1]
-    assert layer.single_sites  # 66 counters: fewer than 300 columns
-    sites = map_values(runtime, "pedestrians")
+    assert layer.single_sites and layer.outside == 0
+    sites = map_values(runtime, layer_id)
+    assert len(sites) > 10
     assert len(layer.figures) == len(sites)
     got = sorted(f.value for f in layer.figures)
     for value, low, high in zip(got, sorted(sites["low"]), sorted(sites["high"]), strict=True):

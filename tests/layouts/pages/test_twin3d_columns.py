@@ -50,7 +50,7 @@ def test_widened_hexagons_and_sites_left_out_are_said() -> None:
     assert "per hexagon 1.12 km across" in text  # 0.5 km widened twice, as babel rounds it
     assert "Hexagons widened from 0.5 km to draw at most 1." in text
     assert "No 3D in this browser (no WebGL): drawn flat." in text
-    assert "12 sites outside the districts' area are left out." in text
+    assert "12 sites outside the city's area are left out." in text
     assert "Drag to rotate" not in text
 
 
