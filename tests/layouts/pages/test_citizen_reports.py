@@ -10,6 +10,7 @@ import html
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -171,18 +172,22 @@ def test_a_report_goes_from_the_citizen_page_to_staff_and_onto_the_public_layer(
         driver.get(f"{base}/?lang=de")
         duo.wait_for_element(".leaflet-marker-pane .cc-marker:not(.cc-report)", timeout=30)
         duo.wait_for_element(".leaflet-marker-pane .cc-report-published", timeout=30)
-        # The map may still be zooming to its data: the click waits until the mark is free.
+
+        # The map may still be zooming to its data (a click then lands nowhere, or the
+        # redrawn layer closes its popup): click the mark until its popup stays open.
+        def popup_open(d: Any) -> bool:
+            shown = d.find_elements(By.CSS_SELECTOR, ".cc-report-popup")
+            if shown and TEXT in shown[0].text:
+                return True
+            d.find_element(By.CSS_SELECTOR, ".leaflet-marker-pane .cc-report-published").click()
+            return False
+
         WebDriverWait(
             driver,
-            20,
+            30,
+            poll_frequency=1,
             ignored_exceptions=(ElementClickInterceptedException, StaleElementReferenceException),
-        ).until(
-            lambda d: (
-                d.find_element(By.CSS_SELECTOR, ".leaflet-marker-pane .cc-report-published").click()
-                is None
-            )
-        )
-        duo.wait_for_contains_text(".cc-report-popup", TEXT, timeout=10)
+        ).until(popup_open)
         popup = duo.find_element(".cc-report-popup").text
         assert "Ein Sensor oder Zähler scheint falsch" in popup and TEXT in popup
         assert "Veröffentlicht" in popup and ANSWER in popup
