@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     test = np.asarray((index >= test_lo) & (index < last))
 
     base, deviation = forecast_model.deviations(table, median)
-    model = forecast_model.fit(deviation, metrics, train, HORIZONS)
+    fit_started = time.perf_counter()
+    model = forecast_model.fit(deviation, base, metrics, index, train, HORIZONS)
+    fit_seconds = time.perf_counter() - fit_started
     grid = [round(d, 1) for d in np.arange(0.0, 1.01, 0.1)]
     decay_train = {
         d: pooled(np.concatenate([decay_errors(table, d, train, h).ravel() for h in HORIZONS]))
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     inside_normal: list[np.ndarray] = []
     per_horizon = []
     for h in HORIZONS:
-        expected, low, high = forecast_model.predict(model, deviation, metrics, h)
+        expected, low, high = forecast_model.predict(model, deviation, base, metrics, index, h)
         value = forecast_model.from_log(base + expected, metrics)[test]
         lo = forecast_model.from_log(base + low, metrics)[test]
         hi = forecast_model.from_log(base + high, metrics)[test]
@@ -152,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     coverage_normal = float(np.concatenate(inside_normal).mean())
     points = int((~np.isnan(stacked["model"])).sum())
     print(
-        f"{points:,} forecasts scored in {time.perf_counter() - started:.0f} s; decay rule "
+        f"{points:,} forecasts scored in {time.perf_counter() - started:.0f} s (model fitted "
+        f"in {fit_seconds:.1f} s); decay rule "
         f"{decay}; profile's normal 80 % band covers {coverage_normal:.3f}"
     )
     print(

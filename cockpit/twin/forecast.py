@@ -163,13 +163,13 @@ def _fitted(
     base, dev = forecast_model.deviations(full, median)
     metrics = full.columns.get_level_values("metric")
     train = np.asarray((hours > current - pd.Timedelta(days=fit_days)) & (hours <= current))
-    model = forecast_model.fit(dev, metrics, train, range(1, len(ahead) + 1))
+    model = forecast_model.fit(dev, base, metrics, hours, train, range(1, len(ahead) + 1))
+    origin = dev.copy()
+    origin[hours > current] = np.nan  # nothing after now is known
     parts = []
     for h, slot in enumerate(ahead, start=1):
         row = int(hours.searchsorted(slot))  # ``ahead`` lies within ``hours``
-        origin = dev.copy()
-        origin[hours > current] = np.nan  # nothing after now is known
-        expected, low, high = forecast_model.predict(model, origin, metrics, h)
+        expected, low, high = forecast_model.predict(model, origin, base, metrics, hours, h)
         at = slice(row, row + 1)
         values = {
             name: forecast_model.from_log(base[at] + part[at], metrics)[0]

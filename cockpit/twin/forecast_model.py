@@ -2,33 +2,47 @@
 
 The seasonal profile (the median of the same weekday and hour over the previous weeks)
 already carries the shape of a week; what it misses is that a street busier than usual
-now stays busier for a while, and that yesterday's level carries over. The model says how
-much, per metric and hours ahead, from the site's own recent history:
+now stays busier for a while, and that how long it stays so depends on the hour, the
+weekday and how busy the street is (a quiet 3 am forgets a surprise faster than the
+evening rush; a city-wide drop in footfall on a rainy afternoon lasts). The model learns
+that from the city's own recent history:
 
 * every value is taken on a log scale (``log1p``) for metrics that cannot be negative,
   so a deviation is relative: a 20 % busier street is the same signal at 50 or 5,000
   people an hour;
-* the deviation from the profile ``h`` hours ahead is a linear function of the deviation
-  in the hour the forecast is made, the two hours before, the same hour yesterday and
-  the means over the last 6 and 24 hours;
-* the coefficients minimise the absolute error (least absolute deviations, solved by
-  iteratively reweighted least squares with a small ridge), because the forecast is
-  judged by its mean absolute error and counts have heavy tails (events, outages);
-* the 80 % band is the 10th to 90th percentile of the fitted model's own errors on the
-  training hours (split-conformal on the past), so its width comes from how wrong the
-  model has been, not from an assumption of normal errors.
+* the deviation from the profile ``h`` hours ahead is predicted from what is known when
+  the forecast is made (``FEATURES``): the site's deviation then, the two hours before,
+  the same hour yesterday, the means over the last 6 and 24 hours and the change over
+  the last hour; the city-wide deviation of the same metric (the median over its sites)
+  then and over the last 3 hours; the hour of day and weekday of the hour forecast, the
+  profile's level there and its change from the hour the forecast is made, the hours
+  ahead and the metric;
+* one gradient-boosted tree ensemble (scikit-learn's ``HistGradientBoostingRegressor``)
+  for all metrics and hours ahead, so a quiet metric borrows the shape of the hour of
+  day from the busy ones; it minimises the absolute error, because the forecast is
+  judged by its mean absolute error and counts have heavy tails (events, outages); the
+  median on the log scale is also the median in the metric's own unit;
+* the training hours are split in two halves by time and each half is forecast by a
+  model fitted on the other (cross-fitting). Those out-of-sample errors decide, per
+  metric, whether the model beats the profile alone at all in the metric's own unit (if
+  not, the forecast is the profile: a zero deviation), and give the 80 % band: the 10th
+  to 90th percentile of those errors per metric and hours ahead (split-conformal), so
+  its width comes from how wrong the model is on hours it has not seen, not from an
+  assumption of normal errors or from its smaller errors on the hours it was fitted on;
+* the model that forecasts is then fitted on all the training hours.
 
-Plain numpy: a six-coefficient regression per metric needs no model library, and
 ``bench/forecast.py`` measures it against the seasonal profile alone on held-back
 recorded weeks. Everything here is a pure function of hourly tables.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
 
 from cockpit.model import METRICS
 
@@ -36,6 +50,7 @@ __all__ = [
     "FEATURES",
     "DeviationModel",
     "deviations",
+    "features",
     "fit",
     "from_log",
     "predict",
@@ -48,11 +63,25 @@ FEATURES = (
     "same hour yesterday",
     "mean of the last 6 h",
     "mean of the last 24 h",
+    "change over the last hour",
+    "city-wide deviation now",
+    "city-wide mean of the last 3 h",
+    "hour of day",
+    "weekday",
+    "profile level",
+    "profile change from now",
+    "hours ahead",
 )
 BAND = (0.1, 0.9)  # an 80 % band
-RIDGE = 0.01
-ITERATIONS = 30
 MIN_ROWS = 48  # fewer training hours than two days of one site: no fitted model
+TREES = {  # settled on bench/forecast.py; larger ensembles fitted slower, not better
+    "loss": "absolute_error",
+    "max_iter": 200,
+    "learning_rate": 0.1,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 40,
+    "early_stopping": False,  # every fit the same, whatever the size of the city
+}
 
 
 def _logged(metric: str) -> bool:
@@ -92,9 +121,30 @@ def _mean(values: np.ndarray, hours: int) -> np.ndarray:
     return frame.to_numpy(float)
 
 
-def features(deviation: np.ndarray, horizon: int) -> np.ndarray:
-    """For every hour (row) and series: what was known ``horizon`` hours before it
-    (hours × series × len(FEATURES)); unknown deviations count as none (0)."""
+def _citywide(deviation: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """Per hour, each column gets the median deviation of all sites of its metric."""
+    out = np.full_like(deviation, np.nan)
+    for metric in set(names.tolist()):
+        cols = names == metric
+        median = pd.DataFrame(deviation[:, cols]).median(axis=1, skipna=True)
+        out[:, cols] = median.to_numpy(float)[:, None]
+    return out
+
+
+def features(
+    deviation: np.ndarray,
+    base: np.ndarray,
+    metrics: pd.Index,
+    hours: pd.DatetimeIndex,
+    horizon: int,
+) -> np.ndarray:
+    """For every hour (row of ``deviation``, wall-clock ``hours``) and series: what was
+    known ``horizon`` hours before it, and when it is (hours × series × len(FEATURES));
+    unknown deviations and profiles count as none (0)."""
+    names = np.asarray(metrics, dtype=str)
+    shape = deviation.shape
+    city = _citywide(deviation, names)
+    level = np.nan_to_num(base)
     stack = np.stack(
         [
             _shift(deviation, horizon),
@@ -103,82 +153,171 @@ def features(deviation: np.ndarray, horizon: int) -> np.ndarray:
             _shift(deviation, 24),
             _shift(_mean(deviation, 6), horizon),
             _shift(_mean(deviation, 24), horizon),
+            _shift(deviation, horizon) - _shift(deviation, horizon + 1),
+            _shift(city, horizon),
+            _shift(_mean(city, 3), horizon),
+            np.broadcast_to(np.asarray(hours.hour, dtype=float)[:, None], shape),
+            np.broadcast_to(np.asarray(hours.day_of_week, dtype=float)[:, None], shape),
+            level,
+            level - np.nan_to_num(_shift(base, horizon)),
+            np.full(shape, float(horizon)),
         ],
         axis=-1,
     )
     return np.nan_to_num(stack)
 
 
-def _least_absolute(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    design = np.c_[x, np.ones(len(x))]
-    weights = np.ones(len(y))
-    ridge = RIDGE * np.eye(design.shape[1])
-    coef = np.zeros(design.shape[1])
-    for _ in range(ITERATIONS):
-        weighted = design * weights[:, None]
-        coef = np.linalg.solve(design.T @ weighted + ridge, weighted.T @ y)
-        weights = 1.0 / np.maximum(np.abs(y - design @ coef), 1e-3)
-    return coef
-
-
 @dataclass(frozen=True)
 class DeviationModel:
-    """Per (metric, hours ahead): the coefficients of ``FEATURES`` and an intercept, and
-    the band's offsets (10th and 90th percentile of the training errors), on the model's
-    scale."""
+    """The fitted trees (None when no metric had enough history), the metrics they know
+    (their position is the metric's code among the trees' inputs), per metric whether
+    the trees beat the profile alone on hours they had not seen, and per (metric, hours
+    ahead) the band's offsets (10th and 90th percentile of those errors), on the
+    model's scale."""
 
-    coefficients: dict[tuple[str, int], np.ndarray]
+    trees: HistGradientBoostingRegressor | None
+    metrics: tuple[str, ...]
+    beats_profile: dict[str, bool]
     band: dict[tuple[str, int], tuple[float, float]]
 
     def knows(self, metric: str, horizon: int) -> bool:
-        return (metric, horizon) in self.coefficients
+        return (metric, horizon) in self.band
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Training examples stacked over hours, series and hours ahead."""
+
+    x: np.ndarray  # features plus the metric's code
+    target: np.ndarray  # the deviation to forecast
+    base: np.ndarray  # the profile there (model scale)
+    metric: np.ndarray  # the metric's code
+    horizon: np.ndarray
+
+
+def _examples(
+    x_by_horizon: dict[int, np.ndarray],
+    deviation: np.ndarray,
+    base: np.ndarray,
+    codes: np.ndarray,
+    rows: np.ndarray,
+) -> _Rows:
+    """Every known deviation of the hours ``rows`` of the series with a code (>= 0)."""
+    known = ~np.isnan(deviation[rows]) & (codes >= 0)[None, :]
+    code = np.broadcast_to(codes[None, :], known.shape)[known].astype(float)
+    parts = [np.c_[x[rows][known], code] for x in x_by_horizon.values()]
+    width = len(FEATURES) + 1
+    return _Rows(
+        np.vstack(parts) if parts else np.empty((0, width)),
+        np.tile(deviation[rows][known], len(parts)),
+        np.tile(base[rows][known], len(parts)),
+        np.tile(code, len(parts)),
+        np.repeat(list(x_by_horizon), int(known.sum())).astype(float),
+    )
+
+
+def _trees(examples: _Rows) -> HistGradientBoostingRegressor | None:
+    if len(examples.target) < 2:
+        return None
+    model = HistGradientBoostingRegressor(
+        **TREES, categorical_features=[len(FEATURES)], random_state=0
+    )
+    return model.fit(examples.x, examples.target)
+
+
+def _halves(rows: np.ndarray) -> list[np.ndarray]:
+    """The training hours ``rows`` (those with some value) in an earlier and a later
+    half."""
+    where = np.flatnonzero(rows)
+    out = []
+    for part in np.array_split(where, 2):
+        half = np.zeros_like(rows)
+        half[part] = True
+        out.append(half)
+    return out
+
+
+def _unit_error(base: np.ndarray, predicted: np.ndarray, actual: np.ndarray, logged: bool) -> float:
+    """Mean absolute error in the metric's own unit of deviations on the model's scale."""
+    if logged:
+        return float(np.mean(np.abs(np.expm1(base + predicted) - np.expm1(base + actual))))
+    return float(np.mean(np.abs(predicted - actual)))
 
 
 def fit(
-    deviation: np.ndarray, metrics: pd.Index, rows: np.ndarray, horizons: range | tuple[int, ...]
+    deviation: np.ndarray,
+    base: np.ndarray,
+    metrics: pd.Index,
+    hours: pd.DatetimeIndex,
+    rows: np.ndarray,
+    horizons: Sequence[int],
 ) -> DeviationModel:
-    """Fit the model on the hours ``rows`` (a boolean mask over the rows of ``deviation``,
-    from ``deviations``) for each metric of ``metrics`` (one per column) and each of
-    ``horizons``. A (metric, horizon) with fewer than ``MIN_ROWS`` known hours is left
-    out (``DeviationModel.knows`` says so)."""
-    coefficients: dict[tuple[str, int], np.ndarray] = {}
-    band: dict[tuple[str, int], tuple[float, float]] = {}
+    """Fit the model on the hours ``rows`` (a boolean mask over the rows of ``deviation``
+    and ``base``, from ``deviations``; ``hours`` their wall-clock hours) for the metrics
+    of ``metrics`` (one per column) and the hours ahead ``horizons``. A metric with fewer
+    than ``MIN_ROWS`` known hours, or none in either half of them, is left out
+    (``DeviationModel.knows`` says so)."""
     names = np.asarray(metrics, dtype=str)
-    for horizon in horizons:
-        x_all = features(deviation, horizon)
-        for metric in sorted(set(names)):
-            cols = names == metric
-            target = deviation[rows][:, cols]
-            known = ~np.isnan(target)
-            if int(known.sum()) < MIN_ROWS:
-                continue
-            x = x_all[rows][:, cols][known]
-            y = target[known]
-            coef = _least_absolute(x, y)
-            errors = y - np.c_[x, np.ones(len(x))] @ coef
-            low, high = np.quantile(errors, BAND)
-            coefficients[(metric, horizon)] = coef
-            band[(metric, horizon)] = (float(low), float(high))
-    return DeviationModel(coefficients, band)
+    counts = {str(m): int((~np.isnan(deviation[rows][:, names == m])).sum()) for m in set(names)}
+    known = tuple(sorted(m for m, n in counts.items() if n >= MIN_ROWS))
+    codes = np.array([known.index(m) if m in known else -1 for m in names])
+    x_by_horizon = {h: features(deviation, base, metrics, hours, h) for h in horizons}
+    out_of_fold = []
+    for half in _halves(rows & (~np.isnan(deviation[:, codes >= 0])).any(axis=1)):
+        trees = _trees(_examples(x_by_horizon, deviation, base, codes, rows & ~half))
+        held = _examples(x_by_horizon, deviation, base, codes, half)
+        if trees is not None and len(held.target):
+            out_of_fold.append((held, trees.predict(held.x)))
+    beats: dict[str, bool] = {}
+    band: dict[tuple[str, int], tuple[float, float]] = {}
+    for code, metric in enumerate(known):
+        picked = [(r, p, r.metric == code) for r, p in out_of_fold]
+        target = np.concatenate([r.target[s] for r, _, s in picked] or [np.empty(0)])
+        if not len(target):
+            continue
+        guess = np.concatenate([p[s] for _, p, s in picked])
+        where = np.concatenate([r.base[s] for r, _, s in picked])
+        ahead = np.concatenate([r.horizon[s] for r, _, s in picked])
+        zero = np.zeros_like(target)
+        logged = _logged(metric)
+        beats[metric] = _unit_error(where, guess, target, logged) < _unit_error(
+            where, zero, target, logged
+        )
+        errors = target - (guess if beats[metric] else zero)
+        for h in horizons:
+            low, high = np.quantile(errors[ahead == h], BAND)
+            band[(metric, h)] = (float(low), float(high))
+    trees = _trees(_examples(x_by_horizon, deviation, base, codes, rows)) if band else None
+    return DeviationModel(trees, known, beats, band)
 
 
 def predict(
-    model: DeviationModel, deviation: np.ndarray, metrics: pd.Index, horizon: int
+    model: DeviationModel,
+    deviation: np.ndarray,
+    base: np.ndarray,
+    metrics: pd.Index,
+    hours: pd.DatetimeIndex,
+    horizon: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every hour and series: the deviation expected from what was known ``horizon``
     hours before, and the band's low and high deviations (model scale; NaN for a metric
     the model does not know)."""
     names = np.asarray(metrics, dtype=str)
-    x = features(deviation, horizon)
     expected = np.full(deviation.shape, np.nan)
     low = np.full(deviation.shape, np.nan)
     high = np.full(deviation.shape, np.nan)
-    for metric in set(names):
+    if model.trees is None:
+        return expected, low, high
+    x = features(deviation, base, metrics, hours, horizon)
+    for code, metric in enumerate(model.metrics):
         if not model.knows(metric, horizon):
             continue
         cols = names == metric
-        coef = model.coefficients[(metric, horizon)]
-        value = x[:, cols] @ coef[:-1] + coef[-1]
+        value = np.zeros((len(x), int(cols.sum())))
+        if model.beats_profile[metric] and len(x):
+            inputs = x[:, cols].reshape(-1, len(FEATURES))
+            inputs = np.c_[inputs, np.full(len(inputs), float(code))]
+            value = model.trees.predict(inputs).reshape(value.shape)
         lo, hi = model.band[(metric, horizon)]
         expected[:, cols], low[:, cols], high[:, cols] = value, value + lo, value + hi
     return expected, low, high
