@@ -140,7 +140,7 @@ def test_the_model_learns_that_a_surprise_lasts_longer_by_day() -> None:
     metrics = pd.Index(["pedestrians"] * 20)
     train = np.ones(len(HOURS), dtype=bool)
     model = forecast_model.fit(deviation, base, metrics, HOURS, train, (1,))
-    assert model.beats_profile["pedestrians"]
+    assert model.method["pedestrians"] == "trees"  # a linear model cannot say when
     # Every street 40 % busier than usual (log scale 0.34) in the hour before: by day
     # most of it carries over, by night none does.
     probe = np.full_like(deviation, np.log(1.4))
@@ -163,19 +163,30 @@ def test_the_band_holds_about_80_percent_of_hours_it_has_not_seen() -> None:
         assert 0.75 <= inside.mean() <= 0.85, (horizon, inside.mean())
 
 
-def test_a_metric_without_signal_is_forecast_by_its_profile() -> None:
-    """Pedestrian deviations that carry over, PM10 deviations that are fresh noise every
-    hour: the trees keep the pedestrians and give PM10 its profile (a zero deviation)."""
+def test_a_metric_whose_fit_does_not_carry_over_is_forecast_by_its_profile() -> None:
+    """Pedestrian deviations that carry over the same way all month; PM10 deviations that
+    carry over in the first two weeks and flip sign in the next two: whatever is fitted
+    on one fortnight misleads on the other, so PM10 gets its profile (a zero
+    deviation) and a band from the profile's own errors."""
     walking, base = constructed(np.full(len(HOURS), 0.8), sites=10, seed=3)
-    noise, _ = constructed(np.zeros(len(HOURS)), sites=10, seed=4)
-    deviation = np.c_[walking, noise]
+    first = np.arange(len(HOURS)) < 14 * 24
+    flipping, _ = constructed(np.where(first, 0.8, -0.8), sites=10, seed=4)
+    deviation = np.c_[walking, flipping]
+    bases = np.c_[base, base]
     metrics = pd.Index(["pedestrians"] * 10 + ["pm10"] * 10)
     train = np.ones(len(HOURS), dtype=bool)
-    model = forecast_model.fit(deviation, np.c_[base, base], metrics, HOURS, train, (1,))
-    assert model.beats_profile == {"pedestrians": True, "pm10": False}
-    expected, low, high = forecast_model.predict(
-        model, deviation, np.c_[base, base], metrics, HOURS, 1
-    )
+    model = forecast_model.fit(deviation, bases, metrics, HOURS, train, (1,))
+    assert model.method["pm10"] == "profile"
+    assert model.method["pedestrians"] != "profile"
+    expected, low, high = forecast_model.predict(model, deviation, bases, metrics, HOURS, 1)
     assert (expected[:, 10:] == 0).all()
     assert (low[:, 10:] < 0).all() and (high[:, 10:] > 0).all()
     assert np.abs(expected[:, :10]).max() > 0.1
+
+
+def test_the_line_replaces_the_trees_only_when_clearly_better() -> None:
+    choice = forecast_model._choice
+    assert choice({"profile": 10.0, "linear": 11.0, "trees": 12.0}) == "profile"
+    assert choice({"profile": 20.0, "linear": 10.0, "trees": 10.4}) == "trees"
+    assert choice({"profile": 20.0, "linear": 10.0, "trees": 11.0}) == "linear"
+    assert choice({"profile": 20.0, "linear": 12.0, "trees": 10.0}) == "trees"
