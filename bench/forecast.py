@@ -8,7 +8,9 @@ means on the city's wall clock, and forecasts every hour 1, 2 and 3 hours ahead:
   weekday and hour over the previous weeks;
 * ``decay rule``: the profile plus the deviation of the hour the forecast is made in,
   times ``decay`` ** hours ahead (the rule ``cockpit.twin.forecast`` falls back to);
-* ``model``: the fitted deviation model of ``cockpit.twin.forecast_model``.
+* ``model``: the fitted deviation model of ``cockpit.twin.forecast_model`` (per metric
+  the profile, a line or gradient-boosted trees, picked on the training days alone),
+  fitted once on all series; the time that fit takes is printed.
 
 The decay and the model are fitted on the two weeks before the held-back last week
 (``--quick``: last 3 days) and all three are scored there. The demo's pedestrian and
