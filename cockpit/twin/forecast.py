@@ -4,10 +4,12 @@ For each site and metric the forecast for an hour ahead starts from its profile 
 median of the same weekday and hour over the previous weeks, as
 ``cockpit.twin.baseline.profile`` gives it). Where the last two weeks hold enough history,
 the deviation from the profile comes from the fitted model of
-``cockpit.twin.forecast_model`` (recent and yesterday's deviations, least absolute error on
-a log scale) with an 80 % band from its own past errors. Otherwise the rule: the deviation
-of the latest hour, shrunk by ``decay`` for each hour ahead, in a band of the profile's
-spread (1.4826 × MAD of those weeks) times 1.2816, never narrower than one display step.
+``cockpit.twin.forecast_model`` (gradient-boosted trees or a line on the recent,
+yesterday's and city-wide deviations, the hour, weekday and level, on a log scale; or the
+profile itself where neither beat it) with an 80 % band from its errors on hours it was
+not fitted on. Otherwise the rule: the deviation of the latest hour, shrunk by ``decay``
+for each hour ahead, in a band of the profile's spread (1.4826 × MAD of those weeks)
+times 1.2816, never narrower than one display step.
 
 ``bench/forecast.py`` measures both against the profile alone (seasonal naive) on
 held-back recorded weeks: mean absolute error and how often the 80 % band holds the value.
@@ -163,13 +165,13 @@ def _fitted(
     base, dev = forecast_model.deviations(full, median)
     metrics = full.columns.get_level_values("metric")
     train = np.asarray((hours > current - pd.Timedelta(days=fit_days)) & (hours <= current))
-    model = forecast_model.fit(dev, metrics, train, range(1, len(ahead) + 1))
+    model = forecast_model.fit(dev, base, metrics, hours, train, range(1, len(ahead) + 1))
+    origin = dev.copy()
+    origin[hours > current] = np.nan  # nothing after now is known
     parts = []
     for h, slot in enumerate(ahead, start=1):
         row = int(hours.searchsorted(slot))  # ``ahead`` lies within ``hours``
-        origin = dev.copy()
-        origin[hours > current] = np.nan  # nothing after now is known
-        expected, low, high = forecast_model.predict(model, origin, metrics, h)
+        expected, low, high = forecast_model.predict(model, origin, base, metrics, hours, h)
         at = slice(row, row + 1)
         values = {
             name: forecast_model.from_log(base[at] + part[at], metrics)[0]
