@@ -128,6 +128,17 @@ def test_the_volume_shrinks_small_changes_of_small_counts() -> None:
     assert unusual_hours(bigger, usual, spread).to_numpy().sum() == 2
 
 
+def test_air_changes_where_the_air_reaches_the_who_guideline() -> None:
+    # NO₂ half as much again for three hours: where it reaches the 24-hour guideline
+    # (25 µg/m³) it is found, on a clean-air day (8 to 12 µg/m³) it stays quiet.
+    polluted = table({"s": with_hours(40.0, dict.fromkeys((10, 11, 12), 60.0))}, "no2")
+    found = unusual_hours(polluted, table({"s": 40.0}, "no2"), table({"s": 4.0}, "no2"))
+    assert list(found[("s", "no2")].to_numpy().nonzero()[0]) == [10, 11, 12]
+    clean = table({"s": with_hours(8.0, dict.fromkeys((10, 11, 12), 12.0))}, "no2")
+    quiet = unusual_hours(clean, table({"s": 8.0}, "no2"), table({"s": 0.8}, "no2"))
+    assert not quiet.to_numpy().any()
+
+
 def test_an_outage_is_a_fault_not_an_anomaly() -> None:
     usual, spread = table({"a": 670.0}), table({"a": 50.0})
     value = table({"a": with_hours(670, {h: 0.0 for h in range(8, 14)})})
