@@ -9,11 +9,14 @@ only when all of these hold:
   city's news, told by the KPI, not every site's), is at least ``z`` times the usual
   relative spread of that weekday and hour (pooled with the two hours either side:
   the hour-of-day variance, so a busy hour that always swings needs a bigger swing).
-  Once the site has ``DAY_HOURS`` hours of the day that reach its volume, the change is
-  also taken against the site's own level of the day (the median change of those hours):
-  a street busier all day long, as busy streets are from one week to the next, is then
-  unusual only where it is ``WHOLE_DAY`` times the score beyond its usual, while a few
-  hours that stand out from the rest of its day need only ``WITHIN_DAY`` times it;
+  Once the site has ``LEVEL_HOURS`` hours reaching its volume among the ``AROUND``
+  hours either side of an hour, the change is also taken against the site's own level
+  around it (the median change of those hours): a street busier all day or all
+  afternoon long, as busy streets are from one week to the next and as weather makes
+  them, is then unusual only where it is ``SHARED`` times the score beyond its usual,
+  while a few hours that stand out from the hours around them need only
+  ``STANDS_OUT`` times it. The surrounding hours, not the whole day, are the level: an
+  evening that runs quieter than the morning is judged against the evening;
 - the change is large against the metric's smallest level that matters, its
   ``NoiseFloor.volume`` (declared per metric by its domain): ``(value + volume) /
   (usual + volume)`` is at least ``1 + change`` above or at most ``1 / (1 + change)``
@@ -46,12 +49,15 @@ MIN_RELATIVE_SPREAD = 0.05
 POOL_HOURS = 2
 # Sites of a metric from which the city-wide shift of an hour is taken out.
 COMMON_SITES = 5
-# Hours reaching the volume before a site's own level of the day is known.
-DAY_HOURS = 6
+# A site's own level at an hour is the median change of its judged hours this many hours
+# either side (13 hours: a change of up to 6 hours is never the majority of them), known
+# once ``LEVEL_HOURS`` of them reach the volume.
+AROUND = 6
+LEVEL_HOURS = 6
 # With that level known: the share of the score a change against it must reach, and the
-# multiple of the score for a change that the whole day shares.
-WITHIN_DAY = 0.7
-WHOLE_DAY = 2.0
+# multiple of the score for a change that the surrounding hours share.
+STANDS_OUT = 0.4
+SHARED = 2.0
 
 
 def _floors(metrics: pd.Index | pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,13 +91,13 @@ def attention_scores(
     ratio = np.where(ok, ratio, np.nan)
     ratio = ratio - _common_shift(ratio, metrics)
     scale = np.maximum(_pooled(relative), MIN_RELATIVE_SPREAD)
-    level, known = _day_level(ratio)
+    level, known = _local_level(ratio)
     with np.errstate(all="ignore"):
         score = ratio / scale
         within = (ratio - level) / scale
-        high = np.where(known, WHOLE_DAY * z, z)
-        up = (score >= high) | (known & (within >= WITHIN_DAY * z))
-        down = (score <= -high) | (known & (within <= -WITHIN_DAY * z))
+        high = np.where(known, SHARED * z, z)
+        up = (score >= high) | (known & (within >= STANDS_OUT * z))
+        down = (score <= -high) | (known & (within <= -STANDS_OUT * z))
         up &= ok & (ratio >= np.log1p(change))
         down &= ok & (ratio <= -np.log1p(change))
     return pd.DataFrame(up.astype(int) - down.astype(int), index=value.index, columns=value.columns)
@@ -117,15 +123,18 @@ def _common_shift(ratio: np.ndarray, metrics: pd.Index) -> np.ndarray:
     return shift
 
 
-def _day_level(ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column: the site's own change of the day (the median of its judged hours) and
-    whether it is known (at least ``DAY_HOURS`` of them), each as a row."""
-    seen = np.sum(~np.isnan(ratio), axis=0)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no judged hour
-        level = np.nanmedian(ratio, axis=0)
-    known = seen >= DAY_HOURS
-    return np.where(known, np.nan_to_num(level), 0.0)[None, :], known[None, :]
+def _local_level(ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per hour and column: the site's own change around that hour (the median of its
+    judged hours ``AROUND`` either side) and whether it is known (at least
+    ``LEVEL_HOURS`` of them)."""
+    level = (
+        pd.DataFrame(ratio)
+        .rolling(2 * AROUND + 1, center=True, min_periods=LEVEL_HOURS)
+        .median()
+        .to_numpy(dtype=float)
+    )
+    known = np.isfinite(level)
+    return np.where(known, level, 0.0), known
 
 
 def _pooled(relative: np.ndarray) -> np.ndarray:

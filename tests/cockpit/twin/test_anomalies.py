@@ -73,6 +73,32 @@ def test_a_street_busier_all_day_is_judged_against_its_own_day() -> None:
     assert unusual_hours(twice, usual, spread).to_numpy().sum() == 24
 
 
+def test_hours_are_judged_against_the_hours_around_them() -> None:
+    # Quiet as usual until 14:00, then 40 % busier for the rest of the day (the rain
+    # stopped), with three hours at half as much again from 18:00.
+    usual, spread = table({"a": 1000.0}), table({"a": 80.0})
+    evening = {h: 1400.0 for h in range(14, 24)}
+    busier = table({"a": with_hours(1000, evening)})
+    assert not unusual_hours(busier, usual, spread).to_numpy().any()
+    peak = table({"a": with_hours(1000, {**evening, 18: 2100, 19: 2100, 20: 2100})})
+    found = unusual_hours(peak, usual, spread)[("a", "pedestrians")]
+    assert list(found.to_numpy().nonzero()[0]) == [18, 19, 20]
+    assert set(found.iloc[[18, 19, 20]]) == {1}
+
+
+def test_a_fall_of_half_for_two_hours_stands_out_from_a_noisy_day() -> None:
+    # A street that wanders ±15 % around its usual from hour to hour, and two hours at
+    # half of it: the two hours are found, the wandering is not.
+    wander = [1.0, 1.15, 0.9, 1.1, 0.85, 1.05] * 4
+    usual, spread = table({"a": 1000.0}), table({"a": 120.0})
+    noisy = table({"a": [1000.0 * w for w in wander]})
+    assert not unusual_hours(noisy, usual, spread).to_numpy().any()
+    dip = [1000.0 * w * (0.5 if h in (10, 11) else 1.0) for h, w in enumerate(wander)]
+    found = unusual_hours(table({"a": dip}), usual, spread)[("a", "pedestrians")]
+    assert list(found.to_numpy().nonzero()[0]) == [10, 11]
+    assert set(found.iloc[[10, 11]]) == {-1}
+
+
 def test_before_the_days_level_is_known_hours_are_judged_against_usual_alone() -> None:
     usual, spread = table({"a": 1000.0}), table({"a": 80.0})
     busy = table({"a": 1400.0}).iloc[:5]
@@ -100,6 +126,17 @@ def test_the_volume_shrinks_small_changes_of_small_counts() -> None:
     assert not unusual_hours(value, usual, spread).to_numpy().any()
     bigger = table({"a": with_hours(120, {9: 240, 10: 240})})
     assert unusual_hours(bigger, usual, spread).to_numpy().sum() == 2
+
+
+def test_air_changes_where_the_air_reaches_the_who_guideline() -> None:
+    # NO₂ half as much again for three hours: where it reaches the 24-hour guideline
+    # (25 µg/m³) it is found, on a clean-air day (8 to 12 µg/m³) it stays quiet.
+    polluted = table({"s": with_hours(40.0, dict.fromkeys((10, 11, 12), 60.0))}, "no2")
+    found = unusual_hours(polluted, table({"s": 40.0}, "no2"), table({"s": 4.0}, "no2"))
+    assert list(found[("s", "no2")].to_numpy().nonzero()[0]) == [10, 11, 12]
+    clean = table({"s": with_hours(8.0, dict.fromkeys((10, 11, 12), 12.0))}, "no2")
+    quiet = unusual_hours(clean, table({"s": 8.0}, "no2"), table({"s": 0.8}, "no2"))
+    assert not quiet.to_numpy().any()
 
 
 def test_an_outage_is_a_fault_not_an_anomaly() -> None:
