@@ -232,6 +232,11 @@ def format_value(metric: str, value: float, min_group_size: int = 0) -> str:
     return f"{value:,.{m.decimals}f} {m.unit}"
 
 
+def _forecast_question(now: datetime) -> tuple[str, int]:
+    """The city's forecast is one answer per clock hour."""
+    return ("forecasts", int(pd.Timestamp(now).floor("h").timestamp()))
+
+
 def _local(when: datetime | None, timezone: str) -> str:
     return "" if when is None else f"{pd.Timestamp(when).tz_convert(timezone):%a %d %b %H:%M}"
 
@@ -862,12 +867,33 @@ class City:
             reuse_s=math.inf,
         )
 
+    def forecasts(self, role: str) -> pd.DataFrame:
+        """The next hours of every site ``role`` may see (``panels.city_forecast``), made
+        once per role and clock hour: its model learns from weeks of every site's history,
+        which new minutes hardly change. The warm-up makes it before anyone asks."""
+        view = self.view(role)
+        now = self.clock()
+        return self.answers.get(
+            view.version,
+            role,
+            _forecast_question(now),
+            lambda: panels.city_forecast(self.history, self.config, view.latest, now),
+            reuse_s=math.inf,
+        )
+
     def site_forecast(self, role: str, site_id: str) -> pd.DataFrame | None:
-        """The next hours of a site ``role`` may see (``cockpit.twin.forecast``), or None
-        without enough history (read afresh: one site's hours are quick to read)."""
+        """The next hours of a site ``role`` may see, from the city's forecast of this
+        hour (``forecasts``; empty where the site has too little history); None for a site
+        ``role`` may not see. Until the warm-up has made this hour's, the site's own hours
+        answer alone (``panels.site_forecast``, None without history): a click never waits
+        for the whole city's model."""
         if not self._visible(role, [site_id]):
             return None
-        return panels.site_forecast(self.history, self.config, site_id, self.clock())
+        now = self.clock()
+        kept: pd.DataFrame | None = self.answers.kept(role, _forecast_question(now))
+        if kept is None:
+            return panels.site_forecast(self.history, self.config, site_id, now)
+        return kept[kept["site_id"] == site_id].reset_index(drop=True)
 
     def free_bays_forecast(
         self, role: str, site_id: str, at: datetime, radius_m: float = 300

@@ -97,6 +97,13 @@ class Answers:
             entry = self._entries.get((role, question))
             return entry.value if entry is not None and entry.version == version else None
 
+    def kept(self, role: str, question: Hashable) -> Any | None:
+        """The newest answer kept for ``role`` and ``question`` at any data version, else
+        None (never makes one)."""
+        with self._lock:
+            entry = self._entries.get((role, question))
+            return entry.value if entry is not None else None
+
     def roles_behind(self, version: int, question: Hashable) -> list[str]:
         """The roles whose answer to ``question`` is kept from a data version before
         ``version`` (and none yet at it), alphabetically."""

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from cockpit.config import CityConfig
+from cockpit.domains import all_domains
 from cockpit.model import METRICS, empty_observations
 from cockpit.storage import HistoryStore
 from cockpit.twin import alerts as alert_rules
@@ -28,6 +30,8 @@ __all__ = [
     "Board",
     "Twin",
     "alert_board",
+    "city_forecast",
+    "forecast_metrics",
     "free_bays",
     "hourly_metric",
     "site_forecast",
@@ -212,6 +216,56 @@ def site_forecast(
         cfg.forecast_decay,
         cfg.forecast_fit_days,
     )
+
+
+def forecast_metrics(domains: Sequence[str]) -> tuple[str, ...]:
+    """The metrics of ``domains`` whose sites get a forecast: all but the 0/1 state of a
+    single place (a parking bay's occupied or not), whose street around it is what the
+    trend shows instead."""
+    states = {
+        k.metric
+        for d in all_domains()
+        for k in d.kpis
+        if k.aggregation == "share" and not k.capacity_metric
+    }
+    wanted = set(domains)
+    return tuple(
+        m.name for d in all_domains() if d.name in wanted for m in d.metrics if m.name not in states
+    )
+
+
+def city_forecast(
+    history: HistoryStore, config: CityConfig, latest: pd.DataFrame, now: datetime
+) -> pd.DataFrame:
+    """The next hours of every site and metric of ``latest`` (a view's newest values)
+    that gets a forecast (``forecast_metrics``; ``cockpit.twin.forecast``), from one model
+    fitted on all of them: the city-wide deviation is one of its inputs, and it learns
+    from every site's hours, as ``bench/forecast.py`` measures it. Sites without enough
+    history have no rows."""
+    cfg = config.twin
+    start = now - timedelta(weeks=cfg.baseline_weeks, days=cfg.forecast_fit_days + 2)
+    end = now + timedelta(minutes=1)
+    domains = {METRICS[m].domain for m in latest["metric"].unique() if m in METRICS}
+    frames = []
+    for metric in forecast_metrics(sorted(domains)):
+        ids = sorted(latest.loc[latest["metric"] == metric, "site_id"].astype(str).unique())
+        for i in range(0, len(ids), CHUNK):
+            frames.append(history.hourly(ids[i : i + CHUNK], start, end, metric=metric))
+    frames = [f for f in frames if not f.empty]
+    frame = pd.concat(frames, ignore_index=True) if frames else empty_observations()
+    # One core: the fit runs beside the requests of the same process, which keep the
+    # other (and one core spends less CPU on it than all of them do).
+    with threadpool_limits(limits=1):
+        return forecast.forecast(
+            frame,
+            now,
+            config.city.timezone,
+            cfg.forecast_hours,
+            cfg.baseline_weeks,
+            cfg.min_weeks,
+            cfg.forecast_decay,
+            cfg.forecast_fit_days,
+        )
 
 
 def free_bays(

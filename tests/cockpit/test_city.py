@@ -171,6 +171,33 @@ def test_free_bays_and_forecasts_answer_for_visible_sites(city: City) -> None:
     assert city.site_forecast("public", "no-such-site") is None
 
 
+def test_a_site_forecast_is_read_from_the_citys_forecast_of_the_hour(
+    runtime: Runtime, city: City
+) -> None:
+    view = city.view("public")
+    site = site_of(view, "traffic")
+    question = ("forecasts", int(pd.Timestamp(city.clock()).floor("h").timestamp()))
+    city.answers.clear()
+    # before the warm-up has made the city's forecast, the site's own hours answer
+    alone = city.site_forecast("public", site)
+    assert alone is not None and not alone.empty
+    assert city.answers.kept("public", question) is None
+    every = city.forecasts("public")
+    assert city.forecasts("public") is every  # once per role and clock hour
+    assert {"traffic", "pedestrians", "air"} <= set(
+        view.sites.set_index("id").loc[every["site_id"].unique(), "domain"]
+    )
+    assert not set(every["site_id"]) & set(view.sites.loc[view.sites["domain"] == "parking", "id"])
+    made = city.answers.misses
+    ahead = city.site_forecast("public", site)
+    assert ahead is not None
+    pd.testing.assert_frame_equal(ahead, every[every["site_id"] == site].reset_index(drop=True))
+    assert city.answers.misses == made  # nothing fitted for the click
+    new_data(runtime)
+    assert city.forecasts("public") is every  # new minutes of data keep the hour's model
+    assert city.site_forecast("public", "no-such-site") is None
+
+
 # -- roles -----------------------------------------------------------------------------
 
 

@@ -39,6 +39,16 @@ def test_an_answer_is_made_once_per_version_and_role() -> None:
     assert (answers.hits, answers.misses) == (1, 3)
 
 
+def test_kept_gives_the_newest_answer_of_any_version_and_never_makes_one() -> None:
+    answers = Answers()
+    assert answers.kept("public", "q") is None
+    answers.get(1, "public", "q", lambda: "first")
+    answers.get(3, "public", "q", lambda: "third")
+    assert answers.kept("public", "q") == "third"
+    assert answers.kept("staff", "q") is None  # roles never share an answer
+    assert len(answers) == 1
+
+
 def test_a_new_version_replaces_the_older_answer() -> None:
     answers = Answers()
     answers.get(1, "public", "q", lambda: "old")

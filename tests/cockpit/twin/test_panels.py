@@ -131,6 +131,42 @@ def test_site_forecast_needs_history(history: HistoryStore, demo_config: CityCon
     assert panels.site_forecast(history, demo_config, "traffic:9", now) is None
 
 
+def test_forecast_metrics_leave_out_a_single_places_state() -> None:
+    metrics = panels.forecast_metrics(["traffic", "air", "parking"])
+    assert "vehicle_flow" in metrics and "pm10" in metrics
+    assert "bay_occupied" not in metrics  # a bay's street is what its trend shows
+    assert panels.forecast_metrics(["pedestrians"]) == ("pedestrians",)
+
+
+def test_city_forecast_covers_every_site_with_history_from_one_read(
+    history: HistoryStore, demo_config: CityConfig
+) -> None:
+    now: datetime = AT.to_pydatetime()
+    bay = series("parking:1", "bay_occupied", 1.0, WEEKS * 7 * 24, AT.floor("h"))
+    history.append(bay)
+    latest = pd.concat(
+        [
+            series("traffic:1", "vehicle_flow", 100.0, 1, AT.floor("h")),
+            series("traffic:2", "vehicle_flow", 300.0, 1, AT.floor("h")),
+            series("air:7", "pm10", 20.0, 1, AT.floor("h")),
+            series("traffic:9", "vehicle_flow", 50.0, 1, AT.floor("h")),  # no history
+            bay.tail(1),
+        ],
+        ignore_index=True,
+    )
+    ahead = panels.city_forecast(history, demo_config, latest, now)
+    assert set(ahead["site_id"]) == {"traffic:1", "traffic:2", "air:7"}
+    assert set(ahead["basis"]) == {"fitted"}
+    hours = demo_config.twin.forecast_hours
+    assert ahead.groupby("site_id").size().to_dict() == dict.fromkeys(
+        ["traffic:1", "traffic:2", "air:7"], hours
+    )
+    expected = ahead.groupby("site_id")["expected"].first()
+    assert expected["traffic:2"] == pytest.approx(300.0)
+    assert expected["air:7"] == pytest.approx(20.0)
+    assert panels.city_forecast(history, demo_config, latest.iloc[:0], now).empty
+
+
 def test_free_bays_without_parking_sites_is_none(
     history: HistoryStore, demo_config: CityConfig
 ) -> None:
