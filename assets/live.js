@@ -129,5 +129,14 @@
         }
     }
 
+    // A page left behind (another address, a reload, the back-forward cache) gives its
+    // stream back at once: a browser holds only six connections to one server, and
+    // streams it still kept open would leave the next page's requests waiting. The
+    // watch opens a new one when the page is shown again.
+    window.addEventListener("pagehide", function () {
+        close();
+        retryAt = 0;
+    });
+
     window.setInterval(watch, 500);
 })();

@@ -189,6 +189,19 @@ def test_a_new_data_version_reaches_the_cockpit_at_once(
 
 
 @pytest.mark.browser
+def test_a_page_left_behind_gives_its_stream_back(duo: DashComposite, runtime: Runtime) -> None:
+    # A browser holds six connections to one server: streams kept open by the pages it
+    # left (the back-forward cache keeps them alive) would leave the next page waiting.
+    assert runtime.screens is not None
+    for visit in range(8):
+        duo.driver.get(f"{duo.server_url}/?visit={visit}")
+        duo.wait_for_element("#cc-map", timeout=30)
+        wait_until(lambda: _live(duo).get("live"), 15, f"visit {visit}'s live stream")
+    # The server hears a stream is gone at its next ping (every second here).
+    wait_until(lambda: runtime.screens.count() == 1, 10, "one stream, the page's own")
+
+
+@pytest.mark.browser
 def test_the_phone_view_listens_and_the_methodology_page_does_not(duo: DashComposite) -> None:
     duo.driver.get(duo.server_url + "/m")
     wait_until(lambda: _live(duo).get("live"), 15, "the phone view's live stream")
