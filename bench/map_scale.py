@@ -127,15 +127,9 @@ def bare_map_app(tile_url: str, center: tuple[float, float], zoom: int) -> Dash:
 
 def map_floor(bare: str, bare_map: str, runs: int) -> float:
     """The median first marker of the bare map app over the median first render of the
-    bare app, each over ``runs`` fresh browsers taken in turns (after one not counted)."""
-    first_render_s(bare + "/", "#ready")
-    first_render_s(bare_map + "/", ".leaflet-marker-icon")
-    bare_s: list[float] = []
-    map_s: list[float] = []
-    for _ in range(runs):
-        bare_s.append(first_render_s(bare + "/", "#ready")[0])
-        map_s.append(first_render_s(bare_map + "/", ".leaflet-marker-icon")[0])
-    return statistics.median(map_s) / statistics.median(bare_s)
+    bare app (``in_turns``)."""
+    bare_s, map_s, _ = in_turns(bare, bare_map, ".leaflet-marker-icon", runs)
+    return map_s / bare_s
 
 
 def wire_bytes(url: str) -> int:
@@ -156,18 +150,23 @@ def clustered_from(sites: int) -> Iterator[None]:
         mapdata.SERVER_CLUSTER_SITES = before
 
 
-def first_clusters(bare: str, base: str, runs: int) -> tuple[float, float, list[str]]:
-    """Median seconds of the bare app's first render and of the cockpit's first cluster,
-    each over ``runs`` fresh browsers taken in turns (after one of each not counted), and
-    the map data URLs of the cockpit's last one."""
+def in_turns(bare: str, url: str, selector: str, runs: int) -> tuple[float, float, list[str]]:
+    """Median seconds of the bare app's first render and of ``selector`` on ``url``, each
+    over ``runs`` fresh browsers taken in turns (after one of each not counted), and the
+    map data URLs of the last page at ``url``."""
     first_render_s(bare + "/", "#ready")
-    first_render_s(base + "/", ".cc-cluster")
+    first_render_s(url + "/", selector)
     bare_s: list[float] = []
     found: list[tuple[float, list[str]]] = []
     for _ in range(runs):
         bare_s.append(first_render_s(bare + "/", "#ready")[0])
-        found.append(first_render_s(base + "/", ".cc-cluster"))
+        found.append(first_render_s(url + "/", selector))
     return statistics.median(bare_s), statistics.median(s for s, _ in found), found[-1][1]
+
+
+def first_clusters(bare: str, base: str, runs: int) -> tuple[float, float, list[str]]:
+    """The bare app's first render and the cockpit's first cluster (``in_turns``)."""
+    return in_turns(bare, base, ".cc-cluster", runs)
 
 
 def layout_view_bytes(base: str) -> int:

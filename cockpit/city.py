@@ -270,6 +270,8 @@ class City:
         ]
         # One background preparation of replayed moments at a time (``prepare_moments``).
         self._preparing = threading.Lock()
+        # The roles whose viewers have looked at a site's forecast (``forecast_roles``).
+        self._forecast_roles: set[str] = set()
 
     def version(self) -> int:
         """The data version; it changes whenever any source brings new data."""
@@ -867,6 +869,11 @@ class City:
             reuse_s=math.inf,
         )
 
+    def forecast_roles(self) -> set[str]:
+        """The roles whose viewers have asked for a site's forecast since this process
+        started: the warm-up makes the city's forecast of each new hour for them."""
+        return set(self._forecast_roles)
+
     def forecasts(self, role: str) -> pd.DataFrame:
         """The next hours of every site ``role`` may see (``panels.city_forecast``), made
         once per role and clock hour: its model learns from weeks of every site's history,
@@ -884,11 +891,13 @@ class City:
     def site_forecast(self, role: str, site_id: str) -> pd.DataFrame | None:
         """The next hours of a site ``role`` may see, from the city's forecast of this
         hour (``forecasts``; empty where the site has too little history); None for a site
-        ``role`` may not see. Until the warm-up has made this hour's, the site's own hours
-        answer alone (``panels.site_forecast``, None without history): a click never waits
-        for the whole city's model."""
+        ``role`` may not see. Until the warm-up has made this hour's (from the first ask of
+        ``role`` on, ``forecast_roles``), the site's own hours answer alone
+        (``panels.site_forecast``, None without history): a click never waits for the whole
+        city's model."""
         if not self._visible(role, [site_id]):
             return None
+        self._forecast_roles.add(role)
         now = self.clock()
         kept: pd.DataFrame | None = self.answers.kept(role, _forecast_question(now))
         if kept is None:

@@ -7,13 +7,14 @@ import logging
 import os
 import secrets
 import sqlite3
+from functools import partial
 from pathlib import Path
 
 import flask
 from dash import Dash
 
 from cockpit.auth import may_see
-from cockpit.city import overall_status
+from cockpit.city import City, overall_status
 from cockpit.live import SignallingJournal
 from layouts.components import page_language
 from layouts.components.shell import shell
@@ -63,6 +64,15 @@ def _damaged_parts(runtime: Runtime) -> dict[str, str]:
         if recovery is not None:
             found[recovery.part] = recovery.message()
     return found
+
+
+def _forecasts(city: City, roles: list[str]) -> None:
+    """Make the hour's forecast (``City.forecasts``; kept per hour) of each of ``roles``
+    whose viewers look at forecasts (``City.forecast_roles``)."""
+    wanted = city.forecast_roles()
+    for role in roles:
+        if role in wanted:
+            city.forecasts(role)
 
 
 def _watch_seconds(runtime: Runtime) -> float:
@@ -129,8 +139,11 @@ def create_app(runtime: Runtime, start_refresher: bool = True) -> Dash:
     # After the security guard: a cross-site request is refused as such before its body
     # is read or judged.
     limits.install(app)
-    # New data versions are prepared (views, layer files) before browsers ask for them.
+    # New data versions are prepared (views, layer files) before browsers ask for them;
+    # last, once per clock hour, the city's forecast for the roles that look at forecasts
+    # (one model fitted over every site in a few seconds), so a click only reads it.
     runtime.warm_hooks.extend(warm_hooks)
+    runtime.warm_hooks.append(partial(_forecasts, city))
     if warm_hooks:
         runtime.start_warmer()
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from itertools import pairwise
-from typing import Protocol
+from typing import Any, Protocol
 
 import plotly.graph_objects as go
 
@@ -39,9 +39,12 @@ __all__ = [
     "figure_words",
     "flat_figure",
     "ground_of",
+    "ground_outlines",
     "outlines",
     "place_label",
     "prism_figure",
+    "scene_figure",
+    "solid",
 ]
 
 # The 2D map's colours against typical (assets/cockpit.css: .cc-below, .cc-typical, …).
@@ -259,35 +262,55 @@ def prism_figure(
             continue
         name = figure.district
         mesh = _prism(shape, ground.x[name], ground.y[name], heights[name])
-        traces.append(
-            go.Mesh3d(
-                **mesh,
-                name=figure.district,
-                color=TYPICAL_COLOURS.get(figure.typical, TYPICAL_COLOURS["unknown"]),
-                flatshading=True,
-                lighting={"ambient": 0.55, "diffuse": 0.8, "specular": 0.1},
-                text=labels.get(figure.district, figure.district),
-                hoverinfo="text",
-                hoverlabel={"align": "left"},
-                meta={"district": figure.district, "typical": figure.typical},
-                showlegend=False,
-            )
-        )
-    xs, ys, zs = outlines(ground)
-    traces.append(
-        go.Scatter3d(
-            x=xs,
-            y=ys,
-            z=zs,
-            mode="lines",
-            line={"color": OUTLINE, "width": 2},
-            hoverinfo="skip",
-            name=_("District boundaries"),
-            showlegend=False,
-        )
-    )
-    hidden = {"visible": False, "showspikes": False}
+        colour = TYPICAL_COLOURS.get(figure.typical, TYPICAL_COLOURS["unknown"])
+        meta = {"district": figure.district, "typical": figure.typical}
+        traces.append(solid(mesh, name, colour, labels.get(name, name), meta))
+    traces.append(ground_outlines(ground, _))
     top = max(heights.values(), default=0.0)
+    return scene_figure(traces, title, max(top, TALLEST * ground.width_km), _aspect(ground))
+
+
+def solid(
+    mesh: dict[str, list], name: str, colour: str, text: str | list[str], meta: Any
+) -> go.Mesh3d:
+    """One shaded solid of the 3D scene (a district's prism, the columns of one word
+    against typical), hovered by ``text`` (one, or one per vertex)."""
+    return go.Mesh3d(
+        **mesh,
+        name=name,
+        color=colour,
+        flatshading=True,
+        lighting={"ambient": 0.55, "diffuse": 0.8, "specular": 0.1},
+        text=text,
+        hoverinfo="text",
+        hoverlabel={"align": "left"},
+        meta=meta,
+        showlegend=False,
+    )
+
+
+def ground_outlines(ground: Ground, _: Gettext) -> go.Scatter3d:
+    """Every district's outline on the ground of the 3D scene, as one line trace."""
+    xs, ys, zs = outlines(ground)
+    return go.Scatter3d(
+        x=xs,
+        y=ys,
+        z=zs,
+        mode="lines",
+        line={"color": OUTLINE, "width": 2},
+        hoverinfo="skip",
+        name=_("District boundaries"),
+        showlegend=False,
+    )
+
+
+def scene_figure(
+    traces: list[go.BaseTraceType], title: str, top: float, aspect: dict[str, float]
+) -> go.Figure:
+    """The 3D scene of ``traces`` on hidden axes, as high as ``top`` (plus a little air)
+    and shaped by ``aspect``, seen from the south-west; the camera a person chose (tilt,
+    rotation, zoom) stays while the figures change."""
+    hidden = {"visible": False, "showspikes": False}
     fig = go.Figure(traces)
     fig.update_layout(
         title={"text": escape(title), "x": 0.01, "font": {"size": 15}},
@@ -297,9 +320,9 @@ def prism_figure(
         scene={
             "xaxis": hidden,
             "yaxis": hidden,
-            "zaxis": {**hidden, "range": [0, max(top, TALLEST * ground.width_km) * 1.05]},
+            "zaxis": {**hidden, "range": [0, top * 1.05]},
             "aspectmode": "manual",
-            "aspectratio": _aspect(ground),
+            "aspectratio": aspect,
             "camera": {"eye": {"x": -0.55, "y": -0.85, "z": 0.6}},
             "bgcolor": "#f4f6f9",
             "dragmode": "turntable",

@@ -25,7 +25,10 @@ from layouts.components.twin3d import (
     TALLEST,
     TYPICAL_COLOURS,
     Ground,
+    ground_outlines,
     outlines,
+    scene_figure,
+    solid,
 )
 
 __all__ = [
@@ -122,58 +125,17 @@ def column_figure(
         mesh = _mesh(
             np.array([f.x for f in own]), np.array([f.y for f in own]), heights[index], radius
         )
-        traces.append(
-            go.Mesh3d(
-                **mesh,
-                name=word,
-                color=colour,
-                flatshading=True,
-                lighting={"ambient": 0.55, "diffuse": 0.8, "specular": 0.1},
-                text=[labels[i] for i in index for _corner in range(12)],
-                hoverinfo="text",
-                hoverlabel={"align": "left"},
-                meta=_meta(own, word),
-                showlegend=False,
-            )
-        )
-    xs, ys, zs = outlines(ground)
-    traces.append(
-        go.Scatter3d(
-            x=xs,
-            y=ys,
-            z=zs,
-            mode="lines",
-            line={"color": OUTLINE, "width": 2},
-            hoverinfo="skip",
-            name=_("District boundaries"),
-            showlegend=False,
-        )
-    )
-    hidden = {"visible": False, "showspikes": False}
+        text = [labels[i] for i in index for _corner in range(12)]  # hover on every vertex
+        traces.append(solid(mesh, word, colour, text, _meta(own, word)))
+    traces.append(ground_outlines(ground, _))
     size = max(east - west, north - south, 1e-3)
     top = float(heights.max()) if len(heights) else 0.0
-    fig = go.Figure(traces)
-    fig.update_layout(
-        title={"text": escape(title), "x": 0.01, "font": {"size": 15}},
-        margin={"l": 0, "r": 0, "t": 36, "b": 0},
-        paper_bgcolor="#ffffff",
-        uirevision="twin3d",
-        scene={
-            "xaxis": hidden,
-            "yaxis": hidden,
-            "zaxis": {**hidden, "range": [0, max(top, TALLEST * width) * 1.05]},
-            "aspectmode": "manual",
-            "aspectratio": {
-                "x": (east - west) / size,
-                "y": (north - south) / size,
-                "z": TALLEST * width / size,
-            },
-            "camera": {"eye": {"x": -0.55, "y": -0.85, "z": 0.6}},
-            "bgcolor": "#f4f6f9",
-            "dragmode": "turntable",
-        },
-    )
-    return fig
+    aspect = {
+        "x": (east - west) / size,
+        "y": (north - south) / size,
+        "z": TALLEST * width / size,
+    }
+    return scene_figure(traces, title, max(top, TALLEST * width), aspect)
 
 
 def flat_column_figure(

@@ -942,8 +942,6 @@ def warm(city: City) -> None:
     city.warm_hooks.append(
         lambda view: live_frame(city, view, city.config.city.languages[0], "state")
     )
-    # The city's forecast of the hour (a model of every site), so a click only reads it.
-    city.warm_hooks.append(lambda view: city.forecasts(view.role))
 
 
 def register_callbacks(app: Dash, city: City) -> None:

@@ -151,3 +151,23 @@ def test_health_lists_each_sources_stale_streams(base: str, runtime: Runtime) ->
     finally:
         runtime.config.sources["air"].stream_stale_after_seconds = None
         runtime.store.put_snapshot(replace(original))
+
+
+def test_the_warm_up_makes_the_hours_forecast_of_the_roles_that_look_at_forecasts(
+    runtime: Runtime,
+) -> None:
+    city = runtime.city
+    sites = city.view("public").sites
+    city.view("staff")  # served too, but its viewers never look at a forecast
+    # The first ask answers from the site's own hours and marks the role as one that asks.
+    city.site_forecast("public", str(sites["id"].iloc[0]))
+    assert city.forecast_roles() == {"public"}
+    runtime.refresher.refresh("air")  # new data: the warmer prepares it
+    version = city.version()
+    hour = int(city.clock().replace(minute=0, second=0, microsecond=0).timestamp())
+    deadline = time.monotonic() + 30
+    while runtime.warmed_version != version and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runtime.warmed_version == version
+    assert city.answers.kept("public", ("forecasts", hour)) is not None
+    assert city.answers.kept("staff", ("forecasts", hour)) is None
