@@ -31,7 +31,9 @@ __all__ = [
     "Twin",
     "alert_board",
     "city_forecast",
+    "forecast_history",
     "forecast_metrics",
+    "forecast_of",
     "free_bays",
     "hourly_metric",
     "site_forecast",
@@ -198,24 +200,11 @@ def site_forecast(
     history: HistoryStore, config: CityConfig, site_id: str, now: datetime
 ) -> pd.DataFrame | None:
     """The next hours of one site (``cockpit.twin.forecast``), or None without history."""
-    cfg = config.twin
-    frame = history.hourly(
-        [site_id],
-        now - timedelta(weeks=cfg.baseline_weeks, days=cfg.forecast_fit_days + 2),
-        now + timedelta(minutes=1),
-    )
+    start, end = _forecast_span(config, now)
+    frame = history.hourly([site_id], start, end)
     if frame.empty:
         return None
-    return forecast.forecast(
-        frame,
-        now,
-        config.city.timezone,
-        cfg.forecast_hours,
-        cfg.baseline_weeks,
-        cfg.min_weeks,
-        cfg.forecast_decay,
-        cfg.forecast_fit_days,
-    )
+    return forecast_of(frame, config, now)
 
 
 def forecast_metrics(domains: Sequence[str]) -> tuple[str, ...]:
@@ -234,17 +223,12 @@ def forecast_metrics(domains: Sequence[str]) -> tuple[str, ...]:
     )
 
 
-def city_forecast(
+def forecast_history(
     history: HistoryStore, config: CityConfig, latest: pd.DataFrame, now: datetime
 ) -> pd.DataFrame:
-    """The next hours of every site and metric of ``latest`` (a view's newest values)
-    that gets a forecast (``forecast_metrics``; ``cockpit.twin.forecast``), from one model
-    fitted on all of them: the city-wide deviation is one of its inputs, and it learns
-    from every site's hours, as ``bench/forecast.py`` measures it. Sites without enough
-    history have no rows."""
-    cfg = config.twin
-    start = now - timedelta(weeks=cfg.baseline_weeks, days=cfg.forecast_fit_days + 2)
-    end = now + timedelta(minutes=1)
+    """The hours a forecast at ``now`` reads of every site and metric of ``latest`` (a
+    view's newest values) that gets one (``forecast_metrics``)."""
+    start, end = _forecast_span(config, now)
     domains = {METRICS[m].domain for m in latest["metric"].unique() if m in METRICS}
     frames = []
     for metric in forecast_metrics(sorted(domains)):
@@ -252,20 +236,44 @@ def city_forecast(
         for i in range(0, len(ids), CHUNK):
             frames.append(history.hourly(ids[i : i + CHUNK], start, end, metric=metric))
     frames = [f for f in frames if not f.empty]
-    frame = pd.concat(frames, ignore_index=True) if frames else empty_observations()
+    return pd.concat(frames, ignore_index=True) if frames else empty_observations()
+
+
+def forecast_of(frame: pd.DataFrame, config: CityConfig, now: datetime) -> pd.DataFrame:
+    """``cockpit.twin.forecast.forecast`` of ``frame`` at ``now`` with the city's twin
+    settings."""
+    cfg = config.twin
+    return forecast.forecast(
+        frame,
+        now,
+        config.city.timezone,
+        cfg.forecast_hours,
+        cfg.baseline_weeks,
+        cfg.min_weeks,
+        cfg.forecast_decay,
+        cfg.forecast_fit_days,
+    )
+
+
+def city_forecast(
+    history: HistoryStore, config: CityConfig, latest: pd.DataFrame, now: datetime
+) -> pd.DataFrame:
+    """The next hours of every site and metric of ``latest`` (a view's newest values)
+    that gets a forecast (``forecast_history``), from one model fitted on all of them:
+    the city-wide deviation is one of its inputs, and it learns from every site's hours,
+    as ``bench/forecast.py`` measures it. Sites without enough history have no rows."""
+    frame = forecast_history(history, config, latest, now)
     # One core: the fit runs beside the requests of the same process, which keep the
     # other (and one core spends less CPU on it than all of them do).
     with threadpool_limits(limits=1):
-        return forecast.forecast(
-            frame,
-            now,
-            config.city.timezone,
-            cfg.forecast_hours,
-            cfg.baseline_weeks,
-            cfg.min_weeks,
-            cfg.forecast_decay,
-            cfg.forecast_fit_days,
-        )
+        return forecast_of(frame, config, now)
+
+
+def _forecast_span(config: CityConfig, now: datetime) -> tuple[datetime, datetime]:
+    """The hours a forecast at ``now`` reads: the profile's weeks and the fit's days."""
+    cfg = config.twin
+    start = now - timedelta(weeks=cfg.baseline_weeks, days=cfg.forecast_fit_days + 2)
+    return start, now + timedelta(minutes=1)
 
 
 def free_bays(

@@ -43,6 +43,7 @@ __all__ = [
     "outlines",
     "place_label",
     "prism_figure",
+    "scene_aspect",
     "scene_figure",
     "solid",
 ]
@@ -334,9 +335,13 @@ def scene_figure(
 def _aspect(ground: Ground) -> dict[str, float]:
     xs = [v for vs in ground.x.values() for v in vs] or [0.0, 1.0]
     ys = [v for vs in ground.y.values() for v in vs] or [0.0, 1.0]
-    wide, deep = max(xs) - min(xs), max(ys) - min(ys)
+    return scene_aspect(max(xs) - min(xs), max(ys) - min(ys), TALLEST * ground.width_km)
+
+
+def scene_aspect(wide: float, deep: float, tall: float) -> dict[str, float]:
+    """The 3D scene's proportions for a ground ``wide`` by ``deep`` and ``tall`` high."""
     size = max(wide, deep, 1e-3)
-    return {"x": wide / size, "y": deep / size, "z": TALLEST * ground.width_km / size}
+    return {"x": wide / size, "y": deep / size, "z": tall / size}
 
 
 def flat_figure(

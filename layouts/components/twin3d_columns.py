@@ -27,6 +27,7 @@ from layouts.components.twin3d import (
     Ground,
     ground_outlines,
     outlines,
+    scene_aspect,
     scene_figure,
     solid,
 )
@@ -128,13 +129,8 @@ def column_figure(
         text = [labels[i] for i in index for _corner in range(12)]  # hover on every vertex
         traces.append(solid(mesh, word, colour, text, _meta(own, word)))
     traces.append(ground_outlines(ground, _))
-    size = max(east - west, north - south, 1e-3)
     top = float(heights.max()) if len(heights) else 0.0
-    aspect = {
-        "x": (east - west) / size,
-        "y": (north - south) / size,
-        "z": TALLEST * width / size,
-    }
+    aspect = scene_aspect(east - west, north - south, TALLEST * width)
     return scene_figure(traces, title, max(top, TALLEST * width), aspect)
 
 
